@@ -1,0 +1,43 @@
+/* cli.h - shared pieces of the elastos command-line tool. */
+#ifndef ELASTOS_CLI_H
+#define ELASTOS_CLI_H
+
+#include "elastos/artifact.h"
+#include "elastos/elastos.h"
+#include "elastos/runtime.h"
+
+#include <stdbool.h>
+
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+    const char *usage;                 /* one line after "elastos " */
+    const char *help;                  /* the rest of --help */
+} cli_command;
+
+/* Prints "elastos: <msg>" on stderr and returns err->code (the exit code). */
+int cli_fail(const el_error *err);
+/* Same with a formatted message and an explicit code. */
+int cli_failf(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Usage error for cmd (exit 64). */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True if argv holds -h or --help before any "--". */
+bool cli_wants_help(int argc, char **argv);
+void cli_print_help(const char *cmd);
+
+/* Opens the runtime on $ELASTOS_HOME or fails with a printed error. */
+int cli_open_runtime(el_runtime **rt);
+
+/* Resolves FILE|CID to a path: an existing file wins, else a CID in the local store. */
+int cli_resolve(el_runtime *rt, const char *arg, char *path /* PATH_MAX */);
+
+int cmd_keygen(int argc, char **argv);
+int cmd_trust(int argc, char **argv);
+int cmd_pack(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_cid(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_install(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+
+#endif

@@ -1,0 +1,202 @@
+/* cmd_artifact.c - `elastos pack`, `verify`, `cid`, `inspect` and `install`. */
+#include "cli.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elastos/sign.h"
+#include "elastos/store.h"
+
+int cmd_pack(int argc, char **argv)
+{
+    const char *dir = NULL, *key = NULL, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--key") && i + 1 < argc)
+            key = argv[++i];
+        else if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) && i + 1 < argc)
+            out = argv[++i];
+        else if (!dir && argv[i][0] != '-')
+            dir = argv[i];
+        else
+            return cli_usage("pack", "unexpected argument \"%s\"", argv[i]);
+    }
+    if (!dir || !key)
+        return cli_usage("pack", "needs DIR and --key KEY");
+    el_error err;
+    el_keypair kp;
+    if (el_keypair_load(key, &kp, &err) != EL_OK)
+        return cli_fail(&err);
+    char path[PATH_MAX], cid[EL_CID_MAX];
+    el_status s = el_artifact_pack(dir, &kp, out, path, cid, &err);
+    el_keypair_wipe(&kp);
+    if (s != EL_OK)
+        return cli_fail(&err);
+    printf("%s\n", cid);
+    fprintf(stderr, "elastos: packed %s\n", path);
+    return 0;
+}
+
+static int open_artifact(const char *cmd, int argc, char **argv, unsigned flags, bool *json, el_runtime **rt,
+                         el_artifact **a)
+{
+    const char *arg = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (json && !strcmp(argv[i], "--json"))
+            *json = true;
+        else if (!arg)
+            arg = argv[i];
+        else
+            return cli_usage(cmd, "unexpected argument \"%s\"", argv[i]);
+    }
+    if (!arg)
+        return cli_usage(cmd, "needs FILE or CID");
+    int rc = cli_open_runtime(rt);
+    if (rc)
+        return rc;
+    char path[PATH_MAX];
+    el_error err;
+    rc = cli_resolve(*rt, arg, path);
+    if (!rc && el_artifact_open(*rt, path, flags, a, &err) != EL_OK)
+        rc = cli_fail(&err);
+    if (rc)
+        el_runtime_close(*rt);
+    return rc;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    el_runtime *rt;
+    el_artifact *a;
+    int rc = open_artifact("verify", argc, argv, 0, NULL, &rt, &a);
+    if (rc)
+        return rc;
+    const el_manifest *m = el_artifact_manifest(a);
+    char pk[EL_PK_TEXT], cid[EL_CID_MAX];
+    el_error err;
+    el_pubkey_format(el_artifact_publisher(a), pk);
+    if (el_artifact_cid(a, cid, &err) != EL_OK)
+        rc = cli_fail(&err);
+    else
+        printf("verified %s %s (%s) signed by %s (%s)\n", m->name, m->version, cid, el_artifact_publisher_name(a), pk);
+    el_artifact_close(a);
+    el_runtime_close(rt);
+    return rc;
+}
+
+int cmd_cid(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-')
+        return cli_usage("cid", "needs exactly one FILE");
+    char cid[EL_CID_MAX];
+    el_error err;
+    if (el_cid_of_file(argv[1], cid, &err) != EL_OK)
+        return cli_fail(&err);
+    printf("%s\n", cid);
+    return 0;
+}
+
+static json_t *manifest_json(const el_manifest *m)
+{
+    json_t *perms = json_array();
+    for (size_t i = 0; i < m->n_permissions; i++) {
+        json_t *acts = json_array();
+        for (unsigned b = 1; b <= EL_ACT_ADMIN; b <<= 1)
+            if (m->permissions[i].actions & b)
+                json_array_append_new(acts, json_string(el_action_name(b)));
+        json_array_append_new(perms, json_pack("{s:s,s:o}", "resource", m->permissions[i].resource, "actions", acts));
+    }
+    json_t *net = json_array();
+    for (size_t i = 0; i < m->limits.n_network; i++)
+        json_array_append_new(net, json_string(m->limits.network[i]));
+    json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:o}}", "name", m->name, "version", m->version,
+                          "type", el_capsule_type_name(m->type), "permissions", perms, "resource_limits", "memory_mb",
+                          (json_int_t)m->limits.memory_mb, "cpu_ms", (json_int_t)m->limits.cpu_ms, "wall_ms",
+                          (json_int_t)m->limits.wall_ms, "storage_mb", (json_int_t)m->limits.storage_mb,
+                          "max_instances", (json_int_t)m->limits.max_instances, "network", net);
+    if (m->entry)
+        json_object_set_new(o, "entry", json_string(m->entry));
+    if (m->description)
+        json_object_set_new(o, "description", json_string(m->description));
+    return o;
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    el_runtime *rt;
+    el_artifact *a;
+    bool json = false;
+    int rc = open_artifact("inspect", argc, argv, EL_OPEN_ANY_PUBLISHER, &json, &rt, &a);
+    if (rc)
+        return rc;
+    const el_manifest *m = el_artifact_manifest(a);
+    char pk[EL_PK_TEXT], cid[EL_CID_MAX];
+    el_error err;
+    el_pubkey_format(el_artifact_publisher(a), pk);
+    const char *pname = el_artifact_publisher_name(a);
+    if (el_artifact_cid(a, cid, &err) != EL_OK) {
+        rc = cli_fail(&err);
+    } else if (json) {
+        json_t *files = json_array();
+        for (size_t i = 0; i < el_artifact_file_count(a); i++) {
+            const el_artifact_file *f = el_artifact_file_at(a, i);
+            char hex[65];
+            el_hex_encode(f->sha256, 32, hex);
+            json_array_append_new(files, json_pack("{s:s,s:I,s:s}", "path", f->path, "size", (json_int_t)f->size, "sha256", hex));
+        }
+        json_t *o = json_pack("{s:s,s:I,s:{s:s,s:b,s:s?},s:o,s:o}", "cid", cid, "size", (json_int_t)el_artifact_size(a),
+                              "signer", "key", pk, "trusted", *pname != 0, "name", *pname ? pname : NULL, "manifest",
+                              manifest_json(m), "files", files);
+        char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", s);
+        free(s);
+        json_decref(o);
+    } else {
+        printf("name:        %s\nversion:     %s\ntype:        %s\n", m->name, m->version, el_capsule_type_name(m->type));
+        if (m->entry)
+            printf("entry:       %s\n", m->entry);
+        if (m->description)
+            printf("description: %s\n", m->description);
+        printf("cid:         %s\nsize:        %llu bytes\n", cid, (unsigned long long)el_artifact_size(a));
+        printf("signer:      %s (%s)\n", pk, *pname ? pname : "NOT TRUSTED on this host");
+        printf("limits:      memory %u MiB, cpu %llu ms, wall %llu ms, storage %u MiB\n", m->limits.memory_mb,
+               (unsigned long long)m->limits.cpu_ms, (unsigned long long)m->limits.wall_ms, m->limits.storage_mb);
+        for (size_t i = 0; i < m->n_permissions; i++) {
+            printf("permission:  %s", m->permissions[i].resource);
+            for (unsigned b = 1; b <= EL_ACT_ADMIN; b <<= 1)
+                if (m->permissions[i].actions & b)
+                    printf(" %s", el_action_name(b));
+            printf("\n");
+        }
+        printf("files:\n");
+        for (size_t i = 0; i < el_artifact_file_count(a); i++) {
+            const el_artifact_file *f = el_artifact_file_at(a, i);
+            char hex[65];
+            el_hex_encode(f->sha256, 32, hex);
+            printf("  %10zu  %s  %s\n", f->size, hex, f->path);
+        }
+    }
+    el_artifact_close(a);
+    el_runtime_close(rt);
+    return rc;
+}
+
+int cmd_install(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-')
+        return cli_usage("install", "needs exactly one FILE");
+    el_runtime *rt;
+    int rc = cli_open_runtime(&rt);
+    if (rc)
+        return rc;
+    char cid[EL_CID_MAX];
+    el_error err;
+    if (el_store_install(rt, argv[1], cid, &err) != EL_OK)
+        rc = cli_fail(&err);
+    else
+        printf("%s\n", cid);
+    el_runtime_close(rt);
+    return rc;
+}

@@ -1,0 +1,140 @@
+/* main.c - the elastos tool: command dispatch, help, and shared error reporting (SPEC section 7). */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "elastos/store.h"
+
+static const cli_command commands[] = {
+    {"keygen", cmd_keygen, "keygen [--out DIR]",
+     "Writes a new Ed25519 publisher key pair to DIR (default $ELASTOS_HOME/keys):\n"
+     "DIR/publisher.key (mode 0600) and DIR/publisher.pub. Prints the public key.\n"
+     "Refuses to overwrite an existing key."},
+    {"pack", cmd_pack, "pack DIR --key KEY [-o FILE]",
+     "Builds a signed artifact from DIR (which must hold capsule.json and the entry it names),\n"
+     "signed with the secret key file KEY. Writes NAME-VERSION.capsule (or FILE) and prints its CID.\n"
+     "Packing is deterministic: the same DIR and KEY give the same bytes and CID."},
+    {"verify", cmd_verify, "verify FILE|CID",
+     "Checks the signature, the publisher (must be in the trust store), the archive and the manifest.\n"
+     "Exit 0 when valid; 77 when unsigned, tampered or from an unknown publisher; 65 when malformed."},
+    {"cid", cmd_cid, "cid FILE",
+     "Prints the CID of any file (CIDv1, profile unixfs-v1-2025: the CID Kubo computes)."},
+    {"inspect", cmd_inspect, "inspect FILE|CID [--json]",
+     "Shows the manifest, files, signer and CID of an artifact. The signature is checked; an\n"
+     "unknown publisher is reported, not refused."},
+    {"trust", cmd_trust, "trust add PUBKEY|KEYFILE [--name N] | list | remove PUBKEY",
+     "Manages the publishers whose artifacts this host accepts. PUBKEY is ed25519:<hex>;\n"
+     "KEYFILE is a .pub file (or a secret key file, whose public half is used)."},
+    {"install", cmd_install, "install FILE",
+     "Verifies FILE and copies it into the local store under its CID; prints the CID."},
+    {"run", cmd_run, "run FILE|CID [-- ARGS...]",
+     "Verifies and runs a capsule. Exit status: the capsule's own, or 64 usage, 65 malformed,\n"
+     "66 not found, 77 refused (signature or trust), 78 configuration, 134 crashed, 137 killed\n"
+     "by a resource limit."},
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+int cli_fail(const el_error *err)
+{
+    fprintf(stderr, "elastos: %s\n", err->msg);
+    return err->code ? (int)err->code : 1;
+}
+
+int cli_failf(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("elastos: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "elastos %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(commands[i].name, cmd))
+            fprintf(stderr, " (usage: elastos %s)", commands[i].usage);
+    fputc('\n', stderr);
+    va_end(ap);
+    return EL_ERR_USAGE;
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return true;
+    return false;
+}
+
+void cli_print_help(const char *cmd)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(commands[i].name, cmd))
+            printf("usage: elastos %s\n\n%s\n", commands[i].usage, commands[i].help);
+}
+
+int cli_open_runtime(el_runtime **rt)
+{
+    el_error err;
+    return el_runtime_open(NULL, rt, &err) == EL_OK ? 0 : cli_fail(&err);
+}
+
+int cli_resolve(el_runtime *rt, const char *arg, char *path)
+{
+    struct stat st;
+    if (stat(arg, &st) == 0) {
+        snprintf(path, PATH_MAX, "%s", arg);
+        return 0;
+    }
+    el_error err;
+    if (el_cid_validate(arg, &err) != EL_OK)
+        return cli_failf(EL_ERR_NOTFOUND, "%s: no such file (and not a CID)", arg);
+    return el_store_locate(rt, arg, path, &err) == EL_OK ? 0 : cli_fail(&err);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: elastos COMMAND [ARGS...]   (elastos COMMAND --help for details)\n\ncommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  elastos %s\n", commands[i].usage);
+    fprintf(f, "\nState lives in $ELASTOS_HOME (default $XDG_DATA_HOME/elastos or ~/.local/share/elastos).\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EL_ERR_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("elastos %s (wasmtime %s)\n", EL_VERSION, el_wasmtime_version());
+        return 0;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(commands[i].name, argv[1])) {
+            if (cli_wants_help(argc - 1, argv + 1)) {
+                cli_print_help(commands[i].name);
+                return 0;
+            }
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    fprintf(stderr, "elastos: unknown command \"%s\" (see elastos --help)\n", argv[1]);
+    return EL_ERR_USAGE;
+}

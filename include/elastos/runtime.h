@@ -1,0 +1,36 @@
+/*
+ * runtime.h - the libelastos handle: one el_runtime per $ELASTOS_HOME.
+ *
+ * An el_runtime owns everything that is per-host state (home directory, trust store, lazily the
+ * Wasmtime engine). Nothing in libelastos is global: two runtimes on two homes don't interact.
+ * An el_runtime is used from one thread at a time.
+ */
+#ifndef ELASTOS_RUNTIME_H
+#define ELASTOS_RUNTIME_H
+
+#include "elastos/elastos.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct el_runtime el_runtime;
+
+/* Opens the runtime on home; NULL means $ELASTOS_HOME, else $XDG_DATA_HOME/elastos, else
+ * ~/.local/share/elastos. The directory is created (mode 0700) when missing. */
+el_status el_runtime_open(const char *home, el_runtime **out, el_error *err);
+void el_runtime_close(el_runtime *rt);
+
+/* The absolute home path; valid while rt is open. */
+const char *el_runtime_home(const el_runtime *rt);
+
+/* Joins home and a relative path into out (PATH_MAX); EL_ERR_CONFIG if it would not fit. */
+el_status el_runtime_path(const el_runtime *rt, const char *rel, char *out, size_t cap, el_error *err);
+
+/* The Wasmtime version libelastos was built with, e.g. "48.0.8". */
+const char *el_wasmtime_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

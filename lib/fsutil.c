@@ -1,0 +1,142 @@
+/* fsutil.c - small, careful file-system helpers: bounded reads, atomic writes, mkdir -p. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+el_status el_read_file(const char *path, size_t max, char **out, size_t *len, el_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return el_error_set(err, errno == ENOENT ? EL_ERR_NOTFOUND : EL_ERR_IO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return el_error_set(err, EL_ERR_IO, "%s: not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > max) {
+        close(fd);
+        return el_error_set(err, EL_ERR_FORMAT, "%s: too large (%lld bytes, limit %zu)", path,
+                            (long long)st.st_size, max);
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        close(fd);
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory reading %s", path);
+    }
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            free(buf);
+            close(fd);
+            return el_error_set(err, EL_ERR_IO, "%s: read failed: %s", path, r ? strerror(errno) : "file shrank");
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    buf[got] = 0;
+    *out = buf;
+    *len = got;
+    return EL_OK;
+}
+
+static el_status fsync_dir_of(const char *path, el_error *err)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = 0;
+    else if (slash)
+        *slash = 0;
+    else
+        strcpy(dir, ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return el_error_set(err, EL_ERR_IO, "%s: %s", dir, strerror(errno));
+    int rc = fsync(fd);
+    close(fd);
+    return rc == 0 ? EL_OK : el_error_set(err, EL_ERR_IO, "fsync %s: %s", dir, strerror(errno));
+}
+
+el_status el_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode, el_error *err)
+{
+    char tmp[PATH_MAX];
+    char rnd[17];
+    el_random_hex(rnd, 8);
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%s", path, rnd) >= sizeof tmp)
+        return el_error_set(err, EL_ERR_USAGE, "%s: path too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0777);
+    if (fd < 0)
+        return el_error_set(err, EL_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+    const char *p = data;
+    size_t left = len;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            goto fail;
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fchmod(fd, mode & 0777) != 0 || fsync(fd) != 0)
+        goto fail;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto fail;
+    return fsync_dir_of(path, err);
+fail:;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return el_error_set(err, EL_ERR_IO, "cannot write %s: %s", path, strerror(e));
+}
+
+el_status el_mkdirs(const char *path, unsigned mode, el_error *err)
+{
+    char buf[PATH_MAX];
+    if ((size_t)snprintf(buf, sizeof buf, "%s", path) >= sizeof buf)
+        return el_error_set(err, EL_ERR_CONFIG, "%s: path too long", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == 0) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(buf, mode) != 0 && errno != EEXIST)
+                return el_error_set(err, EL_ERR_CONFIG, "cannot create directory %s: %s", buf, strerror(errno));
+            *p = c;
+            if (!c)
+                break;
+        }
+    }
+    struct stat st;
+    if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+        return el_error_set(err, EL_ERR_CONFIG, "%s is not a directory", buf);
+    return EL_OK;
+}
+
+void el_random_hex(char *out, size_t nbytes)
+{
+    uint8_t b[64];
+    if (nbytes > sizeof b)
+        nbytes = sizeof b;
+    randombytes_buf(b, nbytes);
+    sodium_bin2hex(out, 2 * nbytes + 1, b, nbytes);
+}

@@ -1,0 +1,176 @@
+/* trust.c - the publisher trust store ($ELASTOS_HOME/trust/publishers), see trust.h. */
+#include "elastos/trust.h"
+#include "internal.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TRUST_FILE "trust/publishers"
+#define TRUST_MAX_BYTES (1 << 20)
+
+static bool name_ok(const char *n)
+{
+    size_t len = strlen(n);
+    if (len == 0 || len > EL_TRUST_NAME_MAX)
+        return false;
+    for (const char *p = n; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("._@-", *p)))
+            return false;
+    return true;
+}
+
+/* Parses the store; a damaged store is a configuration error, never "trust nothing" silently. */
+static el_status load(el_runtime *rt, el_trust_entry **out, size_t *n, el_error *err)
+{
+    char path[PATH_MAX];
+    *out = NULL;
+    *n = 0;
+    el_status st = el_runtime_path(rt, TRUST_FILE, path, sizeof path, err);
+    if (st != EL_OK)
+        return st;
+    char *text;
+    size_t len;
+    st = el_read_file(path, TRUST_MAX_BYTES, &text, &len, err);
+    if (st == EL_ERR_NOTFOUND)
+        return EL_OK;
+    if (st != EL_OK)
+        return st;
+    size_t cap = 0;
+    el_trust_entry *v = NULL;
+    int lineno = 0;
+    for (char *line = text, *next; line && *line; line = next) {
+        lineno++;
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = 0;
+        if (!*line || *line == '#')
+            continue;
+        char *sp = strchr(line, ' ');
+        if (sp)
+            *sp = 0;
+        el_trust_entry e = {0};
+        if (strncmp(line, "ed25519:", 8) != 0 || strlen(line) != 8 + 64 || !el_hex_decode(line + 8, 64, e.pk) ||
+            (sp && !name_ok(sp + 1))) {
+            free(v);
+            free(text);
+            return el_error_set(err, EL_ERR_CONFIG, "%s:%d: malformed trust entry", path, lineno);
+        }
+        snprintf(e.name, sizeof e.name, "%s", sp ? sp + 1 : "-");
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 8;
+            el_trust_entry *nv = realloc(v, cap * sizeof *v);
+            if (!nv) {
+                free(v);
+                free(text);
+                return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+            }
+            v = nv;
+        }
+        v[(*n)++] = e;
+    }
+    free(text);
+    *out = v;
+    return EL_OK;
+}
+
+static el_status save(el_runtime *rt, const el_trust_entry *v, size_t n, el_error *err)
+{
+    char path[PATH_MAX], dir[PATH_MAX];
+    el_status st = el_runtime_path(rt, "trust", dir, sizeof dir, err);
+    if (st == EL_OK)
+        st = el_mkdirs(dir, 0700, err);
+    if (st == EL_OK)
+        st = el_runtime_path(rt, TRUST_FILE, path, sizeof path, err);
+    if (st != EL_OK)
+        return st;
+    size_t cap = 64 + n * (EL_PK_TEXT + EL_TRUST_NAME_MAX + 2);
+    char *buf = malloc(cap);
+    if (!buf)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    size_t len = (size_t)snprintf(buf, cap, "# elastos trusted publishers: ed25519:<key> <name>\n");
+    for (size_t i = 0; i < n; i++) {
+        char pk[EL_PK_TEXT];
+        el_pubkey_format(v[i].pk, pk);
+        len += (size_t)snprintf(buf + len, cap - len, "%s %s\n", pk, v[i].name);
+    }
+    st = el_write_file_atomic(path, buf, len, 0600, err);
+    free(buf);
+    return st;
+}
+
+el_status el_trust_add(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], const char *name, el_error *err)
+{
+    if (name && !name_ok(name))
+        return el_error_set(err, EL_ERR_USAGE, "bad publisher name \"%.80s\": use 1-64 of [A-Za-z0-9._@-]", name);
+    el_trust_entry *v;
+    size_t n;
+    el_status st = load(rt, &v, &n, err);
+    if (st != EL_OK)
+        return st;
+    size_t i;
+    for (i = 0; i < n && memcmp(v[i].pk, pk, EL_PK_BYTES) != 0; i++)
+        ;
+    if (i == n) {
+        el_trust_entry *nv = realloc(v, (n + 1) * sizeof *v);
+        if (!nv) {
+            free(v);
+            return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+        }
+        v = nv;
+        memcpy(v[n].pk, pk, EL_PK_BYTES);
+        n++;
+    }
+    snprintf(v[i].name, sizeof v[i].name, "%s", name ? name : "-");
+    st = save(rt, v, n, err);
+    free(v);
+    return st;
+}
+
+el_status el_trust_remove(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], el_error *err)
+{
+    el_trust_entry *v;
+    size_t n;
+    el_status st = load(rt, &v, &n, err);
+    if (st != EL_OK)
+        return st;
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(v[i].pk, pk, EL_PK_BYTES) != 0)
+            v[w++] = v[i];
+    if (w == n) {
+        free(v);
+        char t[EL_PK_TEXT];
+        el_pubkey_format(pk, t);
+        return el_error_set(err, EL_ERR_NOTFOUND, "%s is not in the trust store", t);
+    }
+    st = save(rt, v, w, err);
+    free(v);
+    return st;
+}
+
+el_status el_trust_list(el_runtime *rt, el_trust_entry **out, size_t *n, el_error *err)
+{
+    return load(rt, out, n, err);
+}
+
+el_status el_trust_check(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], el_trust_entry *entry, el_error *err)
+{
+    el_trust_entry *v;
+    size_t n;
+    el_status st = load(rt, &v, &n, err);
+    if (st != EL_OK)
+        return st;
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(v[i].pk, pk, EL_PK_BYTES) == 0) {
+            if (entry)
+                *entry = v[i];
+            free(v);
+            return EL_OK;
+        }
+    free(v);
+    char t[EL_PK_TEXT];
+    el_pubkey_format(pk, t);
+    return el_error_set(err, EL_ERR_TRUST, "publisher %s is not trusted (add it with: elastos trust add %s)", t, t);
+}

@@ -1,0 +1,310 @@
+/*
+ * wasm.c - the wasm substrate (see wasm.h): engine set-up, the compiled-code cache, WASI
+ * configuration with no ambient authority, limits, and running a capsule to its exit.
+ */
+#include "elastos/wasm.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <wasi.h>
+#include <wasmtime.h>
+
+/* Everything that changes the machine code Wasmtime produces goes into the cache key. */
+#define ENGINE_DESC "cranelift;opt=speed;epoch-interruption;v1"
+#define CACHE_MAGIC "ELCWASM1"
+#define CACHE_HDR (8 + 32 + 8)
+#define CACHE_MAX_BYTES ((size_t)1 << 30)
+
+static el_status wt_error(el_error *err, el_status code, const char *what, wasmtime_error_t *e, wasm_trap_t *t)
+{
+    wasm_byte_vec_t msg = {0};
+    if (e)
+        wasmtime_error_message(e, &msg);
+    else if (t)
+        wasm_trap_message(t, &msg);
+    el_error_set(err, code, "%s: %.*s", what, (int)(msg.size > 400 ? 400 : msg.size), msg.data ? msg.data : "");
+    /* Wasmtime messages can span lines; errors are one line. */
+    for (char *p = err ? err->msg : NULL; p && *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    wasm_byte_vec_delete(&msg);
+    if (e)
+        wasmtime_error_delete(e);
+    if (t)
+        wasm_trap_delete(t);
+    return code;
+}
+
+static el_status engine(el_runtime *rt, wasm_engine_t **out, el_error *err)
+{
+    if (!rt->engine) {
+        wasm_config_t *cfg = wasm_config_new();
+        if (!cfg)
+            return el_error_set(err, EL_ERR_INTERNAL, "wasmtime: cannot create a configuration");
+        wasmtime_config_cranelift_opt_level_set(cfg, WASMTIME_OPT_LEVEL_SPEED);
+        wasmtime_config_epoch_interruption_set(cfg, true);
+        rt->engine = wasm_engine_new_with_config(cfg);
+        if (!rt->engine)
+            return el_error_set(err, EL_ERR_INTERNAL, "wasmtime: cannot create the engine");
+    }
+    *out = rt->engine;
+    return EL_OK;
+}
+
+static void cache_path(el_runtime *rt, const uint8_t module_sha[32], char *out, size_t cap)
+{
+    uint8_t buf[256], key[32];
+    size_t n = (size_t)snprintf((char *)buf, sizeof buf, "elastos-cwasm\n%s\n%s\n", WASMTIME_VERSION, ENGINE_DESC);
+    memcpy(buf + n, module_sha, 32);
+    el_sha256(buf, n + 32, key);
+    char hex[65];
+    el_hex_encode(key, 32, hex);
+    snprintf(out, cap, "%s/cache/wasm/%s.cwasm", rt->home, hex);
+}
+
+/* Loads a cache entry; any problem (missing, short, bad checksum, rejected by Wasmtime) is a
+ * miss, and a damaged entry is removed so it is rebuilt. */
+static wasmtime_module_t *cache_load(wasm_engine_t *eng, const char *path)
+{
+    char *data;
+    size_t len;
+    el_error e;
+    if (el_read_file(path, CACHE_MAX_BYTES, &data, &len, &e) != EL_OK)
+        return NULL;
+    wasmtime_module_t *m = NULL;
+    uint64_t plen = 0;
+    if (len >= CACHE_HDR && memcmp(data, CACHE_MAGIC, 8) == 0) {
+        memcpy(&plen, data + 40, 8);
+        uint8_t sum[32];
+        if (plen == len - CACHE_HDR) {
+            el_sha256(data + CACHE_HDR, plen, sum);
+            if (memcmp(sum, data + 8, 32) == 0) {
+                wasmtime_error_t *we = wasmtime_module_deserialize(eng, (uint8_t *)data + CACHE_HDR, plen, &m);
+                if (we) {
+                    wasmtime_error_delete(we);
+                    m = NULL;
+                }
+            }
+        }
+    }
+    free(data);
+    if (!m)
+        unlink(path);
+    return m;
+}
+
+static void cache_store(el_runtime *rt, const char *path, wasmtime_module_t *m)
+{
+    wasm_byte_vec_t ser = {0};
+    wasmtime_error_t *we = wasmtime_module_serialize(m, &ser);
+    if (we) {
+        wasmtime_error_delete(we);
+        return;
+    }
+    size_t len = CACHE_HDR + ser.size;
+    uint8_t *buf = malloc(len);
+    char dir[PATH_MAX];
+    el_error e;
+    snprintf(dir, sizeof dir, "%s/cache/wasm", rt->home);
+    if (buf && el_mkdirs(dir, 0700, &e) == EL_OK) {
+        uint64_t plen = ser.size;
+        memcpy(buf, CACHE_MAGIC, 8);
+        el_sha256(ser.data, ser.size, buf + 8);
+        memcpy(buf + 40, &plen, 8);
+        memcpy(buf + CACHE_HDR, ser.data, ser.size);
+        /* A failed cache write only costs the next run a compile. */
+        (void)el_write_file_atomic(path, buf, len, 0600, &e);
+    }
+    free(buf);
+    wasm_byte_vec_delete(&ser);
+}
+
+static el_status load_module(el_runtime *rt, const el_artifact_file *f, wasmtime_module_t **out, bool *hit, el_error *err)
+{
+    wasm_engine_t *eng = NULL;
+    el_status s = engine(rt, &eng, err);
+    if (s != EL_OK)
+        return s;
+    char path[PATH_MAX];
+    cache_path(rt, f->sha256, path, sizeof path);
+    *out = cache_load(eng, path);
+    *hit = *out != NULL;
+    if (*out)
+        return EL_OK;
+    wasmtime_error_t *we = wasmtime_module_new(eng, f->data, f->size, out);
+    if (we)
+        return wt_error(err, EL_ERR_FORMAT, "invalid wasm module", we, NULL);
+    cache_store(rt, path, *out);
+    return EL_OK;
+}
+
+/* Wall-clock deadline: a watchdog bumps the engine epoch when the deadline passes, which traps
+ * the running capsule at its next epoch check (loop back-edges and function entries). */
+typedef struct watchdog {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done, fired;
+    uint64_t wall_ms;
+    wasm_engine_t *engine;
+} watchdog;
+
+static void *watchdog_main(void *arg)
+{
+    watchdog *w = arg;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(w->wall_ms / 1000);
+    until.tv_nsec += (long)(w->wall_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->mu);
+    while (!w->done)
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT && !w->done) {
+            w->fired = true;
+            wasmtime_engine_increment_epoch(w->engine);
+            break;
+        }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static el_status watchdog_start(watchdog *w, wasm_engine_t *eng, uint64_t wall_ms, el_error *err)
+{
+    memset(w, 0, sizeof *w);
+    w->wall_ms = wall_ms;
+    w->engine = eng;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&w->thread, NULL, watchdog_main, w) != 0)
+        return el_error_set(err, EL_ERR_INTERNAL, "cannot start the deadline thread");
+    return EL_OK;
+}
+
+static void watchdog_stop(watchdog *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+}
+
+static el_status wasi_setup(wasmtime_context_t *ctx, const el_manifest *m, const char *id, const char *const *args,
+                            size_t n_args, el_error *err)
+{
+    wasi_config_t *wc = wasi_config_new();
+    if (!wc)
+        return el_error_set(err, EL_ERR_INTERNAL, "wasmtime: cannot create a WASI configuration");
+    const char **argv = calloc(n_args + 1, sizeof *argv);
+    if (!argv) {
+        wasi_config_delete(wc);
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    }
+    argv[0] = m->name;
+    for (size_t i = 0; i < n_args; i++)
+        argv[i + 1] = args[i];
+    const char *names[] = {"ELASTOS_CAPSULE_NAME", "ELASTOS_CAPSULE_ID"};
+    const char *values[] = {m->name, id};
+    bool ok = wasi_config_set_argv(wc, n_args + 1, argv) && wasi_config_set_env(wc, 2, names, values);
+    free(argv);
+    if (!ok) {
+        wasi_config_delete(wc);
+        return el_error_set(err, EL_ERR_USAGE, "capsule arguments must be valid UTF-8");
+    }
+    wasi_config_inherit_stdin(wc);
+    wasi_config_inherit_stdout(wc);
+    wasi_config_inherit_stderr(wc);
+    wasmtime_error_t *we = wasmtime_context_set_wasi(ctx, wc); /* takes ownership of wc */
+    return we ? wt_error(err, EL_ERR_INTERNAL, "wasmtime: WASI", we, NULL) : EL_OK;
+}
+
+el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const char *const *args, size_t n_args,
+                      el_wasm_result *res, el_error *err)
+{
+    const el_manifest *m = el_artifact_manifest(art);
+    memset(res, 0, sizeof *res);
+    if (m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT)
+        return el_error_set(err, EL_ERR_USAGE, "capsule %s is of type %s, not a wasm capsule", m->name,
+                            el_capsule_type_name(m->type));
+    const el_artifact_file *f = el_artifact_find(art, m->entry);
+    if (!f)
+        return el_error_set(err, EL_ERR_FORMAT, "entry %s is missing", m->entry);
+
+    wasmtime_module_t *module = NULL;
+    el_status s = load_module(rt, f, &module, &res->cache_hit, err);
+    if (s != EL_OK)
+        return s;
+    el_random_hex(res->capsule_id, EL_CAPSULE_ID_LEN / 2);
+
+    wasmtime_store_t *store = wasmtime_store_new(rt->engine, NULL, NULL);
+    wasmtime_linker_t *linker = wasmtime_linker_new(rt->engine);
+    wasmtime_context_t *ctx = wasmtime_store_context(store);
+    wasmtime_store_limiter(store, (int64_t)m->limits.memory_mb << 20, 1 << 20, 16, 16, 16);
+    wasmtime_context_set_epoch_deadline(ctx, 1);
+    wasmtime_error_t *we = wasmtime_linker_define_wasi(linker);
+    if (we)
+        s = wt_error(err, EL_ERR_INTERNAL, "wasmtime: WASI linker", we, NULL);
+    if (s == EL_OK)
+        s = wasi_setup(ctx, m, res->capsule_id, args, n_args, err);
+
+    watchdog wd;
+    bool wd_running = false;
+    if (s == EL_OK)
+        s = watchdog_start(&wd, rt->engine, m->limits.wall_ms, err);
+    wd_running = s == EL_OK;
+
+    wasmtime_instance_t inst;
+    wasm_trap_t *trap = NULL;
+    if (s == EL_OK) {
+        we = wasmtime_linker_instantiate(linker, ctx, module, &inst, &trap);
+        if (we || trap)
+            s = wt_error(err, we ? EL_ERR_FORMAT : EL_ERR_TRAP, "cannot start capsule", we, trap);
+    }
+    if (s == EL_OK) {
+        wasmtime_extern_t start;
+        if (!wasmtime_instance_export_get(ctx, &inst, "_start", 6, &start) || start.kind != WASMTIME_EXTERN_FUNC) {
+            s = el_error_set(err, EL_ERR_FORMAT, "module %s exports no _start function (build it as a WASI command)", m->entry);
+        } else {
+            trap = NULL;
+            we = wasmtime_func_call(ctx, &start.of.func, NULL, 0, NULL, 0, &trap);
+            int status;
+            if (we && wasmtime_error_exit_status(we, &status)) {
+                res->exit_code = status;
+                wasmtime_error_delete(we);
+            } else if (we || trap) {
+                wasmtime_trap_code_t code;
+                bool interrupted = trap && wasmtime_trap_code(trap, &code) && code == WASMTIME_TRAP_CODE_INTERRUPT;
+                if (interrupted) {
+                    wasm_trap_delete(trap);
+                    s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: wall-clock limit of %llu ms exceeded",
+                                     m->name, (unsigned long long)m->limits.wall_ms);
+                } else {
+                    s = wt_error(err, EL_ERR_TRAP, "capsule crashed", we, trap);
+                }
+            }
+        }
+    }
+    if (wd_running)
+        watchdog_stop(&wd);
+    wasmtime_linker_delete(linker);
+    wasmtime_store_delete(store);
+    wasmtime_module_delete(module);
+    return s;
+}

@@ -1,0 +1,38 @@
+# lib.sh - shared helpers for the CLI tests (sourced). Each test gets a fresh $ELASTOS_HOME and
+# work directory, and counts its own checks; any failed check makes the script exit non-zero.
+set -uo pipefail
+: "${ELASTOS_BIN:?run through ctest}"
+E=$ELASTOS_BIN
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+export ELASTOS_HOME="$WORK/home"
+PASS=0 FAIL=0
+
+ok() { PASS=$((PASS + 1)); }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
+
+# expect CODE CMD... : runs CMD, checks its exit status; output lands in $WORK/out, $WORK/err.
+expect() {
+    local want=$1; shift
+    "$@" >"$WORK/out" 2>"$WORK/err"
+    local got=$?
+    if [ "$got" = "$want" ]; then ok; else bad "exit $got (want $want): $* :: $(head -c 300 "$WORK/err")"; fi
+}
+# expect_err_line: stderr is exactly one line starting "elastos: " (SPEC section 7).
+expect_err_line() {
+    if [ "$(wc -l <"$WORK/err")" = 1 ] && grep -q '^elastos: ' "$WORK/err"; then ok; else bad "stderr not one 'elastos: ' line: $(cat "$WORK/err")"; fi
+}
+contains() { if grep -qF -- "$2" "$1"; then ok; else bad "$1 lacks '$2': $(head -c 300 "$1")"; fi; }
+lacks() { if grep -qF -- "$2" "$1"; then bad "$1 has '$2'"; else ok; fi; }
+check() { if eval "$1"; then ok; else bad "$1"; fi; }
+
+# A trusted publisher key for the test, and the build's capsules.
+setup_publisher() {
+    "$E" keygen --out "$WORK/keys" >/dev/null 2>&1 || { bad keygen; return; }
+    "$E" trust add "$WORK/keys/publisher.pub" --name test >/dev/null 2>&1 || bad "trust add"
+}
+
+finish() {
+    echo "$PASS passed, $FAIL failed"
+    [ "$FAIL" = 0 ]
+}

@@ -1,0 +1,34 @@
+/*
+ * el_testtool.c - test-only helper: signs arbitrary (possibly hostile) tar bytes with a key, so
+ * tests can check that the reader refuses a malformed archive even when its signature is valid.
+ *   el-testtool seal BODY_FILE SECRET_KEY OUT_FILE
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elastos/artifact.h"
+#include "elastos/fs.h"
+#include "elastos/sign.h"
+
+int main(int argc, char **argv)
+{
+    el_error err;
+    if (argc == 5 && !strcmp(argv[1], "seal")) {
+        char *body;
+        size_t len;
+        el_keypair kp;
+        uint8_t *out;
+        size_t out_len;
+        if (el_read_file(argv[2], (size_t)1 << 30, &body, &len, &err) != EL_OK ||
+            el_keypair_load(argv[3], &kp, &err) != EL_OK ||
+            el_artifact_seal((const uint8_t *)body, len, &kp, &out, &out_len, &err) != EL_OK ||
+            el_write_file_atomic(argv[4], out, out_len, 0644, &err) != EL_OK) {
+            fprintf(stderr, "el-testtool: %s\n", err.msg);
+            return 1;
+        }
+        return 0;
+    }
+    fprintf(stderr, "usage: el-testtool seal BODY KEY OUT\n");
+    return 64;
+}
