@@ -61,7 +61,7 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "elastos %s: ", cmd);
+    fprintf(stderr, "elastos: %s: ", cmd);
     vfprintf(stderr, fmt, ap);
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(commands[i].name, cmd))

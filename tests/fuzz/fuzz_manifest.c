@@ -85,8 +85,10 @@ static void check_semver(const uint8_t *data, size_t size)
     REQUIRE((c1 > 0) == (c2 < 0) && (c1 == 0) == (c2 == 0));
     if (v) {
         REQUIRE(el_semver_compare(buf, buf) == 0);
-        REQUIRE(el_semver_range_valid(buf)); /* an exact version is a range */
-        REQUIRE(el_semver_satisfies(buf, buf));
+        if (strlen(buf) <= 256) { /* an exact version is a range (of at most 256 bytes) */
+            REQUIRE(el_semver_range_valid(buf));
+            REQUIRE(el_semver_satisfies(buf, buf));
+        }
     }
     free(buf);
 }

@@ -36,8 +36,11 @@ int main(int argc, char **argv)
             n++;
     } else if (!strcmp(what, "grow")) {
         size_t mib = 0;
-        while (malloc(1 << 20))
+        char *volatile p;
+        while ((p = malloc(1 << 20)) != NULL) {
+            p[0] = 1; /* used, so the compiler can't elide the allocation */
             mib++;
+        }
         printf("allocated %zu MiB\n", mib);
     } else if (!strcmp(what, "trap")) {
         __builtin_trap();
