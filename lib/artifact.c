@@ -179,10 +179,10 @@ static const char *type_problem(uint8_t t)
     case '1': return "hard link";
     case '2': return "symlink";
     case '3': case '4': return "device node";
-    case '5': return "directory entry";
+    case '5': return "directory";
     case '6': return "FIFO";
     case 'x': case 'g': return "pax extended header";
-    case 'L': case 'K': return "GNU long-name entry";
+    case 'L': case 'K': return "GNU long-name";
     default: return "unknown entry type";
     }
 }

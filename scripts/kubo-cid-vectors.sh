@@ -93,9 +93,12 @@ tmp=$work/vectors.txt
   echo "#       # UnixFSChunker=size-1048576 HashFunction=sha2-256 UnixFSFileMaxLinks=1024"
   echo "#       # UnixFSDAGLayout=balanced UnixFSPBNodeFieldOrder=links-first"
   echo "#   gen-bytes SEED SIZE | ipfs add --only-hash --quiet --quieter --pin=false"
-  echo "# The same Kubo also gave SPEC's two vectors: 'Hello world' -> $spec_hello"
-  echo "# and the empty file -> $spec_empty."
-  if [ -n "${KUBO_BUILD_NOTE:-}" ]; then echo "# Kubo build: $KUBO_BUILD_NOTE"; fi
+  echo "# The same Kubo also gives SPEC's two vectors:"
+  echo "#   'Hello world' -> $spec_hello"
+  echo "#   empty file    -> $spec_empty"
+  if [ -n "${KUBO_BUILD_NOTE:-}" ]; then
+    echo "Kubo build: $KUBO_BUILD_NOTE" | fold -s -w 96 | sed 's/ *$//; s/^/# /'
+  fi
   for v in "${vectors[@]}"; do
     read -r seed size <<<"$v"
     cid=$("$gen" "$seed" "$size" | add)

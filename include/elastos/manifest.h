@@ -63,7 +63,7 @@ typedef struct el_manifest {
     char *name;
     char *version;
     el_capsule_type type;
-    char *entry;       /* NULL only for data capsules without entry */
+    char *entry;       /* required for every type (for data: the content file) */
     char *viewer;      /* data only */
     char *description; /* optional metadata, NULL when absent */
     char *license;

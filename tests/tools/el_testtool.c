@@ -3,6 +3,7 @@
  * tests can check that the reader refuses a malformed archive even when its signature is valid.
  *   el-testtool seal BODY_FILE SECRET_KEY OUT_FILE
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,19 +16,20 @@ int main(int argc, char **argv)
 {
     el_error err;
     if (argc == 5 && !strcmp(argv[1], "seal")) {
-        char *body;
+        char *body = NULL;
         size_t len;
         el_keypair kp;
-        uint8_t *out;
+        uint8_t *out = NULL;
         size_t out_len;
-        if (el_read_file(argv[2], (size_t)1 << 30, &body, &len, &err) != EL_OK ||
-            el_keypair_load(argv[3], &kp, &err) != EL_OK ||
-            el_artifact_seal((const uint8_t *)body, len, &kp, &out, &out_len, &err) != EL_OK ||
-            el_write_file_atomic(argv[4], out, out_len, 0644, &err) != EL_OK) {
+        bool ok = el_read_file(argv[2], (size_t)1 << 30, &body, &len, &err) == EL_OK &&
+                  el_keypair_load(argv[3], &kp, &err) == EL_OK &&
+                  el_artifact_seal((const uint8_t *)body, len, &kp, &out, &out_len, &err) == EL_OK &&
+                  el_write_file_atomic(argv[4], out, out_len, 0644, &err) == EL_OK;
+        free(body);
+        free(out);
+        if (!ok)
             fprintf(stderr, "el-testtool: %s\n", err.msg);
-            return 1;
-        }
-        return 0;
+        return ok ? 0 : 1;
     }
     fprintf(stderr, "usage: el-testtool seal BODY KEY OUT\n");
     return 64;

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""bench.py - the side-by-side benchmarks of `make bench` (see bench/README.md).
+
+Each measurement runs our command and its peer alternately, several rounds, and reports the
+median; the ratio is printed beside them. Nothing here asserts a target: it reports numbers.
+"""
+import argparse, os, re, shutil, statistics, subprocess, time
+
+def timed(cmd, stdin=subprocess.DEVNULL, env=None):
+    t = time.perf_counter()
+    subprocess.run(cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
+    return time.perf_counter() - t
+
+def alternate(rounds, a, b, before_a=None, before_b=None):
+    ta, tb = [], []
+    for _ in range(rounds):
+        if before_a: before_a()
+        ta.append(a())
+        if before_b: before_b()
+        tb.append(b())
+    return statistics.median(ta), statistics.median(tb)
+
+def row(name, ours, peer, unit, higher_better):
+    ratio = (ours / peer) if higher_better else (peer / ours)
+    print(f"{name:<44} ours {ours:>12.3f} {unit:<8} peer {peer:>12.3f} {unit:<8} ratio {ratio:5.2f}x")
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--elastos"); ap.add_argument("--build"); ap.add_argument("--wasmtime"); ap.add_argument("--work")
+    a = ap.parse_args()
+    E, W, work = a.elastos, a.wasmtime, a.work
+    print(f"elastos: {subprocess.check_output([E, '--version'], text=True).strip()}")
+    print(f"peer:    {subprocess.check_output([W, '--version'], text=True).strip()}, "
+          f"{subprocess.check_output(['openssl', 'version'], text=True).strip()}")
+    print("ratio > 1 means ours is better (faster / more per second)\n")
+
+    # 1. CID throughput vs openssl dgst -sha256 on a 512 MiB file.
+    big = os.path.join(work, "big.bin")
+    with open(big, "wb") as f:
+        chunk = os.urandom(1 << 20)
+        for i in range(512):
+            f.write(chunk[i:] + chunk[:i])
+    mib = 512
+    timed([E, "cid", big]); timed(["openssl", "dgst", "-sha256", big])  # warm the page cache
+    ours, peer = alternate(3, lambda: timed([E, "cid", big]), lambda: timed(["openssl", "dgst", "-sha256", big]))
+    row("cid 512 MiB (MiB/s) vs openssl dgst", mib / ours, mib / peer, "MiB/s", True)
+    os.unlink(big)
+
+    # 2. Signature verification on one core vs openssl speed ed25519.
+    out = subprocess.check_output([os.path.join(a.build, "bin", "bench_verify")], text=True)
+    ours = float(re.search(r"verify_per_sec (\S+)", out).group(1))
+    sp = subprocess.check_output(["openssl", "speed", "-seconds", "2", "ed25519"], text=True, stderr=subprocess.DEVNULL)
+    m = re.search(r"253 bits EdDSA \(Ed25519\)\s+\S+s\s+\S+s\s+\S+\s+(\S+)", sp)
+    peer = float(m.group(1)) if m else float("nan")
+    row("ed25519 verify/s, one core vs openssl speed", ours, peer, "verify/s", True)
+
+    # 3. elastos run hello.capsule (verify + run) vs wasmtime run hello.wasm, whole process.
+    home = os.environ["ELASTOS_HOME"]
+    subprocess.run([E, "trust", "add", os.path.join(a.build, "keys", "publisher.pub")], check=True,
+                   stderr=subprocess.DEVNULL)
+    cap = os.path.join(a.build, "capsules", "hello.capsule")
+    wasm = os.path.join(a.build, "capsules", "hello.stage", "hello.wasm")
+    cwasm = os.path.join(work, "hello.cwasm")
+    subprocess.run([W, "compile", wasm, "-o", cwasm], check=True)
+    cache = os.path.join(home, "cache")
+    drop = lambda: shutil.rmtree(cache, ignore_errors=True)
+    runs = 30
+    ours, peer = alternate(runs, lambda: timed([E, "run", cap]), lambda: timed([W, "run", wasm]), before_a=drop)
+    row("cold run hello (ms): elastos vs wasmtime run", ours * 1e3, peer * 1e3, "ms", False)
+    timed([E, "run", cap])  # fill the cache
+    ours, peer = alternate(runs, lambda: timed([E, "run", cap]), lambda: timed([W, "run", wasm]))
+    row("warm run hello (ms): elastos vs wasmtime run", ours * 1e3, peer * 1e3, "ms", False)
+    ours, peer = alternate(runs, lambda: timed([E, "run", cap]),
+                           lambda: timed([W, "run", "--allow-precompiled", cwasm]))
+    row("warm run hello (ms): vs wasmtime precompiled", ours * 1e3, peer * 1e3, "ms", False)
+
+if __name__ == "__main__":
+    main()

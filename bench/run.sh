@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# run.sh BUILD_DIR - every benchmark runs ours and its peer side by side, in one run, and prints
+# the ratio. Peers: `openssl dgst -sha256`, `openssl speed ed25519`, and the `wasmtime` CLI of
+# the same version as our Wasmtime (installed into ~/.cache/elastos/tools on first use).
+set -euo pipefail
+build=$(realpath "${1:-build}")
+here=$(cd "$(dirname "$0")" && pwd)
+E=$build/bin/elastos
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+export ELASTOS_HOME=$work/home
+
+wt_version=$(sed -n 's/.*WASMTIME_VERSION "\(.*\)"/\1/p' "$build/wasmtime/include/wasmtime.h")
+tools=$HOME/.cache/elastos/tools
+WASMTIME=$tools/bin/wasmtime
+if [ ! -x "$WASMTIME" ] || ! "$WASMTIME" --version | grep -q " $wt_version "; then
+    echo "bench: installing wasmtime-cli $wt_version (once, cached in $tools)" >&2
+    CARGO_TARGET_DIR=$HOME/.cache/elastos/wasmtime-cli-target PATH=$HOME/.cargo/bin:$PATH \
+        cargo install wasmtime-cli --version "$wt_version" --locked --root "$tools" >&2
+fi
+
+python3 "$here/bench.py" --elastos "$E" --build "$build" --wasmtime "$WASMTIME" --work "$work"
