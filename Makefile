@@ -7,12 +7,15 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build demo test test-release test-asan test-fuzz bench clean
+.PHONY: all setup kubo build demo test test-release test-asan test-fuzz bench clean
 
 all: build
 
 setup:
 	@bash scripts/setup.sh
+
+kubo: setup
+	@bash scripts/build-kubo.sh >/dev/null
 
 build: setup
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -21,10 +24,10 @@ build: setup
 demo: build
 	@bash scripts/demo.sh $(BUILD)/bin/elastos
 
-test-release: build
+test-release: build kubo
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-test-asan: setup
+test-asan: setup kubo
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DELASTOS_SANITIZE=ON >/dev/null
 	@ninja -C $(ASAN_BUILD)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) -E '^fuzz\.'
