@@ -13,11 +13,21 @@
 #include <stdint.h>
 
 struct wasm_engine_t;
+struct sqlite3;
+struct el_token_cache;
 
 struct el_runtime {
     char home[4096];
-    struct wasm_engine_t *engine; /* created on first wasm launch (wasm.c) */
+    struct wasm_engine_t *engine;     /* created on first wasm launch (wasm.c) */
+    struct sqlite3 *db;               /* state.db, opened on first use (state.c) */
+    struct el_token_cache *tokens;    /* token.c's verified-signature cache and key */
 };
+
+/* The state database (state.c), opened and migrated on first use; owned by rt. */
+el_status el_state_db(el_runtime *rt, struct sqlite3 **db, el_error *err);
+
+/* Frees token.c's per-runtime state (called by el_runtime_close). */
+void el_token_cache_free(struct el_token_cache *c);
 
 /* Fresh random lowercase-hex id of 2*nbytes characters. */
 void el_random_hex(char *out, size_t nbytes);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sqlite3.h>
 #include <wasmtime.h>
 
 const char *el_wasmtime_version(void) { return WASMTIME_VERSION; }
@@ -61,6 +62,8 @@ void el_runtime_close(el_runtime *rt)
         return;
     if (rt->engine)
         wasm_engine_delete(rt->engine);
+    el_token_cache_free(rt->tokens);
+    sqlite3_close(rt->db);
     free(rt);
 }
 
