@@ -526,7 +526,7 @@ static el_status emit_file(pack_out *o, const char *root, pack_entry *e, uint8_t
     }
     el_status s = emit(o, h, BLOCK, err);
     EVP_MD_CTX *fsha = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(fsha, EVP_sha256(), NULL);
+    EVP_DigestInit_ex(fsha, el_sha256_md(), NULL);
     uint64_t left = e->size;
     while (s == EL_OK && left) {
         ssize_t r = read(fd, buf, left < bufsz ? (size_t)left : bufsz);
@@ -603,7 +603,7 @@ el_status el_artifact_pack(const char *dir, const el_keypair *key, const char *o
         s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
         goto done;
     }
-    EVP_DigestInit_ex(o.sha, EVP_sha256(), NULL);
+    EVP_DigestInit_ex(o.sha, el_sha256_md(), NULL);
     size_t sl = 0;
     for (size_t i = 0; i < list.n && s == EL_OK; i++) {
         s = emit_file(&o, dir, &list.v[i], buf, 1 << 20, err);

@@ -25,6 +25,7 @@
  * base32 lowercase without padding, prefix 'b': always 59 characters.
  */
 #include "elastos/cid.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,7 +66,7 @@ typedef struct cid_level {
 } cid_level;
 
 struct el_cid_ctx {
-    EVP_MD *md;
+    const EVP_MD *md; /* el_sha256_md(): shared, immutable */
     EVP_MD_CTX *mdctx;
     uint8_t *buf;   /* CHUNK_SIZE bytes: the chunk being filled */
     size_t fill;    /* bytes of buf holding chunk data */
@@ -102,7 +103,7 @@ el_cid_ctx *el_cid_new(void)
     if (!c)
         return NULL;
     c->buf = malloc(CHUNK_SIZE);
-    c->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    c->md = el_sha256_md();
     c->mdctx = EVP_MD_CTX_new();
     if (!c->buf || !c->md || !c->mdctx) {
         el_cid_free(c);
@@ -118,7 +119,6 @@ void el_cid_free(el_cid_ctx *c)
     for (size_t k = 0; k < MAX_LEVELS; k++)
         free(c->level[k].links);
     EVP_MD_CTX_free(c->mdctx);
-    EVP_MD_free(c->md);
     free(c->buf);
     free(c);
 }

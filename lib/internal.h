@@ -29,6 +29,10 @@ el_status el_state_db(el_runtime *rt, struct sqlite3 **db, el_error *err);
 /* Frees token.c's per-runtime state (called by el_runtime_close). */
 void el_token_cache_free(struct el_token_cache *c);
 
+/* SHA-256 fetched once, with OpenSSL initialised without loading openssl.cnf (sign.c). */
+struct evp_md_st;
+const struct evp_md_st *el_sha256_md(void);
+
 /* Fresh random lowercase-hex id of 2*nbytes characters. */
 void el_random_hex(char *out, size_t nbytes);
 

@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,10 +16,29 @@
 #define SK_HEADER "ELASTOS ED25519 SECRET KEY\n"
 #define PK_PREFIX "ed25519:"
 
+/* OpenSSL is initialised without reading openssl.cnf (an operator's config must not load
+ * providers or engines into the runtime, and parsing it costs ~0.5 ms per process), and SHA-256
+ * is fetched once: an implicit fetch per digest costs more than hashing a token. The fetched
+ * algorithm is immutable after the once-init, so sharing it is not hidden mutable state. */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+
+static void sha256_init(void)
+{
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *el_sha256_md(void)
+{
+    pthread_once(&sha256_once, sha256_init);
+    return sha256_md;
+}
+
 void el_sha256(const void *data, size_t len, uint8_t out[32])
 {
     unsigned int n = 32;
-    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+    EVP_Digest(data, len, out, &n, el_sha256_md(), NULL);
 }
 
 void el_hex_encode(const uint8_t *in, size_t n, char *out)

@@ -1,0 +1,419 @@
+/*
+ * audit.c - the append-only, hash-chained audit trail (include/elastos/audit.h), stored in the
+ * audit table of state.db (state.c), with its head (last seq and hash) in the meta table under
+ * 'audit_head_seq' and 'audit_head_hash'.
+ *
+ * Record hash, stored as 64 lowercase hex characters (as is prev):
+ *   hash = SHA-256("elastos/audit/v1" || prev (32 bytes; zeros for seq 1) || encoding)
+ * where the encoding is the ten fields in this fixed order, each as a 4-byte big-endian length
+ * followed by that many bytes:
+ *   seq (8-byte big-endian two's complement), ts_ms (same), capsule, capsule_id, publisher,
+ *   resource, action, decision, reason, token_id (the strings' bytes, no terminator).
+ * The seq is inside the hash, so renumbering a record is an edit; prev links each record to the
+ * one before it, so deleting, inserting or reordering records breaks the chain; the head in meta
+ * catches deleting the newest records. Rewriting the whole tail consistently (records, prev links
+ * and head) is not detectable from inside the database: that needs an external anchor.
+ *
+ * Appending is one BEGIN IMMEDIATE transaction (read head, insert, move head, commit), so
+ * concurrent appenders in several processes serialize and the chain stays linear; with the
+ * database's synchronous=FULL the record is on disk when el_audit_append returns. The cost of an
+ * append is one WAL fsync; statements are prepared with SQLITE_PREPARE_PERSISTENT each time
+ * (nothing per-connection can be cached: el_runtime has no slot for it and libelastos keeps no
+ * global state).
+ */
+#include "elastos/audit.h"
+#include "elastos/sign.h"
+#include "internal.h"
+
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define AUDIT_DOMAIN "elastos/audit/v1"
+#define AUDIT_FIELD_MAX 4096
+#define N_STR 8 /* capsule, capsule_id, publisher, resource, action, decision, reason, token_id */
+
+static const char *const DECISIONS[] = {EL_AUDIT_REQUEST, EL_AUDIT_GRANT, EL_AUDIT_DENY,    EL_AUDIT_USE,
+                                        EL_AUDIT_REVOKE,  EL_AUDIT_EPOCH, EL_AUDIT_OPERATOR};
+
+static const char *const STR_NAMES[N_STR] = {"capsule", "capsule_id", "publisher", "resource",
+                                             "action",  "decision",   "reason",    "token_id"};
+
+/* One record's strings as (pointer, length) pairs, in canonical order. */
+typedef struct fields {
+    int64_t seq, ts;
+    const char *s[N_STR];
+    size_t n[N_STR];
+} fields;
+
+static void be32(uint8_t out[4], uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        out[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static void be64(uint8_t out[8], uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        out[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+/* Hashes one record; false only if OpenSSL fails. */
+static bool record_hash(const uint8_t prev[32], const fields *f, uint8_t out[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        return false;
+    uint8_t len[4], num[8];
+    bool ok = EVP_DigestInit_ex(ctx, el_sha256_md(), NULL) == 1 &&
+              EVP_DigestUpdate(ctx, AUDIT_DOMAIN, strlen(AUDIT_DOMAIN)) == 1 && EVP_DigestUpdate(ctx, prev, 32) == 1;
+    int64_t ints[2] = {f->seq, f->ts};
+    for (int i = 0; ok && i < 2; i++) {
+        be32(len, 8);
+        be64(num, (uint64_t)ints[i]);
+        ok = EVP_DigestUpdate(ctx, len, 4) == 1 && EVP_DigestUpdate(ctx, num, 8) == 1;
+    }
+    for (int i = 0; ok && i < N_STR; i++) {
+        if (f->n[i] > UINT32_MAX) {
+            ok = false;
+            break;
+        }
+        be32(len, (uint32_t)f->n[i]);
+        ok = EVP_DigestUpdate(ctx, len, 4) == 1 && (f->n[i] == 0 || EVP_DigestUpdate(ctx, f->s[i], f->n[i]) == 1);
+    }
+    unsigned int n = 32;
+    ok = ok && EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == 32;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+static el_status db_error(el_error *err, sqlite3 *db, const char *what)
+{
+    return el_error_set(err, EL_ERR_IO, "audit log: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static sqlite3_stmt *prepare(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return st;
+}
+
+/* Parses a non-negative decimal without sign, spaces or leading zeros (except "0"). */
+static bool parse_seq(const char *s, int64_t *out)
+{
+    if (!s || !*s || (s[0] == '0' && s[1]) || strlen(s) > 18)
+        return false;
+    int64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        v = v * 10 + (*p - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static bool is_hex64(const char *s, size_t n)
+{
+    if (!s || n != 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* The head as stored in meta. *present is false when neither key exists (an empty log); a
+ * malformed or half-present head is reported as such (*ok false). */
+typedef struct head {
+    bool present, ok;
+    int64_t seq;
+    char hash[65];
+} head;
+
+static el_status read_head(sqlite3 *db, head *h, el_error *err)
+{
+    memset(h, 0, sizeof *h);
+    sqlite3_stmt *st = prepare(db, "SELECT key, value FROM meta WHERE key IN ('audit_head_seq', 'audit_head_hash')");
+    if (!st)
+        return db_error(err, db, "reading the head");
+    bool have_seq = false, have_hash = false, bad = false;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(st, 0);
+        const char *v = (const char *)sqlite3_column_text(st, 1);
+        int vn = sqlite3_column_bytes(st, 1);
+        if (sqlite3_column_type(st, 1) != SQLITE_TEXT || !k || !v) {
+            bad = true;
+        } else if (!strcmp(k, "audit_head_seq")) {
+            have_seq = true;
+            bad |= (size_t)vn != strlen(v) || !parse_seq(v, &h->seq);
+        } else {
+            have_hash = true;
+            if (is_hex64(v, (size_t)vn))
+                memcpy(h->hash, v, 65);
+            else
+                bad = true;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_error(err, db, "reading the head");
+    h->present = have_seq || have_hash;
+    h->ok = !bad && have_seq == have_hash;
+    if (!h->present) {
+        h->seq = 0;
+        memset(h->hash, '0', 64);
+        h->hash[64] = 0;
+    }
+    return EL_OK;
+}
+
+static bool valid_decision(const char *d)
+{
+    if (!d)
+        return false;
+    for (size_t i = 0; i < sizeof DECISIONS / sizeof DECISIONS[0]; i++)
+        if (!strcmp(d, DECISIONS[i]))
+            return true;
+    return false;
+}
+
+el_status el_audit_append(el_runtime *rt, const el_audit_record *r, el_error *err)
+{
+    if (!rt || !r)
+        return el_error_set(err, EL_ERR_USAGE, "audit log: no record to append");
+    if (!valid_decision(r->decision))
+        return el_error_set(err, EL_ERR_USAGE, "audit log: unknown decision \"%s\"", r->decision ? r->decision : "(null)");
+    fields f;
+    const char *in[N_STR] = {r->capsule, r->capsule_id, r->publisher, r->resource,
+                             r->action,  r->decision,   r->reason,    r->token_id};
+    for (int i = 0; i < N_STR; i++) {
+        f.s[i] = in[i] ? in[i] : "";
+        f.n[i] = strnlen(f.s[i], AUDIT_FIELD_MAX + 1);
+        if (f.n[i] > AUDIT_FIELD_MAX)
+            return el_error_set(err, EL_ERR_USAGE, "audit log: %s is longer than %d bytes", STR_NAMES[i], AUDIT_FIELD_MAX);
+    }
+
+    sqlite3 *db;
+    el_status s = el_state_db(rt, &db, err);
+    if (s != EL_OK)
+        return s;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(err, db, "begin");
+
+    sqlite3_stmt *ins = NULL, *put = NULL;
+    head h;
+    s = read_head(db, &h, err);
+    if (s == EL_OK && !h.ok)
+        s = el_error_set(err, EL_ERR_FORMAT, "audit log: the head in the meta table is malformed (run elastos audit verify)");
+    uint8_t prev[32], hash[32];
+    char hash_hex[65];
+    if (s == EL_OK && h.seq >= INT64_MAX - 1)
+        s = el_error_set(err, EL_ERR_INTERNAL, "audit log: sequence exhausted");
+    if (s == EL_OK) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        f.seq = h.seq + 1;
+        f.ts = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        el_hex_decode(h.hash, 64, prev);
+        if (!record_hash(prev, &f, hash))
+            s = el_error_set(err, EL_ERR_INTERNAL, "audit log: SHA-256 failed");
+        el_hex_encode(hash, 32, hash_hex);
+    }
+    if (s == EL_OK) {
+        ins = prepare(db, "INSERT INTO audit(seq, ts, capsule, capsule_id, publisher, resource, action, decision,"
+                          " reason, token_id, prev, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+        put = prepare(db, "INSERT INTO meta(key, value) VALUES('audit_head_seq', ?), ('audit_head_hash', ?)"
+                          " ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+        if (!ins || !put)
+            s = db_error(err, db, "prepare");
+    }
+    if (s == EL_OK) {
+        sqlite3_bind_int64(ins, 1, f.seq);
+        sqlite3_bind_int64(ins, 2, f.ts);
+        for (int i = 0; i < N_STR; i++)
+            sqlite3_bind_text(ins, 3 + i, f.s[i], (int)f.n[i], SQLITE_STATIC);
+        sqlite3_bind_text(ins, 11, h.hash, 64, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 12, hash_hex, 64, SQLITE_STATIC);
+        if (sqlite3_step(ins) != SQLITE_DONE)
+            s = db_error(err, db, "insert");
+    }
+    if (s == EL_OK) {
+        char seqtext[24];
+        snprintf(seqtext, sizeof seqtext, "%" PRId64, f.seq);
+        sqlite3_bind_text(put, 1, seqtext, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(put, 2, hash_hex, 64, SQLITE_STATIC);
+        if (sqlite3_step(put) != SQLITE_DONE)
+            s = db_error(err, db, "moving the head");
+    }
+    sqlite3_finalize(ins);
+    sqlite3_finalize(put);
+    if (s == EL_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        s = db_error(err, db, "commit");
+    if (s != EL_OK)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return s;
+}
+
+#define SELECT_ALL                                                                                           \
+    "SELECT seq, ts, capsule, capsule_id, publisher, resource, action, decision, reason, token_id, prev, hash" \
+    " FROM audit ORDER BY seq"
+
+el_status el_audit_each(el_runtime *rt, int (*fn)(const el_audit_record *r, void *arg), void *arg, el_error *err)
+{
+    sqlite3 *db;
+    el_status s = el_state_db(rt, &db, err);
+    if (s != EL_OK)
+        return s;
+    sqlite3_stmt *st = prepare(db, SELECT_ALL);
+    if (!st)
+        return db_error(err, db, "reading");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *v[N_STR];
+        for (int i = 0; i < N_STR; i++) {
+            v[i] = (const char *)sqlite3_column_text(st, 2 + i);
+            if (!v[i])
+                v[i] = "";
+        }
+        el_audit_record r = {.seq = sqlite3_column_int64(st, 0), .ts_ms = sqlite3_column_int64(st, 1),
+                             .capsule = v[0], .capsule_id = v[1], .publisher = v[2], .resource = v[3],
+                             .action = v[4], .decision = v[5], .reason = v[6], .token_id = v[7]};
+        if (fn(&r, arg)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        s = db_error(err, db, "reading");
+    sqlite3_finalize(st);
+    return s;
+}
+
+/* Checks one row against the chain so far (prev is the previous record's hash, in binary and
+ * hex); on a bad row sets *bad, fills err and returns its code. */
+static el_status check_row(sqlite3_stmt *st, int64_t expect, uint8_t prev[32], char prev_hex[65], el_error *err,
+                           int64_t *bad)
+{
+    int64_t seq = sqlite3_column_int64(st, 0);
+    *bad = seq;
+    if (seq > expect) {
+        *bad = expect;
+        return el_error_set(err, EL_ERR_FORMAT,
+                            "audit record %" PRId64 ": missing (deleted); the log goes from record %" PRId64
+                            " to record %" PRId64, expect, expect - 1, seq);
+    }
+    if (seq < expect) /* only possible for the first row: seqs are unique and ascending */
+        return el_error_set(err, EL_ERR_FORMAT, "audit record %" PRId64 ": seq out of range (renumbered or inserted)", seq);
+    /* Values of the wrong SQL type would convert to text or integer silently: refuse them. */
+    if (sqlite3_column_type(st, 1) != SQLITE_INTEGER)
+        return el_error_set(err, EL_ERR_FORMAT, "audit record %" PRId64 ": ts is not an integer (edited)", seq);
+    fields f = {.seq = seq, .ts = sqlite3_column_int64(st, 1)};
+    for (int i = 0; i < N_STR; i++) {
+        if (sqlite3_column_type(st, 2 + i) != SQLITE_TEXT)
+            return el_error_set(err, EL_ERR_FORMAT, "audit record %" PRId64 ": %s is not text (edited)", seq, STR_NAMES[i]);
+        f.s[i] = (const char *)sqlite3_column_text(st, 2 + i);
+        f.n[i] = (size_t)sqlite3_column_bytes(st, 2 + i); /* all bytes: an embedded NUL is an edit too */
+        if (!f.s[i] && f.n[i] > 0)
+            return el_error_set(err, EL_ERR_INTERNAL, "audit record %" PRId64 ": out of memory", seq);
+        if (!f.s[i])
+            f.s[i] = "";
+    }
+    const char *p = (const char *)sqlite3_column_text(st, 10);
+    if (sqlite3_column_type(st, 10) != SQLITE_TEXT || !p || sqlite3_column_bytes(st, 10) != 64 || memcmp(p, prev_hex, 64))
+        return el_error_set(err, EL_ERR_FORMAT,
+                            "audit record %" PRId64 ": prev does not match the hash of record %" PRId64
+                            " (reordered or deleted)", seq, seq - 1);
+    uint8_t h[32];
+    char hex[65];
+    if (!record_hash(prev, &f, h))
+        return el_error_set(err, EL_ERR_INTERNAL, "audit record %" PRId64 ": SHA-256 failed", seq);
+    el_hex_encode(h, 32, hex);
+    const char *stored = (const char *)sqlite3_column_text(st, 11);
+    if (sqlite3_column_type(st, 11) != SQLITE_TEXT || !stored || sqlite3_column_bytes(st, 11) != 64 ||
+        memcmp(stored, hex, 64))
+        return el_error_set(err, EL_ERR_FORMAT, "audit record %" PRId64 ": hash mismatch (edited or inserted)", seq);
+    memcpy(prev, h, 32);
+    memcpy(prev_hex, hex, 65);
+    return EL_OK;
+}
+
+el_status el_audit_verify(el_runtime *rt, int64_t *n_records, int64_t *bad_seq, el_error *err)
+{
+    int64_t n_dummy, bad_dummy;
+    if (!n_records)
+        n_records = &n_dummy;
+    if (!bad_seq)
+        bad_seq = &bad_dummy;
+    *n_records = 0;
+    *bad_seq = 0;
+    sqlite3 *db;
+    el_status s = el_state_db(rt, &db, err);
+    if (s != EL_OK)
+        return s;
+    /* One read transaction: the rows and the head come from the same snapshot. */
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(err, db, "begin");
+    head h;
+    s = read_head(db, &h, err);
+    sqlite3_stmt *st = NULL;
+    if (s == EL_OK && !(st = prepare(db, SELECT_ALL)))
+        s = db_error(err, db, "reading");
+
+    uint8_t prev[32] = {0};
+    char prev_hex[65];
+    memset(prev_hex, '0', 64);
+    prev_hex[64] = 0;
+    int64_t n = 0, bad = 0;
+    bool broken = false;
+    int rc = SQLITE_DONE;
+    while (s == EL_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((s = check_row(st, n + 1, prev, prev_hex, err, &bad)) != EL_OK) {
+            broken = s == EL_ERR_FORMAT;
+            break;
+        }
+        n++;
+    }
+    if (s == EL_OK && rc != SQLITE_DONE)
+        s = db_error(err, db, "reading");
+    sqlite3_finalize(st);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+
+    /* The head must name the last record (an empty log has no head, or the zero head). */
+    if (s == EL_OK) {
+        if (!h.ok) {
+            broken = true;
+            bad = n > 0 ? n : 1;
+            s = el_error_set(err, EL_ERR_FORMAT, "audit record %" PRId64 ": the head in the meta table is malformed (edited)", bad);
+        } else if (h.seq > n) {
+            broken = true;
+            bad = n + 1;
+            s = el_error_set(err, EL_ERR_FORMAT, "audit record %" PRId64 ": missing (newest records deleted); the head is record %"
+                             PRId64 " but the log ends at record %" PRId64, bad, h.seq, n);
+        } else if (h.seq < n) {
+            broken = true;
+            bad = h.seq + 1;
+            s = el_error_set(err, EL_ERR_FORMAT, "audit record %" PRId64 ": beyond the head, record %" PRId64
+                             " (inserted, or the head was edited)", bad, h.seq);
+        } else if (strcmp(h.hash, prev_hex) != 0) {
+            broken = true;
+            bad = n;
+            s = el_error_set(err, EL_ERR_FORMAT, "audit record %" PRId64 ": does not match the head in the meta table"
+                             " (replaced, or the head was edited)", n);
+        }
+    }
+    *n_records = n;
+    if (broken)
+        *bad_seq = bad;
+    return s;
+}
