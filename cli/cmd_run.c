@@ -3,49 +3,78 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "elastos/broker.h"
 #include "elastos/wasm.h"
 
 int cmd_run(int argc, char **argv)
 {
     const char *target = NULL;
+    const char **grants = calloc((size_t)argc, sizeof *grants);
+    size_t n_grants = 0;
     int i = 1;
     for (; i < argc; i++) {
         if (!strcmp(argv[i], "--")) {
             i++;
             break;
         }
-        if (!target && argv[i][0] != '-')
+        if (!strcmp(argv[i], "--grant") && i + 1 < argc)
+            grants[n_grants++] = argv[++i];
+        else if (!strncmp(argv[i], "--grant=", 8))
+            grants[n_grants++] = argv[i] + 8;
+        else if (!target && argv[i][0] != '-')
             target = argv[i];
-        else
+        else {
+            free(grants);
             return cli_usage("run", "unexpected argument \"%s\"", argv[i]);
+        }
     }
-    if (!target)
+    if (!target) {
+        free(grants);
         return cli_usage("run", "needs FILE or CID");
+    }
     el_runtime *rt;
     int rc = cli_open_runtime(&rt);
-    if (rc)
+    if (rc) {
+        free(grants);
         return rc;
+    }
     char path[PATH_MAX];
     el_artifact *a = NULL;
+    el_session *s = NULL;
     el_error err;
     rc = cli_resolve(rt, target, path);
     if (!rc && el_artifact_open(rt, path, 0, &a, &err) != EL_OK)
         rc = cli_fail(&err);
+    const el_manifest *m = rc ? NULL : el_artifact_manifest(a);
+    if (m && m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT)
+        rc = cli_failf(EL_ERR_USAGE, "%s: capsules of type %s cannot be run by this version", m->name,
+                       el_capsule_type_name(m->type));
+    if (!rc && el_session_new(rt, a, NULL, &s, &err) != EL_OK)
+        rc = cli_fail(&err);
+    for (size_t g = 0; !rc && g < n_grants; g++)
+        if (el_session_grant(s, grants[g], &err) != EL_OK)
+            rc = cli_fail(&err);
     if (!rc) {
-        const el_manifest *m = el_artifact_manifest(a);
-        if (m->type == EL_TYPE_WASM || m->type == EL_TYPE_AGENT) {
-            el_wasm_result res;
-            fflush(stdout);
-            el_status s = el_wasm_run(rt, a, (const char *const *)argv + i, (size_t)(argc - i), &res, &err);
-            rc = s == EL_OK ? res.exit_code : cli_fail(&err);
-        } else {
-            rc = cli_failf(EL_ERR_USAGE, "%s: capsules of type %s cannot be run by this version", m->name,
-                           el_capsule_type_name(m->type));
+        char storage[PATH_MAX];
+        bool writable = false;
+        el_wasm_options o = {.args = (const char *const *)argv + i, .n_args = (size_t)(argc - i), .capsule_id = el_session_capsule_id(s),
+                             .session = s};
+        if (el_session_storage_preopen(s, storage, sizeof storage, &writable)) {
+            o.preopen_host = storage;
+            o.preopen_guest = "/storage";
+            o.preopen_writable = writable;
         }
+        el_wasm_result res;
+        fflush(stdout);
+        el_status st = el_wasm_run(rt, a, &o, &res, &err);
+        rc = st == EL_OK ? res.exit_code : cli_fail(&err);
     }
+    el_session_free(s);
     el_artifact_close(a);
     el_runtime_close(rt);
+    free(grants);
     return rc;
 }

@@ -36,6 +36,19 @@ static const cli_command commands[] = {
      "Verifies and runs a capsule. Exit status: the capsule's own, or 64 usage, 65 malformed,\n"
      "66 not found, 77 refused (signature or trust), 78 configuration, 134 crashed, 137 killed\n"
      "by a resource limit."},
+    {"tokens", cmd_tokens, "tokens list | revoke ID",
+     "list: the tokens this host issued, newest first: id, capsule, resource, action, uses/max,\n"
+     "expiry and state (active, revoked, expired or used-up).\n"
+     "revoke ID: revokes one token (ID is 32 lowercase hex characters) at once and for good,\n"
+     "for every process; the revocation is written to the audit log."},
+    {"epoch", cmd_epoch, "epoch bump",
+     "Revokes every token issued so far (\"revoke all\") by moving to a new epoch; prints the new\n"
+     "epoch. The bump is written to the audit log."},
+    {"audit", cmd_audit, "audit show [--json] | verify",
+     "show: the audit log, one record per line (seq, UTC time, decision, capsule, resource,\n"
+     "action, reason, token id), or a JSON array with --json.\n"
+     "verify: checks the hash chain; exit 0 and \"audit: N records, chain intact\", or 65 naming\n"
+     "the first edited, deleted, inserted or reordered record."},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

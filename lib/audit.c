@@ -17,9 +17,8 @@
  * Appending is one BEGIN IMMEDIATE transaction (read head, insert, move head, commit), so
  * concurrent appenders in several processes serialize and the chain stays linear; with the
  * database's synchronous=FULL the record is on disk when el_audit_append returns. The cost of an
- * append is one WAL fsync; statements are prepared with SQLITE_PREPARE_PERSISTENT each time
- * (nothing per-connection can be cached: el_runtime has no slot for it and libelastos keeps no
- * global state).
+ * append is one WAL fdatasync (~0.2 ms on the development VM: ~4,000-5,800 appends/s; the CPU
+ * part alone is ~40 us); the statements are small and prepared per call.
  */
 #include "elastos/audit.h"
 #include "elastos/sign.h"
@@ -100,7 +99,7 @@ static el_status db_error(el_error *err, sqlite3 *db, const char *what)
 static sqlite3_stmt *prepare(sqlite3 *db, const char *sql)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
         sqlite3_finalize(st);
         return NULL;
     }
@@ -215,7 +214,8 @@ el_status el_audit_append(el_runtime *rt, const el_audit_record *r, el_error *er
     head h;
     s = read_head(db, &h, err);
     if (s == EL_OK && !h.ok)
-        s = el_error_set(err, EL_ERR_FORMAT, "audit log: the head in the meta table is malformed (run elastos audit verify)");
+        s = el_error_set(err, EL_ERR_FORMAT,
+                         "audit log: the head in the meta table is malformed (run elastos audit verify)");
     uint8_t prev[32], hash[32];
     char hash_hex[65];
     if (s == EL_OK && h.seq >= INT64_MAX - 1)
@@ -245,7 +245,11 @@ el_status el_audit_append(el_runtime *rt, const el_audit_record *r, el_error *er
             sqlite3_bind_text(ins, 3 + i, f.s[i], (int)f.n[i], SQLITE_STATIC);
         sqlite3_bind_text(ins, 11, h.hash, 64, SQLITE_STATIC);
         sqlite3_bind_text(ins, 12, hash_hex, 64, SQLITE_STATIC);
-        if (sqlite3_step(ins) != SQLITE_DONE)
+        int rc = sqlite3_step(ins);
+        if ((rc & 0xff) == SQLITE_CONSTRAINT)
+            s = el_error_set(err, EL_ERR_FORMAT, "audit log: record %" PRId64 " exists already, past the head in the meta"
+                             " table (tampered? run elastos audit verify)", f.seq);
+        else if (rc != SQLITE_DONE)
             s = db_error(err, db, "insert");
     }
     if (s == EL_OK) {
@@ -394,12 +398,14 @@ el_status el_audit_verify(el_runtime *rt, int64_t *n_records, int64_t *bad_seq, 
         if (!h.ok) {
             broken = true;
             bad = n > 0 ? n : 1;
-            s = el_error_set(err, EL_ERR_FORMAT, "audit record %" PRId64 ": the head in the meta table is malformed (edited)", bad);
+            s = el_error_set(err, EL_ERR_FORMAT,
+                             "audit record %" PRId64 ": the head in the meta table is malformed (edited)", bad);
         } else if (h.seq > n) {
             broken = true;
             bad = n + 1;
-            s = el_error_set(err, EL_ERR_FORMAT, "audit record %" PRId64 ": missing (newest records deleted); the head is record %"
-                             PRId64 " but the log ends at record %" PRId64, bad, h.seq, n);
+            s = el_error_set(err, EL_ERR_FORMAT,
+                             "audit record %" PRId64 ": missing (newest records deleted); the head is record %" PRId64
+                             " but the log ends at record %" PRId64, bad, h.seq, n);
         } else if (h.seq < n) {
             broken = true;
             bad = h.seq + 1;

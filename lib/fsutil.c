@@ -71,7 +71,8 @@ static el_status fsync_dir_of(const char *path, el_error *err)
     return rc == 0 ? EL_OK : el_error_set(err, EL_ERR_IO, "fsync %s: %s", dir, strerror(errno));
 }
 
-el_status el_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode, el_error *err)
+static el_status write_replace(const char *path, const void *data, size_t len, unsigned mode, bool durable,
+                               el_error *err)
 {
     char tmp[PATH_MAX];
     char rnd[17];
@@ -92,7 +93,7 @@ el_status el_write_file_atomic(const char *path, const void *data, size_t len, u
         p += w;
         left -= (size_t)w;
     }
-    if (fchmod(fd, mode & 0777) != 0 || fsync(fd) != 0)
+    if (fchmod(fd, mode & 0777) != 0 || (durable && fsync(fd) != 0))
         goto fail;
     if (close(fd) != 0) {
         fd = -1;
@@ -101,13 +102,23 @@ el_status el_write_file_atomic(const char *path, const void *data, size_t len, u
     fd = -1;
     if (rename(tmp, path) != 0)
         goto fail;
-    return fsync_dir_of(path, err);
+    return durable ? fsync_dir_of(path, err) : EL_OK;
 fail:;
     int e = errno;
     if (fd >= 0)
         close(fd);
     unlink(tmp);
     return el_error_set(err, EL_ERR_IO, "cannot write %s: %s", path, strerror(e));
+}
+
+el_status el_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode, el_error *err)
+{
+    return write_replace(path, data, len, mode, true, err);
+}
+
+el_status el_write_file_cache(const char *path, const void *data, size_t len, unsigned mode, el_error *err)
+{
+    return write_replace(path, data, len, mode, false, err);
 }
 
 el_status el_mkdirs(const char *path, unsigned mode, el_error *err)

@@ -21,10 +21,16 @@ struct el_runtime {
     struct wasm_engine_t *engine;     /* created on first wasm launch (wasm.c) */
     struct sqlite3 *db;               /* state.db, opened on first use (state.c) */
     struct el_token_cache *tokens;    /* token.c's verified-signature cache and key */
+    struct el_ticker *ticker;         /* wasm.c's epoch ticker, started on first launch */
+    struct el_artifact *shell;        /* the verified shell capsule, loaded on first decision */
+    uint64_t decision_seq;            /* ids of shell decision requests */
 };
 
 /* The state database (state.c), opened and migrated on first use; owned by rt. */
 el_status el_state_db(el_runtime *rt, struct sqlite3 **db, el_error *err);
+
+/* Stops and frees wasm.c's epoch ticker (called by el_runtime_close, before the engine goes). */
+void el_ticker_stop(struct el_ticker *t);
 
 /* Frees token.c's per-runtime state (called by el_runtime_close). */
 void el_token_cache_free(struct el_token_cache *c);
@@ -32,6 +38,10 @@ void el_token_cache_free(struct el_token_cache *c);
 /* SHA-256 fetched once, with OpenSSL initialised without loading openssl.cnf (sign.c). */
 struct evp_md_st;
 const struct evp_md_st *el_sha256_md(void);
+
+/* Like el_write_file_atomic (temp file + rename: readers see old or new, never half) but
+ * without fsync: for caches whose entries are checksummed, where losing one costs a rebuild. */
+el_status el_write_file_cache(const char *path, const void *data, size_t len, unsigned mode, el_error *err);
 
 /* Fresh random lowercase-hex id of 2*nbytes characters. */
 void el_random_hex(char *out, size_t nbytes);

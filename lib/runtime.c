@@ -1,6 +1,8 @@
 /* runtime.c - el_runtime: resolving and creating $ELASTOS_HOME, and owning per-host state. */
 #include "internal.h"
 
+#include "elastos/artifact.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <sodium.h>
@@ -60,6 +62,8 @@ void el_runtime_close(el_runtime *rt)
 {
     if (!rt)
         return;
+    el_ticker_stop(rt->ticker);
+    el_artifact_close(rt->shell);
     if (rt->engine)
         wasm_engine_delete(rt->engine);
     el_token_cache_free(rt->tokens);

@@ -3,6 +3,8 @@
  * configuration with no ambient authority, limits, and running a capsule to its exit.
  */
 #include "elastos/wasm.h"
+#include "elastos/broker.h"
+#include "elastos/protocol.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -121,7 +123,7 @@ static void cache_store(el_runtime *rt, const char *path, wasmtime_module_t *m)
         memcpy(buf + 40, &plen, 8);
         memcpy(buf + CACHE_HDR, ser.data, ser.size);
         /* A failed cache write only costs the next run a compile. */
-        (void)el_write_file_atomic(path, buf, len, 0600, &e);
+        (void)el_write_file_cache(path, buf, len, 0600, &e);
     }
     free(buf);
     wasm_byte_vec_delete(&ser);
@@ -146,98 +148,217 @@ static el_status load_module(el_runtime *rt, const el_artifact_file *f, wasmtime
     return EL_OK;
 }
 
-/* Wall-clock deadline: a watchdog bumps the engine epoch when the deadline passes, which traps
- * the running capsule at its next epoch check (loop back-edges and function entries). */
-typedef struct watchdog {
+/* Deadlines: one ticker thread per engine bumps the epoch every EL_TICK_MS; each store's
+ * deadline callback compares the clock with its own deadline and either lets the capsule run
+ * one more tick or stops it. Per-store, so a shell consulted from inside a capsule's host call
+ * (same engine) never trips the capsule's limit, nor the other way round. */
+#define EL_TICK_MS 5
+
+struct el_ticker {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool done, fired;
-    uint64_t wall_ms;
+    bool stop;
     wasm_engine_t *engine;
-} watchdog;
+};
 
-static void *watchdog_main(void *arg)
+static void *ticker_main(void *arg)
 {
-    watchdog *w = arg;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(w->wall_ms / 1000);
-    until.tv_nsec += (long)(w->wall_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&w->mu);
-    while (!w->done)
-        if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT && !w->done) {
-            w->fired = true;
-            wasmtime_engine_increment_epoch(w->engine);
-            break;
+    struct el_ticker *t = arg;
+    pthread_mutex_lock(&t->mu);
+    while (!t->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += EL_TICK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
         }
-    pthread_mutex_unlock(&w->mu);
+        if (pthread_cond_timedwait(&t->cv, &t->mu, &until) == ETIMEDOUT)
+            wasmtime_engine_increment_epoch(t->engine);
+    }
+    pthread_mutex_unlock(&t->mu);
     return NULL;
 }
 
-static el_status watchdog_start(watchdog *w, wasm_engine_t *eng, uint64_t wall_ms, el_error *err)
+static el_status ticker_start(el_runtime *rt, el_error *err)
 {
-    memset(w, 0, sizeof *w);
-    w->wall_ms = wall_ms;
-    w->engine = eng;
+    if (rt->ticker)
+        return EL_OK;
+    struct el_ticker *t = calloc(1, sizeof *t);
+    if (!t)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    t->engine = rt->engine;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, &ca);
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, &ca);
     pthread_condattr_destroy(&ca);
-    if (pthread_create(&w->thread, NULL, watchdog_main, w) != 0)
+    if (pthread_create(&t->thread, NULL, ticker_main, t) != 0) {
+        free(t);
         return el_error_set(err, EL_ERR_INTERNAL, "cannot start the deadline thread");
+    }
+    rt->ticker = t;
     return EL_OK;
 }
 
-static void watchdog_stop(watchdog *w)
+void el_ticker_stop(struct el_ticker *t)
 {
-    pthread_mutex_lock(&w->mu);
-    w->done = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv);
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->mu);
+    t->stop = true;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    pthread_join(t->thread, NULL);
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->cv);
+    free(t);
 }
 
-static el_status wasi_setup(wasmtime_context_t *ctx, const el_manifest *m, const char *id, const char *const *args,
-                            size_t n_args, el_error *err)
+typedef struct deadline {
+    struct timespec at;
+    bool fired;
+} deadline;
+
+static wasmtime_error_t *deadline_cb(wasmtime_context_t *ctx, void *data, uint64_t *delta,
+                                     wasmtime_update_deadline_kind_t *kind)
+{
+    (void)ctx;
+    deadline *d = data;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > d->at.tv_sec || (now.tv_sec == d->at.tv_sec && now.tv_nsec >= d->at.tv_nsec)) {
+        d->fired = true;
+        return wasmtime_error_new("wall-clock limit exceeded");
+    }
+    *delta = 1;
+    *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
+    return NULL;
+}
+
+static el_status wasi_setup(wasmtime_context_t *ctx, const el_manifest *m, const char *id, const el_wasm_options *o,
+                            el_error *err)
 {
     wasi_config_t *wc = wasi_config_new();
     if (!wc)
         return el_error_set(err, EL_ERR_INTERNAL, "wasmtime: cannot create a WASI configuration");
-    const char **argv = calloc(n_args + 1, sizeof *argv);
+    const char **argv = calloc(o->n_args + 1, sizeof *argv);
     if (!argv) {
         wasi_config_delete(wc);
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     }
     argv[0] = m->name;
-    for (size_t i = 0; i < n_args; i++)
-        argv[i + 1] = args[i];
-    const char *names[] = {"ELASTOS_CAPSULE_NAME", "ELASTOS_CAPSULE_ID"};
-    const char *values[] = {m->name, id};
-    bool ok = wasi_config_set_argv(wc, n_args + 1, argv) && wasi_config_set_env(wc, 2, names, values);
+    for (size_t i = 0; i < o->n_args; i++)
+        argv[i + 1] = o->args[i];
+    const char *names[] = {"ELASTOS_CAPSULE_NAME", "ELASTOS_CAPSULE_ID", o->extra_env_name};
+    const char *values[] = {m->name, id, o->extra_env_value};
+    bool ok = wasi_config_set_argv(wc, o->n_args + 1, argv) &&
+              wasi_config_set_env(wc, o->extra_env_name ? 3 : 2, names, values);
     free(argv);
     if (!ok) {
         wasi_config_delete(wc);
         return el_error_set(err, EL_ERR_USAGE, "capsule arguments must be valid UTF-8");
     }
-    wasi_config_inherit_stdin(wc);
-    wasi_config_inherit_stdout(wc);
-    wasi_config_inherit_stderr(wc);
+    if (o->stdio == EL_STDIO_TTY) {
+        ok = wasi_config_set_stdin_file(wc, "/dev/tty") && wasi_config_set_stdout_file(wc, "/dev/tty") &&
+             wasi_config_set_stderr_file(wc, "/dev/tty");
+    } else if (o->stdio == EL_STDIO_NONE) {
+        wasi_config_set_stdin_bytes(wc, &(wasm_byte_vec_t){0});
+        wasi_config_inherit_stderr(wc);
+    } else {
+        wasi_config_inherit_stdin(wc);
+        wasi_config_inherit_stdout(wc);
+        wasi_config_inherit_stderr(wc);
+    }
+    if (ok && o->preopen_host)
+        ok = wasi_config_preopen_dir(wc, o->preopen_host, o->preopen_guest, o->preopen_writable);
+    if (!ok) {
+        wasi_config_delete(wc);
+        return el_error_set(err, EL_ERR_IO, "cannot set up the capsule's stdio or directory");
+    }
     wasmtime_error_t *we = wasmtime_context_set_wasi(ctx, wc); /* takes ownership of wc */
     return we ? wt_error(err, EL_ERR_INTERNAL, "wasmtime: WASI", we, NULL) : EL_OK;
 }
 
-el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const char *const *args, size_t n_args,
-                      el_wasm_result *res, el_error *err)
+/* The elastos.call host function (docs/protocol.md): one request in, its response out, or kept
+ * when it does not fit and fetched by call(0, 0, buf, n). */
+static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmtime_val_t *args, size_t nargs,
+                              wasmtime_val_t *results, size_t nresults)
 {
+    (void)nargs;
+    (void)nresults;
+    el_session *s = env;
+    wasmtime_extern_t mem;
+    if (!wasmtime_caller_export_get(caller, "memory", 6, &mem) || mem.kind != WASMTIME_EXTERN_MEMORY)
+        return wasmtime_trap_new("elastos.call: the capsule exports no memory", 43);
+    wasmtime_context_t *ctx = wasmtime_caller_context(caller);
+    uint8_t *base = wasmtime_memory_data(ctx, &mem.of.memory);
+    size_t size = wasmtime_memory_data_size(ctx, &mem.of.memory);
+    uint64_t rp = (uint32_t)args[0].of.i32, rl = (uint32_t)args[1].of.i32;
+    uint64_t op = (uint32_t)args[2].of.i32, oc = (uint32_t)args[3].of.i32;
+    if (rp + rl > size || op + oc > size)
+        return wasmtime_trap_new("elastos.call: pointer outside the capsule's memory", 50);
+    size_t *plen;
+    char **pending = el_session_pending(s, &plen);
+    char *resp;
+    size_t len;
+    if (rp == 0 && rl == 0) {
+        if (!*pending) {
+            char *e = el_response_error(0, "bad_request", "no kept response to fetch", &len);
+            resp = e;
+        } else {
+            resp = *pending;
+            len = *plen;
+            *pending = NULL;
+        }
+    } else {
+        /* The request is copied out first: the capsule's memory may not alias what we write. */
+        uint8_t *req = malloc(rl ? rl : 1);
+        if (!req)
+            return wasmtime_trap_new("elastos.call: out of memory", 27);
+        memcpy(req, base + rp, rl);
+        resp = el_session_handle(s, req, rl, &len);
+        free(req);
+        free(*pending);
+        *pending = NULL;
+    }
+    if (!resp)
+        return wasmtime_trap_new("elastos.call: out of memory", 27);
+    /* Host calls can grow memory? No, but re-read in case the handler ran wasm (the shell). */
+    base = wasmtime_memory_data(ctx, &mem.of.memory);
+    size = wasmtime_memory_data_size(ctx, &mem.of.memory);
+    if (len <= oc && op + len <= size) {
+        memcpy(base + op, resp, len);
+        free(resp);
+    } else {
+        *pending = resp;
+        *plen = len;
+    }
+    results[0].kind = WASMTIME_I32;
+    results[0].of.i32 = (int32_t)len;
+    return NULL;
+}
+
+static el_status define_host(wasmtime_linker_t *linker, el_session *s, el_error *err)
+{
+    wasm_valtype_vec_t params, results;
+    wasm_valtype_t *p[4] = {wasm_valtype_new_i32(), wasm_valtype_new_i32(), wasm_valtype_new_i32(), wasm_valtype_new_i32()};
+    wasm_valtype_t *r[1] = {wasm_valtype_new_i32()};
+    wasm_valtype_vec_new(&params, 4, p);
+    wasm_valtype_vec_new(&results, 1, r);
+    wasm_functype_t *ty = wasm_functype_new(&params, &results);
+    wasmtime_error_t *we = wasmtime_linker_define_func(linker, "elastos", 7, "call", 4, ty, host_call, s, NULL);
+    wasm_functype_delete(ty);
+    return we ? wt_error(err, EL_ERR_INTERNAL, "wasmtime: elastos.call", we, NULL) : EL_OK;
+}
+
+el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_options *opts, el_wasm_result *res,
+                      el_error *err)
+{
+    static const el_wasm_options none;
+    const el_wasm_options *o = opts ? opts : &none;
     const el_manifest *m = el_artifact_manifest(art);
     memset(res, 0, sizeof *res);
     if (m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT)
@@ -251,7 +372,10 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const char *const 
     el_status s = load_module(rt, f, &module, &res->cache_hit, err);
     if (s != EL_OK)
         return s;
-    el_random_hex(res->capsule_id, EL_CAPSULE_ID_LEN / 2);
+    if (o->capsule_id)
+        snprintf(res->capsule_id, sizeof res->capsule_id, "%s", o->capsule_id);
+    else
+        el_random_hex(res->capsule_id, EL_CAPSULE_ID_LEN / 2);
 
     wasmtime_store_t *store = wasmtime_store_new(rt->engine, NULL, NULL);
     wasmtime_linker_t *linker = wasmtime_linker_new(rt->engine);
@@ -262,13 +386,21 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const char *const 
     if (we)
         s = wt_error(err, EL_ERR_INTERNAL, "wasmtime: WASI linker", we, NULL);
     if (s == EL_OK)
-        s = wasi_setup(ctx, m, res->capsule_id, args, n_args, err);
+        s = wasi_setup(ctx, m, res->capsule_id, o, err);
+    if (s == EL_OK && o->session)
+        s = define_host(linker, o->session, err);
 
-    watchdog wd;
-    bool wd_running = false;
+    deadline dl = {0};
+    clock_gettime(CLOCK_MONOTONIC, &dl.at);
+    dl.at.tv_sec += (time_t)(m->limits.wall_ms / 1000);
+    dl.at.tv_nsec += (long)(m->limits.wall_ms % 1000) * 1000000L;
+    if (dl.at.tv_nsec >= 1000000000L) {
+        dl.at.tv_sec++;
+        dl.at.tv_nsec -= 1000000000L;
+    }
+    wasmtime_store_epoch_deadline_callback(store, deadline_cb, &dl, NULL);
     if (s == EL_OK)
-        s = watchdog_start(&wd, rt->engine, m->limits.wall_ms, err);
-    wd_running = s == EL_OK;
+        s = ticker_start(rt, err);
 
     wasmtime_instance_t inst;
     wasm_trap_t *trap = NULL;
@@ -289,10 +421,11 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const char *const 
                 res->exit_code = status;
                 wasmtime_error_delete(we);
             } else if (we || trap) {
-                wasmtime_trap_code_t code;
-                bool interrupted = trap && wasmtime_trap_code(trap, &code) && code == WASMTIME_TRAP_CODE_INTERRUPT;
-                if (interrupted) {
-                    wasm_trap_delete(trap);
+                if (dl.fired) {
+                    if (we)
+                        wasmtime_error_delete(we);
+                    if (trap)
+                        wasm_trap_delete(trap);
                     s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: wall-clock limit of %llu ms exceeded",
                                      m->name, (unsigned long long)m->limits.wall_ms);
                 } else {
@@ -301,8 +434,6 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const char *const 
             }
         }
     }
-    if (wd_running)
-        watchdog_stop(&wd);
     wasmtime_linker_delete(linker);
     wasmtime_store_delete(store);
     wasmtime_module_delete(module);

@@ -22,6 +22,25 @@ extern "C" {
 
 #define EL_CAPSULE_ID_LEN 32 /* hex characters */
 
+struct el_session;
+
+typedef enum el_stdio { EL_STDIO_INHERIT, EL_STDIO_TTY, EL_STDIO_NONE } el_stdio;
+
+/* How to launch. Zero-initialised options give: no args, a fresh id, no elastos.call import,
+ * no file system, inherited stdio. */
+typedef struct el_wasm_options {
+    const char *const *args;  /* argv[1..]; argv[0] is the manifest name */
+    size_t n_args;
+    const char *capsule_id;   /* 32 hex chars, or NULL for a fresh one */
+    struct el_session *session; /* serves the elastos.call import (broker.h); NULL = no import */
+    const char *preopen_host; /* host directory to mount, or NULL */
+    const char *preopen_guest;
+    bool preopen_writable;
+    el_stdio stdio;           /* TTY: stdin/stdout/stderr on /dev/tty */
+    const char *extra_env_name; /* one more environment variable, or NULL */
+    const char *extra_env_value;
+} el_wasm_options;
+
 typedef struct el_wasm_result {
     int exit_code;                          /* the capsule's exit status when it ran */
     bool cache_hit;                         /* compiled code came from the cache */
@@ -31,8 +50,8 @@ typedef struct el_wasm_result {
 /* Runs the entry module of a verified artifact (type wasm or agent) to completion.
  * Returns EL_OK when the capsule ran and exited (result->exit_code is its status), EL_ERR_LIMIT
  * when a limit stopped it, EL_ERR_TRAP when it crashed, other codes when it could not start. */
-el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const char *const *args, size_t n_args,
-                      el_wasm_result *result, el_error *err);
+el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_options *opts, el_wasm_result *result,
+                      el_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,72 @@
+/*
+ * protocol.h - RuntimeRequest / RuntimeResponse framing (SPEC section 5, docs/protocol.md).
+ *
+ * Parsing is strict: one JSON object, at most EL_MSG_MAX bytes, envelope {"id","request"},
+ * a known "type", exactly the fields that type allows with the right JSON types, no duplicate
+ * keys. Responses are encoded compactly with keys in insertion order ("type" first).
+ */
+#ifndef ELASTOS_PROTOCOL_H
+#define ELASTOS_PROTOCOL_H
+
+#include "elastos/elastos.h"
+
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EL_MSG_MAX (1u << 20)
+
+typedef enum el_req_type {
+    EL_REQ_PING,
+    EL_REQ_GET_RUNTIME_INFO,
+    EL_REQ_REQUEST_CAPABILITY,
+    EL_REQ_STORAGE_READ,
+    EL_REQ_STORAGE_WRITE,
+    EL_REQ_STORAGE_LIST,
+    EL_REQ_STORAGE_DELETE,
+    EL_REQ_FETCH_CONTENT,
+    EL_REQ_SEND_MESSAGE,
+    EL_REQ_RECEIVE_MESSAGES,
+    EL_REQ_PROVIDER_CALL,
+    EL_REQ_LAUNCH_CAPSULE,
+    EL_REQ_STOP_CAPSULE,
+    EL_REQ_LIST_CAPSULES,
+    EL_REQ_GRANT_CAPABILITY,
+    EL_REQ_DENY_CAPABILITY,
+    EL_REQ_REVOKE_CAPABILITY,
+    EL_REQ_GET_DECISION_REQUEST,
+    EL_REQ_COUNT
+} el_req_type;
+
+typedef struct el_request {
+    uint64_t id;
+    el_req_type type;
+    json_t *body; /* the inner request object (owned; freed by el_request_free) */
+} el_request;
+
+/* Parses one message. On failure returns EL_ERR_FORMAT, sets *id_out to the envelope's id when
+ * it could be read (else 0), and err->msg says what is wrong. */
+el_status el_request_parse(const void *buf, size_t len, el_request *req, uint64_t *id_out, el_error *err);
+void el_request_free(el_request *req);
+const char *el_req_type_name(el_req_type t);
+
+/* Field accessors for a parsed (hence validated) request; absent optional fields give NULL/0. */
+const char *el_req_str(const el_request *r, const char *field);
+uint64_t el_req_uint(const el_request *r, const char *field, uint64_t dflt);
+
+/* Encodes {"id":id,"response":resp}; takes ownership of resp. Returns malloc'd text. */
+char *el_response_encode(uint64_t id, json_t *resp, size_t *len);
+/* An error response {"type":"error","code":code,"message":message}. */
+char *el_response_error(uint64_t id, const char *code, const char *message, size_t *len);
+
+/* Standard base64 with padding; decode is strict. Both return malloc'd buffers (NULL on bad
+ * input or no memory). */
+char *el_base64_encode(const void *data, size_t len);
+uint8_t *el_base64_decode(const char *text, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,41 @@
+/*
+ * shell.h - consulting the shell capsule, the replaceable policy outside the trusted core.
+ *
+ * The shell is an ordinary signed wasm capsule. Which one: $ELASTOS_SHELL (a file or a CID in
+ * the store), else the CID or path in $ELASTOS_HOME/config/shell, else the shell shipped with
+ * the runtime (<prefix>/share/elastos/shell.capsule, or capsules/shell.capsule in the build
+ * tree). It must verify like any capsule (trusted publisher). If no shell can be loaded, every
+ * request is denied.
+ *
+ * For each decision the shell runs once, with its config directory $ELASTOS_HOME/shell mounted
+ * at /config (its policy file lives there), stdio on the controlling terminal when there is
+ * one (ELASTOS_SHELL_TTY=1), and answers get_decision_request with grant_capability or
+ * deny_capability (docs/protocol.md).
+ */
+#ifndef ELASTOS_SHELL_H
+#define ELASTOS_SHELL_H
+
+#include "elastos/runtime.h"
+
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum el_decision { EL_DECIDE_DENY, EL_DECIDE_ONCE, EL_DECIDE_RUN, EL_DECIDE_ALWAYS } el_decision;
+
+typedef struct el_decision_request {
+    uint64_t request_id;
+    const char *capsule_name, *capsule_id, *publisher, *resource, *action;
+    json_t *constraints; /* may be NULL */
+} el_decision_request;
+
+/* Asks the shell. Always yields a decision (deny when the shell is missing, crashes, or says
+ * nothing); reason (256 bytes) says why. */
+void el_shell_decide(el_runtime *rt, const el_decision_request *q, el_decision *d, char reason[256]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

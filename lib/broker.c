@@ -1,0 +1,577 @@
+/*
+ * broker.c - a capsule instance's side of the runtime protocol (include/elastos/broker.h):
+ * request dispatch, the capability flow, token checks on every use, providers, auditing.
+ */
+#include "elastos/broker.h"
+#include "elastos/audit.h"
+#include "elastos/protocol.h"
+#include "elastos/shell.h"
+#include "elastos/store.h"
+#include "elastos/token.h"
+#include "internal.h"
+#include "session.h"
+#include "storage.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Largest payload that still fits a 1 MiB message once base64-encoded with its envelope. */
+#define MAX_PAYLOAD (EL_MSG_MAX / 4 * 3 - 4096)
+
+typedef struct grant {
+    char *resource; /* pattern */
+    unsigned action;
+} grant;
+
+struct el_session {
+    el_runtime *rt;
+    const el_artifact *art;
+    const el_manifest *m;
+    char capsule_id[33];
+    char publisher[EL_PK_TEXT];
+    uint64_t last_id;
+    grant *grants; /* operator grants and "for this run" decisions */
+    size_t n_grants;
+    char *pending;
+    size_t pending_len;
+    /* shell sessions only */
+    bool is_shell;
+    el_decision_request decide;
+    char *decide_strings[5];
+    bool decided;
+    el_decision decision;
+    char reason[256];
+};
+
+static void audit(el_session *s, const char *decision, const char *resource, const char *action, const char *reason,
+                  const char *token_id)
+{
+    el_audit_record r = {.capsule = s->m->name,
+                         .capsule_id = s->capsule_id,
+                         .publisher = s->publisher,
+                         .resource = resource ? resource : "",
+                         .action = action ? action : "",
+                         .decision = decision,
+                         .reason = reason ? reason : "",
+                         .token_id = token_id ? token_id : ""};
+    el_error err;
+    if (el_audit_append(s->rt, &r, &err) != EL_OK)
+        fprintf(stderr, "elastos: warning: audit append failed: %s\n", err.msg);
+}
+
+static el_status session_init(el_runtime *rt, const el_artifact *art, const char *capsule_id, el_session **out,
+                              el_error *err)
+{
+    el_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    s->rt = rt;
+    s->art = art;
+    s->m = el_artifact_manifest(art);
+    if (capsule_id)
+        snprintf(s->capsule_id, sizeof s->capsule_id, "%s", capsule_id);
+    else
+        el_random_hex(s->capsule_id, 16);
+    el_pubkey_format(el_artifact_publisher(art), s->publisher);
+    *out = s;
+    return EL_OK;
+}
+
+el_status el_session_new(el_runtime *rt, const el_artifact *art, const char *capsule_id, el_session **out, el_error *err)
+{
+    return session_init(rt, art, capsule_id, out, err);
+}
+
+el_status el_session_new_shell(el_runtime *rt, const el_artifact *art, const char *capsule_id,
+                               const el_decision_request *q, el_session **out, el_error *err)
+{
+    el_status st = session_init(rt, art, capsule_id, out, err);
+    if (st != EL_OK)
+        return st;
+    el_session *s = *out;
+    s->is_shell = true;
+    s->decide = *q;
+    const char *src[5] = {q->capsule_name, q->capsule_id, q->publisher, q->resource, q->action};
+    for (int i = 0; i < 5; i++)
+        s->decide_strings[i] = strdup(src[i] ? src[i] : "");
+    s->decide.capsule_name = s->decide_strings[0];
+    s->decide.capsule_id = s->decide_strings[1];
+    s->decide.publisher = s->decide_strings[2];
+    s->decide.resource = s->decide_strings[3];
+    s->decide.action = s->decide_strings[4];
+    s->decide.constraints = q->constraints ? json_incref(q->constraints) : NULL;
+    snprintf(s->reason, sizeof s->reason, "shell made no decision");
+    return EL_OK;
+}
+
+el_decision el_session_shell_result(const el_session *s, char reason[256])
+{
+    snprintf(reason, 256, "%s", s->reason);
+    return s->decided ? s->decision : EL_DECIDE_DENY;
+}
+
+void el_session_free(el_session *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_grants; i++)
+        free(s->grants[i].resource);
+    free(s->grants);
+    free(s->pending);
+    for (int i = 0; i < 5; i++)
+        free(s->decide_strings[i]);
+    json_decref(s->decide.constraints);
+    free(s);
+}
+
+const char *el_session_capsule_id(const el_session *s) { return s->capsule_id; }
+
+char **el_session_pending(el_session *s, size_t **len)
+{
+    *len = &s->pending_len;
+    return &s->pending;
+}
+
+/* ---- capability flow ------------------------------------------------------------------------ */
+
+static bool in_manifest(const el_manifest *m, const char *resource, unsigned action)
+{
+    for (size_t i = 0; i < m->n_permissions; i++)
+        if ((m->permissions[i].actions & action) && el_resource_match(m->permissions[i].resource, resource))
+            return true;
+    return false;
+}
+
+/* A pattern request (ending in "/" "*") is inside the manifest only if a manifest pattern covers
+ * every resource it covers: the same pattern or a broader one. */
+static bool pattern_in_manifest(const el_manifest *m, const char *pattern, unsigned action)
+{
+    size_t pl = strlen(pattern);
+    if (pl < 2 || strcmp(pattern + pl - 2, "/*") != 0)
+        return in_manifest(m, pattern, action);
+    char probe[EL_RESOURCE_MAX + 8];
+    snprintf(probe, sizeof probe, "%.*s_", (int)(pl - 1), pattern); /* a child of the pattern's prefix */
+    for (size_t i = 0; i < m->n_permissions; i++) {
+        const char *mp = m->permissions[i].resource;
+        size_t ml = strlen(mp);
+        if (!(m->permissions[i].actions & action))
+            continue;
+        if (!strcmp(mp, pattern))
+            return true;
+        if (ml >= 2 && !strcmp(mp + ml - 2, "/*") && pl >= ml - 1 && !strncmp(mp, pattern, ml - 1) &&
+            el_resource_match(mp, probe))
+            return true;
+    }
+    return false;
+}
+
+static bool grants_cover(const el_session *s, const char *resource, unsigned action)
+{
+    for (size_t i = 0; i < s->n_grants; i++)
+        if (s->grants[i].action == action &&
+            (!strcmp(s->grants[i].resource, resource) || el_resource_match(s->grants[i].resource, resource)))
+            return true;
+    return false;
+}
+
+static el_status add_grant(el_session *s, const char *resource, unsigned action, el_error *err)
+{
+    grant *ng = realloc(s->grants, (s->n_grants + 1) * sizeof *ng);
+    if (!ng)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    s->grants = ng;
+    if (!(ng[s->n_grants].resource = strdup(resource)))
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    ng[s->n_grants++].action = action;
+    return EL_OK;
+}
+
+el_status el_session_grant(el_session *s, const char *spec, el_error *err)
+{
+    const char *colon = strrchr(spec, ':');
+    unsigned action = colon ? el_action_from_name(colon + 1) : 0;
+    if (!colon || !action || colon == spec || colon - spec > EL_RESOURCE_MAX)
+        return el_error_set(err, EL_ERR_USAGE, "--grant %.200s: expected RESOURCE:ACTION (action one of read, write, execute, message, delete, admin)", spec);
+    char resource[EL_RESOURCE_MAX + 1];
+    snprintf(resource, sizeof resource, "%.*s", (int)(colon - spec), spec);
+    if (!pattern_in_manifest(s->m, resource, action))
+        return el_error_set(err, EL_ERR_USAGE, "--grant %.200s: outside the capsule's manifest permissions", spec);
+    el_status st = add_grant(s, resource, action, err);
+    if (st == EL_OK)
+        audit(s, EL_AUDIT_OPERATOR, resource, colon + 1, "granted on the command line", NULL);
+    return st;
+}
+
+bool el_session_storage_preopen(el_session *s, char *host_dir, size_t cap, bool *writable)
+{
+    bool r = false, w = false;
+    for (size_t i = 0; i < s->n_grants; i++)
+        if (!strcmp(s->grants[i].resource, "localhost://storage/*")) {
+            r |= s->grants[i].action == EL_ACT_READ;
+            w |= s->grants[i].action == EL_ACT_WRITE;
+        }
+    el_error err;
+    if ((!r && !w) || el_storage_root(s->rt, s->m->name, host_dir, cap, &err) != EL_OK)
+        return false;
+    *writable = w;
+    return true;
+}
+
+static json_t *obj_type(const char *type)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string(type));
+    return o;
+}
+
+static char *issue(el_session *s, uint64_t id, const char *resource, const char *action_name, unsigned action,
+                   uint32_t max_uses, uint64_t expiry, bool delegatable, const char *why, size_t *len)
+{
+    el_token_request tr = {.holder_hex = s->capsule_id,
+                           .capsule_name = s->m->name,
+                           .publisher = s->publisher,
+                           .resource = resource,
+                           .action = action,
+                           .expiry_secs = expiry,
+                           .max_uses = max_uses,
+                           .delegatable = delegatable};
+    char *text = NULL;
+    el_token tok;
+    el_error err;
+    if (el_token_issue(s->rt, &tr, &text, &tok, &err) != EL_OK) {
+        audit(s, EL_AUDIT_DENY, resource, action_name, err.msg, NULL);
+        return el_response_error(id, "internal", err.msg, len);
+    }
+    char tid[EL_TOKEN_ID_HEX];
+    el_hex_encode(tok.id, 16, tid);
+    audit(s, EL_AUDIT_GRANT, resource, action_name, why, tid);
+    json_t *r = obj_type("capability_token");
+    json_object_set_new(r, "token", json_string(text));
+    json_object_set_new(r, "token_id", json_string(tid));
+    if (tok.expiry)
+        json_object_set_new(r, "expires_at", json_integer((json_int_t)tok.expiry));
+    free(text);
+    return el_response_encode(id, r, len);
+}
+
+static char *request_capability(el_session *s, const el_request *q, size_t *len)
+{
+    const char *resource = el_req_str(q, "resource"), *action_name = el_req_str(q, "action");
+    unsigned action = el_action_from_name(action_name);
+    json_t *c = json_object_get(q->body, "constraints");
+    uint64_t max_uses = 0, expiry = 0;
+    bool delegatable = false;
+    if (c) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(c, k, v)
+        {
+            bool ok = (!strcmp(k, "max_uses") && json_is_integer(v) && json_integer_value(v) >= 1 &&
+                       json_integer_value(v) <= UINT32_MAX) ||
+                      (!strcmp(k, "expiry_secs") && json_is_integer(v) && json_integer_value(v) >= 1 &&
+                       json_integer_value(v) <= 10L * 365 * 86400) ||
+                      (!strcmp(k, "delegatable") && json_is_boolean(v));
+            if (!ok)
+                return el_response_error(q->id, "bad_request", "constraints: unknown field or bad value", len);
+        }
+        max_uses = el_req_uint(&(el_request){.body = c}, "max_uses", 0);
+        expiry = el_req_uint(&(el_request){.body = c}, "expiry_secs", 0);
+        delegatable = json_is_true(json_object_get(c, "delegatable"));
+    }
+    if (!action)
+        return el_response_error(q->id, "bad_request", "unknown action", len);
+    if (strlen(resource) > EL_RESOURCE_MAX || !(el_resource_match(resource, resource) ||
+                                               (strlen(resource) > 2 && !strcmp(resource + strlen(resource) - 2, "/*"))))
+        return el_response_error(q->id, "bad_request", "malformed resource", len);
+    audit(s, EL_AUDIT_REQUEST, resource, action_name, "", NULL);
+    if (!pattern_in_manifest(s->m, resource, action)) {
+        audit(s, EL_AUDIT_DENY, resource, action_name, "outside the manifest's permissions (shell not consulted)", NULL);
+        return el_response_error(q->id, "denied", "outside the capsule's manifest permissions", len);
+    }
+    if (grants_cover(s, resource, action))
+        return issue(s, q->id, resource, action_name, action, (uint32_t)max_uses, expiry, delegatable,
+                     "covered by an operator or run grant", len);
+    if (s->is_shell) {
+        audit(s, EL_AUDIT_DENY, resource, action_name, "the shell holds no capabilities", NULL);
+        return el_response_error(q->id, "denied", "the shell holds no capabilities", len);
+    }
+    el_decision_request dq = {.request_id = ++s->rt->decision_seq,
+                              .capsule_name = s->m->name,
+                              .capsule_id = s->capsule_id,
+                              .publisher = s->publisher,
+                              .resource = resource,
+                              .action = action_name,
+                              .constraints = c};
+    el_decision d;
+    char reason[256];
+    el_shell_decide(s->rt, &dq, &d, reason);
+    if (d == EL_DECIDE_DENY) {
+        char why[300];
+        snprintf(why, sizeof why, "shell: %s", reason);
+        audit(s, EL_AUDIT_DENY, resource, action_name, why, NULL);
+        return el_response_error(q->id, "denied", why, len);
+    }
+    if (d != EL_DECIDE_ONCE)
+        add_grant(s, resource, action, NULL);
+    const char *why = d == EL_DECIDE_ONCE ? "shell: grant once" : d == EL_DECIDE_RUN ? "shell: grant for this run"
+                                                                                     : "shell: grant always";
+    return issue(s, q->id, resource, action_name, action, d == EL_DECIDE_ONCE ? 1 : (uint32_t)max_uses, expiry,
+                 delegatable, why, len);
+}
+
+/* Checks the token for one use; NULL when allowed, else the error response (audited). */
+static char *check_use(el_session *s, const el_request *q, const char *resource, unsigned action, el_token *tok,
+                       size_t *len)
+{
+    const char *code = "invalid_token";
+    el_error err;
+    el_token t = {0};
+    el_status st = el_token_check(s->rt, el_req_str(q, "token"), s->capsule_id, resource, action, &t, &code, &err);
+    char tid[EL_TOKEN_ID_HEX] = "";
+    if (st == EL_OK || code == NULL || strcmp(code, "invalid_token") != 0)
+        el_hex_encode(t.id, 16, tid);
+    if (st != EL_OK) {
+        audit(s, EL_AUDIT_DENY, resource, el_action_name(action), err.msg, tid);
+        return el_response_error(q->id, code ? code : "denied", err.msg, len);
+    }
+    audit(s, EL_AUDIT_USE, resource, el_action_name(action), el_req_type_name(q->type), tid);
+    if (tok)
+        *tok = t;
+    return NULL;
+}
+
+static char *storage_op(el_session *s, const el_request *q, size_t *len)
+{
+    const char *uri = el_req_str(q, "path"), *rel;
+    el_error err;
+    bool list = q->type == EL_REQ_STORAGE_LIST;
+    if (el_storage_parse(uri, &rel, list, &err) != EL_OK) {
+        audit(s, EL_AUDIT_DENY, uri, "", err.msg, NULL);
+        return el_response_error(q->id, "bad_request", err.msg, len);
+    }
+    unsigned action = q->type == EL_REQ_STORAGE_WRITE ? EL_ACT_WRITE : q->type == EL_REQ_STORAGE_DELETE ? EL_ACT_DELETE
+                                                                                                         : EL_ACT_READ;
+    /* Listing a directory needs a pattern covering all of its entries: check a child. */
+    char resource[EL_RESOURCE_MAX + 32];
+    snprintf(resource, sizeof resource, list ? "localhost://storage/%s%s_" : "localhost://storage/%s", rel,
+             *rel && list ? "/" : "");
+    el_token tok;
+    char *deny = check_use(s, q, resource, action, &tok, len);
+    if (deny)
+        return deny;
+    if (list) {
+        size_t pl = strlen(tok.resource);
+        if (pl < 2 || strcmp(tok.resource + pl - 2, "/*") != 0)
+            return el_response_error(q->id, "denied", "listing needs a token for a whole directory (.../*)", len);
+    }
+    el_status st;
+    json_t *r = NULL;
+    switch (q->type) {
+    case EL_REQ_STORAGE_READ: {
+        uint8_t *data;
+        size_t n;
+        st = el_storage_read(s->rt, s->m->name, rel, MAX_PAYLOAD, &data, &n, &err);
+        if (st == EL_OK) {
+            char *b64 = el_base64_encode(data, n);
+            free(data);
+            r = obj_type("storage_data");
+            json_object_set_new(r, "data", json_string(b64));
+            free(b64);
+        }
+        break;
+    }
+    case EL_REQ_STORAGE_WRITE: {
+        size_t n;
+        uint8_t *data = el_base64_decode(el_req_str(q, "content"), &n);
+        if (!data)
+            return el_response_error(q->id, "bad_request", "content is not valid base64", len);
+        st = el_storage_write(s->rt, s->m->name, rel, data, n, (uint64_t)s->m->limits.storage_mb << 20, &err);
+        free(data);
+        if (st == EL_OK)
+            r = obj_type("ok");
+        break;
+    }
+    case EL_REQ_STORAGE_LIST: {
+        json_t *entries;
+        st = el_storage_list(s->rt, s->m->name, rel, &entries, &err);
+        if (st == EL_OK) {
+            r = obj_type("storage_list");
+            json_object_set_new(r, "entries", entries);
+        }
+        break;
+    }
+    default:
+        st = el_storage_delete(s->rt, s->m->name, rel, &err);
+        if (st == EL_OK)
+            r = obj_type("ok");
+    }
+    if (st != EL_OK)
+        return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit"
+                                        : st == EL_ERR_FORMAT ? "bad_request" : "internal", err.msg, len);
+    return el_response_encode(q->id, r, len);
+}
+
+static char *fetch_content(el_session *s, const el_request *q, size_t *len)
+{
+    const char *uri = el_req_str(q, "uri");
+    static const char pfx[] = "elastos://cid/";
+    char cid[EL_CID_MAX] = "";
+    const char *path = NULL;
+    el_error err;
+    if (strncmp(uri, pfx, sizeof pfx - 1) == 0) {
+        const char *c = uri + sizeof pfx - 1, *slash = strchr(c, '/');
+        size_t cl = slash ? (size_t)(slash - c) : strlen(c);
+        if (cl < sizeof cid) {
+            memcpy(cid, c, cl);
+            cid[cl] = 0;
+        }
+        path = slash ? slash + 1 : NULL;
+    }
+    if (!cid[0] || el_cid_validate(cid, &err) != EL_OK || (path && !el_path_safe(path)))
+        return el_response_error(q->id, "bad_request", "uri must be elastos://cid/<cid>[/path]", len);
+    char *deny = check_use(s, q, uri, EL_ACT_READ, NULL, len);
+    if (deny)
+        return deny;
+    char spath[PATH_MAX];
+    if (el_store_locate(s->rt, cid, spath, &err) != EL_OK)
+        return el_response_error(q->id, "not_found", err.msg, len);
+    el_artifact *a = NULL;
+    const uint8_t *bytes = NULL;
+    size_t n = 0;
+    char actual[EL_CID_MAX];
+    el_status st = el_artifact_open(s->rt, spath, 0, &a, &err);
+    if (st == EL_OK)
+        st = el_artifact_cid(a, actual, &err);
+    if (st == EL_OK && strcmp(actual, cid) != 0)
+        st = el_error_set(&err, EL_ERR_TRUST, "stored content does not match its CID");
+    if (st == EL_OK && path) {
+        const el_artifact_file *f = el_artifact_find(a, path);
+        if (!f)
+            st = el_error_set(&err, EL_ERR_NOTFOUND, "%s has no file %s", cid, path);
+        else {
+            bytes = f->data;
+            n = f->size;
+        }
+    } else if (st == EL_OK) {
+        bytes = el_artifact_bytes(a);
+        n = (size_t)el_artifact_size(a);
+    }
+    if (st == EL_OK && n > MAX_PAYLOAD)
+        st = el_error_set(&err, EL_ERR_LIMIT, "content of %zu bytes exceeds what one message can carry", n);
+    char *resp;
+    if (st == EL_OK) {
+        char *b64 = el_base64_encode(bytes, n);
+        json_t *r = obj_type("content");
+        json_object_set_new(r, "data", json_string(b64));
+        free(b64);
+        resp = el_response_encode(q->id, r, len);
+    } else {
+        resp = el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit" : "denied",
+                                 err.msg, len);
+    }
+    el_artifact_close(a);
+    return resp;
+}
+
+static char *shell_op(el_session *s, const el_request *q, size_t *len)
+{
+    if (!s->is_shell)
+        return el_response_error(q->id, "denied", "only the shell capsule may do this", len);
+    if (q->type == EL_REQ_GET_DECISION_REQUEST) {
+        json_t *r = obj_type("decision_request");
+        json_object_set_new(r, "request_id", json_integer((json_int_t)s->decide.request_id));
+        json_object_set_new(r, "capsule_name", json_string(s->decide.capsule_name));
+        json_object_set_new(r, "capsule_id", json_string(s->decide.capsule_id));
+        json_object_set_new(r, "publisher", json_string(s->decide.publisher));
+        json_object_set_new(r, "resource", json_string(s->decide.resource));
+        json_object_set_new(r, "action", json_string(s->decide.action));
+        json_object_set_new(r, "constraints", s->decide.constraints ? json_deep_copy(s->decide.constraints) : json_object());
+        return el_response_encode(q->id, r, len);
+    }
+    if (q->type == EL_REQ_REVOKE_CAPABILITY) {
+        el_error err;
+        const char *tid = el_req_str(q, "token_id");
+        if (el_token_revoke(s->rt, tid, &err) != EL_OK)
+            return el_response_error(q->id, "bad_request", err.msg, len);
+        audit(s, EL_AUDIT_REVOKE, "", "", "revoked by the shell", tid);
+        return el_response_encode(q->id, obj_type("ok"), len);
+    }
+    if (el_req_uint(q, "request_id", 0) != s->decide.request_id)
+        return el_response_error(q->id, "not_found", "no such pending decision", len);
+    if (s->decided)
+        return el_response_error(q->id, "bad_request", "this decision was already made", len);
+    if (q->type == EL_REQ_DENY_CAPABILITY) {
+        s->decided = true;
+        s->decision = EL_DECIDE_DENY;
+        snprintf(s->reason, sizeof s->reason, "%s", el_req_str(q, "reason"));
+        return el_response_encode(q->id, obj_type("ok"), len);
+    }
+    const char *scope = el_req_str(q, "scope");
+    el_decision d = !strcmp(scope, "once") ? EL_DECIDE_ONCE : !strcmp(scope, "run") ? EL_DECIDE_RUN
+                    : !strcmp(scope, "always")                                      ? EL_DECIDE_ALWAYS
+                                                                                    : EL_DECIDE_DENY;
+    if (d == EL_DECIDE_DENY)
+        return el_response_error(q->id, "bad_request", "scope must be once, run or always", len);
+    s->decided = true;
+    s->decision = d;
+    snprintf(s->reason, sizeof s->reason, "granted (%s)", scope);
+    json_t *r = obj_type("capability_granted");
+    json_object_set_new(r, "token_id", json_string("")); /* the token is issued to the requester */
+    return el_response_encode(q->id, r, len);
+}
+
+char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *len)
+{
+    el_request q;
+    uint64_t id;
+    el_error err;
+    if (el_request_parse(msg, msg_len, &q, &id, &err) != EL_OK)
+        return el_response_error(id, "bad_request", err.msg, len);
+    if (q.id != s->last_id + 1) {
+        char m[128];
+        snprintf(m, sizeof m, "request id %llu out of order (expected %llu)", (unsigned long long)q.id,
+                 (unsigned long long)s->last_id + 1);
+        el_request_free(&q);
+        return el_response_error(id, "bad_request", m, len);
+    }
+    s->last_id = q.id;
+    char *resp;
+    switch (q.type) {
+    case EL_REQ_PING:
+        resp = el_response_encode(q.id, obj_type("pong"), len);
+        break;
+    case EL_REQ_GET_RUNTIME_INFO: {
+        json_t *r = obj_type("runtime_info");
+        json_object_set_new(r, "version", json_string(EL_VERSION));
+        json_object_set_new(r, "capsule_name", json_string(s->m->name));
+        json_object_set_new(r, "capsule_id", json_string(s->capsule_id));
+        resp = el_response_encode(q.id, r, len);
+        break;
+    }
+    case EL_REQ_REQUEST_CAPABILITY:
+        resp = request_capability(s, &q, len);
+        break;
+    case EL_REQ_STORAGE_READ:
+    case EL_REQ_STORAGE_WRITE:
+    case EL_REQ_STORAGE_LIST:
+    case EL_REQ_STORAGE_DELETE:
+        resp = storage_op(s, &q, len);
+        break;
+    case EL_REQ_FETCH_CONTENT:
+        resp = fetch_content(s, &q, len);
+        break;
+    case EL_REQ_GRANT_CAPABILITY:
+    case EL_REQ_DENY_CAPABILITY:
+    case EL_REQ_REVOKE_CAPABILITY:
+    case EL_REQ_GET_DECISION_REQUEST:
+        resp = shell_op(s, &q, len);
+        break;
+    default:
+        resp = el_response_error(q.id, "unsupported", "not available in this runtime version", len);
+    }
+    el_request_free(&q);
+    return resp;
+}

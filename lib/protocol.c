@@ -1,0 +1,192 @@
+/*
+ * protocol.c - strict parsing of RuntimeRequest messages and encoding of RuntimeResponses
+ * (docs/protocol.md). Every request type declares its fields; anything else is bad_request.
+ */
+#include "elastos/protocol.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { F_STR, F_UINT, F_BOOL, F_OBJ, F_ARR, F_ANY } field_kind;
+
+typedef struct field {
+    const char *name;
+    field_kind kind;
+    int required;
+} field;
+
+typedef struct req_spec {
+    const char *name;
+    field fields[6];
+} req_spec;
+
+static const req_spec SPECS[EL_REQ_COUNT] = {
+    [EL_REQ_PING] = {"ping", {{0}}},
+    [EL_REQ_GET_RUNTIME_INFO] = {"get_runtime_info", {{0}}},
+    [EL_REQ_REQUEST_CAPABILITY] = {"request_capability", {{"resource", F_STR, 1}, {"action", F_STR, 1}, {"constraints", F_OBJ, 0}}},
+    [EL_REQ_STORAGE_READ] = {"storage_read", {{"token", F_STR, 1}, {"path", F_STR, 1}}},
+    [EL_REQ_STORAGE_WRITE] = {"storage_write", {{"token", F_STR, 1}, {"path", F_STR, 1}, {"content", F_STR, 1}}},
+    [EL_REQ_STORAGE_LIST] = {"storage_list", {{"token", F_STR, 1}, {"path", F_STR, 1}}},
+    [EL_REQ_STORAGE_DELETE] = {"storage_delete", {{"token", F_STR, 1}, {"path", F_STR, 1}}},
+    [EL_REQ_FETCH_CONTENT] = {"fetch_content", {{"token", F_STR, 1}, {"uri", F_STR, 1}}},
+    [EL_REQ_SEND_MESSAGE] = {"send_message", {{"token", F_STR, 1}, {"to", F_STR, 1}, {"payload", F_STR, 1}, {"reply_to", F_STR, 0}}},
+    [EL_REQ_RECEIVE_MESSAGES] = {"receive_messages", {{"max", F_UINT, 0}}},
+    [EL_REQ_PROVIDER_CALL] = {"provider_call", {{"token", F_STR, 1}, {"uri", F_STR, 1}, {"body", F_ANY, 1}}},
+    [EL_REQ_LAUNCH_CAPSULE] = {"launch_capsule", {{"config", F_OBJ, 1}}},
+    [EL_REQ_STOP_CAPSULE] = {"stop_capsule", {{"capsule_id", F_STR, 1}}},
+    [EL_REQ_LIST_CAPSULES] = {"list_capsules", {{0}}},
+    [EL_REQ_GRANT_CAPABILITY] = {"grant_capability", {{"request_id", F_UINT, 1}, {"scope", F_STR, 1}}},
+    [EL_REQ_DENY_CAPABILITY] = {"deny_capability", {{"request_id", F_UINT, 1}, {"reason", F_STR, 1}}},
+    [EL_REQ_REVOKE_CAPABILITY] = {"revoke_capability", {{"token_id", F_STR, 1}}},
+    [EL_REQ_GET_DECISION_REQUEST] = {"get_decision_request", {{0}}},
+};
+
+const char *el_req_type_name(el_req_type t) { return t < EL_REQ_COUNT ? SPECS[t].name : "?"; }
+
+static int kind_ok(json_t *v, field_kind k)
+{
+    switch (k) {
+    case F_STR: return json_is_string(v);
+    case F_UINT: return json_is_integer(v) && json_integer_value(v) >= 0;
+    case F_BOOL: return json_is_boolean(v);
+    case F_OBJ: return json_is_object(v);
+    case F_ARR: return json_is_array(v);
+    case F_ANY: return 1;
+    }
+    return 0;
+}
+
+static const char *kind_name(field_kind k)
+{
+    static const char *names[] = {"a string", "a non-negative integer", "a boolean", "an object", "an array", "a value"};
+    return names[k];
+}
+
+el_status el_request_parse(const void *buf, size_t len, el_request *req, uint64_t *id_out, el_error *err)
+{
+    memset(req, 0, sizeof *req);
+    *id_out = 0;
+    if (len > EL_MSG_MAX)
+        return el_error_set(err, EL_ERR_FORMAT, "message of %zu bytes exceeds the 1 MiB limit", len);
+    if (memchr(buf, 0, len))
+        return el_error_set(err, EL_ERR_FORMAT, "message contains a NUL byte");
+    json_error_t je;
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root)
+        return el_error_set(err, EL_ERR_FORMAT, "malformed JSON at column %d: %s", je.column, je.text);
+    el_status s = EL_OK;
+    json_t *idv = json_is_object(root) ? json_object_get(root, "id") : NULL;
+    json_t *body = json_is_object(root) ? json_object_get(root, "request") : NULL;
+    if (!json_is_object(root))
+        s = el_error_set(err, EL_ERR_FORMAT, "a message must be a JSON object");
+    else if (!json_is_integer(idv) || json_integer_value(idv) < 1)
+        s = el_error_set(err, EL_ERR_FORMAT, "\"id\" must be a positive integer");
+    else
+        *id_out = (uint64_t)json_integer_value(idv);
+    if (s == EL_OK && (json_object_size(root) != 2 || !json_is_object(body)))
+        s = el_error_set(err, EL_ERR_FORMAT, "the envelope must be exactly {\"id\":N,\"request\":{...}}");
+    const char *type = s == EL_OK ? json_string_value(json_object_get(body, "type")) : NULL;
+    if (s == EL_OK && !type)
+        s = el_error_set(err, EL_ERR_FORMAT, "request.type must be a string");
+    int t = -1;
+    for (int i = 0; s == EL_OK && i < EL_REQ_COUNT && t < 0; i++)
+        if (!strcmp(type, SPECS[i].name))
+            t = i;
+    if (s == EL_OK && t < 0)
+        s = el_error_set(err, EL_ERR_FORMAT, "unknown request type \"%.64s\"", type);
+    if (s == EL_OK) {
+        const req_spec *sp = &SPECS[t];
+        const char *key;
+        json_t *v;
+        json_object_foreach(body, key, v)
+        {
+            if (!strcmp(key, "type"))
+                continue;
+            const field *f = NULL;
+            for (int i = 0; i < 6 && sp->fields[i].name && !f; i++)
+                if (!strcmp(sp->fields[i].name, key))
+                    f = &sp->fields[i];
+            if (!f) {
+                s = el_error_set(err, EL_ERR_FORMAT, "%s: unknown field \"%.64s\"", sp->name, key);
+                break;
+            }
+            if (!kind_ok(v, f->kind)) {
+                s = el_error_set(err, EL_ERR_FORMAT, "%s.%s must be %s", sp->name, key, kind_name(f->kind));
+                break;
+            }
+        }
+        for (int i = 0; s == EL_OK && i < 6 && sp->fields[i].name; i++)
+            if (sp->fields[i].required && !json_object_get(body, sp->fields[i].name))
+                s = el_error_set(err, EL_ERR_FORMAT, "%s: missing field \"%s\"", sp->name, sp->fields[i].name);
+    }
+    if (s != EL_OK) {
+        json_decref(root);
+        return s;
+    }
+    req->id = *id_out;
+    req->type = (el_req_type)t;
+    req->body = json_incref(body);
+    json_decref(root);
+    return EL_OK;
+}
+
+void el_request_free(el_request *req)
+{
+    json_decref(req->body);
+    req->body = NULL;
+}
+
+const char *el_req_str(const el_request *r, const char *field) { return json_string_value(json_object_get(r->body, field)); }
+
+uint64_t el_req_uint(const el_request *r, const char *field, uint64_t dflt)
+{
+    json_t *v = json_object_get(r->body, field);
+    return json_is_integer(v) ? (uint64_t)json_integer_value(v) : dflt;
+}
+
+char *el_response_encode(uint64_t id, json_t *resp, size_t *len)
+{
+    json_t *env = json_object();
+    json_object_set_new(env, "id", json_integer((json_int_t)id));
+    json_object_set_new(env, "response", resp);
+    char *text = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(env);
+    *len = text ? strlen(text) : 0;
+    return text;
+}
+
+char *el_response_error(uint64_t id, const char *code, const char *message, size_t *len)
+{
+    json_t *r = json_object();
+    json_object_set_new(r, "type", json_string("error"));
+    json_object_set_new(r, "code", json_string(code));
+    /* Messages may quote hostile input: make sure they are valid UTF-8 for the encoder. */
+    json_t *m = json_string(message);
+    json_object_set_new(r, "message", m ? m : json_string("(message not valid UTF-8)"));
+    return el_response_encode(id, r, len);
+}
+
+char *el_base64_encode(const void *data, size_t len)
+{
+    size_t n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+    char *out = malloc(n);
+    if (out)
+        sodium_bin2base64(out, n, data, len, sodium_base64_VARIANT_ORIGINAL);
+    return out;
+}
+
+uint8_t *el_base64_decode(const char *text, size_t *len)
+{
+    size_t tl = strlen(text);
+    uint8_t *out = malloc(tl / 4 * 3 + 3);
+    const char *end;
+    if (!out)
+        return NULL;
+    if (tl % 4 || sodium_base642bin(out, tl / 4 * 3 + 3, text, tl, NULL, len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != text + tl) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}

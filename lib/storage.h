@@ -1,0 +1,24 @@
+/*
+ * storage.h - the storage provider (storage.c); internal to libelastos, used by broker.c.
+ */
+#ifndef ELASTOS_LIB_STORAGE_H
+#define ELASTOS_LIB_STORAGE_H
+
+#include "elastos/runtime.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+/* Checks a localhost://storage/... URI; *rel points into uri after the prefix ("" = root,
+ * accepted only with allow_root). */
+el_status el_storage_parse(const char *uri, const char **rel, bool allow_root, el_error *err);
+/* The capsule's storage directory (created 0700); used for the WASI /storage preopen. */
+el_status el_storage_root(el_runtime *rt, const char *capsule, char *out, size_t cap, el_error *err);
+el_status el_storage_read(el_runtime *rt, const char *capsule, const char *rel, size_t max, uint8_t **data,
+                          size_t *len, el_error *err);
+el_status el_storage_write(el_runtime *rt, const char *capsule, const char *rel, const void *data, size_t len,
+                           uint64_t quota_bytes, el_error *err);
+el_status el_storage_list(el_runtime *rt, const char *capsule, const char *rel, json_t **entries, el_error *err);
+el_status el_storage_delete(el_runtime *rt, const char *capsule, const char *rel, el_error *err);
+
+#endif

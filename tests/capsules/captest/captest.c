@@ -1,0 +1,161 @@
+/*
+ * captest - a test capsule that runs protocol operations named by its arguments, in order,
+ * printing one line per operation: "OP: ok [detail]" or "OP: error CODE". Operations:
+ *   req RESOURCE ACTION [MAX_USES [EXPIRY_SECS]]  request a capability (kept as the current token)
+ *   settoken TEXT         use TEXT as the current token      printtoken   print it
+ *   read PATH | write PATH TEXT | list PATH | delete PATH   storage with the current token
+ *   fetch URI             fetch_content with the current token
+ *   forge PATH            flip every character of the token in turn and try read: prints how
+ *                         many forged tokens were accepted (must be 0)
+ *   repeat N read PATH    N reads; prints how many succeeded
+ *   raw JSON              send a raw message envelope through elastos.call, print the response
+ *   ping | info | fs      ping, runtime info, list /storage through plain WASI
+ */
+#include <elastos/guest.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+__attribute__((import_module("elastos"), import_name("call"))) int elastos_raw_call(const void *, int, void *, int);
+
+static RuntimeClient *c;
+static char *token;
+
+static void fail(const char *op)
+{
+    printf("%s: error %s %s\n", op, elastos_client_error_code(c), elastos_client_error(c));
+}
+
+int main(int argc, char **argv)
+{
+    c = elastos_client_open();
+    if (!c) {
+        printf("open: error no runtime\n");
+        return 2;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *op = argv[i];
+        if (!strcmp(op, "req") && i + 2 < argc) {
+            CapabilityConstraints cc = ELASTOS_CONSTRAINTS_INIT;
+            const char *res = argv[++i], *act = argv[++i];
+            if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9')
+                cc.max_uses = (uint32_t)atoi(argv[++i]);
+            if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9')
+                cc.expiry_secs = (uint64_t)atoi(argv[++i]);
+            char *t = NULL, *tid = NULL;
+            if (elastos_request_capability(c, res, act, &cc, &t, &tid) == 0) {
+                free(token);
+                token = t;
+                printf("req: ok %s\n", tid);
+                free(tid);
+            } else {
+                fail("req");
+            }
+        } else if (!strcmp(op, "settoken") && i + 1 < argc) {
+            free(token);
+            token = strdup(argv[++i]);
+            printf("settoken: ok\n");
+        } else if (!strcmp(op, "printtoken")) {
+            printf("token: %s\n", token ? token : "");
+        } else if (!strcmp(op, "read") && i + 1 < argc) {
+            uint8_t *d;
+            size_t n;
+            if (elastos_storage_read(c, token ? token : "", argv[++i], &d, &n) == 0) {
+                printf("read: ok %.*s\n", (int)n, (const char *)d);
+                free(d);
+            } else
+                fail("read");
+        } else if (!strcmp(op, "write") && i + 2 < argc) {
+            const char *p = argv[++i], *text = argv[++i];
+            if (elastos_storage_write(c, token ? token : "", p, text, strlen(text)) == 0)
+                printf("write: ok\n");
+            else
+                fail("write");
+        } else if (!strcmp(op, "list") && i + 1 < argc) {
+            char **e;
+            size_t n;
+            if (elastos_storage_list(c, token ? token : "", argv[++i], &e, &n) == 0) {
+                printf("list: ok");
+                for (size_t k = 0; k < n; k++)
+                    printf(" %s", e[k]);
+                printf("\n");
+                free(e);
+            } else
+                fail("list");
+        } else if (!strcmp(op, "delete") && i + 1 < argc) {
+            if (elastos_storage_delete(c, token ? token : "", argv[++i]) == 0)
+                printf("delete: ok\n");
+            else
+                fail("delete");
+        } else if (!strcmp(op, "fetch") && i + 1 < argc) {
+            uint8_t *d;
+            size_t n;
+            if (elastos_fetch_content(c, token ? token : "", argv[++i], &d, &n) == 0) {
+                printf("fetch: ok %zu bytes\n", n);
+                free(d);
+            } else
+                fail("fetch");
+        } else if (!strcmp(op, "forge") && i + 1 < argc && token) {
+            const char *p = argv[++i];
+            size_t len = strlen(token), accepted = 0;
+            char *f = strdup(token);
+            static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            for (size_t k = 0; k < len; k++) {
+                const char *pos = strchr(alphabet, token[k]);
+                f[k] = alphabet[((pos ? (size_t)(pos - alphabet) : 0) + 1) % 64];
+                uint8_t *d;
+                size_t n;
+                if (elastos_storage_read(c, f, p, &d, &n) == 0) {
+                    accepted++;
+                    free(d);
+                }
+                f[k] = token[k];
+            }
+            free(f);
+            printf("forge: ok %zu of %zu accepted\n", accepted, len);
+        } else if (!strcmp(op, "repeat") && i + 3 < argc && !strcmp(argv[i + 2], "read")) {
+            int n = atoi(argv[++i]), okc = 0;
+            i++;
+            const char *p = argv[++i];
+            for (int k = 0; k < n; k++) {
+                uint8_t *d;
+                size_t len;
+                if (elastos_storage_read(c, token ? token : "", p, &d, &len) == 0) {
+                    okc++;
+                    free(d);
+                }
+            }
+            printf("repeat: ok %d of %d\n", okc, n);
+        } else if (!strcmp(op, "raw") && i + 1 < argc) {
+            const char *m = argv[++i];
+            static char buf[1 << 16];
+            int n = elastos_raw_call(m, (int)strlen(m), buf, (int)sizeof buf - 1);
+            printf("raw: %.*s\n", n < (int)sizeof buf ? n : 0, buf);
+        } else if (!strcmp(op, "ping")) {
+            printf(elastos_ping(c) == 0 ? "ping: ok\n" : "ping: error\n");
+        } else if (!strcmp(op, "info")) {
+            char *v, *n, *id;
+            if (elastos_get_runtime_info(c, &v, &n, &id) == 0) {
+                printf("info: ok %s %s %s\n", v, n, id);
+                free(v);
+                free(n);
+                free(id);
+            } else
+                fail("info");
+        } else if (!strcmp(op, "fs")) {
+            DIR *d = opendir("/storage");
+            printf("fs: %s\n", d ? "ok" : "error no /storage");
+            if (d)
+                closedir(d);
+        } else {
+            printf("%s: error bad_script\n", op);
+            return 64;
+        }
+        fflush(stdout);
+    }
+    free(token);
+    elastos_client_close(c);
+    return 0;
+}
