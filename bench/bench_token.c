@@ -5,7 +5,9 @@
  * $ELASTOS_HOME, removed afterwards. Prints "token_checks_per_sec N"; exits non-zero if any
  * check fails.
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* nftw */
+#endif
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -137,42 +137,33 @@ char **el_session_pending(el_session *s, size_t **len)
 
 /* ---- capability flow ------------------------------------------------------------------------ */
 
-static bool in_manifest(const el_manifest *m, const char *resource, unsigned action)
+/* Does pattern outer cover everything inner names? inner is a concrete resource or a pattern
+ * ending in "/" "*"; a pattern is covered by itself or by a broader pattern, on whole segments. */
+static bool covers(const char *outer, const char *inner)
 {
-    for (size_t i = 0; i < m->n_permissions; i++)
-        if ((m->permissions[i].actions & action) && el_resource_match(m->permissions[i].resource, resource))
-            return true;
-    return false;
+    size_t il = strlen(inner), ol = strlen(outer);
+    if (il < 2 || strcmp(inner + il - 2, "/*") != 0)
+        return el_resource_match(outer, inner);
+    if (!strcmp(outer, inner))
+        return true;
+    char probe[EL_RESOURCE_MAX + 8];
+    snprintf(probe, sizeof probe, "%.*s_", (int)(il - 1), inner); /* a child of inner's prefix */
+    return ol >= 2 && !strcmp(outer + ol - 2, "/*") && il > ol && !strncmp(outer, inner, ol - 1) &&
+           el_resource_match(outer, probe);
 }
 
-/* A pattern request (ending in "/" "*") is inside the manifest only if a manifest pattern covers
- * every resource it covers: the same pattern or a broader one. */
-static bool pattern_in_manifest(const el_manifest *m, const char *pattern, unsigned action)
+static bool pattern_in_manifest(const el_manifest *m, const char *resource, unsigned action)
 {
-    size_t pl = strlen(pattern);
-    if (pl < 2 || strcmp(pattern + pl - 2, "/*") != 0)
-        return in_manifest(m, pattern, action);
-    char probe[EL_RESOURCE_MAX + 8];
-    snprintf(probe, sizeof probe, "%.*s_", (int)(pl - 1), pattern); /* a child of the pattern's prefix */
-    for (size_t i = 0; i < m->n_permissions; i++) {
-        const char *mp = m->permissions[i].resource;
-        size_t ml = strlen(mp);
-        if (!(m->permissions[i].actions & action))
-            continue;
-        if (!strcmp(mp, pattern))
+    for (size_t i = 0; i < m->n_permissions; i++)
+        if ((m->permissions[i].actions & action) && covers(m->permissions[i].resource, resource))
             return true;
-        if (ml >= 2 && !strcmp(mp + ml - 2, "/*") && pl >= ml - 1 && !strncmp(mp, pattern, ml - 1) &&
-            el_resource_match(mp, probe))
-            return true;
-    }
     return false;
 }
 
 static bool grants_cover(const el_session *s, const char *resource, unsigned action)
 {
     for (size_t i = 0; i < s->n_grants; i++)
-        if (s->grants[i].action == action &&
-            (!strcmp(s->grants[i].resource, resource) || el_resource_match(s->grants[i].resource, resource)))
+        if (s->grants[i].action == action && covers(s->grants[i].resource, resource))
             return true;
     return false;
 }

@@ -70,6 +70,9 @@ struct el_token_cache {
 
     bool have_state;
     int64_t data_version;
+    int wal_probe;            /* 0 unknown, 1 WAL header usable, -1 not (always run the PRAGMA) */
+    bool have_wal_hdr;
+    uint32_t wal_hdr[24];     /* both copies of the WAL-index header at the last sync */
     uint64_t epoch;
     int64_t revoked_rowid; /* highest rowid of revoked loaded so far */
     uint8_t (*revoked)[16]; /* open-addressing set; all-zero slot = empty */
@@ -507,24 +510,79 @@ static el_status read_epoch(sqlite3 *db, struct el_token_cache *c, uint64_t *epo
     return EL_OK;
 }
 
+/* The WAL-index header (https://sqlite.org/walformat.html section 2.1): 48 bytes, stored twice
+ * at the start of the -shm file's first region. Every commit, by any connection of any process,
+ * rewrites it (iChange counts transactions; mxFrame, checksums and salts change too); writers
+ * update the second copy, then the first, so equal copies are a consistent snapshot. The
+ * region is SQLite's own mapping, obtained through the public VFS interface (xShmMap). */
+static bool wal_header(sqlite3 *db, uint32_t out[24])
+{
+    sqlite3_file *f = NULL;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || !f || !f->pMethods ||
+        f->pMethods->iVersion < 2 || !f->pMethods->xShmMap)
+        return false;
+    volatile void *p = NULL;
+    if (f->pMethods->xShmMap(f, 0, 32768, 0, &p) != SQLITE_OK || !p)
+        return false;
+    const volatile uint32_t *h = (const volatile uint32_t *)p;
+    for (int i = 0; i < 12; i++)
+        out[i] = h[i];
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    for (int i = 12; i < 24; i++)
+        out[i] = h[i];
+    const uint8_t *b = (const uint8_t *)out;
+    return memcmp(out, out + 12, 48) == 0 && b[12] /* isInit */;
+}
+
+/* Whether the WAL-index header can stand for "nothing committed": only for a connection in WAL
+ * mode with normal locking (lib/state.c opens it so). Decided once, after a read transaction. */
+static int wal_probe(sqlite3 *db)
+{
+    int ok = 1;
+    const char *q[2] = {"PRAGMA main.journal_mode", "PRAGMA main.locking_mode"};
+    const char *want[2] = {"wal", "normal"};
+    for (int i = 0; i < 2 && ok; i++) {
+        sqlite3_stmt *s = NULL;
+        ok = sqlite3_prepare_v2(db, q[i], -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW &&
+             sqlite3_column_text(s, 0) && strcmp((const char *)sqlite3_column_text(s, 0), want[i]) == 0;
+        sqlite3_finalize(s);
+    }
+    uint32_t h[24];
+    return ok && wal_header(db, h) ? 1 : -1;
+}
+
 /* Brings the epoch and the revoked set up to date if another connection committed since the
- * last look (or on first use). */
+ * last look (or on first use). Fast path: the WAL-index header is unchanged since the last sync,
+ * so no transaction was committed by anyone. Otherwise "PRAGMA data_version" decides (it changes
+ * when another connection committed; this connection's own writes update memory directly). */
 static el_status refresh_state(el_runtime *rt, struct el_token_cache *c, sqlite3 **dbp, el_error *err)
 {
     sqlite3 *db = NULL;
     el_status st = el_state_db(rt, &db, err);
-    if (st == EL_OK)
-        st = prep(db, &c->st_dv, "PRAGMA data_version", err);
     if (st != EL_OK)
         return st;
     *dbp = db;
+    uint32_t hdr[24] = {0};
+    bool have_hdr = c->wal_probe == 1 && wal_header(db, hdr);
+    if (c->have_state && have_hdr && c->have_wal_hdr && memcmp(hdr, c->wal_hdr, sizeof hdr) == 0)
+        return EL_OK;
+    c->have_wal_hdr = false; /* set again only once the state is known to be current */
+    if ((st = prep(db, &c->st_dv, "PRAGMA data_version", err)) != EL_OK)
+        return st;
     int rc = sqlite3_step(c->st_dv);
     sqlite3_int64 dv = rc == SQLITE_ROW ? sqlite3_column_int64(c->st_dv, 0) : -1;
     sqlite3_reset(c->st_dv);
     if (rc != SQLITE_ROW)
         return db_fail(db, err, "data_version");
-    if (c->have_state && dv == c->data_version)
+    if (c->wal_probe == 0)
+        c->wal_probe = wal_probe(db);
+    /* hdr was read before the PRAGMA, so the state we hold once this returns is at least as
+     * new as hdr: recording hdr then is safe. */
+    if (c->have_state && dv == c->data_version) {
+        c->have_wal_hdr = have_hdr;
+        memcpy(c->wal_hdr, hdr, sizeof hdr);
         return EL_OK;
+    }
 
     uint64_t epoch;
     if ((st = read_epoch(db, c, &epoch, err)) != EL_OK)
@@ -558,6 +616,8 @@ static el_status refresh_state(el_runtime *rt, struct el_token_cache *c, sqlite3
     c->epoch = epoch;
     c->data_version = dv;
     c->have_state = true;
+    c->have_wal_hdr = have_hdr;
+    memcpy(c->wal_hdr, hdr, sizeof hdr);
     return EL_OK;
 }
 

@@ -19,6 +19,9 @@
  *
  * Build: cmake -DELASTOS_FUZZ=ON (clang). Corpus: tests/fuzz/corpus/token/.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* nftw */
+#endif
 #include "elastos/manifest.h"
 #include "elastos/runtime.h"
 #include "elastos/sign.h"

@@ -752,6 +752,10 @@ static void test_pack_refusals(void)
     expect_pack_refused("backslash", d, EL_ERR_USAGE, NULL);
     snprintf(f, sizeof f, "%s/back\\slash", d);
     unlink(f);
+    puts_(d, "new\nline", "x"); /* (the error must still be one line) */
+    expect_pack_refused("newline", d, EL_ERR_USAGE, NULL);
+    snprintf(f, sizeof f, "%s/new\nline", d);
+    unlink(f);
     char longname[128];
     memset(longname, 'n', 101);
     longname[101] = '\0';

@@ -364,6 +364,18 @@ static void test_pubkey_parse(void)
         CHECK(st == EL_ERR_USAGE || st == EL_ERR_NOTFOUND);
         CHECK(one_line(&err));
     }
+    /* Whatever the input, the error is one line (a newline in it is not echoed as such). */
+    static const char *multiline[] = {"ed25519:ab\ncd", "ed25519:\n", "no-such\nfile.pub"};
+    for (size_t i = 0; i < sizeof multiline / sizeof *multiline; i++) {
+        memset(&err, 0, sizeof err);
+        CHECK(el_pubkey_parse(multiline[i], pk, &err) != EL_OK);
+        CHECK(one_line(&err));
+    }
+    el_keypair nk;
+    memset(&err, 0, sizeof err);
+    CHECK(el_keypair_load("/nonexistent/elastos\nkey", &nk, &err) == EL_ERR_NOTFOUND);
+    CHECK(one_line(&err));
+
     /* An empty file, and a binary file. */
     char f[PATH_MAX];
     tpath(f, "empty.pub");

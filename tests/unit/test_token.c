@@ -11,6 +11,9 @@
  * bumps, max_uses (sequential and 4 processes racing), concurrent key creation, key file
  * permissions, listing, decoding, the signature cache, and an el_resource_match table.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* nftw */
+#endif
 #include "elastos/manifest.h"
 #include "elastos/sign.h"
 #include "elastos/token.h"
@@ -901,6 +904,44 @@ static void test_revoke_elsewhere(void)
         EXPECT_FAIL(rt2, d, HOLDER, R, EL_ACT_READ, "revoked", "(epoch check)");
     }
     CHECK(el_epoch_get(rt2, &e, &err) == EL_OK && e == 3);
+
+    /* many rounds: rt2 issues and revokes, rt1 (which holds its state in memory) must see
+     * each revocation on its very next check, and accept the tokens not revoked */
+    {
+        int missed = 0, refused = 0;
+        char *prev = NULL;
+        for (int i = 0; i < 60; i++) {
+            char *t = NULL;
+            el_token tt;
+            if (issue(rt2, HOLDER, "localhost://storage/notes/*", EL_ACT_READ, 0, 0, &t, &tt) != EL_OK) {
+                refused++;
+                break;
+            }
+            if (!check_ok(rt1, t, HOLDER, R, EL_ACT_READ))
+                refused++;
+            if (prev && !check_ok(rt1, prev, HOLDER, R, EL_ACT_READ))
+                refused++;
+            el_hex_encode(tt.id, 16, id);
+            if (el_token_revoke(rt2, id, &err) != EL_OK)
+                refused++;
+            if (check_ok(rt1, t, HOLDER, R, EL_ACT_READ))
+                missed++;
+            if (i % 3 == 0 && prev) {
+                if (el_epoch_bump(rt2, NULL, &err) != EL_OK)
+                    refused++;
+                if (check_ok(rt1, prev, HOLDER, R, EL_ACT_READ)) /* issued before the bump */
+                    missed++;
+            }
+            free(prev);
+            prev = NULL;
+            if (issue(rt2, HOLDER, "localhost://storage/notes/*", EL_ACT_READ, 0, 0, &prev, NULL) != EL_OK)
+                refused++;
+            free(t);
+        }
+        free(prev);
+        CHECK(missed == 0);
+        CHECK(refused == 0);
+    }
 out:
     free(a);
     free(b);

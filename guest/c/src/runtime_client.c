@@ -940,7 +940,7 @@ int elastos_storage_list(RuntimeClient *c, const char *token, const char *path, 
     /* One block: count + 1 pointers, then the strings. Sizes are bounded by the message. */
     size_t count = arr->count, bytes = 0;
     for (const eg_json_node *e = eg_json_first(&r.doc, arr); e; e = eg_json_next(&r.doc, e)) {
-        size_t l;
+        size_t l = 0;
         const char *s = eg_json_text(&r.doc, e, &l);
         if (e->kind != EG_JSON_STRING || strlen(s) != l)
             return bad_response(c, &r, "field \"%s\" holds a non-string or a NUL", "entries");
@@ -954,7 +954,7 @@ int elastos_storage_list(RuntimeClient *c, const char *token, const char *path, 
     char *p = (char *)(block + count + 1);
     size_t i = 0;
     for (const eg_json_node *e = eg_json_first(&r.doc, arr); e; e = eg_json_next(&r.doc, e)) {
-        size_t l;
+        size_t l = 0;
         const char *s = eg_json_text(&r.doc, e, &l);
         memcpy(p, s, l + 1);
         block[i++] = p;

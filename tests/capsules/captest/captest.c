@@ -10,13 +10,16 @@
  *   repeat N read PATH    N reads; prints how many succeeded
  *   raw JSON              send a raw message envelope through elastos.call, print the response
  *   ping | info | fs      ping, runtime info, list /storage through plain WASI
+ *   sleep MS              pause (lets a test revoke or bump the epoch meanwhile)
  */
+#define _POSIX_C_SOURCE 200809L
 #include <elastos/guest.h>
 
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 __attribute__((import_module("elastos"), import_name("call"))) int elastos_raw_call(const void *, int, void *, int);
 
@@ -144,6 +147,11 @@ int main(int argc, char **argv)
                 free(id);
             } else
                 fail("info");
+        } else if (!strcmp(op, "sleep") && i + 1 < argc) {
+            long ms = atol(argv[++i]);
+            struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+            printf("sleep: ok\n");
         } else if (!strcmp(op, "fs")) {
             DIR *d = opendir("/storage");
             printf("fs: %s\n", d ? "ok" : "error no /storage");
