@@ -187,49 +187,76 @@ static bool valid_decision(const char *d)
     return false;
 }
 
-el_status el_audit_append(el_runtime *rt, const el_audit_record *r, el_error *err)
+/* A copy of a record waiting in the runtime's buffer (strings owned, ts taken at the event). */
+typedef struct pending {
+    int64_t ts;
+    char *s[N_STR];
+} pending;
+
+struct el_audit_buf {
+    pending v[EL_AUDIT_BUFFER];
+    size_t n;
+};
+
+static int64_t now_ms(void)
 {
-    if (!rt || !r)
-        return el_error_set(err, EL_ERR_USAGE, "audit log: no record to append");
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Copies r into p; overlong strings are cut (marked "...") rather than losing the record. */
+static el_status copy_record(pending *p, const el_audit_record *r, el_error *err)
+{
     if (!valid_decision(r->decision))
         return el_error_set(err, EL_ERR_USAGE, "audit log: unknown decision \"%s\"", r->decision ? r->decision : "(null)");
-    fields f;
     const char *in[N_STR] = {r->capsule, r->capsule_id, r->publisher, r->resource,
                              r->action,  r->decision,   r->reason,    r->token_id};
+    p->ts = now_ms(); /* the event's time, for deferred records too */
     for (int i = 0; i < N_STR; i++) {
-        f.s[i] = in[i] ? in[i] : "";
-        f.n[i] = strnlen(f.s[i], AUDIT_FIELD_MAX + 1);
-        if (f.n[i] > AUDIT_FIELD_MAX)
-            return el_error_set(err, EL_ERR_USAGE, "audit log: %s is longer than %d bytes", STR_NAMES[i], AUDIT_FIELD_MAX);
+        const char *v = in[i] ? in[i] : "";
+        size_t n = strnlen(v, AUDIT_FIELD_MAX + 1);
+        if (n > AUDIT_FIELD_MAX) {
+            p->s[i] = malloc(AUDIT_FIELD_MAX + 1);
+            if (p->s[i]) {
+                memcpy(p->s[i], v, AUDIT_FIELD_MAX - 3);
+                memcpy(p->s[i] + AUDIT_FIELD_MAX - 3, "...", 4);
+            }
+        } else {
+            p->s[i] = strdup(v);
+        }
+        if (!p->s[i]) {
+            for (int k = 0; k <= i; k++)
+                free(p->s[k]);
+            return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+        }
     }
+    return EL_OK;
+}
 
+static void free_pending(pending *p)
+{
+    for (int i = 0; i < N_STR; i++)
+        free(p->s[i]);
+}
+
+/* Appends recs[0..n) in one transaction: one fsync for the lot, the chain linear. */
+static el_status append_batch(el_runtime *rt, const pending *recs, size_t n, el_error *err)
+{
     sqlite3 *db;
     el_status s = el_state_db(rt, &db, err);
     if (s != EL_OK)
         return s;
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_error(err, db, "begin");
-
     sqlite3_stmt *ins = NULL, *put = NULL;
     head h;
     s = read_head(db, &h, err);
     if (s == EL_OK && !h.ok)
         s = el_error_set(err, EL_ERR_FORMAT,
                          "audit log: the head in the meta table is malformed (run elastos audit verify)");
-    uint8_t prev[32], hash[32];
-    char hash_hex[65];
-    if (s == EL_OK && h.seq >= INT64_MAX - 1)
+    if (s == EL_OK && h.seq >= INT64_MAX - (int64_t)n)
         s = el_error_set(err, EL_ERR_INTERNAL, "audit log: sequence exhausted");
-    if (s == EL_OK) {
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        f.seq = h.seq + 1;
-        f.ts = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-        el_hex_decode(h.hash, 64, prev);
-        if (!record_hash(prev, &f, hash))
-            s = el_error_set(err, EL_ERR_INTERNAL, "audit log: SHA-256 failed");
-        el_hex_encode(hash, 32, hash_hex);
-    }
     if (s == EL_OK) {
         ins = prepare(db, "INSERT INTO audit(seq, ts, capsule, capsule_id, publisher, resource, action, decision,"
                           " reason, token_id, prev, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
@@ -238,12 +265,33 @@ el_status el_audit_append(el_runtime *rt, const el_audit_record *r, el_error *er
         if (!ins || !put)
             s = db_error(err, db, "prepare");
     }
+    uint8_t prev[32], hash[32];
+    char prev_hex[65], hash_hex[65];
+    int64_t seq = h.seq;
     if (s == EL_OK) {
+        memcpy(prev_hex, h.hash, 64);
+        prev_hex[64] = 0;
+        el_hex_decode(prev_hex, 64, prev);
+    }
+    for (size_t k = 0; s == EL_OK && k < n; k++) {
+        fields f;
+        for (int i = 0; i < N_STR; i++) {
+            f.s[i] = recs[k].s[i];
+            f.n[i] = strlen(recs[k].s[i]);
+        }
+        f.seq = ++seq;
+        f.ts = recs[k].ts;
+        if (!record_hash(prev, &f, hash)) {
+            s = el_error_set(err, EL_ERR_INTERNAL, "audit log: SHA-256 failed");
+            break;
+        }
+        el_hex_encode(hash, 32, hash_hex);
+        sqlite3_reset(ins);
         sqlite3_bind_int64(ins, 1, f.seq);
         sqlite3_bind_int64(ins, 2, f.ts);
         for (int i = 0; i < N_STR; i++)
             sqlite3_bind_text(ins, 3 + i, f.s[i], (int)f.n[i], SQLITE_STATIC);
-        sqlite3_bind_text(ins, 11, h.hash, 64, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 11, prev_hex, 64, SQLITE_STATIC);
         sqlite3_bind_text(ins, 12, hash_hex, 64, SQLITE_STATIC);
         int rc = sqlite3_step(ins);
         if ((rc & 0xff) == SQLITE_CONSTRAINT)
@@ -251,12 +299,14 @@ el_status el_audit_append(el_runtime *rt, const el_audit_record *r, el_error *er
                              " table (tampered? run elastos audit verify)", f.seq);
         else if (rc != SQLITE_DONE)
             s = db_error(err, db, "insert");
+        memcpy(prev, hash, 32);
+        memcpy(prev_hex, hash_hex, 65);
     }
     if (s == EL_OK) {
         char seqtext[24];
-        snprintf(seqtext, sizeof seqtext, "%" PRId64, f.seq);
+        snprintf(seqtext, sizeof seqtext, "%" PRId64, seq);
         sqlite3_bind_text(put, 1, seqtext, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(put, 2, hash_hex, 64, SQLITE_STATIC);
+        sqlite3_bind_text(put, 2, prev_hex, 64, SQLITE_STATIC);
         if (sqlite3_step(put) != SQLITE_DONE)
             s = db_error(err, db, "moving the head");
     }
@@ -267,6 +317,50 @@ el_status el_audit_append(el_runtime *rt, const el_audit_record *r, el_error *er
     if (s != EL_OK)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return s;
+}
+
+el_status el_audit_flush(el_runtime *rt, el_error *err)
+{
+    struct el_audit_buf *b = rt ? rt->audit : NULL;
+    if (!b || !b->n)
+        return EL_OK;
+    el_status s = append_batch(rt, b->v, b->n, err);
+    for (size_t i = 0; i < b->n; i++)
+        free_pending(&b->v[i]);
+    b->n = 0;
+    return s;
+}
+
+el_status el_audit_defer(el_runtime *rt, const el_audit_record *r, el_error *err)
+{
+    if (!rt || !r)
+        return el_error_set(err, EL_ERR_USAGE, "audit log: no record to append");
+    if (!rt->audit && !(rt->audit = calloc(1, sizeof *rt->audit)))
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    el_status s = copy_record(&rt->audit->v[rt->audit->n], r, err);
+    if (s != EL_OK)
+        return s;
+    if (++rt->audit->n == EL_AUDIT_BUFFER)
+        return el_audit_flush(rt, err);
+    return EL_OK;
+}
+
+el_status el_audit_append(el_runtime *rt, const el_audit_record *r, el_error *err)
+{
+    /* Through the buffer, so deferred records keep their place before this one in the chain. */
+    el_status s = el_audit_defer(rt, r, err);
+    return s == EL_OK ? el_audit_flush(rt, err) : s;
+}
+
+void el_audit_buf_free(el_runtime *rt)
+{
+    if (!rt->audit)
+        return;
+    el_error err;
+    if (el_audit_flush(rt, &err) != EL_OK)
+        fprintf(stderr, "elastos: warning: %s\n", err.msg);
+    free(rt->audit);
+    rt->audit = NULL;
 }
 
 #define SELECT_ALL                                                                                           \

@@ -21,6 +21,7 @@ struct el_runtime {
     struct wasm_engine_t *engine;     /* created on first wasm launch (wasm.c) */
     struct sqlite3 *db;               /* state.db, opened on first use (state.c) */
     struct el_token_cache *tokens;    /* token.c's verified-signature cache and key */
+    struct el_audit_buf *audit;       /* audit.c's queue of deferred records */
     struct el_ticker *ticker;         /* wasm.c's epoch ticker, started on first launch */
     struct el_artifact *shell;        /* the verified shell capsule, loaded on first decision */
     uint64_t decision_seq;            /* ids of shell decision requests */
@@ -31,6 +32,9 @@ el_status el_state_db(el_runtime *rt, struct sqlite3 **db, el_error *err);
 
 /* Stops and frees wasm.c's epoch ticker (called by el_runtime_close, before the engine goes). */
 void el_ticker_stop(struct el_ticker *t);
+
+/* Writes and frees audit.c's queue (called by el_runtime_close, before the database closes). */
+void el_audit_buf_free(el_runtime *rt);
 
 /* Frees token.c's per-runtime state (called by el_runtime_close). */
 void el_token_cache_free(struct el_token_cache *c);

@@ -5,14 +5,23 @@
  * never overwritten; a racing process loads the winner's key) and runtime.pub. Issued tokens,
  * revocations and the epoch live in state.db (lib/state.c): tables tokens, revoked, meta.
  *
- * Hot path (el_token_check of a token without max_uses) touches SQLite once: one step of a
- * prepared "PRAGMA data_version", whose value changes whenever another connection (another
- * el_runtime, another process) has committed. Only then are the epoch and the revoked ids
- * re-read (the revoked set is loaded incrementally by rowid; rows are never deleted by this
- * API, and a deleted row would stay revoked in memory: fail closed). Writes made through this
+ * Hot path (el_token_check of a token without max_uses): the epoch and the revoked ids are kept
+ * in memory and re-read only when "PRAGMA data_version" (a prepared statement) changes, i.e.
+ * when another connection (another el_runtime, another process) has committed. Running that
+ * PRAGMA costs a read transaction (several fcntl lock calls, ~75% of a check), so it is itself
+ * skipped while the WAL-index header in SQLite's shared memory (rewritten by every commit of
+ * every connection) is byte-for-byte what it was at the last sync: nothing was committed since,
+ * by anyone. A revocation or epoch bump committed by another process is therefore seen by the
+ * next check. The revoked set is loaded incrementally by rowid (rows are never deleted by this
+ * API; a deleted row would stay revoked in memory: fail closed). Writes made through this
  * el_runtime (el_token_revoke, el_epoch_bump) update the in-memory state at once. Writes to the
- * meta/revoked tables must go through these functions: a raw SQL write on the same connection
- * does not change that connection's data_version.
+ * meta/revoked tables must go through these functions (a raw SQL write on the same connection
+ * does not change that connection's data_version), and state.db must stay in WAL mode (as
+ * lib/state.c opens it; otherwise every check runs the PRAGMA).
+ *
+ * el_token_check sets *code to NULL on success. When the runtime itself fails (state database
+ * or runtime key unusable) it returns that status (EL_ERR_IO, EL_ERR_CONFIG, ...) with *code
+ * "internal": the token was not judged, and the caller must refuse the use.
  *
  * Verified signatures are cached in a fixed 4096-slot table keyed by the SHA-256 of the whole
  * decoded token (signature included), so a hit proves the exact same bytes were verified before;
@@ -386,9 +395,9 @@ static el_status ensure_key(el_runtime *rt, struct el_token_cache *c, el_error *
         }
         if (st == EL_ERR_NOTFOUND) {
             el_keypair kp;
-            st = el_keypair_generate(&kp, err);
-            if (st == EL_OK)
-                st = el_keypair_save(&kp, sk, pk, &e2);
+            if ((st = el_keypair_generate(&kp, err)) != EL_OK)
+                return st;
+            st = el_keypair_save(&kp, sk, pk, &e2);
             if (st == EL_OK) {
                 c->kp = kp;
                 el_keypair_wipe(&kp);

@@ -24,6 +24,7 @@
 
 #include "harness.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -103,6 +104,7 @@ static const vec *find_vec(int is_request, const char *name)
 typedef struct fake_rt {
     pthread_t th;
     int fd;
+    int stop[2]; /* rt_join writes here: a runtime still waiting for a request gives up */
     int read_request; /* read one request line first */
     const char *resp; /* then send these bytes (may be NULL) */
     size_t resp_len;
@@ -119,6 +121,9 @@ static void *rt_main(void *arg)
         size_t cap = 4096;
         r->req = malloc(cap);
         for (;;) {
+            struct pollfd pf[2] = {{r->fd, POLLIN, 0}, {r->stop[0], POLLIN, 0}};
+            if (poll(pf, 2, 20000) <= 0 || (pf[1].revents && !pf[0].revents))
+                break; /* stopped (or 20 s without a request) */
             if (r->req_len + 1 >= cap)
                 r->req = realloc(r->req, cap *= 2);
             ssize_t k = read(r->fd, r->req + r->req_len, cap - 1 - r->req_len);
@@ -131,7 +136,7 @@ static void *rt_main(void *arg)
         r->req[r->req_len] = '\0'; /* NUL-terminated for the checks */
     }
     const char *p = r->resp;
-    size_t left = r->resp ? r->resp_len : 0;
+    size_t left = r->resp && (!r->read_request || r->req_len) ? r->resp_len : 0;
     while (left) {
         ssize_t k = send(r->fd, p, r->dribble ? 1 : left, MSG_NOSIGNAL);
         if (k <= 0)
@@ -147,6 +152,7 @@ static void *rt_main(void *arg)
 static void rt_start(fake_rt *r, int fd, const char *resp, size_t resp_len)
 {
     memset(r, 0, sizeof *r);
+    CHECK(pipe(r->stop) == 0);
     r->fd = fd;
     r->read_request = 1;
     r->resp = resp;
@@ -160,7 +166,10 @@ static void rt_run(fake_rt *r)
 
 static void rt_join(fake_rt *r)
 {
+    CHECK(write(r->stop[1], "x", 1) == 1);
     pthread_join(r->th, NULL);
+    close(r->stop[0]);
+    close(r->stop[1]);
 }
 
 /* "<json>\n" in a malloc'd buffer. */
@@ -196,14 +205,6 @@ static void pch_close(pch *p)
     close(p->sv[1]);
 }
 
-/* True when nothing at all is waiting to be read on fd. */
-static int nothing_sent(int fd)
-{
-    char b;
-    ssize_t k = recv(fd, &b, 1, MSG_DONTWAIT);
-    return k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
-
 /* Calls fn(c) with the runtime answering `resp` (NUL-terminated JSON, a newline is added);
  * returns fn's status and the request line read (malloc'd, with its newline) in *req. */
 #define EXCHANGE(p, resp, req_out, call)                                                 \
@@ -217,6 +218,23 @@ static int nothing_sent(int fd)
         free(line_);                                                                     \
         *(req_out) = rt_.req;                                                            \
         st_;                                                                             \
+    })
+
+/* For calls that must be refused locally: a runtime that answers any request it gets with an
+ * id-0 error (so a wrongly sent request makes the call return ELASTOS_ERR_RUNTIME instead of
+ * hanging, and leaves the id unused). Evaluates to the call's status; checks nothing was sent. */
+#define ZERO_ERR                                                                         \
+    "{\"id\":0,\"response\":{\"type\":\"error\",\"code\":\"x\",\"message\":\"sent\"}}\n"
+#define GUARD(p, call)                                                                   \
+    ({                                                                                   \
+        fake_rt g_;                                                                      \
+        rt_start(&g_, (p)->sv[1], ZERO_ERR, strlen(ZERO_ERR));                           \
+        rt_run(&g_);                                                                     \
+        int s_ = (call);                                                                 \
+        rt_join(&g_);                                                                    \
+        CHECK(g_.req_len == 0);                                                          \
+        free(g_.req);                                                                    \
+        s_;                                                                              \
     })
 
 static int req_is(char *req, const char *expect)
@@ -709,9 +727,8 @@ static void test_ids(void)
     CHECK(st == ELASTOS_ERR_PROTOCOL);
     CHECK(strstr(elastos_client_error(p.c), "id 7") != NULL);
     CHECK(req_is(req, "{\"id\":3,\"request\":{\"type\":\"ping\"}}"));
-    CHECK(elastos_ping(p.c) == ELASTOS_ERR_TRANSPORT);
+    CHECK(GUARD(&p, elastos_ping(p.c)) == ELASTOS_ERR_TRANSPORT);
     CHECK(strstr(elastos_client_error(p.c), "id 7") != NULL);
-    CHECK(nothing_sent(p.sv[1]));
     pch_close(&p);
 
     /* Wrong id 2 for request 1 (an off-by-one runtime). */
@@ -1150,7 +1167,7 @@ static void test_transport(void)
     rt_join(&rt);
     free(rt.req);
     CHECK(strstr(elastos_client_error(p.c), "closed") != NULL);
-    CHECK(elastos_ping(p.c) == ELASTOS_ERR_TRANSPORT);
+    CHECK(GUARD(&p, elastos_ping(p.c)) == ELASTOS_ERR_TRANSPORT);
     pch_close(&p);
 
     pch_open(&p);
@@ -1224,11 +1241,11 @@ static void test_transport(void)
     free(req);
     tok[tok_len] = 't';
     tok[tok_len + 1] = '\0';
-    CHECK(elastos_storage_write(p.c, tok, "p", payload, data_len) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_storage_write(p.c, tok, "p", payload, data_len)) ==
+          ELASTOS_ERR_INVALID);
     CHECK(strstr(elastos_client_error(p.c), "1 MiB") != NULL);
-    CHECK(nothing_sent(p.sv[1]));
-    CHECK(elastos_storage_write(p.c, "t", "p", payload, 1 << 20) == ELASTOS_ERR_INVALID);
-    CHECK(nothing_sent(p.sv[1]));
+    CHECK(GUARD(&p, elastos_storage_write(p.c, "t", "p", payload, 1 << 20)) ==
+          ELASTOS_ERR_INVALID);
     CHECK(EXCHANGE(&p, "{\"id\":2,\"response\":{\"type\":\"pong\"}}", &req, elastos_ping(p.c)) ==
           0);
     CHECK(req_is(req, "{\"id\":2,\"request\":{\"type\":\"ping\"}}"));
@@ -1249,55 +1266,58 @@ static void test_arguments(void)
     uint8_t *d;
     size_t n;
     char *s;
-    CHECK(elastos_ping(NULL) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_ping(NULL)) == ELASTOS_ERR_INVALID);
     CHECK(elastos_client_error(NULL)[0] != '\0');
     CHECK_STREQ(elastos_client_error_code(NULL), "");
     elastos_client_close(NULL);
     elastos_messages_free(NULL, 3);
     elastos_decision_request_free(NULL);
-    CHECK(elastos_storage_read(c, NULL, "p", &d, &n) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_storage_read(c, NULL, "p", &d, &n)) == ELASTOS_ERR_INVALID);
     CHECK(strstr(elastos_client_error(c), "token") != NULL);
-    CHECK(elastos_storage_read(c, "t", "p", NULL, &n) == ELASTOS_ERR_INVALID);
-    CHECK(elastos_storage_write(c, "t", "p", NULL, 3) == ELASTOS_ERR_INVALID);
-    CHECK(elastos_send_message(c, "t", "to", NULL, 1, NULL) == ELASTOS_ERR_INVALID);
-    CHECK(elastos_storage_read(c, "t", "localhost://storage/\xff", &d, &n) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_storage_read(c, "t", "p", NULL, &n)) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_storage_write(c, "t", "p", NULL, 3)) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_send_message(c, "t", "to", NULL, 1, NULL)) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_storage_read(c, "t", "localhost://storage/\xff", &d, &n)) ==
+          ELASTOS_ERR_INVALID);
     CHECK(strstr(elastos_client_error(c), "UTF-8") != NULL);
-    CHECK(elastos_storage_read(c, "t", "\xed\xa0\x80", &d, &n) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_storage_read(c, "t", "\xed\xa0\x80", &d, &n)) == ELASTOS_ERR_INVALID);
     CapabilityConstraints k = {0, 0, 2};
-    CHECK(elastos_request_capability(c, "r", "a", &k, &s, NULL) == ELASTOS_ERR_INVALID);
-    CHECK(elastos_request_capability(c, "r", "a", NULL, NULL, NULL) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_request_capability(c, "r", "a", &k, &s, NULL)) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_request_capability(c, "r", "a", NULL, NULL, NULL)) ==
+          ELASTOS_ERR_INVALID);
     LaunchConfig cfg = {0};
-    CHECK(elastos_launch_capsule(c, &cfg, &s) == ELASTOS_ERR_INVALID);
-    CHECK(elastos_launch_capsule(c, NULL, &s) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_launch_capsule(c, &cfg, &s)) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_launch_capsule(c, NULL, &s)) == ELASTOS_ERR_INVALID);
     cfg.name = "x";
     cfg.n_args = 1;
-    CHECK(elastos_launch_capsule(c, &cfg, &s) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_launch_capsule(c, &cfg, &s)) == ELASTOS_ERR_INVALID);
     const char *args[] = {NULL};
     cfg.args = args;
-    CHECK(elastos_launch_capsule(c, &cfg, &s) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_launch_capsule(c, &cfg, &s)) == ELASTOS_ERR_INVALID);
     cfg.n_args = 0;
     cfg.n_env = 1;
-    CHECK(elastos_launch_capsule(c, &cfg, &s) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_launch_capsule(c, &cfg, &s)) == ELASTOS_ERR_INVALID);
     const char *names[] = {"A"}, *values[] = {"\xc3"};
     cfg.env_names = names;
     cfg.env_values = values;
-    CHECK(elastos_launch_capsule(c, &cfg, &s) == ELASTOS_ERR_INVALID);
-    CHECK(elastos_provider_call(c, "t", "u", "{\"a\":", &s) == ELASTOS_ERR_INVALID);
-    CHECK(elastos_provider_call(c, "t", "u", "{} {}", &s) == ELASTOS_ERR_INVALID);
-    CHECK(elastos_provider_call(c, "t", "u", "{\"a\":1,\"a\":2}", &s) == ELASTOS_ERR_INVALID);
-    CHECK(elastos_client_call(c, "{", &s) == ELASTOS_ERR_INVALID);
-    CHECK(elastos_client_call(c, "[]", &s) == ELASTOS_ERR_INVALID);
-    CHECK(elastos_client_call(c, "{\"type\":1}", &s) == ELASTOS_ERR_INVALID);
-    CHECK(elastos_client_call(c, "{\"kind\":\"ping\"}", &s) == ELASTOS_ERR_INVALID);
-    CHECK(elastos_client_call(c, NULL, &s) == ELASTOS_ERR_INVALID);
-    CHECK(elastos_client_call(c, "{\"type\":\"ping\"}", NULL) == ELASTOS_ERR_INVALID);
-    CHECK(elastos_deny_capability(c, 1, NULL) == ELASTOS_ERR_INVALID);
-    CHECK(elastos_get_decision_request(c, NULL) == ELASTOS_ERR_INVALID);
-    CHECK(nothing_sent(p.sv[1]));
+    CHECK(GUARD(&p, elastos_launch_capsule(c, &cfg, &s)) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_provider_call(c, "t", "u", "{\"a\":", &s)) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_provider_call(c, "t", "u", "{} {}", &s)) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_provider_call(c, "t", "u", "{\"a\":1,\"a\":2}", &s)) ==
+          ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_client_call(c, "{", &s)) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_client_call(c, "[]", &s)) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_client_call(c, "{\"type\":1}", &s)) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_client_call(c, "{\"kind\":\"ping\"}", &s)) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_client_call(c, NULL, &s)) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_client_call(c, "{\"type\":\"ping\"}", NULL)) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_deny_capability(c, 1, NULL)) == ELASTOS_ERR_INVALID);
+    CHECK(GUARD(&p, elastos_get_decision_request(c, NULL)) == ELASTOS_ERR_INVALID);
 
     /* The raw call compacts the request and returns the inner response; no id was used. */
     char *req = NULL, *resp = NULL;
-    CHECK(EXCHANGE(&p, "{\"id\":1,\"response\":{ \"type\" : \"pong\", \"x\" : [ 1 , \"\\u00e9\" ] }}",
+    CHECK(EXCHANGE(&p,
+                   "{\"id\":1,\"response\":{ \"type\" : \"pong\", \"x\" : [ 1 , \"\\u00e9\" ] }}",
                    &req, elastos_client_call(c, " {\"type\" :\n\"ping\" , \"n\": 1e3}\t", &resp)) ==
           0);
     CHECK(req_is(req, "{\"id\":1,\"request\":{\"type\":\"ping\",\"n\":1e3}}"));
@@ -1599,7 +1619,8 @@ static void test_json(void)
     CHECK_STREQ(we, "\"We\\\"ird\\\\name\\n\\t\\r\\b\\f\\u0001\\u001f\x7f \xc3\xa9\xe6\x97\xa5"
                     "\xe6\x9c\xac\xf0\x9f\x98\x80/\"");
     free(we);
-    const char *esc = "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0041\\u00e9\\u65E5\\ud83d\\ude00\\uDBFF\\uDFFF"
+    const char *esc = "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0041\\u00e9\\u65E5\\ud83d\\ude00"
+                      "\\uDBFF\\uDFFF"
                       "\\u0000\"";
     const char want[] = "\"\\/\b\f\n\r\tA\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf";
     eg_json_doc d;
@@ -1701,9 +1722,21 @@ static void test_json(void)
     eg_jw_free(&w);
 }
 
+/* A broken client may wait forever for a response; fail instead of hanging ctest. */
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char m[] = "test_guest_sdk: timed out (a call is blocked)\n";
+    if (write(2, m, sizeof m - 1) < 0)
+        _exit(3);
+    _exit(3);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGALRM, on_alarm);
+    alarm(120);
     load_vectors();
     CHECK(n_vecs >= 2 * N_HANDLERS);
     test_vectors();

@@ -420,18 +420,19 @@ static int bad_response(RuntimeClient *c, eg_resp *r, const char *fmt, const cha
 static int bad_response(RuntimeClient *c, eg_resp *r, const char *fmt, const char *field)
 {
     char m[200];
+    (void)r; /* the caller releases the response */
     snprintf(m, sizeof m, fmt, field);
-    if (r)
-        resp_free(r);
     return set_error(c, ELASTOS_ERR_PROTOCOL, NULL, "malformed response: %s", m);
 }
 
 /* Decodes a response envelope for request id `id`, expecting response type `expect` (NULL:
- * any type but error). On success r holds the document and the inner response object. */
+ * any type but error). On success r holds the document and the inner response object; on
+ * failure r is empty (resp_free on it is a no-op). */
 static int decode_envelope(RuntimeClient *c, const char *s, size_t n, uint64_t id,
                            const char *expect, eg_resp *r)
 {
     char cl[48];
+    int st;
     memset(r, 0, sizeof *r);
     if (n > EG_MAX_MESSAGE)
         return set_error(c, ELASTOS_ERR_PROTOCOL, NULL,
@@ -439,71 +440,78 @@ static int decode_envelope(RuntimeClient *c, const char *s, size_t n, uint64_t i
     const char *why = NULL;
     size_t where = 0;
     if (eg_json_parse(s, n, EG_MAX_DEPTH, &r->doc, &why, &where))
-        return set_error(c, ELASTOS_ERR_PROTOCOL, NULL,
-                         "malformed response: %s at byte %zu", why, where);
-    const eg_json_node *root = eg_json_root(&r->doc);
-    if (root->kind != EG_JSON_OBJECT)
-        return bad_response(c, r, "%s", "not a JSON object");
+        return set_error(c, ELASTOS_ERR_PROTOCOL, NULL, "malformed response: %s at byte %zu",
+                         why, where);
+    const eg_json_doc *d = &r->doc;
+    const eg_json_node *root = eg_json_root(d);
     uint64_t rid;
-    if (eg_json_u64(&r->doc, eg_json_get(&r->doc, root, "id"), &rid))
-        return bad_response(c, r, "%s", "no valid \"id\"");
-    const eg_json_node *obj = eg_json_get(&r->doc, root, "response");
-    if (!obj || obj->kind != EG_JSON_OBJECT)
-        return bad_response(c, r, "%s", "no \"response\" object");
+    if (root->kind != EG_JSON_OBJECT) {
+        st = bad_response(c, r, "%s", "not a JSON object");
+        goto fail;
+    }
+    if (eg_json_u64(d, eg_json_get(d, root, "id"), &rid)) {
+        st = bad_response(c, r, "%s", "no valid \"id\"");
+        goto fail;
+    }
+    const eg_json_node *obj = eg_json_get(d, root, "response");
+    if (!obj || obj->kind != EG_JSON_OBJECT) {
+        st = bad_response(c, r, "%s", "no \"response\" object");
+        goto fail;
+    }
     size_t tlen = 0;
-    const eg_json_node *tv = eg_json_get(&r->doc, obj, "type");
-    const char *type = tv && tv->kind == EG_JSON_STRING ? eg_json_text(&r->doc, tv, &tlen) : NULL;
-    if (!type)
-        return bad_response(c, r, "%s", "no \"type\" string");
+    const eg_json_node *tv = eg_json_get(d, obj, "type");
+    const char *type = tv && tv->kind == EG_JSON_STRING ? eg_json_text(d, tv, &tlen) : NULL;
+    if (!type) {
+        st = bad_response(c, r, "%s", "no \"type\" string");
+        goto fail;
+    }
     int is_error = strlen(type) == tlen && strcmp(type, "error") == 0;
     const char *code = NULL, *msg = NULL;
     size_t code_len = 0, msg_len = 0;
     if (is_error) {
-        const eg_json_node *cv = eg_json_get(&r->doc, obj, "code");
-        const eg_json_node *mv = eg_json_get(&r->doc, obj, "message");
-        code = cv && cv->kind == EG_JSON_STRING ? eg_json_text(&r->doc, cv, &code_len) : NULL;
-        msg = mv && mv->kind == EG_JSON_STRING ? eg_json_text(&r->doc, mv, &msg_len) : NULL;
-        if (!code || !msg || !code_len || strlen(code) != code_len)
-            return bad_response(c, r, "%s", "an error without string \"code\" and \"message\"");
+        const eg_json_node *cv = eg_json_get(d, obj, "code");
+        const eg_json_node *mv = eg_json_get(d, obj, "message");
+        code = cv && cv->kind == EG_JSON_STRING ? eg_json_text(d, cv, &code_len) : NULL;
+        msg = mv && mv->kind == EG_JSON_STRING ? eg_json_text(d, mv, &msg_len) : NULL;
+        if (!code || !msg || !code_len || strlen(code) != code_len) {
+            st = bad_response(c, r, "%s", "an error without string \"code\" and \"message\"");
+            goto fail;
+        }
     }
     if (rid != id) {
         if (rid == 0) {
             /* The runtime could not read the envelope and did not count this request. */
             c->ch->next_id = id;
-            if (is_error) {
-                char m[sizeof c->msg];
-                copy_utf8(m, sizeof m, msg, msg_len);
-                set_error(c, ELASTOS_ERR_RUNTIME, NULL, "%s", m);
-                copy_utf8(c->code, sizeof c->code, code, code_len);
-                resp_free(r);
-                return ELASTOS_ERR_RUNTIME;
-            }
+            if (is_error)
+                goto runtime_error;
         } else {
             c->ch->broken = 1;
             snprintf(c->ch->broken_why, sizeof c->ch->broken_why,
                      "a response carried id %llu for request %llu", (unsigned long long)rid,
                      (unsigned long long)id);
         }
-        resp_free(r);
-        return set_error(c, ELASTOS_ERR_PROTOCOL, NULL,
-                         "malformed response: id %llu does not match request id %llu",
-                         (unsigned long long)rid, (unsigned long long)id);
+        st = set_error(c, ELASTOS_ERR_PROTOCOL, NULL,
+                       "malformed response: id %llu does not match request id %llu",
+                       (unsigned long long)rid, (unsigned long long)id);
+        goto fail;
     }
-    if (is_error) {
-        copy_utf8(c->msg, sizeof c->msg, msg, msg_len);
-        copy_utf8(c->code, sizeof c->code, code, code_len);
-        resp_free(r);
-        return ELASTOS_ERR_RUNTIME;
-    }
+    if (is_error)
+        goto runtime_error;
     if (expect && (strlen(type) != tlen || strcmp(type, expect) != 0)) {
-        set_error(c, ELASTOS_ERR_PROTOCOL, NULL,
-                  "malformed response: type \"%s\" where \"%s\" was expected",
-                  clip(type, tlen, cl), expect);
-        resp_free(r);
-        return ELASTOS_ERR_PROTOCOL;
+        st = set_error(c, ELASTOS_ERR_PROTOCOL, NULL,
+                       "malformed response: type \"%s\" where \"%s\" was expected",
+                       clip(type, tlen, cl), expect);
+        goto fail;
     }
     r->obj = obj;
     return 0;
+runtime_error:
+    copy_utf8(c->msg, sizeof c->msg, msg, msg_len);
+    copy_utf8(c->code, sizeof c->code, code, code_len);
+    st = ELASTOS_ERR_RUNTIME;
+fail:
+    resp_free(r);
+    return st;
 }
 
 /* Finishes the request in w (closing `closers` objects), sends it, and decodes the response.
@@ -605,10 +613,8 @@ static int dup_str(RuntimeClient *c, eg_resp *r, const eg_json_node *obj, const 
     int st = get_str(c, r, obj, key, required, &s, &len);
     if (st || !out || !s)
         return st;
-    if (!(*out = eg_strndup(s, len))) {
-        resp_free(r);
+    if (!(*out = eg_strndup(s, len)))
         return set_error(c, ELASTOS_ERR_NOMEM, NULL, "out of memory");
-    }
     return 0;
 }
 
@@ -645,10 +651,8 @@ static int get_bytes(RuntimeClient *c, eg_resp *r, const eg_json_node *obj, cons
     s = eg_json_text(&r->doc, v, &n);
     size_t max = eg_b64_decoded_max(n);
     uint8_t *b = malloc(max ? max : 1);
-    if (!b) {
-        resp_free(r);
+    if (!b)
         return set_error(c, ELASTOS_ERR_NOMEM, NULL, "out of memory");
-    }
     if (eg_b64_decode(s, n, b, len)) {
         free(b);
         return bad_response(c, r, "field \"%s\" is not valid base64", key);
@@ -667,7 +671,6 @@ static int to_json_text(RuntimeClient *c, eg_resp *r, const eg_json_node *v, cha
     if (w.err) {
         int nomem = w.err == EG_JW_NOMEM;
         eg_jw_free(&w);
-        resp_free(r);
         return nomem ? set_error(c, ELASTOS_ERR_NOMEM, NULL, "out of memory")
                      : set_error(c, ELASTOS_ERR_PROTOCOL, NULL,
                                  "malformed response: a value cannot be re-encoded");
@@ -676,11 +679,11 @@ static int to_json_text(RuntimeClient *c, eg_resp *r, const eg_json_node *v, cha
     return 0;
 }
 
-/* The response object parsed successfully and every field was taken: success. */
-static int done(eg_resp *r)
+/* Releases the response (if any) and passes st on: every request function ends here. */
+static int finish(eg_resp *r, int st)
 {
     resp_free(r);
-    return 0;
+    return st;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -716,11 +719,9 @@ int elastos_client_call(RuntimeClient *c, const char *request_json, char **respo
     eg_jw_value(&w, &req, root);
     eg_json_free(&req);
     int st = exchange_n(c, &w, 1, NULL, &r);
-    if (st)
-        return st;
-    if ((st = to_json_text(c, &r, r.obj, response_json)))
-        return st;
-    return done(&r);
+    if (!st)
+        st = to_json_text(c, &r, r.obj, response_json);
+    return finish(&r, st);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -740,8 +741,7 @@ int elastos_ping(RuntimeClient *c)
     eg_resp r;
     if (req_begin(c, &w, "ping"))
         return bad_arg(c, &w, "no client");
-    int st = exchange(c, &w, "pong", &r);
-    return st ? st : done(&r);
+    return finish(&r, exchange(c, &w, "pong", &r));
 }
 
 int elastos_get_runtime_info(RuntimeClient *c, char **version, char **name, char **id)
@@ -768,7 +768,7 @@ int elastos_get_runtime_info(RuntimeClient *c, char **version, char **name, char
         free(v);
         free(n);
         free(i);
-        return st;
+        return finish(&r, st);
     }
     if (version)
         *version = v;
@@ -776,7 +776,7 @@ int elastos_get_runtime_info(RuntimeClient *c, char **version, char **name, char
         *name = n;
     if (id)
         *id = i;
-    return done(&r);
+    return finish(&r, 0);
 }
 
 static void put_constraints(eg_jw *w, const CapabilityConstraints *k)
@@ -836,14 +836,14 @@ int elastos_request_capability_ex(RuntimeClient *c, const char *resource, const 
     if (st) {
         free(t);
         free(ti);
-        return st;
+        return finish(&r, st);
     }
     *token = t;
     if (token_id)
         *token_id = ti;
     if (expires_at)
         *expires_at = exp;
-    return done(&r);
+    return finish(&r, 0);
 }
 
 int elastos_request_capability(RuntimeClient *c, const char *resource, const char *action,
@@ -877,7 +877,7 @@ static int read_bytes(RuntimeClient *c, const char *type, const char *token, con
     int st = exchange(c, &w, expect, &r);
     if (!st)
         st = get_bytes(c, &r, r.obj, "data", data, len);
-    return st ? st : done(&r);
+    return finish(&r, st);
 }
 
 int elastos_storage_read(RuntimeClient *c, const char *token, const char *path, uint8_t **data,
@@ -908,8 +908,7 @@ int elastos_storage_write(RuntimeClient *c, const char *token, const char *path,
     eg_jw_str(&w, path);
     eg_jw_key(&w, "content");
     eg_jw_base64(&w, data, len);
-    int st = exchange(c, &w, "ok", &r);
-    return st ? st : done(&r);
+    return finish(&r, exchange(c, &w, "ok", &r));
 }
 
 int elastos_storage_list(RuntimeClient *c, const char *token, const char *path, char ***entries,
@@ -933,24 +932,23 @@ int elastos_storage_list(RuntimeClient *c, const char *token, const char *path, 
     eg_jw_str(&w, path);
     int st = exchange(c, &w, "storage_list", &r);
     if (st)
-        return st;
+        return finish(&r, st);
     const eg_json_node *arr = field(&r, r.obj, "entries");
     if (!arr || arr->kind != EG_JSON_ARRAY)
-        return bad_response(c, &r, "field \"%s\" is not an array", "entries");
+        return finish(&r, bad_response(c, &r, "field \"%s\" is not an array", "entries"));
     /* One block: count + 1 pointers, then the strings. Sizes are bounded by the message. */
     size_t count = arr->count, bytes = 0;
     for (const eg_json_node *e = eg_json_first(&r.doc, arr); e; e = eg_json_next(&r.doc, e)) {
         size_t l = 0;
         const char *s = eg_json_text(&r.doc, e, &l);
         if (e->kind != EG_JSON_STRING || strlen(s) != l)
-            return bad_response(c, &r, "field \"%s\" holds a non-string or a NUL", "entries");
+            return finish(&r, bad_response(c, &r, "field \"%s\" holds a non-string or a NUL",
+                                           "entries"));
         bytes += l + 1;
     }
     char **block = malloc((count + 1) * sizeof(char *) + bytes);
-    if (!block) {
-        resp_free(&r);
-        return set_error(c, ELASTOS_ERR_NOMEM, NULL, "out of memory");
-    }
+    if (!block)
+        return finish(&r, set_error(c, ELASTOS_ERR_NOMEM, NULL, "out of memory"));
     char *p = (char *)(block + count + 1);
     size_t i = 0;
     for (const eg_json_node *e = eg_json_first(&r.doc, arr); e; e = eg_json_next(&r.doc, e)) {
@@ -963,15 +961,14 @@ int elastos_storage_list(RuntimeClient *c, const char *token, const char *path, 
     block[count] = NULL;
     *entries = block;
     *n = count;
-    return done(&r);
+    return finish(&r, 0);
 }
 
 /* Requests answered with "ok": the caller has written the fields. */
 static int expect_ok(RuntimeClient *c, eg_jw *w)
 {
     eg_resp r;
-    int st = exchange(c, w, "ok", &r);
-    return st ? st : done(&r);
+    return finish(&r, exchange(c, w, "ok", &r));
 }
 
 int elastos_storage_delete(RuntimeClient *c, const char *token, const char *path)
@@ -1041,16 +1038,14 @@ int elastos_receive_messages(RuntimeClient *c, size_t max, ElastosMessage **msgs
     }
     int st = exchange(c, &w, "messages", &r);
     if (st)
-        return st;
+        return finish(&r, st);
     const eg_json_node *arr = field(&r, r.obj, "messages");
     if (!arr || arr->kind != EG_JSON_ARRAY)
-        return bad_response(c, &r, "field \"%s\" is not an array", "messages");
+        return finish(&r, bad_response(c, &r, "field \"%s\" is not an array", "messages"));
     size_t count = arr->count;
     ElastosMessage *m = count ? calloc(count, sizeof *m) : NULL;
-    if (count && !m) {
-        resp_free(&r);
-        return set_error(c, ELASTOS_ERR_NOMEM, NULL, "out of memory");
-    }
+    if (count && !m)
+        return finish(&r, set_error(c, ELASTOS_ERR_NOMEM, NULL, "out of memory"));
     size_t i = 0;
     for (const eg_json_node *e = eg_json_first(&r.doc, arr); e; e = eg_json_next(&r.doc, e), i++) {
         if (e->kind != EG_JSON_OBJECT) {
@@ -1066,11 +1061,11 @@ int elastos_receive_messages(RuntimeClient *c, size_t max, ElastosMessage **msgs
     }
     if (st) {
         elastos_messages_free(m, count);
-        return st;
+        return finish(&r, st);
     }
     *msgs = m;
     *n = count;
-    return done(&r);
+    return finish(&r, 0);
 }
 
 int elastos_provider_call(RuntimeClient *c, const char *token, const char *uri,
@@ -1104,13 +1099,11 @@ int elastos_provider_call(RuntimeClient *c, const char *token, const char *uri,
     eg_json_free(&body);
     int st = exchange(c, &w, "provider_result", &r);
     if (st)
-        return st;
+        return finish(&r, st);
     const eg_json_node *v = eg_json_get(&r.doc, r.obj, "result");
     if (!v)
-        return bad_response(c, &r, "field \"%s\" is missing", "result");
-    if ((st = to_json_text(c, &r, v, result_json)))
-        return st;
-    return done(&r);
+        return finish(&r, bad_response(c, &r, "field \"%s\" is missing", "result"));
+    return finish(&r, to_json_text(c, &r, v, result_json));
 }
 
 int elastos_launch_capsule(RuntimeClient *c, const LaunchConfig *config, char **capsule_id)
@@ -1182,11 +1175,9 @@ int elastos_launch_capsule(RuntimeClient *c, const LaunchConfig *config, char **
     char *id = NULL;
     if (!st)
         st = dup_str(c, &r, r.obj, "capsule_id", 1, capsule_id ? &id : NULL);
-    if (st)
-        return st;
-    if (capsule_id)
+    if (!st && capsule_id)
         *capsule_id = id;
-    return done(&r);
+    return finish(&r, st);
 }
 
 int elastos_stop_capsule(RuntimeClient *c, const char *capsule_id)
@@ -1211,13 +1202,11 @@ int elastos_list_capsules(RuntimeClient *c, char **capsules_json)
     NEED(capsules_json);
     int st = exchange(c, &w, "capsule_list", &r);
     if (st)
-        return st;
+        return finish(&r, st);
     const eg_json_node *v = field(&r, r.obj, "capsules");
     if (!v || v->kind != EG_JSON_ARRAY)
-        return bad_response(c, &r, "field \"%s\" is not an array", "capsules");
-    if ((st = to_json_text(c, &r, v, capsules_json)))
-        return st;
-    return done(&r);
+        return finish(&r, bad_response(c, &r, "field \"%s\" is not an array", "capsules"));
+    return finish(&r, to_json_text(c, &r, v, capsules_json));
 }
 
 void elastos_decision_request_free(ElastosDecisionRequest *req)
@@ -1247,7 +1236,7 @@ int elastos_get_decision_request(RuntimeClient *c, ElastosDecisionRequest *out)
     NEED(out);
     int st = exchange(c, &w, "decision_request", &r);
     if (st)
-        return st;
+        return finish(&r, st);
     if ((st = get_u64(c, &r, r.obj, "request_id", 1, &d.request_id, NULL)) ||
         (st = dup_str(c, &r, r.obj, "capsule_name", 1, &d.capsule_name)) ||
         (st = dup_str(c, &r, r.obj, "capsule_id", 1, &d.capsule_id)) ||
@@ -1255,7 +1244,7 @@ int elastos_get_decision_request(RuntimeClient *c, ElastosDecisionRequest *out)
         (st = dup_str(c, &r, r.obj, "resource", 1, &d.resource)) ||
         (st = dup_str(c, &r, r.obj, "action", 1, &d.action))) {
         elastos_decision_request_free(&d);
-        return st;
+        return finish(&r, st);
     }
     const eg_json_node *k = field(&r, r.obj, "constraints");
     if (k) {
@@ -1266,21 +1255,22 @@ int elastos_get_decision_request(RuntimeClient *c, ElastosDecisionRequest *out)
         } else if (!(st = get_u64(c, &r, k, "max_uses", 0, &mu, &has_mu)) &&
                    !(st = get_u64(c, &r, k, "expiry_secs", 0, &ex, NULL))) {
             const eg_json_node *dv = field(&r, k, "delegatable");
-            if (has_mu && mu > UINT32_MAX)
-                st = bad_response(c, &r, "field \"%s\" is larger than 2^32-1", "max_uses");
-            else if (dv && dv->kind != EG_JSON_TRUE && dv->kind != EG_JSON_FALSE)
-                st = bad_response(c, &r, "field \"%s\" is not a boolean", "delegatable");
+            int dk = dv ? dv->kind : 0;
             d.constraints.max_uses = (uint32_t)mu;
             d.constraints.expiry_secs = ex;
-            d.constraints.delegatable = dv ? dv->kind == EG_JSON_TRUE : -1;
+            d.constraints.delegatable = dk ? dk == EG_JSON_TRUE : -1;
+            if (has_mu && mu > UINT32_MAX)
+                st = bad_response(c, &r, "field \"%s\" is larger than 2^32-1", "max_uses");
+            else if (dk && dk != EG_JSON_TRUE && dk != EG_JSON_FALSE)
+                st = bad_response(c, &r, "field \"%s\" is not a boolean", "delegatable");
         }
         if (st) {
             elastos_decision_request_free(&d);
-            return st;
+            return finish(&r, st);
         }
     }
     *out = d;
-    return done(&r);
+    return finish(&r, 0);
 }
 
 int elastos_grant_capability(RuntimeClient *c, uint64_t request_id, const char *scope,
@@ -1301,11 +1291,9 @@ int elastos_grant_capability(RuntimeClient *c, uint64_t request_id, const char *
     char *id = NULL;
     if (!st)
         st = dup_str(c, &r, r.obj, "token_id", 1, token_id ? &id : NULL);
-    if (st)
-        return st;
-    if (token_id)
+    if (!st && token_id)
         *token_id = id;
-    return done(&r);
+    return finish(&r, st);
 }
 
 int elastos_deny_capability(RuntimeClient *c, uint64_t request_id, const char *reason)
