@@ -25,6 +25,7 @@
 #include "internal.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -193,9 +194,22 @@ typedef struct pending {
     char *s[N_STR];
 } pending;
 
+/* The queue and its writer thread: records are written in batches by a thread with its own
+ * connection, so a token use never waits for the disk; a decision (el_audit_append) waits until
+ * everything queued up to and including it is committed. */
+#define QUEUE_MAX 65536 /* past this, queuing waits for the writer (back-pressure) */
+
 struct el_audit_buf {
-    pending v[EL_AUDIT_BUFFER];
-    size_t n;
+    pthread_mutex_t mu;
+    pthread_cond_t wake, done;
+    pending *q;
+    size_t n, cap;
+    uint64_t queued, written;
+    el_status fail;
+    char fail_msg[512];
+    bool stop;
+    pthread_t thread;
+    sqlite3 *db;
 };
 
 static int64_t now_ms(void)
@@ -241,12 +255,9 @@ static void free_pending(pending *p)
 }
 
 /* Appends recs[0..n) in one transaction: one fsync for the lot, the chain linear. */
-static el_status append_batch(el_runtime *rt, const pending *recs, size_t n, el_error *err)
+static el_status append_batch(sqlite3 *db, const pending *recs, size_t n, el_error *err)
 {
-    sqlite3 *db;
-    el_status s = el_state_db(rt, &db, err);
-    if (s != EL_OK)
-        return s;
+    el_status s = EL_OK;
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_error(err, db, "begin");
     sqlite3_stmt *ins = NULL, *put = NULL;
@@ -319,47 +330,157 @@ static el_status append_batch(el_runtime *rt, const pending *recs, size_t n, el_
     return s;
 }
 
+static void *writer_main(void *arg)
+{
+    struct el_audit_buf *b = arg;
+    pthread_mutex_lock(&b->mu);
+    for (;;) {
+        while (!b->n && !b->stop) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 100 * 1000000L; /* queued uses reach the disk within ~0.1 s */
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&b->wake, &b->mu, &until);
+        }
+        if (!b->n && b->stop)
+            break;
+        pending *batch = b->q;
+        size_t k = b->n;
+        b->q = NULL;
+        b->n = b->cap = 0;
+        pthread_mutex_unlock(&b->mu);
+        el_error e;
+        el_status st = append_batch(b->db, batch, k, &e);
+        for (size_t i = 0; i < k; i++)
+            free_pending(&batch[i]);
+        free(batch);
+        pthread_mutex_lock(&b->mu);
+        b->written += k;
+        if (st != EL_OK && b->fail == EL_OK) {
+            b->fail = st;
+            snprintf(b->fail_msg, sizeof b->fail_msg, "%s", e.msg);
+        }
+        pthread_cond_broadcast(&b->done);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return NULL;
+}
+
+static el_status start_writer(el_runtime *rt, el_error *err)
+{
+    if (rt->audit)
+        return EL_OK;
+    struct el_audit_buf *b = calloc(1, sizeof *b);
+    if (!b)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    el_status s = el_state_open(rt, &b->db, err);
+    if (s != EL_OK) {
+        free(b);
+        return s;
+    }
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->wake, NULL);
+    pthread_cond_init(&b->done, NULL);
+    if (pthread_create(&b->thread, NULL, writer_main, b) != 0) {
+        sqlite3_close(b->db);
+        free(b);
+        return el_error_set(err, EL_ERR_INTERNAL, "cannot start the audit writer");
+    }
+    rt->audit = b;
+    return EL_OK;
+}
+
+/* Queues r; with wait, returns only once it (and all before it) is committed. */
+static el_status enqueue(el_runtime *rt, const el_audit_record *r, bool wait, el_error *err)
+{
+    if (!rt || !r)
+        return el_error_set(err, EL_ERR_USAGE, "audit log: no record to append");
+    pending p;
+    el_status s = copy_record(&p, r, err);
+    if (s != EL_OK)
+        return s;
+    if ((s = start_writer(rt, err)) != EL_OK) {
+        free_pending(&p);
+        return s;
+    }
+    struct el_audit_buf *b = rt->audit;
+    pthread_mutex_lock(&b->mu);
+    while (b->n >= QUEUE_MAX && b->fail == EL_OK)
+        pthread_cond_wait(&b->done, &b->mu);
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 256;
+        pending *nq = realloc(b->q, cap * sizeof *nq);
+        if (!nq) {
+            pthread_mutex_unlock(&b->mu);
+            free_pending(&p);
+            return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+        }
+        b->q = nq;
+        b->cap = cap;
+    }
+    b->q[b->n++] = p;
+    uint64_t mine = ++b->queued;
+    if (wait || b->n == EL_AUDIT_BUFFER)
+        pthread_cond_signal(&b->wake);
+    while (wait && b->written < mine)
+        pthread_cond_wait(&b->done, &b->mu);
+    s = b->fail;
+    if (s != EL_OK)
+        el_error_set(err, s, "%s", b->fail_msg);
+    pthread_mutex_unlock(&b->mu);
+    return s;
+}
+
 el_status el_audit_flush(el_runtime *rt, el_error *err)
 {
     struct el_audit_buf *b = rt ? rt->audit : NULL;
-    if (!b || !b->n)
+    if (!b)
         return EL_OK;
-    el_status s = append_batch(rt, b->v, b->n, err);
-    for (size_t i = 0; i < b->n; i++)
-        free_pending(&b->v[i]);
-    b->n = 0;
+    pthread_mutex_lock(&b->mu);
+    pthread_cond_signal(&b->wake);
+    while (b->written < b->queued && b->fail == EL_OK)
+        pthread_cond_wait(&b->done, &b->mu);
+    el_status s = b->fail;
+    if (s != EL_OK)
+        el_error_set(err, s, "%s", b->fail_msg);
+    pthread_mutex_unlock(&b->mu);
     return s;
 }
 
 el_status el_audit_defer(el_runtime *rt, const el_audit_record *r, el_error *err)
 {
-    if (!rt || !r)
-        return el_error_set(err, EL_ERR_USAGE, "audit log: no record to append");
-    if (!rt->audit && !(rt->audit = calloc(1, sizeof *rt->audit)))
-        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    el_status s = copy_record(&rt->audit->v[rt->audit->n], r, err);
-    if (s != EL_OK)
-        return s;
-    if (++rt->audit->n == EL_AUDIT_BUFFER)
-        return el_audit_flush(rt, err);
-    return EL_OK;
+    return enqueue(rt, r, false, err);
 }
 
 el_status el_audit_append(el_runtime *rt, const el_audit_record *r, el_error *err)
 {
-    /* Through the buffer, so deferred records keep their place before this one in the chain. */
-    el_status s = el_audit_defer(rt, r, err);
-    return s == EL_OK ? el_audit_flush(rt, err) : s;
+    return enqueue(rt, r, true, err);
 }
 
 void el_audit_buf_free(el_runtime *rt)
 {
-    if (!rt->audit)
+    struct el_audit_buf *b = rt->audit;
+    if (!b)
         return;
     el_error err;
     if (el_audit_flush(rt, &err) != EL_OK)
         fprintf(stderr, "elastos: warning: %s\n", err.msg);
-    free(rt->audit);
+    pthread_mutex_lock(&b->mu);
+    b->stop = true;
+    pthread_cond_signal(&b->wake);
+    pthread_mutex_unlock(&b->mu);
+    pthread_join(b->thread, NULL);
+    for (size_t i = 0; i < b->n; i++)
+        free_pending(&b->q[i]);
+    free(b->q);
+    sqlite3_close(b->db);
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->wake);
+    pthread_cond_destroy(&b->done);
+    free(b);
     rt->audit = NULL;
 }
 
@@ -369,6 +490,8 @@ void el_audit_buf_free(el_runtime *rt)
 
 el_status el_audit_each(el_runtime *rt, int (*fn)(const el_audit_record *r, void *arg), void *arg, el_error *err)
 {
+    if (el_audit_flush(rt, err) != EL_OK)
+        return err ? err->code : EL_ERR_IO;
     sqlite3 *db;
     el_status s = el_state_db(rt, &db, err);
     if (s != EL_OK)
@@ -448,6 +571,8 @@ static el_status check_row(sqlite3_stmt *st, int64_t expect, uint8_t prev[32], c
 
 el_status el_audit_verify(el_runtime *rt, int64_t *n_records, int64_t *bad_seq, el_error *err)
 {
+    if (el_audit_flush(rt, err) != EL_OK)
+        return err ? err->code : EL_ERR_IO;
     int64_t n_dummy, bad_dummy;
     if (!n_records)
         n_records = &n_dummy;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Largest payload that still fits a 1 MiB message once base64-encoded with its envelope. */
 #define MAX_PAYLOAD (EL_MSG_MAX / 4 * 3 - 4096)
@@ -37,6 +38,7 @@ struct el_session {
     size_t n_grants;
     char *pending;
     size_t pending_len;
+    int storage_fd; /* the capsule's storage root, opened on first use; -1 before */
     /* shell sessions only */
     bool is_shell;
     el_decision_request decide;
@@ -71,6 +73,7 @@ static el_status session_init(el_runtime *rt, const el_artifact *art, const char
     if (!s)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     s->rt = rt;
+    s->storage_fd = -1;
     s->art = art;
     s->m = el_artifact_manifest(art);
     if (capsule_id)
@@ -123,6 +126,8 @@ void el_session_free(el_session *s)
         free(s->grants[i].resource);
     free(s->grants);
     free(s->pending);
+    if (s->storage_fd >= 0)
+        close(s->storage_fd);
     for (int i = 0; i < 5; i++)
         free(s->decide_strings[i]);
     json_decref(s->decide.constraints);
@@ -360,19 +365,19 @@ static char *storage_op(el_session *s, const el_request *q, size_t *len)
         if (pl < 2 || strcmp(tok.resource + pl - 2, "/*") != 0)
             return el_response_error(q->id, "denied", "listing needs a token for a whole directory (.../*)", len);
     }
-    el_status st;
+    el_status st = EL_OK;
     json_t *r = NULL;
+    if (s->storage_fd < 0 && el_storage_open(s->rt, s->m->name, &s->storage_fd, &err) != EL_OK)
+        return el_response_error(q->id, "internal", err.msg, len);
     switch (q->type) {
     case EL_REQ_STORAGE_READ: {
         uint8_t *data;
         size_t n;
-        st = el_storage_read(s->rt, s->m->name, rel, MAX_PAYLOAD, &data, &n, &err);
+        st = el_storage_read(s->storage_fd, rel, MAX_PAYLOAD, &data, &n, &err);
         if (st == EL_OK) {
-            char *b64 = el_base64_encode(data, n);
+            char *resp = el_response_data(q->id, "storage_data", data, n, len);
             free(data);
-            r = obj_type("storage_data");
-            json_object_set_new(r, "data", json_string(b64));
-            free(b64);
+            return resp;
         }
         break;
     }
@@ -381,7 +386,7 @@ static char *storage_op(el_session *s, const el_request *q, size_t *len)
         uint8_t *data = el_base64_decode(el_req_str(q, "content"), &n);
         if (!data)
             return el_response_error(q->id, "bad_request", "content is not valid base64", len);
-        st = el_storage_write(s->rt, s->m->name, rel, data, n, (uint64_t)s->m->limits.storage_mb << 20, &err);
+        st = el_storage_write(s->storage_fd, rel, data, n, (uint64_t)s->m->limits.storage_mb << 20, &err);
         free(data);
         if (st == EL_OK)
             r = obj_type("ok");
@@ -389,7 +394,7 @@ static char *storage_op(el_session *s, const el_request *q, size_t *len)
     }
     case EL_REQ_STORAGE_LIST: {
         json_t *entries;
-        st = el_storage_list(s->rt, s->m->name, rel, &entries, &err);
+        st = el_storage_list(s->storage_fd, rel, &entries, &err);
         if (st == EL_OK) {
             r = obj_type("storage_list");
             json_object_set_new(r, "entries", entries);
@@ -397,7 +402,7 @@ static char *storage_op(el_session *s, const el_request *q, size_t *len)
         break;
     }
     default:
-        st = el_storage_delete(s->rt, s->m->name, rel, &err);
+        st = el_storage_delete(s->storage_fd, rel, &err);
         if (st == EL_OK)
             r = obj_type("ok");
     }
@@ -456,11 +461,7 @@ static char *fetch_content(el_session *s, const el_request *q, size_t *len)
         st = el_error_set(&err, EL_ERR_LIMIT, "content of %zu bytes exceeds what one message can carry", n);
     char *resp;
     if (st == EL_OK) {
-        char *b64 = el_base64_encode(bytes, n);
-        json_t *r = obj_type("content");
-        json_object_set_new(r, "data", json_string(b64));
-        free(b64);
-        resp = el_response_encode(q->id, r, len);
+        resp = el_response_data(q->id, "content", bytes, n, len);
     } else {
         resp = el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit" : "denied",
                                  err.msg, len);
@@ -521,6 +522,14 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
     el_request q;
     uint64_t id;
     el_error err;
+    el_req_type bare;
+    if (el_request_bare(msg, msg_len, &id, &bare) && bare == EL_REQ_PING && id == s->last_id + 1) {
+        s->last_id = id;
+        char *r = malloc(64);
+        if (r)
+            *len = (size_t)snprintf(r, 64, "{\"id\":%llu,\"response\":{\"type\":\"pong\"}}", (unsigned long long)id);
+        return r;
+    }
     if (el_request_parse(msg, msg_len, &q, &id, &err) != EL_OK)
         return el_response_error(id, "bad_request", err.msg, len);
     if (q.id != s->last_id + 1) {

@@ -29,6 +29,8 @@ struct el_runtime {
 
 /* The state database (state.c), opened and migrated on first use; owned by rt. */
 el_status el_state_db(el_runtime *rt, struct sqlite3 **db, el_error *err);
+/* A new connection to it, for another thread (the caller closes it). */
+el_status el_state_open(el_runtime *rt, struct sqlite3 **db, el_error *err);
 
 /* Stops and frees wasm.c's epoch ticker (called by el_runtime_close, before the engine goes). */
 void el_ticker_stop(struct el_ticker *t);

@@ -30,6 +30,14 @@ el_status el_state_db(el_runtime *rt, sqlite3 **out, el_error *err)
         *out = rt->db;
         return EL_OK;
     }
+    el_status s = el_state_open(rt, &rt->db, err);
+    *out = rt->db;
+    return s;
+}
+
+el_status el_state_open(el_runtime *rt, sqlite3 **out, el_error *err)
+{
+    *out = NULL;
     char path[PATH_MAX];
     el_status s = el_runtime_path(rt, "state.db", path, sizeof path, err);
     if (s != EL_OK)
@@ -52,7 +60,6 @@ el_status el_state_db(el_runtime *rt, sqlite3 **out, el_error *err)
         return EL_ERR_CONFIG;
     }
     chmod(path, 0600);
-    rt->db = db;
     *out = db;
     return EL_OK;
 }

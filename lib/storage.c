@@ -68,6 +68,12 @@ static int open_root(el_runtime *rt, const char *capsule, bool create, el_error 
     return fd;
 }
 
+el_status el_storage_open(el_runtime *rt, const char *capsule, int *fd, el_error *err)
+{
+    *fd = open_root(rt, capsule, true, err);
+    return *fd < 0 ? err->code : EL_OK;
+}
+
 el_status el_storage_root(el_runtime *rt, const char *capsule, char *out, size_t cap, el_error *err)
 {
     int fd = open_root(rt, capsule, true, err);
@@ -83,6 +89,10 @@ el_status el_storage_root(el_runtime *rt, const char *capsule, char *out, size_t
  * With create, missing directories are made. */
 static int walk_dirs(int root, const char *rel, bool create, char leaf[256], el_error *err)
 {
+    if (!strchr(rel, '/')) { /* the common case: a file at the top, no directory to open */
+        snprintf(leaf, 256, "%s", rel);
+        return dup(root);
+    }
     int dfd = dup(root);
     const char *seg = rel;
     for (;;) {
@@ -112,21 +122,21 @@ static int walk_dirs(int root, const char *rel, bool create, char leaf[256], el_
     }
 }
 
-el_status el_storage_read(el_runtime *rt, const char *capsule, const char *rel, size_t max, uint8_t **data,
-                          size_t *len, el_error *err)
+el_status el_storage_read(int root, const char *rel, size_t max, uint8_t **data, size_t *len, el_error *err)
 {
     *data = NULL;
     *len = 0;
-    int root = open_root(rt, capsule, false, err);
-    if (root < 0)
-        return err->code == EL_ERR_NOTFOUND ? el_error_set(err, EL_ERR_NOTFOUND, "storage: %s not found", rel) : err->code;
-    char leaf[256];
-    int dfd = walk_dirs(root, rel, false, leaf, err);
-    close(root);
-    if (dfd < 0)
-        return err->code;
-    int fd = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    close(dfd);
+    int fd;
+    if (!strchr(rel, '/')) {
+        fd = openat(root, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    } else {
+        char leaf[256];
+        int dfd = walk_dirs(root, rel, false, leaf, err);
+        if (dfd < 0)
+            return err->code;
+        fd = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        close(dfd);
+    }
     if (fd < 0)
         return el_error_set(err, errno == ENOENT ? EL_ERR_NOTFOUND : EL_ERR_IO, "storage: %s: %s", rel,
                             errno == ELOOP ? "is a symlink" : strerror(errno));
@@ -191,21 +201,15 @@ static uint64_t tree_bytes(int dfd, int depth)
     return total;
 }
 
-el_status el_storage_write(el_runtime *rt, const char *capsule, const char *rel, const void *data, size_t len,
-                           uint64_t quota_bytes, el_error *err)
+el_status el_storage_write(int root, const char *rel, const void *data, size_t len, uint64_t quota_bytes, el_error *err)
 {
-    int root = open_root(rt, capsule, true, err);
-    if (root < 0)
-        return err->code;
     uint64_t used = tree_bytes(root, 0);
     if (used + len > quota_bytes) {
-        close(root);
         return el_error_set(err, EL_ERR_LIMIT, "storage quota of %llu MiB exceeded",
                             (unsigned long long)(quota_bytes >> 20));
     }
     char leaf[256];
     int dfd = walk_dirs(root, rel, true, leaf, err);
-    close(root);
     if (dfd < 0)
         return err->code;
     char tmp[300];
@@ -247,17 +251,14 @@ el_status el_storage_write(el_runtime *rt, const char *capsule, const char *rel,
     return s;
 }
 
-el_status el_storage_list(el_runtime *rt, const char *capsule, const char *rel, json_t **entries, el_error *err)
+el_status el_storage_list(int root, const char *rel, json_t **entries, el_error *err)
 {
     *entries = NULL;
-    int root = open_root(rt, capsule, true, err);
-    if (root < 0)
-        return err->code;
-    int dfd = root;
+    int dfd = dup(root);
     if (*rel) {
+        close(dfd);
         char leaf[256];
         int parent = walk_dirs(root, rel, false, leaf, err);
-        close(root);
         if (parent < 0)
             return err->code;
         dfd = openat(parent, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -265,11 +266,13 @@ el_status el_storage_list(el_runtime *rt, const char *capsule, const char *rel, 
         if (dfd < 0)
             return el_error_set(err, EL_ERR_NOTFOUND, "storage: %s is not a directory", rel);
     }
-    DIR *d = fdopendir(dfd);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
     if (!d) {
-        close(dfd);
+        if (dfd >= 0)
+            close(dfd);
         return el_error_set(err, EL_ERR_IO, "storage: cannot list %s", rel);
     }
+    rewinddir(d);
     json_t *arr = json_array();
     struct dirent *de;
     while ((de = readdir(d))) {
@@ -289,14 +292,10 @@ el_status el_storage_list(el_runtime *rt, const char *capsule, const char *rel, 
     return EL_OK;
 }
 
-el_status el_storage_delete(el_runtime *rt, const char *capsule, const char *rel, el_error *err)
+el_status el_storage_delete(int root, const char *rel, el_error *err)
 {
-    int root = open_root(rt, capsule, false, err);
-    if (root < 0)
-        return el_error_set(err, EL_ERR_NOTFOUND, "storage: %s not found", rel);
     char leaf[256];
     int dfd = walk_dirs(root, rel, false, leaf, err);
-    close(root);
     if (dfd < 0)
         return err->code;
     el_status s = EL_OK;

@@ -14,11 +14,13 @@
 el_status el_storage_parse(const char *uri, const char **rel, bool allow_root, el_error *err);
 /* The capsule's storage directory (created 0700); used for the WASI /storage preopen. */
 el_status el_storage_root(el_runtime *rt, const char *capsule, char *out, size_t cap, el_error *err);
-el_status el_storage_read(el_runtime *rt, const char *capsule, const char *rel, size_t max, uint8_t **data,
-                          size_t *len, el_error *err);
-el_status el_storage_write(el_runtime *rt, const char *capsule, const char *rel, const void *data, size_t len,
-                           uint64_t quota_bytes, el_error *err);
-el_status el_storage_list(el_runtime *rt, const char *capsule, const char *rel, json_t **entries, el_error *err);
-el_status el_storage_delete(el_runtime *rt, const char *capsule, const char *rel, el_error *err);
+/* Opens (creating, 0700) the capsule's storage root; the fd is the caller's to close. Every
+ * operation below works beneath such a root fd, never by path. */
+el_status el_storage_open(el_runtime *rt, const char *capsule, int *fd, el_error *err);
+el_status el_storage_read(int root, const char *rel, size_t max, uint8_t **data, size_t *len, el_error *err);
+el_status el_storage_write(int root, const char *rel, const void *data, size_t len, uint64_t quota_bytes,
+                           el_error *err);
+el_status el_storage_list(int root, const char *rel, json_t **entries, el_error *err);
+el_status el_storage_delete(int root, const char *rel, el_error *err);
 
 #endif

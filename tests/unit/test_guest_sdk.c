@@ -344,7 +344,7 @@ static void h_storage_list(RuntimeClient *c)
 {
     char **e = NULL;
     size_t n = 99;
-    CHECK(elastos_storage_list(c, "tok.AAA", "localhost://storage/notes/", &e, &n) == 0);
+    CHECK(elastos_storage_list(c, "tok.AAA", "localhost://storage/notes", &e, &n) == 0);
     CHECK(n == 3 && e != NULL);
     if (n == 3 && e) {
         CHECK_STREQ(e[0], "a.txt");
@@ -359,7 +359,7 @@ static void h_storage_list_empty(RuntimeClient *c)
 {
     char **e = NULL;
     size_t n = 99;
-    CHECK(elastos_storage_list(c, "tok.AAA", "localhost://storage/empty/", &e, &n) == 0);
+    CHECK(elastos_storage_list(c, "tok.AAA", "localhost://storage/empty", &e, &n) == 0);
     CHECK(n == 0 && e != NULL && e[0] == NULL);
     free(e);
 }
