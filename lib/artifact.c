@@ -123,7 +123,8 @@ el_status el_artifact_seal(const uint8_t *body, size_t body_len, const el_keypai
     uint8_t *buf = malloc(body_len + SEAL_LEN);
     if (!buf)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    memcpy(buf, body, body_len);
+    if (body_len)
+        memcpy(buf, body, body_len); /* body may be NULL when empty */
     uint8_t digest[32];
     el_sha256(body, body_len, digest);
     make_seal(digest, key, buf + body_len);

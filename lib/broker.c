@@ -530,8 +530,13 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
             *len = (size_t)snprintf(r, 64, "{\"id\":%llu,\"response\":{\"type\":\"pong\"}}", (unsigned long long)id);
         return r;
     }
-    if (el_request_parse(msg, msg_len, &q, &id, &err) != EL_OK)
+    if (el_request_parse(msg, msg_len, &q, &id, &err) != EL_OK) {
+        /* A refused body with the expected id still counts, or client and runtime would stay
+         * out of step for good (docs/protocol.md). */
+        if (id && id == s->last_id + 1)
+            s->last_id = id;
         return el_response_error(id, "bad_request", err.msg, len);
+    }
     if (q.id != s->last_id + 1) {
         char m[128];
         snprintf(m, sizeof m, "request id %llu out of order (expected %llu)", (unsigned long long)q.id,

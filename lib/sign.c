@@ -169,6 +169,8 @@ el_status el_pubkey_parse(const char *s, uint8_t pk[EL_PK_BYTES], el_error *err)
     char *text;
     size_t len;
     el_status st = el_read_file(s, 4096, &text, &len, err);
+    if (st == EL_ERR_NOTFOUND && strchr(s, ':') && !strchr(s, '/'))
+        return el_error_set(err, EL_ERR_USAGE, "bad public key \"%.80s\": expected ed25519:<64 lowercase hex digits> or a key file", s);
     if (st != EL_OK)
         return el_error_prefix(err, "public key");
     if (parse_pk_text(text, len, pk)) {

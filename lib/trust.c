@@ -35,6 +35,11 @@ static el_status load(el_runtime *rt, el_trust_entry **out, size_t *n, el_error 
     st = el_read_file(path, TRUST_MAX_BYTES, &text, &len, err);
     if (st == EL_ERR_NOTFOUND)
         return EL_OK;
+    if (st == EL_ERR_FORMAT || st == EL_ERR_IO) { /* too large, not a regular file, unreadable */
+        if (err)
+            err->code = EL_ERR_CONFIG;
+        return EL_ERR_CONFIG;
+    }
     if (st != EL_OK)
         return st;
     size_t cap = 0;

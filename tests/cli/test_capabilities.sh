@@ -151,7 +151,7 @@ check "grep -F '$tid' '$WORK/tokens' | grep -q revoked"
 
 # --- malformed protocol messages: an error response, never a crash ------------------------------------
 expect 0 run "$CT" -- raw 'not json' raw '{"id":1}' raw '{"id":1,"request":{"type":"warp"}}' \
-    raw '{"id":1,"request":{"type":"ping","x":1}}' raw '{"id":5,"request":{"type":"ping"}}' raw '{"id":1,"request":{"type":"ping"}}'
+    raw '{"id":1,"request":{"type":"ping","x":1}}' raw '{"id":5,"request":{"type":"ping"}}' raw '{"id":2,"request":{"type":"ping"}}'
 check '[ "$(grep -c "\"code\":\"bad_request\"" "$WORK/out")" = 5 ]'
 check 'grep -q "\"response\":{\"type\":\"pong\"}" "$WORK/out"'
 

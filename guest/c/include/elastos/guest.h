@@ -76,10 +76,11 @@ enum {
     ELASTOS_OK = 0,
     ELASTOS_ERR_RUNTIME = -1,   /* the runtime answered with an error response: see
                                    elastos_client_error_code() ("denied", "not_found", ...) */
-    ELASTOS_ERR_TRANSPORT = -2, /* the channel failed (I/O error, runtime gone, stream out of
-                                   step); the client stays unusable afterwards */
+    ELASTOS_ERR_TRANSPORT = -2, /* the channel failed (I/O error, runtime gone) or is unusable
+                                   after an earlier failure; every later call fails too */
     ELASTOS_ERR_PROTOCOL = -3,  /* the response was malformed, oversized, of the wrong type, or
-                                   carried the wrong id */
+                                   carried the wrong id (after a wrong id or an over-long line
+                                   the channel is unusable: later calls give _TRANSPORT) */
     ELASTOS_ERR_INVALID = -4,   /* a bad argument (NULL, invalid UTF-8, request over 1 MiB) */
     ELASTOS_ERR_NOMEM = -5      /* out of memory */
 };
@@ -106,8 +107,9 @@ void elastos_client_close(RuntimeClient *c);
  * available from elastos_client_error_code() / elastos_client_error(). */
 int elastos_client_call(RuntimeClient *c, const char *request_json, char **response_json);
 
-/* A one-line description of the last failure ("" after a success); for ELASTOS_ERR_RUNTIME the
- * runtime's message. Valid until the next call on c. Never NULL. */
+/* A description of the last failure ("" after a success); for ELASTOS_ERR_RUNTIME the runtime's
+ * message as sent (cut to 511 bytes; it may contain any character but NUL). Valid until the
+ * next call on c. Never NULL. */
 const char *elastos_client_error(RuntimeClient *c);
 
 /* The runtime's error code of the last failure when it was an error response (one of
