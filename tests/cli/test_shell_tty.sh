@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The default shell's interactive mode, on a real pseudo-terminal: the user is asked, and
+# "once", "run", "always" and "deny" each do what they say; "always" becomes a policy entry
+# that later non-interactive runs honour.
+source "$(dirname "$0")/lib.sh"
+B=$ELASTOS_BUILD_DIR
+CT=$B/capsules/captest.capsule
+"$E" trust add "$B/keys/publisher.pub" --name build >/dev/null 2>&1 || bad "trust build key"
+S=localhost://storage
+
+# tty ANSWER ARGS...: runs elastos under a new pty, answers each prompt with ANSWER, and
+# leaves the whole terminal transcript in $WORK/tty.
+tty() {
+    python3 - "$@" >"$WORK/tty" 2>&1 <<'PY'
+import os, pty, select, sys, time
+answer, args = sys.argv[1], sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(args[0], args)
+out, deadline, prompts = b"", time.time() + 30, 0
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if not r:
+        continue
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+    if out.count(b"[d]eny? ") > prompts:
+        prompts += 1
+        os.write(fd, answer.encode() + b"\n")
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.stdout.write("\nexit=%d prompts=%d\n" % (os.waitstatus_to_exitcode(status), prompts))
+PY
+}
+
+tty a "$E" run "$CT" -- req "$S/t.txt" write write "$S/t.txt" hi
+contains "$WORK/tty" 'capsule "captest"'
+contains "$WORK/tty" "asks to write"
+contains "$WORK/tty" "write: ok"
+contains "$WORK/tty" "exit=0 prompts=1"
+check 'grep -qx "allow captest localhost://storage/t.txt write" "$ELASTOS_HOME/shell/policy"'
+# "always" holds without a terminal now.
+expect 0 "$E" run "$CT" -- req "$S/t.txt" write </dev/null
+check 'grep -q "^req: ok" "$WORK/out"'
+
+tty o "$E" run "$CT" -- req "$S/o.txt" write write "$S/o.txt" 1 write "$S/o.txt" 2
+contains "$WORK/tty" "write: ok"
+contains "$WORK/tty" "write: error limit"
+
+tty r "$E" run "$CT" -- req "$S/r.txt" write req "$S/r.txt" write
+contains "$WORK/tty" "prompts=1"                      # asked once, the second request is covered
+check '[ "$(grep -c "^req: ok" "$WORK/tty")" = 2 ]'
+check '! grep -q "r.txt" "$ELASTOS_HOME/shell/policy"'  # not persisted
+
+tty d "$E" run "$CT" -- req "$S/d.txt" write
+contains "$WORK/tty" "req: error denied shell: denied by the user"
+"$E" audit show >"$WORK/audit" 2>&1
+contains "$WORK/audit" "denied by the user"
+contains "$WORK/audit" "shell: grant always"
+finish
