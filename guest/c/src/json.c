@@ -187,6 +187,19 @@ static int parse_string(parser *p, uint32_t *off, uint32_t *len)
         return -1;
     size_t k = 0;
     for (;;) {
+        /* Runs of plain printable ASCII (all of a base64 payload) are copied in one go. */
+        size_t run = p->pos;
+        while (run < p->n) {
+            unsigned char b = (unsigned char)p->s[run];
+            if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\')
+                break;
+            run++;
+        }
+        if (run > p->pos) {
+            memcpy(o + k, p->s + p->pos, run - p->pos);
+            k += run - p->pos;
+            p->pos = run;
+        }
         if (p->pos >= p->n)
             return fail(p, "unterminated string");
         unsigned char c = p->s[p->pos];
