@@ -1,0 +1,83 @@
+/*
+ * fuzz_protocol.c - libFuzzer target for the runtime side of the protocol: the input is one
+ * message handed to a real session (el_session_handle) of a real, signed capsule with a storage
+ * grant, twice (the second time out of order). The session must always answer with one valid
+ * JSON response and never crash, leak, or write outside the capsule's storage.
+ */
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "elastos/broker.h"
+#include "elastos/trust.h"
+
+static el_runtime *rt;
+static el_artifact *art;
+
+static void setup(void)
+{
+    static char home[] = "/dev/shm/elastos-fuzz-protocol-XXXXXX";
+    if (!mkdtemp(home)) {
+        strcpy(home, "/tmp/elastos-fuzz-protocol-XXXXXX");
+        if (!mkdtemp(home))
+            abort();
+    }
+    char dir[PATH_MAX], path[PATH_MAX];
+    el_error err;
+    el_keypair kp;
+    snprintf(dir, sizeof dir, "%s/src", home);
+    mkdir(dir, 0700);
+    snprintf(path, sizeof path, "%s/capsule.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"name\":\"fz\",\"version\":\"1.0.0\",\"type\":\"wasm\",\"entry\":\"m.wasm\",\"permissions\":["
+          "{\"resource\":\"localhost://storage/*\",\"actions\":[\"read\",\"write\",\"delete\"]},"
+          "{\"resource\":\"elastos://cid/*\",\"actions\":[\"read\"]}]}", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/m.wasm", dir);
+    f = fopen(path, "w");
+    fputs("\0asm", f);
+    fclose(f);
+    char out[PATH_MAX], cid[EL_CID_MAX];
+    snprintf(out, sizeof out, "%s/fz.capsule", home);
+    if (el_runtime_open(home, &rt, &err) != EL_OK || el_keypair_generate(&kp, &err) != EL_OK ||
+        el_artifact_pack(dir, &kp, out, NULL, cid, &err) != EL_OK || el_trust_add(rt, kp.pk, "fuzz", &err) != EL_OK ||
+        el_artifact_open(rt, out, 0, &art, &err) != EL_OK) {
+        fprintf(stderr, "fuzz_protocol setup: %s\n", err.msg);
+        abort();
+    }
+    setenv("ELASTOS_SHELL", "/nonexistent", 1); /* decisions deny without running a shell */
+}
+
+static void answer_is_valid(const char *r, size_t len)
+{
+    json_error_t je;
+    json_t *v = r ? json_loadb(r, len, JSON_REJECT_DUPLICATES, &je) : NULL;
+    if (!v || !json_is_integer(json_object_get(v, "id")) ||
+        !json_is_string(json_object_get(json_object_get(v, "response"), "type")))
+        abort();
+    json_decref(v);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!rt)
+        setup();
+    el_session *s;
+    el_error err;
+    if (el_session_new(rt, art, NULL, &s, &err) != EL_OK)
+        abort();
+    el_session_grant(s, "localhost://storage/*:read", &err);
+    el_session_grant(s, "localhost://storage/*:write", &err);
+    for (int i = 0; i < 2; i++) {
+        size_t len = 0;
+        char *r = el_session_handle(s, data, size, &len);
+        answer_is_valid(r, len);
+        free(r);
+    }
+    el_session_free(s);
+    return 0;
+}
