@@ -17,15 +17,24 @@
 
 static el_runtime *rt;
 static el_artifact *art;
+static char home[] = "/dev/shm/elastos-fuzz-protocol-XXXXXX";
+
+static void cleanup(void)
+{
+    char cmd[sizeof home + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
+    if (system(cmd) != 0)
+        fprintf(stderr, "fuzz_protocol: could not remove %s\n", home);
+}
 
 static void setup(void)
 {
-    static char home[] = "/dev/shm/elastos-fuzz-protocol-XXXXXX";
     if (!mkdtemp(home)) {
         strcpy(home, "/tmp/elastos-fuzz-protocol-XXXXXX");
         if (!mkdtemp(home))
             abort();
     }
+    atexit(cleanup);
     char dir[PATH_MAX], path[PATH_MAX];
     el_error err;
     el_keypair kp;
