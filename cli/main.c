@@ -32,8 +32,11 @@ static const cli_command commands[] = {
      "KEYFILE is a .pub file (or a secret key file, whose public half is used)."},
     {"install", cmd_install, "install FILE",
      "Verifies FILE and copies it into the local store under its CID; prints the CID."},
-    {"run", cmd_run, "run FILE|CID [-- ARGS...]",
-     "Verifies and runs a capsule. Exit status: the capsule's own, or 64 usage, 65 malformed,\n"
+    {"run", cmd_run, "run FILE|CID [--grant RESOURCE:ACTION]... [-- ARGS...]",
+     "Verifies and runs a capsule. --grant pre-authorizes a capability inside the capsule's manifest\n"
+     "permissions (audited as an operator grant); anything else it asks for goes to the shell capsule.\n"
+     "A grant of localhost://storage/* also mounts the capsule's storage at /storage (read, or\n"
+     "read-write with :write). Exit status: the capsule's own, or 64 usage, 65 malformed,\n"
      "66 not found, 77 refused (signature or trust), 78 configuration, 134 crashed, 137 killed\n"
      "by a resource limit."},
     {"tokens", cmd_tokens, "tokens list | revoke ID",
