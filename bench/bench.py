@@ -51,7 +51,7 @@ def main():
     ours = float(re.search(r"verify_per_sec (\S+)", out).group(1))
     sp = subprocess.check_output(["openssl", "speed", "-seconds", "2", "ed25519"], text=True, stderr=subprocess.DEVNULL)
     m = re.search(r"253 bits EdDSA \(Ed25519\)\s+\S+s\s+\S+s\s+\S+\s+(\S+)", sp)
-    peer = float(m.group(1)) if m else float("nan")
+    peer = peer_verify = float(m.group(1)) if m else float("nan")
     row("ed25519 verify/s, one core vs openssl speed", ours, peer, "verify/s", True)
 
     # 3. elastos run hello.capsule (verify + run) vs wasmtime run hello.wasm, whole process.
@@ -76,6 +76,21 @@ def main():
     ours, peer = alternate(runs, lambda: timed([E, "run", cap]),
                            lambda: timed([W, "run", "--allow-precompiled"] + wenv + [cwasm]))
     row("warm run hello (ms): vs wasmtime precompiled", ours * 1e3, peer * 1e3, "ms", False)
+
+    # 4. Protocol and tokens (SPEC section 5 and 6), each beside its cheapest plain peer.
+    rt = os.path.join(a.build, "capsules", "rtbench.capsule")
+    out = subprocess.check_output([E, "run", "--grant", "localhost://storage/*:read", "--grant",
+                                   "localhost://storage/*:write", rt, "--", "200000"], text=True)
+    v = dict(l.split() for l in out.splitlines())
+    row("ping round trip in a capsule (ns) vs WASI clock", float(v["ping"]), float(v["wasi_clock"]), "ns", False)
+    row("4 KiB storage_read + token (ns) vs WASI read", float(v["storage_read_4k"]), float(v["wasi_read_4k"]), "ns", False)
+    out = subprocess.check_output([os.path.join(a.build, "bin", "bench_broker"), rt,
+                                   os.path.join(a.build, "keys", "publisher.pub")], text=True)
+    b = dict(l.split() for l in out.splitlines())
+    print(f"{'  of which inside the runtime (ns)':<44} ping {b['broker_ping_ns']}, storage_read_4k {b['broker_storage_read_4k_ns']}")
+    out = subprocess.check_output([os.path.join(a.build, "bin", "bench_token")], text=True)
+    tok = float(re.search(r"token_checks_per_sec (\S+)", out).group(1))
+    row("token checks/s vs ed25519 verify/s (openssl)", tok, peer_verify, "checks/s", True)
 
 if __name__ == "__main__":
     main()
