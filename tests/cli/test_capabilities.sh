@@ -149,6 +149,25 @@ audit_has "epoch_bump" ""
 "$E" tokens list >"$WORK/tokens" 2>&1
 check "grep -F '$tid' '$WORK/tokens' | grep -q revoked"
 
+# --- content by CID from the local store, verified against its CID --------------------------------
+hcid=$("$E" install "$B/capsules/hello.capsule" 2>/dev/null)
+check '[ -n "$hcid" ]'
+hsize=$(stat -c %s "$B/capsules/hello.capsule")
+expect 0 run --grant "elastos://cid/*:read" "$CT" -- req "elastos://cid/$hcid" read fetch "elastos://cid/$hcid" \
+    req "elastos://cid/*" read fetch "elastos://cid/$hcid/capsule.json" fetch "elastos://cid/$hcid/nope" \
+    fetch "elastos://cid/bafkreide5semuafsnds3ugrvm6fbwuyw2ijpj43gwjdxemstjkfozi37hq" fetch "elastos://cid/$hcid/../x"
+check '[ "$(line fetch 1)" = "fetch: ok $hsize bytes" ]'
+check '[ "$(line fetch 2)" = "fetch: ok $(stat -c %s "$B/capsules/hello.stage/capsule.json") bytes" ]'
+check '[[ "$(line fetch 3)" == "fetch: error not_found"* ]] && [[ "$(line fetch 4)" == "fetch: error not_found"* ]]'
+check '[[ "$(line fetch 5)" == "fetch: error bad_request"* ]]'
+expect 0 run --grant "elastos://cid/*:read" "$CT" -- req "elastos://cid/bafkreide5semuafsnds3ugrvm6fbwuyw2ijpj43gwjdxemstjkfozi37hq" read fetch "elastos://cid/$hcid"
+check '[[ "$(line fetch)" == "fetch: error denied"* ]]'                 # a token for another CID
+# Stored bytes that no longer match their CID are refused, not served.
+chmod u+w "$ELASTOS_HOME/store/$hcid.capsule"; printf 'X' | dd of="$ELASTOS_HOME/store/$hcid.capsule" bs=1 seek=600 conv=notrunc 2>/dev/null
+expect 0 run --grant "elastos://cid/*:read" "$CT" -- req "elastos://cid/*" read fetch "elastos://cid/$hcid"
+check '[[ "$(line fetch)" == "fetch: error denied"* ]]'
+audit_has "use" "elastos://cid/$hcid"
+
 # --- malformed protocol messages: an error response, never a crash ------------------------------------
 expect 0 run "$CT" -- raw 'not json' raw '{"id":1}' raw '{"id":1,"request":{"type":"warp"}}' \
     raw '{"id":1,"request":{"type":"ping","x":1}}' raw '{"id":5,"request":{"type":"ping"}}' raw '{"id":2,"request":{"type":"ping"}}'
