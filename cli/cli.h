@@ -39,6 +39,7 @@ int cmd_cid(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_install(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_new(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
 int cmd_epoch(int argc, char **argv);

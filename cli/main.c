@@ -32,6 +32,10 @@ static const cli_command commands[] = {
      "KEYFILE is a .pub file (or a secret key file, whose public half is used)."},
     {"install", cmd_install, "install FILE",
      "Verifies FILE and copies it into the local store under its CID; prints the CID."},
+    {"new", cmd_new, "new NAME [--lang c|rust] [--type wasm]",
+     "Scaffolds ./NAME, a capsule project with its manifest, a source file, the guest SDK, and a\n"
+     "Makefile: `make` builds it for wasm32-wasi, `make pack` signs it (with a project key made and\n"
+     "trusted on first use), `make run` runs it."},
     {"run", cmd_run, "run FILE|CID [--grant RESOURCE:ACTION]... [-- ARGS...]",
      "Verifies and runs a capsule. --grant pre-authorizes a capability inside the capsule's manifest\n"
      "permissions (audited as an operator grant); anything else it asks for goes to the shell capsule.\n"

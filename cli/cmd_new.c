@@ -1,0 +1,231 @@
+/*
+ * cmd_new.c - `elastos new NAME [--lang c|rust]`: scaffolds ./NAME, a capsule project that
+ * builds (`make`), packs (`make pack`) and runs (`make run`) with one command each. The guest
+ * SDK is vendored into NAME/sdk from the copy embedded in this binary, so the project needs
+ * nothing but the toolchain and elastos.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "elastos/fs.h"
+#include "sdk_files.h"
+
+static const char MANIFEST[] =
+    "{\n"
+    "  \"name\": \"@NAME@\",\n"
+    "  \"version\": \"0.1.0\",\n"
+    "  \"type\": \"wasm\",\n"
+    "  \"entry\": \"@NAME@.wasm\",\n"
+    "  \"description\": \"A new capsule.\",\n"
+    "  \"permissions\": [\n"
+    "    { \"resource\": \"localhost://storage/*\", \"actions\": [\"read\", \"write\"] }\n"
+    "  ],\n"
+    "  \"resource_limits\": { \"memory_mb\": 64, \"wall_ms\": 60000 }\n"
+    "}\n";
+
+static const char MAIN_C[] =
+    "/* @NAME@ - a capsule. Build: make; pack and sign: make pack; run: make run ARGS='...' */\n"
+    "#include <elastos/guest.h>\n\n"
+    "#include <stdio.h>\n#include <stdlib.h>\n\n"
+    "int main(int argc, char **argv)\n{\n"
+    "    CapsuleInfo info;\n"
+    "    if (elastos_capsule_info(&info) != 0) {\n"
+    "        fprintf(stderr, \"@NAME@: run me with: elastos run @NAME@.capsule\\n\");\n"
+    "        return 2;\n    }\n"
+    "    printf(\"hello from %s (instance %s)\\n\", info.name, info.id);\n"
+    "    for (int i = 1; i < argc; i++)\n"
+    "        printf(\"arg[%d] = %s\\n\", i, argv[i]);\n\n"
+    "    /* Anything outside the sandbox goes through the runtime, with a capability token. */\n"
+    "    RuntimeClient *c = elastos_client_open();\n"
+    "    char *token = NULL;\n"
+    "    if (c && elastos_request_capability(c, \"localhost://storage/*\", \"write\", NULL, &token, NULL) == 0) {\n"
+    "        elastos_storage_write(c, token, \"localhost://storage/last-run.txt\", \"ok\\n\", 3);\n"
+    "        printf(\"wrote localhost://storage/last-run.txt\\n\");\n"
+    "        free(token);\n"
+    "    } else if (c) {\n"
+    "        printf(\"storage not granted: %s\\n\", elastos_client_error(c));\n"
+    "    }\n"
+    "    elastos_client_close(c);\n"
+    "    return 0;\n}\n";
+
+static const char MAKE_COMMON[] =
+    "ELASTOS ?= elastos\n"
+    "KEY ?= keys/publisher.key\n"
+    "ARGS ?=\n\n"
+    ".PHONY: all pack run clean\n"
+    "all: out/@NAME@.wasm out/capsule.json\n\n"
+    "out/capsule.json: capsule.json\n\tmkdir -p out && cp capsule.json out/\n\n"
+    "# A development key of this project's, created and trusted on first use.\n"
+    "$(KEY):\n\t$(ELASTOS) keygen --out $(patsubst %/,%,$(dir $(KEY)))\n"
+    "\t$(ELASTOS) trust add $(dir $(KEY))publisher.pub --name @NAME@-dev\n\n"
+    "@NAME@.capsule: out/@NAME@.wasm out/capsule.json $(KEY)\n"
+    "\t$(ELASTOS) pack out --key $(KEY) -o $@\n\n"
+    "pack: @NAME@.capsule\n\n"
+    "run: @NAME@.capsule\n"
+    "\t$(ELASTOS) run @NAME@.capsule --grant 'localhost://storage/*:write' -- $(ARGS)\n\n"
+    "clean:\n\trm -rf out @NAME@.capsule\n";
+
+static const char MAKE_C[] =
+    "# Build with Debian's clang-14 for wasm32-wasi (wasi-libc); the SDK is vendored in sdk/.\n"
+    "CC_WASM ?= clang-14\n"
+    "out/@NAME@.wasm: $(wildcard src/*.c) $(wildcard sdk/src/*.c)\n"
+    "\tmkdir -p out && $(CC_WASM) --target=wasm32-wasi -O2 -Wall -Isdk/include $^ -Wl,--strip-debug -o $@\n\n";
+
+static const char MAKE_RUST[] =
+    "# Build with cargo for wasm32-wasi (called wasm32-wasip1 on newer toolchains); the SDK\n"
+    "# crate is vendored in sdk/elastos-guest.\n"
+    "CARGO ?= cargo\n"
+    "TARGET ?= wasm32-wasi\n"
+    "out/@NAME@.wasm: Cargo.toml $(wildcard src/*.rs)\n"
+    "\t$(CARGO) build --release --target $(TARGET)\n"
+    "\tmkdir -p out && cp target/$(TARGET)/release/@NAME@.wasm $@\n\n";
+
+static const char CARGO_TOML[] =
+    "[package]\nname = \"@NAME@\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n"
+    "[dependencies]\nelastos-guest = { path = \"sdk/elastos-guest\" }\n\n"
+    "[profile.release]\nopt-level = \"s\"\nstrip = true\n";
+
+static const char MAIN_RS[] =
+    "//! @NAME@ - a capsule. Build: make; pack and sign: make pack; run: make run ARGS='...'\n"
+    "use elastos_guest::{CapsuleInfo, RuntimeClient};\n\n"
+    "fn main() {\n"
+    "    let info = match CapsuleInfo::from_env() {\n"
+    "        Some(info) => info,\n"
+    "        None => {\n"
+    "            eprintln!(\"@NAME@: run me with: elastos run @NAME@.capsule\");\n"
+    "            std::process::exit(2);\n"
+    "        }\n"
+    "    };\n"
+    "    println!(\"hello from {} (instance {})\", info.name, info.id);\n"
+    "    for (i, a) in std::env::args().enumerate().skip(1) {\n"
+    "        println!(\"arg[{}] = {}\", i, a);\n"
+    "    }\n"
+    "    // Anything outside the sandbox goes through the runtime, with a capability token.\n"
+    "    if let Ok(mut c) = RuntimeClient::open() {\n"
+    "        match c.request_capability(\"localhost://storage/*\", \"write\", None) {\n"
+    "            Ok(tok) => {\n"
+    "                let _ = c.storage_write(&tok.token, \"localhost://storage/last-run.txt\", b\"ok\\n\");\n"
+    "                println!(\"wrote localhost://storage/last-run.txt\");\n"
+    "            }\n"
+    "            Err(e) => println!(\"storage not granted: {}\", e),\n"
+    "        }\n"
+    "    }\n"
+    "}\n";
+
+/* Writes path with template text, @NAME@ replaced by name. */
+static int write_template(const char *dir, const char *rel, const char *tmpl, const char *name)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    char *slash = strrchr(path, '/');
+    *slash = 0;
+    el_error err;
+    if (el_mkdirs(path, 0755, &err) != EL_OK)
+        return cli_fail(&err);
+    *slash = '/';
+    FILE *f = fopen(path, "wx");
+    if (!f)
+        return cli_failf(EL_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    for (const char *p = tmpl; *p;) {
+        const char *at = strstr(p, "@NAME@");
+        size_t n = at ? (size_t)(at - p) : strlen(p);
+        fwrite(p, 1, n, f);
+        if (!at)
+            break;
+        fputs(name, f);
+        p = at + 6;
+    }
+    return fclose(f) == 0 ? 0 : cli_failf(EL_ERR_IO, "cannot write %s", path);
+}
+
+/* Copies the embedded SDK files under prefix to dir/sdk/<path without prefix>. */
+static int vendor(const char *dir, const char *prefix)
+{
+    int n = 0;
+    for (const sdk_file *f = sdk_files; f->path; f++) {
+        if (strncmp(f->path, prefix, strlen(prefix)) != 0)
+            continue;
+        char rel[PATH_MAX];
+        snprintf(rel, sizeof rel, "sdk/%s", f->path + strlen(prefix));
+        char path[PATH_MAX + 8];
+        snprintf(path, sizeof path, "%s/%s", dir, rel);
+        char *slash = strrchr(path, '/');
+        *slash = 0;
+        el_error err;
+        if (el_mkdirs(path, 0755, &err) != EL_OK)
+            return cli_fail(&err);
+        *slash = '/';
+        if (el_write_file_atomic(path, f->data, f->size, 0644, &err) != EL_OK)
+            return cli_fail(&err);
+        n++;
+    }
+    return n ? 0 : cli_failf(EL_ERR_INTERNAL, "this elastos was built without the %s SDK", prefix);
+}
+
+static int name_ok(const char *n)
+{
+    size_t len = strlen(n);
+    if (len < 1 || len > 64 || !((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= '0' && n[0] <= '9')))
+        return 0;
+    for (const char *p = n; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+            return 0;
+    return 1;
+}
+
+int cmd_new(int argc, char **argv)
+{
+    const char *name = NULL, *lang = "c", *type = "wasm";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--lang") && i + 1 < argc)
+            lang = argv[++i];
+        else if (!strcmp(argv[i], "--type") && i + 1 < argc)
+            type = argv[++i];
+        else if (!name && argv[i][0] != '-')
+            name = argv[i];
+        else
+            return cli_usage("new", "unexpected argument \"%s\"", argv[i]);
+    }
+    if (!name)
+        return cli_usage("new", "needs a NAME");
+    if (!name_ok(name))
+        return cli_usage("new", "bad name \"%.80s\": use 1-64 of [a-z0-9._-], starting with a letter or digit", name);
+    if (strcmp(lang, "c") && strcmp(lang, "rust"))
+        return cli_usage("new", "--lang must be c or rust");
+    if (strcmp(type, "wasm"))
+        return cli_usage("new", "--type %s: only wasm capsules can be scaffolded by this version", type);
+    struct stat st;
+    if (stat(name, &st) == 0)
+        return cli_failf(EL_ERR_USAGE, "new: ./%s already exists; choose another name or remove it", name);
+    int rc = write_template(name, "capsule.json", MANIFEST, name);
+    if (!rc && !strcmp(lang, "c")) {
+        rc = write_template(name, "src/main.c", MAIN_C, name);
+        if (!rc)
+            rc = vendor(name, "guest/c/");
+        char mk[sizeof MAKE_C + sizeof MAKE_COMMON];
+        snprintf(mk, sizeof mk, "%s%s", MAKE_C, MAKE_COMMON);
+        if (!rc)
+            rc = write_template(name, "Makefile", mk, name);
+    } else if (!rc) {
+        rc = write_template(name, "src/main.rs", MAIN_RS, name);
+        if (!rc)
+            rc = write_template(name, "Cargo.toml", CARGO_TOML, name);
+        if (!rc)
+            rc = vendor(name, "guest/rust/");
+        char mk[sizeof MAKE_RUST + sizeof MAKE_COMMON];
+        snprintf(mk, sizeof mk, "%s%s", MAKE_RUST, MAKE_COMMON);
+        if (!rc)
+            rc = write_template(name, "Makefile", mk, name);
+    }
+    if (rc)
+        return rc;
+    printf("created ./%s (%s capsule)\n  cd %s && make        # build\n  make pack             # sign into %s.capsule\n"
+           "  make run              # run it\n", name, lang, name, name);
+    return 0;
+}

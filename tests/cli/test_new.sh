@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `elastos new` scaffolds a capsule project that builds, packs and runs with one command each
+# (make, make pack, make run), from any directory, with the SDK vendored from the binary.
+source "$(dirname "$0")/lib.sh"
+export PATH="$(dirname "$E"):$PATH"
+cd "$WORK"
+expect 0 "$E" new notes-c --lang c
+contains "$WORK/out" "created ./notes-c"
+check '[ -f notes-c/capsule.json ] && [ -f notes-c/src/main.c ] && [ -f notes-c/sdk/include/elastos/guest.h ] && [ -f notes-c/Makefile ]'
+expect 0 make -C notes-c
+check '[ -f notes-c/out/notes-c.wasm ]'
+expect 0 make -C notes-c pack
+check '[ -f notes-c/notes-c.capsule ] && [ "$(stat -c %a notes-c/keys/publisher.key)" = 600 ]'
+expect 0 "$E" verify notes-c/notes-c.capsule
+expect 0 make -C notes-c run ARGS="one two"
+contains "$WORK/out" "hello from notes-c (instance "
+contains "$WORK/out" "arg[2] = two"
+contains "$WORK/out" "wrote localhost://storage/last-run.txt"
+check '[ "$(cat "$ELASTOS_HOME/storage/notes-c/last-run.txt")" = ok ]'
+# Refusals: existing directory, bad name, bad language, vm not yet.
+expect 64 "$E" new notes-c; expect_err_line
+expect 64 "$E" new Bad_Name; expect_err_line
+expect 64 "$E" new x --lang cobol; expect_err_line
+expect 64 "$E" new y --type vm; expect_err_line
+check '[ ! -e x ] && [ ! -e y ]'
+finish
