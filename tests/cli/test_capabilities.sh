@@ -9,7 +9,8 @@ CT=$B/capsules/captest.capsule
 S=localhost://storage
 run() { "$E" run "$@" </dev/null; }
 line() { grep "^$1: " "$WORK/out" | sed -n "${2:-1}p"; }
-audit_has() { "$E" audit show >"$WORK/audit" 2>&1; if grep -F -- "$1" "$WORK/audit" | grep -qF -- "$2"; then ok; else bad "audit lacks [$1 ... $2]"; fi; }
+# (No grep -q after a pipe: its early exit would SIGPIPE the first grep, which pipefail reports.)
+audit_has() { "$E" audit show >"$WORK/audit" 2>&1; if grep -F -- "$1" "$WORK/audit" | grep -F -- "$2" >/dev/null; then ok; else bad "audit lacks [$1 ... $2]"; fi; }
 audit_count() { "$E" audit show 2>/dev/null | grep -F -- "$1" | grep -cF -- "$2"; }
 GRANT=(--grant "$S/*:read" --grant "$S/*:write" --grant "$S/*:delete")
 
@@ -147,7 +148,7 @@ audit_has "revoke" "revoked by operator"
 audit_has "epoch_bump" ""
 # ...and they survive a restart of the runtime: listed as revoked by a fresh process.
 "$E" tokens list >"$WORK/tokens" 2>&1
-check "grep -F '$tid' '$WORK/tokens' | grep -q revoked"
+check "grep -F '$tid' '$WORK/tokens' | grep revoked >/dev/null"
 
 # --- content by CID from the local store, verified against its CID --------------------------------
 hcid=$("$E" install "$B/capsules/hello.capsule" 2>/dev/null)

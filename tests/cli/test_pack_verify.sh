@@ -32,7 +32,7 @@ check 'cmp -s "$WORK/a.capsule" "$WORK/b.capsule"'
 expect 0 "$E" cid "$WORK/a.capsule"
 check '[ "$(cat "$WORK/out")" = "$cid1" ]'
 check 'tar tf "$WORK/a.capsule" >"$WORK/list" && [ "$(head -1 "$WORK/list")" = capsule.json ]'  # a standard tool lists it
-check 'tail -2 "$WORK/list" | tr "\n" " " | grep -q "^.elastos/SHA256SUMS .elastos/SIGNATURE $"'
+check '[ "$(tail -2 "$WORK/list" | tr "\n" " ")" = ".elastos/SHA256SUMS .elastos/SIGNATURE " ]'
 printf 'x' >>"$WORK/src/sub/notes.txt"
 expect 0 "$E" pack "$WORK/src" --key "$WORK/keys/publisher.key" -o "$WORK/c.capsule"
 check '[ "$(cat "$WORK/out")" != "$cid1" ]'                                     # new content, new CID

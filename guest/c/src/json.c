@@ -189,6 +189,19 @@ static int parse_string(parser *p, uint32_t *off, uint32_t *len)
     for (;;) {
         /* Runs of plain printable ASCII (all of a base64 payload) are copied in one go. */
         size_t run = p->pos;
+        /* Eight bytes at a time while none is a quote, a backslash, a control byte or non-ASCII. */
+        const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+        while (run + 8 <= p->n) {
+            uint64_t x, q, b;
+            memcpy(&x, p->s + run, 8);
+            q = x ^ (ones * '"');
+            b = x ^ (ones * '\\');
+            /* With no high bit set, x - 0x20.. borrows into a high bit exactly when a byte is < 0x20;
+             * (v - 1..) & ~v & 0x80.. is non-zero exactly when v has a zero byte. */
+            if ((x & highs) || ((x - ones * 0x20) & highs) || ((q - ones) & ~q & highs) || ((b - ones) & ~b & highs))
+                break;
+            run += 8;
+        }
         while (run < p->n) {
             unsigned char b = (unsigned char)p->s[run];
             if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\')
