@@ -80,10 +80,13 @@ static const char MAKE_C[] =
 static const char MAKE_RUST[] =
     "# Build with cargo for wasm32-wasi (called wasm32-wasip1 on newer toolchains); the SDK\n"
     "# crate is vendored in sdk/elastos-guest.\n"
-    "CARGO ?= cargo\n"
+    "# Debian's toolchain (cargo + rustc 1.63 + libstd-rust-dev-wasm32) when it is installed.\n"
+    "DEBIAN_WASM := $(wildcard /usr/lib/rustlib/wasm32-wasi)\n"
+    "CARGO ?= $(if $(DEBIAN_WASM),/usr/bin/cargo,cargo)\n"
+    "RUSTC ?= $(if $(DEBIAN_WASM),/usr/bin/rustc,)\n"
     "TARGET ?= wasm32-wasi\n"
     "out/@NAME@.wasm: Cargo.toml $(wildcard src/*.rs)\n"
-    "\t$(CARGO) build --release --target $(TARGET)\n"
+    "\t$(if $(RUSTC),RUSTC=$(RUSTC)) $(CARGO) build --release --target $(TARGET)\n"
     "\tmkdir -p out && cp target/$(TARGET)/release/@NAME@.wasm $@\n\n";
 
 static const char CARGO_TOML[] =

@@ -70,3 +70,22 @@ function(elastos_add_capsule)
     VERBATIM)
   add_custom_target(capsule-${C_NAME} ALL DEPENDS ${C_OUTPUT})
 endfunction()
+
+# elastos_add_rust_capsule(NAME name DIR srcdir [KEY keyfile] [OUTPUT file]): a Rust capsule built
+# by guest/rust/build-capsule.sh (Debian's cargo + rustc 1.63 for wasm32-wasi) and packed.
+function(elastos_add_rust_capsule)
+  cmake_parse_arguments(C "" "NAME;DIR;KEY;OUTPUT" "" ${ARGN})
+  if(NOT C_KEY)
+    set(C_KEY ${CMAKE_BINARY_DIR}/keys/publisher.key)
+  endif()
+  if(NOT C_OUTPUT)
+    set(C_OUTPUT ${CMAKE_BINARY_DIR}/capsules/${C_NAME}.capsule)
+  endif()
+  file(GLOB_RECURSE rs CONFIGURE_DEPENDS ${C_DIR}/src/*.rs ${CMAKE_SOURCE_DIR}/guest/rust/elastos-guest/src/*.rs)
+  add_custom_command(OUTPUT ${C_OUTPUT}
+    COMMAND ${CMAKE_COMMAND} -E env ELASTOS=$<TARGET_FILE:elastos-cli>
+            sh ${CMAKE_SOURCE_DIR}/guest/rust/build-capsule.sh ${C_DIR} ${C_OUTPUT} ${C_KEY}
+    DEPENDS ${rs} ${C_DIR}/Cargo.toml ${C_DIR}/capsule.json ${C_KEY} elastos-cli elastos-dev-key
+    VERBATIM)
+  add_custom_target(capsule-${C_NAME} ALL DEPENDS ${C_OUTPUT})
+endfunction()
