@@ -217,11 +217,24 @@ void el_ticker_stop(struct el_ticker *t)
     free(t);
 }
 
+typedef enum { FIRED_NONE, FIRED_WALL, FIRED_CPU } fired_kind;
+
 typedef struct deadline {
-    struct timespec at;
-    bool fired;
+    struct timespec at;  /* wall-clock deadline (CLOCK_MONOTONIC) */
+    uint64_t cpu_start;  /* this thread's CPU time at launch, ns */
+    uint64_t cpu_ns;     /* the manifest's cpu_ms */
+    fired_kind fired;
 } deadline;
 
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+/* Runs on the thread executing the capsule, so the thread CPU clock is the capsule's (plus the
+ * runtime's work on its behalf in host calls). */
 static wasmtime_error_t *deadline_cb(wasmtime_context_t *ctx, void *data, uint64_t *delta,
                                      wasmtime_update_deadline_kind_t *kind)
 {
@@ -230,8 +243,12 @@ static wasmtime_error_t *deadline_cb(wasmtime_context_t *ctx, void *data, uint64
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (now.tv_sec > d->at.tv_sec || (now.tv_sec == d->at.tv_sec && now.tv_nsec >= d->at.tv_nsec)) {
-        d->fired = true;
+        d->fired = FIRED_WALL;
         return wasmtime_error_new("wall-clock limit exceeded");
+    }
+    if (thread_cpu_ns() - d->cpu_start >= d->cpu_ns) {
+        d->fired = FIRED_CPU;
+        return wasmtime_error_new("CPU time limit exceeded");
     }
     *delta = 1;
     *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
@@ -390,7 +407,7 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     if (s == EL_OK && o->session)
         s = define_host(linker, o->session, err);
 
-    deadline dl = {0};
+    deadline dl = {.cpu_start = thread_cpu_ns(), .cpu_ns = m->limits.cpu_ms * 1000000ULL};
     clock_gettime(CLOCK_MONOTONIC, &dl.at);
     dl.at.tv_sec += (time_t)(m->limits.wall_ms / 1000);
     dl.at.tv_nsec += (long)(m->limits.wall_ms % 1000) * 1000000L;
@@ -421,13 +438,31 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
                 res->exit_code = status;
                 wasmtime_error_delete(we);
             } else if (we || trap) {
-                if (dl.fired) {
+                /* The C API's limiter makes memory.grow fail rather than trap, so a capsule that dies
+                 * right after (malloc failed, abort) is told apart by its memory: within an eighth
+                 * of the limit, the limit is why. The message carries the evidence. */
+                wasmtime_extern_t mem;
+                size_t mem_size = wasmtime_instance_export_get(ctx, &inst, "memory", 6, &mem) &&
+                                          mem.kind == WASMTIME_EXTERN_MEMORY
+                                      ? wasmtime_memory_data_size(ctx, &mem.of.memory)
+                                      : 0;
+                size_t limit = (size_t)m->limits.memory_mb << 20;
+                bool mem_full = mem_size >= limit - limit / 8;
+                if (dl.fired || mem_full) {
                     if (we)
                         wasmtime_error_delete(we);
                     if (trap)
                         wasm_trap_delete(trap);
-                    s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: wall-clock limit of %llu ms exceeded",
-                                     m->name, (unsigned long long)m->limits.wall_ms);
+                    if (dl.fired == FIRED_WALL)
+                        s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: wall-clock limit of %llu ms exceeded",
+                                         m->name, (unsigned long long)m->limits.wall_ms);
+                    else if (dl.fired == FIRED_CPU)
+                        s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: CPU time limit of %llu ms exceeded",
+                                         m->name, (unsigned long long)m->limits.cpu_ms);
+                    else /* it crashed with its memory at the limit: the failed growth is why */
+                        s = el_error_set(err, EL_ERR_LIMIT,
+                                         "capsule %s killed: memory limit of %u MiB reached (it failed at %zu MiB)",
+                                         m->name, m->limits.memory_mb, mem_size >> 20);
                 } else {
                     s = wt_error(err, EL_ERR_TRAP, "capsule crashed", we, trap);
                 }

@@ -45,6 +45,20 @@ contains "$WORK/err" "wall-clock limit"
 expect 0 "$E" run "$PROBE" -- grow </dev/null
 check '[ "$(sed -n "s/allocated \([0-9]*\) MiB/\1/p" "$WORK/out")" -le 32 ]'
 expect 134 "$E" run "$PROBE" -- trap </dev/null; expect_err_line
+expect 137 "$E" run "$PROBE" -- bomb </dev/null; expect_err_line
+contains "$WORK/err" "memory limit of 32 MiB reached"
+# CPU time is not wall time: a spinning capsule is stopped at its cpu_ms, a sleeping one is not.
+cp -r "$B/capsules/probe.stage" "$WORK/cpu"; cp -r "$B/capsules/captest.stage" "$WORK/cpu2"
+sed -i 's/"wall_ms": 2000/"wall_ms": 20000, "cpu_ms": 400/' "$WORK/cpu/capsule.json"
+sed -i 's/"wall_ms": 20000/"wall_ms": 20000, "cpu_ms": 300/' "$WORK/cpu2/capsule.json"
+"$E" pack "$WORK/cpu" --key "$B/keys/publisher.key" -o "$WORK/cpu.capsule" >/dev/null 2>&1 || bad "pack cpu"
+"$E" pack "$WORK/cpu2" --key "$B/keys/publisher.key" -o "$WORK/cpu2.capsule" >/dev/null 2>&1 || bad "pack cpu2"
+t0=$(date +%s%N)
+expect 137 "$E" run "$WORK/cpu.capsule" -- spin </dev/null; expect_err_line
+contains "$WORK/err" "CPU time limit of 400 ms exceeded"
+check "[ \$(( ($(date +%s%N) - t0) / 1000000 )) -lt 5000 ]"
+expect 0 "$E" run "$WORK/cpu2.capsule" -- sleep 1000 ping </dev/null
+contains "$WORK/out" "ping: ok"
 
 # Compiled-code cache: the first run fills it, a damaged entry is detected and rebuilt.
 rm -rf "$ELASTOS_HOME/cache"

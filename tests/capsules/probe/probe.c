@@ -5,6 +5,7 @@
  *   probe spin     loops forever (the wall-clock limit must stop it)
  *   probe grow     allocates until memory runs out; prints how many MiB it got
  *   probe trap     executes an unreachable instruction
+ *   probe bomb     allocates until memory runs out, then aborts (a memory bomb)
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -42,6 +43,13 @@ int main(int argc, char **argv)
             mib++;
         }
         printf("allocated %zu MiB\n", mib);
+    } else if (!strcmp(what, "bomb")) {
+        for (;;) {
+            char *volatile p = malloc(1 << 20);
+            if (!p)
+                abort();
+            p[0] = 1;
+        }
     } else if (!strcmp(what, "trap")) {
         __builtin_trap();
     } else {
