@@ -25,6 +25,8 @@
 typedef struct grant {
     char *resource; /* pattern */
     unsigned action;
+    uint64_t max_uses, expiry; /* the scope decided; 0 = unlimited */
+    bool delegatable;
 } grant;
 
 struct el_session {
@@ -167,15 +169,24 @@ static bool pattern_in_manifest(const el_manifest *m, const char *resource, unsi
     return false;
 }
 
-static bool grants_cover(const el_session *s, const char *resource, unsigned action)
+/* A grant covers a later request only if the request is at least as narrow as what was
+ * decided: a limit the shell saw can't be dropped by asking again. */
+static bool within(uint64_t decided, uint64_t asked) { return decided == 0 || (asked != 0 && asked <= decided); }
+
+static bool grants_cover(const el_session *s, const char *resource, unsigned action, uint64_t max_uses,
+                         uint64_t expiry, bool delegatable)
 {
-    for (size_t i = 0; i < s->n_grants; i++)
-        if (s->grants[i].action == action && covers(s->grants[i].resource, resource))
+    for (size_t i = 0; i < s->n_grants; i++) {
+        const grant *g = &s->grants[i];
+        if (g->action == action && covers(g->resource, resource) && within(g->max_uses, max_uses) &&
+            within(g->expiry, expiry) && (g->delegatable || !delegatable))
             return true;
+    }
     return false;
 }
 
-static el_status add_grant(el_session *s, const char *resource, unsigned action, el_error *err)
+static el_status add_grant(el_session *s, const char *resource, unsigned action, uint64_t max_uses, uint64_t expiry,
+                           bool delegatable, el_error *err)
 {
     grant *ng = realloc(s->grants, (s->n_grants + 1) * sizeof *ng);
     if (!ng)
@@ -183,7 +194,10 @@ static el_status add_grant(el_session *s, const char *resource, unsigned action,
     s->grants = ng;
     if (!(ng[s->n_grants].resource = strdup(resource)))
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    ng[s->n_grants++].action = action;
+    ng[s->n_grants].action = action;
+    ng[s->n_grants].max_uses = max_uses;
+    ng[s->n_grants].expiry = expiry;
+    ng[s->n_grants++].delegatable = delegatable;
     return EL_OK;
 }
 
@@ -197,7 +211,7 @@ el_status el_session_grant(el_session *s, const char *spec, el_error *err)
     snprintf(resource, sizeof resource, "%.*s", (int)(colon - spec), spec);
     if (!pattern_in_manifest(s->m, resource, action))
         return el_error_set(err, EL_ERR_USAGE, "--grant %.200s: outside the capsule's manifest permissions", spec);
-    el_status st = add_grant(s, resource, action, err);
+    el_status st = add_grant(s, resource, action, 0, 0, true, err);
     if (st == EL_OK)
         audit(s, EL_AUDIT_OPERATOR, resource, colon + 1, "granted on the command line", NULL);
     return st;
@@ -205,16 +219,19 @@ el_status el_session_grant(el_session *s, const char *spec, el_error *err)
 
 bool el_session_storage_preopen(el_session *s, char *host_dir, size_t cap, bool *writable)
 {
-    bool r = false, w = false;
+    bool r = false, w = false, d = false;
     for (size_t i = 0; i < s->n_grants; i++)
         if (!strcmp(s->grants[i].resource, "localhost://storage/*")) {
             r |= s->grants[i].action == EL_ACT_READ;
             w |= s->grants[i].action == EL_ACT_WRITE;
+            d |= s->grants[i].action == EL_ACT_DELETE;
         }
+    /* WASI can only mount read-only or read-write (which includes unlink), never write-only:
+     * mount only what the grants fully cover. */
     el_error err;
-    if ((!r && !w) || el_storage_root(s->rt, s->m->name, host_dir, cap, &err) != EL_OK)
+    if (!r || el_storage_root(s->rt, s->m->name, host_dir, cap, &err) != EL_OK)
         return false;
-    *writable = w;
+    *writable = w && d;
     return true;
 }
 
@@ -289,7 +306,7 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
         audit(s, EL_AUDIT_DENY, resource, action_name, "outside the manifest's permissions (shell not consulted)", NULL);
         return el_response_error(q->id, "denied", "outside the capsule's manifest permissions", len);
     }
-    if (grants_cover(s, resource, action))
+    if (grants_cover(s, resource, action, max_uses, expiry, delegatable))
         return issue(s, q->id, resource, action_name, action, (uint32_t)max_uses, expiry, delegatable,
                      "covered by an operator or run grant", len);
     if (s->is_shell) {
@@ -313,7 +330,7 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
         return el_response_error(q->id, "denied", why, len);
     }
     if (d != EL_DECIDE_ONCE)
-        add_grant(s, resource, action, NULL);
+        add_grant(s, resource, action, max_uses, expiry, delegatable, NULL);
     const char *why = d == EL_DECIDE_ONCE ? "shell: grant once" : d == EL_DECIDE_RUN ? "shell: grant for this run"
                                                                                      : "shell: grant always";
     return issue(s, q->id, resource, action_name, action, d == EL_DECIDE_ONCE ? 1 : (uint32_t)max_uses, expiry,
@@ -357,14 +374,16 @@ static char *storage_op(el_session *s, const el_request *q, size_t *len)
     snprintf(resource, sizeof resource, list ? "localhost://storage/%s%s_" : "localhost://storage/%s", rel,
              *rel && list ? "/" : "");
     el_token tok;
+    if (list && el_token_decode(el_req_str(q, "token"), &tok, &err) == EL_OK) {
+        size_t pl = strlen(tok.resource);
+        if (pl < 2 || strcmp(tok.resource + pl - 2, "/*") != 0) { /* refused before a use is spent */
+            audit(s, EL_AUDIT_DENY, resource, "read", "listing needs a token for a whole directory", NULL);
+            return el_response_error(q->id, "denied", "listing needs a token for a whole directory (.../*)", len);
+        }
+    }
     char *deny = check_use(s, q, resource, action, &tok, len);
     if (deny)
         return deny;
-    if (list) {
-        size_t pl = strlen(tok.resource);
-        if (pl < 2 || strcmp(tok.resource + pl - 2, "/*") != 0)
-            return el_response_error(q->id, "denied", "listing needs a token for a whole directory (.../*)", len);
-    }
     el_status st = EL_OK;
     json_t *r = NULL;
     if (s->storage_fd < 0 && el_storage_open(s->rt, s->m->name, &s->storage_fd, &err) != EL_OK)

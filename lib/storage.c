@@ -33,8 +33,13 @@ el_status el_storage_parse(const char *uri, const char **rel, bool allow_root, e
         *rel = r;
         return EL_OK;
     }
-    if (strlen(r) > 1024)
-        return el_error_set(err, EL_ERR_FORMAT, "storage path longer than 1024 bytes");
+    if (strlen(r) > EL_STORAGE_PATH_MAX)
+        return el_error_set(err, EL_ERR_FORMAT, "storage path longer than %d bytes", EL_STORAGE_PATH_MAX);
+    int segments = 1;
+    for (const char *q = r; *q; q++)
+        segments += *q == '/';
+    if (segments > EL_STORAGE_MAX_DEPTH)
+        return el_error_set(err, EL_ERR_FORMAT, "storage path deeper than %d segments", EL_STORAGE_MAX_DEPTH);
     const char *seg = r;
     for (const char *p = r;; p++) {
         if (*p == '/' || *p == 0) {
@@ -173,7 +178,9 @@ el_status el_storage_read(int root, const char *rel, size_t max, uint8_t **data,
 static uint64_t tree_bytes(int dfd, int depth)
 {
     uint64_t total = 0;
-    int fd = dup(dfd);
+    /* openat(".") gives a description of its own: a dup would share (and move) the offset of
+     * the session's root fd, and the next walk would see an empty directory. */
+    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
         if (fd >= 0)
@@ -187,7 +194,11 @@ static uint64_t tree_bytes(int dfd, int depth)
         struct stat st;
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
             continue;
-        if (S_ISDIR(st.st_mode) && depth < 64) {
+        if (S_ISDIR(st.st_mode) && depth >= EL_STORAGE_MAX_DEPTH) {
+            total = UINT64_MAX / 2; /* deeper than paths may go: fail closed */
+            break;
+        }
+        if (S_ISDIR(st.st_mode)) {
             int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub >= 0) {
                 total += tree_bytes(sub, depth + 1);

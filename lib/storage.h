@@ -9,6 +9,11 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+/* Limits that keep every storage resource URI within EL_RESOURCE_MAX and every tree within
+ * what the quota walk counts. */
+#define EL_STORAGE_PATH_MAX 1000
+#define EL_STORAGE_MAX_DEPTH 32
+
 /* Checks a localhost://storage/... URI; *rel points into uri after the prefix ("" = root,
  * accepted only with allow_root). */
 el_status el_storage_parse(const char *uri, const char **rel, bool allow_root, el_error *err);

@@ -43,6 +43,18 @@ expect 64 run --grant "localhost://secrets/*:read" "$CT" -- ping; expect_err_lin
 expect 64 run --grant "$S/*:admin" "$CT" -- ping; expect_err_line
 expect 64 run --grant "nonsense" "$CT" -- ping; expect_err_line
 
+# --- storage quota (manifest storage_mb 1), counted on every write of a run ------------------------
+expect 0 run "${GRANT[@]}" "$CT" -- req "$S/*" write writebig "$S/q1" 400 writebig "$S/q2" 400 writebig "$S/q3" 400 \
+    req "$S/*" delete delete "$S/q1" delete "$S/q2"
+check '[ "$(grep -c "^writebig: ok" "$WORK/out")" = 2 ] && [[ "$(line writebig 3)" == "writebig: error limit"* ]]'
+check '[ ! -e "$ELASTOS_HOME/storage/captest/q3" ]'
+# A path deeper than the quota walk counts is refused outright.
+deep=$(printf 'd/%.0s' $(seq 40))
+expect 0 run "${GRANT[@]}" "$CT" -- req "$S/*" write write "$S/${deep}f" x
+check '[[ "$(line write)" == "write: error bad_request"*"deeper"* ]]'
+# WASI /storage is mounted read-only unless write and delete are both granted; never write-only.
+expect 0 run --grant "$S/*:write" "$CT" -- fs;  check '[ "$(line fs)" = "fs: error no /storage" ]'
+
 # --- wrong action -----------------------------------------------------------------------------------
 expect 0 run "${GRANT[@]}" "$CT" -- req "$S/notes/today.txt" read write "$S/notes/today.txt" x delete "$S/notes/today.txt"
 check '[[ "$(line write)" == "write: error denied"* ]] && [[ "$(line delete)" == "delete: error denied"* ]]'
@@ -109,6 +121,8 @@ check '[ "$(grep -c "^req: ok" "$WORK/out")" = 2 ] && [ "$(line write)" = "write
 check '[ "$(wc -l <"$ts/calls")" = 2 ]'                  # the second request was covered by the run grant
 expect 0 run "$CT" -- req "$S/run.txt" write                # but a new run asks again
 check '[ "$(wc -l <"$ts/calls")" = 3 ]'
+expect 0 run "$CT" -- req "$S/rc.txt" write 2 req "$S/rc.txt" write 2 req "$S/rc.txt" write   # dropping a limit asks again
+check '[ "$(wc -l <"$ts/calls")" = 5 ]'
 echo deny >"$ts/answer"
 expect 0 run "$CT" -- req "$S/no.txt" write
 check '[[ "$(line req)" == "req: error denied shell: testshell says no" ]]'

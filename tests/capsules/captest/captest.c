@@ -11,6 +11,7 @@
  *   raw JSON              send a raw message envelope through elastos.call, print the response
  *   ping | info | fs      ping, runtime info, list /storage through plain WASI
  *   sleep MS              pause (lets a test revoke or bump the epoch meanwhile)
+ *   writebig PATH KIB     write KIB KiB of 'x' to PATH with the current token
  */
 #define _POSIX_C_SOURCE 200809L
 #include <elastos/guest.h>
@@ -56,6 +57,16 @@ int main(int argc, char **argv)
             } else {
                 fail("req");
             }
+        } else if (!strcmp(op, "writebig") && i + 2 < argc) {
+            const char *p = argv[++i];
+            size_t n = (size_t)atoi(argv[++i]) * 1024;
+            char *buf = malloc(n ? n : 1);
+            memset(buf, 'x', n);
+            if (elastos_storage_write(c, token ? token : "", p, buf, n) == 0)
+                printf("writebig: ok\n");
+            else
+                fail("writebig");
+            free(buf);
         } else if (!strcmp(op, "settoken") && i + 1 < argc) {
             free(token);
             token = strdup(argv[++i]);
