@@ -205,7 +205,8 @@ struct el_audit_buf {
     pending *q;
     size_t n, cap;
     uint64_t queued, written;
-    el_status fail;
+    uint64_t failures; /* failed batch attempts so far; a batch that fails stays queued */
+    el_status fail;    /* the last attempt's status: EL_OK once a batch commits again */
     char fail_msg[512];
     bool stop;
     pthread_t thread;
@@ -348,20 +349,46 @@ static void *writer_main(void *arg)
         if (!b->n && b->stop)
             break;
         pending *batch = b->q;
-        size_t k = b->n;
+        size_t k = b->n, cap = b->cap;
         b->q = NULL;
         b->n = b->cap = 0;
         pthread_mutex_unlock(&b->mu);
         el_error e;
         el_status st = append_batch(b->db, batch, k, &e);
-        for (size_t i = 0; i < k; i++)
-            free_pending(&batch[i]);
-        free(batch);
         pthread_mutex_lock(&b->mu);
-        b->written += k;
-        if (st != EL_OK && b->fail == EL_OK) {
+        if (st == EL_OK || b->stop) {
+            if (st != EL_OK) /* closing and still failing: say what is lost */
+                fprintf(stderr, "elastos: warning: %zu audit records could not be written: %s\n", k, e.msg);
+            for (size_t i = 0; i < k; i++)
+                free_pending(&batch[i]);
+            free(batch);
+            b->written += k;
+            b->fail = st;
+        } else {
+            /* Keep the batch, in front of what arrived meanwhile, and try again shortly: the
+             * trail gets no gap from a busy or briefly full disk. */
+            pending *merged = realloc(batch, (k + b->n > cap ? k + b->n : cap) * sizeof *merged);
+            if (merged) {
+                if (b->n)
+                    memcpy(merged + k, b->q, b->n * sizeof *merged);
+                free(b->q);
+                b->q = merged;
+                b->cap = k + b->n > cap ? k + b->n : cap;
+                b->n += k;
+            } else { /* no memory to keep them: they are lost, and said so */
+                for (size_t i = 0; i < k; i++)
+                    free_pending(&batch[i]);
+                free(batch);
+                b->written += k;
+            }
+            b->failures++;
             b->fail = st;
             snprintf(b->fail_msg, sizeof b->fail_msg, "%s", e.msg);
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            pthread_cond_broadcast(&b->done);
+            pthread_cond_timedwait(&b->wake, &b->mu, &until);
         }
         pthread_cond_broadcast(&b->done);
     }
@@ -408,6 +435,12 @@ static el_status enqueue(el_runtime *rt, const el_audit_record *r, bool wait, el
     }
     struct el_audit_buf *b = rt->audit;
     pthread_mutex_lock(&b->mu);
+    if (b->n >= QUEUE_MAX && b->fail != EL_OK) { /* failing and full: refuse rather than grow */
+        s = el_error_set(err, b->fail, "audit queue full while the log cannot be written: %s", b->fail_msg);
+        pthread_mutex_unlock(&b->mu);
+        free_pending(&p);
+        return s;
+    }
     while (b->n >= QUEUE_MAX && b->fail == EL_OK)
         pthread_cond_wait(&b->done, &b->mu);
     if (b->n == b->cap) {
@@ -422,12 +455,13 @@ static el_status enqueue(el_runtime *rt, const el_audit_record *r, bool wait, el
         b->cap = cap;
     }
     b->q[b->n++] = p;
-    uint64_t mine = ++b->queued;
+    uint64_t mine = ++b->queued, f0 = b->failures;
     if (wait || b->n == EL_AUDIT_BUFFER)
         pthread_cond_signal(&b->wake);
-    while (wait && b->written < mine)
+    /* A decision waits for its record to commit, or for an attempt to fail (it stays queued). */
+    while (wait && b->written < mine && b->failures == f0)
         pthread_cond_wait(&b->done, &b->mu);
-    s = b->fail;
+    s = wait && b->written < mine ? b->fail : EL_OK;
     if (s != EL_OK)
         el_error_set(err, s, "%s", b->fail_msg);
     pthread_mutex_unlock(&b->mu);
@@ -441,9 +475,10 @@ el_status el_audit_flush(el_runtime *rt, el_error *err)
         return EL_OK;
     pthread_mutex_lock(&b->mu);
     pthread_cond_signal(&b->wake);
-    while (b->written < b->queued && b->fail == EL_OK)
+    uint64_t f0 = b->failures;
+    while (b->written < b->queued && b->failures == f0)
         pthread_cond_wait(&b->done, &b->mu);
-    el_status s = b->fail;
+    el_status s = b->written < b->queued ? b->fail : EL_OK;
     if (s != EL_OK)
         el_error_set(err, s, "%s", b->fail_msg);
     pthread_mutex_unlock(&b->mu);
