@@ -332,11 +332,27 @@ el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_
     a->size = (size_t)st.st_size;
     el_status s = EL_OK;
     if (a->size >= SEAL_LEN) {
-        void *m = mmap(NULL, a->size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m == MAP_FAILED)
-            s = el_error_set(err, EL_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
-        else
+        /* Private anonymous memory holding a copy: whoever can write the file can't change
+         * (or truncate) the bytes after they were verified. */
+        void *m = mmap(NULL, a->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        size_t got = 0;
+        if (m == MAP_FAILED) {
+            s = el_error_set(err, EL_ERR_IO, "%s: cannot allocate %zu bytes: %s", path, a->size, strerror(errno));
+        } else {
             a->map = m;
+            while (got < a->size) {
+                ssize_t r = pread(fd, (uint8_t *)m + got, a->size - got, (off_t)got);
+                if (r < 0 && errno == EINTR)
+                    continue;
+                if (r <= 0)
+                    break;
+                got += (size_t)r;
+            }
+            if (got != a->size)
+                s = el_error_set(err, EL_ERR_IO, "%s: read failed (the file changed while being read?)", path);
+            else
+                mprotect(m, a->size, PROT_READ);
+        }
     }
     close(fd);
     if (s == EL_OK)

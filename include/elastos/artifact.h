@@ -36,7 +36,7 @@ typedef struct el_artifact el_artifact;
 
 typedef struct el_artifact_file {
     const char *path;     /* relative path; valid while the artifact is open */
-    const uint8_t *data;  /* points into the mapped artifact */
+    const uint8_t *data;  /* points into the artifact's verified copy */
     size_t size;
     uint8_t sha256[32];
 } el_artifact_file;
@@ -45,8 +45,9 @@ enum {
     EL_OPEN_ANY_PUBLISHER = 1 << 0, /* skip step 3 (for inspect); the signature is still checked */
 };
 
-/* Opens and verifies the artifact at path (see the order above). *out owns a read-only mapping
- * of the file; close with el_artifact_close. */
+/* Opens and verifies the artifact at path (see the order above). *out owns a private, read-only
+ * copy of the file's bytes (so nobody can change them after they were verified); close with
+ * el_artifact_close. */
 el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_artifact **out, el_error *err);
 void el_artifact_close(el_artifact *a);
 
@@ -58,7 +59,7 @@ size_t el_artifact_file_count(const el_artifact *a);
 const el_artifact_file *el_artifact_file_at(const el_artifact *a, size_t i);
 const el_artifact_file *el_artifact_find(const el_artifact *a, const char *path);
 uint64_t el_artifact_size(const el_artifact *a);
-/* The verified bytes of the whole artifact (read-only mapping, valid while it is open). */
+/* The verified bytes of the whole artifact (read-only, valid while it is open). */
 const uint8_t *el_artifact_bytes(const el_artifact *a);
 /* CID of the whole artifact, computed on first call. */
 el_status el_artifact_cid(el_artifact *a, char out[EL_CID_MAX], el_error *err);
