@@ -28,7 +28,8 @@ void cli_print_help(const char *cmd);
 /* Opens the runtime on $ELASTOS_HOME or fails with a printed error. */
 int cli_open_runtime(el_runtime **rt);
 
-/* Resolves FILE|CID to a path: an existing file wins, else a CID in the local store. */
+/* Resolves FILE|CID|NAME[@RANGE] to a path: an existing file wins, then a CID in the local store,
+ * then the highest installed, trusted version of NAME matching RANGE. */
 int cli_resolve(el_runtime *rt, const char *arg, char *path /* PATH_MAX */);
 
 int cmd_keygen(int argc, char **argv);
@@ -40,6 +41,8 @@ int cmd_inspect(int argc, char **argv);
 int cmd_install(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_new(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
 int cmd_epoch(int argc, char **argv);

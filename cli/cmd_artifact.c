@@ -200,3 +200,41 @@ int cmd_install(int argc, char **argv)
     el_runtime_close(rt);
     return rc;
 }
+
+int cmd_ls(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return cli_usage("ls", "takes no arguments");
+    el_runtime *rt;
+    int rc = cli_open_runtime(&rt);
+    if (rc)
+        return rc;
+    el_store_entry *v;
+    size_t n;
+    el_error err;
+    if (el_store_list(rt, &v, &n, &err) != EL_OK)
+        rc = cli_fail(&err);
+    for (size_t i = 0; !rc && i < n; i++)
+        printf("%s  %-24s %-12s %-6s %s\n", v[i].cid, v[i].name, v[i].version, el_capsule_type_name(v[i].type),
+               v[i].trusted ? "trusted" : "NOT VERIFIED/TRUSTED");
+    if (!rc)
+        free(v);
+    el_runtime_close(rt);
+    return rc;
+}
+
+int cmd_rm(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-')
+        return cli_usage("rm", "needs exactly one CID");
+    el_runtime *rt;
+    int rc = cli_open_runtime(&rt);
+    if (rc)
+        return rc;
+    el_error err;
+    if (el_store_remove(rt, argv[1], &err) != EL_OK)
+        rc = cli_fail(&err);
+    el_runtime_close(rt);
+    return rc;
+}

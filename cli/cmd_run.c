@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "elastos/broker.h"
+#include "elastos/store.h"
 #include "elastos/wasm.h"
 
 int cmd_run(int argc, char **argv)
@@ -49,7 +50,9 @@ int cmd_run(int argc, char **argv)
     if (!rc && el_artifact_open(rt, path, 0, &a, &err) != EL_OK)
         rc = cli_fail(&err);
     const el_manifest *m = rc ? NULL : el_artifact_manifest(a);
-    if (m && m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT)
+    if (m && el_store_check_deps(rt, m, &err) != EL_OK)
+        rc = cli_fail(&err);
+    if (!rc && m && m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT)
         rc = cli_failf(EL_ERR_USAGE, "%s: capsules of type %s cannot be run by this version", m->name,
                        el_capsule_type_name(m->type));
     if (!rc && el_session_new(rt, a, NULL, &s, &err) != EL_OK)

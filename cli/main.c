@@ -32,12 +32,17 @@ static const cli_command commands[] = {
      "KEYFILE is a .pub file (or a secret key file, whose public half is used)."},
     {"install", cmd_install, "install FILE",
      "Verifies FILE and copies it into the local store under its CID; prints the CID."},
+    {"ls", cmd_ls, "ls",
+     "Lists the local store: CID, name, version, type, and whether it verifies from a trusted\n"
+     "publisher now."},
+    {"rm", cmd_rm, "rm CID", "Removes CID from the local store."},
     {"new", cmd_new, "new NAME [--lang c|rust] [--type wasm]",
      "Scaffolds ./NAME, a capsule project with its manifest, a source file, the guest SDK, and a\n"
      "Makefile: `make` builds it for wasm32-wasi, `make pack` signs it (with a project key made and\n"
      "trusted on first use), `make run` runs it."},
-    {"run", cmd_run, "run FILE|CID [--grant RESOURCE:ACTION]... [-- ARGS...]",
-     "Verifies and runs a capsule. --grant pre-authorizes a capability inside the capsule's manifest\n"
+    {"run", cmd_run, "run FILE|CID|NAME[@RANGE] [--grant RESOURCE:ACTION]... [-- ARGS...]",
+     "Verifies and runs a capsule (NAME[@RANGE]: the highest matching installed, trusted version),\n"
+     "after checking its dependencies (66 missing or mismatched, 77 untrusted). --grant pre-authorizes a capability inside the capsule's manifest\n"
      "permissions (audited as an operator grant); anything else it asks for goes to the shell capsule.\n"
      "A grant of localhost://storage/* also mounts the capsule's storage at /storage (read, or\n"
      "read-write with :write). Exit status: the capsule's own, or 64 usage, 65 malformed,\n"
@@ -120,9 +125,20 @@ int cli_resolve(el_runtime *rt, const char *arg, char *path)
         return 0;
     }
     el_error err;
-    if (el_cid_validate(arg, &err) != EL_OK)
-        return cli_failf(EL_ERR_NOTFOUND, "%s: no such file (and not a CID)", arg);
-    return el_store_locate(rt, arg, path, &err) == EL_OK ? 0 : cli_fail(&err);
+    if (el_cid_validate(arg, &err) == EL_OK)
+        return el_store_locate(rt, arg, path, &err) == EL_OK ? 0 : cli_fail(&err);
+    /* NAME[@RANGE]: the highest matching version among installed, trusted capsules. */
+    char name[128];
+    const char *at = strchr(arg, '@');
+    size_t nl = at ? (size_t)(at - arg) : strlen(arg);
+    bool name_ok = nl > 0 && nl <= 64 && !strchr(arg, '/');
+    for (size_t i = 0; name_ok && i < nl; i++)
+        name_ok = (arg[i] >= 'a' && arg[i] <= 'z') || (arg[i] >= '0' && arg[i] <= '9') || strchr("._-", arg[i]);
+    if (!name_ok)
+        return cli_failf(EL_ERR_NOTFOUND, "%s: no such file, CID, or installed capsule name", arg);
+    snprintf(name, sizeof name, "%.*s", (int)nl, arg);
+    char cid[EL_CID_MAX];
+    return el_store_resolve(rt, name, at ? at + 1 : NULL, cid, path, &err) == EL_OK ? 0 : cli_fail(&err);
 }
 
 static void usage(FILE *f)

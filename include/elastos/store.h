@@ -10,6 +10,8 @@
 
 #include "elastos/artifact.h"
 
+#include <stdbool.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -20,6 +22,33 @@ el_status el_store_locate(el_runtime *rt, const char *cid, char *path, el_error 
 
 /* Verifies the artifact at file and copies it into the store; cid_out gets its CID. */
 el_status el_store_install(el_runtime *rt, const char *file, char cid_out[EL_CID_MAX], el_error *err);
+
+typedef struct el_store_entry {
+    char cid[EL_CID_MAX];
+    char name[65];
+    char version[128];
+    el_capsule_type type;
+    char publisher[EL_PK_TEXT];
+    bool trusted; /* verifies and its publisher is in the trust store now */
+} el_store_entry;
+
+/* Every artifact in the store (*out malloc'd; caller frees), sorted by name then version.
+ * Entries that no longer verify are listed with trusted = false. */
+el_status el_store_list(el_runtime *rt, el_store_entry **out, size_t *n, el_error *err);
+
+/* Removes cid from the store; EL_ERR_NOTFOUND when absent. */
+el_status el_store_remove(el_runtime *rt, const char *cid, el_error *err);
+
+/* The highest version of capsule name satisfying range ("*" when NULL) among verified, trusted
+ * store entries: fills cid and path (PATH_MAX). EL_ERR_NOTFOUND when none matches. */
+el_status el_store_resolve(el_runtime *rt, const char *name, const char *range, char cid[EL_CID_MAX], char *path,
+                           el_error *err);
+
+/* Checks a manifest's dependencies, recursively: each resolved by pinned CID or by name and
+ * semver range among the installed, trusted capsules, and verified like a capsule. Missing,
+ * mismatched (name, version or CID) or cyclic dependencies are EL_ERR_NOTFOUND; an untrusted or
+ * invalid one EL_ERR_TRUST. The message names the dependency chain. */
+el_status el_store_check_deps(el_runtime *rt, const el_manifest *m, el_error *err);
 
 #ifdef __cplusplus
 }
