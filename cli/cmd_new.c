@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,17 +122,25 @@ static const char MAIN_RS[] =
     "    }\n"
     "}\n";
 
+/* Creates the directories above path (which has at least one '/'). */
+static int make_parent(char *path)
+{
+    char *slash = strrchr(path, '/');
+    *slash = 0;
+    el_error err;
+    el_status st = el_mkdirs(path, 0755, &err);
+    *slash = '/';
+    return st == EL_OK ? 0 : cli_fail(&err);
+}
+
 /* Writes path with template text, @NAME@ replaced by name. */
 static int write_template(const char *dir, const char *rel, const char *tmpl, const char *name)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, rel);
-    char *slash = strrchr(path, '/');
-    *slash = 0;
-    el_error err;
-    if (el_mkdirs(path, 0755, &err) != EL_OK)
-        return cli_fail(&err);
-    *slash = '/';
+    int rc = make_parent(path);
+    if (rc)
+        return rc;
     FILE *f = fopen(path, "wx");
     if (!f)
         return cli_failf(EL_ERR_IO, "cannot create %s: %s", path, strerror(errno));
@@ -158,12 +167,10 @@ static int vendor(const char *dir, const char *prefix)
         snprintf(rel, sizeof rel, "sdk/%s", f->path + strlen(prefix));
         char path[PATH_MAX + 8];
         snprintf(path, sizeof path, "%s/%s", dir, rel);
-        char *slash = strrchr(path, '/');
-        *slash = 0;
+        int rc = make_parent(path);
+        if (rc)
+            return rc;
         el_error err;
-        if (el_mkdirs(path, 0755, &err) != EL_OK)
-            return cli_fail(&err);
-        *slash = '/';
         if (el_write_file_atomic(path, f->data, f->size, 0644, &err) != EL_OK)
             return cli_fail(&err);
         n++;
@@ -206,26 +213,21 @@ int cmd_new(int argc, char **argv)
     struct stat st;
     if (stat(name, &st) == 0)
         return cli_failf(EL_ERR_USAGE, "new: ./%s already exists; choose another name or remove it", name);
+    /* Per language: the source file, the build half of the Makefile, the vendored SDK. */
+    bool c = !strcmp(lang, "c");
+    const char *src_path = c ? "src/main.c" : "src/main.rs", *src = c ? MAIN_C : MAIN_RS;
+    const char *make = c ? MAKE_C : MAKE_RUST, *sdk = c ? "guest/c/" : "guest/rust/";
+    char mk[sizeof MAKE_RUST + sizeof MAKE_C + sizeof MAKE_COMMON];
+    snprintf(mk, sizeof mk, "%s%s", make, MAKE_COMMON);
     int rc = write_template(name, "capsule.json", MANIFEST, name);
-    if (!rc && !strcmp(lang, "c")) {
-        rc = write_template(name, "src/main.c", MAIN_C, name);
-        if (!rc)
-            rc = vendor(name, "guest/c/");
-        char mk[sizeof MAKE_C + sizeof MAKE_COMMON];
-        snprintf(mk, sizeof mk, "%s%s", MAKE_C, MAKE_COMMON);
-        if (!rc)
-            rc = write_template(name, "Makefile", mk, name);
-    } else if (!rc) {
-        rc = write_template(name, "src/main.rs", MAIN_RS, name);
-        if (!rc)
-            rc = write_template(name, "Cargo.toml", CARGO_TOML, name);
-        if (!rc)
-            rc = vendor(name, "guest/rust/");
-        char mk[sizeof MAKE_RUST + sizeof MAKE_COMMON];
-        snprintf(mk, sizeof mk, "%s%s", MAKE_RUST, MAKE_COMMON);
-        if (!rc)
-            rc = write_template(name, "Makefile", mk, name);
-    }
+    if (!rc)
+        rc = write_template(name, src_path, src, name);
+    if (!rc && !c)
+        rc = write_template(name, "Cargo.toml", CARGO_TOML, name);
+    if (!rc)
+        rc = vendor(name, sdk);
+    if (!rc)
+        rc = write_template(name, "Makefile", mk, name);
     if (rc)
         return rc;
     printf("created ./%s (%s capsule)\n  cd %s && make        # build\n  make pack             # sign into %s.capsule\n"
