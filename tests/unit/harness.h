@@ -4,8 +4,12 @@
  */
 #ifndef ELASTOS_TEST_HARNESS_H
 #define ELASTOS_TEST_HARNESS_H
+#include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "elastos/elastos.h"
 
 static int el_test_failures, el_test_checks;
 
@@ -28,6 +32,17 @@ static int el_test_failures, el_test_checks;
                     __LINE__, a_ ? a_ : "(null)", b_ ? b_ : "(null)");                   \
         }                                                                                \
     } while (0)
+
+/* rm -rf of a test's temporary directory (never follows symlinks). */
+static int el_test_rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+static inline void rm_rf(const char *dir) { nftw(dir, el_test_rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* SPEC section 7: an error message is one non-empty line. */
+static inline bool one_line(const el_error *e) { return e->msg[0] != '\0' && strchr(e->msg, '\n') == NULL; }
 
 #define TEST_DONE()                                                                      \
     (printf("%d checks, %d failed\n", el_test_checks, el_test_failures),                 \

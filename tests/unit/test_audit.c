@@ -35,14 +35,6 @@
 static char tmproot[] = "/tmp/test_audit.XXXXXX";
 static int n_homes;
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static void rm_rf(const char *dir) { nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
-
 static void new_home(char *out)
 {
     snprintf(out, PATH_MAX, "%s/home%d", tmproot, ++n_homes);

@@ -132,11 +132,6 @@ static void cid_streamed(const vector *v, const size_t *pieces, size_t npieces, 
     free(buf);
 }
 
-static bool one_line(const el_error *e)
-{
-    return e->msg[0] != '\0' && strchr(e->msg, '\n') == NULL;
-}
-
 static void test_spec_vectors(void)
 {
     char out[EL_CID_MAX];

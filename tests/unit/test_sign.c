@@ -24,14 +24,6 @@
 
 static char tmpdir[] = "/tmp/test_sign.XXXXXX";
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static void rm_rf(const char *dir) { nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
-
 static void tpath(char *out, const char *name) { snprintf(out, PATH_MAX, "%s/%s", tmpdir, name); }
 
 /* Writes len bytes to path (replacing it) and sets its mode. */
@@ -59,8 +51,6 @@ static ssize_t slurp(const char *path, char *buf, size_t cap)
         buf[n] = '\0';
     return n;
 }
-
-static bool one_line(const el_error *e) { return e->msg[0] != '\0' && strchr(e->msg, '\n') == NULL; }
 
 static bool is_zero(const void *p, size_t n)
 {

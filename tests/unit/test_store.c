@@ -25,17 +25,7 @@
 
 static char tmp[] = "/tmp/test_store.XXXXXX";
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static void rm_rf(const char *dir) { nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
-
 static void tpath(char *out, const char *rel) { snprintf(out, PATH_MAX, "%s/%s", tmp, rel); }
-
-static bool one_line(const el_error *e) { return e->msg[0] != '\0' && strchr(e->msg, '\n') == NULL; }
 
 static void put(const char *path, const void *data, size_t len)
 {

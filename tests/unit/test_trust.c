@@ -22,14 +22,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static void rm_rf(const char *dir) { nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
-
 typedef struct home {
     char dir[64];
     el_runtime *rt;
@@ -61,8 +53,6 @@ static void home_close(home *h)
 }
 
 static void store_path(const home *h, char *out) { snprintf(out, PATH_MAX, "%s/trust/publishers", h->dir); }
-
-static bool one_line(const el_error *e) { return e->msg[0] != '\0' && strchr(e->msg, '\n') == NULL; }
 
 static void new_key(uint8_t pk[EL_PK_BYTES])
 {
