@@ -46,5 +46,7 @@ int cmd_rm(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
 int cmd_epoch(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
+int cmd_publish(int argc, char **argv);
 
 #endif

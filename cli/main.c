@@ -36,6 +36,16 @@ static const cli_command commands[] = {
      "Lists the local store: CID, name, version, type, and whether it verifies from a trusted\n"
      "publisher now."},
     {"rm", cmd_rm, "rm CID", "Removes CID from the local store."},
+    {"fetch", cmd_fetch, "fetch CID [--gateway URL]...",
+     "Fetches CID from IPFS trustless gateways (--gateway, tried in order; default: the\n"
+     "space-separated URLs in $ELASTOS_GATEWAYS), verifying every block against the CID, then\n"
+     "installs it like `elastos install` (signature and trusted publisher checked); prints the CID.\n"
+     "A gateway serving wrong bytes is skipped; 66 when no gateway has it, 77 when none served the\n"
+     "right bytes or the artifact is refused, 78 when no gateway is configured."},
+    {"publish", cmd_publish, "publish FILE [--api URL]",
+     "Verifies the artifact FILE and adds it, pinned, to a Kubo node (--api, default\n"
+     "$ELASTOS_KUBO_API or http://127.0.0.1:5001) with the unixfs-v1-2025 import options; prints\n"
+     "the CID, which must equal `elastos cid FILE` (77 otherwise)."},
     {"new", cmd_new, "new NAME [--lang c|rust] [--type wasm]",
      "Scaffolds ./NAME, a capsule project with its manifest, a source file, the guest SDK, and a\n"
      "Makefile: `make` builds it for wasm32-wasi, `make pack` signs it (with a project key made and\n"

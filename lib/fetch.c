@@ -48,7 +48,6 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-void el_curl_init(void);
 void el_curl_init(void)
 {
     pthread_once(&curl_once, curl_init_once);
@@ -294,7 +293,7 @@ static el_status walk(walker *w, uint8_t codec, const uint8_t *digest, int depth
         return el_error_set(err, EL_ERR_TRUST, "the UnixFS tree is deeper than %d levels", MAX_DEPTH);
     const blk *b = find_blk(w, codec, digest);
     if (!b)
-        return el_error_set(err, EL_ERR_TRUST, "the CAR lacks a block of the file");
+        return el_error_set(err, EL_ERR_NOTFOUND, "incomplete CAR: a block of the file is missing");
     const uint8_t *p = w->car + b->off;
     size_t end = b->len;
     if (codec == CODEC_RAW) {
@@ -451,7 +450,7 @@ static el_status walk(walker *w, uint8_t codec, const uint8_t *digest, int depth
 static el_status verify_car(int car_fd, uint64_t car_len, const uint8_t root[DIGEST_LEN], int out, el_error *err)
 {
     if (car_len == 0)
-        return el_error_set(err, EL_ERR_TRUST, "empty CAR");
+        return el_error_set(err, EL_ERR_FORMAT, "empty CAR");
     uint8_t *car = mmap(NULL, (size_t)car_len, PROT_READ, MAP_PRIVATE, car_fd, 0);
     if (car == MAP_FAILED)
         return el_error_set(err, EL_ERR_IO, "cannot map the downloaded CAR: %s", strerror(errno));
@@ -460,20 +459,35 @@ static el_status verify_car(int car_fd, uint64_t car_len, const uint8_t root[DIG
     size_t cap = 0, end = (size_t)car_len, pos = 0;
     uint64_t hlen;
     if (!get_varint(car, end, &pos, &hlen) || hlen == 0 || hlen > MAX_CAR_HEADER || hlen > end - pos)
-        s = el_error_set(err, EL_ERR_TRUST, "malformed CAR header");
+        s = el_error_set(err, EL_ERR_FORMAT, "malformed CAR header");
     else
         pos += (size_t)hlen;
+    static const char gw_error[] = "\n\n[Gateway Error";
     while (s == EL_OK && pos < end) {
         uint64_t blen;
-        if (!get_varint(car, end, &pos, &blen) || blen > end - pos || blen > EL_FETCH_MAX_BLOCK + 128) {
-            s = el_error_set(err, EL_ERR_TRUST, "malformed or oversized CAR block");
+        if (end - pos >= sizeof gw_error - 1 && !memcmp(car + pos, gw_error, sizeof gw_error - 1)) {
+            /* Kubo ends a CAR it could not complete with this text (HTTP 200 was already sent). */
+            char msg[160];
+            size_t m = 0;
+            for (size_t i = pos + 2; i < end && m < sizeof msg - 1; i++)
+                msg[m++] = (car[i] >= 0x20 && car[i] < 0x7f) ? (char)car[i] : ' ';
+            msg[m] = '\0';
+            s = el_error_set(err, EL_ERR_NOTFOUND, "incomplete CAR: %s", msg);
+            break;
+        }
+        if (!get_varint(car, end, &pos, &blen) || blen > end - pos) {
+            s = el_error_set(err, EL_ERR_NOTFOUND, "incomplete CAR (truncated block)");
+            break;
+        }
+        if (blen > EL_FETCH_MAX_BLOCK + 128) {
+            s = el_error_set(err, EL_ERR_TRUST, "oversized CAR block");
             break;
         }
         size_t bend = pos + (size_t)blen, cpos = pos;
         blk b;
         const uint8_t *dg;
         if (!get_cid(car, bend, &cpos, &b.codec, &dg)) {
-            s = el_error_set(err, EL_ERR_TRUST, "CAR block with an unsupported CID");
+            s = el_error_set(err, EL_ERR_FORMAT, "malformed CAR: a block with an unsupported CID");
             break;
         }
         memcpy(b.digest, dg, DIGEST_LEN);

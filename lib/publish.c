@@ -1,0 +1,131 @@
+/*
+ * publish.c - adding an artifact to a Kubo node (fetch.h): POST /api/v0/add with the
+ * unixfs-v1-2025 import options (CIDv1, raw leaves, 1 MiB chunks, sha2-256, balanced tree of at
+ * most 1024 links), pinned; the CID Kubo reports must equal el_cid_of_file.
+ */
+#include "elastos/fetch.h"
+#include "internal.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+typedef struct body {
+    char *p;
+    size_t n;
+    bool over;
+} body;
+
+static size_t body_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    body *b = ud;
+    size_t len = size * nmemb;
+    if (b->n + len > 65536) {
+        b->over = true;
+        return 0;
+    }
+    char *np = realloc(b->p, b->n + len + 1);
+    if (!np)
+        return 0;
+    memcpy(np + b->n, ptr, len);
+    b->p = np;
+    b->n += len;
+    b->p[b->n] = '\0';
+    return len;
+}
+
+el_status el_publish_kubo(const char *api_url, const char *path, char cid_out[EL_CID_MAX], el_error *err)
+{
+    if (!api_url || !path || !cid_out)
+        return el_error_set(err, EL_ERR_USAGE, "el_publish_kubo: NULL argument");
+    cid_out[0] = '\0';
+    char ours[EL_CID_MAX];
+    el_status s = el_cid_of_file(path, ours, err);
+    if (s != EL_OK)
+        return s;
+
+    size_t al = strlen(api_url);
+    while (al > 0 && api_url[al - 1] == '/')
+        al--;
+    char url[4096];
+    if (snprintf(url, sizeof url,
+                 "%.*s/api/v0/add?cid-version=1&raw-leaves=true&chunker=size-1048576&hash=sha2-256"
+                 "&max-file-links=1024&trickle=false&pin=true&quieter=true",
+                 (int)al, api_url) >= (int)sizeof url)
+        return el_error_set(err, EL_ERR_USAGE, "Kubo API URL too long");
+
+    el_curl_init();
+    CURL *h = curl_easy_init();
+    if (!h)
+        return el_error_set(err, EL_ERR_INTERNAL, "libcurl initialisation failed");
+    curl_mime *mime = curl_mime_init(h);
+    curl_mimepart *part = curl_mime_addpart(mime);
+    curl_mime_name(part, "file");
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    CURLcode rc = curl_mime_filedata(part, path);
+    curl_mime_filename(part, base);
+    curl_mime_type(part, "application/octet-stream");
+    body b = {0};
+    char ebuf[CURL_ERROR_SIZE] = "";
+    long status = 0;
+    if (rc == CURLE_OK) {
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+        curl_easy_setopt(h, CURLOPT_USERAGENT, "elastos/" EL_VERSION);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+        rc = curl_easy_perform(h);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    }
+    curl_mime_free(mime);
+    curl_easy_cleanup(h);
+
+    if (rc != CURLE_OK) {
+        s = el_error_set(err, rc == CURLE_COULDNT_CONNECT ? EL_ERR_NOTFOUND : EL_ERR_IO,
+                         "cannot publish to the Kubo API at %.*s: %s (start `ipfs daemon` or set ELASTOS_KUBO_API)",
+                         (int)al, api_url, ebuf[0] ? ebuf : curl_easy_strerror(rc));
+    } else if (status != 200) {
+        /* Kubo's errors are JSON {"Message": ...}. */
+        json_t *j = b.p ? json_loads(b.p, 0, NULL) : NULL;
+        const char *m = j ? json_string_value(json_object_get(j, "Message")) : NULL;
+        s = el_error_set(err, EL_ERR_IO, "Kubo API add failed: HTTP %ld%s%s", status, m ? ": " : "", m ? m : "");
+        json_decref(j);
+    } else {
+        /* Newline-delimited JSON objects; the last one with a "Hash" is the file's. */
+        const char *hash = NULL;
+        json_t *last = NULL;
+        for (char *line = b.p, *next; line && *line; line = next) {
+            next = strchr(line, '\n');
+            if (next)
+                *next++ = '\0';
+            json_t *j = json_loads(line, 0, NULL);
+            if (j && json_is_string(json_object_get(j, "Hash"))) {
+                json_decref(last);
+                last = j;
+                hash = json_string_value(json_object_get(j, "Hash"));
+            } else {
+                json_decref(j);
+            }
+        }
+        if (!hash || strlen(hash) >= EL_CID_MAX)
+            s = el_error_set(err, EL_ERR_IO, "Kubo API add returned no CID");
+        else if (strcmp(hash, ours) != 0)
+            s = el_error_set(err, EL_ERR_TRUST,
+                             "Kubo added %s as %s but its CID is %s (apply `ipfs config profile apply "
+                             "unixfs-v1-2025` to the node)",
+                             path, hash, ours);
+        else
+            snprintf(cid_out, EL_CID_MAX, "%s", hash);
+        json_decref(last);
+    }
+    free(b.p);
+    return s;
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Publishing to and fetching from IPFS through a real Kubo node on loopback (profile
+# unixfs-v1-2025): publish prints the same CID as `elastos cid`; fetch by CID into a fresh
+# $ELASTOS_HOME verifies every byte (raw and dag-pb/CAR), skips a gateway that flips a byte,
+# refuses when only bad gateways answer (nothing enters the store), and reports unknown CIDs (66).
+source "$(dirname "$0")/lib.sh"
+B=$ELASTOS_BUILD_DIR
+IPFS=${ELASTOS_KUBO:-$HOME/.cache/elastos/kubo/bin/ipfs}
+[ -x "$IPFS" ] || { echo "FAIL: Kubo not found at $IPFS (run scripts/build-kubo.sh)" >&2; exit 1; }
+export IPFS_PATH=$WORK/ipfs
+unset ELASTOS_GATEWAYS ELASTOS_KUBO_API
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+API_PORT=$(free_port) GW_PORT=$(free_port) BAD_PORT=$(free_port) CUT_PORT=$(free_port)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+"$IPFS" init --empty-repo >/dev/null 2>&1 || bad "ipfs init"
+"$IPFS" config profile apply unixfs-v1-2025 >/dev/null 2>&1 || bad "profile"
+"$IPFS" config Addresses.API "/ip4/127.0.0.1/tcp/$API_PORT" || bad "config API"
+"$IPFS" config Addresses.Gateway "/ip4/127.0.0.1/tcp/$GW_PORT" || bad "config Gateway"
+"$IPFS" config --json Addresses.Swarm '[]' || bad "config Swarm"
+"$IPFS" daemon --offline >"$WORK/ipfs.log" 2>&1 &
+PIDS+=($!)
+API=http://127.0.0.1:$API_PORT GW=http://127.0.0.1:$GW_PORT BADGW=http://127.0.0.1:$BAD_PORT
+for _ in $(seq 100); do
+    curl -s -o /dev/null -X POST "$API/api/v0/id" && break; sleep 0.2
+done
+check 'curl -s -o /dev/null -X POST "$API/api/v0/id"'
+
+# Proxies in front of the good gateway: "flip" flips one byte in the middle of every body,
+# "cut" serves only the first half of it.
+proxy() {
+python3 - "$1" "$GW_PORT" "$2" >"$WORK/proxy-$2.log" 2>&1 <<'PY' &
+import http.server, sys, urllib.request, urllib.error
+port, up, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (up, self.path),
+                                     headers={"Accept": self.headers.get("Accept", "*/*")})
+        try:
+            r = urllib.request.urlopen(req, timeout=30); code, body = r.status, bytearray(r.read())
+        except urllib.error.HTTPError as e:
+            code, body = e.code, bytearray(e.read())
+        if code == 200 and body and mode == "flip":
+            body[len(body) // 2] ^= 0x01
+        if code == 200 and mode == "cut":
+            body = body[:len(body) // 2]
+        self.send_response(code); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+PIDS+=($!)
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$1/" && break; sleep 0.1; done
+}
+proxy "$BAD_PORT" flip; proxy "$CUT_PORT" cut; CUTGW=http://127.0.0.1:$CUT_PORT
+
+# Two capsules: hello (a single raw block) and one with a 3 MiB payload (a dag-pb tree).
+"$E" trust add "$B/keys/publisher.pub" --name build >/dev/null 2>&1 || bad "trust build key"
+cp "$B/capsules/hello.capsule" "$WORK/hello.capsule"
+cp -r "$B/capsules/hello.stage" "$WORK/big"
+head -c $((3 * 1048576)) /dev/urandom >"$WORK/big/payload.bin"
+sed -i 's/"name": "hello"/"name": "hello-big"/' "$WORK/big/capsule.json"
+"$E" pack "$WORK/big" --key "$B/keys/publisher.key" -o "$WORK/big.capsule" >/dev/null 2>&1 || bad "pack big"
+HCID=$("$E" cid "$WORK/hello.capsule") BCID=$("$E" cid "$WORK/big.capsule")
+check '[ "${HCID:0:7}" = bafkrei ] && [ "${BCID:0:7}" = bafybei ]'
+
+# publish: the node's CID equals ours.
+expect 0 "$E" publish "$WORK/hello.capsule" --api "$API"; check '[ "$(cat "$WORK/out")" = "$HCID" ]'
+ELASTOS_KUBO_API=$API expect 0 "$E" publish "$WORK/big.capsule"; check '[ "$(cat "$WORK/out")" = "$BCID" ]'
+check '"$IPFS" pin ls --type=recursive | grep -q "$BCID"'
+# publish refuses an artifact that does not verify (tampered byte), and an unreachable API.
+cp "$WORK/hello.capsule" "$WORK/bad.capsule"; printf 'X' | dd of="$WORK/bad.capsule" bs=1 seek=600 conv=notrunc 2>/dev/null
+expect 77 "$E" publish "$WORK/bad.capsule" --api "$API"; expect_err_line
+expect 66 "$E" publish "$WORK/hello.capsule" --api "http://127.0.0.1:$(free_port)"; expect_err_line
+expect 64 "$E" publish; expect_err_line
+
+# fetch into a fresh home that trusts the build key.
+export ELASTOS_HOME=$WORK/home2
+"$E" trust add "$B/keys/publisher.pub" --name build >/dev/null 2>&1 || bad "trust build key (home2)"
+expect 78 "$E" fetch "$HCID"; expect_err_line
+expect 0 "$E" fetch "$HCID" --gateway "$GW"; check '[ "$(cat "$WORK/out")" = "$HCID" ]'
+expect 0 "$E" run "$HCID" </dev/null; contains "$WORK/out" "hello from hello"
+ELASTOS_GATEWAYS="http://127.0.0.1:1 $GW" expect 0 "$E" fetch "$BCID"
+check 'cmp -s "$ELASTOS_HOME/store/$BCID.capsule" "$WORK/big.capsule"'
+
+# A byte-flipping gateway first: skipped, the good one is used, the store holds the right bytes.
+rm -rf "$ELASTOS_HOME/store"
+expect 0 "$E" fetch "$BCID" --gateway "$BADGW" --gateway "$GW"
+check 'cmp -s "$ELASTOS_HOME/store/$BCID.capsule" "$WORK/big.capsule"'
+expect 0 "$E" fetch "$HCID" --gateway "$BADGW" --gateway "$GW"
+check 'cmp -s "$ELASTOS_HOME/store/$HCID.capsule" "$WORK/hello.capsule"'
+
+# Only the bad gateway: refused (77), nothing in the store, no temp files.
+rm -rf "$ELASTOS_HOME/store"
+for c in "$HCID" "$BCID"; do
+    expect 77 "$E" fetch "$c" --gateway "$BADGW"; expect_err_line; contains "$WORK/err" "$BADGW"
+    check '[ ! -e "$ELASTOS_HOME/store/$c.capsule" ]'
+done
+# A gateway that serves half the bytes (truncated CAR, short raw block): refused, nothing stored.
+expect 77 "$E" fetch "$HCID" --gateway "$CUTGW"; expect_err_line
+expect 66 "$E" fetch "$BCID" --gateway "$CUTGW"; expect_err_line; contains "$WORK/err" "incomplete CAR"
+check '[ ! -e "$ELASTOS_HOME/store/$HCID.capsule" ] && [ ! -e "$ELASTOS_HOME/store/$BCID.capsule" ]'
+check '[ -z "$(find "$ELASTOS_HOME" -name "*.capsule*" -o -name ".*.capsule.*" -o -name "fetch-*")" ]'
+
+# An unknown CID: 66, quickly.
+head -c 5000 /dev/urandom >"$WORK/unknown"; UCID=$("$E" cid "$WORK/unknown")
+start=$(date +%s)
+expect 66 "$E" fetch "$UCID" --gateway "$GW"; expect_err_line
+head -c 3000000 /dev/urandom >"$WORK/unknown"; UCID=$("$E" cid "$WORK/unknown")
+expect 66 "$E" fetch "$UCID" --gateway "$GW" --gateway "$BADGW"; expect_err_line
+check '[ $(( $(date +%s) - start )) -lt 30 ]'
+expect 65 "$E" fetch not-a-cid --gateway "$GW"; expect_err_line
+expect 64 "$E" fetch; expect_err_line
+finish
