@@ -28,6 +28,10 @@ void cli_print_help(const char *cmd);
 /* Opens the runtime on $ELASTOS_HOME or fails with a printed error. */
 int cli_open_runtime(el_runtime **rt);
 
+/* Fetches cid from IPFS gateways (gws, or $ELASTOS_GATEWAYS when n is 0), verifies it, and
+ * installs it in the store. 0, or the printed error's exit code. */
+int cli_fetch_install(el_runtime *rt, const char *cid, const char *const *gws, size_t n);
+
 /* Resolves FILE|CID|NAME[@RANGE] to a path: an existing file wins, then a CID in the local store,
  * then the highest installed, trusted version of NAME matching RANGE. */
 int cli_resolve(el_runtime *rt, const char *arg, char *path /* PATH_MAX */);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "elastos/sign.h"
 #include "elastos/store.h"
@@ -186,14 +187,19 @@ int cmd_inspect(int argc, char **argv)
 int cmd_install(int argc, char **argv)
 {
     if (argc != 2 || argv[1][0] == '-')
-        return cli_usage("install", "needs exactly one FILE");
+        return cli_usage("install", "needs exactly one FILE or CID");
     el_runtime *rt;
     int rc = cli_open_runtime(&rt);
     if (rc)
         return rc;
     char cid[EL_CID_MAX];
     el_error err;
-    if (el_store_install(rt, argv[1], cid, &err) != EL_OK)
+    struct stat st;
+    if (stat(argv[1], &st) != 0 && el_cid_validate(argv[1], &err) == EL_OK) {
+        rc = cli_fetch_install(rt, argv[1], NULL, 0);
+        if (!rc)
+            printf("%s\n", argv[1]);
+    } else if (el_store_install(rt, argv[1], cid, &err) != EL_OK)
         rc = cli_fail(&err);
     else
         printf("%s\n", cid);

@@ -14,6 +14,48 @@
 
 #define MAX_GATEWAYS 32
 
+/* Gateways from $ELASTOS_GATEWAYS (space-separated) into gws; *copy owns the strings. */
+static size_t env_gateways(const char **gws, char **copy)
+{
+    size_t n = 0;
+    const char *env = getenv("ELASTOS_GATEWAYS");
+    *copy = env ? strdup(env) : NULL;
+    char *save;
+    for (char *t = *copy ? strtok_r(*copy, " \t\n", &save) : NULL; t && n < MAX_GATEWAYS; t = strtok_r(NULL, " \t\n", &save))
+        gws[n++] = t;
+    return n;
+}
+
+int cli_fetch_install(el_runtime *rt, const char *cid, const char *const *gws, size_t ngw)
+{
+    char *envcopy = NULL;
+    const char *envgws[MAX_GATEWAYS];
+    if (ngw == 0) {
+        ngw = env_gateways(envgws, &envcopy);
+        gws = envgws;
+    }
+    if (ngw == 0)
+        return cli_failf(EL_ERR_CONFIG, "%s: not in the local store, and no IPFS gateway configured (pass --gateway "
+                                        "URL or set ELASTOS_GATEWAYS=\"URL...\")", cid);
+    el_error err;
+    char dir[PATH_MAX], tmp[PATH_MAX], installed[EL_CID_MAX];
+    el_status s = el_runtime_path(rt, "tmp", dir, sizeof dir, &err);
+    if (s == EL_OK)
+        s = el_mkdirs(dir, 0700, &err);
+    if (s == EL_OK && (size_t)snprintf(tmp, sizeof tmp, "%s/fetch-%ld-%s.capsule", dir, (long)getpid(), cid) >= sizeof tmp)
+        s = el_error_set(&err, EL_ERR_CONFIG, "temp path too long");
+    if (s == EL_OK)
+        s = el_fetch_cid(rt, cid, gws, ngw, tmp, &err);
+    if (s == EL_OK) {
+        s = el_store_install(rt, tmp, installed, &err);
+        unlink(tmp);
+        if (s == EL_OK && strcmp(installed, cid) != 0)
+            s = el_error_set(&err, EL_ERR_TRUST, "fetched %s but installed %s", cid, installed);
+    }
+    free(envcopy);
+    return s == EL_OK ? 0 : cli_fail(&err);
+}
+
 int cmd_fetch(int argc, char **argv)
 {
     const char *cid = NULL;
@@ -39,50 +81,14 @@ int cmd_fetch(int argc, char **argv)
     el_error err;
     if (el_cid_validate(cid, &err) != EL_OK)
         return cli_fail(&err);
-
-    char *envcopy = NULL;
-    if (ngw == 0) {
-        const char *env = getenv("ELASTOS_GATEWAYS");
-        if (env && (envcopy = strdup(env))) {
-            char *save;
-            for (char *t = strtok_r(envcopy, " \t\n", &save); t && ngw < MAX_GATEWAYS;
-                 t = strtok_r(NULL, " \t\n", &save))
-                gws[ngw++] = t;
-        }
-        if (ngw == 0) {
-            free(envcopy);
-            return cli_failf(EL_ERR_CONFIG,
-                             "fetch: no IPFS gateway configured (pass --gateway URL or set ELASTOS_GATEWAYS=\"URL...\")");
-        }
-    }
-
     el_runtime *rt;
     int rc = cli_open_runtime(&rt);
-    if (rc) {
-        free(envcopy);
+    if (rc)
         return rc;
-    }
-    char dir[PATH_MAX], tmp[PATH_MAX];
-    char installed[EL_CID_MAX];
-    el_status s = el_runtime_path(rt, "tmp", dir, sizeof dir, &err);
-    if (s == EL_OK)
-        s = el_mkdirs(dir, 0700, &err);
-    if (s == EL_OK && (size_t)snprintf(tmp, sizeof tmp, "%s/fetch-%ld-%s.capsule", dir, (long)getpid(), cid) >= sizeof tmp)
-        s = el_error_set(&err, EL_ERR_CONFIG, "temp path too long");
-    if (s == EL_OK)
-        s = el_fetch_cid(rt, cid, gws, ngw, tmp, &err);
-    if (s == EL_OK) {
-        s = el_store_install(rt, tmp, installed, &err);
-        unlink(tmp);
-        if (s == EL_OK && strcmp(installed, cid) != 0)
-            s = el_error_set(&err, EL_ERR_TRUST, "fetched %s but installed %s", cid, installed);
-    }
-    if (s != EL_OK)
-        rc = cli_fail(&err);
-    else
+    rc = cli_fetch_install(rt, cid, gws, ngw);
+    if (!rc)
         printf("%s\n", cid);
     el_runtime_close(rt);
-    free(envcopy);
     return rc;
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,8 +31,9 @@ static const cli_command commands[] = {
     {"trust", cmd_trust, "trust add PUBKEY|KEYFILE [--name N] | list | remove PUBKEY",
      "Manages the publishers whose artifacts this host accepts. PUBKEY is ed25519:<hex>;\n"
      "KEYFILE is a .pub file (or a secret key file, whose public half is used)."},
-    {"install", cmd_install, "install FILE",
-     "Verifies FILE and copies it into the local store under its CID; prints the CID."},
+    {"install", cmd_install, "install FILE|CID",
+     "Verifies FILE and copies it into the local store under its CID; prints the CID. A CID not\n"
+     "on disk is fetched from $ELASTOS_GATEWAYS first (every block verified)."},
     {"ls", cmd_ls, "ls",
      "Lists the local store: CID, name, version, type, and whether it verifies from a trusted\n"
      "publisher now."},
@@ -135,8 +137,16 @@ int cli_resolve(el_runtime *rt, const char *arg, char *path)
         return 0;
     }
     el_error err;
-    if (el_cid_validate(arg, &err) == EL_OK)
-        return el_store_locate(rt, arg, path, &err) == EL_OK ? 0 : cli_fail(&err);
+    if (el_cid_validate(arg, &err) == EL_OK) {
+        el_status s = el_store_locate(rt, arg, path, &err);
+        if (s == EL_ERR_NOTFOUND && getenv("ELASTOS_GATEWAYS")) { /* fetch when missing, if configured */
+            int rc = cli_fetch_install(rt, arg, NULL, 0);
+            if (rc)
+                return rc;
+            s = el_store_locate(rt, arg, path, &err);
+        }
+        return s == EL_OK ? 0 : cli_fail(&err);
+    }
     /* NAME[@RANGE]: the highest matching version among installed, trusted capsules. */
     char name[128];
     const char *at = strchr(arg, '@');

@@ -82,6 +82,13 @@ export ELASTOS_HOME=$WORK/home2
 expect 78 "$E" fetch "$HCID"; expect_err_line
 expect 0 "$E" fetch "$HCID" --gateway "$GW"; check '[ "$(cat "$WORK/out")" = "$HCID" ]'
 expect 0 "$E" run "$HCID" </dev/null; contains "$WORK/out" "hello from hello"
+# run CID and install CID fetch when missing (gateways configured); offline they don't.
+rm -rf "$ELASTOS_HOME/store"
+expect 66 "$E" run "$HCID" </dev/null; expect_err_line
+ELASTOS_GATEWAYS="$GW" expect 0 "$E" run "$HCID" </dev/null; contains "$WORK/out" "hello from hello"
+rm -rf "$ELASTOS_HOME/store"
+ELASTOS_GATEWAYS="$GW" expect 0 "$E" install "$HCID"; check '[ -f "$ELASTOS_HOME/store/$HCID.capsule" ]'
+expect 78 "$E" install bafkreide5semuafsnds3ugrvm6fbwuyw2ijpj43gwjdxemstjkfozi37hq; expect_err_line
 ELASTOS_GATEWAYS="http://127.0.0.1:1 $GW" expect 0 "$E" fetch "$BCID"
 check 'cmp -s "$ELASTOS_HOME/store/$BCID.capsule" "$WORK/big.capsule"'
 
