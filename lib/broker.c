@@ -41,6 +41,8 @@ struct el_session {
     char *pending;
     size_t pending_len;
     int storage_fd; /* the capsule's storage root, opened on first use; -1 before */
+    char storage_key[128]; /* "<name>@<publisher key prefix>": same-named capsules of two
+                              publishers never share storage */
     /* shell sessions only */
     bool is_shell;
     el_decision_request decide;
@@ -83,6 +85,7 @@ static el_status session_init(el_runtime *rt, const el_artifact *art, const char
     else
         el_random_hex(s->capsule_id, 16);
     el_pubkey_format(el_artifact_publisher(art), s->publisher);
+    snprintf(s->storage_key, sizeof s->storage_key, "%s@%.16s", s->m->name, s->publisher + strlen("ed25519:"));
     *out = s;
     return EL_OK;
 }
@@ -229,7 +232,7 @@ bool el_session_storage_preopen(el_session *s, char *host_dir, size_t cap, bool 
     /* WASI can only mount read-only or read-write (which includes unlink), never write-only:
      * mount only what the grants fully cover. */
     el_error err;
-    if (!r || el_storage_root(s->rt, s->m->name, host_dir, cap, &err) != EL_OK)
+    if (!r || el_storage_root(s->rt, s->storage_key, host_dir, cap, &err) != EL_OK)
         return false;
     *writable = w && d;
     return true;
@@ -386,7 +389,7 @@ static char *storage_op(el_session *s, const el_request *q, size_t *len)
         return deny;
     el_status st = EL_OK;
     json_t *r = NULL;
-    if (s->storage_fd < 0 && el_storage_open(s->rt, s->m->name, &s->storage_fd, &err) != EL_OK)
+    if (s->storage_fd < 0 && el_storage_open(s->rt, s->storage_key, &s->storage_fd, &err) != EL_OK)
         return el_response_error(q->id, "internal", err.msg, len);
     switch (q->type) {
     case EL_REQ_STORAGE_READ: {

@@ -34,7 +34,9 @@ audit_has "use" "$S/notes/today.txt"
 expect 0 run "${GRANT[@]}" "$CT" -- req "$S/notes/today.txt" read read "$S/notes/today.txt" req "$S/*" read list "$S" list "$S/notes"
 check '[ "$(line read)" = "read: ok written in run one" ]'
 check '[ "$(line list 1)" = "list: ok notes/" ] && [ "$(line list 2)" = "list: ok today.txt" ]'
-check '[ -f "$ELASTOS_HOME/storage/captest/notes/today.txt" ] && [ "$(stat -c %a "$ELASTOS_HOME/storage/captest")" = 700 ]'
+SD=$(echo "$ELASTOS_HOME"/storage/captest@*)     # storage/<name>@<publisher key prefix>
+check '[ -f "$SD/notes/today.txt" ] && [ "$(stat -c %a "$SD")" = 700 ]'
+check '[ "$(basename "$SD")" = "captest@$(sed -n "s/^ed25519:\(.\{16\}\).*/\1/p" "$B/keys/publisher.pub")" ]'
 # Plain WASI: /storage is preopened only with a storage grant.
 expect 0 run "${GRANT[@]}" "$CT" -- fs;  check '[ "$(line fs)" = "fs: ok" ]'
 expect 0 run "$CT" -- fs;  check '[ "$(line fs)" = "fs: error no /storage" ]'
@@ -47,7 +49,7 @@ expect 64 run --grant "nonsense" "$CT" -- ping; expect_err_line
 expect 0 run "${GRANT[@]}" "$CT" -- req "$S/*" write writebig "$S/q1" 400 writebig "$S/q2" 400 writebig "$S/q3" 400 \
     req "$S/*" delete delete "$S/q1" delete "$S/q2"
 check '[ "$(grep -c "^writebig: ok" "$WORK/out")" = 2 ] && [[ "$(line writebig 3)" == "writebig: error limit"* ]]'
-check '[ ! -e "$ELASTOS_HOME/storage/captest/q3" ]'
+check '[ ! -e "$SD/q3" ]'
 # A path deeper than the quota walk counts is refused outright.
 deep=$(printf 'd/%.0s' $(seq 40))
 expect 0 run "${GRANT[@]}" "$CT" -- req "$S/*" write write "$S/${deep}f" x
@@ -59,7 +61,7 @@ expect 0 run --grant "$S/*:write" "$CT" -- fs;  check '[ "$(line fs)" = "fs: err
 expect 0 run "${GRANT[@]}" "$CT" -- req "$S/notes/today.txt" read write "$S/notes/today.txt" x delete "$S/notes/today.txt"
 check '[[ "$(line write)" == "write: error denied"* ]] && [[ "$(line delete)" == "delete: error denied"* ]]'
 audit_has "deny" "action"
-check '[ "$(cat "$ELASTOS_HOME/storage/captest/notes/today.txt")" = "written in run one" ]'
+check '[ "$(cat "$SD/notes/today.txt")" = "written in run one" ]'
 
 # --- forged tokens: every character of a real token changed in turn ---------------------------------
 n_before=$(audit_count deny "invalid token")
@@ -82,7 +84,13 @@ sed -i 's/"name": "captest"/"name": "othercap"/' "$WORK/other/capsule.json"
 "$E" pack "$WORK/other" --key "$B/keys/publisher.key" -o "$WORK/other.capsule" >/dev/null 2>&1 || bad "pack othercap"
 expect 0 run "$WORK/other.capsule" -- settoken "$tok" read "$S/notes/today.txt"   # another capsule
 check '[[ "$(line read)" == "read: error denied"* ]]'
-check '[ ! -e "$ELASTOS_HOME/storage/othercap/notes" ]'
+check '[ -z "$(ls "$ELASTOS_HOME"/storage/othercap@*/notes 2>/dev/null)" ]'
+# The same name from another publisher gets storage of its own, not captest's.
+"$E" keygen --out "$WORK/k2" >/dev/null 2>&1; "$E" trust add "$WORK/k2/publisher.pub" >/dev/null 2>&1
+"$E" pack "$B/capsules/captest.stage" --key "$WORK/k2/publisher.key" -o "$WORK/impostor.capsule" >/dev/null 2>&1 || bad "pack impostor"
+expect 0 run "${GRANT[@]}" "$WORK/impostor.capsule" -- req "$S/notes/today.txt" read read "$S/notes/today.txt"
+check '[[ "$(line read)" == "read: error not_found"* ]]'
+check '[ "$(ls -d "$ELASTOS_HOME"/storage/captest@* | wc -l)" = 2 ]'
 
 # --- resource escapes -----------------------------------------------------------------------------
 expect 0 run --grant "$S/*:read" --grant "$S/*:write" "$CT" -- req "$S/ab/x" write write "$S/ab/x" data \

@@ -16,7 +16,7 @@ expect 0 make -C notes-c run ARGS="one two"
 contains "$WORK/out" "hello from notes-c (instance "
 contains "$WORK/out" "arg[2] = two"
 contains "$WORK/out" "wrote localhost://storage/last-run.txt"
-check '[ "$(cat "$ELASTOS_HOME/storage/notes-c/last-run.txt")" = ok ]'
+check '[ "$(cat "$ELASTOS_HOME"/storage/notes-c@*/last-run.txt)" = ok ]'
 # Refusals: existing directory, bad name, bad language, vm not yet.
 expect 64 "$E" new notes-c; expect_err_line
 expect 64 "$E" new Bad_Name; expect_err_line
