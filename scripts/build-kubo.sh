@@ -11,7 +11,7 @@ set -euo pipefail
 version=v0.43.1
 cache=${ELASTOS_KUBO_CACHE:-$HOME/.cache/elastos/kubo}
 bin=$cache/bin/ipfs
-if [ -x "$bin" ] && "$bin" version --number 2>/dev/null | grep -qx "${version#v}"; then
+if [ -x "$bin" ] && [ "$("$bin" version --number 2>/dev/null)" = "${version#v}" ]; then
     echo "$bin"; exit 0
 fi
 export PATH=$PATH:/usr/local/go/bin:$HOME/go/bin
