@@ -53,6 +53,7 @@
 #define MAX_NODE_LEN (MAX_LINKS * (2 + 2 + BIN_CID_LEN + 2 + 1 + 10) + 4 + 2 + 11 + MAX_LINKS * 11)
 _Static_assert(MAX_NODE_LEN <= CHUNK_SIZE, "a node must fit in the chunk buffer");
 _Static_assert(TEXT_CID_LEN < EL_CID_MAX, "EL_CID_MAX too small");
+_Static_assert(BIN_CID_LEN == EL_CID_BIN_LEN, "binary CID length");
 
 typedef struct cid_link {
     uint8_t digest[DIGEST_LEN]; /* sha2-256 of the child block */
@@ -421,6 +422,12 @@ static int base32_value(char ch)
 
 el_status el_cid_validate(const char *s, el_error *err)
 {
+    uint8_t bin[EL_CID_BIN_LEN];
+    return el_cid_decode(s, bin, err);
+}
+
+el_status el_cid_decode(const char *s, uint8_t bin[EL_CID_BIN_LEN], el_error *err)
+{
     if (!s)
         return el_error_set(err, EL_ERR_USAGE, "el_cid_validate: NULL CID");
     char q[72];
@@ -462,7 +469,6 @@ el_status el_cid_validate(const char *s, el_error *err)
                             "invalid CID \"%s\": %zu characters, a CIDv1 sha2-256 in base32 has %d", q, len,
                             TEXT_CID_LEN);
 
-    uint8_t bin[BIN_CID_LEN];
     size_t o = 0;
     uint32_t acc = 0;
     int bits = 0;

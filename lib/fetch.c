@@ -17,6 +17,7 @@
  * kept for the error message.
  */
 #include "elastos/fetch.h"
+#include "elastos/sign.h"
 #include "internal.h"
 
 #include <curl/curl.h>
@@ -34,7 +35,7 @@
 #include <unistd.h>
 
 #define DIGEST_LEN 32
-#define BIN_CID_LEN (4 + DIGEST_LEN)
+#define BIN_CID_LEN EL_CID_BIN_LEN
 #define CODEC_RAW 0x55
 #define CODEC_DAG_PB 0x70
 #define MAX_DEPTH 16
@@ -54,41 +55,6 @@ void el_curl_init(void)
 }
 
 /* ---- small helpers ---- */
-
-static bool sha256_buf(const void *data, size_t len, uint8_t out[DIGEST_LEN])
-{
-    unsigned int n = 0;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    bool ok = c && EVP_DigestInit_ex2(c, el_sha256_md(), NULL) == 1 && EVP_DigestUpdate(c, data, len) == 1 &&
-              EVP_DigestFinal_ex(c, out, &n) == 1 && n == DIGEST_LEN;
-    EVP_MD_CTX_free(c);
-    return ok;
-}
-
-static int b32val(char ch)
-{
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a';
-    if (ch >= '2' && ch <= '7')
-        return ch - '2' + 26;
-    return -1;
-}
-
-/* Decodes a validated text CID into its 36 binary bytes. */
-static void cid_decode(const char *s, uint8_t bin[BIN_CID_LEN])
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 1; s[i] && o < BIN_CID_LEN; i++) {
-        acc = (acc << 5) | (uint32_t)b32val(s[i]);
-        bits += 5;
-        if (bits >= 8) {
-            bits -= 8;
-            bin[o++] = (uint8_t)(acc >> bits);
-        }
-    }
-}
 
 /* Reads a varint at *pos (< end); false when truncated or over 63 bits. */
 static bool get_varint(const uint8_t *p, size_t end, size_t *pos, uint64_t *v)
@@ -494,10 +460,7 @@ static el_status verify_car(int car_fd, uint64_t car_len, const uint8_t root[DIG
         b.off = cpos;
         b.len = bend - cpos;
         uint8_t h[DIGEST_LEN];
-        if (!sha256_buf(car + b.off, b.len, h)) {
-            s = el_error_set(err, EL_ERR_INTERNAL, "SHA-256 failed in OpenSSL");
-            break;
-        }
+        el_sha256(car + b.off, b.len, h);
         if (memcmp(h, b.digest, DIGEST_LEN) != 0) {
             s = el_error_set(err, EL_ERR_TRUST, "a CAR block does not match its CID");
             break;
@@ -628,13 +591,12 @@ el_status el_fetch_cid(el_runtime *rt, const char *cid, const char *const *gatew
     (void)rt;
     if (!cid || !out_path || (n > 0 && !gateways))
         return el_error_set(err, EL_ERR_USAGE, "el_fetch_cid: NULL argument");
-    el_status s = el_cid_validate(cid, err);
+    uint8_t bin[BIN_CID_LEN];
+    el_status s = el_cid_decode(cid, bin, err);
     if (s != EL_OK)
         return s;
     if (n == 0)
         return el_error_set(err, EL_ERR_USAGE, "no IPFS gateway to fetch %s from", cid);
-    uint8_t bin[BIN_CID_LEN];
-    cid_decode(cid, bin);
 
     char notes[400] = "";
     size_t nl = 0;

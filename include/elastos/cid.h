@@ -34,6 +34,11 @@ el_status el_cid_of_file(const char *path, char out[EL_CID_MAX], el_error *err);
  * with codec raw (0x55) or dag-pb (0x70). EL_ERR_FORMAT with a reason otherwise. */
 el_status el_cid_validate(const char *s, el_error *err);
 
+/* The same checks, also giving the 36 binary bytes: version, codec, multihash code, digest
+ * length, then the SHA-256 digest. */
+#define EL_CID_BIN_LEN 36
+el_status el_cid_decode(const char *s, uint8_t bin[EL_CID_BIN_LEN], el_error *err);
+
 #ifdef __cplusplus
 }
 #endif
