@@ -514,19 +514,9 @@ typedef struct pack_out {
 
 static el_status emit(pack_out *o, const void *data, size_t len, el_error *err)
 {
-    const uint8_t *p = data;
     EVP_DigestUpdate(o->sha, data, len);
     el_cid_update(o->cid, data, len);
-    while (len) {
-        ssize_t w = write(o->fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return el_error_set(err, EL_ERR_IO, "write failed: %s", strerror(errno));
-        p += w;
-        len -= (size_t)w;
-    }
-    return EL_OK;
+    return el_write_all(o->fd, data, len) ? EL_OK : el_error_set(err, EL_ERR_IO, "write failed: %s", strerror(errno));
 }
 
 static el_status emit_file(pack_out *o, const char *root, pack_entry *e, uint8_t *buf, size_t bufsz, el_error *err)

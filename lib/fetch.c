@@ -114,20 +114,6 @@ static bool skip_field(const uint8_t *p, size_t end, size_t *pos, unsigned wt)
     }
 }
 
-static bool write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 /* ---- download ---- */
 
 typedef struct dl {
@@ -145,7 +131,7 @@ static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *ud)
         d->over = true;
         return 0;
     }
-    if (!write_all(d->fd, (const uint8_t *)ptr, len)) {
+    if (!el_write_all(d->fd, (const uint8_t *)ptr, len)) {
         d->ioerr = true;
         return 0;
     }
@@ -241,7 +227,7 @@ static el_status emit(walker *w, const uint8_t *p, size_t n, el_error *err)
     if (w->written + n > EL_FETCH_MAX_SIZE)
         return el_error_set(err, EL_ERR_LIMIT, "the file is larger than %llu bytes",
                             (unsigned long long)EL_FETCH_MAX_SIZE);
-    if (!write_all(w->out, p, n))
+    if (!el_write_all(w->out, p, n))
         return el_error_set(err, EL_ERR_IO, "cannot write the fetched file: %s", strerror(errno));
     w->written += n;
     return EL_OK;

@@ -71,6 +71,24 @@ static el_status fsync_dir_of(const char *path, el_error *err)
     return rc == 0 ? EL_OK : el_error_set(err, EL_ERR_IO, "fsync %s: %s", dir, strerror(errno));
 }
 
+bool el_write_all(int fd, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return false;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return true;
+}
+
 static el_status write_replace(const char *path, const void *data, size_t len, unsigned mode, bool durable,
                                el_error *err)
 {
@@ -82,17 +100,8 @@ static el_status write_replace(const char *path, const void *data, size_t len, u
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0777);
     if (fd < 0)
         return el_error_set(err, EL_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-    const char *p = data;
-    size_t left = len;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            goto fail;
-        p += w;
-        left -= (size_t)w;
-    }
+    if (!el_write_all(fd, data, len))
+        goto fail;
     if (fchmod(fd, mode & 0777) != 0 || (durable && fsync(fd) != 0))
         goto fail;
     if (close(fd) != 0) {

@@ -49,6 +49,9 @@ const struct evp_md_st *el_sha256_md(void);
  * without fsync: for caches whose entries are checksummed, where losing one costs a rebuild. */
 el_status el_write_file_cache(const char *path, const void *data, size_t len, unsigned mode, el_error *err);
 
+/* Writes all of data to fd, retrying short writes and EINTR; false (errno set) on failure. */
+bool el_write_all(int fd, const void *data, size_t len);
+
 /* libcurl's global init, once per process (fetch.c); call before any curl handle. */
 void el_curl_init(void);
 

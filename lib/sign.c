@@ -97,7 +97,7 @@ el_status el_keypair_save(const el_keypair *kp, const char *sk_path, const char 
         return el_error_set(err, errno == EEXIST ? EL_ERR_CONFIG : EL_ERR_IO, "%s: %s%s", sk_path, strerror(errno),
                             errno == EEXIST ? " (refusing to overwrite a key)" : "");
     }
-    bool ok = fchmod(fd, 0600) == 0 && write(fd, text, (size_t)n) == n && fsync(fd) == 0;
+    bool ok = fchmod(fd, 0600) == 0 && el_write_all(fd, text, (size_t)n) && fsync(fd) == 0;
     sodium_memzero(text, sizeof text);
     if (close(fd) != 0)
         ok = false;

@@ -232,19 +232,8 @@ el_status el_storage_write(int root, const char *rel, const void *data, size_t l
     if (fd < 0) {
         s = el_error_set(err, EL_ERR_IO, "storage: cannot write %s: %s", rel, strerror(errno));
     } else {
-        const uint8_t *p = data;
-        size_t left = len;
-        while (left && s == EL_OK) {
-            ssize_t w = write(fd, p, left);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                s = el_error_set(err, EL_ERR_IO, "storage: write %s: %s", rel, strerror(errno));
-            else {
-                p += w;
-                left -= (size_t)w;
-            }
-        }
+        if (!el_write_all(fd, data, len))
+            s = el_error_set(err, EL_ERR_IO, "storage: write %s: %s", rel, strerror(errno));
         if (s == EL_OK && fsync(fd) != 0)
             s = el_error_set(err, EL_ERR_IO, "storage: fsync %s: %s", rel, strerror(errno));
         close(fd);
