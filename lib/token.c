@@ -429,6 +429,20 @@ static el_status ensure_key(el_runtime *rt, struct el_token_cache *c, el_error *
     return st;
 }
 
+static el_status refresh_state(el_runtime *rt, struct el_token_cache *c, sqlite3 **dbp, el_error *err);
+
+/* The per-runtime cache (with the runtime key loaded when with_key) and the state database,
+ * its epoch and revocations brought up to date: the common start of every operation. */
+static el_status open_state(el_runtime *rt, bool with_key, struct el_token_cache **c, sqlite3 **db, el_error *err)
+{
+    el_status st = get_cache(rt, c, err);
+    if (st == EL_OK && with_key)
+        st = ensure_key(rt, *c, err);
+    if (st == EL_OK)
+        st = refresh_state(rt, *c, db, err);
+    return st;
+}
+
 el_status el_runtime_pubkey(el_runtime *rt, uint8_t pk[EL_PK_BYTES], el_error *err)
 {
     struct el_token_cache *c = NULL;
@@ -684,11 +698,7 @@ el_status el_token_issue(el_runtime *rt, const el_token_request *req, char **tex
 
     struct el_token_cache *c = NULL;
     sqlite3 *db = NULL;
-    el_status st = get_cache(rt, &c, err);
-    if (st == EL_OK)
-        st = ensure_key(rt, c, err);
-    if (st == EL_OK)
-        st = refresh_state(rt, c, &db, err);
+    el_status st = open_state(rt, true, &c, &db, err);
     if (st == EL_OK)
         st = prep(db, &c->st_insert,
                   "INSERT INTO tokens(id, holder, capsule, publisher, resource, action, epoch, issued_at, expiry,"
@@ -791,11 +801,7 @@ el_status el_token_check(el_runtime *rt, const char *text, const char *holder_he
 
     struct el_token_cache *c = NULL;
     sqlite3 *db = NULL;
-    el_status st = get_cache(rt, &c, err);
-    if (st == EL_OK)
-        st = ensure_key(rt, c, err);
-    if (st == EL_OK)
-        st = refresh_state(rt, c, &db, err);
+    el_status st = open_state(rt, true, &c, &db, err);
     if (st != EL_OK) {
         *code = "internal";
         el_error_prefix(err, "checking token %s", idhex);
@@ -899,9 +905,7 @@ el_status el_token_revoke(el_runtime *rt, const char *id_hex, el_error *err)
         return el_error_set(err, EL_ERR_USAGE, "token id \"%s\" is not 32 lowercase hex digits", show(id_hex, sh));
     struct el_token_cache *c = NULL;
     sqlite3 *db = NULL;
-    el_status st = get_cache(rt, &c, err);
-    if (st == EL_OK)
-        st = refresh_state(rt, c, &db, err);
+    el_status st = open_state(rt, false, &c, &db, err);
     if (st == EL_OK)
         st = prep(db, &c->st_revoke, "INSERT OR IGNORE INTO revoked(id, at) VALUES(?1, ?2)", err);
     if (st != EL_OK) {
@@ -924,9 +928,7 @@ el_status el_epoch_bump(el_runtime *rt, uint64_t *new_epoch, el_error *err)
 {
     struct el_token_cache *c = NULL;
     sqlite3 *db = NULL;
-    el_status st = get_cache(rt, &c, err);
-    if (st == EL_OK)
-        st = refresh_state(rt, c, &db, err);
+    el_status st = open_state(rt, false, &c, &db, err);
     if (st != EL_OK) {
         el_error_prefix(err, "epoch bump");
         return st;
@@ -958,9 +960,7 @@ el_status el_epoch_get(el_runtime *rt, uint64_t *epoch, el_error *err)
 {
     struct el_token_cache *c = NULL;
     sqlite3 *db = NULL;
-    el_status st = get_cache(rt, &c, err);
-    if (st == EL_OK)
-        st = refresh_state(rt, c, &db, err);
+    el_status st = open_state(rt, false, &c, &db, err);
     if (st != EL_OK) {
         el_error_prefix(err, "reading the epoch");
         return st;
@@ -981,9 +981,7 @@ el_status el_token_list(el_runtime *rt, el_token_info **out, size_t *n, el_error
     *n = 0;
     struct el_token_cache *c = NULL;
     sqlite3 *db = NULL;
-    el_status st = get_cache(rt, &c, err);
-    if (st == EL_OK)
-        st = refresh_state(rt, c, &db, err);
+    el_status st = open_state(rt, false, &c, &db, err);
     if (st != EL_OK) {
         el_error_prefix(err, "listing tokens");
         return st;
