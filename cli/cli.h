@@ -30,7 +30,9 @@ int cli_open_runtime(el_runtime **rt);
 
 /* Fetches cid from IPFS gateways (gws, or $ELASTOS_GATEWAYS when n is 0), verifies it, and
  * installs it in the store. 0, or the printed error's exit code. */
-int cli_fetch_install(el_runtime *rt, const char *cid, const char *const *gws, size_t n);
+/* Puts cid in the store (flags: EL_STORE_PIN), fetching it from gws (or $ELASTOS_GATEWAYS) when
+ * absent; returns an exit code, the error printed. */
+int cli_fetch_install(el_runtime *rt, const char *cid, const char *const *gws, size_t n, unsigned flags);
 
 /* Resolves FILE|CID|NAME[@RANGE] to a path: an existing file wins, then a CID in the local store,
  * then the highest installed, trusted version of NAME matching RANGE. */
@@ -47,6 +49,7 @@ int cmd_run(int argc, char **argv);
 int cmd_new(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
 int cmd_epoch(int argc, char **argv);

@@ -196,7 +196,7 @@ int cmd_install(int argc, char **argv)
     el_error err;
     struct stat st;
     if (stat(argv[1], &st) != 0 && el_cid_validate(argv[1], &err) == EL_OK) {
-        rc = cli_fetch_install(rt, argv[1], NULL, 0);
+        rc = cli_fetch_install(rt, argv[1], NULL, 0, EL_STORE_PIN);
         if (!rc)
             printf("%s\n", argv[1]);
     } else if (el_store_install(rt, argv[1], cid, &err) != EL_OK)
@@ -222,7 +222,8 @@ int cmd_ls(int argc, char **argv)
     if (el_store_list(rt, &v, &n, &err) != EL_OK)
         rc = cli_fail(&err);
     for (size_t i = 0; !rc && i < n; i++)
-        printf("%s  %-24s %-12s %-6s %s\n", v[i].cid, v[i].name, v[i].version, el_capsule_type_name(v[i].type),
+        printf("%s  %-24s %-12s %-6s %10llu %-6s %s\n", v[i].cid, v[i].name, v[i].version,
+               el_capsule_type_name(v[i].type), (unsigned long long)v[i].size, v[i].pinned ? "pinned" : "cached",
                v[i].trusted ? "trusted" : "NOT VERIFIED/TRUSTED");
     if (!rc)
         free(v);
@@ -241,6 +242,31 @@ int cmd_rm(int argc, char **argv)
     el_error err;
     if (el_store_remove(rt, argv[1], &err) != EL_OK)
         rc = cli_fail(&err);
+    el_runtime_close(rt);
+    return rc;
+}
+
+int cmd_gc(int argc, char **argv)
+{
+    bool dry = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--dry-run"))
+            dry = true;
+        else
+            return cli_usage("gc", "unknown argument %s", argv[i]);
+    }
+    el_runtime *rt;
+    int rc = cli_open_runtime(&rt);
+    if (rc)
+        return rc;
+    el_error err;
+    el_gc_report r;
+    if (el_store_gc(rt, dry, &r, &err) != EL_OK)
+        rc = cli_fail(&err);
+    else
+        printf("%s %zu cached capsule%s (%llu bytes) and %zu leftover file%s\n", dry ? "would remove" : "removed",
+               r.entries, r.entries == 1 ? "" : "s", (unsigned long long)r.bytes, r.leftovers,
+               r.leftovers == 1 ? "" : "s");
     el_runtime_close(rt);
     return rc;
 }

@@ -26,8 +26,14 @@ static size_t env_gateways(const char **gws, char **copy)
     return n;
 }
 
-int cli_fetch_install(el_runtime *rt, const char *cid, const char *const *gws, size_t ngw)
+int cli_fetch_install(el_runtime *rt, const char *cid, const char *const *gws, size_t ngw, unsigned flags)
 {
+    el_error err;
+    char have[PATH_MAX], installed[EL_CID_MAX];
+    if (el_store_locate(rt, cid, have, &err) == EL_OK) { /* already here: verify again, maybe pin it */
+        el_status s = el_store_add(rt, have, flags, installed, &err);
+        return s == EL_OK ? 0 : cli_fail(&err);
+    }
     char *envcopy = NULL;
     const char *envgws[MAX_GATEWAYS];
     if (ngw == 0) {
@@ -37,8 +43,7 @@ int cli_fetch_install(el_runtime *rt, const char *cid, const char *const *gws, s
     if (ngw == 0)
         return cli_failf(EL_ERR_CONFIG, "%s: not in the local store, and no IPFS gateway configured (pass --gateway "
                                         "URL or set ELASTOS_GATEWAYS=\"URL...\")", cid);
-    el_error err;
-    char dir[PATH_MAX], tmp[PATH_MAX], installed[EL_CID_MAX];
+    char dir[PATH_MAX], tmp[PATH_MAX];
     el_status s = el_runtime_path(rt, "tmp", dir, sizeof dir, &err);
     if (s == EL_OK)
         s = el_mkdirs(dir, 0700, &err);
@@ -47,7 +52,7 @@ int cli_fetch_install(el_runtime *rt, const char *cid, const char *const *gws, s
     if (s == EL_OK)
         s = el_fetch_cid(rt, cid, gws, ngw, tmp, &err);
     if (s == EL_OK) {
-        s = el_store_install(rt, tmp, installed, &err);
+        s = el_store_add(rt, tmp, flags, installed, &err);
         unlink(tmp);
         if (s == EL_OK && strcmp(installed, cid) != 0)
             s = el_error_set(&err, EL_ERR_TRUST, "fetched %s but installed %s", cid, installed);
@@ -85,7 +90,7 @@ int cmd_fetch(int argc, char **argv)
     int rc = cli_open_runtime(&rt);
     if (rc)
         return rc;
-    rc = cli_fetch_install(rt, cid, gws, ngw);
+    rc = cli_fetch_install(rt, cid, gws, ngw, EL_STORE_PIN);
     if (!rc)
         printf("%s\n", cid);
     el_runtime_close(rt);

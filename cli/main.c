@@ -35,9 +35,13 @@ static const cli_command commands[] = {
      "Verifies FILE and copies it into the local store under its CID; prints the CID. A CID not\n"
      "on disk is fetched from $ELASTOS_GATEWAYS first (every block verified)."},
     {"ls", cmd_ls, "ls",
-     "Lists the local store: CID, name, version, type, and whether it verifies from a trusted\n"
-     "publisher now."},
+     "Lists the local store: CID, name, version, type, size, pinned (installed) or cached (fetched\n"
+     "on demand, removable by gc), and whether it verifies from a trusted publisher now."},
     {"rm", cmd_rm, "rm CID", "Removes CID from the local store."},
+    {"gc", cmd_gc, "gc [--dry-run]",
+     "Removes what the store no longer needs: capsules fetched on demand (by `run CID`) that no\n"
+     "installed capsule depends on, and the leftovers of interrupted installs and fetches.\n"
+     "Installed (pinned) capsules are kept. Prints what was (or, with --dry-run, would be) removed."},
     {"fetch", cmd_fetch, "fetch CID [--gateway URL]...",
      "Fetches CID from IPFS trustless gateways (--gateway, tried in order; default: the\n"
      "space-separated URLs in $ELASTOS_GATEWAYS), verifying every block against the CID, then\n"
@@ -140,7 +144,7 @@ int cli_resolve(el_runtime *rt, const char *arg, char *path)
     if (el_cid_validate(arg, &err) == EL_OK) {
         el_status s = el_store_locate(rt, arg, path, &err);
         if (s == EL_ERR_NOTFOUND && getenv("ELASTOS_GATEWAYS")) { /* fetch when missing, if configured */
-            int rc = cli_fetch_install(rt, arg, NULL, 0);
+            int rc = cli_fetch_install(rt, arg, NULL, 0, 0); /* cached, not pinned */
             if (rc)
                 return rc;
             s = el_store_locate(rt, arg, path, &err);

@@ -22,7 +22,13 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS audit("
     "  seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, capsule TEXT NOT NULL, capsule_id TEXT NOT NULL,"
     "  publisher TEXT NOT NULL, resource TEXT NOT NULL, action TEXT NOT NULL, decision TEXT NOT NULL,"
-    "  reason TEXT NOT NULL, token_id TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);";
+    "  reason TEXT NOT NULL, token_id TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);"
+    /* The content store's index (store.c): metadata of store/<cid>.capsule, and whether it is
+     * pinned (installed on purpose) or only cached (fetched on demand, removable by gc). */
+    "CREATE TABLE IF NOT EXISTS store("
+    "  cid TEXT PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, type INTEGER NOT NULL,"
+    "  publisher TEXT NOT NULL, size INTEGER NOT NULL, pinned INTEGER NOT NULL, added_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS store_name ON store(name);";
 
 el_status el_state_db(el_runtime *rt, sqlite3 **out, el_error *err)
 {

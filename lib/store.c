@@ -1,4 +1,14 @@
-/* store.c - the local content store of verified artifacts, keyed by CID (see store.h). */
+/*
+ * store.c - the local content store of verified artifacts, keyed by CID (see store.h).
+ *
+ * Files are the truth: store/<cid>.capsule holds exactly the bytes of <cid>. The index (table
+ * `store` in state.db) adds what a listing needs without reopening every artifact (name,
+ * version, type, publisher, size) and whether the entry is pinned. Crash safety comes from the
+ * order of writes: the row first, then the file (temp, fsync, rename, fsync of the directory).
+ * A row whose file never arrived is dropped by reconcile(); a file without a row (an older
+ * store, or a copy by hand) is verified and indexed as pinned, so nothing unknown is collected.
+ * store/.lock orders writers: adds hold it shared, gc/rm/reconcile exclusive.
+ */
 #include "elastos/store.h"
 #include "internal.h"
 
@@ -6,12 +16,15 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <limits.h>
+#include <signal.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
-
 el_status el_store_locate(el_runtime *rt, const char *cid, char *path, el_error *err)
 {
     el_status s = el_cid_validate(cid, err);
@@ -46,26 +59,189 @@ static bool holds(const char *path, const uint8_t *data, size_t len)
     return same;
 }
 
-el_status el_store_install(el_runtime *rt, const char *file, char cid_out[EL_CID_MAX], el_error *err)
+/* Opens (creating) the store directory and takes its lock (LOCK_SH or LOCK_EX); *lock_fd gets the
+ * descriptor to close. dir gets the store path (PATH_MAX). */
+static el_status lock_store(el_runtime *rt, int op, char *dir, int *lock_fd, el_error *err)
+{
+    *lock_fd = -1;
+    el_status s = el_runtime_path(rt, "store", dir, PATH_MAX, err);
+    if (s == EL_OK)
+        s = el_mkdirs(dir, 0700, err);
+    if (s != EL_OK)
+        return s;
+    char path[PATH_MAX + 8];
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return el_error_set(err, EL_ERR_IO, "cannot open the store lock %s: %s", path, strerror(errno));
+    while (flock(fd, op) != 0) {
+        if (errno != EINTR) {
+            close(fd);
+            return el_error_set(err, EL_ERR_IO, "cannot lock the store: %s", strerror(errno));
+        }
+    }
+    *lock_fd = fd;
+    return EL_OK;
+}
+
+static void unlock_store(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* releases the flock */
+}
+
+static el_status db_fail(sqlite3 *db, el_error *err, const char *what)
+{
+    return el_error_set(err, EL_ERR_IO, "store index (%s): %s", what, sqlite3_errmsg(db));
+}
+
+/* Inserts or updates the row of an artifact; pinning is sticky. */
+static el_status index_put(sqlite3 *db, const char *cid, const el_manifest *m, const char *publisher, uint64_t size,
+                           bool pinned, el_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO store(cid, name, version, type, publisher, size, pinned, added_at) "
+                           "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(cid) DO UPDATE SET "
+                           "pinned = max(pinned, excluded.pinned)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, err, "prepare");
+    sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, m->version, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, (int)m->type);
+    sqlite3_bind_text(st, 5, publisher, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)size);
+    sqlite3_bind_int(st, 7, pinned ? 1 : 0);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)time(NULL));
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? EL_OK : db_fail(db, err, "insert");
+}
+
+static el_status index_delete(sqlite3 *db, const char *cid, el_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "DELETE FROM store WHERE cid = ?1", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, err, "prepare");
+    sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? EL_OK : db_fail(db, err, "delete");
+}
+
+el_status el_store_add(el_runtime *rt, const char *file, unsigned flags, char cid_out[EL_CID_MAX], el_error *err)
 {
     el_artifact *a;
     el_status s = el_artifact_open(rt, file, 0, &a, err);
     if (s != EL_OK)
         return s;
-    char dir[PATH_MAX], path[PATH_MAX];
+    char dir[PATH_MAX], path[PATH_MAX], pub[EL_PK_TEXT];
+    int lock = -1;
+    sqlite3 *db = NULL;
     s = el_artifact_cid(a, cid_out, err);
     if (s == EL_OK)
-        s = el_runtime_path(rt, "store", dir, sizeof dir, err);
+        s = el_state_db(rt, &db, err);
     if (s == EL_OK)
-        s = el_mkdirs(dir, 0700, err);
+        s = lock_store(rt, LOCK_SH, dir, &lock, err);
     if (s == EL_OK && (size_t)snprintf(path, sizeof path, "%s/%s.capsule", dir, cid_out) >= sizeof path)
         s = el_error_set(err, EL_ERR_CONFIG, "store path too long");
-    /* Write the bytes that were verified (the mapping), not the file again: no check-then-use gap. */
-    /* An entry already there is kept only if it holds exactly these bytes: a damaged or foreign
+    if (s == EL_OK) {
+        el_pubkey_format(el_artifact_publisher(a), pub);
+        s = index_put(db, cid_out, el_artifact_manifest(a), pub, el_artifact_size(a), flags & EL_STORE_PIN, err);
+    }
+    /* Write the bytes that were verified (the mapping), not the file again: no check-then-use gap.
+     * An entry already there is kept only if it holds exactly these bytes: a damaged or foreign
      * file at store/<cid>.capsule is replaced. */
     if (s == EL_OK && !holds(path, el_artifact_bytes(a), (size_t)el_artifact_size(a)))
         s = el_write_file_atomic(path, el_artifact_bytes(a), (size_t)el_artifact_size(a), 0600, err);
+    unlock_store(lock);
     el_artifact_close(a);
+    return s;
+}
+
+el_status el_store_install(el_runtime *rt, const char *file, char cid_out[EL_CID_MAX], el_error *err)
+{
+    return el_store_add(rt, file, EL_STORE_PIN, cid_out, err);
+}
+
+/* true if name is "<valid cid>.capsule"; cid gets the CID. */
+static bool entry_name(const char *name, char cid[EL_CID_MAX])
+{
+    size_t len = strlen(name);
+    if (len <= 8 || strcmp(name + len - 8, ".capsule") != 0 || len - 8 >= EL_CID_MAX)
+        return false;
+    memcpy(cid, name, len - 8);
+    cid[len - 8] = 0;
+    el_error ignored;
+    return el_cid_validate(cid, &ignored) == EL_OK;
+}
+
+/* Makes the index match the files (caller holds the exclusive lock): drops rows without a file,
+ * indexes (pinned) files without a row that open as artifacts. */
+static el_status reconcile(el_runtime *rt, sqlite3 *db, const char *dir, el_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT cid FROM store", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, err, "prepare");
+    char (*gone)[EL_CID_MAX] = NULL;
+    size_t ngone = 0, cap = 0;
+    el_status s = EL_OK;
+    int rc;
+    while (s == EL_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *cid = (const char *)sqlite3_column_text(st, 0);
+        char path[PATH_MAX + EL_CID_MAX + 16];
+        snprintf(path, sizeof path, "%s/%s.capsule", dir, cid ? cid : "");
+        if (cid && access(path, F_OK) == 0)
+            continue;
+        if (ngone == cap) {
+            cap = cap ? 2 * cap : 16;
+            void *nv = realloc(gone, cap * sizeof *gone);
+            if (!nv) {
+                s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+                break;
+            }
+            gone = nv;
+        }
+        snprintf(gone[ngone++], EL_CID_MAX, "%s", cid ? cid : "");
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; s == EL_OK && i < ngone; i++)
+        s = index_delete(db, gone[i], err);
+    free(gone);
+    if (s != EL_OK)
+        return s;
+
+    DIR *d = opendir(dir);
+    if (!d)
+        return el_error_set(err, EL_ERR_IO, "%s: %s", dir, strerror(errno));
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM store WHERE cid = ?1", -1, &st, NULL) != SQLITE_OK) {
+        closedir(d);
+        return db_fail(db, err, "prepare");
+    }
+    struct dirent *de;
+    while (s == EL_OK && (de = readdir(d))) {
+        char cid[EL_CID_MAX];
+        if (!entry_name(de->d_name, cid))
+            continue;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, cid, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            continue;
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        el_artifact *a = NULL;
+        el_error ignored;
+        char actual[EL_CID_MAX], pub[EL_PK_TEXT];
+        if (el_artifact_open(rt, path, EL_OPEN_ANY_PUBLISHER, &a, &ignored) == EL_OK &&
+            el_artifact_cid(a, actual, &ignored) == EL_OK && !strcmp(actual, cid)) {
+            el_pubkey_format(el_artifact_publisher(a), pub);
+            s = index_put(db, cid, el_artifact_manifest(a), pub, el_artifact_size(a), true, err);
+        }
+        el_artifact_close(a);
+    }
+    sqlite3_finalize(st);
+    closedir(d);
     return s;
 }
 
@@ -76,31 +252,67 @@ static int cmp_entry(const void *a, const void *b)
     return c ? c : el_semver_compare(x->version, y->version);
 }
 
+/* Appends e to the vector *v. */
+static bool push_entry(el_store_entry **v, size_t *n, size_t *cap, const el_store_entry *e)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 16;
+        el_store_entry *nv = realloc(*v, nc * sizeof *nv);
+        if (!nv)
+            return false;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = *e;
+    return true;
+}
+
+/* Brings the index up to date under the exclusive lock; db and dir (PATH_MAX) are filled. */
+static el_status fresh_index(el_runtime *rt, sqlite3 **db, char *dir, el_error *err)
+{
+    int lock;
+    el_status s = el_state_db(rt, db, err);
+    if (s == EL_OK)
+        s = lock_store(rt, LOCK_EX, dir, &lock, err);
+    if (s != EL_OK)
+        return s;
+    s = reconcile(rt, *db, dir, err);
+    unlock_store(lock);
+    return s;
+}
+
 el_status el_store_list(el_runtime *rt, el_store_entry **out, size_t *n, el_error *err)
 {
     *out = NULL;
     *n = 0;
+    sqlite3 *db;
     char dir[PATH_MAX];
-    el_status s = el_runtime_path(rt, "store", dir, sizeof dir, err);
+    el_status s = fresh_index(rt, &db, dir, err);
     if (s != EL_OK)
         return s;
     DIR *d = opendir(dir);
     if (!d)
-        return errno == ENOENT ? EL_OK : el_error_set(err, EL_ERR_IO, "%s: %s", dir, strerror(errno));
+        return el_error_set(err, EL_ERR_IO, "%s: %s", dir, strerror(errno));
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT pinned FROM store WHERE cid = ?1", -1, &st, NULL) != SQLITE_OK) {
+        closedir(d);
+        return db_fail(db, err, "prepare");
+    }
     size_t cap = 0;
     struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t len = strlen(de->d_name);
-        if (len <= 8 || strcmp(de->d_name + len - 8, ".capsule") != 0 || len - 8 >= EL_CID_MAX)
-            continue;
+    while (s == EL_OK && (de = readdir(d))) {
         el_store_entry e = {0};
-        memcpy(e.cid, de->d_name, len - 8);
-        el_error ignored;
-        if (el_cid_validate(e.cid, &ignored) != EL_OK)
+        if (!entry_name(de->d_name, e.cid))
             continue;
         char path[PATH_MAX + 300];
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        struct stat sb;
+        e.size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, e.cid, -1, SQLITE_TRANSIENT);
+        e.pinned = sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != 0;
         el_artifact *a = NULL;
+        el_error ignored;
         if (el_artifact_open(rt, path, EL_OPEN_ANY_PUBLISHER, &a, &ignored) == EL_OK) {
             const el_manifest *m = el_artifact_manifest(a);
             char actual[EL_CID_MAX];
@@ -115,21 +327,17 @@ el_status el_store_list(el_runtime *rt, el_store_entry **out, size_t *n, el_erro
             snprintf(e.name, sizeof e.name, "?");
             snprintf(e.version, sizeof e.version, "?");
         }
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 16;
-            el_store_entry *nv = realloc(*out, cap * sizeof *nv);
-            if (!nv) {
-                closedir(d);
-                free(*out);
-                *out = NULL;
-                *n = 0;
-                return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-            }
-            *out = nv;
-        }
-        (*out)[(*n)++] = e;
+        if (!push_entry(out, n, &cap, &e))
+            s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     }
+    sqlite3_finalize(st);
     closedir(d);
+    if (s != EL_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return s;
+    }
     if (*n)
         qsort(*out, *n, sizeof **out, cmp_entry);
     return EL_OK;
@@ -137,13 +345,162 @@ el_status el_store_list(el_runtime *rt, el_store_entry **out, size_t *n, el_erro
 
 el_status el_store_remove(el_runtime *rt, const char *cid, el_error *err)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], dir[PATH_MAX];
     el_status s = el_store_locate(rt, cid, path, err);
     if (s != EL_OK)
         return s;
-    if (unlink(path) != 0)
-        return el_error_set(err, EL_ERR_IO, "cannot remove %s: %s", path, strerror(errno));
+    sqlite3 *db;
+    int lock = -1;
+    s = el_state_db(rt, &db, err);
+    if (s == EL_OK)
+        s = lock_store(rt, LOCK_EX, dir, &lock, err);
+    /* File first: a crash in between leaves a row without a file, which reconcile drops. */
+    if (s == EL_OK && unlink(path) != 0)
+        s = errno == ENOENT ? el_error_set(err, EL_ERR_NOTFOUND, "%s is not in the local store", cid)
+                            : el_error_set(err, EL_ERR_IO, "cannot remove %s: %s", path, strerror(errno));
+    if (s == EL_OK)
+        s = index_delete(db, cid, err);
+    unlock_store(lock);
+    return s;
+}
+
+/* Removes (or counts) leftovers of interrupted writes: "<cid>.capsule.tmp-*" in the store, and
+ * "fetch-<pid>-*" in $ELASTOS_HOME/tmp whose process is gone. */
+static el_status remove_leftovers(el_runtime *rt, const char *dir, bool dry_run, el_gc_report *r, el_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return el_error_set(err, EL_ERR_IO, "%s: %s", dir, strerror(errno));
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strstr(de->d_name, ".capsule.tmp-")) {
+            r->leftovers++;
+            if (!dry_run)
+                (void)unlinkat(dirfd(d), de->d_name, 0);
+        }
+    closedir(d);
+    char tmp[PATH_MAX];
+    if (el_runtime_path(rt, "tmp", tmp, sizeof tmp, err) != EL_OK || !(d = opendir(tmp)))
+        return EL_OK;
+    while ((de = readdir(d))) {
+        long pid;
+        char *end;
+        const char *name = de->d_name;
+        if (strncmp(name, "fetch-", 6) && strncmp(name, ".fetch-", 7))
+            continue;
+        pid = strtol(name + (name[0] == '.' ? 7 : 6), &end, 10);
+        if (pid <= 0 || *end != '-' || (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+            continue; /* still running */
+        r->leftovers++;
+        if (!dry_run)
+            (void)unlinkat(dirfd(d), name, 0);
+    }
+    closedir(d);
     return EL_OK;
+}
+
+typedef struct gc_row {
+    char cid[EL_CID_MAX];
+    char name[65];
+    char version[128];
+    uint64_t size;
+    bool pinned, live;
+} gc_row;
+
+/* Marks row i live and, through its manifest's dependencies, everything it needs. */
+static void mark(el_runtime *rt, const char *dir, gc_row *rows, size_t n, size_t i, int depth)
+{
+    if (rows[i].live || depth > 64)
+        return;
+    rows[i].live = true;
+    char path[PATH_MAX + EL_CID_MAX + 16];
+    snprintf(path, sizeof path, "%s/%s.capsule", dir, rows[i].cid);
+    el_artifact *a;
+    el_error ignored;
+    if (el_artifact_open(rt, path, EL_OPEN_ANY_PUBLISHER, &a, &ignored) != EL_OK)
+        return;
+    const el_manifest *m = el_artifact_manifest(a);
+    for (size_t k = 0; k < m->n_dependencies; k++) {
+        const el_dependency *dep = &m->dependencies[k];
+        for (size_t j = 0; j < n; j++)
+            if (dep->cid ? !strcmp(rows[j].cid, dep->cid)
+                         : (!strcmp(rows[j].name, dep->name) && el_semver_satisfies(rows[j].version, dep->version)))
+                mark(rt, dir, rows, n, j, depth + 1);
+    }
+    el_artifact_close(a);
+}
+
+el_status el_store_gc(el_runtime *rt, bool dry_run, el_gc_report *report, el_error *err)
+{
+    el_gc_report r = {0};
+    sqlite3 *db;
+    char dir[PATH_MAX];
+    int lock;
+    el_status s = el_state_db(rt, &db, err);
+    if (s == EL_OK)
+        s = lock_store(rt, LOCK_EX, dir, &lock, err);
+    if (s != EL_OK)
+        return s;
+    s = remove_leftovers(rt, dir, dry_run, &r, err);
+    if (s == EL_OK)
+        s = reconcile(rt, db, dir, err);
+    gc_row *rows = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *st = NULL;
+    if (s == EL_OK && sqlite3_prepare_v2(db, "SELECT cid, name, version, size, pinned FROM store", -1, &st, NULL) !=
+                          SQLITE_OK)
+        s = db_fail(db, err, "prepare");
+    while (s == EL_OK && sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 32;
+            gc_row *nv = realloc(rows, cap * sizeof *nv);
+            if (!nv) {
+                s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+                break;
+            }
+            rows = nv;
+        }
+        gc_row *g = &rows[n++];
+        memset(g, 0, sizeof *g);
+        snprintf(g->cid, sizeof g->cid, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(g->name, sizeof g->name, "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(g->version, sizeof g->version, "%s", (const char *)sqlite3_column_text(st, 2));
+        g->size = (uint64_t)sqlite3_column_int64(st, 3);
+        g->pinned = sqlite3_column_int(st, 4) != 0;
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; s == EL_OK && i < n; i++)
+        if (rows[i].pinned)
+            mark(rt, dir, rows, n, i, 0);
+    for (size_t i = 0; s == EL_OK && i < n; i++) {
+        if (rows[i].live)
+            continue;
+        r.entries++;
+        r.bytes += rows[i].size;
+        if (dry_run)
+            continue;
+        char path[PATH_MAX + EL_CID_MAX + 16];
+        snprintf(path, sizeof path, "%s/%s.capsule", dir, rows[i].cid);
+        if (unlink(path) != 0 && errno != ENOENT)
+            s = el_error_set(err, EL_ERR_IO, "cannot remove %s: %s", path, strerror(errno));
+        else
+            s = index_delete(db, rows[i].cid, err);
+    }
+    free(rows);
+    unlock_store(lock);
+    if (report)
+        *report = r;
+    return s;
+}
+
+typedef struct cand {
+    char cid[EL_CID_MAX];
+    char version[128];
+} cand;
+
+static int cmp_cand_desc(const void *a, const void *b)
+{
+    return el_semver_compare(((const cand *)b)->version, ((const cand *)a)->version);
 }
 
 el_status el_store_resolve(el_runtime *rt, const char *name, const char *range, char cid[EL_CID_MAX], char *path,
@@ -153,23 +510,57 @@ el_status el_store_resolve(el_runtime *rt, const char *name, const char *range, 
         range = "*";
     if (!el_semver_range_valid(range))
         return el_error_set(err, EL_ERR_USAGE, "%s@%.100s: not a semver range", name, range);
-    el_store_entry *v;
-    size_t n;
-    el_status s = el_store_list(rt, &v, &n, err);
+    sqlite3 *db;
+    char dir[PATH_MAX];
+    el_status s = fresh_index(rt, &db, dir, err);
     if (s != EL_OK)
         return s;
-    const el_store_entry *best = NULL;
-    for (size_t i = 0; i < n; i++)
-        if (v[i].trusted && !strcmp(v[i].name, name) && el_semver_satisfies(v[i].version, range) &&
-            (!best || el_semver_compare(v[i].version, best->version) > 0))
-            best = &v[i];
-    if (best) {
-        memcpy(cid, best->cid, EL_CID_MAX);
-        s = el_store_locate(rt, cid, path, err);
-    } else {
-        s = el_error_set(err, EL_ERR_NOTFOUND, "no installed, trusted capsule %s matches %s (see elastos ls)", name, range);
+    /* Candidates from the index, highest version first; the first that verifies from a trusted
+     * publisher now wins (the index is a hint, the bytes decide). */
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT cid, version FROM store WHERE name = ?1", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, err, "prepare");
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    cand *v = NULL;
+    size_t n = 0, cap = 0;
+    while (s == EL_OK && sqlite3_step(st) == SQLITE_ROW) {
+        const char *ver = (const char *)sqlite3_column_text(st, 1);
+        if (!ver || !el_semver_satisfies(ver, range))
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 8;
+            cand *nv = realloc(v, cap * sizeof *nv);
+            if (!nv) {
+                s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+                break;
+            }
+            v = nv;
+        }
+        snprintf(v[n].cid, sizeof v[n].cid, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(v[n].version, sizeof v[n].version, "%s", ver);
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (n)
+        qsort(v, n, sizeof *v, cmp_cand_desc);
+    bool found = false;
+    for (size_t i = 0; s == EL_OK && i < n && !found; i++) {
+        el_error ignored;
+        el_artifact *a;
+        char actual[EL_CID_MAX];
+        if (el_store_locate(rt, v[i].cid, path, &ignored) != EL_OK ||
+            el_artifact_open(rt, path, 0, &a, &ignored) != EL_OK)
+            continue;
+        const el_manifest *m = el_artifact_manifest(a);
+        found = el_artifact_cid(a, actual, &ignored) == EL_OK && !strcmp(actual, v[i].cid) &&
+                !strcmp(m->name, name) && el_semver_satisfies(m->version, range);
+        el_artifact_close(a);
+        if (found)
+            memcpy(cid, v[i].cid, EL_CID_MAX);
     }
     free(v);
+    if (s == EL_OK && !found)
+        s = el_error_set(err, EL_ERR_NOTFOUND, "no installed, trusted capsule %s matches %s (see elastos ls)", name, range);
     return s;
 }
 

@@ -20,8 +20,18 @@ extern "C" {
  * EL_ERR_FORMAT when cid is not a valid CID. */
 el_status el_store_locate(el_runtime *rt, const char *cid, char *path, el_error *err);
 
-/* Verifies the artifact at file and copies it into the store; cid_out gets its CID. */
+/* Verifies the artifact at file and copies it into the store, pinned; cid_out gets its CID. */
 el_status el_store_install(el_runtime *rt, const char *file, char cid_out[EL_CID_MAX], el_error *err);
+
+/* el_store_add flags. A pinned entry was installed on purpose and is kept by el_store_gc; an
+ * unpinned one is a cache (fetched on demand by `run CID`), removed by gc unless a pinned entry
+ * depends on it. Adding an entry that is already there can pin it, never unpin it. */
+#define EL_STORE_PIN 1u
+
+/* Like el_store_install, with flags (EL_STORE_PIN). Safe against concurrent adds of the same CID
+ * and against a crash at any point: the index row is written before the file, which is written
+ * to a temp file, fsync'd and renamed; a row without its file is dropped on the next listing. */
+el_status el_store_add(el_runtime *rt, const char *file, unsigned flags, char cid_out[EL_CID_MAX], el_error *err);
 
 typedef struct el_store_entry {
     char cid[EL_CID_MAX];
@@ -30,11 +40,25 @@ typedef struct el_store_entry {
     el_capsule_type type;
     char publisher[EL_PK_TEXT];
     bool trusted; /* verifies and its publisher is in the trust store now */
+    bool pinned;  /* installed on purpose (kept by gc); false for an on-demand cache entry */
+    uint64_t size;
 } el_store_entry;
 
 /* Every artifact in the store (*out malloc'd; caller frees), sorted by name then version.
  * Entries that no longer verify are listed with trusted = false. */
 el_status el_store_list(el_runtime *rt, el_store_entry **out, size_t *n, el_error *err);
+
+typedef struct el_gc_report {
+    size_t entries;   /* unpinned, unreferenced artifacts removed */
+    uint64_t bytes;   /* their size */
+    size_t leftovers; /* temp files of interrupted installs and fetches removed */
+} el_gc_report;
+
+/* Garbage collection: removes the leftovers of interrupted installs and fetches, and every
+ * unpinned entry that no pinned entry needs (transitively, through manifest dependencies: a
+ * pinned CID, or every stored version matching name + range). dry_run reports without removing.
+ * Holds the store's exclusive lock, so it never races an install. */
+el_status el_store_gc(el_runtime *rt, bool dry_run, el_gc_report *report, el_error *err);
 
 /* Removes cid from the store; EL_ERR_NOTFOUND when absent. */
 el_status el_store_remove(el_runtime *rt, const char *cid, el_error *err);

@@ -66,7 +66,7 @@ static int count_entries(const char *dir)
     int n = 0;
     struct dirent *de;
     while ((de = readdir(d)))
-        n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+        n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, ".lock"); /* the store's lock */
     closedir(d);
     return n;
 }
