@@ -5,6 +5,8 @@
 #include "elastos/artifact.h"
 #include "elastos/elastos.h"
 #include "elastos/runtime.h"
+#include "elastos/fetch.h"
+#include "elastos/store.h"
 
 #include <stdbool.h>
 
@@ -30,9 +32,11 @@ int cli_open_runtime(el_runtime **rt);
 
 /* Fetches cid from IPFS gateways (gws, or $ELASTOS_GATEWAYS when n is 0), verifies it, and
  * installs it in the store. 0, or the printed error's exit code. */
-/* Puts cid in the store (flags: EL_STORE_PIN), fetching it from gws (or $ELASTOS_GATEWAYS) when
- * absent; returns an exit code, the error printed. */
-int cli_fetch_install(el_runtime *rt, const char *cid, const char *const *gws, size_t n, unsigned flags);
+/* Puts cid in the store (flags: EL_STORE_PIN), fetching it from srcs (or, when n is 0,
+ * $ELASTOS_KUBO_API and $ELASTOS_GATEWAYS) when absent; returns an exit code, the error printed. */
+int cli_fetch_install(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t n, unsigned flags);
+/* true when $ELASTOS_KUBO_API or $ELASTOS_GATEWAYS names a source to fetch from. */
+bool cli_have_sources(void);
 
 /* Resolves FILE|CID|NAME[@RANGE] to a path: an existing file wins, then a CID in the local store,
  * then the highest installed, trusted version of NAME matching RANGE. */

@@ -6,27 +6,74 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "elastos/fetch.h"
 #include "elastos/fs.h"
 #include "elastos/store.h"
 
-#define MAX_GATEWAYS 32
+#define MAX_SOURCES 32
 
-/* Gateways from $ELASTOS_GATEWAYS (space-separated) into gws; *copy owns the strings. */
-static size_t env_gateways(const char **gws, char **copy)
+/* The progress line on a terminal: "fetching CID  12.0/64.0 MiB  18%  150 MiB/s". */
+typedef struct bar {
+    const char *cid;
+    double start, last;
+    bool shown;
+} bar;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void bar_update(void *ud, uint64_t got, uint64_t total)
+{
+    bar *b = ud;
+    double t = now_s();
+    if (t - b->last < 0.1 && !(total && got == total))
+        return;
+    b->last = t;
+    double mib = (double)got / 1048576.0, rate = t > b->start ? mib / (t - b->start) : 0;
+    if (total)
+        fprintf(stderr, "\rfetching %.16s...  %.1f/%.1f MiB  %3d%%  %.0f MiB/s \033[K", b->cid, mib,
+                (double)total / 1048576.0, (int)(100.0 * (double)got / (double)total), rate);
+    else
+        fprintf(stderr, "\rfetching %.16s...  %.1f MiB  %.0f MiB/s \033[K", b->cid, mib, rate);
+    b->shown = true;
+}
+
+static void add_source(el_fetch_source *v, size_t *n, el_source_kind kind, const char *url)
+{
+    if (*n < MAX_SOURCES)
+        v[(*n)++] = (el_fetch_source){kind, url};
+}
+
+/* Sources: --api/--gateway from the command line, else $ELASTOS_KUBO_API then the space-separated
+ * $ELASTOS_GATEWAYS. *copy owns the strings split from the environment. */
+static size_t env_sources(el_fetch_source *v, char **copy)
 {
     size_t n = 0;
+    const char *api = getenv("ELASTOS_KUBO_API");
+    if (api && *api)
+        add_source(v, &n, EL_SOURCE_KUBO_API, api);
     const char *env = getenv("ELASTOS_GATEWAYS");
     *copy = env ? strdup(env) : NULL;
     char *save;
-    for (char *t = *copy ? strtok_r(*copy, " \t\n", &save) : NULL; t && n < MAX_GATEWAYS; t = strtok_r(NULL, " \t\n", &save))
-        gws[n++] = t;
+    for (char *t = *copy ? strtok_r(*copy, " \t\n", &save) : NULL; t; t = strtok_r(NULL, " \t\n", &save))
+        add_source(v, &n, EL_SOURCE_GATEWAY, t);
     return n;
 }
 
-int cli_fetch_install(el_runtime *rt, const char *cid, const char *const *gws, size_t ngw, unsigned flags)
+bool cli_have_sources(void)
+{
+    const char *a = getenv("ELASTOS_KUBO_API"), *g = getenv("ELASTOS_GATEWAYS");
+    return (a && *a) || (g && *g);
+}
+
+int cli_fetch_install(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t nsrc, unsigned flags)
 {
     el_error err;
     char have[PATH_MAX], installed[EL_CID_MAX];
@@ -35,22 +82,32 @@ int cli_fetch_install(el_runtime *rt, const char *cid, const char *const *gws, s
         return s == EL_OK ? 0 : cli_fail(&err);
     }
     char *envcopy = NULL;
-    const char *envgws[MAX_GATEWAYS];
-    if (ngw == 0) {
-        ngw = env_gateways(envgws, &envcopy);
-        gws = envgws;
+    el_fetch_source envsrc[MAX_SOURCES];
+    if (nsrc == 0) {
+        nsrc = env_sources(envsrc, &envcopy);
+        srcs = envsrc;
     }
-    if (ngw == 0)
-        return cli_failf(EL_ERR_CONFIG, "%s: not in the local store, and no IPFS gateway configured (pass --gateway "
-                                        "URL or set ELASTOS_GATEWAYS=\"URL...\")", cid);
-    char dir[PATH_MAX], tmp[PATH_MAX];
+    if (nsrc == 0)
+        return cli_failf(EL_ERR_CONFIG, "%s: not in the local store, and no IPFS source configured (pass --gateway "
+                                        "URL or --api URL, or set ELASTOS_GATEWAYS=\"URL...\" or ELASTOS_KUBO_API=URL)",
+                         cid);
+    char dir[PATH_MAX], tmp[PATH_MAX], partial[PATH_MAX];
     el_status s = el_runtime_path(rt, "tmp", dir, sizeof dir, &err);
     if (s == EL_OK)
         s = el_mkdirs(dir, 0700, &err);
     if (s == EL_OK && (size_t)snprintf(tmp, sizeof tmp, "%s/fetch-%ld-%s.capsule", dir, (long)getpid(), cid) >= sizeof tmp)
         s = el_error_set(&err, EL_ERR_CONFIG, "temp path too long");
+    snprintf(partial, sizeof partial, "%s/partial", dir);
+    bar b = {.cid = cid, .start = now_s()};
+    el_fetch_options o = {.sources = srcs, .n_sources = nsrc, .partial_dir = partial};
+    if (isatty(STDERR_FILENO) && !getenv("ELASTOS_NO_PROGRESS")) {
+        o.progress = bar_update;
+        o.progress_ud = &b;
+    }
     if (s == EL_OK)
-        s = el_fetch_cid(rt, cid, gws, ngw, tmp, &err);
+        s = el_fetch(rt, cid, &o, tmp, &err);
+    if (b.shown)
+        fprintf(stderr, "\r\033[K");
     if (s == EL_OK) {
         s = el_store_add(rt, tmp, flags, installed, &err);
         unlink(tmp);
@@ -64,15 +121,16 @@ int cli_fetch_install(el_runtime *rt, const char *cid, const char *const *gws, s
 int cmd_fetch(int argc, char **argv)
 {
     const char *cid = NULL;
-    const char *gws[MAX_GATEWAYS];
-    size_t ngw = 0;
+    el_fetch_source srcs[MAX_SOURCES];
+    size_t nsrc = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--gateway")) {
+        if (!strcmp(argv[i], "--gateway") || !strcmp(argv[i], "--api")) {
             if (i + 1 >= argc)
-                return cli_usage("fetch", "--gateway needs a URL");
-            if (ngw == MAX_GATEWAYS)
-                return cli_usage("fetch", "at most %d gateways", MAX_GATEWAYS);
-            gws[ngw++] = argv[++i];
+                return cli_usage("fetch", "%s needs a URL", argv[i]);
+            if (nsrc == MAX_SOURCES)
+                return cli_usage("fetch", "at most %d sources", MAX_SOURCES);
+            srcs[nsrc] = (el_fetch_source){argv[i][2] == 'a' ? EL_SOURCE_KUBO_API : EL_SOURCE_GATEWAY, argv[i + 1]};
+            nsrc++, i++;
         } else if (argv[i][0] == '-') {
             return cli_usage("fetch", "unknown option %s", argv[i]);
         } else if (cid) {
@@ -90,7 +148,7 @@ int cmd_fetch(int argc, char **argv)
     int rc = cli_open_runtime(&rt);
     if (rc)
         return rc;
-    rc = cli_fetch_install(rt, cid, gws, ngw, EL_STORE_PIN);
+    rc = cli_fetch_install(rt, cid, srcs, nsrc, EL_STORE_PIN);
     if (!rc)
         printf("%s\n", cid);
     el_runtime_close(rt);

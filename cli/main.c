@@ -33,7 +33,7 @@ static const cli_command commands[] = {
      "KEYFILE is a .pub file (or a secret key file, whose public half is used)."},
     {"install", cmd_install, "install FILE|CID",
      "Verifies FILE and copies it into the local store under its CID; prints the CID. A CID not\n"
-     "on disk is fetched from $ELASTOS_GATEWAYS first (every block verified)."},
+     "on disk is fetched from $ELASTOS_KUBO_API / $ELASTOS_GATEWAYS first (every block verified)."},
     {"ls", cmd_ls, "ls",
      "Lists the local store: CID, name, version, type, size, pinned (installed) or cached (fetched\n"
      "on demand, removable by gc), and whether it verifies from a trusted publisher now."},
@@ -42,12 +42,15 @@ static const cli_command commands[] = {
      "Removes what the store no longer needs: capsules fetched on demand (by `run CID`) that no\n"
      "installed capsule depends on, and the leftovers of interrupted installs and fetches.\n"
      "Installed (pinned) capsules are kept. Prints what was (or, with --dry-run, would be) removed."},
-    {"fetch", cmd_fetch, "fetch CID [--gateway URL]...",
-     "Fetches CID from IPFS trustless gateways (--gateway, tried in order; default: the\n"
-     "space-separated URLs in $ELASTOS_GATEWAYS), verifying every block against the CID, then\n"
+    {"fetch", cmd_fetch, "fetch CID [--gateway URL | --api URL]...",
+     "Fetches CID from IPFS: trustless gateways (--gateway) and Kubo RPC APIs (--api), tried in\n"
+     "order (default: $ELASTOS_KUBO_API, then the space-separated URLs in $ELASTOS_GATEWAYS),\n"
+     "verifying every block against the CID, then\n"
      "installs it like `elastos install` (signature and trusted publisher checked); prints the CID.\n"
-     "A gateway serving wrong bytes is skipped; 66 when no gateway has it, 77 when none served the\n"
-     "right bytes or the artifact is refused, 78 when no gateway is configured."},
+     "A source serving wrong bytes is skipped; 66 when no source has it, 77 when none served the\n"
+     "right bytes or the artifact is refused, 78 when no source is configured. An interrupted fetch\n"
+     "resumes: its verified blocks are kept ($ELASTOS_HOME/tmp/partial) and only the missing ones\n"
+     "are asked for next time. A progress line is shown on a terminal."},
     {"publish", cmd_publish, "publish FILE [--api URL]",
      "Verifies the artifact FILE and adds it, pinned, to a Kubo node (--api, default\n"
      "$ELASTOS_KUBO_API or http://127.0.0.1:5001) with the unixfs-v1-2025 import options; prints\n"
@@ -143,7 +146,7 @@ int cli_resolve(el_runtime *rt, const char *arg, char *path)
     el_error err;
     if (el_cid_validate(arg, &err) == EL_OK) {
         el_status s = el_store_locate(rt, arg, path, &err);
-        if (s == EL_ERR_NOTFOUND && getenv("ELASTOS_GATEWAYS")) { /* fetch when missing, if configured */
+        if (s == EL_ERR_NOTFOUND && cli_have_sources()) { /* fetch when missing, if configured */
             int rc = cli_fetch_install(rt, arg, NULL, 0, 0); /* cached, not pinned */
             if (rc)
                 return rc;

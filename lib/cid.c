@@ -290,6 +290,11 @@ static void base32_text(char out[EL_CID_MAX], const uint8_t bin[BIN_CID_LEN])
     out[o] = '\0';
 }
 
+void el_cid_encode(const uint8_t bin[EL_CID_BIN_LEN], char out[EL_CID_MAX])
+{
+    base32_text(out, bin);
+}
+
 el_status el_cid_final(el_cid_ctx *c, char out[EL_CID_MAX], el_error *err)
 {
     if (!c || !out)

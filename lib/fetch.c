@@ -1,19 +1,26 @@
 /*
- * fetch.c - fetching a file by CID from IPFS trustless gateways, every byte verified (fetch.h).
+ * fetch.c - fetching a file by CID from IPFS, every byte verified (fetch.h).
  *
- * raw CID (codec 0x55): GET <gw>/ipfs/<cid>?format=raw, SHA-256 of the body == the digest.
- * dag-pb CID (0x70):    GET <gw>/ipfs/<cid>?format=car, a CARv1 stream:
- *     varint(header length) header (dag-cbor, skipped)
+ * Sources: trustless gateways (GET <gw>/ipfs/<cid>?format=car|raw) and Kubo's RPC API
+ * (POST <api>/api/v0/dag/export?arg=<cid> for a CAR, /api/v0/block/get?arg=<cid> for a block).
+ *
+ * raw CID (codec 0x55): one block; SHA-256 of the body == the digest.
+ * dag-pb CID (0x70): the blocks are gathered in a "partial" file, itself a CARv1:
+ *     varint(header length) header (dag-cbor; skipped on reading)
  *     { varint(length) CID data }...          length covers CID + data
- *   The CAR is downloaded into an unlinked temp file next to out_path, then mapped; every block
- *   is hashed and checked against its CID, then the UnixFS tree is walked from the root in link
- *   order, writing the leaves into the output temp file:
+ *   First a whole CAR is streamed into it from the first source that serves one. It is then
+ *   scanned: every block hashed against its CID; the file is cut at the first block that is
+ *   truncated or wrong (wrong bytes are noted against the source). Then the UnixFS tree is
+ *   walked from the root in link order, writing the leaves into the output temp file; a block
+ *   not in the partial file is fetched alone from the sources in order, checked, and appended:
  *     PBNode  { Data = 1 (bytes); repeated PBLink Links = 2 }
  *     PBLink  { Hash = 1 (binary CID); Name = 2; Tsize = 3 }
  *     UnixFS  { Type = 1 (File = 2, Raw = 0); Data = 2; filesize = 3; repeated blocksizes = 4 }
  *   Each node's children must produce exactly its blocksizes, and the root exactly its filesize.
+ *   With a partial_dir the partial file survives a failed fetch, so the next one resumes: it
+ *   skips the CAR and asks only for the missing blocks.
  * The output temp file is fsync'd, its CID recomputed (el_cid_of_file) as a last check, and only
- * then renamed to out_path. A gateway that fails or serves wrong bytes is skipped; its reason is
+ * then renamed to out_path. A source that fails or serves wrong bytes is skipped; its reason is
  * kept for the error message.
  */
 #include "elastos/fetch.h"
@@ -30,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -114,13 +122,56 @@ static bool skip_field(const uint8_t *p, size_t end, size_t *pos, unsigned wt)
     }
 }
 
-/* ---- download ---- */
+/* ---- the fetch context ---- */
+
+typedef struct blk {
+    uint8_t digest[DIGEST_LEN];
+    uint8_t codec;
+    uint64_t off; /* data (after the CID) in the partial file */
+    size_t len;
+} blk;
+
+typedef struct fetch_ctx {
+    const el_fetch_options *o;
+    const char *cid;
+    uint8_t bin[BIN_CID_LEN];
+    uint64_t base, total; /* progress: bytes already counted, expected total (0: unknown) */
+    int pfd;              /* the partial CAR */
+    uint64_t plen;
+    blk *blocks; /* sorted by (digest, codec) */
+    size_t nblocks, cap;
+    int out; /* the output temp file */
+    uint64_t written;
+    char notes[400]; /* failed sources, for the error message */
+    size_t nl;
+    bool tampered;
+} fetch_ctx;
+
+static void note(fetch_ctx *c, const el_fetch_source *src, el_status s, const char *msg)
+{
+    if (s == EL_ERR_TRUST)
+        c->tampered = true;
+    if (c->nl < sizeof c->notes) {
+        int w = snprintf(c->notes + c->nl, sizeof c->notes - c->nl, "%s%s%s: %s", c->nl ? "; " : "",
+                         s == EL_ERR_TRUST ? "wrong bytes from " : "", src->url, msg);
+        c->nl = w < 0 ? sizeof c->notes : c->nl + (size_t)w;
+    }
+}
+
+static void progress(fetch_ctx *c, uint64_t now)
+{
+    if (c->o->progress)
+        c->o->progress(c->o->progress_ud, now, c->total);
+}
+
+/* ---- HTTP ---- */
 
 typedef struct dl {
-    int fd;
+    int fd;       /* >= 0: append to this file */
+    uint8_t *mem; /* else: into this buffer */
     uint64_t n, max;
     bool over, ioerr;
-    EVP_MD_CTX *md; /* optional running SHA-256 */
+    fetch_ctx *ctx;
 } dl;
 
 static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -131,14 +182,21 @@ static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *ud)
         d->over = true;
         return 0;
     }
-    if (!el_write_all(d->fd, (const uint8_t *)ptr, len)) {
+    if (d->fd >= 0 ? !el_write_all(d->fd, (const uint8_t *)ptr, len) : (memcpy(d->mem + d->n, ptr, len), false)) {
         d->ioerr = true;
         return 0;
     }
-    if (d->md)
-        EVP_DigestUpdate(d->md, ptr, len);
     d->n += len;
     return len;
+}
+
+static int dl_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal, (void)ultotal, (void)ulnow;
+    dl *d = ud;
+    if (d->ctx)
+        progress(d->ctx, d->ctx->base + (uint64_t)dlnow);
+    return 0;
 }
 
 static long env_long(const char *name, long def)
@@ -151,19 +209,33 @@ static long env_long(const char *name, long def)
     return (*end || v <= 0) ? def : v;
 }
 
-/* GETs url into d; EL_ERR_NOTFOUND for unreachable/HTTP errors, EL_ERR_LIMIT over max. */
-static el_status http_get(const char *url, const char *accept, dl *d, el_error *err)
+/* Requests what (a CID) from src: a CAR (car) or one raw block, into d. EL_ERR_NOTFOUND for
+ * unreachable sources and HTTP errors, EL_ERR_LIMIT over d->max. */
+static el_status http_fetch(const el_fetch_source *src, const char *what, bool car, dl *d, el_error *err)
 {
+    size_t ul = strlen(src->url);
+    while (ul > 0 && src->url[ul - 1] == '/')
+        ul--;
+    char url[4096];
+    int w;
+    if (src->kind == EL_SOURCE_KUBO_API)
+        w = snprintf(url, sizeof url, "%.*s/api/v0/%s?arg=%s", (int)ul, src->url, car ? "dag/export" : "block/get",
+                     what);
+    else
+        w = snprintf(url, sizeof url, "%.*s/ipfs/%s?format=%s", (int)ul, src->url, what, car ? "car" : "raw");
+    if (w < 0 || w >= (int)sizeof url)
+        return el_error_set(err, EL_ERR_USAGE, "source URL too long");
     el_curl_init();
     CURL *h = curl_easy_init();
     if (!h)
         return el_error_set(err, EL_ERR_INTERNAL, "libcurl initialisation failed");
-    char hdr[128];
-    snprintf(hdr, sizeof hdr, "Accept: %s", accept);
-    struct curl_slist *hl = curl_slist_append(NULL, hdr);
+    struct curl_slist *hl =
+        curl_slist_append(NULL, car ? "Accept: application/vnd.ipld.car" : "Accept: application/vnd.ipld.raw");
     char ebuf[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    if (src->kind == EL_SOURCE_KUBO_API)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, ""); /* Kubo's RPC API takes POST only */
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
@@ -175,6 +247,11 @@ static el_status http_get(const char *url, const char *accept, dl *d, el_error *
     curl_easy_setopt(h, CURLOPT_USERAGENT, "elastos/" EL_VERSION);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dl_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, d);
+    if (d->ctx && d->ctx->o->progress) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, dl_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, d);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
     CURLcode rc = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -191,21 +268,7 @@ static el_status http_get(const char *url, const char *accept, dl *d, el_error *
     return el_error_set(err, EL_ERR_NOTFOUND, "%s", ebuf[0] ? ebuf : curl_easy_strerror(rc));
 }
 
-/* ---- CAR verification and DAG walk ---- */
-
-typedef struct blk {
-    uint8_t digest[DIGEST_LEN];
-    uint8_t codec;
-    size_t off, len; /* data (after the CID) in the mapping */
-} blk;
-
-typedef struct walker {
-    const uint8_t *car;
-    blk *blocks;
-    size_t nblocks;
-    int out;
-    uint64_t written;
-} walker;
+/* ---- the partial CAR ---- */
 
 static int cmp_blk(const void *a, const void *b)
 {
@@ -214,43 +277,259 @@ static int cmp_blk(const void *a, const void *b)
     return c ? c : (int)x->codec - (int)y->codec;
 }
 
-static const blk *find_blk(const walker *w, uint8_t codec, const uint8_t *digest)
+static const blk *find_blk(const fetch_ctx *c, uint8_t codec, const uint8_t *digest)
 {
     blk key;
     memcpy(key.digest, digest, DIGEST_LEN);
     key.codec = codec;
-    return bsearch(&key, w->blocks, w->nblocks, sizeof key, cmp_blk);
+    return c->nblocks ? bsearch(&key, c->blocks, c->nblocks, sizeof key, cmp_blk) : NULL;
 }
 
-static el_status emit(walker *w, const uint8_t *p, size_t n, el_error *err)
+/* Adds b to the sorted index (a duplicate is ignored). */
+static el_status add_blk(fetch_ctx *c, const blk *b, el_error *err)
 {
-    if (w->written + n > EL_FETCH_MAX_SIZE)
+    if (find_blk(c, b->codec, b->digest))
+        return EL_OK;
+    if (c->nblocks == EL_FETCH_MAX_BLOCKS)
+        return el_error_set(err, EL_ERR_LIMIT, "more than %d blocks", EL_FETCH_MAX_BLOCKS);
+    if (c->nblocks == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 256;
+        blk *nb = realloc(c->blocks, nc * sizeof *nb);
+        if (!nb)
+            return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+        c->blocks = nb;
+        c->cap = nc;
+    }
+    size_t lo = 0, hi = c->nblocks;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (cmp_blk(&c->blocks[mid], b) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    memmove(&c->blocks[lo + 1], &c->blocks[lo], (c->nblocks - lo) * sizeof *b);
+    c->blocks[lo] = *b;
+    c->nblocks++;
+    return EL_OK;
+}
+
+/* Indexes the blocks of the partial CAR (mapped), cutting the file after the last good one. A
+ * block whose bytes do not match its CID is wrong bytes from src (when known). */
+static el_status scan_partial(fetch_ctx *c, const el_fetch_source *src, el_error *err)
+{
+    struct stat st;
+    if (fstat(c->pfd, &st) != 0)
+        return el_error_set(err, EL_ERR_IO, "cannot stat the partial download: %s", strerror(errno));
+    c->nblocks = 0;
+    c->plen = 0;
+    if (st.st_size == 0)
+        return EL_OK;
+    size_t end = (size_t)st.st_size, pos = 0, good = 0;
+    uint8_t *car = mmap(NULL, end, PROT_READ, MAP_PRIVATE, c->pfd, 0);
+    if (car == MAP_FAILED)
+        return el_error_set(err, EL_ERR_IO, "cannot map the partial download: %s", strerror(errno));
+    el_status s = EL_OK;
+    uint64_t hlen;
+    static const char gw_error[] = "\n\n[Gateway Error";
+    if (get_varint(car, end, &pos, &hlen) && hlen > 0 && hlen <= MAX_CAR_HEADER && hlen <= end - pos) {
+        pos += (size_t)hlen;
+        good = pos;
+        while (s == EL_OK && pos < end) {
+            uint64_t blen;
+            if (end - pos >= sizeof gw_error - 1 && !memcmp(car + pos, gw_error, sizeof gw_error - 1)) {
+                /* Kubo ends a CAR it could not complete with this text (HTTP 200 was already sent). */
+                char msg[160];
+                size_t m = 0;
+                for (size_t i = pos + 2; i < end && m < sizeof msg - 1; i++)
+                    msg[m++] = (car[i] >= 0x20 && car[i] < 0x7f) ? (char)car[i] : ' ';
+                msg[m] = '\0';
+                if (src)
+                    note(c, src, EL_ERR_NOTFOUND, msg);
+                break;
+            }
+            if (!get_varint(car, end, &pos, &blen) || blen > end - pos || blen > EL_FETCH_MAX_BLOCK + 128)
+                break; /* truncated (or absurd): keep what came before */
+            size_t bend = pos + (size_t)blen, cpos = pos;
+            blk b;
+            const uint8_t *dg;
+            if (!get_cid(car, bend, &cpos, &b.codec, &dg))
+                break;
+            memcpy(b.digest, dg, DIGEST_LEN);
+            b.off = cpos;
+            b.len = bend - cpos;
+            uint8_t h[DIGEST_LEN];
+            el_sha256(car + b.off, b.len, h);
+            if (memcmp(h, b.digest, DIGEST_LEN) != 0) {
+                if (src)
+                    note(c, src, EL_ERR_TRUST, "a CAR block does not match its CID");
+                break;
+            }
+            s = add_blk(c, &b, err);
+            pos = good = bend;
+        }
+    }
+    munmap(car, end);
+    if (s == EL_OK && good < end && ftruncate(c->pfd, (off_t)good) != 0)
+        s = el_error_set(err, EL_ERR_IO, "cannot cut the partial download: %s", strerror(errno));
+    c->plen = good;
+    if (good == 0)
+        c->nblocks = 0;
+    return s;
+}
+
+/* Writes a minimal CARv1 header (dag-cbor {"roots": [root], "version": 1}) to an empty partial. */
+static el_status write_car_header(fetch_ctx *c, el_error *err)
+{
+    uint8_t h[80];
+    size_t n = 0;
+    h[n++] = 0; /* length varint, filled below (< 128) */
+    h[n++] = 0xa2;
+    h[n++] = 0x65;
+    memcpy(h + n, "roots", 5), n += 5;
+    h[n++] = 0x81;
+    h[n++] = 0xd8, h[n++] = 0x2a;           /* tag 42: CID */
+    h[n++] = 0x58, h[n++] = BIN_CID_LEN + 1; /* bytes: 0x00 + binary CID */
+    h[n++] = 0x00;
+    memcpy(h + n, c->bin, BIN_CID_LEN), n += BIN_CID_LEN;
+    h[n++] = 0x67;
+    memcpy(h + n, "version", 7), n += 7;
+    h[n++] = 0x01;
+    h[0] = (uint8_t)(n - 1);
+    if (pwrite(c->pfd, h, n, 0) != (ssize_t)n)
+        return el_error_set(err, EL_ERR_IO, "cannot write the partial download: %s", strerror(errno));
+    c->plen = n;
+    return EL_OK;
+}
+
+/* Fetches the single block (codec, digest) from the sources in order, verified, appends it to the
+ * partial CAR and indexes it. */
+static el_status fetch_block(fetch_ctx *c, uint8_t codec, const uint8_t *digest, el_error *err)
+{
+    uint8_t bin[BIN_CID_LEN] = {0x01, codec, 0x12, DIGEST_LEN};
+    memcpy(bin + 4, digest, DIGEST_LEN);
+    char text[EL_CID_MAX];
+    el_cid_encode(bin, text);
+    uint8_t *buf = malloc(EL_FETCH_MAX_BLOCK + 16 + BIN_CID_LEN);
+    if (!buf)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    el_status s = EL_OK;
+    if (c->plen == 0)
+        s = write_car_header(c, err);
+    bool got = false;
+    for (size_t i = 0; s == EL_OK && !got && i < c->o->n_sources; i++) {
+        const el_fetch_source *src = &c->o->sources[i];
+        /* Laid out as a CAR section: varint(len) CID data; the varint needs at most 3 bytes. */
+        uint8_t *data = buf + 3 + BIN_CID_LEN;
+        dl d = {.fd = -1, .mem = data, .max = EL_FETCH_MAX_BLOCK, .ctx = NULL};
+        el_error e = {0};
+        el_status r = http_fetch(src, text, false, &d, &e);
+        if (r == EL_OK) {
+            uint8_t h[DIGEST_LEN];
+            el_sha256(data, (size_t)d.n, h);
+            if (memcmp(h, digest, DIGEST_LEN) != 0)
+                r = el_error_set(&e, EL_ERR_TRUST, "block %s does not match its CID", text);
+        }
+        if (r == EL_ERR_IO || r == EL_ERR_INTERNAL) {
+            s = el_error_set(err, r, "%s", e.msg);
+            break;
+        }
+        if (r != EL_OK) {
+            note(c, src, r, e.msg);
+            continue;
+        }
+        uint64_t sec = BIN_CID_LEN + d.n;
+        uint8_t vi[3] = {(uint8_t)(sec | 0x80), (uint8_t)((sec >> 7) | 0x80), (uint8_t)(sec >> 14)};
+        uint8_t *p = buf;
+        memcpy(p, vi, 3);
+        memcpy(p + 3, bin, BIN_CID_LEN);
+        if (pwrite(c->pfd, p, (size_t)(3 + sec), (off_t)c->plen) != (ssize_t)(3 + sec)) {
+            s = el_error_set(err, EL_ERR_IO, "cannot write the partial download: %s", strerror(errno));
+            break;
+        }
+        blk b = {.codec = codec, .off = c->plen + 3 + BIN_CID_LEN, .len = (size_t)d.n};
+        memcpy(b.digest, digest, DIGEST_LEN);
+        c->plen += 3 + sec;
+        s = add_blk(c, &b, err);
+        got = true;
+    }
+    free(buf);
+    if (s == EL_OK && !got)
+        s = el_error_set(err, c->tampered ? EL_ERR_TRUST : EL_ERR_NOTFOUND, "no source has block %s", text);
+    return s;
+}
+
+/* ---- UnixFS walk ---- */
+
+static el_status emit(fetch_ctx *c, const uint8_t *p, size_t n, el_error *err)
+{
+    if (c->written + n > EL_FETCH_MAX_SIZE)
         return el_error_set(err, EL_ERR_LIMIT, "the file is larger than %llu bytes",
                             (unsigned long long)EL_FETCH_MAX_SIZE);
-    if (!el_write_all(w->out, p, n))
+    if (!el_write_all(c->out, p, n))
         return el_error_set(err, EL_ERR_IO, "cannot write the fetched file: %s", strerror(errno));
-    w->written += n;
+    c->written += n;
+    if (c->total)
+        progress(c, c->written);
     return EL_OK;
 }
 
 typedef struct pblink {
     uint8_t codec;
-    const uint8_t *digest;
+    uint8_t digest[DIGEST_LEN];
 } pblink;
 
+/* Reads block (codec, digest) into *data (malloc'd; the caller frees), fetching it when absent. */
+static el_status load_block(fetch_ctx *c, uint8_t codec, const uint8_t *digest, uint8_t **data, size_t *len,
+                            el_error *err)
+{
+    const blk *b = find_blk(c, codec, digest);
+    if (!b) {
+        el_status s = fetch_block(c, codec, digest, err);
+        if (s != EL_OK)
+            return s;
+        b = find_blk(c, codec, digest);
+    }
+    uint8_t *p = malloc(b->len ? b->len : 1);
+    if (!p)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    for (size_t got = 0; got < b->len;) {
+        ssize_t r = pread(c->pfd, p + got, b->len - got, (off_t)(b->off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            free(p);
+            return el_error_set(err, EL_ERR_IO, "cannot read the partial download: %s", r ? strerror(errno) : "short");
+        }
+        got += (size_t)r;
+    }
+    /* The partial file is ours, but it lives on disk between runs: hash again what is used. */
+    uint8_t h[DIGEST_LEN];
+    el_sha256(p, b->len, h);
+    if (memcmp(h, digest, DIGEST_LEN) != 0) {
+        free(p);
+        return el_error_set(err, EL_ERR_IO, "the partial download changed on disk; fetch again");
+    }
+    *data = p;
+    *len = b->len;
+    return EL_OK;
+}
+
 /* Writes the file bytes under block (codec, digest); *produced gets their count. */
-static el_status walk(walker *w, uint8_t codec, const uint8_t *digest, int depth, uint64_t *produced, el_error *err)
+static el_status walk(fetch_ctx *c, uint8_t codec, const uint8_t *digest, int depth, uint64_t *produced, el_error *err)
 {
     if (depth > MAX_DEPTH)
         return el_error_set(err, EL_ERR_TRUST, "the UnixFS tree is deeper than %d levels", MAX_DEPTH);
-    const blk *b = find_blk(w, codec, digest);
-    if (!b)
-        return el_error_set(err, EL_ERR_NOTFOUND, "incomplete CAR: a block of the file is missing");
-    const uint8_t *p = w->car + b->off;
-    size_t end = b->len;
+    uint8_t *p = NULL;
+    size_t end = 0;
+    el_status s = load_block(c, codec, digest, &p, &end, err);
+    if (s != EL_OK)
+        return s;
     if (codec == CODEC_RAW) {
-        *produced = b->len;
-        return emit(w, p, b->len, err);
+        *produced = end;
+        s = emit(c, p, end, err);
+        free(p);
+        return s;
     }
 
     /* PBNode */
@@ -259,7 +538,6 @@ static el_status walk(walker *w, uint8_t codec, const uint8_t *digest, int depth
     const uint8_t *data = NULL;
     size_t data_len = 0;
     bool have_data = false;
-    el_status s = EL_OK;
     for (size_t pos = 0; pos < end && s == EL_OK;) {
         uint64_t key, len;
         if (!get_varint(p, end, &pos, &key)) {
@@ -290,11 +568,13 @@ static el_status walk(walker *w, uint8_t codec, const uint8_t *digest, int depth
                     if ((lk >> 3) == 1 && (lk & 7) == 2) {
                         uint64_t hl;
                         size_t cpos;
+                        const uint8_t *dg;
                         if (!get_varint(p, lend, &lpos, &hl) || hl > lend - lpos)
                             break;
                         cpos = lpos;
-                        if (!get_cid(p, lpos + (size_t)hl, &cpos, &l.codec, &l.digest) || cpos != lpos + hl)
+                        if (!get_cid(p, lpos + (size_t)hl, &cpos, &l.codec, &dg) || cpos != lpos + hl)
                             break;
+                        memcpy(l.digest, dg, DIGEST_LEN);
                         lpos += hl;
                         have_hash = true;
                     } else if (!skip_field(p, lend, &lpos, (unsigned)(lk & 7))) {
@@ -373,15 +653,22 @@ static el_status walk(walker *w, uint8_t codec, const uint8_t *digest, int depth
         s = el_error_set(err, EL_ERR_TRUST, "the CID is not a UnixFS file (type %llu)", (unsigned long long)type);
     if (s == EL_OK && nbs != nlinks)
         s = el_error_set(err, EL_ERR_TRUST, "UnixFS node has %zu links but %zu blocksizes", nlinks, nbs);
+    if (s == EL_OK && depth == 0 && !have_filesize)
+        s = el_error_set(err, EL_ERR_TRUST, "the root node has no filesize");
+    if (s == EL_OK && depth == 0 && filesize > EL_FETCH_MAX_SIZE)
+        s = el_error_set(err, EL_ERR_LIMIT, "the file is larger than %llu bytes", (unsigned long long)EL_FETCH_MAX_SIZE);
+    if (s == EL_OK && depth == 0)
+        c->total = filesize;
 
     uint64_t total = 0;
     if (s == EL_OK && inline_len > 0) {
-        s = emit(w, inline_data, inline_len, err);
+        s = emit(c, inline_data, inline_len, err);
         total += inline_len;
     }
+    free(p); /* the links were copied out; data is no longer needed */
     for (size_t i = 0; s == EL_OK && i < nlinks; i++) {
         uint64_t got = 0;
-        s = walk(w, links[i].codec, links[i].digest, depth + 1, &got, err);
+        s = walk(c, links[i].codec, links[i].digest, depth + 1, &got, err);
         if (s == EL_OK && got != bsizes[i])
             s = el_error_set(err, EL_ERR_TRUST, "a child block holds %llu bytes, its parent says %llu",
                              (unsigned long long)got, (unsigned long long)bsizes[i]);
@@ -390,94 +677,13 @@ static el_status walk(walker *w, uint8_t codec, const uint8_t *digest, int depth
     if (s == EL_OK && have_filesize && total != filesize)
         s = el_error_set(err, EL_ERR_TRUST, "the UnixFS tree holds %llu bytes, its filesize says %llu",
                          (unsigned long long)total, (unsigned long long)filesize);
-    if (s == EL_OK && depth == 0 && !have_filesize)
-        s = el_error_set(err, EL_ERR_TRUST, "the root node has no filesize");
     free(links);
     free(bsizes);
     *produced = total;
     return s;
 }
 
-/* Verifies the CAR in car_fd and writes the file of root digest into out. */
-static el_status verify_car(int car_fd, uint64_t car_len, const uint8_t root[DIGEST_LEN], int out, el_error *err)
-{
-    if (car_len == 0)
-        return el_error_set(err, EL_ERR_FORMAT, "empty CAR");
-    uint8_t *car = mmap(NULL, (size_t)car_len, PROT_READ, MAP_PRIVATE, car_fd, 0);
-    if (car == MAP_FAILED)
-        return el_error_set(err, EL_ERR_IO, "cannot map the downloaded CAR: %s", strerror(errno));
-    el_status s = EL_OK;
-    walker w = {.car = car, .out = out};
-    size_t cap = 0, end = (size_t)car_len, pos = 0;
-    uint64_t hlen;
-    if (!get_varint(car, end, &pos, &hlen) || hlen == 0 || hlen > MAX_CAR_HEADER || hlen > end - pos)
-        s = el_error_set(err, EL_ERR_FORMAT, "malformed CAR header");
-    else
-        pos += (size_t)hlen;
-    static const char gw_error[] = "\n\n[Gateway Error";
-    while (s == EL_OK && pos < end) {
-        uint64_t blen;
-        if (end - pos >= sizeof gw_error - 1 && !memcmp(car + pos, gw_error, sizeof gw_error - 1)) {
-            /* Kubo ends a CAR it could not complete with this text (HTTP 200 was already sent). */
-            char msg[160];
-            size_t m = 0;
-            for (size_t i = pos + 2; i < end && m < sizeof msg - 1; i++)
-                msg[m++] = (car[i] >= 0x20 && car[i] < 0x7f) ? (char)car[i] : ' ';
-            msg[m] = '\0';
-            s = el_error_set(err, EL_ERR_NOTFOUND, "incomplete CAR: %s", msg);
-            break;
-        }
-        if (!get_varint(car, end, &pos, &blen) || blen > end - pos) {
-            s = el_error_set(err, EL_ERR_NOTFOUND, "incomplete CAR (truncated block)");
-            break;
-        }
-        if (blen > EL_FETCH_MAX_BLOCK + 128) {
-            s = el_error_set(err, EL_ERR_TRUST, "oversized CAR block");
-            break;
-        }
-        size_t bend = pos + (size_t)blen, cpos = pos;
-        blk b;
-        const uint8_t *dg;
-        if (!get_cid(car, bend, &cpos, &b.codec, &dg)) {
-            s = el_error_set(err, EL_ERR_FORMAT, "malformed CAR: a block with an unsupported CID");
-            break;
-        }
-        memcpy(b.digest, dg, DIGEST_LEN);
-        b.off = cpos;
-        b.len = bend - cpos;
-        uint8_t h[DIGEST_LEN];
-        el_sha256(car + b.off, b.len, h);
-        if (memcmp(h, b.digest, DIGEST_LEN) != 0) {
-            s = el_error_set(err, EL_ERR_TRUST, "a CAR block does not match its CID");
-            break;
-        }
-        if (w.nblocks == EL_FETCH_MAX_BLOCKS) {
-            s = el_error_set(err, EL_ERR_LIMIT, "the CAR has more than %d blocks", EL_FETCH_MAX_BLOCKS);
-            break;
-        }
-        if (w.nblocks == cap) {
-            cap = cap ? cap * 2 : 256;
-            blk *nb = realloc(w.blocks, cap * sizeof *nb);
-            if (!nb) {
-                s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-                break;
-            }
-            w.blocks = nb;
-        }
-        w.blocks[w.nblocks++] = b;
-        pos = bend;
-    }
-    if (s == EL_OK) {
-        qsort(w.blocks, w.nblocks, sizeof *w.blocks, cmp_blk);
-        uint64_t total;
-        s = walk(&w, CODEC_DAG_PB, root, 0, &total, err);
-    }
-    free(w.blocks);
-    munmap(car, (size_t)car_len);
-    return s;
-}
-
-/* ---- one gateway ---- */
+/* ---- one fetch ---- */
 
 /* Creates a temp file "<dir>/.<base>.XXXXXX" next to path. */
 static int make_temp(const char *path, char *tmp /* PATH_MAX */, el_error *err)
@@ -495,54 +701,116 @@ static int make_temp(const char *path, char *tmp /* PATH_MAX */, el_error *err)
     return fd;
 }
 
-static el_status fetch_one(const char *gw, const char *cid, const uint8_t bin[BIN_CID_LEN], const char *out_path,
-                           el_error *err)
+/* A raw CID: one block, from the first source that serves the right bytes. */
+static el_status fetch_raw(fetch_ctx *c, el_error *err)
 {
-    size_t gl = strlen(gw);
-    while (gl > 0 && gw[gl - 1] == '/')
-        gl--;
-    bool raw = bin[1] == CODEC_RAW;
-    char url[4096];
-    if (snprintf(url, sizeof url, "%.*s/ipfs/%s?format=%s", (int)gl, gw, cid, raw ? "raw" : "car") >=
-        (int)sizeof url)
-        return el_error_set(err, EL_ERR_USAGE, "gateway URL too long");
-
-    char tmp[PATH_MAX];
-    int out = make_temp(out_path, tmp, err);
-    if (out < 0)
-        return err ? err->code : EL_ERR_IO;
-    el_status s = EL_OK;
-    if (raw) {
-        dl d = {.fd = out, .max = EL_FETCH_MAX_BLOCK, .md = EVP_MD_CTX_new()};
-        if (!d.md || EVP_DigestInit_ex2(d.md, el_sha256_md(), NULL) != 1)
-            s = el_error_set(err, EL_ERR_INTERNAL, "SHA-256 failed in OpenSSL");
-        if (s == EL_OK)
-            s = http_get(url, "application/vnd.ipld.raw", &d, err);
-        uint8_t h[EVP_MAX_MD_SIZE];
-        unsigned int hn = 0;
-        if (s == EL_OK && (EVP_DigestFinal_ex(d.md, h, &hn) != 1 || hn != DIGEST_LEN))
-            s = el_error_set(err, EL_ERR_INTERNAL, "SHA-256 failed in OpenSSL");
-        if (s == EL_OK && memcmp(h, bin + 4, DIGEST_LEN) != 0)
-            s = el_error_set(err, EL_ERR_TRUST, "served %llu bytes whose SHA-256 does not match the CID",
-                             (unsigned long long)d.n);
-        EVP_MD_CTX_free(d.md);
-    } else {
-        char cartmp[PATH_MAX];
-        int car = make_temp(out_path, cartmp, err);
-        if (car < 0) {
-            s = err ? err->code : EL_ERR_IO;
-        } else {
-            unlink(cartmp); /* anonymous: gone with the descriptor, whatever happens */
-            dl d = {.fd = car, .max = MAX_CAR_SIZE};
-            s = http_get(url, "application/vnd.ipld.car", &d, err);
-            if (s == EL_OK)
-                s = verify_car(car, d.n, bin + 4, out, err);
-            close(car);
+    uint8_t *buf = malloc(EL_FETCH_MAX_BLOCK);
+    if (!buf)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    el_status s = EL_ERR_NOTFOUND;
+    for (size_t i = 0; i < c->o->n_sources; i++) {
+        const el_fetch_source *src = &c->o->sources[i];
+        dl d = {.fd = -1, .mem = buf, .max = EL_FETCH_MAX_BLOCK, .ctx = c};
+        el_error e = {0};
+        s = http_fetch(src, c->cid, false, &d, &e);
+        uint8_t h[DIGEST_LEN];
+        if (s == EL_OK) {
+            el_sha256(buf, (size_t)d.n, h);
+            if (memcmp(h, c->bin + 4, DIGEST_LEN) != 0)
+                s = el_error_set(&e, EL_ERR_TRUST, "served %llu bytes whose SHA-256 does not match the CID",
+                                 (unsigned long long)d.n);
         }
+        if (s == EL_OK) {
+            s = emit(c, buf, (size_t)d.n, err);
+            break;
+        }
+        if (s == EL_ERR_IO || s == EL_ERR_INTERNAL) {
+            el_error_set(err, s, "%s", e.msg);
+            break;
+        }
+        note(c, src, s, e.msg);
     }
-    if (s == EL_OK && fsync(out) != 0)
+    free(buf);
+    return s;
+}
+
+/* A dag-pb CID: see the file comment. pfd is the (locked) partial CAR. */
+static el_status fetch_tree(fetch_ctx *c, el_error *err)
+{
+    el_status s = scan_partial(c, NULL, err);
+    for (size_t i = 0; s == EL_OK && c->nblocks == 0 && i < c->o->n_sources; i++) {
+        const el_fetch_source *src = &c->o->sources[i];
+        if (ftruncate(c->pfd, 0) != 0 || lseek(c->pfd, 0, SEEK_SET) != 0)
+            return el_error_set(err, EL_ERR_IO, "cannot reset the partial download: %s", strerror(errno));
+        dl d = {.fd = c->pfd, .max = MAX_CAR_SIZE, .ctx = c};
+        el_error e = {0};
+        el_status r = http_fetch(src, c->cid, true, &d, &e);
+        if (r == EL_ERR_IO || r == EL_ERR_INTERNAL)
+            return el_error_set(err, r, "%s", e.msg);
+        if (r != EL_OK)
+            note(c, src, r, e.msg);
+        s = scan_partial(c, src, err); /* keeps the good blocks even of a failed download */
+    }
+    if (s != EL_OK)
+        return s;
+    c->base = 0;
+    uint64_t total;
+    return walk(c, CODEC_DAG_PB, c->bin + 4, 0, &total, err);
+}
+
+/* Opens (creating) the partial CAR of cid: <partial_dir>/<cid>.car, locked, or an anonymous temp
+ * next to out_path when there is no partial_dir. *path is empty for the anonymous one. */
+static int open_partial(const el_fetch_options *o, const char *cid, const char *out_path, char *path, el_error *err)
+{
+    path[0] = '\0';
+    if (!o->partial_dir) {
+        char tmp[PATH_MAX];
+        int fd = make_temp(out_path, tmp, err);
+        if (fd >= 0)
+            unlink(tmp); /* anonymous: gone with the descriptor, whatever happens */
+        return fd;
+    }
+    if (el_mkdirs(o->partial_dir, 0700, err) != EL_OK)
+        return -1;
+    if (snprintf(path, PATH_MAX, "%s/%s.car", o->partial_dir, cid) >= PATH_MAX) {
+        el_error_set(err, EL_ERR_USAGE, "partial directory path too long");
+        return -1;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        el_error_set(err, EL_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (flock(fd, LOCK_EX) != 0 && errno == EINTR) /* one fetch of a CID at a time */
+        ;
+    return fd;
+}
+
+el_status el_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, const char *out_path, el_error *err)
+{
+    (void)rt;
+    if (!cid || !out_path || !o || (o->n_sources > 0 && !o->sources))
+        return el_error_set(err, EL_ERR_USAGE, "el_fetch: NULL argument");
+    fetch_ctx c = {.o = o, .cid = cid, .pfd = -1, .out = -1};
+    el_status s = el_cid_decode(cid, c.bin, err);
+    if (s != EL_OK)
+        return s;
+    if (o->n_sources == 0)
+        return el_error_set(err, EL_ERR_USAGE, "no IPFS gateway or Kubo API to fetch %s from", cid);
+
+    char tmp[PATH_MAX], ppath[PATH_MAX];
+    c.out = make_temp(out_path, tmp, err);
+    if (c.out < 0)
+        return err ? err->code : EL_ERR_IO;
+    if (c.bin[1] == CODEC_RAW) {
+        s = fetch_raw(&c, err);
+    } else {
+        c.pfd = open_partial(o, cid, out_path, ppath, err);
+        s = c.pfd < 0 ? (err ? err->code : EL_ERR_IO) : fetch_tree(&c, err);
+    }
+    if (s == EL_OK && fsync(c.out) != 0)
         s = el_error_set(err, EL_ERR_IO, "fsync %s: %s", tmp, strerror(errno));
-    if (close(out) != 0 && s == EL_OK)
+    if (close(c.out) != 0 && s == EL_OK)
         s = el_error_set(err, EL_ERR_IO, "close %s: %s", tmp, strerror(errno));
     if (s == EL_OK) {
         char again[EL_CID_MAX];
@@ -554,9 +822,21 @@ static el_status fetch_one(const char *gw, const char *cid, const uint8_t bin[BI
         s = el_error_set(err, EL_ERR_IO, "chmod %s: %s", tmp, strerror(errno));
     if (s == EL_OK && rename(tmp, out_path) != 0)
         s = el_error_set(err, EL_ERR_IO, "cannot rename %s to %s: %s", tmp, out_path, strerror(errno));
+    if (c.pfd >= 0) {
+        /* Done (or nothing worth keeping): the partial goes; else it stays for the next fetch. */
+        if (ppath[0] && (s == EL_OK || c.plen == 0))
+            unlink(ppath);
+        close(c.pfd);
+    }
+    free(c.blocks);
     if (s != EL_OK) {
         unlink(tmp);
-        return s;
+        if (s == EL_ERR_IO || s == EL_ERR_INTERNAL || s == EL_ERR_USAGE || s == EL_ERR_LIMIT)
+            return el_error_prefix(err, "fetching %s", cid);
+        if (c.tampered)
+            return el_error_set(err, EL_ERR_TRUST, "refused %s: no source served bytes matching the CID (%s)", cid,
+                                c.notes);
+        return el_error_set(err, EL_ERR_NOTFOUND, "%s not found on any source (%s)", cid, c.notes[0] ? c.notes : err->msg);
     }
     /* Make the rename durable. */
     char dir[PATH_MAX];
@@ -574,35 +854,15 @@ static el_status fetch_one(const char *gw, const char *cid, const uint8_t bin[BI
 el_status el_fetch_cid(el_runtime *rt, const char *cid, const char *const *gateways, size_t n, const char *out_path,
                        el_error *err)
 {
-    (void)rt;
-    if (!cid || !out_path || (n > 0 && !gateways))
+    if (n > 0 && !gateways)
         return el_error_set(err, EL_ERR_USAGE, "el_fetch_cid: NULL argument");
-    uint8_t bin[BIN_CID_LEN];
-    el_status s = el_cid_decode(cid, bin, err);
-    if (s != EL_OK)
-        return s;
-    if (n == 0)
-        return el_error_set(err, EL_ERR_USAGE, "no IPFS gateway to fetch %s from", cid);
-
-    char notes[400] = "";
-    size_t nl = 0;
-    bool tampered = false;
-    for (size_t i = 0; i < n; i++) {
-        el_error e = {0};
-        s = fetch_one(gateways[i], cid, bin, out_path, &e);
-        if (s == EL_OK)
-            return EL_OK;
-        if (s == EL_ERR_IO || s == EL_ERR_INTERNAL || s == EL_ERR_USAGE)
-            return el_error_set(err, s, "fetching %s from %s: %s", cid, gateways[i], e.msg);
-        if (s == EL_ERR_TRUST)
-            tampered = true;
-        if (nl < sizeof notes) {
-            int w = snprintf(notes + nl, sizeof notes - nl, "%s%s%s: %s", nl ? "; " : "",
-                             s == EL_ERR_TRUST ? "wrong bytes from " : "", gateways[i], e.msg);
-            nl = w < 0 ? sizeof notes : nl + (size_t)w;
-        }
-    }
-    if (tampered)
-        return el_error_set(err, EL_ERR_TRUST, "refused %s: no gateway served bytes matching the CID (%s)", cid, notes);
-    return el_error_set(err, EL_ERR_NOTFOUND, "%s not found on any gateway (%s)", cid, notes);
+    el_fetch_source *src = calloc(n ? n : 1, sizeof *src);
+    if (!src)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        src[i] = (el_fetch_source){EL_SOURCE_GATEWAY, gateways[i]};
+    el_fetch_options o = {.sources = src, .n_sources = n};
+    el_status s = el_fetch(rt, cid, &o, out_path, err);
+    free(src);
+    return s;
 }

@@ -7,7 +7,7 @@
  * order of writes: the row first, then the file (temp, fsync, rename, fsync of the directory).
  * A row whose file never arrived is dropped by reconcile(); a file without a row (an older
  * store, or a copy by hand) is verified and indexed as pinned, so nothing unknown is collected.
- * store/.lock orders writers: adds hold it shared, gc/rm/reconcile exclusive.
+ * store/.lock (flock) serializes the writers: add, rm, gc and reconcile.
  */
 #include "elastos/store.h"
 #include "internal.h"
@@ -95,15 +95,18 @@ static el_status db_fail(sqlite3 *db, el_error *err, const char *what)
     return el_error_set(err, EL_ERR_IO, "store index (%s): %s", what, sqlite3_errmsg(db));
 }
 
-/* Inserts or updates the row of an artifact; pinning is sticky. */
+/* Inserts or updates the row of an artifact; pinning is sticky unless the row is stale (its file
+ * is gone: sticky == false). */
 static el_status index_put(sqlite3 *db, const char *cid, const el_manifest *m, const char *publisher, uint64_t size,
-                           bool pinned, el_error *err)
+                           bool pinned, bool sticky, el_error *err)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
-                           "INSERT INTO store(cid, name, version, type, publisher, size, pinned, added_at) "
-                           "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(cid) DO UPDATE SET "
-                           "pinned = max(pinned, excluded.pinned)",
+                           sticky ? "INSERT INTO store(cid, name, version, type, publisher, size, pinned, added_at) "
+                                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(cid) DO UPDATE SET "
+                                    "pinned = max(pinned, excluded.pinned)"
+                                  : "INSERT OR REPLACE INTO store(cid, name, version, type, publisher, size, pinned, "
+                                    "added_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                            -1, &st, NULL) != SQLITE_OK)
         return db_fail(db, err, "prepare");
     sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
@@ -143,12 +146,13 @@ el_status el_store_add(el_runtime *rt, const char *file, unsigned flags, char ci
     if (s == EL_OK)
         s = el_state_db(rt, &db, err);
     if (s == EL_OK)
-        s = lock_store(rt, LOCK_SH, dir, &lock, err);
+        s = lock_store(rt, LOCK_EX, dir, &lock, err);
     if (s == EL_OK && (size_t)snprintf(path, sizeof path, "%s/%s.capsule", dir, cid_out) >= sizeof path)
         s = el_error_set(err, EL_ERR_CONFIG, "store path too long");
     if (s == EL_OK) {
         el_pubkey_format(el_artifact_publisher(a), pub);
-        s = index_put(db, cid_out, el_artifact_manifest(a), pub, el_artifact_size(a), flags & EL_STORE_PIN, err);
+        s = index_put(db, cid_out, el_artifact_manifest(a), pub, el_artifact_size(a), flags & EL_STORE_PIN,
+                      access(path, F_OK) == 0, err);
     }
     /* Write the bytes that were verified (the mapping), not the file again: no check-then-use gap.
      * An entry already there is kept only if it holds exactly these bytes: a damaged or foreign
@@ -236,7 +240,7 @@ static el_status reconcile(el_runtime *rt, sqlite3 *db, const char *dir, el_erro
         if (el_artifact_open(rt, path, EL_OPEN_ANY_PUBLISHER, &a, &ignored) == EL_OK &&
             el_artifact_cid(a, actual, &ignored) == EL_OK && !strcmp(actual, cid)) {
             el_pubkey_format(el_artifact_publisher(a), pub);
-            s = index_put(db, cid, el_artifact_manifest(a), pub, el_artifact_size(a), true, err);
+            s = index_put(db, cid, el_artifact_manifest(a), pub, el_artifact_size(a), true, true, err);
         }
         el_artifact_close(a);
     }
@@ -364,8 +368,8 @@ el_status el_store_remove(el_runtime *rt, const char *cid, el_error *err)
     return s;
 }
 
-/* Removes (or counts) leftovers of interrupted writes: "<cid>.capsule.tmp-*" in the store, and
- * "fetch-<pid>-*" in $ELASTOS_HOME/tmp whose process is gone. */
+/* Removes (or counts) leftovers of interrupted writes: "<cid>.capsule.tmp-*" in the store,
+ * "fetch-<pid>-*" in $ELASTOS_HOME/tmp whose process is gone, and idle partial downloads. */
 static el_status remove_leftovers(el_runtime *rt, const char *dir, bool dry_run, el_gc_report *r, el_error *err)
 {
     DIR *d = opendir(dir);
@@ -394,6 +398,26 @@ static el_status remove_leftovers(el_runtime *rt, const char *dir, bool dry_run,
         r->leftovers++;
         if (!dry_run)
             (void)unlinkat(dirfd(d), name, 0);
+    }
+    closedir(d);
+    /* Partial downloads kept for resuming (fetch.c), unless a fetch holds one right now. */
+    char partial[PATH_MAX + 16];
+    snprintf(partial, sizeof partial, "%s/partial", tmp);
+    if (!(d = opendir(partial)))
+        return EL_OK;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len < 5 || strcmp(de->d_name + len - 4, ".car"))
+            continue;
+        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            r->leftovers++;
+            if (!dry_run)
+                (void)unlinkat(dirfd(d), de->d_name, 0);
+        }
+        close(fd);
     }
     closedir(d);
     return EL_OK;

@@ -39,6 +39,9 @@ el_status el_cid_validate(const char *s, el_error *err);
 #define EL_CID_BIN_LEN 36
 el_status el_cid_decode(const char *s, uint8_t bin[EL_CID_BIN_LEN], el_error *err);
 
+/* The text form (base32, 'b' prefix) of a binary CIDv1 of EL_CID_BIN_LEN bytes. */
+void el_cid_encode(const uint8_t bin[EL_CID_BIN_LEN], char out[EL_CID_MAX]);
+
 #ifdef __cplusplus
 }
 #endif

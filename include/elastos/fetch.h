@@ -18,6 +18,34 @@ extern "C" {
 #define EL_FETCH_MAX_BLOCK (((size_t)1 << 20) + 65536)
 #define EL_FETCH_MAX_BLOCKS 1000000
 
+/* Where blocks come from: an IPFS trustless gateway (GET /ipfs/<cid>?format=car|raw) or a Kubo
+ * node's RPC API (POST /api/v0/dag/export and /api/v0/block/get), e.g. "http://127.0.0.1:5001". */
+typedef enum el_source_kind { EL_SOURCE_GATEWAY, EL_SOURCE_KUBO_API } el_source_kind;
+
+typedef struct el_fetch_source {
+    el_source_kind kind;
+    const char *url; /* base URL; borrowed for the duration of the call */
+} el_fetch_source;
+
+/* Progress: bytes received so far, and the expected total (0 while unknown). Called from the
+ * fetching thread, at most a few times per MiB. */
+typedef void (*el_fetch_progress_fn)(void *ud, uint64_t received, uint64_t total);
+
+typedef struct el_fetch_options {
+    const el_fetch_source *sources; /* tried in order */
+    size_t n_sources;
+    el_fetch_progress_fn progress; /* optional */
+    void *progress_ud;
+    /* Optional directory for partial downloads of multi-block files: the verified blocks of an
+     * interrupted fetch are kept in <partial_dir>/<cid>.car, and the next fetch of that CID asks
+     * only for the blocks still missing (block by block, any source). NULL: nothing is kept. */
+    const char *partial_dir;
+} el_fetch_options;
+
+/* Fetches the file CID cid into out_path from the sources of o, every block verified (see
+ * el_fetch_cid for the guarantees and error codes). */
+el_status el_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, const char *out_path, el_error *err);
+
 /* Fetches the bytes of the file CID cid from the IPFS trustless gateways (base URLs such as
  * "http://127.0.0.1:8080"), tried in order until one serves bytes that verify: a raw CID as
  * ?format=raw (SHA-256 checked), a dag-pb CID as ?format=car (every block checked against its

@@ -10,7 +10,7 @@ IPFS=${ELASTOS_KUBO:-$HOME/.cache/elastos/kubo/bin/ipfs}
 export IPFS_PATH=$WORK/ipfs
 unset ELASTOS_GATEWAYS ELASTOS_KUBO_API
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-API_PORT=$(free_port) GW_PORT=$(free_port) BAD_PORT=$(free_port) CUT_PORT=$(free_port)
+API_PORT=$(free_port) GW_PORT=$(free_port) BAD_PORT=$(free_port) CUT_PORT=$(free_port) LOG_PORT=$(free_port)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -29,7 +29,7 @@ done
 check 'curl -s -o /dev/null -X POST "$API/api/v0/id"'
 
 # Proxies in front of the good gateway: "flip" flips one byte in the middle of every body,
-# "cut" serves only the first half of it.
+# "cut" serves only the first half of it, "log" passes it through and logs each request path.
 proxy() {
 python3 - "$1" "$GW_PORT" "$2" >"$WORK/proxy-$2.log" 2>&1 <<'PY' &
 import http.server, sys, urllib.request, urllib.error
@@ -48,7 +48,8 @@ class H(http.server.BaseHTTPRequestHandler):
             body = body[:len(body) // 2]
         self.send_response(code); self.send_header("Content-Length", str(len(body))); self.end_headers()
         self.wfile.write(body)
-    def log_message(self, *a): pass
+    def log_message(self, *a):
+        if mode == "log": print(self.path, flush=True)
 http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
 PIDS+=($!)
@@ -106,11 +107,55 @@ for c in "$HCID" "$BCID"; do
     expect 77 "$E" fetch "$c" --gateway "$BADGW"; expect_err_line; contains "$WORK/err" "$BADGW"
     check '[ ! -e "$ELASTOS_HOME/store/$c.capsule" ]'
 done
-# A gateway that serves half the bytes (truncated CAR, short raw block): refused, nothing stored.
+# A gateway that serves half the bytes (truncated CAR, short raw blocks): refused, nothing stored;
+# the verified blocks of the cut CAR are kept for resuming.
 expect 77 "$E" fetch "$HCID" --gateway "$CUTGW"; expect_err_line
-expect 66 "$E" fetch "$BCID" --gateway "$CUTGW"; expect_err_line; contains "$WORK/err" "incomplete CAR"
+expect 77 "$E" fetch "$BCID" --gateway "$CUTGW"; expect_err_line; contains "$WORK/err" "does not match its CID"
 check '[ ! -e "$ELASTOS_HOME/store/$HCID.capsule" ] && [ ! -e "$ELASTOS_HOME/store/$BCID.capsule" ]'
 check '[ -z "$(find "$ELASTOS_HOME" -name "*.capsule*" -o -name ".*.capsule.*" -o -name "fetch-*")" ]'
+check '[ -s "$ELASTOS_HOME/tmp/partial/$BCID.car" ]'
+# Resume: the next fetch (through a logging proxy) asks only for the missing blocks, one by one.
+proxy "$LOG_PORT" log
+expect 0 "$E" fetch "$BCID" --gateway "http://127.0.0.1:$LOG_PORT"
+check 'cmp -s "$ELASTOS_HOME/store/$BCID.capsule" "$WORK/big.capsule"'
+lacks "$WORK/proxy-log.log" "format=car"
+nraw=$(grep -c "format=raw" "$WORK/proxy-log.log")
+check '[ "$nraw" -ge 1 ] && [ "$nraw" -lt 4 ]'     # the tree has 4 blocks (root + 3 leaves)
+check '[ ! -e "$ELASTOS_HOME/tmp/partial/$BCID.car" ]'
+
+# Kubo's RPC API as the source (--api, or $ELASTOS_KUBO_API for run/install).
+rm -rf "$ELASTOS_HOME/store"
+expect 0 "$E" fetch "$BCID" --api "$API"; check 'cmp -s "$ELASTOS_HOME/store/$BCID.capsule" "$WORK/big.capsule"'
+expect 0 "$E" fetch "$HCID" --api "http://127.0.0.1:$BAD_PORT" --api "$API"
+ELASTOS_KUBO_API=$API expect 0 "$E" run "$BCID" </dev/null; contains "$WORK/out" "hello from hello-big"
+# A progress line on a terminal.
+rm -rf "$ELASTOS_HOME/store"
+script -qec "'$E' fetch '$BCID' --gateway '$GW'" /dev/null >"$WORK/tty" 2>&1
+contains "$WORK/tty" "fetching $(echo "$BCID" | cut -c1-16)"; contains "$WORK/tty" "MiB"
+
+# gc: what `run CID` fetched is cached (not pinned) and collected, unless a pinned capsule
+# depends on it; installed capsules stay.
+rm -rf "$ELASTOS_HOME/store"
+ELASTOS_GATEWAYS="$GW" expect 0 "$E" run "$HCID" </dev/null
+expect 0 "$E" ls; contains "$WORK/out" " cached "
+expect 0 "$E" gc --dry-run; contains "$WORK/out" "would remove 1 cached capsule"
+check '[ -e "$ELASTOS_HOME/store/$HCID.capsule" ]'
+rm -rf "$WORK/app"; cp -r "$B/capsules/hello.stage" "$WORK/app"
+python3 - "$WORK/app/capsule.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1])); m["name"] = "app"; m["dependencies"] = [{"name": "hello", "version": "*"}]
+json.dump(m, open(sys.argv[1], "w"))
+PY
+"$E" pack "$WORK/app" --key "$B/keys/publisher.key" -o "$WORK/app.capsule" >/dev/null 2>&1 || bad "pack app"
+expect 0 "$E" install "$WORK/app.capsule"
+expect 0 "$E" gc; contains "$WORK/out" "removed 0 cached capsules"        # hello is needed by app
+check '[ -e "$ELASTOS_HOME/store/$HCID.capsule" ]'
+expect 0 "$E" rm "$("$E" cid "$WORK/app.capsule")"
+expect 0 "$E" gc; contains "$WORK/out" "removed 1 cached capsule"
+check '[ ! -e "$ELASTOS_HOME/store/$HCID.capsule" ]'
+ELASTOS_GATEWAYS="$GW" expect 0 "$E" install "$HCID"                       # install pins
+expect 0 "$E" gc; contains "$WORK/out" "removed 0 cached capsules"
+expect 0 "$E" ls; contains "$WORK/out" " pinned "
 
 # An unknown CID: 66, quickly.
 head -c 5000 /dev/urandom >"$WORK/unknown"; UCID=$("$E" cid "$WORK/unknown")
