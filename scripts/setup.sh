@@ -8,7 +8,7 @@ PKGS=(
   libssl-dev libsodium-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev sqlite3
   clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev llvm-14
   cargo rustc libstd-rust-dev-wasm32
-  openssl xxd curl python3
+  openssl xxd curl python3 iproute2 util-linux
 )
 [ "${ELASTOS_SETUP_EXTRA:-}" ] && read -r -a extra <<<"$ELASTOS_SETUP_EXTRA" && PKGS+=("${extra[@]}")
 

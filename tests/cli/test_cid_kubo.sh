@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `elastos cid` equals Kubo's CID (profile unixfs-v1-2025), an independent implementation, on
-# fresh random files: 0 B, 1 B, chunk boundaries, 7 MiB, and a two-level tree (> 1024 chunks).
+# fresh random files from 0 B to 64 MiB (chunk boundaries, random sizes), and a two-level tree
+# (> 1024 chunks).
 # Kubo is built by scripts/build-kubo.sh (make test does it); its absence fails this test.
 source "$(dirname "$0")/lib.sh"
 IPFS=${ELASTOS_KUBO:-$HOME/.cache/elastos/kubo/bin/ipfs}
@@ -11,12 +12,17 @@ export IPFS_PATH=$WORK/ipfs
 check '[ "$("$IPFS" config Import.UnixFSChunker)" = size-1048576 ]'
 
 MiB=1048576
-for size in 0 1 11 1000 262144 $((MiB - 1)) $MiB $((MiB + 1)) $((2 * MiB)) $((7 * MiB)) $((7 * MiB + 12345)); do
+sizes="0 1 11 1000 262144 $((MiB - 1)) $MiB $((MiB + 1)) $((2 * MiB)) $((7 * MiB)) $((7 * MiB + 12345))"
+sizes="$sizes $((16 * MiB - 1)) $((32 * MiB + 1)) $((64 * MiB - 1)) $((64 * MiB))"
+for _ in 1 2 3 4; do sizes="$sizes $(( (RANDOM * 32768 + RANDOM) % (64 * MiB) ))"; done   # random, < 64 MiB
+for size in $sizes; do
     head -c "$size" /dev/urandom >"$WORK/f"
     ours=$("$E" cid "$WORK/f")
     theirs=$("$IPFS" add --only-hash -Q --pin=false "$WORK/f")
     if [ -n "$ours" ] && [ "$ours" = "$theirs" ]; then ok; else bad "size $size: elastos $ours, kubo $theirs"; fi
+    n=$((${n:-0} + 1))
 done
+echo "elastos cid == kubo on $n random files (sizes: $sizes)"
 # Multi-level: 1025 chunks + 1 byte, so the root links to two interior nodes.
 head -c $((1025 * MiB + 1)) /dev/urandom >"$WORK/f"
 ours=$("$E" cid "$WORK/f")
