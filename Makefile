@@ -40,7 +40,7 @@ test-fuzz: setup
 
 test: test-release test-asan test-fuzz
 
-bench: build
+bench: build kubo
 	@bash bench/run.sh $(BUILD)
 
 clean:

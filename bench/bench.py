@@ -26,7 +26,7 @@ def row(name, ours, peer, unit, higher_better):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--elastos"); ap.add_argument("--build"); ap.add_argument("--wasmtime"); ap.add_argument("--work")
+    ap.add_argument("--elastos"); ap.add_argument("--build"); ap.add_argument("--wasmtime"); ap.add_argument("--work"); ap.add_argument("--kubo")
     a = ap.parse_args()
     E, W, work = a.elastos, a.wasmtime, a.work
     print(f"elastos: {subprocess.check_output([E, '--version'], text=True).strip()}")
@@ -91,6 +91,60 @@ def main():
     out = subprocess.check_output([os.path.join(a.build, "bin", "bench_token")], text=True)
     tok = float(re.search(r"token_checks_per_sec (\S+)", out).group(1))
     row("token checks/s vs ed25519 verify/s (openssl)", tok, peer_verify, "checks/s", True)
+
+    # 5. Fetch a 64 MiB artifact from a loopback Kubo gateway vs curl downloading the same bytes.
+    if a.kubo:
+        fetch_bench(a, E, work)
+
+def fetch_bench(a, E, work):
+    import socket, json, urllib.request
+    def port():
+        s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+    env = dict(os.environ, IPFS_PATH=os.path.join(work, "ipfs"))
+    ipfs = lambda *args: subprocess.run([a.kubo, *args], env=env, check=True, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+    api, gwp = port(), port()
+    ipfs("init", "--empty-repo"); ipfs("config", "profile", "apply", "unixfs-v1-2025")
+    ipfs("config", "Addresses.API", f"/ip4/127.0.0.1/tcp/{api}")
+    ipfs("config", "Addresses.Gateway", f"/ip4/127.0.0.1/tcp/{gwp}")
+    ipfs("config", "--json", "Addresses.Swarm", "[]")
+    daemon = subprocess.Popen([a.kubo, "daemon", "--offline"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{api}/api/v0/id", method="POST"))
+                break
+            except Exception:
+                time.sleep(0.2)
+        stage = os.path.join(work, "big64")
+        shutil.copytree(os.path.join(a.build, "capsules", "hello.stage"), stage)
+        with open(os.path.join(stage, "payload.bin"), "wb") as f:
+            f.write(os.urandom(64 << 20))
+        art = os.path.join(work, "big64.capsule")
+        subprocess.run([E, "pack", stage, "--key", os.path.join(a.build, "keys", "publisher.key"), "-o", art],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cid = subprocess.check_output([E, "publish", art, "--api", f"http://127.0.0.1:{api}"], text=True).strip()
+        gw = f"http://127.0.0.1:{gwp}"
+        out, cout = os.path.join(work, "fetched"), os.path.join(work, "curled")
+        size = os.path.getsize(art) / 1048576
+        def ours_o():
+            if os.path.exists(out): os.unlink(out)
+            return timed([E, "fetch", cid, "--gateway", gw, "-o", out])
+        def ours_install():
+            shutil.rmtree(os.path.join(os.environ["ELASTOS_HOME"], "store"), ignore_errors=True)
+            return timed([E, "fetch", cid, "--gateway", gw])
+        curl = lambda: timed(["curl", "-s", "-f", "-o", cout, f"{gw}/ipfs/{cid}"])
+        ours_o(); curl()  # warm Kubo's caches
+        o, c = alternate(15, ours_o, curl)
+        row("fetch 64 MiB -o (MiB/s, CID-verified) vs curl", size / o, size / c, "MiB/s", True)
+        o, c = alternate(9, ours_install, curl)
+        row("fetch 64 MiB + signature check + install", size / o, size / c, "MiB/s", True)
+        car = lambda: timed(["curl", "-s", "-f", "-o", cout, f"{gw}/ipfs/{cid}?format=car"])
+        o, c = alternate(9, ours_o, car)
+        row("fetch 64 MiB -o vs curl of the trustless CAR", size / o, size / c, "MiB/s", True)
+    finally:
+        daemon.terminate(); daemon.wait()
 
 if __name__ == "__main__":
     main()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh BUILD_DIR - every benchmark runs ours and its peer side by side, in one run, and prints
 # the ratio. Peers: `openssl dgst -sha256`, `openssl speed ed25519`, and the `wasmtime` CLI of
-# the same version as our Wasmtime (installed into ~/.cache/elastos/tools on first use).
+# the same version as our Wasmtime (installed into ~/.cache/elastos/tools on first use), and
+# curl against a Kubo gateway on loopback.
 set -euo pipefail
 build=$(realpath "${1:-build}")
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,4 +19,5 @@ if [ ! -x "$WASMTIME" ] || ! "$WASMTIME" --version | grep -q " $wt_version "; th
         cargo install wasmtime-cli --version "$wt_version" --locked --root "$tools" >&2
 fi
 
-python3 "$here/bench.py" --elastos "$E" --build "$build" --wasmtime "$WASMTIME" --work "$work"
+KUBO=$HOME/.cache/elastos/kubo/bin/ipfs   # built by `make kubo` (a dependency of `make bench`)
+python3 "$here/bench.py" --elastos "$E" --build "$build" --wasmtime "$WASMTIME" --work "$work" --kubo "$KUBO"

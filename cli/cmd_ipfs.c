@@ -73,6 +73,37 @@ bool cli_have_sources(void)
     return (a && *a) || (g && *g);
 }
 
+/* Fetches cid into out_path (verified by CID), from srcs or the configured sources, with a
+ * progress line on a terminal. */
+static el_status fetch_to(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t nsrc,
+                          const char *out_path, el_error *err)
+{
+    char *envcopy = NULL;
+    el_fetch_source envsrc[MAX_SOURCES];
+    if (nsrc == 0) {
+        nsrc = env_sources(envsrc, &envcopy);
+        srcs = envsrc;
+    }
+    if (nsrc == 0)
+        return el_error_set(err, EL_ERR_CONFIG, "%s: not in the local store, and no IPFS source configured (pass "
+                                                "--gateway URL or --api URL, or set ELASTOS_GATEWAYS=\"URL...\" or "
+                                                "ELASTOS_KUBO_API=URL)", cid);
+    char partial[PATH_MAX];
+    el_status s = el_runtime_path(rt, "tmp/partial", partial, sizeof partial, err);
+    bar b = {.cid = cid, .start = now_s()};
+    el_fetch_options o = {.sources = srcs, .n_sources = nsrc, .partial_dir = partial};
+    if (isatty(STDERR_FILENO) && !getenv("ELASTOS_NO_PROGRESS")) {
+        o.progress = bar_update;
+        o.progress_ud = &b;
+    }
+    if (s == EL_OK)
+        s = el_fetch(rt, cid, &o, out_path, err);
+    if (b.shown)
+        fprintf(stderr, "\r\033[K");
+    free(envcopy);
+    return s;
+}
+
 int cli_fetch_install(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t nsrc, unsigned flags)
 {
     el_error err;
@@ -81,50 +112,34 @@ int cli_fetch_install(el_runtime *rt, const char *cid, const el_fetch_source *sr
         el_status s = el_store_add(rt, have, flags, installed, &err);
         return s == EL_OK ? 0 : cli_fail(&err);
     }
-    char *envcopy = NULL;
-    el_fetch_source envsrc[MAX_SOURCES];
-    if (nsrc == 0) {
-        nsrc = env_sources(envsrc, &envcopy);
-        srcs = envsrc;
-    }
-    if (nsrc == 0)
-        return cli_failf(EL_ERR_CONFIG, "%s: not in the local store, and no IPFS source configured (pass --gateway "
-                                        "URL or --api URL, or set ELASTOS_GATEWAYS=\"URL...\" or ELASTOS_KUBO_API=URL)",
-                         cid);
-    char dir[PATH_MAX], tmp[PATH_MAX], partial[PATH_MAX];
+    char dir[PATH_MAX], tmp[PATH_MAX];
     el_status s = el_runtime_path(rt, "tmp", dir, sizeof dir, &err);
     if (s == EL_OK)
         s = el_mkdirs(dir, 0700, &err);
     if (s == EL_OK && (size_t)snprintf(tmp, sizeof tmp, "%s/fetch-%ld-%s.capsule", dir, (long)getpid(), cid) >= sizeof tmp)
         s = el_error_set(&err, EL_ERR_CONFIG, "temp path too long");
-    snprintf(partial, sizeof partial, "%s/partial", dir);
-    bar b = {.cid = cid, .start = now_s()};
-    el_fetch_options o = {.sources = srcs, .n_sources = nsrc, .partial_dir = partial};
-    if (isatty(STDERR_FILENO) && !getenv("ELASTOS_NO_PROGRESS")) {
-        o.progress = bar_update;
-        o.progress_ud = &b;
-    }
     if (s == EL_OK)
-        s = el_fetch(rt, cid, &o, tmp, &err);
-    if (b.shown)
-        fprintf(stderr, "\r\033[K");
+        s = fetch_to(rt, cid, srcs, nsrc, tmp, &err);
     if (s == EL_OK) {
         s = el_store_add(rt, tmp, flags, installed, &err);
         unlink(tmp);
         if (s == EL_OK && strcmp(installed, cid) != 0)
             s = el_error_set(&err, EL_ERR_TRUST, "fetched %s but installed %s", cid, installed);
     }
-    free(envcopy);
     return s == EL_OK ? 0 : cli_fail(&err);
 }
 
 int cmd_fetch(int argc, char **argv)
 {
-    const char *cid = NULL;
+    const char *cid = NULL, *out = NULL;
     el_fetch_source srcs[MAX_SOURCES];
     size_t nsrc = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--gateway") || !strcmp(argv[i], "--api")) {
+        if (!strcmp(argv[i], "-o")) {
+            if (i + 1 >= argc || !argv[i + 1][0])
+                return cli_usage("fetch", "-o needs a FILE");
+            out = argv[++i];
+        } else if (!strcmp(argv[i], "--gateway") || !strcmp(argv[i], "--api")) {
             if (i + 1 >= argc)
                 return cli_usage("fetch", "%s needs a URL", argv[i]);
             if (nsrc == MAX_SOURCES)
@@ -148,7 +163,17 @@ int cmd_fetch(int argc, char **argv)
     int rc = cli_open_runtime(&rt);
     if (rc)
         return rc;
-    rc = cli_fetch_install(rt, cid, srcs, nsrc, EL_STORE_PIN);
+    if (out) { /* any file by CID: verified against the CID, neither a capsule check nor installed */
+        char dir[PATH_MAX];
+        el_status s = el_runtime_path(rt, "tmp", dir, sizeof dir, &err);
+        if (s == EL_OK)
+            s = el_mkdirs(dir, 0700, &err);
+        if (s == EL_OK)
+            s = fetch_to(rt, cid, srcs, nsrc, out, &err);
+        rc = s == EL_OK ? 0 : cli_fail(&err);
+    } else {
+        rc = cli_fetch_install(rt, cid, srcs, nsrc, EL_STORE_PIN);
+    }
     if (!rc)
         printf("%s\n", cid);
     el_runtime_close(rt);

@@ -42,7 +42,7 @@ static const cli_command commands[] = {
      "Removes what the store no longer needs: capsules fetched on demand (by `run CID`) that no\n"
      "installed capsule depends on, and the leftovers of interrupted installs and fetches.\n"
      "Installed (pinned) capsules are kept. Prints what was (or, with --dry-run, would be) removed."},
-    {"fetch", cmd_fetch, "fetch CID [--gateway URL | --api URL]...",
+    {"fetch", cmd_fetch, "fetch CID [--gateway URL | --api URL]... [-o FILE]",
      "Fetches CID from IPFS: trustless gateways (--gateway) and Kubo RPC APIs (--api), tried in\n"
      "order (default: $ELASTOS_KUBO_API, then the space-separated URLs in $ELASTOS_GATEWAYS),\n"
      "verifying every block against the CID, then\n"
@@ -50,7 +50,9 @@ static const cli_command commands[] = {
      "A source serving wrong bytes is skipped; 66 when no source has it, 77 when none served the\n"
      "right bytes or the artifact is refused, 78 when no source is configured. An interrupted fetch\n"
      "resumes: its verified blocks are kept ($ELASTOS_HOME/tmp/partial) and only the missing ones\n"
-     "are asked for next time. A progress line is shown on a terminal."},
+     "are asked for next time. A progress line is shown on a terminal. With -o FILE: any file by\n"
+     "CID, written to FILE after its bytes verified against the CID; not checked as a capsule,\n"
+     "not installed."},
     {"publish", cmd_publish, "publish FILE [--api URL]",
      "Verifies the artifact FILE and adds it, pinned, to a Kubo node (--api, default\n"
      "$ELASTOS_KUBO_API or http://127.0.0.1:5001) with the unixfs-v1-2025 import options; prints\n"

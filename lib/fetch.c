@@ -1,11 +1,17 @@
 /*
  * fetch.c - fetching a file by CID from IPFS, every byte verified (fetch.h).
  *
- * Sources: trustless gateways (GET <gw>/ipfs/<cid>?format=car|raw) and Kubo's RPC API
- * (POST <api>/api/v0/dag/export?arg=<cid> for a CAR, /api/v0/block/get?arg=<cid> for a block).
+ * Sources: gateways (GET <gw>/ipfs/<cid>[?format=car|raw]) and Kubo's RPC API (POST
+ * <api>/api/v0/cat|dag/export|block/get?arg=<cid>).
  *
  * raw CID (codec 0x55): one block; SHA-256 of the body == the digest.
- * dag-pb CID (0x70): the blocks are gathered in a "partial" file, itself a CARv1:
+ * dag-pb CID (0x70), stream mode first: the file's own bytes (GET /ipfs/<cid>, or cat), their
+ *   CID computed as they arrive with the same profile (el_cid_update); the file is good when that
+ *   CID is the one asked for - the cheapest complete check, at the speed of a plain download. An
+ *   interrupted stream is kept (<partial_dir>/<cid>.part) and resumed with a Range request
+ *   (offset= for Kubo), its CID recomputed over the kept bytes first.
+ * dag-pb CID, block mode, when no source serves the file itself (a trustless-only gateway) or
+ *   only wrong bytes: the blocks are gathered in a "partial" file, itself a CARv1:
  *     varint(header length) header (dag-cbor; skipped on reading)
  *     { varint(length) CID data }...          length covers CID + data
  *   First a whole CAR is streamed into it from the first source that serves one. It is then
@@ -164,6 +170,90 @@ static void progress(fetch_ctx *c, uint64_t now)
         c->o->progress(c->o->progress_ud, now, c->total);
 }
 
+/* The CID of a stream is computed by a second thread that reads back (from the page cache) what
+ * the download wrote, so hashing overlaps the transfer instead of adding to it. */
+typedef struct hasher {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int fd;
+    el_cid_ctx *cc;
+    uint64_t avail, done; /* bytes written to fd / hashed */
+    bool finished, failed, running;
+} hasher;
+
+static void *hasher_main(void *arg)
+{
+    hasher *h = arg;
+    uint8_t *buf = malloc(1 << 20);
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        while (h->done == h->avail && !h->finished)
+            pthread_cond_wait(&h->cv, &h->mu);
+        if (h->done == h->avail || h->failed || !buf)
+            break; /* finished and caught up */
+        uint64_t from = h->done, to = h->avail;
+        pthread_mutex_unlock(&h->mu);
+        while (from < to) {
+            size_t want = to - from < (1u << 20) ? (size_t)(to - from) : (1u << 20);
+            ssize_t r = pread(h->fd, buf, want, (off_t)from);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            el_cid_update(h->cc, buf, (size_t)r);
+            from += (size_t)r;
+        }
+        pthread_mutex_lock(&h->mu);
+        if (from < to)
+            h->failed = true;
+        h->done = from;
+    }
+    if (!buf)
+        h->failed = true;
+    pthread_mutex_unlock(&h->mu);
+    free(buf);
+    return NULL;
+}
+
+/* Starts hashing fd from offset from into cc (which already holds the bytes before it). */
+static bool hasher_start(hasher *h, int fd, el_cid_ctx *cc, uint64_t from)
+{
+    memset(h, 0, sizeof *h);
+    h->fd = fd;
+    h->cc = cc;
+    h->avail = h->done = from;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    h->running = pthread_create(&h->th, NULL, hasher_main, h) == 0;
+    return h->running;
+}
+
+static void hasher_feed(hasher *h, uint64_t avail, bool wake)
+{
+    pthread_mutex_lock(&h->mu);
+    h->avail = avail;
+    if (wake)
+        pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* Waits until everything fed is hashed; false if reading back failed. */
+static bool hasher_finish(hasher *h)
+{
+    if (!h->running)
+        return false;
+    pthread_mutex_lock(&h->mu);
+    h->finished = true;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->th, NULL);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
+    h->running = false;
+    return !h->failed && h->done == h->avail;
+}
+
 /* ---- HTTP ---- */
 
 typedef struct dl {
@@ -172,12 +262,29 @@ typedef struct dl {
     uint64_t n, max;
     bool over, ioerr;
     fetch_ctx *ctx;
+    hasher *hs;           /* optional: computes the CID of what is written to fd */
+    bool restarted;       /* a resumed GET_FILE answered with the whole file: started over */
+    bool first;           /* no byte received yet */
+    CURL *h;
+    long status;          /* HTTP status of the response */
 } dl;
+
+static bool restart_stream(dl *d);
 
 static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     dl *d = ud;
     size_t len = size * nmemb;
+    if (d->first) {
+        d->first = false;
+        long status = 0;
+        curl_easy_getinfo(d->h, CURLINFO_RESPONSE_CODE, &status);
+        /* Asked for the rest (Range / offset) but a gateway answering 200 sends it all again. */
+        if (d->n > 0 && status == 200 && d->fd >= 0 && d->hs && !restart_stream(d)) {
+            d->ioerr = true;
+            return 0;
+        }
+    }
     if (d->n + len > d->max) {
         d->over = true;
         return 0;
@@ -187,6 +294,10 @@ static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *ud)
         return 0;
     }
     d->n += len;
+    if (d->hs) /* wake the hasher once per 1 MiB, not per callback */
+        hasher_feed(d->hs, d->n, ((d->n - len) >> 20) != (d->n >> 20));
+    if (d->fd >= 0 && ((d->n - len) >> 23) != (d->n >> 23)) /* start writeback every 8 MiB: a shorter fsync */
+        (void)sync_file_range(d->fd, (off_t)(((d->n >> 23) - 1) << 23), (off_t)1 << 23, SYNC_FILE_RANGE_WRITE);
     return len;
 }
 
@@ -194,8 +305,11 @@ static int dl_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 {
     (void)dltotal, (void)ultotal, (void)ulnow;
     dl *d = ud;
-    if (d->ctx)
+    if (d->ctx) {
+        if (!d->ctx->total && dltotal > 0)
+            d->ctx->total = d->ctx->base + (uint64_t)dltotal;
         progress(d->ctx, d->ctx->base + (uint64_t)dlnow);
+    }
     return 0;
 }
 
@@ -209,28 +323,42 @@ static long env_long(const char *name, long def)
     return (*end || v <= 0) ? def : v;
 }
 
-/* Requests what (a CID) from src: a CAR (car) or one raw block, into d. EL_ERR_NOTFOUND for
- * unreachable sources and HTTP errors, EL_ERR_LIMIT over d->max. */
-static el_status http_fetch(const el_fetch_source *src, const char *what, bool car, dl *d, el_error *err)
+typedef enum { GET_BLOCK, GET_CAR, GET_FILE } get_kind;
+
+/* Requests what (a CID) from src: one raw block, a CAR, or the file's bytes (deserialized; from
+ * offset d->n when resuming), into d. EL_ERR_NOTFOUND for unreachable sources and HTTP errors,
+ * EL_ERR_LIMIT over d->max. */
+static el_status http_fetch(const el_fetch_source *src, const char *what, get_kind kind, dl *d, el_error *err)
 {
     size_t ul = strlen(src->url);
     while (ul > 0 && src->url[ul - 1] == '/')
         ul--;
     char url[4096];
     int w;
+    static const char *const api_op[] = {"block/get", "dag/export", "cat"};
+    static const char *const format[] = {"?format=raw", "?format=car", ""};
     if (src->kind == EL_SOURCE_KUBO_API)
-        w = snprintf(url, sizeof url, "%.*s/api/v0/%s?arg=%s", (int)ul, src->url, car ? "dag/export" : "block/get",
-                     what);
+        w = snprintf(url, sizeof url, "%.*s/api/v0/%s?arg=%s", (int)ul, src->url, api_op[kind], what);
     else
-        w = snprintf(url, sizeof url, "%.*s/ipfs/%s?format=%s", (int)ul, src->url, what, car ? "car" : "raw");
+        w = snprintf(url, sizeof url, "%.*s/ipfs/%s%s", (int)ul, src->url, what, format[kind]);
+    char range[64] = "";
+    if (kind == GET_FILE && d->n > 0) {
+        if (src->kind == EL_SOURCE_KUBO_API)
+            w += snprintf(url + w, sizeof url - (size_t)w, "&offset=%llu", (unsigned long long)d->n);
+        else
+            snprintf(range, sizeof range, "Range: bytes=%llu-", (unsigned long long)d->n);
+    }
     if (w < 0 || w >= (int)sizeof url)
         return el_error_set(err, EL_ERR_USAGE, "source URL too long");
     el_curl_init();
     CURL *h = curl_easy_init();
     if (!h)
         return el_error_set(err, EL_ERR_INTERNAL, "libcurl initialisation failed");
-    struct curl_slist *hl =
-        curl_slist_append(NULL, car ? "Accept: application/vnd.ipld.car" : "Accept: application/vnd.ipld.raw");
+    static const char *const accept[] = {"Accept: application/vnd.ipld.raw", "Accept: application/vnd.ipld.car",
+                                         "Accept: application/octet-stream"};
+    struct curl_slist *hl = curl_slist_append(NULL, accept[kind]);
+    if (range[0])
+        hl = curl_slist_append(hl, range);
     char ebuf[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
@@ -247,6 +375,9 @@ static el_status http_fetch(const el_fetch_source *src, const char *what, bool c
     curl_easy_setopt(h, CURLOPT_USERAGENT, "elastos/" EL_VERSION);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dl_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, d);
+    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024); /* fewer, larger writes (default 16 KiB) */
+    d->h = h;
+    d->first = true;
     if (d->ctx && d->ctx->o->progress) {
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, dl_progress);
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, d);
@@ -255,6 +386,7 @@ static el_status http_fetch(const el_fetch_source *src, const char *what, bool c
     CURLcode rc = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    d->status = status;
     curl_easy_cleanup(h);
     curl_slist_free_all(hl);
     if (rc == CURLE_OK)
@@ -423,7 +555,7 @@ static el_status fetch_block(fetch_ctx *c, uint8_t codec, const uint8_t *digest,
         uint8_t *data = buf + 3 + BIN_CID_LEN;
         dl d = {.fd = -1, .mem = data, .max = EL_FETCH_MAX_BLOCK, .ctx = NULL};
         el_error e = {0};
-        el_status r = http_fetch(src, text, false, &d, &e);
+        el_status r = http_fetch(src, text, GET_BLOCK, &d, &e);
         if (r == EL_OK) {
             uint8_t h[DIGEST_LEN];
             el_sha256(data, (size_t)d.n, h);
@@ -712,7 +844,7 @@ static el_status fetch_raw(fetch_ctx *c, el_error *err)
         const el_fetch_source *src = &c->o->sources[i];
         dl d = {.fd = -1, .mem = buf, .max = EL_FETCH_MAX_BLOCK, .ctx = c};
         el_error e = {0};
-        s = http_fetch(src, c->cid, false, &d, &e);
+        s = http_fetch(src, c->cid, GET_BLOCK, &d, &e);
         uint8_t h[DIGEST_LEN];
         if (s == EL_OK) {
             el_sha256(buf, (size_t)d.n, h);
@@ -734,6 +866,121 @@ static el_status fetch_raw(fetch_ctx *c, el_error *err)
     return s;
 }
 
+/* ---- stream mode: the file's own bytes, verified by their CID ---- */
+
+/* Drops what a resumed stream had: the source sends the whole file again. */
+static bool restart_stream(dl *d)
+{
+    hasher_finish(d->hs);
+    el_cid_ctx *fresh = el_cid_new();
+    if (!fresh || ftruncate(d->fd, 0) != 0 || lseek(d->fd, 0, SEEK_SET) != 0) {
+        el_cid_free(fresh);
+        return false;
+    }
+    el_cid_free(d->hs->cc);
+    if (!hasher_start(d->hs, d->fd, fresh, 0)) {
+        el_cid_free(fresh);
+        d->hs->cc = NULL;
+        return false;
+    }
+    d->n = 0;
+    d->restarted = true;
+    if (d->ctx)
+        d->ctx->base = 0;
+    return true;
+}
+
+/* Feeds the first have bytes of fd (a kept partial stream) to a new CID context. */
+static el_cid_ctx *cid_of_prefix(int fd, uint64_t have)
+{
+    el_cid_ctx *cc = el_cid_new();
+    uint8_t *buf = malloc(1 << 20);
+    for (uint64_t off = 0; cc && buf && off < have;) {
+        size_t want = have - off < (1u << 20) ? (size_t)(have - off) : (1u << 20);
+        ssize_t r = pread(fd, buf, want, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            el_cid_free(cc);
+            cc = NULL;
+            break;
+        }
+        el_cid_update(cc, buf, (size_t)r);
+        off += (size_t)r;
+    }
+    free(buf);
+    return cc;
+}
+
+/* Streams the file from the sources in order into c->out (holding *have bytes of an earlier,
+ * interrupted attempt), computing its CID as the bytes arrive: a source is good when that CID
+ * is the one asked for. *have gets what an interrupted transfer left (0 when nothing is worth
+ * keeping). EL_OK when the file is complete and verified. */
+static el_status fetch_stream(fetch_ctx *c, uint64_t *have, el_error *err)
+{
+    el_cid_ctx *cc = *have ? cid_of_prefix(c->out, *have) : el_cid_new();
+    if (!cc) {
+        *have = 0;
+        if (ftruncate(c->out, 0) != 0 || !(cc = el_cid_new()))
+            return el_error_set(err, EL_ERR_INTERNAL, "cannot start the CID computation");
+    }
+    el_status s = EL_ERR_NOTFOUND;
+    for (size_t i = 0; i < c->o->n_sources; i++) {
+        const el_fetch_source *src = &c->o->sources[i];
+        if (lseek(c->out, (off_t)*have, SEEK_SET) < 0) {
+            s = el_error_set(err, EL_ERR_IO, "seek: %s", strerror(errno));
+            break;
+        }
+        c->base = *have;
+        hasher hs;
+        if (!hasher_start(&hs, c->out, cc, *have)) {
+            s = el_error_set(err, EL_ERR_INTERNAL, "cannot start the hashing thread");
+            break;
+        }
+        dl d = {.fd = c->out, .n = *have, .max = EL_FETCH_MAX_SIZE, .ctx = c, .hs = &hs};
+        el_error e = {0};
+        s = http_fetch(src, c->cid, GET_FILE, &d, &e);
+        bool hashed = hasher_finish(&hs);
+        cc = hs.cc;
+        if (s == EL_OK && (!hashed || !cc))
+            s = el_error_set(&e, EL_ERR_IO, "cannot read back the download to hash it");
+        if (s == EL_ERR_IO || s == EL_ERR_INTERNAL) {
+            el_error_set(err, s, "%s", e.msg);
+            break;
+        }
+        char got[EL_CID_MAX];
+        if (s == EL_OK) {
+            el_error ce;
+            s = el_cid_final(cc, got, &ce);
+            if (s == EL_OK && strcmp(got, c->cid) != 0)
+                s = el_error_set(&e, EL_ERR_TRUST, "served %llu bytes whose CID is %s", (unsigned long long)d.n, got);
+            else if (s != EL_OK)
+                s = el_error_set(&e, EL_ERR_TRUST, "%s", ce.msg);
+            if (s == EL_OK) {
+                c->written = d.n;
+                break;
+            }
+        }
+        note(c, src, s, e.msg);
+        if (s == EL_ERR_NOTFOUND && d.n > *have && d.status / 100 == 2) {
+            *have = d.n; /* interrupted: keep the bytes for the next source or the next run */
+            continue;
+        }
+        if (s == EL_ERR_NOTFOUND && !d.restarted)
+            continue; /* this source has nothing (HTTP error, unreachable): what we had still stands */
+        /* Wrong bytes, over the limit, or a restart that failed: start over from nothing. */
+        *have = 0;
+        el_cid_free(cc);
+        cc = el_cid_new();
+        if (!cc || ftruncate(c->out, 0) != 0) {
+            s = el_error_set(err, EL_ERR_INTERNAL, "cannot restart the download");
+            break;
+        }
+    }
+    el_cid_free(cc);
+    return s;
+}
+
 /* A dag-pb CID: see the file comment. pfd is the (locked) partial CAR. */
 static el_status fetch_tree(fetch_ctx *c, el_error *err)
 {
@@ -744,7 +991,7 @@ static el_status fetch_tree(fetch_ctx *c, el_error *err)
             return el_error_set(err, EL_ERR_IO, "cannot reset the partial download: %s", strerror(errno));
         dl d = {.fd = c->pfd, .max = MAX_CAR_SIZE, .ctx = c};
         el_error e = {0};
-        el_status r = http_fetch(src, c->cid, true, &d, &e);
+        el_status r = http_fetch(src, c->cid, GET_CAR, &d, &e);
         if (r == EL_ERR_IO || r == EL_ERR_INTERNAL)
             return el_error_set(err, r, "%s", e.msg);
         if (r != EL_OK)
@@ -786,6 +1033,18 @@ static int open_partial(const el_fetch_options *o, const char *cid, const char *
     return fd;
 }
 
+/* Fills path with <partial_dir>/<cid><ext>; false without a partial_dir. */
+static bool partial_path(const el_fetch_options *o, const char *cid, const char *ext, char *path)
+{
+    return o->partial_dir && snprintf(path, PATH_MAX, "%s/%s%s", o->partial_dir, cid, ext) < PATH_MAX;
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
 el_status el_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, const char *out_path, el_error *err)
 {
     (void)rt;
@@ -798,21 +1057,57 @@ el_status el_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, c
     if (o->n_sources == 0)
         return el_error_set(err, EL_ERR_USAGE, "no IPFS gateway or Kubo API to fetch %s from", cid);
 
-    char tmp[PATH_MAX], ppath[PATH_MAX];
+    char tmp[PATH_MAX], ppath[PATH_MAX] = "", spath[PATH_MAX] = "";
     c.out = make_temp(out_path, tmp, err);
     if (c.out < 0)
         return err ? err->code : EL_ERR_IO;
+    bool streamed = false;
     if (c.bin[1] == CODEC_RAW) {
         s = fetch_raw(&c, err);
     } else {
-        c.pfd = open_partial(o, cid, out_path, ppath, err);
-        s = c.pfd < 0 ? (err ? err->code : EL_ERR_IO) : fetch_tree(&c, err);
+        /* A multi-block file: first as a stream of its own bytes (resuming a kept one), unless
+         * an earlier fetch left verified blocks to resume from; then block by block. */
+        uint64_t have = 0;
+        el_error ignored;
+        el_fetch_options nopartial = *o;
+        nopartial.partial_dir = NULL;
+        if (o->partial_dir && el_mkdirs(o->partial_dir, 0700, &ignored) != EL_OK)
+            o = &nopartial; /* cannot keep partials: don't */
+        bool blocks_kept = partial_path(o, cid, ".car", ppath) && file_size(ppath) > 0;
+        if (!blocks_kept && partial_path(o, cid, ".part", spath) && file_size(spath) > 0) {
+            int fd = open(spath, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+            if (fd >= 0 && rename(spath, tmp) == 0) { /* the kept bytes become the output file */
+                close(c.out);
+                c.out = fd;
+                have = (uint64_t)lseek(fd, 0, SEEK_END);
+            } else if (fd >= 0) {
+                close(fd);
+            }
+        }
+        s = blocks_kept ? EL_ERR_NOTFOUND : fetch_stream(&c, &have, err);
+        streamed = s == EL_OK;
+        if (s == EL_ERR_NOTFOUND && have > 0) {
+            /* Interrupted: keep the bytes for the next run rather than start over now. */
+            if (spath[0] && fsync(c.out) == 0 && rename(tmp, spath) == 0)
+                tmp[0] = '\0';
+        } else if (s != EL_OK && s != EL_ERR_IO && s != EL_ERR_INTERNAL) {
+            /* No source served the file itself (a trustless-only gateway says 406), or only
+             * wrong bytes: gather and check its blocks. */
+            if (ftruncate(c.out, 0) != 0 || lseek(c.out, 0, SEEK_SET) != 0)
+                s = el_error_set(err, EL_ERR_IO, "cannot reset %s: %s", tmp, strerror(errno));
+            else {
+                c.written = 0;
+                c.total = 0;
+                c.pfd = open_partial(o, cid, out_path, ppath, err);
+                s = c.pfd < 0 ? (err ? err->code : EL_ERR_IO) : fetch_tree(&c, err);
+            }
+        }
     }
     if (s == EL_OK && fsync(c.out) != 0)
         s = el_error_set(err, EL_ERR_IO, "fsync %s: %s", tmp, strerror(errno));
     if (close(c.out) != 0 && s == EL_OK)
         s = el_error_set(err, EL_ERR_IO, "close %s: %s", tmp, strerror(errno));
-    if (s == EL_OK) {
+    if (s == EL_OK && !streamed) { /* a last check; a stream was verified by its CID already */
         char again[EL_CID_MAX];
         s = el_cid_of_file(tmp, again, err);
         if (s == EL_OK && strcmp(again, cid) != 0)
@@ -828,14 +1123,19 @@ el_status el_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, c
             unlink(ppath);
         close(c.pfd);
     }
+    if (s == EL_OK && spath[0])
+        unlink(spath);
     free(c.blocks);
     if (s != EL_OK) {
-        unlink(tmp);
-        if (s == EL_ERR_IO || s == EL_ERR_INTERNAL || s == EL_ERR_USAGE || s == EL_ERR_LIMIT)
+        if (tmp[0])
+            unlink(tmp);
+        if (s == EL_ERR_IO || s == EL_ERR_INTERNAL || s == EL_ERR_USAGE)
             return el_error_prefix(err, "fetching %s", cid);
         if (c.tampered)
             return el_error_set(err, EL_ERR_TRUST, "refused %s: no source served bytes matching the CID (%s)", cid,
                                 c.notes);
+        if (s == EL_ERR_LIMIT)
+            return el_error_prefix(err, "fetching %s", cid);
         return el_error_set(err, EL_ERR_NOTFOUND, "%s not found on any source (%s)", cid, c.notes[0] ? c.notes : err->msg);
     }
     /* Make the rename durable. */

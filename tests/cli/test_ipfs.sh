@@ -11,6 +11,7 @@ export IPFS_PATH=$WORK/ipfs
 unset ELASTOS_GATEWAYS ELASTOS_KUBO_API
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 API_PORT=$(free_port) GW_PORT=$(free_port) BAD_PORT=$(free_port) CUT_PORT=$(free_port) LOG_PORT=$(free_port)
+DROP_PORT=$(free_port)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -29,27 +30,37 @@ done
 check 'curl -s -o /dev/null -X POST "$API/api/v0/id"'
 
 # Proxies in front of the good gateway: "flip" flips one byte in the middle of every body,
-# "cut" serves only the first half of it, "log" passes it through and logs each request path.
+# "cut" serves only the first half of it, "drop" breaks the connection halfway through a large
+# body, "log" passes it through and logs each request path, Range header and status.
 proxy() {
 python3 - "$1" "$GW_PORT" "$2" >"$WORK/proxy-$2.log" 2>&1 <<'PY' &
 import http.server, sys, urllib.request, urllib.error
 port, up, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
     def do_GET(self):
-        req = urllib.request.Request("http://127.0.0.1:%d%s" % (up, self.path),
-                                     headers={"Accept": self.headers.get("Accept", "*/*")})
+        hdrs = {"Accept": self.headers.get("Accept", "*/*")}
+        if self.headers.get("Range"): hdrs["Range"] = self.headers["Range"]
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (up, self.path), headers=hdrs)
+        extra = {}
         try:
             r = urllib.request.urlopen(req, timeout=30); code, body = r.status, bytearray(r.read())
+            if r.headers.get("Content-Range"): extra["Content-Range"] = r.headers["Content-Range"]
         except urllib.error.HTTPError as e:
             code, body = e.code, bytearray(e.read())
+        if mode == "log": print(self.path, self.headers.get("Range", "-"), code, flush=True)
         if code == 200 and body and mode == "flip":
             body[len(body) // 2] ^= 0x01
         if code == 200 and mode == "cut":
             body = body[:len(body) // 2]
-        self.send_response(code); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.send_response(code); self.send_header("Content-Length", str(len(body)))
+        for k, v in extra.items(): self.send_header(k, v)
+        self.end_headers()
+        if code == 200 and mode == "drop" and len(body) > 2000000:   # the connection breaks mid-body
+            self.wfile.write(body[:len(body) // 2]); self.wfile.flush(); self.close_connection = True
+            self.connection.shutdown(2); return
         self.wfile.write(body)
-    def log_message(self, *a):
-        if mode == "log": print(self.path, flush=True)
+    def log_message(self, *a): pass
 http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
 PIDS+=($!)
@@ -122,6 +133,24 @@ lacks "$WORK/proxy-log.log" "format=car"
 nraw=$(grep -c "format=raw" "$WORK/proxy-log.log")
 check '[ "$nraw" -ge 1 ] && [ "$nraw" -lt 4 ]'     # the tree has 4 blocks (root + 3 leaves)
 check '[ ! -e "$ELASTOS_HOME/tmp/partial/$BCID.car" ]'
+
+# Resume of a stream: a connection broken halfway keeps the bytes received (66, retry later);
+# the next fetch asks for the rest only (Range), and the result is verified by its CID.
+rm -rf "$ELASTOS_HOME/store" "$ELASTOS_HOME/tmp"
+proxy "$DROP_PORT" drop
+: >"$WORK/proxy-log.log"
+expect 66 "$E" fetch "$BCID" --gateway "http://127.0.0.1:$DROP_PORT"; expect_err_line
+check '[ -s "$ELASTOS_HOME/tmp/partial/$BCID.part" ]'
+expect 0 "$E" fetch "$BCID" --gateway "http://127.0.0.1:$LOG_PORT"
+check 'cmp -s "$ELASTOS_HOME/store/$BCID.capsule" "$WORK/big.capsule"'
+contains "$WORK/proxy-log.log" "/ipfs/$BCID bytes="
+contains "$WORK/proxy-log.log" " 206"
+check '[ ! -e "$ELASTOS_HOME/tmp/partial/$BCID.part" ]'
+# A kept stream whose bytes were altered on disk: the CID check fails, the fetch starts over.
+expect 66 "$E" fetch "$BCID" --gateway "http://127.0.0.1:$DROP_PORT" -o "$WORK/dl.bin"; expect_err_line
+printf 'XXXX' | dd of="$ELASTOS_HOME/tmp/partial/$BCID.part" bs=1 seek=1000 conv=notrunc 2>/dev/null
+expect 0 "$E" fetch "$BCID" --gateway "$GW" -o "$WORK/dl.bin"
+check 'cmp -s "$WORK/dl.bin" "$WORK/big.capsule"'
 
 # Kubo's RPC API as the source (--api, or $ELASTOS_KUBO_API for run/install).
 rm -rf "$ELASTOS_HOME/store"
