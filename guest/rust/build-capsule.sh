@@ -8,7 +8,9 @@
 #   ELASTOS           the elastos binary (required)
 #   CARGO, RUSTC      the toolchain (default /usr/bin/cargo, /usr/bin/rustc: Rust 1.63)
 #   RUST_WASM_TARGET  default wasm32-wasi (newer toolchains call the same ABI wasm32-wasip1)
-#   CARGO_TARGET_DIR  default ~/.cache/elastos/rust-guest-target (never inside the repo)
+#   CARGO_TARGET_DIR  default ~/.cache/elastos/rust-guest-target/<hash of DIR's real path>
+#                     (never inside the repo; one per source tree, because cargo names its
+#                     outputs without the source path and would mix up two checkouts)
 set -eu
 
 die() {
@@ -28,7 +30,8 @@ key=$3
 CARGO=${CARGO:-/usr/bin/cargo}
 RUSTC=${RUSTC:-/usr/bin/rustc}
 target=${RUST_WASM_TARGET:-wasm32-wasi}
-CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/elastos/rust-guest-target}
+tree=$(cd "$dir" && pwd -P | sha256sum | cut -c1-16)
+CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/elastos/rust-guest-target/$tree}
 export RUSTC CARGO_TARGET_DIR
 
 # The manifest's entry: a relative path inside the capsule.
