@@ -1033,6 +1033,46 @@ static int open_partial(const el_fetch_options *o, const char *cid, const char *
     return fd;
 }
 
+el_status el_fetch_check_car(const uint8_t *car, size_t len, const char *root, int out_fd, el_error *err)
+{
+    el_fetch_options o = {0};
+    fetch_ctx c = {.o = &o, .pfd = -1, .out = out_fd};
+    char first[EL_CID_MAX];
+    if (!root) { /* the first block's CID */
+        size_t pos = 0;
+        uint64_t hlen, blen;
+        uint8_t codec;
+        const uint8_t *dg;
+        if (!get_varint(car, len, &pos, &hlen) || hlen > len - pos)
+            return el_error_set(err, EL_ERR_FORMAT, "malformed CAR header");
+        pos += (size_t)hlen;
+        if (!get_varint(car, len, &pos, &blen) || blen > len - pos || !get_cid(car, pos + (size_t)blen, &pos, &codec, &dg))
+            return el_error_set(err, EL_ERR_FORMAT, "no first block");
+        uint8_t bin[BIN_CID_LEN] = {0x01, codec, 0x12, DIGEST_LEN};
+        memcpy(bin + 4, dg, DIGEST_LEN);
+        el_cid_encode(bin, first);
+        root = first;
+    }
+    c.cid = root;
+    el_status s = el_cid_decode(root, c.bin, err);
+    if (s != EL_OK)
+        return s;
+    c.pfd = memfd_create("car", MFD_CLOEXEC);
+    if (c.pfd < 0)
+        return el_error_set(err, EL_ERR_IO, "memfd_create: %s", strerror(errno));
+    if (!el_write_all(c.pfd, car, len))
+        s = el_error_set(err, EL_ERR_IO, "cannot write the CAR: %s", strerror(errno));
+    if (s == EL_OK)
+        s = scan_partial(&c, NULL, err);
+    uint64_t total;
+    if (s == EL_OK)
+        s = c.bin[1] == CODEC_RAW ? walk(&c, CODEC_RAW, c.bin + 4, 0, &total, err)
+                                  : walk(&c, CODEC_DAG_PB, c.bin + 4, 0, &total, err);
+    close(c.pfd);
+    free(c.blocks);
+    return s;
+}
+
 /* Fills path with <partial_dir>/<cid><ext>; false without a partial_dir. */
 static bool partial_path(const el_fetch_options *o, const char *cid, const char *ext, char *path)
 {

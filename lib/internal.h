@@ -55,6 +55,7 @@ bool el_write_all(int fd, const void *data, size_t len);
 /* libcurl's global init, once per process (fetch.c); call before any curl handle. */
 void el_curl_init(void);
 
+
 /* Fresh random lowercase-hex id of 2*nbytes characters. */
 void el_random_hex(char *out, size_t nbytes);
 
