@@ -3,10 +3,11 @@
  * The runtime runs it once per undecided capability request. It decides, in this order:
  *   1. the first matching rule of /config/policy ($ELASTOS_HOME/shell/policy on the host);
  *   2. on a terminal (ELASTOS_SHELL_TTY=1): asks the user - once, for this run, always, deny;
- *      "always" appends an allow rule to the policy file;
+ *      "always" appends an allow rule for NAME@PUBLISHER to the policy file;
  *   3. otherwise: deny.
  * Policy lines:  allow|deny  WHO  RESOURCE  ACTIONS      ('#' starts a comment)
- *   WHO      * | capsule name | publisher:ed25519:<hex>
+ *   WHO      * | NAME@ed25519:<hex> (that publisher's capsule NAME) | publisher:ed25519:<hex>
+ *            | NAME (a capsule of that name from ANY trusted publisher: broader, avoid)
  *   RESOURCE * | exact URI | prefix pattern ending in / *  (no space), covering the request
  *   ACTIONS  * | comma-separated actions
  * A malformed policy file denies everything (fail closed) and says which line is wrong.
@@ -66,8 +67,12 @@ static int consult_policy(const ElastosDecisionRequest *q, char *reason, size_t 
             verdict = -2;
             break;
         }
+        const char *at = strchr(who, '@');
+        size_t nl = strlen(q->capsule_name);
         int who_ok = !strcmp(who, "*") || !strcmp(who, q->capsule_name) ||
-                     (!strncmp(who, "publisher:", 10) && !strcmp(who + 10, q->publisher));
+                     (!strncmp(who, "publisher:", 10) && !strcmp(who + 10, q->publisher)) ||
+                     (at && (size_t)(at - who) == nl && !strncmp(who, q->capsule_name, nl) &&
+                      !strcmp(at + 1, q->publisher));
         if (who_ok && covers(res, q->resource) && action_listed(acts, q->action)) {
             verdict = !strcmp(verb, "allow");
             snprintf(reason, cap, "policy line %d: %s", lineno, verb);
@@ -119,7 +124,7 @@ int main(void)
             if (a == 'a') {
                 FILE *f = fopen(POLICY, "a");
                 if (f) {
-                    fprintf(f, "allow %s %s %s\n", q.capsule_name, q.resource, q.action);
+                    fprintf(f, "allow %s@%s %s %s\n", q.capsule_name, q.publisher, q.resource, q.action);
                     fclose(f);
                 }
             }

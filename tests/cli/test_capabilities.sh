@@ -142,6 +142,16 @@ printf '# test policy\nallow captest localhost://storage/pol/* read,write\ndeny 
 expect 0 run "$CT" -- req "$S/pol/a" write write "$S/pol/a" p req "$S/pol/a" read read "$S/pol/a" req "$S/x" read
 check '[ "$(line write)" = "write: ok" ] && [ "$(line read)" = "read: ok p" ]'
 check '[[ "$(line req 3)" == "req: error denied shell: policy line 3: deny" ]]'
+# NAME@PUBLISHER matches that publisher's capsule only: the impostor (same name, another trusted
+# publisher) is not covered by captest@<build key>, while a bare name covers both.
+printf 'allow captest@%s localhost://storage/pol/* read\n' "$(cat "$B/keys/publisher.pub")" >"$ts/policy"
+expect 0 run "$CT" -- req "$S/pol/a" read
+check '[[ "$(line req)" == "req: ok"* ]]'
+expect 0 run "$WORK/impostor.capsule" -- req "$S/pol/a" read
+check '[[ "$(line req)" == "req: error denied"* ]]'
+printf 'allow captest localhost://storage/pol/* read\n' >"$ts/policy"
+expect 0 run "$WORK/impostor.capsule" -- req "$S/pol/a" read
+check '[[ "$(line req)" == "req: ok"* ]]'
 printf 'allow captest\n' >"$ts/policy"
 expect 0 run "$CT" -- req "$S/pol/a" read
 check '[[ "$(line req)" == *"policy line 1 is malformed"* ]]'          # fail closed

@@ -43,7 +43,7 @@ contains "$WORK/tty" 'capsule "captest"'
 contains "$WORK/tty" "asks to write"
 contains "$WORK/tty" "write: ok"
 contains "$WORK/tty" "exit=0 prompts=1"
-check 'grep -qx "allow captest localhost://storage/t.txt write" "$ELASTOS_HOME/shell/policy"'
+check 'grep -qx "allow captest@$(cat "$B/keys/publisher.pub") localhost://storage/t.txt write" "$ELASTOS_HOME/shell/policy"'
 # "always" holds without a terminal now.
 expect 0 "$E" run "$CT" -- req "$S/t.txt" write </dev/null
 check 'grep -q "^req: ok" "$WORK/out"'
