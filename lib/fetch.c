@@ -961,6 +961,19 @@ static el_status fetch_stream(fetch_ctx *c, uint64_t *have, el_error *err)
                 break;
             }
         }
+        if (s == EL_ERR_NOTFOUND && d.status == 416 && *have > 0) {
+            /* The kept bytes reach (or pass) the end: they cannot be resumed; start this source
+             * over from nothing. */
+            *have = 0;
+            el_cid_free(cc);
+            cc = el_cid_new();
+            if (!cc || ftruncate(c->out, 0) != 0) {
+                s = el_error_set(err, EL_ERR_INTERNAL, "cannot restart the download");
+                break;
+            }
+            i--;
+            continue;
+        }
         note(c, src, s, e.msg);
         if (s == EL_ERR_NOTFOUND && d.n > *have && d.status / 100 == 2) {
             *have = d.n; /* interrupted: keep the bytes for the next source or the next run */

@@ -146,6 +146,14 @@ check 'cmp -s "$ELASTOS_HOME/store/$BCID.capsule" "$WORK/big.capsule"'
 contains "$WORK/proxy-log.log" "/ipfs/$BCID bytes="
 contains "$WORK/proxy-log.log" " 206"
 check '[ ! -e "$ELASTOS_HOME/tmp/partial/$BCID.part" ]'
+# A kept stream that already holds every byte (the range asked for is past the end: 416): the
+# fetch starts over instead of failing forever.
+rm -rf "$ELASTOS_HOME/store"; mkdir -p "$ELASTOS_HOME/tmp/partial"
+cp "$WORK/big.capsule" "$ELASTOS_HOME/tmp/partial/$BCID.part"
+: >"$WORK/proxy-log.log"
+expect 0 "$E" fetch "$BCID" --gateway "http://127.0.0.1:$LOG_PORT"
+check 'cmp -s "$ELASTOS_HOME/store/$BCID.capsule" "$WORK/big.capsule"'
+contains "$WORK/proxy-log.log" " 416"
 # A kept stream whose bytes were altered on disk: the CID check fails, the fetch starts over.
 expect 66 "$E" fetch "$BCID" --gateway "http://127.0.0.1:$DROP_PORT" -o "$WORK/dl.bin"; expect_err_line
 printf 'XXXX' | dd of="$ELASTOS_HOME/tmp/partial/$BCID.part" bs=1 seek=1000 conv=notrunc 2>/dev/null
