@@ -5,6 +5,7 @@
  *   settoken TEXT         use TEXT as the current token      printtoken   print it
  *   read PATH | write PATH TEXT | list PATH | delete PATH   storage with the current token
  *   fetch URI             fetch_content with the current token
+ *   call URI BODY         provider_call (e.g. elastos://ai/chat) with the current token
  *   forge PATH            flip every character of the token in turn and try read: prints how
  *                         many forged tokens were accepted (must be 0)
  *   repeat N read PATH    N reads; prints how many succeeded
@@ -111,6 +112,14 @@ int main(int argc, char **argv)
                 free(d);
             } else
                 fail("fetch");
+        } else if (!strcmp(op, "call") && i + 2 < argc) {
+            char *res = NULL;
+            const char *uri = argv[++i], *body = argv[++i];
+            if (elastos_provider_call(c, token ? token : "", uri, body, &res) == 0) {
+                printf("call: ok %s\n", res);
+                free(res);
+            } else
+                fail("call");
         } else if (!strcmp(op, "forge") && i + 1 < argc && token) {
             const char *p = argv[++i];
             size_t len = strlen(token), accepted = 0;
