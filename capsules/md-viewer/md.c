@@ -15,6 +15,7 @@
 #define NONE ((size_t)-1)
 #define FFFD "\xEF\xBF\xBD"
 #define LINK_TEXT_MAX 2048
+#define LINK_DEST_MAX 4096
 #define MAX_SEGS (2 * MD_MAX_DEPTH + 4)
 
 /* ---- output buffer -------------------------------------------------------------------------- */
@@ -295,6 +296,8 @@ static size_t parse_link(const char *s, size_t p, size_t e, size_t *te, size_t *
     }
     if (i >= lim || i + 1 >= e || s[i + 1] != '(')
         return NONE;
+    if (e - i > LINK_DEST_MAX) /* the target and title are bounded too: linear time overall */
+        e = i + LINK_DEST_MAX;
     *te = i;
     i += 2;
     while (i < e && is_space(s[i]))
