@@ -107,6 +107,25 @@ contains "$WORK/err" "denied"
 "$E" tokens list >"$WORK/tokens" 2>&1
 check '! grep -q " active$" "$WORK/tokens"'
 
+# --- the token is active exactly while the viewer runs (captest as a viewer, by CID) ---------------
+CCID=$("$E" install "$B/capsules/captest.capsule" 2>/dev/null)
+mkdir -p "$WORK/ct" && cp "$ELASTOS_SRC_DIR/capsules/md-doc/guide.md" "$WORK/ct/"
+printf '{"name":"ctdoc","version":"1.0.0","type":"data","entry":"guide.md","viewer":"%s"}' "$CCID" >"$WORK/ct/capsule.json"
+"$E" pack "$WORK/ct" --key "$B/keys/publisher.key" -o "$WORK/ct.capsule" >/dev/null 2>&1 || bad "pack ctdoc"
+CTCID=$("$E" cid "$WORK/ct.capsule")
+"$E" open "$WORK/ct.capsule" -- envtoken fetch "elastos://cid/$CTCID/guide.md" sleep 1500 fetch "elastos://cid/$CTCID/guide.md" \
+    fetch "elastos://cid/$HCID" </dev/null >"$WORK/bg.out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -q "^fetch: " "$WORK/bg.out" && break; sleep 0.05; done
+"$E" tokens list >"$WORK/tokens.during" 2>&1
+wait $pid; check "[ $? = 0 ]"
+"$E" tokens list >"$WORK/tokens.after" 2>&1
+check '[ "$(grep -c "^envtoken: ok elastos://cid/$CTCID/guide.md$" "$WORK/bg.out")" = 1 ]'
+check '[ "$(grep -c "^fetch: ok $(stat -c %s "$WORK/ct/guide.md") bytes" "$WORK/bg.out")" = 2 ]'
+check 'grep -q "^fetch: error denied" "$WORK/bg.out"'                             # another CID with the open token
+check '[ "$(grep "resource=elastos://cid/$CTCID/guide.md " "$WORK/tokens.during" | grep -c " active$")" = 1 ]'
+check '[ "$(grep "resource=elastos://cid/$CTCID/guide.md " "$WORK/tokens.after" | grep -c " revoked$")" = 1 ]'
+
 # --- md-viewer alone renders stdin; hostile documents -------------------------------------------------
 printf '# T\n\n<script>alert(1)</script> "q" & '"'"'a'"'"'\n\n[x](javascript:alert(1)) [y](JaVaScRiPt:alert(2)) ![i](data:text/html,x) [ok](/rel?a=1&b=2 "t")\n\nesc: \033]0;pwned\007 \033[2J c1: \302\233 bad: \377\376 nul-free\n\n```"><script>x\n</code></pre><script>alert(3)</script>\n```\n\n> > > > > > > > > > > > > > > > > > > > deep\n' >"$WORK/hostile.md"
 expect 0 "$E" run "$MV" -- --html <"$WORK/hostile.md"
