@@ -1,9 +1,10 @@
 /*
  * cmd_open.c - `elastos open CID|FILE [-- ARGS...]`: a data capsule opened in its viewer.
  *
- * The data capsule is verified (signature, trusted publisher) and installed in the store, so
- * its content is served by CID; its viewer (manifest "viewer": a CID, from the store or
- * $ELASTOS_GATEWAYS, or name@range among installed trusted capsules) is verified the same way
+ * The data capsule is verified (signature, trusted publisher) and added to the store (cached,
+ * like run CID), so its content is served by CID; its viewer (manifest "viewer": a CID, from the
+ * store or fetched from $ELASTOS_KUBO_API / $ELASTOS_GATEWAYS, or name@range among installed
+ * trusted capsules) is verified the same way
  * and must be a wasm capsule. The viewer runs with one read token, issued by the runtime to that
  * viewer instance, for exactly elastos://cid/<data-cid>/<entry>; the token expires with the
  * viewer's wall-clock limit and is revoked as soon as the viewer exits. The viewer learns what
@@ -28,8 +29,8 @@ static int resolve_viewer(el_runtime *rt, const char *data_name, const char *vie
     el_error err;
     if (el_cid_validate(viewer, &err) == EL_OK) {
         el_status s = el_store_locate(rt, viewer, path, &err);
-        if (s == EL_ERR_NOTFOUND && getenv("ELASTOS_GATEWAYS")) {
-            int rc = cli_fetch_install(rt, viewer, NULL, 0);
+        if (s == EL_ERR_NOTFOUND && cli_have_sources()) { /* cached, not pinned, like run CID */
+            int rc = cli_fetch_install(rt, viewer, NULL, 0, 0);
             if (rc)
                 return rc;
             s = el_store_locate(rt, viewer, path, &err);
@@ -93,7 +94,7 @@ int cmd_open(int argc, char **argv)
         rc = cli_fail(&err);
     if (!rc && el_store_locate(rt, cid, stored, &err) != EL_OK) {
         char got[EL_CID_MAX];
-        if (el_store_install(rt, path, got, &err) != EL_OK)
+        if (el_store_add(rt, path, 0, got, &err) != EL_OK) /* a cache entry, like run CID */
             rc = cli_fail(&err);
         else if (strcmp(got, cid) != 0)
             rc = cli_failf(EL_ERR_TRUST, "%s changed while it was being opened", path);
