@@ -50,6 +50,7 @@ int cmd_cid(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_install(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_open(int argc, char **argv);
 int cmd_new(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_rm(int argc, char **argv);

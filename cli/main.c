@@ -69,6 +69,14 @@ static const cli_command commands[] = {
      "read-write with :write). Exit status: the capsule's own, or 64 usage, 65 malformed,\n"
      "66 not found, 77 refused (signature or trust), 78 configuration, 134 crashed, 137 killed\n"
      "by a resource limit."},
+    {"open", cmd_open, "open CID|FILE [-- ARGS...]",
+     "Opens a data capsule in its viewer: verifies the data capsule (signature, trusted publisher)\n"
+     "and installs it in the store, resolves its manifest's viewer (a CID: the store, then\n"
+     "$ELASTOS_GATEWAYS; or name@range among installed trusted capsules), verifies it, and runs it\n"
+     "with ARGS and one read token for exactly elastos://cid/<CID>/<entry> (env ELASTOS_OPEN_URI,\n"
+     "ELASTOS_OPEN_TOKEN, ELASTOS_OPEN_CID), revoked when the viewer exits. Exit status: the\n"
+     "viewer's, or 64 usage, 65 not a data capsule / a viewer that is not wasm, 66 data capsule or\n"
+     "viewer not found, 77 refused (signature or trust)."},
     {"tokens", cmd_tokens, "tokens list | revoke ID",
      "list: the tokens this host issued, newest first: id, capsule, resource, action, uses/max,\n"
      "expiry and state (active, revoked, expired or used-up).\n"

@@ -3,6 +3,7 @@
  * request dispatch, the capability flow, token checks on every use, providers, auditing.
  */
 #include "elastos/broker.h"
+#include "elastos/ai.h"
 #include "elastos/audit.h"
 #include "elastos/protocol.h"
 #include "elastos/shell.h"
@@ -492,6 +493,26 @@ static char *fetch_content(el_session *s, const el_request *q, size_t *len)
     return resp;
 }
 
+/* provider_call: elastos://ai/<op> (ai.c), with a token for exactly that URI (execute). */
+static char *provider_call(el_session *s, const el_request *q, size_t *len)
+{
+    const char *uri = el_req_str(q, "uri");
+    static const char ai[] = "elastos://ai/";
+    if (strncmp(uri, ai, sizeof ai - 1) != 0 || strlen(uri) > EL_RESOURCE_MAX || !el_resource_match(uri, uri))
+        return el_response_error(q->id, "not_found", "no provider for this uri (known: elastos://ai/chat)", len);
+    char *deny = check_use(s, q, uri, EL_ACT_EXECUTE, NULL, len);
+    if (deny)
+        return deny;
+    json_t *result = NULL;
+    const char *code = "internal";
+    el_error err;
+    if (el_ai_call(s->rt, uri + sizeof ai - 1, json_object_get(q->body, "body"), &result, &code, &err) != EL_OK)
+        return el_response_error(q->id, code, err.msg, len);
+    json_t *r = obj_type("provider_result");
+    json_object_set_new(r, "result", result);
+    return el_response_encode(q->id, r, len);
+}
+
 static char *shell_op(el_session *s, const el_request *q, size_t *len)
 {
     if (!s->is_shell)
@@ -591,6 +612,9 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
         break;
     case EL_REQ_FETCH_CONTENT:
         resp = fetch_content(s, &q, len);
+        break;
+    case EL_REQ_PROVIDER_CALL:
+        resp = provider_call(s, &q, len);
         break;
     case EL_REQ_GRANT_CAPABILITY:
     case EL_REQ_DENY_CAPABILITY:

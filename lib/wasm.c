@@ -269,11 +269,21 @@ static el_status wasi_setup(wasmtime_context_t *ctx, const el_manifest *m, const
     argv[0] = m->name;
     for (size_t i = 0; i < o->n_args; i++)
         argv[i + 1] = o->args[i];
-    const char *names[] = {"ELASTOS_CAPSULE_NAME", "ELASTOS_CAPSULE_ID", o->extra_env_name};
-    const char *values[] = {m->name, id, o->extra_env_value};
-    bool ok = wasi_config_set_argv(wc, o->n_args + 1, argv) &&
-              wasi_config_set_env(wc, o->extra_env_name ? 3 : 2, names, values);
+    size_t ne = 2;
+    const char **names = calloc(o->n_env + 3, sizeof *names), **values = calloc(o->n_env + 3, sizeof *values);
+    if (names && values) {
+        names[0] = "ELASTOS_CAPSULE_NAME", values[0] = m->name;
+        names[1] = "ELASTOS_CAPSULE_ID", values[1] = id;
+        if (o->extra_env_name)
+            names[ne] = o->extra_env_name, values[ne++] = o->extra_env_value;
+        for (size_t i = 0; i < o->n_env; i++)
+            names[ne] = o->env_names[i], values[ne++] = o->env_values[i];
+    }
+    bool ok = names && values && wasi_config_set_argv(wc, o->n_args + 1, argv) &&
+              wasi_config_set_env(wc, ne, names, values);
     free(argv);
+    free(names);
+    free(values);
     if (!ok) {
         wasi_config_delete(wc);
         return el_error_set(err, EL_ERR_USAGE, "capsule arguments must be valid UTF-8");

@@ -89,3 +89,21 @@ function(elastos_add_rust_capsule)
     VERBATIM)
   add_custom_target(capsule-${C_NAME} ALL DEPENDS ${C_OUTPUT})
 endfunction()
+
+# elastos_add_data_capsule(NAME name DIR srcdir [KEY keyfile] [OUTPUT file]): a data capsule (a
+# capsule.json of type data naming its entry file and viewer, plus the content) packed as it is.
+function(elastos_add_data_capsule)
+  cmake_parse_arguments(C "" "NAME;DIR;KEY;OUTPUT" "" ${ARGN})
+  if(NOT C_KEY)
+    set(C_KEY ${CMAKE_BINARY_DIR}/keys/publisher.key)
+  endif()
+  if(NOT C_OUTPUT)
+    set(C_OUTPUT ${CMAKE_BINARY_DIR}/capsules/${C_NAME}.capsule)
+  endif()
+  file(GLOB_RECURSE files CONFIGURE_DEPENDS ${C_DIR}/*)
+  add_custom_command(OUTPUT ${C_OUTPUT}
+    COMMAND $<TARGET_FILE:elastos-cli> pack ${C_DIR} --key ${C_KEY} -o ${C_OUTPUT}
+    DEPENDS ${files} ${C_KEY} elastos-cli elastos-dev-key
+    VERBATIM)
+  add_custom_target(capsule-${C_NAME} ALL DEPENDS ${C_OUTPUT})
+endfunction()

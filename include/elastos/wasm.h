@@ -39,6 +39,9 @@ typedef struct el_wasm_options {
     el_stdio stdio;           /* TTY: stdin/stdout/stderr on /dev/tty */
     const char *extra_env_name; /* one more environment variable, or NULL */
     const char *extra_env_value;
+    const char *const *env_names; /* n_env more environment variables (elastos open), or NULL */
+    const char *const *env_values;
+    size_t n_env;
 } el_wasm_options;
 
 typedef struct el_wasm_result {

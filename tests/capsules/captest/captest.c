@@ -3,8 +3,10 @@
  * printing one line per operation: "OP: ok [detail]" or "OP: error CODE". Operations:
  *   req RESOURCE ACTION [MAX_USES [EXPIRY_SECS]]  request a capability (kept as the current token)
  *   settoken TEXT         use TEXT as the current token      printtoken   print it
+ *   envtoken              use $ELASTOS_OPEN_TOKEN (a viewer under elastos open); prints the URI
  *   read PATH | write PATH TEXT | list PATH | delete PATH   storage with the current token
  *   fetch URI             fetch_content with the current token
+ *   call URI BODY         provider_call (e.g. elastos://ai/chat) with the current token
  *   forge PATH            flip every character of the token in turn and try read: prints how
  *                         many forged tokens were accepted (must be 0)
  *   repeat N read PATH    N reads; prints how many succeeded
@@ -71,6 +73,11 @@ int main(int argc, char **argv)
             free(token);
             token = strdup(argv[++i]);
             printf("settoken: ok\n");
+        } else if (!strcmp(op, "envtoken")) { /* the token elastos open hands a viewer */
+            const char *t = getenv("ELASTOS_OPEN_TOKEN"), *u = getenv("ELASTOS_OPEN_URI");
+            free(token);
+            token = t ? strdup(t) : NULL;
+            printf("envtoken: %s %s\n", t ? "ok" : "error none", u ? u : "");
         } else if (!strcmp(op, "printtoken")) {
             printf("token: %s\n", token ? token : "");
         } else if (!strcmp(op, "read") && i + 1 < argc) {
@@ -111,6 +118,14 @@ int main(int argc, char **argv)
                 free(d);
             } else
                 fail("fetch");
+        } else if (!strcmp(op, "call") && i + 2 < argc) {
+            char *res = NULL;
+            const char *uri = argv[++i], *body = argv[++i];
+            if (elastos_provider_call(c, token ? token : "", uri, body, &res) == 0) {
+                printf("call: ok %s\n", res);
+                free(res);
+            } else
+                fail("call");
         } else if (!strcmp(op, "forge") && i + 1 < argc && token) {
             const char *p = argv[++i];
             size_t len = strlen(token), accepted = 0;
