@@ -71,7 +71,7 @@ int cmd_verify(int argc, char **argv)
 {
     el_runtime *rt;
     el_artifact *a;
-    int rc = open_artifact("verify", argc, argv, 0, NULL, &rt, &a);
+    int rc = open_artifact("verify", argc, argv, EL_OPEN_CID, NULL, &rt, &a);
     if (rc)
         return rc;
     const el_manifest *m = el_artifact_manifest(a);
@@ -129,7 +129,7 @@ int cmd_inspect(int argc, char **argv)
     el_runtime *rt;
     el_artifact *a;
     bool json = false;
-    int rc = open_artifact("inspect", argc, argv, EL_OPEN_ANY_PUBLISHER, &json, &rt, &a);
+    int rc = open_artifact("inspect", argc, argv, EL_OPEN_ANY_PUBLISHER | EL_OPEN_CID, &json, &rt, &a);
     if (rc)
         return rc;
     const el_manifest *m = el_artifact_manifest(a);

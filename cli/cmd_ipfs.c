@@ -210,7 +210,7 @@ int cmd_publish(int argc, char **argv)
     el_error err;
     el_artifact *a;
     char cid[EL_CID_MAX];
-    el_status s = el_artifact_open(rt, file, 0, &a, &err);
+    el_status s = el_artifact_open(rt, file, EL_OPEN_CID, &a, &err);
     char verified[EL_CID_MAX];
     if (s == EL_OK) {
         s = el_artifact_cid(a, verified, &err);

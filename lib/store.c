@@ -136,7 +136,7 @@ static el_status index_delete(sqlite3 *db, const char *cid, el_error *err)
 el_status el_store_add(el_runtime *rt, const char *file, unsigned flags, char cid_out[EL_CID_MAX], el_error *err)
 {
     el_artifact *a;
-    el_status s = el_artifact_open(rt, file, 0, &a, err);
+    el_status s = el_artifact_open(rt, file, EL_OPEN_CID, &a, err);
     if (s != EL_OK)
         return s;
     char dir[PATH_MAX], path[PATH_MAX], pub[EL_PK_TEXT];

@@ -43,6 +43,8 @@ typedef struct el_artifact_file {
 
 enum {
     EL_OPEN_ANY_PUBLISHER = 1 << 0, /* skip step 3 (for inspect); the signature is still checked */
+    EL_OPEN_CID = 1 << 1,           /* el_artifact_cid will be asked: compute the CID on a second
+                                     * thread while the artifact is verified (large artifacts) */
 };
 
 /* Opens and verifies the artifact at path (see the order above). *out owns a private, read-only
