@@ -60,5 +60,6 @@ int cmd_tokens(int argc, char **argv);
 int cmd_epoch(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
+int cmd_build_rootfs(int argc, char **argv);
 
 #endif

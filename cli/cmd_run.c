@@ -8,6 +8,7 @@
 
 #include "elastos/broker.h"
 #include "elastos/store.h"
+#include "elastos/vm.h"
 #include "elastos/wasm.h"
 
 int cmd_run(int argc, char **argv)
@@ -52,7 +53,7 @@ int cmd_run(int argc, char **argv)
     const el_manifest *m = rc ? NULL : el_artifact_manifest(a);
     if (m && el_store_check_deps(rt, m, &err) != EL_OK)
         rc = cli_fail(&err);
-    if (!rc && m && m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT)
+    if (!rc && m && m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT && m->type != EL_TYPE_VM)
         rc = cli_failf(EL_ERR_USAGE, "%s: capsules of type %s cannot be run by this version", m->name,
                        el_capsule_type_name(m->type));
     if (!rc && el_session_new(rt, a, NULL, &s, &err) != EL_OK)
@@ -60,7 +61,13 @@ int cmd_run(int argc, char **argv)
     for (size_t g = 0; !rc && g < n_grants; g++)
         if (el_session_grant(s, grants[g], &err) != EL_OK)
             rc = cli_fail(&err);
-    if (!rc) {
+    if (!rc && m->type == EL_TYPE_VM) {
+        el_vm_options vo = {.args = (const char *const *)argv + i, .n_args = (size_t)(argc - i), .session = s};
+        el_vm_result vr;
+        fflush(stdout);
+        el_status st = el_vm_run(rt, a, &vo, &vr, &err);
+        rc = st == EL_OK ? vr.exit_code : cli_fail(&err);
+    } else if (!rc) {
         char storage[PATH_MAX];
         bool writable = false;
         el_wasm_options o = {.args = (const char *const *)argv + i, .n_args = (size_t)(argc - i), .capsule_id = el_session_capsule_id(s),

@@ -77,6 +77,11 @@ static const cli_command commands[] = {
      "ELASTOS_OPEN_TOKEN, ELASTOS_OPEN_CID), revoked when the viewer exits. Exit status: the\n"
      "viewer's, or 64 usage, 65 not a data capsule / a viewer that is not wasm, 66 data capsule or\n"
      "viewer not found, 77 refused (signature or trust)."},
+    {"build-rootfs", cmd_build_rootfs, "build-rootfs BINARY --name NAME [-o DIR]",
+     "Writes DIR (default ./NAME), a vm capsule source directory: capsule.json (type vm) and\n"
+     "rootfs.cpio, an initramfs holding BINARY (a static x86-64 executable) as /app/NAME, the guest\n"
+     "init, and the host cloud kernel's virtio modules. No root needed. Then `elastos pack DIR`.\n"
+     "See docs/vm.md."},
     {"tokens", cmd_tokens, "tokens list | revoke ID",
      "list: the tokens this host issued, newest first: id, capsule, resource, action, uses/max,\n"
      "expiry and state (active, revoked, expired or used-up).\n"

@@ -1,0 +1,778 @@
+/*
+ * vm.c - the vm substrate (see vm.h): a QEMU microvm per capsule, its two virtio-console ports
+ * served from here, the KVM probe, limits and cleanup.
+ *
+ * Nothing of a VM touches the file system: the initramfs (the artifact's rootfs plus the host
+ * kernel's virtio modules) is a sealed memfd QEMU reads as /dev/fd/5, the ports are socketpairs
+ * QEMU gets as descriptors 3 (elastos.runtime) and 4 (elastos.control), and QEMU's stderr is a
+ * pipe read here. QEMU gets no other descriptor of ours besides stdin/stdout (the serial
+ * console, i.e. the capsule's stdio), runs with -sandbox on (seccomp) when available, in its own
+ * network namespace when the host allows one, and dies with this process (PR_SET_PDEATHSIG).
+ *
+ * Control port protocol (guest/init/init.c): the init says "ready"; we send the launch
+ * configuration (hex-encoded name, id, args, term; tty flag; window size) and "run"; the init
+ * reports "exit N", "signal N oom|-" or "error TEXT" and powers off.
+ *
+ * Acceleration: KVM when /dev/kvm opens and a bounded boot shows it works (the first capsule's
+ * own boot is the probe: its init must say "ready" within ELASTOS_VM_KVM_PROBE_MS, default
+ * 4000; otherwise that VM is killed and the capsule is booted again under TCG). The verdict is
+ * cached in $ELASTOS_HOME/cache/vm/accel, keyed by QEMU and kernel.
+ */
+#include "elastos/vm.h"
+#include "elastos/broker.h"
+#include "elastos/fs.h"
+#include "elastos/protocol.h"
+#include "elastos/sign.h"
+#include "internal.h"
+#include "vm_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_LINE ((size_t)1048576 + 64) /* a protocol message plus its newline, with slack */
+#define DEFAULT_BOOT_MS 60000           /* TCG on a loaded 2-core machine boots in 2-6 s */
+#define DEFAULT_KVM_PROBE_MS 4000
+#define POWEROFF_GRACE_MS 2000
+
+typedef struct linebuf {
+    char *buf;
+    size_t len, cap;
+    bool overflow; /* discarding until the next newline */
+} linebuf;
+
+typedef struct vm_launch {
+    /* inputs */
+    const el_manifest *m;
+    const char *qemu;
+    const char *kernel_path; /* host path, or NULL when kernel_fd is used */
+    int kernel_fd;           /* memfd of a kernel from the artifact, or -1 */
+    int initrd_fd;           /* memfd */
+    const char *boot_args;
+    unsigned vcpus, memory_mb;
+    bool kvm;
+    /* the running VM */
+    pid_t pid;
+    int pidfd, chan, ctl, errp;
+} vm_launch;
+
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static unsigned long long env_ms(const char *name, unsigned long long dflt)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return dflt;
+    char *end;
+    unsigned long long x = strtoull(v, &end, 10);
+    return *end || x == 0 ? dflt : x;
+}
+
+/* The executable file name in $PATH (or an absolute/relative path as given). */
+static bool find_exe(const char *name, char *out, size_t cap)
+{
+    if (strchr(name, '/')) {
+        snprintf(out, cap, "%s", name);
+        return access(out, X_OK) == 0;
+    }
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    while (*path) {
+        const char *c = strchr(path, ':');
+        size_t n = c ? (size_t)(c - path) : strlen(path);
+        if (n && snprintf(out, cap, "%.*s/%s", (int)n, path, name) < (int)cap && access(out, X_OK) == 0)
+            return true;
+        path += n + (c ? 1 : 0);
+    }
+    return false;
+}
+
+static int memfd_with(const char *name, const void *a, size_t alen, const void *b, size_t blen)
+{
+    int fd = (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return -1;
+    if (!el_write_all(fd, a, alen) || (blen && !el_write_all(fd, b, blen))) {
+        close(fd);
+        return -1;
+    }
+    /* QEMU only reads it; nobody can change it from here on. */
+    fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+    return fd;
+}
+
+/* Host TSC frequency for the TCG guest's early calibration (without it, calibration against the
+ * emulated PIT fails on a loaded host and the boot can stall). 0 when unknown. */
+static unsigned long host_khz(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "re");
+    char line[256];
+    double mhz = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "cpu MHz : %lf", &mhz) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return mhz > 100 && mhz < 100000 ? (unsigned long)(mhz * 1000) : 0;
+}
+
+static bool sandbox_supported(const char *qemu)
+{
+    /* Debian's QEMU is built with seccomp; a QEMU without it lists no "-sandbox" in -help.
+     * Checked without running QEMU: look for the option's name in the binary. */
+    int fd = open(qemu, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    bool found = false;
+    if (fstat(fd, &st) == 0 && st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p != MAP_FAILED) {
+            found = memmem(p, (size_t)st.st_size, "elevateprivileges", 17) != NULL;
+            munmap(p, (size_t)st.st_size);
+        }
+    }
+    close(fd);
+    return found;
+}
+
+/* Starts QEMU; fills l->pid and our ends of the channels. */
+static el_status launch(vm_launch *l, el_error *err)
+{
+    int chan[2] = {-1, -1}, ctl[2] = {-1, -1}, errp[2] = {-1, -1};
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) != 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+        int e = errno;
+        for (int i = 0; i < 2; i++) {
+            if (chan[i] >= 0)
+                close(chan[i]);
+            if (ctl[i] >= 0)
+                close(ctl[i]);
+            if (errp[i] >= 0)
+                close(errp[i]);
+        }
+        return el_error_set(err, EL_ERR_IO, "cannot create the VM's channels: %s", strerror(e));
+    }
+    char smp[16], mem[16], append[2048], kernel[64], machine[64];
+    snprintf(smp, sizeof smp, "%u", l->vcpus);
+    snprintf(mem, sizeof mem, "%u", l->memory_mb);
+    unsigned long khz = l->kvm ? 0 : host_khz();
+    int n = snprintf(append, sizeof append, "quiet loglevel=0 panic=-1 rdinit=/init");
+    if (khz)
+        n += snprintf(append + n, sizeof append - (size_t)n, " tsc_early_khz=%lu", khz);
+    if (l->boot_args)
+        snprintf(append + n, sizeof append - (size_t)n, " %s", l->boot_args);
+    snprintf(kernel, sizeof kernel, "/dev/fd/6");
+    snprintf(machine, sizeof machine, "microvm,acpi=on");
+    const char *argv[64];
+    int a = 0;
+    argv[a++] = l->qemu;
+    argv[a++] = "-M";
+    argv[a++] = machine;
+    argv[a++] = "-accel";
+    argv[a++] = l->kvm ? "kvm" : "tcg";
+    if (l->kvm) {
+        argv[a++] = "-cpu";
+        argv[a++] = "host";
+    }
+    argv[a++] = "-nodefaults";
+    argv[a++] = "-no-user-config";
+    argv[a++] = "-display";
+    argv[a++] = "none";
+    argv[a++] = "-no-reboot";
+    argv[a++] = "-smp";
+    argv[a++] = smp;
+    argv[a++] = "-m";
+    argv[a++] = mem;
+    argv[a++] = "-kernel";
+    argv[a++] = l->kernel_fd >= 0 ? kernel : l->kernel_path;
+    argv[a++] = "-initrd";
+    argv[a++] = "/dev/fd/5";
+    argv[a++] = "-append";
+    argv[a++] = append;
+    argv[a++] = "-chardev";
+    argv[a++] = "stdio,id=con,signal=off";
+    argv[a++] = "-serial";
+    argv[a++] = "chardev:con";
+    argv[a++] = "-device";
+    argv[a++] = "virtio-serial-device,max_ports=3";
+    argv[a++] = "-chardev";
+    argv[a++] = "socket,id=rt,fd=3";
+    argv[a++] = "-device";
+    argv[a++] = "virtserialport,chardev=rt,name=elastos.runtime";
+    argv[a++] = "-chardev";
+    argv[a++] = "socket,id=ctl,fd=4";
+    argv[a++] = "-device";
+    argv[a++] = "virtserialport,chardev=ctl,name=elastos.control";
+    if (sandbox_supported(l->qemu)) {
+        argv[a++] = "-sandbox";
+        argv[a++] = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
+    }
+    argv[a] = NULL;
+
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        for (int i = 0; i < 2; i++) {
+            close(chan[i]);
+            close(ctl[i]);
+            close(errp[i]);
+        }
+        return el_error_set(err, EL_ERR_IO, "cannot start QEMU: %s", strerror(e));
+    }
+    if (pid == 0) {
+        /* Only async-signal-safe calls from here to exec. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        struct sigaction dfl = {.sa_handler = SIG_DFL};
+        for (int sig = 1; sig < 32; sig++)
+            if (sig != SIGKILL && sig != SIGSTOP)
+                sigaction(sig, &dfl, NULL);
+        /* Move what QEMU gets to fixed numbers, via high ones so nothing is clobbered. */
+        int want[4] = {chan[1], ctl[1], l->initrd_fd, l->kernel_fd};
+        int high[4];
+        for (int i = 0; i < 4; i++)
+            high[i] = want[i] >= 0 ? fcntl(want[i], F_DUPFD, 100) : -1;
+        for (int i = 0; i < 4; i++)
+            if (high[i] >= 0 && dup2(high[i], 3 + i) < 0)
+                _exit(127);
+        if (dup2(errp[1], 2) < 0)
+            _exit(127);
+        /* No other inherited descriptor: close 7.. (the dup2'd ones lost close-on-exec). */
+        if (l->kernel_fd < 0)
+            close(6);
+        if (syscall(SYS_close_range, 7, ~0U, 0) != 0)
+            for (int fd = 7; fd < 4096; fd++)
+                close(fd);
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        (void)unshare(CLONE_NEWNET); /* no network even for QEMU itself, where permitted */
+        execv(l->qemu, (char *const *)argv);
+        _exit(127);
+    }
+    close(chan[1]);
+    close(ctl[1]);
+    close(errp[1]);
+    l->pid = pid;
+    l->chan = chan[0];
+    l->ctl = ctl[0];
+    l->errp = errp[0];
+    fcntl(l->chan, F_SETFL, O_NONBLOCK);
+    fcntl(l->ctl, F_SETFL, O_NONBLOCK);
+    fcntl(l->errp, F_SETFL, O_NONBLOCK);
+    l->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    return EL_OK;
+}
+
+/* Kills (if still running) and reaps QEMU, closes our ends. Returns its wait status. */
+static int finish(vm_launch *l, bool kill_it)
+{
+    int status = 0;
+    if (l->pid > 0) {
+        if (kill_it)
+            kill(l->pid, SIGKILL);
+        while (waitpid(l->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        l->pid = 0;
+    }
+    int *fds[4] = {&l->pidfd, &l->chan, &l->ctl, &l->errp};
+    for (int i = 0; i < 4; i++)
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+    return status;
+}
+
+/* Writes everything to a non-blocking fd before the deadline. */
+static bool write_until(int fd, const char *p, size_t n, long long deadline)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EINTR)
+            return false;
+        long long left = deadline - now_ms();
+        if (left <= 0)
+            return false;
+        struct pollfd pf = {.fd = fd, .events = POLLOUT};
+        poll(&pf, 1, (int)(left > 1000 ? 1000 : left));
+    }
+    return true;
+}
+
+/* Reads what is available into lb; false at EOF or error. */
+static bool fill(int fd, linebuf *lb)
+{
+    for (;;) {
+        if (lb->cap - lb->len < 65536) {
+            size_t cap = lb->cap ? lb->cap * 2 : 65536;
+            char *b = realloc(lb->buf, cap);
+            if (!b)
+                return false;
+            lb->buf = b;
+            lb->cap = cap;
+        }
+        ssize_t r = read(fd, lb->buf + lb->len, lb->cap - lb->len);
+        if (r > 0) {
+            lb->len += (size_t)r;
+            if (lb->len > MAX_LINE && !memchr(lb->buf, '\n', lb->len)) {
+                lb->overflow = true; /* keep only the tail until a newline arrives */
+                lb->len = 0;
+            }
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        return r < 0 && errno == EAGAIN;
+    }
+}
+
+/* Takes the next complete line (NUL-terminated, without '\n'); NULL when none. *overflowed
+ * tells the caller the line was longer than MAX_LINE and was dropped. */
+static char *take_line(linebuf *lb, size_t *len, bool *overflowed)
+{
+    char *nl = lb->buf ? memchr(lb->buf, '\n', lb->len) : NULL;
+    if (!nl)
+        return NULL;
+    size_t n = (size_t)(nl - lb->buf);
+    char *line = malloc(n + 1);
+    if (!line)
+        return NULL;
+    memcpy(line, lb->buf, n);
+    line[n] = 0;
+    memmove(lb->buf, nl + 1, lb->len - n - 1);
+    lb->len -= n + 1;
+    *len = n;
+    *overflowed = lb->overflow;
+    lb->overflow = false;
+    return line;
+}
+
+static void hex_line(char **buf, size_t *len, size_t *cap, const char *key, const char *val)
+{
+    size_t vl = strlen(val), need = *len + strlen(key) + 2 * vl + 3;
+    if (need > *cap) {
+        size_t c = need * 2;
+        char *b = realloc(*buf, c);
+        if (!b)
+            return;
+        *buf = b;
+        *cap = c;
+    }
+    static const char hx[] = "0123456789abcdef";
+    *len += (size_t)sprintf(*buf + *len, "%s ", key);
+    for (size_t i = 0; i < vl; i++) {
+        (*buf)[(*len)++] = hx[(unsigned char)val[i] >> 4];
+        (*buf)[(*len)++] = hx[(unsigned char)val[i] & 15];
+    }
+    (*buf)[(*len)++] = '\n';
+}
+
+typedef enum { OUT_NONE, OUT_EXIT, OUT_SIGNAL, OUT_ERROR, OUT_WALL, OUT_BOOT_TIMEOUT, OUT_GONE, OUT_IO } outcome;
+
+typedef struct run_state {
+    outcome out;
+    int code;        /* exit code or signal */
+    bool oom;
+    bool ready;
+    char guest_err[300];
+    char qemu_err[300];
+} run_state;
+
+static void note_qemu_err(run_state *rs, linebuf *eb)
+{
+    /* The first line QEMU printed, for the error message. */
+    if (rs->qemu_err[0] || !eb->len)
+        return;
+    size_t n = 0;
+    while (n < eb->len && eb->buf[n] != '\n' && n < sizeof rs->qemu_err - 1) {
+        char ch = eb->buf[n];
+        rs->qemu_err[n++] = ch >= 0x20 && ch < 0x7f ? ch : '?';
+    }
+    rs->qemu_err[n] = 0;
+}
+
+/* Serves one VM until it ends. boot_deadline bounds the wait for "ready". */
+static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const char *capsule_id,
+                  long long boot_deadline, long long wall_deadline, run_state *rs)
+{
+    linebuf cb = {0}, rb = {0}, eb = {0};
+    long long kill_at = 0; /* after the exit report: grace for the poweroff */
+    bool qemu_gone = false;
+    while (!qemu_gone) {
+        long long now = now_ms();
+        long long dl = kill_at ? kill_at : rs->ready ? wall_deadline : (boot_deadline < wall_deadline ? boot_deadline : wall_deadline);
+        if (now >= dl) {
+            if (!kill_at)
+                rs->out = !rs->ready && boot_deadline < wall_deadline ? OUT_BOOT_TIMEOUT : OUT_WALL;
+            break;
+        }
+        struct pollfd pf[4] = {{.fd = l->ctl, .events = POLLIN}, {.fd = l->chan, .events = POLLIN},
+                               {.fd = l->errp, .events = POLLIN}, {.fd = l->pidfd, .events = POLLIN}};
+        int np = l->pidfd >= 0 ? 4 : 3;
+        long long wait = dl - now;
+        if (l->pidfd < 0 && wait > 20)
+            wait = 20;
+        int r = poll(pf, (nfds_t)np, (int)(wait > 60000 ? 60000 : wait));
+        if (r < 0 && errno != EINTR) {
+            rs->out = OUT_IO;
+            break;
+        }
+        if (pf[2].revents) {
+            if (!fill(l->errp, &eb) || eb.len > 8192) {
+                note_qemu_err(rs, &eb);
+                if (eb.len > 8192)
+                    eb.len = 0;
+            }
+            note_qemu_err(rs, &eb);
+        }
+        if (pf[0].revents) {
+            bool open = fill(l->ctl, &cb);
+            char *line;
+            size_t len;
+            bool of;
+            while ((line = take_line(&cb, &len, &of))) {
+                if (!rs->ready && !strcmp(line, "ready")) {
+                    rs->ready = true;
+                    char *cfg = NULL;
+                    size_t clen = 0, ccap = 0;
+                    hex_line(&cfg, &clen, &ccap, "name", l->m->name);
+                    hex_line(&cfg, &clen, &ccap, "id", capsule_id);
+                    for (size_t i = 0; i < o->n_args; i++)
+                        hex_line(&cfg, &clen, &ccap, "arg", o->args[i]);
+                    bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+                    const char *term = getenv("TERM");
+                    if (tty && term && *term)
+                        hex_line(&cfg, &clen, &ccap, "term", term);
+                    char extra[96];
+                    struct winsize ws;
+                    int en = snprintf(extra, sizeof extra, "tty %d\n", tty ? 1 : 0);
+                    if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+                        en += snprintf(extra + en, sizeof extra - (size_t)en, "winsize %u %u\n", ws.ws_row, ws.ws_col);
+                    snprintf(extra + en, sizeof extra - (size_t)en, "run\n");
+                    bool ok = cfg && write_until(l->ctl, cfg, clen, wall_deadline) &&
+                              write_until(l->ctl, extra, strlen(extra), wall_deadline);
+                    free(cfg);
+                    if (!ok) {
+                        rs->out = OUT_IO;
+                        free(line);
+                        goto out;
+                    }
+                } else if (!strncmp(line, "exit ", 5) && rs->out == OUT_NONE) {
+                    rs->out = OUT_EXIT;
+                    rs->code = atoi(line + 5);
+                    kill_at = now_ms() + POWEROFF_GRACE_MS;
+                } else if (!strncmp(line, "signal ", 7) && rs->out == OUT_NONE) {
+                    rs->out = OUT_SIGNAL;
+                    rs->code = atoi(line + 7);
+                    rs->oom = strstr(line + 7, " oom") != NULL;
+                    kill_at = now_ms() + POWEROFF_GRACE_MS;
+                } else if (!strncmp(line, "error ", 6) && rs->out == OUT_NONE) {
+                    rs->out = OUT_ERROR;
+                    size_t k = 0;
+                    for (const char *p = line + 6; *p && k < sizeof rs->guest_err - 1; p++)
+                        rs->guest_err[k++] = *p >= 0x20 && *p < 0x7f ? *p : '?';
+                    rs->guest_err[k] = 0;
+                    kill_at = now_ms() + POWEROFF_GRACE_MS;
+                }
+                free(line);
+            }
+            if (!open)
+                pf[3].revents |= l->pidfd < 0 ? POLLIN : 0;
+        }
+        if (pf[1].revents && rs->ready) {
+            bool open = fill(l->chan, &rb);
+            char *line;
+            size_t len;
+            bool of;
+            while ((line = take_line(&rb, &len, &of))) {
+                size_t rlen;
+                char *resp = of ? el_response_error(0, "bad_request", "message longer than 1 MiB", &rlen)
+                                : el_session_handle(s, line, len, &rlen);
+                free(line);
+                bool ok = resp && write_until(l->chan, resp, rlen, wall_deadline) &&
+                          write_until(l->chan, "\n", 1, wall_deadline);
+                free(resp);
+                if (!ok && now_ms() >= wall_deadline) {
+                    rs->out = OUT_WALL;
+                    goto out;
+                }
+            }
+            (void)open;
+        }
+        if (l->pidfd >= 0 ? pf[3].revents != 0 : waitpid(l->pid, NULL, WNOHANG | WNOWAIT) == l->pid) {
+            qemu_gone = true;
+            /* Whatever QEMU and the init said last is in the buffers already or now. */
+            fill(l->ctl, &cb);
+            fill(l->errp, &eb);
+            note_qemu_err(rs, &eb);
+            char *line;
+            size_t len;
+            bool of;
+            while (rs->out == OUT_NONE && (line = take_line(&cb, &len, &of))) {
+                if (!strncmp(line, "exit ", 5)) {
+                    rs->out = OUT_EXIT;
+                    rs->code = atoi(line + 5);
+                } else if (!strncmp(line, "signal ", 7)) {
+                    rs->out = OUT_SIGNAL;
+                    rs->code = atoi(line + 7);
+                    rs->oom = strstr(line + 7, " oom") != NULL;
+                } else if (!strncmp(line, "error ", 6)) {
+                    rs->out = OUT_ERROR;
+                    snprintf(rs->guest_err, sizeof rs->guest_err, "%.290s", line + 6);
+                }
+                free(line);
+            }
+            if (rs->out == OUT_NONE)
+                rs->out = OUT_GONE;
+        }
+    }
+out:
+    free(cb.buf);
+    free(rb.buf);
+    free(eb.buf);
+}
+
+static void accel_cache_path(el_runtime *rt, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/cache/vm/accel", el_runtime_home(rt));
+}
+
+/* The cache key: QEMU's and the kernel's identity (path, size, mtime). */
+static void accel_key(const char *qemu, const char *kernel, char out[65])
+{
+    char buf[PATH_MAX * 2 + 128];
+    struct stat a = {0}, b = {0};
+    stat(qemu, &a);
+    if (kernel)
+        stat(kernel, &b);
+    int n = snprintf(buf, sizeof buf, "%s|%lld|%lld|%s|%lld|%lld", qemu, (long long)a.st_size, (long long)a.st_mtime,
+                     kernel ? kernel : "-", (long long)b.st_size, (long long)b.st_mtime);
+    uint8_t h[32];
+    el_sha256(buf, (size_t)n, h);
+    el_hex_encode(h, 32, out);
+}
+
+/* "kvm", "tcg", or NULL when unknown for this key. */
+static const char *accel_cached(el_runtime *rt, const char *key)
+{
+    char path[PATH_MAX], *data;
+    size_t len;
+    el_error e;
+    accel_cache_path(rt, path, sizeof path);
+    if (el_read_file(path, 4096, &data, &len, &e) != EL_OK)
+        return NULL;
+    const char *r = NULL;
+    if (len >= 69 && !memcmp(data, key, 64) && data[64] == ' ')
+        r = !strncmp(data + 65, "kvm", 3) ? "kvm" : !strncmp(data + 65, "tcg", 3) ? "tcg" : NULL;
+    free(data);
+    return r;
+}
+
+static void accel_store(el_runtime *rt, const char *key, const char *verdict)
+{
+    char path[PATH_MAX], dir[PATH_MAX], line[80];
+    el_error e;
+    snprintf(dir, sizeof dir, "%s/cache/vm", el_runtime_home(rt));
+    accel_cache_path(rt, path, sizeof path);
+    int n = snprintf(line, sizeof line, "%s %s\n", key, verdict);
+    if (el_mkdirs(dir, 0700, &e) == EL_OK)
+        (void)el_write_file_cache(path, line, (size_t)n, 0600, &e);
+}
+
+el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options *o, el_vm_result *res, el_error *err)
+{
+    const el_manifest *m = el_artifact_manifest(art);
+    memset(res, 0, sizeof *res);
+    if (m->type != EL_TYPE_VM)
+        return el_error_set(err, EL_ERR_USAGE, "capsule %s is of type %s, not a vm capsule", m->name,
+                            el_capsule_type_name(m->type));
+    if (!o || !o->session)
+        return el_error_set(err, EL_ERR_USAGE, "el_vm_run needs a session");
+    snprintf(res->capsule_id, sizeof res->capsule_id, "%s", el_session_capsule_id(o->session));
+    const el_microvm_config *mc = &m->microvm;
+    if (mc->present && mc->backend && strcmp(mc->backend, "auto") && strcmp(mc->backend, "qemu"))
+        return el_error_set(err, EL_ERR_CONFIG,
+                            "capsule %s asks for the %s backend; this runtime drives QEMU microvm only "
+                            "(set microvm_config.backend to \"auto\" or \"qemu\")", m->name, mc->backend);
+    const char *rootfs_name = mc->present && mc->rootfs ? mc->rootfs : m->entry;
+    const el_artifact_file *rootfs = el_artifact_find(art, rootfs_name);
+    if (!rootfs)
+        return el_error_set(err, EL_ERR_FORMAT, "capsule %s: rootfs %s is missing", m->name, rootfs_name);
+    char why[160];
+    if (!el_cpio_check(rootfs->data, rootfs->size, 1u << 20, why, sizeof why))
+        return el_error_set(err, EL_ERR_FORMAT, "capsule %s: rootfs %s is not a newc cpio initramfs: %s", m->name,
+                            rootfs_name, why);
+
+    char qemu[PATH_MAX];
+    const char *qname = getenv("ELASTOS_QEMU");
+    if (!find_exe(qname && *qname ? qname : "qemu-system-x86_64", qemu, sizeof qemu))
+        return el_error_set(err, EL_ERR_CONFIG, "%s not found: install qemu-system-x86 (scripts/setup.sh) or set ELASTOS_QEMU",
+                            qname && *qname ? qname : "qemu-system-x86_64");
+
+    vm_launch l = {.m = m, .qemu = qemu, .kernel_fd = -1, .initrd_fd = -1, .pidfd = -1, .chan = -1, .ctl = -1, .errp = -1};
+    char kpath[PATH_MAX], release[256] = "";
+    el_cpio mods = {0};
+    el_status st = EL_OK;
+    if (mc->present && mc->kernel) {
+        const el_artifact_file *k = el_artifact_find(art, mc->kernel);
+        if (!k)
+            return el_error_set(err, EL_ERR_NOTFOUND,
+                                "capsule %s: microvm_config.kernel %s is not a file in the artifact (kernels by CID: "
+                                "not supported yet)", m->name, mc->kernel);
+        l.kernel_fd = memfd_with("elastos-kernel", k->data, k->size, NULL, 0);
+        if (l.kernel_fd < 0)
+            return el_error_set(err, EL_ERR_IO, "cannot stage the guest kernel: %s", strerror(errno));
+    } else {
+        st = el_vm_host_kernel(kpath, sizeof kpath, release, sizeof release, err);
+        if (st != EL_OK)
+            return st;
+        l.kernel_path = kpath;
+        if (release[0]) {
+            char probe[PATH_MAX];
+            snprintf(probe, sizeof probe, "/lib/modules/%s/kernel/%s.ko", release, el_vm_modules[0]);
+            if (access(probe, R_OK) == 0 && (el_vm_add_modules(&mods, release, err) != EL_OK || !el_cpio_finish(&mods))) {
+                el_cpio_free(&mods);
+                return err->code ? err->code : el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+            }
+        }
+    }
+    l.initrd_fd = memfd_with("elastos-initrd", rootfs->data, rootfs->size, mods.buf, mods.len);
+    el_cpio_free(&mods);
+    if (l.initrd_fd < 0) {
+        int e = errno;
+        if (l.kernel_fd >= 0)
+            close(l.kernel_fd);
+        return el_error_set(err, EL_ERR_IO, "cannot stage the initramfs: %s", strerror(e));
+    }
+    l.boot_args = mc->present ? mc->boot_args : NULL;
+    l.vcpus = mc->present ? mc->vcpus : 1;
+    l.memory_mb = mc->present ? mc->memory_mb : m->limits.memory_mb;
+
+    /* Acceleration. */
+    const char *accel = o->accel ? o->accel : getenv("ELASTOS_VM_ACCEL");
+    char key[65];
+    accel_key(qemu, l.kernel_path, key);
+    bool probing = false;
+    if (!accel || !*accel || !strcmp(accel, "auto")) {
+        int kfd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+        if (kfd < 0) {
+            accel = "tcg";
+        } else {
+            close(kfd);
+            accel = accel_cached(rt, key);
+            if (!accel) {
+                accel = "kvm";
+                probing = true;
+            }
+        }
+    } else if (strcmp(accel, "kvm") && strcmp(accel, "tcg")) {
+        close(l.initrd_fd);
+        if (l.kernel_fd >= 0)
+            close(l.kernel_fd);
+        return el_error_set(err, EL_ERR_USAGE, "VM acceleration %s: use kvm, tcg or auto", accel);
+    }
+
+    long long start = now_ms();
+    long long wall_deadline = start + (long long)m->limits.wall_ms;
+    run_state rs;
+    struct termios saved;
+    bool have_tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+    for (;;) {
+        l.kvm = !strcmp(accel, "kvm");
+        memset(&rs, 0, sizeof rs);
+        long long boot_deadline = now_ms() + (long long)(probing ? env_ms("ELASTOS_VM_KVM_PROBE_MS", DEFAULT_KVM_PROBE_MS)
+                                                                 : env_ms("ELASTOS_VM_BOOT_MS", DEFAULT_BOOT_MS));
+        st = launch(&l, err);
+        if (st != EL_OK)
+            break;
+        serve(&l, o->session, o, res->capsule_id, boot_deadline, wall_deadline, &rs);
+        bool kill_it = rs.out != OUT_GONE;
+        int ws = finish(&l, kill_it);
+        if (have_tty)
+            tcsetattr(STDIN_FILENO, TCSANOW, &saved); /* QEMU's stdio chardev made it raw */
+        if (probing) {
+            probing = false;
+            if (!rs.ready) {
+                accel_store(rt, key, "tcg");
+                accel = "tcg";
+                continue; /* nothing of the capsule ran: boot it again under TCG */
+            }
+            accel_store(rt, key, "kvm");
+        }
+        snprintf(res->accel, sizeof res->accel, "%s", accel);
+        switch (rs.out) {
+        case OUT_EXIT:
+            res->exit_code = rs.code;
+            break;
+        case OUT_SIGNAL:
+            if (rs.oom)
+                st = el_error_set(err, EL_ERR_LIMIT,
+                                  "capsule %s killed: memory limit of %u MiB reached (the guest's out-of-memory killer "
+                                  "stopped it)", m->name, l.memory_mb);
+            else
+                st = el_error_set(err, EL_ERR_TRAP, "capsule %s crashed: killed by signal %d", m->name, rs.code);
+            break;
+        case OUT_ERROR:
+            st = el_error_set(err, EL_ERR_FORMAT, "capsule %s: the guest init failed: %s", m->name, rs.guest_err);
+            break;
+        case OUT_WALL:
+            st = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: wall-clock limit of %llu ms exceeded", m->name,
+                              (unsigned long long)m->limits.wall_ms);
+            break;
+        case OUT_BOOT_TIMEOUT:
+            st = el_error_set(err, EL_ERR_FORMAT,
+                              "capsule %s: the VM did not boot within %lld ms (no answer from its init: bad kernel or "
+                              "rootfs?)", m->name, (long long)env_ms("ELASTOS_VM_BOOT_MS", DEFAULT_BOOT_MS));
+            break;
+        case OUT_GONE:
+            if (!rs.ready)
+                st = el_error_set(err, EL_ERR_FORMAT, "capsule %s: the VM stopped before its init started (%s)", m->name,
+                                  rs.qemu_err[0] ? rs.qemu_err
+                                  : WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? "the kernel could not boot the rootfs"
+                                                                          : "QEMU failed");
+            else
+                st = el_error_set(err, EL_ERR_TRAP, "capsule %s: the VM stopped without an exit report (guest crash%s%s)",
+                                  m->name, rs.qemu_err[0] ? ": " : "", rs.qemu_err);
+            break;
+        default:
+            st = el_error_set(err, EL_ERR_IO, "capsule %s: lost the VM's control channel", m->name);
+        }
+        break;
+    }
+    close(l.initrd_fd);
+    if (l.kernel_fd >= 0)
+        close(l.kernel_fd);
+    return st;
+}
