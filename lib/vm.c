@@ -423,6 +423,16 @@ static void note_qemu_err(run_state *rs, linebuf *eb)
     rs->qemu_err[n] = 0;
 }
 
+/* True when our stdin is closed or /dev/null: the capsule then gets /dev/null too (a serial
+ * line has no end of file, so a capsule reading stdin would otherwise wait forever). */
+static bool stdin_is_null(void)
+{
+    struct stat a, b;
+    if (fstat(STDIN_FILENO, &a) != 0)
+        return true;
+    return S_ISCHR(a.st_mode) && stat("/dev/null", &b) == 0 && a.st_rdev == b.st_rdev;
+}
+
 /* Serves one VM until it ends. boot_deadline bounds the wait for "ready". */
 static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const char *capsule_id,
                   long long boot_deadline, long long wall_deadline, run_state *rs)
@@ -478,6 +488,8 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
                     char extra[96];
                     struct winsize ws;
                     int en = snprintf(extra, sizeof extra, "tty %d\n", tty ? 1 : 0);
+                    if (!tty && stdin_is_null())
+                        en += snprintf(extra + en, sizeof extra - (size_t)en, "stdin null\n");
                     if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
                         en += snprintf(extra + en, sizeof extra - (size_t)en, "winsize %u %u\n", ws.ws_row, ws.ws_col);
                     snprintf(extra + en, sizeof extra - (size_t)en, "run\n");
@@ -757,11 +769,13 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
                               "rootfs?)", m->name, (long long)env_ms("ELASTOS_VM_BOOT_MS", DEFAULT_BOOT_MS));
             break;
         case OUT_GONE:
-            if (!rs.ready)
+            if (!rs.ready && rs.qemu_err[0])
+                st = el_error_set(err, EL_ERR_FORMAT, "capsule %s: QEMU could not boot kernel %s: %s", m->name,
+                                  l.kernel_path ? l.kernel_path : mc->kernel, rs.qemu_err);
+            else if (!rs.ready)
                 st = el_error_set(err, EL_ERR_FORMAT, "capsule %s: the VM stopped before its init started (%s)", m->name,
-                                  rs.qemu_err[0] ? rs.qemu_err
-                                  : WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? "the kernel could not boot the rootfs"
-                                                                          : "QEMU failed");
+                                  WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? "the kernel could not boot the rootfs"
+                                                                        : "QEMU failed");
             else
                 st = el_error_set(err, EL_ERR_TRAP, "capsule %s: the VM stopped without an exit report (guest crash%s%s)",
                                   m->name, rs.qemu_err[0] ? ": " : "", rs.qemu_err);

@@ -37,7 +37,7 @@ function(elastos_add_vm_capsule)
     COMMAND $<TARGET_FILE:elastos-cli> build-rootfs ${bin} --name ${C_NAME} -o ${stage}
     COMMAND ${CMAKE_COMMAND} -E copy ${C_DIR}/capsule.json ${stage}/capsule.json
     COMMAND $<TARGET_FILE:elastos-cli> pack ${stage} --key ${C_KEY} -o ${C_OUTPUT}
-    DEPENDS ${deps} ${C_KEY} elastos-cli elastos-vm-init elastos-dev-key
+    DEPENDS ${deps} ${C_KEY} elastos-cli elastos-vm-init ${CMAKE_BINARY_DIR}/bin/elastos-vm-init elastos-dev-key
     VERBATIM)
   add_custom_target(capsule-${C_NAME} ALL DEPENDS ${C_OUTPUT})
 endfunction()
@@ -54,7 +54,7 @@ function(elastos_add_rust_vm_capsule)
   add_custom_command(OUTPUT ${C_OUTPUT}
     COMMAND ${CMAKE_COMMAND} -E env ELASTOS=$<TARGET_FILE:elastos-cli>
             sh ${CMAKE_SOURCE_DIR}/guest/rust/build-vm-capsule.sh ${C_DIR} ${C_OUTPUT} ${C_KEY}
-    DEPENDS ${rs} ${C_DIR}/Cargo.toml ${C_DIR}/capsule.json ${C_KEY} elastos-cli elastos-vm-init elastos-dev-key
+    DEPENDS ${rs} ${C_DIR}/Cargo.toml ${C_DIR}/capsule.json ${C_KEY} elastos-cli elastos-vm-init ${CMAKE_BINARY_DIR}/bin/elastos-vm-init elastos-dev-key
     VERBATIM)
   add_custom_target(capsule-${C_NAME} ALL DEPENDS ${C_OUTPUT})
 endfunction()

@@ -11,7 +11,7 @@
  *     "elastos.runtime" (the capsule's RuntimeRequest/RuntimeResponse channel, one JSON
  *     message per line, handed to the capsule as the descriptor in ELASTOS_RUNTIME_FD);
  *  4. reads its launch configuration from the control port (hex-encoded lines: name, id, args,
- *     tty, winsize, term; then "run"), runs the entry (/etc/elastos/entry names it) with the
+ *     tty, winsize, term, "stdin null"; then "run"), runs the entry (/etc/elastos/entry names it) with the
  *     first serial port as its stdio and as controlling terminal, and
  *  5. reports "exit N" or "signal N oom|-" (or "error TEXT") on the control port and powers off.
  *
@@ -279,7 +279,7 @@ int main(void)
     int argc = 0;
     argv[argc++] = entry;
     char *name = NULL, *id = NULL, *term = NULL;
-    int tty = 0, rows = 0, cols = 0, rt = -1;
+    int tty = 0, rows = 0, cols = 0, rt = -1, stdin_null = 0;
 
     if (has_virtio_devices()) {
         long deadline = now_ms() + 20000;
@@ -302,7 +302,9 @@ int main(void)
             char *v = sp ? sp + 1 : l + strlen(l);
             if (sp)
                 *sp = 0;
-            if (!strcmp(l, "tty")) {
+            if (!strcmp(l, "stdin")) {
+                stdin_null = !strcmp(v, "null");
+            } else if (!strcmp(l, "tty")) {
                 tty = atoi(v);
             } else if (!strcmp(l, "winsize")) {
                 sscanf(v, "%d %d", &rows, &cols);
@@ -372,7 +374,8 @@ int main(void)
     if (pid == 0) {
         setsid();
         ioctl(con, TIOCSCTTY, 1);
-        dup2(con, 0);
+        int in = stdin_null ? open("/dev/null", O_RDONLY) : con;
+        dup2(in < 0 ? con : in, 0);
         dup2(con, 1);
         dup2(con, 2);
         if (rt >= 0) {
