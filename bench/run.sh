@@ -21,3 +21,4 @@ fi
 
 KUBO=$HOME/.cache/elastos/kubo/bin/ipfs   # built by `make kubo` (a dependency of `make bench`)
 python3 "$here/bench.py" --elastos "$E" --build "$build" --wasmtime "$WASMTIME" --work "$work" --kubo "$KUBO"
+python3 "$here/vm_bench.py" --elastos "$E" --build "$build" --work "$work"

@@ -146,3 +146,24 @@ bool el_cpio_check(const uint8_t *data, size_t len, size_t max_members, char *wh
     }
     return true;
 }
+
+bool el_cpio_has(const uint8_t *data, size_t len, const char *name)
+{
+    size_t want = strlen(name) + 1, off = 0;
+    while (off + HDR <= len) {
+        uint32_t fsize, nsize;
+        if (memcmp(data + off, "070701", 6) != 0) {
+            off++; /* padding between concatenated archives */
+            continue;
+        }
+        if (!field(data + off + 6 + 8 * 6, &fsize) || !field(data + off + 6 + 8 * 11, &nsize) || nsize > len - off - HDR)
+            return false;
+        if (nsize == want && memcmp(data + off + HDR, name, want) == 0)
+            return true;
+        size_t doff = (off + HDR + nsize + 3) & ~(size_t)3;
+        if (doff > len || fsize > len - doff)
+            return false;
+        off = (doff + fsize + 3) & ~(size_t)3;
+    }
+    return false;
+}

@@ -28,4 +28,7 @@ void el_cpio_free(el_cpio *c);
  * in why. Bounded: at most max_members members. */
 bool el_cpio_check(const uint8_t *data, size_t len, size_t max_members, char *why, size_t why_cap);
 
+/* True when a member named name is in data (a well-formed archive: check it first). */
+bool el_cpio_has(const uint8_t *data, size_t len, const char *name);
+
 #endif

@@ -674,7 +674,12 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
         if (release[0]) {
             char probe[PATH_MAX];
             snprintf(probe, sizeof probe, "/lib/modules/%s/kernel/%s.ko", release, el_vm_modules[0]);
-            if (access(probe, R_OK) == 0 && (el_vm_add_modules(&mods, release, err) != EL_OK || !el_cpio_finish(&mods))) {
+            char inside[PATH_MAX];
+            snprintf(inside, sizeof inside, "lib/modules/%s/virtio_console.ko", release);
+            /* Appended unless the rootfs already carries this kernel's modules (build-rootfs on
+             * this host puts them in), so the initramfs is exactly the artifact's. */
+            if (access(probe, R_OK) == 0 && !el_cpio_has(rootfs->data, rootfs->size, inside) &&
+                (el_vm_add_modules(&mods, release, err) != EL_OK || !el_cpio_finish(&mods))) {
                 el_cpio_free(&mods);
                 return err->code ? err->code : el_error_set(err, EL_ERR_INTERNAL, "out of memory");
             }

@@ -9,6 +9,7 @@ PKGS=(
   clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev llvm-14
   cargo rustc libstd-rust-dev-wasm32
   openssl xxd curl python3 iproute2 util-linux
+  qemu-system-x86 linux-image-cloud-amd64 musl-tools   # vm capsules: QEMU microvm, guest kernel, static init
 )
 [ "${ELASTOS_SETUP_EXTRA:-}" ] && read -r -a extra <<<"$ELASTOS_SETUP_EXTRA" && PKGS+=("${extra[@]}")
 
