@@ -112,6 +112,10 @@ bool el_cpio_check(const uint8_t *data, size_t len, size_t max_members, char *wh
             snprintf(why, why_cap, "more than %zu members", max_members);
             return false;
         }
+        if (off % 4) { /* the kernel wants every header 4-byte aligned ("broken padding") */
+            snprintf(why, why_cap, "unaligned header at offset %zu", off);
+            return false;
+        }
         if (len - off < HDR || memcmp(data + off, "070701", 6) != 0) {
             snprintf(why, why_cap, "no newc header at offset %zu", off);
             return false;
@@ -152,10 +156,12 @@ bool el_cpio_has(const uint8_t *data, size_t len, const char *name)
     size_t want = strlen(name) + 1, off = 0;
     while (off + HDR <= len) {
         uint32_t fsize, nsize;
-        if (memcmp(data + off, "070701", 6) != 0) {
+        if (data[off] == 0) {
             off++; /* padding between concatenated archives */
             continue;
         }
+        if (memcmp(data + off, "070701", 6) != 0)
+            return false;
         if (!field(data + off + 6 + 8 * 6, &fsize) || !field(data + off + 6 + 8 * 11, &nsize) || nsize > len - off - HDR)
             return false;
         if (nsize == want && memcmp(data + off + HDR, name, want) == 0)

@@ -114,7 +114,10 @@ static int memfd_with(const char *name, const void *a, size_t alen, const void *
     int fd = (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0)
         return -1;
-    if (!el_write_all(fd, a, alen) || (blen && !el_write_all(fd, b, blen))) {
+    static const char zeros[4];
+    /* The kernel reads concatenated archives only at 4-byte aligned offsets. */
+    if (!el_write_all(fd, a, alen) || (blen && !el_write_all(fd, zeros, (4 - alen % 4) % 4)) ||
+        (blen && !el_write_all(fd, b, blen))) {
         close(fd);
         return -1;
     }

@@ -28,11 +28,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     el_cpio c = {0};
     el_cpio_add(&c, "init", S_IFREG | 0755, "x", 1);
     el_cpio_finish(&c);
-    uint8_t *cat = malloc(size + c.len);
+    size_t pad = (4 - size % 4) % 4; /* as vm.c appends: zeros up to a 4-byte boundary */
+    uint8_t *cat = calloc(1, size + pad + c.len);
     if (cat) {
         memcpy(cat, data, size);
-        memcpy(cat + size, c.buf, c.len);
-        if (!el_cpio_check(cat, size + c.len, 4096 + 2, why, sizeof why) || !el_cpio_has(cat, size + c.len, "init"))
+        memcpy(cat + size + pad, c.buf, c.len);
+        if (!el_cpio_check(cat, size + pad + c.len, 4096 + 2, why, sizeof why) ||
+            !el_cpio_has(cat, size + pad + c.len, "init"))
             abort();
         free(cat);
     }
