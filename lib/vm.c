@@ -67,9 +67,11 @@ typedef struct vm_launch {
     const char *boot_args;
     unsigned vcpus, memory_mb;
     bool kvm;
+    bool tty;       /* stdin and stdout are terminals: stdin goes through the serial console */
+    bool pipe_mode; /* stdin is a pipe or file: relayed to the elastos.stdin port, not QEMU's */
     /* the running VM */
     pid_t pid;
-    int pidfd, chan, ctl, errp;
+    int pidfd, chan, ctl, errp, in; /* in: the elastos.stdin port, or -1 */
 } vm_launch;
 
 static long long now_ms(void)
@@ -164,15 +166,18 @@ static bool sandbox_supported(const char *qemu)
 /* Starts QEMU; fills l->pid and our ends of the channels. */
 static el_status launch(vm_launch *l, el_error *err)
 {
-    int chan[2] = {-1, -1}, ctl[2] = {-1, -1}, errp[2] = {-1, -1};
+    int chan[2] = {-1, -1}, ctl[2] = {-1, -1}, errp[2] = {-1, -1}, in[2] = {-1, -1};
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) != 0 ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) != 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
         int e = errno;
         for (int i = 0; i < 2; i++) {
             if (chan[i] >= 0)
                 close(chan[i]);
             if (ctl[i] >= 0)
                 close(ctl[i]);
+            if (in[i] >= 0)
+                close(in[i]);
             if (errp[i] >= 0)
                 close(errp[i]);
         }
@@ -220,7 +225,7 @@ static el_status launch(vm_launch *l, el_error *err)
     argv[a++] = "-serial";
     argv[a++] = "chardev:con";
     argv[a++] = "-device";
-    argv[a++] = "virtio-serial-device,max_ports=3";
+    argv[a++] = "virtio-serial-device,max_ports=4";
     argv[a++] = "-chardev";
     argv[a++] = "socket,id=rt,fd=3";
     argv[a++] = "-device";
@@ -229,12 +234,17 @@ static el_status launch(vm_launch *l, el_error *err)
     argv[a++] = "socket,id=ctl,fd=4";
     argv[a++] = "-device";
     argv[a++] = "virtserialport,chardev=ctl,name=elastos.control";
+    argv[a++] = "-chardev";
+    argv[a++] = "socket,id=in,fd=7";
+    argv[a++] = "-device";
+    argv[a++] = "virtserialport,chardev=in,name=elastos.stdin";
     if (sandbox_supported(l->qemu)) {
         argv[a++] = "-sandbox";
         argv[a++] = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
     }
     argv[a] = NULL;
 
+    int devnull = l->pipe_mode ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -242,6 +252,7 @@ static el_status launch(vm_launch *l, el_error *err)
         for (int i = 0; i < 2; i++) {
             close(chan[i]);
             close(ctl[i]);
+            close(in[i]);
             close(errp[i]);
         }
         return el_error_set(err, EL_ERR_IO, "cannot start QEMU: %s", strerror(e));
@@ -259,29 +270,36 @@ static el_status launch(vm_launch *l, el_error *err)
             if (sig != SIGKILL && sig != SIGSTOP)
                 sigaction(sig, &dfl, NULL);
         /* Move what QEMU gets to fixed numbers, via high ones so nothing is clobbered. */
-        int want[4] = {chan[1], ctl[1], l->initrd_fd, l->kernel_fd};
-        int high[4];
-        for (int i = 0; i < 4; i++)
+        int want[5] = {chan[1], ctl[1], l->initrd_fd, l->kernel_fd, in[1]};
+        int high[5];
+        for (int i = 0; i < 5; i++)
             high[i] = want[i] >= 0 ? fcntl(want[i], F_DUPFD, 100) : -1;
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 5; i++)
             if (high[i] >= 0 && dup2(high[i], 3 + i) < 0)
                 _exit(127);
         if (dup2(errp[1], 2) < 0)
             _exit(127);
-        /* No other inherited descriptor: close 7.. (the dup2'd ones lost close-on-exec). */
+        if (devnull >= 0 && dup2(devnull, 0) < 0) /* our stdin is relayed, QEMU never reads it */
+            _exit(127);
+        /* No other inherited descriptor: close 8.. (the dup2'd ones lost close-on-exec). */
         if (l->kernel_fd < 0)
             close(6);
-        if (syscall(SYS_close_range, 7, ~0U, 0) != 0)
-            for (int fd = 7; fd < 4096; fd++)
+        if (syscall(SYS_close_range, 8, ~0U, 0) != 0)
+            for (int fd = 8; fd < 4096; fd++)
                 close(fd);
         prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
         (void)unshare(CLONE_NEWNET); /* no network even for QEMU itself, where permitted */
         execv(l->qemu, (char *const *)argv);
         _exit(127);
     }
+    if (devnull >= 0)
+        close(devnull);
     close(chan[1]);
     close(ctl[1]);
+    close(in[1]);
     close(errp[1]);
+    l->in = in[0];
+    fcntl(l->in, F_SETFL, O_NONBLOCK);
     l->pid = pid;
     l->chan = chan[0];
     l->ctl = ctl[0];
@@ -304,8 +322,8 @@ static int finish(vm_launch *l, bool kill_it)
             ;
         l->pid = 0;
     }
-    int *fds[4] = {&l->pidfd, &l->chan, &l->ctl, &l->errp};
-    for (int i = 0; i < 4; i++)
+    int *fds[5] = {&l->pidfd, &l->chan, &l->ctl, &l->errp, &l->in};
+    for (int i = 0; i < 5; i++)
         if (*fds[i] >= 0) {
             close(*fds[i]);
             *fds[i] = -1;
@@ -443,6 +461,19 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
     linebuf cb = {0}, rb = {0}, eb = {0};
     long long kill_at = 0; /* after the exit report: grace for the poweroff */
     bool qemu_gone = false;
+    /* stdin: a terminal goes through the serial console; /dev/null is passed as such; anything
+     * else (pipe, file) is relayed to the elastos.stdin port, whose close is the capsule's EOF. */
+    bool tty = l->tty, pipe_mode = l->pipe_mode;
+    enum { IBUF = 65536 };
+    char *ibuf = pipe_mode ? malloc(IBUF) : NULL;
+    size_t ilen = 0;
+    if (pipe_mode && !ibuf)
+        pipe_mode = false; /* out of memory: the capsule gets end of file at once */
+    bool in_eof = !pipe_mode, in_shut = false;
+    if (!pipe_mode && l->in >= 0) {
+        close(l->in);
+        l->in = -1;
+    }
     while (!qemu_gone) {
         long long now = now_ms();
         long long dl = kill_at ? kill_at : rs->ready ? wall_deadline : (boot_deadline < wall_deadline ? boot_deadline : wall_deadline);
@@ -451,16 +482,41 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
                 rs->out = !rs->ready && boot_deadline < wall_deadline ? OUT_BOOT_TIMEOUT : OUT_WALL;
             break;
         }
-        struct pollfd pf[4] = {{.fd = l->ctl, .events = POLLIN}, {.fd = l->chan, .events = POLLIN},
-                               {.fd = l->errp, .events = POLLIN}, {.fd = l->pidfd, .events = POLLIN}};
-        int np = l->pidfd >= 0 ? 4 : 3;
+        struct pollfd pf[6] = {{.fd = l->ctl, .events = POLLIN}, {.fd = l->chan, .events = POLLIN},
+                               {.fd = l->errp, .events = POLLIN}, {.fd = l->pidfd, .events = POLLIN},
+                               {.fd = rs->ready && !in_eof && ilen < IBUF ? STDIN_FILENO : -1, .events = POLLIN},
+                               {.fd = ilen && !in_shut ? l->in : -1, .events = POLLOUT}};
         long long wait = dl - now;
         if (l->pidfd < 0 && wait > 20)
             wait = 20;
-        int r = poll(pf, (nfds_t)np, (int)(wait > 60000 ? 60000 : wait));
+        int r = poll(pf, 6, (int)(wait > 60000 ? 60000 : wait));
         if (r < 0 && errno != EINTR) {
             rs->out = OUT_IO;
             break;
+        }
+        if (pf[4].revents) {
+            ssize_t n = read(STDIN_FILENO, ibuf + ilen, IBUF - ilen);
+            if (n > 0)
+                ilen += (size_t)n;
+            else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+                in_eof = true;
+        }
+        if (ilen && l->in >= 0 && !in_shut) {
+            ssize_t n = send(l->in, ibuf, ilen, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0) {
+                memmove(ibuf, ibuf + n, ilen - (size_t)n);
+                ilen -= (size_t)n;
+            } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                ilen = 0; /* the guest side is gone: drop the rest */
+                in_eof = true;
+            }
+        }
+        if (in_eof && !ilen && !in_shut && l->in >= 0) {
+            /* Half-close: QEMU reads what is buffered, then end of file, and disconnects the
+             * port; the capsule reads end of file. (A full close would make QEMU see a hang-up
+             * first and drop what it had not read yet.) */
+            shutdown(l->in, SHUT_WR);
+            in_shut = true;
         }
         if (pf[2].revents) {
             if (!fill(l->errp, &eb) || eb.len > 8192) {
@@ -484,15 +540,14 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
                     hex_line(&cfg, &clen, &ccap, "id", capsule_id);
                     for (size_t i = 0; i < o->n_args; i++)
                         hex_line(&cfg, &clen, &ccap, "arg", o->args[i]);
-                    bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
                     const char *term = getenv("TERM");
                     if (tty && term && *term)
                         hex_line(&cfg, &clen, &ccap, "term", term);
                     char extra[96];
                     struct winsize ws;
                     int en = snprintf(extra, sizeof extra, "tty %d\n", tty ? 1 : 0);
-                    if (!tty && stdin_is_null())
-                        en += snprintf(extra + en, sizeof extra - (size_t)en, "stdin null\n");
+                    if (!tty)
+                        en += snprintf(extra + en, sizeof extra - (size_t)en, "stdin %s\n", pipe_mode ? "pipe" : "null");
                     if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
                         en += snprintf(extra + en, sizeof extra - (size_t)en, "winsize %u %u\n", ws.ws_row, ws.ws_col);
                     snprintf(extra + en, sizeof extra - (size_t)en, "run\n");
@@ -574,6 +629,7 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
         }
     }
 out:
+    free(ibuf);
     free(cb.buf);
     free(rb.buf);
     free(eb.buf);
@@ -724,6 +780,8 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
         return el_error_set(err, EL_ERR_USAGE, "VM acceleration %s: use kvm, tcg or auto", accel);
     }
 
+    l.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    l.pipe_mode = !l.tty && !stdin_is_null();
     long long start = now_ms();
     long long wall_deadline = start + (long long)m->limits.wall_ms;
     run_state rs;

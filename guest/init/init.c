@@ -6,12 +6,14 @@
  *  2. loads the virtio modules it needs (virtio_ring, virtio, virtio_mmio, virtio_console) from
  *     /lib/modules/$(uname -r)/ in the initramfs (the runtime appends the set matching the
  *     kernel it boots);
- *  3. finds the two virtio-console ports the runtime attaches, by name: "elastos.control"
- *     (this init <-> the runtime: launch configuration in, exit report out) and
+ *  3. finds the virtio-console ports the runtime attaches, by name: "elastos.control"
+ *     (this init <-> the runtime: launch configuration in, exit report out),
  *     "elastos.runtime" (the capsule's RuntimeRequest/RuntimeResponse channel, one JSON
- *     message per line, handed to the capsule as the descriptor in ELASTOS_RUNTIME_FD);
+ *     message per line, handed to the capsule as the descriptor in ELASTOS_RUNTIME_FD) and
+ *     "elastos.stdin" (the capsule's stdin when the runtime's is a pipe or a file: the host
+ *     closing it is the capsule's end of file, which a serial line cannot carry);
  *  4. reads its launch configuration from the control port (hex-encoded lines: name, id, args,
- *     tty, winsize, term, "stdin null"; then "run"), runs the entry (/etc/elastos/entry names it) with the
+ *     tty, winsize, term, stdin null|pipe; then "run"), runs the entry (/etc/elastos/entry names it) with the
  *     first serial port as its stdio and as controlling terminal, and
  *  5. reports "exit N" or "signal N oom|-" (or "error TEXT") on the control port and powers off.
  *
@@ -260,6 +262,10 @@ int main(void)
     if (getpid() != 1)
         return 64;
     mount_fs("devtmpfs", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755");
+    /* Without /dev/console in the initramfs the kernel starts us with no descriptors 0-2:
+     * fill them, so the ports opened below never take those numbers. */
+    for (int fd = open("/dev/null", O_RDWR); fd >= 0 && fd < 2; fd = open("/dev/null", O_RDWR))
+        ;
     mount_fs("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL);
     mount_fs("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL);
     mount_fs("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
@@ -279,7 +285,7 @@ int main(void)
     int argc = 0;
     argv[argc++] = entry;
     char *name = NULL, *id = NULL, *term = NULL;
-    int tty = 0, rows = 0, cols = 0, rt = -1, stdin_null = 0;
+    int tty = 0, rows = 0, cols = 0, rt = -1, in = -1, stdin_mode = 0; /* 0 console, 1 null, 2 pipe */
 
     if (has_virtio_devices()) {
         long deadline = now_ms() + 20000;
@@ -289,6 +295,9 @@ int main(void)
         rt = open_port("elastos.runtime", deadline);
         if (rt < 0)
             fail("no elastos.runtime port");
+        in = open_port("elastos.stdin", deadline);
+        if (in < 0)
+            fail("no elastos.stdin port");
         say("ready");
         for (;;) {
             char *l = read_line(g_ctl);
@@ -303,7 +312,7 @@ int main(void)
             if (sp)
                 *sp = 0;
             if (!strcmp(l, "stdin")) {
-                stdin_null = !strcmp(v, "null");
+                stdin_mode = !strcmp(v, "null") ? 1 : !strcmp(v, "pipe") ? 2 : 0;
             } else if (!strcmp(l, "tty")) {
                 tty = atoi(v);
             } else if (!strcmp(l, "winsize")) {
@@ -335,8 +344,10 @@ int main(void)
         if (!tty) {
             cfmakeraw(&t); /* bytes through unchanged: the host side is a pipe or a file */
         } else {
+            /* QEMU leaves OPOST on the host terminal, which turns \n into \r\n already. */
             t.c_iflag |= ICRNL;
-            t.c_oflag |= OPOST | ONLCR;
+            t.c_oflag |= OPOST;
+            t.c_oflag &= ~(tcflag_t)ONLCR;
             t.c_lflag |= ISIG | ICANON | ECHO | ECHOE | ECHOK | IEXTEN;
         }
         tcsetattr(con, TCSANOW, &t);
@@ -374,15 +385,15 @@ int main(void)
     if (pid == 0) {
         setsid();
         ioctl(con, TIOCSCTTY, 1);
-        int in = stdin_null ? open("/dev/null", O_RDONLY) : con;
-        dup2(in < 0 ? con : in, 0);
-        dup2(con, 1);
-        dup2(con, 2);
-        if (rt >= 0) {
-            dup2(rt, 3); /* dup2 clears close-on-exec */
-            if (rt == 3)
-                fcntl(3, F_SETFD, 0);
-        }
+        int sin = stdin_mode == 1 ? open("/dev/null", O_RDONLY) : stdin_mode == 2 ? in : con;
+        /* Via copies above 10, so no dup2 clobbers a descriptor still to be moved. */
+        int hin = fcntl(sin < 0 ? con : sin, F_DUPFD_CLOEXEC, 10), hcon = fcntl(con, F_DUPFD_CLOEXEC, 10);
+        int hrt = rt >= 0 ? fcntl(rt, F_DUPFD_CLOEXEC, 10) : -1;
+        dup2(hin, 0); /* dup2 clears close-on-exec */
+        dup2(hcon, 1);
+        dup2(hcon, 2);
+        if (hrt >= 0)
+            dup2(hrt, 3);
         execve(entry, argv, envp);
         int e = errno;
         dprintf(2, "elastos-init: cannot run %s: %s\n", entry, strerror(e));

@@ -30,6 +30,42 @@ check '[ "$(wc -l <"$WORK/out")" = 5 ] && [ ! -s "$WORK/err" ]'
 # The acceleration probe ran (a bounded KVM boot where /dev/kvm exists) and its verdict is cached.
 check 'grep -Eq "^[0-9a-f]{64} (kvm|tcg)$" "$ELASTOS_HOME/cache/vm/accel"'
 
+# --- stdin: a pipe reaches the capsule byte for byte, and so does its end of file ----------------------
+head -c 100000 /dev/urandom | base64 >"$WORK/in.txt"
+"$E" run "$VP" -- cat <"$WORK/in.txt" >"$WORK/out" 2>"$WORK/err"
+check '[ $? = 0 ]'
+check '[ "$(tail -n 1 "$WORK/out")" = "cat: $(wc -c <"$WORK/in.txt") bytes" ]'
+check 'sed -n "4,\$p" "$WORK/out" | head -n -1 | cmp -s - "$WORK/in.txt"'
+# On a terminal: the guest's serial line is a cooked tty (\r\n endings), the host terminal is put
+# back exactly as it was, and the capsule is told it has a terminal.
+python3 - "$E" "$VP" >"$WORK/tty" 2>&1 <<'PY'
+import os, pty, subprocess, sys, termios, time
+m, s = pty.openpty()
+before = termios.tcgetattr(s)
+p = subprocess.Popen([sys.argv[1], "run", sys.argv[2], "--", "exit", "3"], stdin=s, stdout=s, stderr=s, start_new_session=True)
+out, deadline = b"", time.time() + 60
+while p.poll() is None and time.time() < deadline:
+    try:
+        import select
+        if select.select([m], [], [], 0.2)[0]:
+            out += os.read(m, 65536)
+    except OSError:
+        break
+p.wait(timeout=60)
+while select.select([m], [], [], 0.2)[0]:
+    try:
+        chunk = os.read(m, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+print(repr(out))
+print("exit=%d restored=%s" % (p.returncode, termios.tcgetattr(s) == before))
+PY
+contains "$WORK/tty" "exit=3 restored=True"
+contains "$WORK/tty" 'ping: ok\r\n'
+
 # --- Rust capsule: the Rust SDK finds the channel by itself; same id in env and runtime_info --------
 expect 5 run "$RV" -- a "b c" exit=5
 id_r=$(sed -n 's/^rust-vm rust-vm \([0-9a-f]\{32\}\)$/\1/p' "$WORK/out")

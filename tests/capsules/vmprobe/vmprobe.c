@@ -5,6 +5,7 @@
  * its first argument:
  *   exit N   exit with status N          oom      allocate and touch memory until killed
  *   hang     never exit                  crash    die of SIGSEGV
+ *   cat      copy stdin to stdout until end of file, then print "cat: N bytes"
  *   cap ...  the rest are captest operations (req, read, write, forge, ...: see captest.c)
  */
 /* captest's operations, built in as captest_main (the same source as the wasm test capsule). */
@@ -46,6 +47,16 @@ int main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "hang"))
         for (;;)
             pause();
+    if (argc > 1 && !strcmp(argv[1], "cat")) {
+        char buf[4096];
+        size_t n, total = 0;
+        while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) {
+            fwrite(buf, 1, n, stdout);
+            total += n;
+        }
+        printf("cat: %zu bytes\n", total);
+        return 0;
+    }
     if (argc > 1 && !strcmp(argv[1], "crash"))
         raise(SIGSEGV);
     if (argc > 1 && !strcmp(argv[1], "cap")) {
