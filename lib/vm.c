@@ -819,8 +819,11 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
                 st = el_error_set(err, EL_ERR_LIMIT,
                                   "capsule %s killed: memory limit of %u MiB reached (the guest's out-of-memory killer "
                                   "stopped it)", m->name, l.memory_mb);
+            else if (rs.code == SIGINT || rs.code == SIGTERM || rs.code == SIGHUP || rs.code == SIGPIPE)
+                res->exit_code = 128 + rs.code; /* stopped, not crashed: the shell's convention */
             else
-                st = el_error_set(err, EL_ERR_TRAP, "capsule %s crashed: killed by signal %d", m->name, rs.code);
+                st = el_error_set(err, EL_ERR_TRAP, "capsule %s crashed: killed by signal %d (%s)", m->name, rs.code,
+                                  strsignal(rs.code));
             break;
         case OUT_ERROR:
             st = el_error_set(err, EL_ERR_FORMAT, "capsule %s: the guest init failed: %s", m->name, rs.guest_err);

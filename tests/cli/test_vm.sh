@@ -110,6 +110,10 @@ t0=$(secs); expect 137 run "$VP" -- oom; t1=$(secs)
 expect_err_line
 contains "$WORK/err" "memory limit of 128 MiB"
 within "$t0" "$t1" 30
+# A crash is 134 with the signal named.
+expect 134 run "$VP" -- crash
+expect_err_line
+contains "$WORK/err" "killed by signal 11"
 # Wall clock: the manifest's wall_ms, boot included.
 cp -r "$B/capsules/vmprobe.stage" "$WORK/wall"
 sed -i 's/"wall_ms": 60000/"wall_ms": 5000/' "$WORK/wall/capsule.json"
