@@ -288,7 +288,9 @@ static el_status launch(vm_launch *l, el_error *err)
             for (int fd = 8; fd < 4096; fd++)
                 close(fd);
         prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-        (void)unshare(CLONE_NEWNET); /* no network even for QEMU itself, where permitted */
+        /* No network even for QEMU itself, and its own IPC and host name, where permitted. */
+        if (unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0)
+            (void)unshare(CLONE_NEWNET);
         execv(l->qemu, (char *const *)argv);
         _exit(127);
     }
