@@ -100,8 +100,9 @@ audit_has "deny" "cannot decode"
 check "[ \$(( \$(audit_count deny 'invalid token') - n_before )) -ge ${len:-1} ]"
 check '"$E" audit verify >/dev/null 2>&1'
 # A token of another instance is refused (bound to its holder); storage persists across runs.
-expect 0 run "$VP" -- cap settoken "$tok" read "$S/n.txt"
-check '[[ "$(line read)" == "read: error denied"* ]]'
+expect 0 run --grant "$S/*:read" "$VP" -- cap settoken "$tok" read "$S/n.txt" req "$S/n.txt" read read "$S/n.txt"
+check '[[ "$(line read 1)" == "read: error denied"* ]]'
+check '[ "$(line read 2)" = "read: ok hello vm" ]'
 audit_has "deny" "another capsule"
 
 # --- limits ---------------------------------------------------------------------------------------
