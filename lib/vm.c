@@ -458,7 +458,7 @@ static bool stdin_is_null(void)
 
 /* Serves one VM until it ends. boot_deadline bounds the wait for "ready". */
 static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const char *capsule_id,
-                  long long boot_deadline, long long wall_deadline, run_state *rs)
+                  long long boot_deadline, long long wall_deadline, const struct termios *saved, run_state *rs)
 {
     linebuf cb = {0}, rb = {0}, eb = {0};
     long long kill_at = 0; /* after the exit report: grace for the poweroff */
@@ -590,8 +590,21 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
             bool of;
             while ((line = take_line(&rb, &len, &of))) {
                 size_t rlen;
+                /* The shell may ask the user on this terminal: freeze QEMU (so it reads no
+                 * keystroke) and give the terminal back its own settings meanwhile. */
+                bool pause = tty && saved && !of && strstr(line, "\"request_capability\"") != NULL;
+                struct termios raw;
+                if (pause) {
+                    pause = tcgetattr(STDIN_FILENO, &raw) == 0 && kill(l->pid, SIGSTOP) == 0;
+                    if (pause)
+                        tcsetattr(STDIN_FILENO, TCSANOW, saved);
+                }
                 char *resp = of ? el_response_error(0, "bad_request", "message longer than 1 MiB", &rlen)
                                 : el_session_handle(s, line, len, &rlen);
+                if (pause) {
+                    tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+                    kill(l->pid, SIGCONT);
+                }
                 free(line);
                 bool ok = resp && write_until(l->chan, resp, rlen, wall_deadline) &&
                           write_until(l->chan, "\n", 1, wall_deadline);
@@ -797,7 +810,7 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
         st = launch(&l, err);
         if (st != EL_OK)
             break;
-        serve(&l, o->session, o, res->capsule_id, boot_deadline, wall_deadline, &rs);
+        serve(&l, o->session, o, res->capsule_id, boot_deadline, wall_deadline, have_tty ? &saved : NULL, &rs);
         bool kill_it = rs.out != OUT_GONE;
         int ws = finish(&l, kill_it);
         if (have_tty)

@@ -66,6 +66,37 @@ PY
 contains "$WORK/tty" "exit=3 restored=True"
 contains "$WORK/tty" 'ping: ok\r\n'
 
+# The shell asks on that same terminal for a VM capsule (QEMU is frozen and the terminal cooked
+# while it asks): answered "once", the write goes through.
+python3 - "$E" "$VP" "$S" >"$WORK/tty2" 2>&1 <<'PY'
+import os, pty, select, sys, time
+e, vp, s = sys.argv[1:4]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(e, [e, "run", vp, "--", "cap", "req", s + "/p.txt", "write", "write", s + "/p.txt", "hi"])
+out, deadline, prompts = b"", time.time() + 60, 0
+while time.time() < deadline:
+    if not select.select([fd], [], [], 0.2)[0]:
+        continue
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+    if out.count(b"[d]eny? ") > prompts:
+        prompts += 1
+        os.write(fd, b"o\n")
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.stdout.write("\nexit=%d prompts=%d\n" % (os.waitstatus_to_exitcode(status), prompts))
+PY
+contains "$WORK/tty2" 'capsule "vmprobe"'
+contains "$WORK/tty2" "write: ok"
+contains "$WORK/tty2" "exit=0 prompts=1"
+contains "$WORK/tty2" "[d]eny? o"                         # echoed: the terminal was cooked for the answer
+
 # --- Rust capsule: the Rust SDK finds the channel by itself; same id in env and runtime_info --------
 expect 5 run "$RV" -- a "b c" exit=5
 id_r=$(sed -n 's/^rust-vm rust-vm \([0-9a-f]\{32\}\)$/\1/p' "$WORK/out")
