@@ -1,5 +1,5 @@
 /*
- * cmd_new.c - `elastos new NAME [--lang c|rust]`: scaffolds ./NAME, a capsule project that
+ * cmd_new.c - `elastos new NAME [--lang c|rust] [--type wasm|vm]`: scaffolds ./NAME, a capsule project that
  * builds (`make`), packs (`make pack`) and runs (`make run`) with one command each. The guest
  * SDK is vendored into NAME/sdk from the copy embedded in this binary, so the project needs
  * nothing but the toolchain and elastos.
@@ -122,6 +122,59 @@ static const char MAIN_RS[] =
     "    }\n"
     "}\n";
 
+/* --type vm: the same sources, built as a static native binary and made into a vm capsule
+ * (docs/vm.md) by `elastos build-rootfs`. */
+static const char MANIFEST_VM[] =
+    "{\n"
+    "  \"name\": \"@NAME@\",\n"
+    "  \"version\": \"0.1.0\",\n"
+    "  \"type\": \"vm\",\n"
+    "  \"entry\": \"rootfs.cpio\",\n"
+    "  \"description\": \"A new vm capsule.\",\n"
+    "  \"permissions\": [\n"
+    "    { \"resource\": \"localhost://storage/*\", \"actions\": [\"read\", \"write\"] }\n"
+    "  ],\n"
+    "  \"resource_limits\": { \"wall_ms\": 60000 },\n"
+    "  \"microvm_config\": { \"vcpus\": 1, \"memory_mb\": 256 }\n"
+    "}\n";
+
+static const char MAKE_VM_COMMON[] =
+    "ELASTOS ?= elastos\n"
+    "KEY ?= keys/publisher.key\n"
+    "ARGS ?=\n\n"
+    ".PHONY: all pack run clean\n"
+    "all: out/vm/rootfs.cpio\n\n"
+    "# The vm capsule directory: the static binary in an initramfs, plus capsule.json.\n"
+    "out/vm/rootfs.cpio: out/@NAME@ capsule.json\n"
+    "\trm -rf out/vm && $(ELASTOS) build-rootfs out/@NAME@ --name @NAME@ -o out/vm >/dev/null\n"
+    "\tcp capsule.json out/vm/capsule.json\n\n"
+    "# A development key of this project's, created and trusted on first use.\n"
+    "$(KEY):\n\t$(ELASTOS) keygen --out $(patsubst %/,%,$(dir $(KEY)))\n"
+    "\t$(ELASTOS) trust add $(dir $(KEY))publisher.pub --name @NAME@-dev\n\n"
+    "@NAME@.capsule: out/vm/rootfs.cpio $(KEY)\n"
+    "\t$(ELASTOS) pack out/vm --key $(KEY) -o $@\n\n"
+    "pack: @NAME@.capsule\n\n"
+    "run: @NAME@.capsule\n"
+    "\t$(ELASTOS) run @NAME@.capsule --grant 'localhost://storage/*:write' -- $(ARGS)\n\n"
+    "clean:\n\trm -rf out @NAME@.capsule\n";
+
+static const char MAKE_VM_C[] =
+    "# Build a static x86-64 binary (musl-gcc when installed, else cc -static); the SDK is\n"
+    "# vendored in sdk/.\n"
+    "CC_VM ?= $(if $(shell command -v musl-gcc),musl-gcc,cc)\n"
+    "out/@NAME@: $(wildcard src/*.c) $(wildcard sdk/src/*.c)\n"
+    "\tmkdir -p out && $(CC_VM) -static -O2 -Wall -Isdk/include $^ -o $@\n\n";
+
+static const char MAKE_VM_RUST[] =
+    "# Build a static x86-64 Linux binary with cargo (+crt-static; Debian's 1.63 works); the SDK\n"
+    "# crate is vendored in sdk/elastos-guest.\n"
+    "CARGO ?= $(if $(wildcard /usr/bin/cargo),/usr/bin/cargo,cargo)\n"
+    "RUSTC ?= $(if $(wildcard /usr/bin/rustc),/usr/bin/rustc,)\n"
+    "TARGET ?= x86_64-unknown-linux-gnu\n"
+    "out/@NAME@: Cargo.toml $(wildcard src/*.rs)\n"
+    "\t$(if $(RUSTC),RUSTC=$(RUSTC)) RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release --target $(TARGET)\n"
+    "\tmkdir -p out && cp target/$(TARGET)/release/@NAME@ $@\n\n";
+
 /* Creates the directories above path (which has at least one '/'). */
 static int make_parent(char *path)
 {
@@ -208,8 +261,9 @@ int cmd_new(int argc, char **argv)
         return cli_usage("new", "bad name \"%.80s\": use 1-64 of [a-z0-9._-], starting with a letter or digit", name);
     if (strcmp(lang, "c") && strcmp(lang, "rust"))
         return cli_usage("new", "--lang must be c or rust");
-    if (strcmp(type, "wasm"))
-        return cli_usage("new", "--type %s: only wasm capsules can be scaffolded by this version", type);
+    if (strcmp(type, "wasm") && strcmp(type, "vm"))
+        return cli_usage("new", "--type must be wasm or vm");
+    bool vm = !strcmp(type, "vm");
     struct stat st;
     if (stat(name, &st) == 0)
         return cli_failf(EL_ERR_USAGE, "new: ./%s already exists; choose another name or remove it", name);
@@ -217,9 +271,11 @@ int cmd_new(int argc, char **argv)
     bool c = !strcmp(lang, "c");
     const char *src_path = c ? "src/main.c" : "src/main.rs", *src = c ? MAIN_C : MAIN_RS;
     const char *make = c ? MAKE_C : MAKE_RUST, *sdk = c ? "guest/c/" : "guest/rust/";
-    char mk[sizeof MAKE_RUST + sizeof MAKE_C + sizeof MAKE_COMMON];
-    snprintf(mk, sizeof mk, "%s%s", make, MAKE_COMMON);
-    int rc = write_template(name, "capsule.json", MANIFEST, name);
+    if (vm)
+        make = c ? MAKE_VM_C : MAKE_VM_RUST;
+    char mk[sizeof MAKE_RUST + sizeof MAKE_C + sizeof MAKE_COMMON + sizeof MAKE_VM_RUST + sizeof MAKE_VM_COMMON];
+    snprintf(mk, sizeof mk, "%s%s", make, vm ? MAKE_VM_COMMON : MAKE_COMMON);
+    int rc = write_template(name, "capsule.json", vm ? MANIFEST_VM : MANIFEST, name);
     if (!rc)
         rc = write_template(name, src_path, src, name);
     if (!rc && !c)
@@ -230,7 +286,7 @@ int cmd_new(int argc, char **argv)
         rc = write_template(name, "Makefile", mk, name);
     if (rc)
         return rc;
-    printf("created ./%s (%s capsule)\n  cd %s && make        # build\n  make pack             # sign into %s.capsule\n"
-           "  make run              # run it\n", name, lang, name, name);
+    printf("created ./%s (%s%s capsule)\n  cd %s && make        # build\n  make pack             # sign into %s.capsule\n"
+           "  make run              # run it\n", name, lang, vm ? " vm" : "", name, name);
     return 0;
 }

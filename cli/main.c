@@ -57,10 +57,11 @@ static const cli_command commands[] = {
      "Verifies the artifact FILE and adds it, pinned, to a Kubo node (--api, default\n"
      "$ELASTOS_KUBO_API or http://127.0.0.1:5001) with the unixfs-v1-2025 import options; prints\n"
      "the CID, which must equal `elastos cid FILE` (77 otherwise)."},
-    {"new", cmd_new, "new NAME [--lang c|rust] [--type wasm]",
+    {"new", cmd_new, "new NAME [--lang c|rust] [--type wasm|vm]",
      "Scaffolds ./NAME, a capsule project with its manifest, a source file, the guest SDK, and a\n"
-     "Makefile: `make` builds it for wasm32-wasi, `make pack` signs it (with a project key made and\n"
-     "trusted on first use), `make run` runs it."},
+     "Makefile: `make` builds it for wasm32-wasi (--type vm: a static native binary in a vm rootfs,\n"
+     "docs/vm.md), `make pack` signs it (with a project key made and trusted on first use), `make\n"
+     "run` runs it."},
     {"run", cmd_run, "run FILE|CID|NAME[@RANGE] [--grant RESOURCE:ACTION]... [-- ARGS...]",
      "Verifies and runs a capsule (NAME[@RANGE]: the highest matching installed, trusted version),\n"
      "after checking its dependencies (66 missing or mismatched, 77 untrusted). --grant pre-authorizes a capability inside the capsule's manifest\n"

@@ -21,6 +21,18 @@ check '[ "$(cat "$ELASTOS_HOME"/storage/notes-c@*/last-run.txt)" = ok ]'
 expect 64 "$E" new notes-c; expect_err_line
 expect 64 "$E" new Bad_Name; expect_err_line
 expect 64 "$E" new x --lang cobol; expect_err_line
-expect 64 "$E" new y --type vm; expect_err_line
+expect 64 "$E" new y --type container; expect_err_line
 check '[ ! -e x ] && [ ! -e y ]'
+# --type vm, C and Rust: the same sources as a static binary in a vm capsule (one boot each).
+for lang in c rust; do
+    expect 0 "$E" new "vm-$lang" --lang $lang --type vm
+    contains "$WORK/out" "($lang vm capsule)"
+    expect 0 make -C "vm-$lang" pack
+    check '[ -f "vm-$lang/vm-$lang.capsule" ] && [ -f "vm-$lang/out/vm/rootfs.cpio" ]'
+    expect 0 make -C "vm-$lang" run ARGS="one two"
+    contains "$WORK/out" "hello from vm-$lang (instance "
+    contains "$WORK/out" "arg[2] = two"
+    contains "$WORK/out" "wrote localhost://storage/last-run.txt"
+    check '[ "$(cat "$ELASTOS_HOME"/storage/vm-$lang@*/last-run.txt)" = ok ]'
+done
 finish
