@@ -23,6 +23,7 @@
 #include "elastos/fs.h"
 #include "elastos/protocol.h"
 #include "elastos/sign.h"
+#include "elastos/store.h"
 #include "internal.h"
 #include "vm_internal.h"
 
@@ -650,6 +651,33 @@ out:
     free(eb.buf);
 }
 
+/* The release of a bzImage ("6.1.0-56-cloud-amd64"): the first word of the string its setup
+ * header's kernel_version field points to. false when it has none or it is not a plain name. */
+static bool bzimage_release(const uint8_t *k, size_t n, char *out, size_t cap)
+{
+    out[0] = 0;
+    if (n < 0x210 || memcmp(k + 0x202, "HdrS", 4) != 0)
+        return false;
+    uint16_t off;
+    memcpy(&off, k + 0x20E, 2);
+    size_t p = (size_t)off + 0x200, i = 0;
+    if (!off || p >= n)
+        return false;
+    for (; p + i < n && i + 1 < cap; i++) {
+        uint8_t ch = k[p + i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+              ch == '-' || ch == '_' || ch == '+'))
+            break;
+        out[i] = (char)ch;
+    }
+    out[i] = 0;
+    if (!i || (k[p + i] != ' ' && k[p + i] != 0) || !strcmp(out, ".") || !strcmp(out, "..")) {
+        out[0] = 0;
+        return false;
+    }
+    return true;
+}
+
 static void accel_cache_path(el_runtime *rt, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/cache/vm/accel", el_runtime_home(rt));
@@ -732,12 +760,32 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
     el_cpio mods = {0};
     el_status st = EL_OK;
     if (mc->present && mc->kernel) {
-        const el_artifact_file *k = el_artifact_find(art, mc->kernel);
-        if (!k)
-            return el_error_set(err, EL_ERR_NOTFOUND,
-                                "capsule %s: microvm_config.kernel %s is not a file in the artifact (kernels by CID: "
-                                "not supported yet)", m->name, mc->kernel);
+        /* A file of the artifact, or the entry of a verified, trusted capsule in the store. */
+        const el_artifact_file *k = NULL;
+        el_artifact *ka = NULL;
+        el_error ce;
+        if (el_cid_validate(mc->kernel, &ce) == EL_OK) {
+            char kp[PATH_MAX];
+            st = el_store_locate(rt, mc->kernel, kp, err);
+            if (st == EL_ERR_NOTFOUND)
+                return el_error_set(err, EL_ERR_NOTFOUND,
+                                    "capsule %s: its kernel %s is not in the local store (elastos fetch or install it)",
+                                    m->name, mc->kernel);
+            if (st == EL_OK && (st = el_artifact_open(rt, kp, 0, &ka, err)) != EL_OK)
+                el_error_prefix(err, "capsule %s: kernel %s", m->name, mc->kernel);
+            if (st != EL_OK)
+                return st;
+            k = el_artifact_find(ka, el_artifact_manifest(ka)->entry);
+        } else {
+            k = el_artifact_find(art, mc->kernel);
+            if (!k)
+                return el_error_set(err, EL_ERR_NOTFOUND,
+                                    "capsule %s: microvm_config.kernel %s is neither a file in the artifact nor a CID",
+                                    m->name, mc->kernel);
+        }
         l.kernel_fd = memfd_with("elastos-kernel", k->data, k->size, NULL, 0);
+        bzimage_release(k->data, k->size, release, sizeof release);
+        el_artifact_close(ka);
         if (l.kernel_fd < 0)
             return el_error_set(err, EL_ERR_IO, "cannot stage the guest kernel: %s", strerror(errno));
     } else {
@@ -745,17 +793,21 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
         if (st != EL_OK)
             return st;
         l.kernel_path = kpath;
-        if (release[0]) {
-            char probe[PATH_MAX];
-            snprintf(probe, sizeof probe, "/lib/modules/%s/kernel/%s.ko", release, el_vm_modules[0]);
-            char inside[PATH_MAX];
-            snprintf(inside, sizeof inside, "lib/modules/%s/virtio_console.ko", release);
-            /* Appended unless the rootfs already carries this kernel's modules (build-rootfs on
-             * this host puts them in), so the initramfs is exactly the artifact's. */
-            if (access(probe, R_OK) == 0 && !el_cpio_has(rootfs->data, rootfs->size, inside) &&
-                (el_vm_add_modules(&mods, release, err) != EL_OK || !el_cpio_finish(&mods))) {
+    }
+    if (release[0]) {
+        char probe[PATH_MAX], inside[PATH_MAX];
+        snprintf(probe, sizeof probe, "/lib/modules/%s/kernel/%s.ko", release, el_vm_modules[0]);
+        snprintf(inside, sizeof inside, "lib/modules/%s/virtio_console.ko", release);
+        /* The host's modules for this kernel are appended unless the rootfs already carries
+         * them (build-rootfs on this host puts them in), so the initramfs is exactly the
+         * artifact's whenever it can be. */
+        if (access(probe, R_OK) == 0 && !el_cpio_has(rootfs->data, rootfs->size, inside)) {
+            el_status ms = el_vm_add_modules(&mods, release, err);
+            if (ms != EL_OK || !el_cpio_finish(&mods)) {
                 el_cpio_free(&mods);
-                return err->code ? err->code : el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+                if (l.kernel_fd >= 0)
+                    close(l.kernel_fd);
+                return ms != EL_OK ? ms : el_error_set(err, EL_ERR_INTERNAL, "out of memory");
             }
         }
     }

@@ -136,6 +136,26 @@ check '[[ "$(line read 1)" == "read: error denied"* ]]'
 check '[ "$(line read 2)" = "read: ok hello vm" ]'
 audit_has "deny" "another capsule"
 
+# --- the kernel named by the manifest, by CID: the entry of a trusted capsule in the store. This
+# rootfs has no modules (built with no kernel found); the runtime appends the host's modules for
+# the release read from the kernel's header.
+mkdir -p "$WORK/kcap"
+kernel=$(ls /boot/vmlinuz-*-cloud-amd64 | sort -V | tail -n 1)
+cp "$kernel" "$WORK/kcap/vmlinuz"
+printf '{"name": "cloud-kernel", "version": "1.0.0", "type": "data", "entry": "vmlinuz", "viewer": "md-viewer@^1.0.0"}\n' >"$WORK/kcap/capsule.json"
+pack "$WORK/kcap" "$WORK/kernel.capsule"
+kc=$("$E" install "$WORK/kernel.capsule" 2>/dev/null)
+ELASTOS_VM_KERNEL=/nonexistent "$E" build-rootfs "$B/capsules/vmprobe.bin" --name vmprobe -o "$WORK/nomod" >/dev/null 2>&1 || bad "build-rootfs nomod"
+check '! grep -qaF "lib/modules/${kernel#/boot/vmlinuz-}" "$WORK/nomod/rootfs.cpio"'
+check 'grep -qaF "lib/modules/${kernel#/boot/vmlinuz-}" "$B/capsules/vmprobe.stage/rootfs.cpio"'
+sed "s/\"vcpus\": 1/\"vcpus\": 1, \"kernel\": \"$kc\"/" "$B/capsules/vmprobe.stage/capsule.json" >"$WORK/nomod/capsule.json"
+pack "$WORK/nomod" "$WORK/kcid.capsule"
+expect 6 run "$WORK/kcid.capsule" -- exit 6
+check '[ "$(line ping)" = "ping: ok" ]'
+expect 0 "$E" rm "$kc"
+expect 66 run "$WORK/kcid.capsule"; expect_err_line
+contains "$WORK/err" "kernel $kc is not in the local store"
+
 # --- limits ---------------------------------------------------------------------------------------
 # Memory: the guest's OOM killer stops the capsule; the host sees 137 and the reason.
 t0=$(secs); expect 137 run "$VP" -- oom; t1=$(secs)
