@@ -472,7 +472,7 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
     size_t ilen = 0;
     if (pipe_mode && !ibuf)
         pipe_mode = false; /* out of memory: the capsule gets end of file at once */
-    bool in_eof = !pipe_mode, in_shut = false;
+    bool in_eof = !pipe_mode, in_shut = false, ctl_eof = false, chan_eof = false;
     if (!pipe_mode && l->in >= 0) {
         close(l->in);
         l->in = -1;
@@ -485,7 +485,9 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
                 rs->out = !rs->ready && boot_deadline < wall_deadline ? OUT_BOOT_TIMEOUT : OUT_WALL;
             break;
         }
-        struct pollfd pf[6] = {{.fd = l->ctl, .events = POLLIN}, {.fd = l->chan, .events = POLLIN},
+        /* A descriptor at end of file is not polled again (it would wake us in a loop). */
+        struct pollfd pf[6] = {{.fd = ctl_eof ? -1 : l->ctl, .events = POLLIN},
+                               {.fd = rs->ready && !chan_eof ? l->chan : -1, .events = POLLIN},
                                {.fd = l->errp, .events = POLLIN}, {.fd = l->pidfd, .events = POLLIN},
                                {.fd = rs->ready && !in_eof && ilen < IBUF ? STDIN_FILENO : -1, .events = POLLIN},
                                {.fd = ilen && !in_shut ? l->in : -1, .events = POLLOUT}};
@@ -522,12 +524,14 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
             in_shut = true;
         }
         if (pf[2].revents) {
-            if (!fill(l->errp, &eb) || eb.len > 8192) {
-                note_qemu_err(rs, &eb);
-                if (eb.len > 8192)
-                    eb.len = 0;
-            }
+            bool more = fill(l->errp, &eb);
             note_qemu_err(rs, &eb);
+            if (eb.len > 8192)
+                eb.len = 0;
+            if (!more) {
+                close(l->errp);
+                l->errp = -1;
+            }
         }
         if (pf[0].revents) {
             bool open = fill(l->ctl, &cb);
@@ -581,8 +585,7 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
                 }
                 free(line);
             }
-            if (!open)
-                pf[3].revents |= l->pidfd < 0 ? POLLIN : 0;
+            ctl_eof = !open;
         }
         if (pf[1].revents && rs->ready) {
             bool open = fill(l->chan, &rb);
@@ -615,13 +618,16 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
                     goto out;
                 }
             }
-            (void)open;
+            chan_eof = !open;
         }
-        if (l->pidfd >= 0 ? pf[3].revents != 0 : waitpid(l->pid, NULL, WNOHANG | WNOWAIT) == l->pid) {
+        siginfo_t si = {0};
+        if (l->pidfd >= 0 ? pf[3].revents != 0
+                          : waitid(P_PID, (id_t)l->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == l->pid) {
             qemu_gone = true;
             /* Whatever QEMU and the init said last is in the buffers already or now. */
             fill(l->ctl, &cb);
-            fill(l->errp, &eb);
+            if (l->errp >= 0)
+                fill(l->errp, &eb);
             note_qemu_err(rs, &eb);
             char *line;
             size_t len;
@@ -671,7 +677,7 @@ static bool bzimage_release(const uint8_t *k, size_t n, char *out, size_t cap)
         out[i] = (char)ch;
     }
     out[i] = 0;
-    if (!i || (k[p + i] != ' ' && k[p + i] != 0) || !strcmp(out, ".") || !strcmp(out, "..")) {
+    if (!i || (p + i < n && k[p + i] != ' ' && k[p + i] != 0) || !strcmp(out, ".") || !strcmp(out, "..")) {
         out[0] = 0;
         return false;
     }
