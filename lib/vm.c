@@ -552,7 +552,8 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
                         hex_line(&cfg, &clen, &ccap, "term", term);
                     char extra[96];
                     struct winsize ws;
-                    int en = snprintf(extra, sizeof extra, "tty %d\n", tty ? 1 : 0);
+                    int en = snprintf(extra, sizeof extra, "tty %d\ntmp_mb %u\n", tty ? 1 : 0,
+                                      l->m->limits.storage_mb ? l->m->limits.storage_mb : 1);
                     if (!tty)
                         en += snprintf(extra + en, sizeof extra - (size_t)en, "stdin %s\n", pipe_mode ? "pipe" : "null");
                     if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)

@@ -13,7 +13,7 @@
  *     "elastos.stdin" (the capsule's stdin when the runtime's is a pipe or a file: the host
  *     closing it is the capsule's end of file, which a serial line cannot carry);
  *  4. reads its launch configuration from the control port (hex-encoded lines: name, id, args,
- *     tty, winsize, term, stdin null|pipe; then "run"), runs the entry (/etc/elastos/entry names it) with the
+ *     tty, winsize, term, stdin null|pipe, tmp_mb; then "run"), runs the entry (/etc/elastos/entry names it) with the
  *     first serial port as its stdio and as controlling terminal, and
  *  5. reports "exit N" or "signal N oom|-" (or "error TEXT") on the control port and powers off.
  *
@@ -315,6 +315,12 @@ int main(void)
                 stdin_mode = !strcmp(v, "null") ? 1 : !strcmp(v, "pipe") ? 2 : 0;
             } else if (!strcmp(l, "tty")) {
                 tty = atoi(v);
+            } else if (!strcmp(l, "tmp_mb")) {
+                /* The capsule's scratch space: /tmp sized by resource_limits.storage_mb. */
+                char opts[64];
+                snprintf(opts, sizeof opts, "size=%um,mode=1777", (unsigned)strtoul(v, NULL, 10));
+                if (mount("tmpfs", "/tmp", "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, opts) != 0)
+                    fail("sizing /tmp: %s", strerror(errno));
             } else if (!strcmp(l, "winsize")) {
                 sscanf(v, "%d %d", &rows, &cols);
             } else {

@@ -162,6 +162,9 @@ t0=$(secs); expect 137 run "$VP" -- oom; t1=$(secs)
 expect_err_line
 contains "$WORK/err" "memory limit of 128 MiB"
 within "$t0" "$t1" 30
+# Scratch space: /tmp holds resource_limits.storage_mb (1 MiB here; unsized it would be half the RAM).
+expect 0 run "$VP" -- fill
+check '[ "$(line fill | tr -dc 0-9)" -le 1 ]'
 # A crash is 134 with the signal named.
 expect 134 run "$VP" -- crash
 expect_err_line

@@ -6,6 +6,7 @@
  *   exit N   exit with status N          oom      allocate and touch memory until killed
  *   hang     never exit                  crash    die of SIGSEGV
  *   cat      copy stdin to stdout until end of file, then print "cat: N bytes"
+ *   fill     write /tmp/fill until the file system is full, print "fill: N MiB"
  *   cap ...  the rest are captest operations (req, read, write, forge, ...: see captest.c)
  */
 /* captest's operations, built in as captest_main (the same source as the wasm test capsule). */
@@ -55,6 +56,15 @@ int main(int argc, char **argv)
             total += n;
         }
         printf("cat: %zu bytes\n", total);
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "fill")) {
+        FILE *f = fopen("/tmp/fill", "w");
+        static char mib[1 << 20];
+        size_t n = 0;
+        while (f && fwrite(mib, 1, sizeof mib, f) == sizeof mib && fflush(f) == 0)
+            n++;
+        printf("fill: %zu MiB\n", n);
         return 0;
     }
     if (argc > 1 && !strcmp(argv[1], "crash"))
