@@ -164,6 +164,9 @@ int cmd_inspect(int argc, char **argv)
         printf("signer:      %s (%s)\n", pk, *pname ? pname : "NOT TRUSTED on this host");
         printf("limits:      memory %u MiB, cpu %llu ms, wall %llu ms, storage %u MiB\n", m->limits.memory_mb,
                (unsigned long long)m->limits.cpu_ms, (unsigned long long)m->limits.wall_ms, m->limits.storage_mb);
+        if (m->microvm.present)
+            printf("microvm:     %u vcpus, %u MiB, kernel %s, backend %s\n", m->microvm.vcpus, m->microvm.memory_mb,
+                   m->microvm.kernel ? m->microvm.kernel : "(host default)", m->microvm.backend ? m->microvm.backend : "auto");
         for (size_t i = 0; i < m->n_permissions; i++) {
             printf("permission:  %s", m->permissions[i].resource);
             for (unsigned b = 1; b <= EL_ACT_ADMIN; b <<= 1)

@@ -240,6 +240,10 @@ expect 65 "$E" build-rootfs /bin/true --name dyn -o "$WORK/dyn"; expect_err_line
 contains "$WORK/err" "dynamically linked"
 expect 64 "$E" build-rootfs "$B/capsules/vmprobe.bin" --name vmprobe -o "$B/capsules/vmprobe.stage"; expect_err_line
 expect 64 "$E" build-rootfs "$B/capsules/vmprobe.bin" --name "Bad Name" -o "$WORK/bn"; expect_err_line
+expect 65 "$E" build-rootfs "$B/capsules/vmprobe.stage/capsule.json" --name notelf -o "$WORK/ne"; expect_err_line
+check '[ ! -e "$WORK/ne" ] && [ ! -e "$WORK/dyn" ]'
+expect 0 "$E" inspect "$VP"
+contains "$WORK/out" "microvm:     1 vcpus, 128 MiB, kernel (host default), backend auto"
 cp -r "$B/capsules/vmprobe.stage" "$WORK/fc"
 sed -i 's/"vcpus": 1/"vcpus": 1, "backend": "firecracker"/' "$WORK/fc/capsule.json"
 pack "$WORK/fc" "$WORK/fc.capsule"
