@@ -473,6 +473,7 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
     if (pipe_mode && !ibuf)
         pipe_mode = false; /* out of memory: the capsule gets end of file at once */
     bool in_eof = !pipe_mode, in_shut = false, ctl_eof = false, chan_eof = false;
+    unsigned short rows = 0, cols = 0; /* the window size the guest has, on a terminal */
     if (!pipe_mode && l->in >= 0) {
         close(l->in);
         l->in = -1;
@@ -494,6 +495,8 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
         long long wait = dl - now;
         if (l->pidfd < 0 && wait > 20)
             wait = 20;
+        if (tty && rs->ready && wait > 250)
+            wait = 250; /* the terminal's size is checked a few times a second */
         int r = poll(pf, 6, (int)(wait > 60000 ? 60000 : wait));
         if (r < 0 && errno != EINTR) {
             rs->out = OUT_IO;
@@ -522,6 +525,16 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
              * first and drop what it had not read yet.) */
             shutdown(l->in, SHUT_WR);
             in_shut = true;
+        }
+        struct winsize ws;
+        if (tty && rs->ready && rs->out == OUT_NONE && !ctl_eof && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+            ws.ws_row && ws.ws_col && (ws.ws_row != rows || ws.ws_col != cols)) {
+            char msg[48];
+            int n = snprintf(msg, sizeof msg, "winsize %u %u\n", ws.ws_row, ws.ws_col);
+            if (write_until(l->ctl, msg, (size_t)n, now_ms() + 1000)) {
+                rows = ws.ws_row;
+                cols = ws.ws_col;
+            }
         }
         if (pf[2].revents) {
             bool more = fill(l->errp, &eb);
@@ -556,8 +569,11 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
                                       l->m->limits.storage_mb ? l->m->limits.storage_mb : 1);
                     if (!tty)
                         en += snprintf(extra + en, sizeof extra - (size_t)en, "stdin %s\n", pipe_mode ? "pipe" : "null");
-                    if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+                    if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
                         en += snprintf(extra + en, sizeof extra - (size_t)en, "winsize %u %u\n", ws.ws_row, ws.ws_col);
+                        rows = ws.ws_row;
+                        cols = ws.ws_col;
+                    }
                     snprintf(extra + en, sizeof extra - (size_t)en, "run\n");
                     bool ok = cfg && write_until(l->ctl, cfg, clen, wall_deadline) &&
                               write_until(l->ctl, extra, strlen(extra), wall_deadline);

@@ -15,7 +15,9 @@
  *  4. reads its launch configuration from the control port (hex-encoded lines: name, id, args,
  *     tty, winsize, term, stdin null|pipe, tmp_mb; then "run"), runs the entry (/etc/elastos/entry names it) with the
  *     first serial port as its stdio and as controlling terminal, and
- *  5. reports "exit N" or "signal N oom|-" (or "error TEXT") on the control port and powers off.
+ *  5. while it runs, applies "winsize R C" lines from the control port to the serial line (a
+ *     resized host terminal: the entry gets SIGWINCH);
+ *  6. reports "exit N" or "signal N oom|-" (or "error TEXT") on the control port and powers off.
  *
  * Without the control port (a plain `qemu-system-x86_64 -kernel ... -initrd ...`, as the
  * benchmark runs it) the entry runs with no arguments and the same stdio; nothing is reported.
@@ -26,6 +28,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +38,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -385,10 +390,17 @@ int main(void)
     envp[envc] = NULL;
 
     unsigned long oom_before = oom_kills();
+    /* SIGCHLD through a signalfd, so one poll() waits for the entry and the control port. */
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
     pid_t pid = fork();
     if (pid < 0)
         fail("fork: %s", strerror(errno));
     if (pid == 0) {
+        sigprocmask(SIG_UNBLOCK, &chld, NULL);
         setsid();
         ioctl(con, TIOCSCTTY, 1);
         int sin = stdin_mode == 1 ? open("/dev/null", O_RDONLY) : stdin_mode == 2 ? in : con;
@@ -406,12 +418,41 @@ int main(void)
         _exit(127);
     }
     int status = 0;
+    bool ctl_open = g_ctl >= 0;
     for (;;) {
-        pid_t w = waitpid(-1, &status, 0);
-        if (w == pid)
+        int st;
+        pid_t w;
+        bool done = false;
+        while ((w = waitpid(-1, &st, WNOHANG)) > 0) /* reaps orphans too: we are PID 1 */
+            if (w == pid) {
+                status = st;
+                done = true;
+            }
+        if (done)
             break;
-        if (w < 0 && errno != EINTR)
+        if (w < 0 && errno != EINTR && errno != ECHILD)
             fail("waitpid: %s", strerror(errno));
+        struct pollfd pf[2] = {{.fd = sfd, .events = POLLIN}, {.fd = ctl_open ? g_ctl : -1, .events = POLLIN}};
+        if (poll(pf, 2, sfd < 0 ? 100 : -1) < 0 && errno != EINTR)
+            fail("poll: %s", strerror(errno));
+        if (pf[0].revents) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+                ;
+        }
+        if (pf[1].revents) {
+            /* While the entry runs the runtime sends only "winsize R C" (the terminal was resized):
+             * applying it sends SIGWINCH to the entry's foreground process group. */
+            char *l = read_line(g_ctl);
+            int r, c;
+            if (!l)
+                ctl_open = false;
+            else if (sscanf(l, "winsize %d %d", &r, &c) == 2 && r > 0 && c > 0) {
+                struct winsize ws = {.ws_row = (unsigned short)r, .ws_col = (unsigned short)c};
+                ioctl(con, TIOCSWINSZ, &ws);
+            }
+            free(l);
+        }
     }
     tcdrain(con);
     kill(-1, SIGKILL); /* the capsule's leftover processes */

@@ -36,36 +36,36 @@ head -c 100000 /dev/urandom | base64 >"$WORK/in.txt"
 check '[ $? = 0 ]'
 check '[ "$(tail -n 1 "$WORK/out")" = "cat: $(wc -c <"$WORK/in.txt") bytes" ]'
 check 'sed -n "4,\$p" "$WORK/out" | head -n -1 | cmp -s - "$WORK/in.txt"'
-# On a terminal: the guest's serial line is a cooked tty (\r\n endings), the host terminal is put
-# back exactly as it was, and the capsule is told it has a terminal.
+# On a terminal: the guest's serial line is a cooked tty (\r\n endings, from the host's own
+# OPOST), with the terminal's size, resized live (SIGWINCH in the guest); the host terminal is
+# put back exactly as it was.
 python3 - "$E" "$VP" >"$WORK/tty" 2>&1 <<'PY'
-import os, pty, subprocess, sys, termios, time
+import fcntl, os, pty, select, struct, subprocess, sys, termios, time
 m, s = pty.openpty()
+fcntl.ioctl(s, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
 before = termios.tcgetattr(s)
-p = subprocess.Popen([sys.argv[1], "run", sys.argv[2], "--", "exit", "3"], stdin=s, stdout=s, stderr=s, start_new_session=True)
-out, deadline = b"", time.time() + 60
-while p.poll() is None and time.time() < deadline:
-    try:
-        import select
-        if select.select([m], [], [], 0.2)[0]:
-            out += os.read(m, 65536)
-    except OSError:
+p = subprocess.Popen([sys.argv[1], "run", sys.argv[2], "--", "winch"], stdin=s, stdout=s, stderr=s, start_new_session=True)
+out, deadline, resized = b"", time.time() + 90, False
+while time.time() < deadline:
+    if select.select([m], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(m, 65536)
+        except OSError:
+            break
+        out += chunk
+    if not resized and b"winsize: 30 100" in out:
+        fcntl.ioctl(s, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        resized = True
+    if p.poll() is not None and not select.select([m], [], [], 0.2)[0]:
         break
 p.wait(timeout=60)
-while select.select([m], [], [], 0.2)[0]:
-    try:
-        chunk = os.read(m, 65536)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
 print(repr(out))
 print("exit=%d restored=%s" % (p.returncode, termios.tcgetattr(s) == before))
 PY
-contains "$WORK/tty" "exit=3 restored=True"
+contains "$WORK/tty" "exit=0 restored=True"
 contains "$WORK/tty" 'ping: ok\r\n'
-
+contains "$WORK/tty" 'winsize: 30 100\r\n'
+contains "$WORK/tty" 'winsize: 40 120\r\n'
 # The shell asks on that same terminal for a VM capsule (QEMU is frozen and the terminal cooked
 # while it asks): answered "once", the write goes through.
 python3 - "$E" "$VP" "$S" >"$WORK/tty2" 2>&1 <<'PY'

@@ -7,12 +7,15 @@
  *   hang     never exit                  crash    die of SIGSEGV
  *   cat      copy stdin to stdout until end of file, then print "cat: N bytes"
  *   fill     write /tmp/fill until the file system is full, print "fill: N MiB"
+ *   winch    print "winsize: R C" (the terminal's), wait up to 30 s for SIGWINCH, print it again
  *   cap ...  the rest are captest operations (req, read, write, forge, ...: see captest.c)
  */
 /* captest's operations, built in as captest_main (the same source as the wasm test capsule). */
 #define main captest_main
 #include "../captest/captest.c"
 #undef main
+
+#include <sys/ioctl.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -65,6 +68,20 @@ int main(int argc, char **argv)
         while (f && fwrite(mib, 1, sizeof mib, f) == sizeof mib && fflush(f) == 0)
             n++;
         printf("fill: %zu MiB\n", n);
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "winch")) {
+        sigset_t w;
+        sigemptyset(&w);
+        sigaddset(&w, SIGWINCH);
+        sigprocmask(SIG_BLOCK, &w, NULL);
+        struct winsize ws = {0};
+        ioctl(1, TIOCGWINSZ, &ws);
+        printf("winsize: %u %u\n", ws.ws_row, ws.ws_col);
+        fflush(stdout);
+        struct timespec t = {30, 0};
+        if (sigtimedwait(&w, NULL, &t) == SIGWINCH && ioctl(1, TIOCGWINSZ, &ws) == 0)
+            printf("winsize: %u %u\n", ws.ws_row, ws.ws_col);
         return 0;
     }
     if (argc > 1 && !strcmp(argv[1], "crash"))
