@@ -203,8 +203,9 @@ static el_status launch(vm_launch *l, el_error *err)
     argv[a++] = "-accel";
     argv[a++] = l->kvm ? "kvm" : "tcg";
     if (l->kvm) {
+        const char *cpu = getenv("ELASTOS_VM_KVM_CPU"); /* default: the host's CPU model */
         argv[a++] = "-cpu";
-        argv[a++] = "host";
+        argv[a++] = cpu && *cpu ? cpu : "host";
     }
     argv[a++] = "-nodefaults";
     argv[a++] = "-no-user-config";
