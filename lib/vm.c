@@ -246,7 +246,9 @@ static el_status launch(vm_launch *l, el_error *err)
     }
     argv[a] = NULL;
 
-    int devnull = l->pipe_mode ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
+    /* QEMU's stdin: ours on a terminal or when it is /dev/null; /dev/null when ours is relayed
+     * (a pipe or file) or closed. */
+    int devnull = l->pipe_mode || fcntl(STDIN_FILENO, F_GETFD) < 0 ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -276,12 +278,13 @@ static el_status launch(vm_launch *l, el_error *err)
         int high[5];
         for (int i = 0; i < 5; i++)
             high[i] = want[i] >= 0 ? fcntl(want[i], F_DUPFD, 100) : -1;
+        int hnull = devnull >= 0 ? fcntl(devnull, F_DUPFD, 100) : -1, herr = fcntl(errp[1], F_DUPFD, 100);
         for (int i = 0; i < 5; i++)
             if (high[i] >= 0 && dup2(high[i], 3 + i) < 0)
                 _exit(127);
-        if (dup2(errp[1], 2) < 0)
+        if (herr < 0 || dup2(herr, 2) < 0)
             _exit(127);
-        if (devnull >= 0 && dup2(devnull, 0) < 0) /* our stdin is relayed, QEMU never reads it */
+        if (hnull >= 0 && dup2(hnull, 0) < 0)
             _exit(127);
         /* No other inherited descriptor: close 8.. (the dup2'd ones lost close-on-exec). */
         if (l->kernel_fd < 0)
