@@ -15,13 +15,16 @@ int cmd_run(int argc, char **argv)
     const char *target = NULL;
     const char **grants = calloc((size_t)argc, sizeof *grants);
     size_t n_grants = 0;
+    bool detach = false;
     int i = 1;
     for (; i < argc; i++) {
         if (!strcmp(argv[i], "--")) {
             i++;
             break;
         }
-        if (!strcmp(argv[i], "--grant") && i + 1 < argc)
+        if (!strcmp(argv[i], "--detach"))
+            detach = true;
+        else if (!strcmp(argv[i], "--grant") && i + 1 < argc)
             grants[n_grants++] = argv[++i];
         else if (!strncmp(argv[i], "--grant=", 8))
             grants[n_grants++] = argv[i] + 8;
@@ -47,6 +50,12 @@ int cmd_run(int argc, char **argv)
     el_session *s = NULL;
     el_error err;
     rc = cli_resolve(rt, target, path);
+    if (!rc && detach) {
+        rc = cli_run_detach(rt, path, grants, n_grants, argv + i, (size_t)(argc - i));
+        el_runtime_close(rt);
+        free(grants);
+        return rc;
+    }
     if (!rc && el_artifact_open(rt, path, 0, &a, &err) != EL_OK)
         rc = cli_fail(&err);
     const el_manifest *m = rc ? NULL : el_artifact_manifest(a);

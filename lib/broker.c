@@ -51,6 +51,7 @@ struct el_session {
     bool decided;
     el_decision decision;
     char reason[256];
+    el_msg_router router; /* send == NULL: none */
 };
 
 static void audit(el_session *s, const char *decision, const char *resource, const char *action, const char *reason,
@@ -141,6 +142,14 @@ void el_session_free(el_session *s)
 }
 
 const char *el_session_capsule_id(const el_session *s) { return s->capsule_id; }
+
+void el_session_set_router(el_session *s, const el_msg_router *r)
+{
+    if (r)
+        s->router = *r;
+    else
+        memset(&s->router, 0, sizeof s->router);
+}
 
 char **el_session_pending(el_session *s, size_t **len)
 {
@@ -513,6 +522,59 @@ static char *provider_call(el_session *s, const el_request *q, size_t *len)
     return el_response_encode(q->id, r, len);
 }
 
+/* Capsule names as in manifests: [a-z0-9][a-z0-9._-]{0,63}. */
+static bool capsule_name_ok(const char *n)
+{
+    size_t l = strlen(n);
+    if (l < 1 || l > 64 || !((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= '0' && n[0] <= '9')))
+        return false;
+    for (size_t i = 1; i < l; i++)
+        if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '.' || n[i] == '_' || n[i] == '-'))
+            return false;
+    return true;
+}
+
+#define MSG_DEFAULT_MAX 64
+
+static char *messaging(el_session *s, const el_request *q, size_t *len)
+{
+    el_error err;
+    if (q->type == EL_REQ_RECEIVE_MESSAGES) {
+        size_t max = (size_t)el_req_uint(q, "max", MSG_DEFAULT_MAX);
+        if (max < 1)
+            return el_response_error(q->id, "bad_request", "receive_messages.max must be at least 1", len);
+        if (max > MSG_DEFAULT_MAX)
+            max = MSG_DEFAULT_MAX;
+        json_t *msgs = s->router.receive ? s->router.receive(s->router.arg, s->capsule_id, max) : json_array();
+        json_t *r = obj_type("messages");
+        json_object_set_new(r, "messages", msgs ? msgs : json_array());
+        return el_response_encode(q->id, r, len);
+    }
+    const char *to = el_req_str(q, "to"), *payload = el_req_str(q, "payload");
+    json_t *rt = json_object_get(q->body, "reply_to");
+    const char *reply_to = rt ? json_string_value(rt) : NULL;
+    if (!capsule_name_ok(to))
+        return el_response_error(q->id, "bad_request", "send_message.to must be a capsule name", len);
+    if (reply_to && strlen(reply_to) > 128)
+        return el_response_error(q->id, "bad_request", "send_message.reply_to is too long", len);
+    size_t n;
+    uint8_t *bytes = el_base64_decode(payload, &n);
+    if (!bytes)
+        return el_response_error(q->id, "bad_request", "payload is not valid base64", len);
+    free(bytes);
+    char resource[EL_RESOURCE_MAX + 1];
+    snprintf(resource, sizeof resource, "elastos://capsule/%s", to);
+    char *deny = check_use(s, q, resource, EL_ACT_MESSAGE, NULL, len);
+    if (deny)
+        return deny;
+    el_status st = s->router.send ? s->router.send(s->router.arg, s->m->name, s->capsule_id, to, payload, reply_to, &err)
+                                  : el_error_set(&err, EL_ERR_NOTFOUND, "no capsule named %s is running", to);
+    if (st != EL_OK)
+        return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit" : "internal",
+                                 err.msg, len);
+    return el_response_encode(q->id, obj_type("ok"), len);
+}
+
 static char *shell_op(el_session *s, const el_request *q, size_t *len)
 {
     if (!s->is_shell)
@@ -615,6 +677,10 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
         break;
     case EL_REQ_PROVIDER_CALL:
         resp = provider_call(s, &q, len);
+        break;
+    case EL_REQ_SEND_MESSAGE:
+    case EL_REQ_RECEIVE_MESSAGES:
+        resp = messaging(s, &q, len);
         break;
     case EL_REQ_GRANT_CAPABILITY:
     case EL_REQ_DENY_CAPABILITY:

@@ -217,13 +217,14 @@ void el_ticker_stop(struct el_ticker *t)
     free(t);
 }
 
-typedef enum { FIRED_NONE, FIRED_WALL, FIRED_CPU } fired_kind;
+typedef enum { FIRED_NONE, FIRED_WALL, FIRED_CPU, FIRED_STOP } fired_kind;
 
 typedef struct deadline {
     struct timespec at;  /* wall-clock deadline (CLOCK_MONOTONIC) */
     uint64_t cpu_start;  /* this thread's CPU time at launch, ns */
     uint64_t cpu_ns;     /* the manifest's cpu_ms */
     fired_kind fired;
+    const volatile int *stop; /* el_wasm_options.stop */
 } deadline;
 
 static uint64_t thread_cpu_ns(void)
@@ -246,6 +247,10 @@ static wasmtime_error_t *deadline_cb(wasmtime_context_t *ctx, void *data, uint64
         d->fired = FIRED_WALL;
         return wasmtime_error_new("wall-clock limit exceeded");
     }
+    if (d->stop && *d->stop) {
+        d->fired = FIRED_STOP;
+        return wasmtime_error_new("stopped");
+    }
     if (thread_cpu_ns() - d->cpu_start >= d->cpu_ns) {
         d->fired = FIRED_CPU;
         return wasmtime_error_new("CPU time limit exceeded");
@@ -253,6 +258,18 @@ static wasmtime_error_t *deadline_cb(wasmtime_context_t *ctx, void *data, uint64
     *delta = 1;
     *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
     return NULL;
+}
+
+static ptrdiff_t out_stdout(void *arg, const unsigned char *d, size_t n)
+{
+    const el_wasm_options *o = arg;
+    return o->output ? o->output(o->output_arg, 1, d, n) : (ptrdiff_t)n;
+}
+
+static ptrdiff_t out_stderr(void *arg, const unsigned char *d, size_t n)
+{
+    const el_wasm_options *o = arg;
+    return o->output ? o->output(o->output_arg, 2, d, n) : (ptrdiff_t)n;
 }
 
 static el_status wasi_setup(wasmtime_context_t *ctx, const el_manifest *m, const char *id, const el_wasm_options *o,
@@ -291,6 +308,10 @@ static el_status wasi_setup(wasmtime_context_t *ctx, const el_manifest *m, const
     if (o->stdio == EL_STDIO_TTY) {
         ok = wasi_config_set_stdin_file(wc, "/dev/tty") && wasi_config_set_stdout_file(wc, "/dev/tty") &&
              wasi_config_set_stderr_file(wc, "/dev/tty");
+    } else if (o->stdio == EL_STDIO_CUSTOM) {
+        wasi_config_set_stdin_bytes(wc, &(wasm_byte_vec_t){0});
+        wasi_config_set_stdout_custom(wc, out_stdout, (void *)o, NULL);
+        wasi_config_set_stderr_custom(wc, out_stderr, (void *)o, NULL);
     } else if (o->stdio == EL_STDIO_NONE) {
         wasi_config_set_stdin_bytes(wc, &(wasm_byte_vec_t){0});
         wasi_config_inherit_stderr(wc);
@@ -309,6 +330,12 @@ static el_status wasi_setup(wasmtime_context_t *ctx, const el_manifest *m, const
     return we ? wt_error(err, EL_ERR_INTERNAL, "wasmtime: WASI", we, NULL) : EL_OK;
 }
 
+typedef struct host_env {
+    el_session *s;
+    el_wasm_gate_fn gate;
+    void *gate_arg;
+} host_env;
+
 /* The elastos.call host function (docs/protocol.md): one request in, its response out, or kept
  * when it does not fit and fetched by call(0, 0, buf, n). */
 static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmtime_val_t *args, size_t nargs,
@@ -316,7 +343,8 @@ static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmti
 {
     (void)nargs;
     (void)nresults;
-    el_session *s = env;
+    const host_env *he = env;
+    el_session *s = he->s;
     wasmtime_extern_t mem;
     if (!wasmtime_caller_export_get(caller, "memory", 6, &mem) || mem.kind != WASMTIME_EXTERN_MEMORY)
         return wasmtime_trap_new("elastos.call: the capsule exports no memory", 43);
@@ -346,7 +374,11 @@ static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmti
         if (!req)
             return wasmtime_trap_new("elastos.call: out of memory", 27);
         memcpy(req, base + rp, rl);
+        if (he->gate)
+            he->gate(he->gate_arg, true);
         resp = el_session_handle(s, req, rl, &len);
+        if (he->gate)
+            he->gate(he->gate_arg, false);
         free(req);
         free(*pending);
         *pending = NULL;
@@ -368,7 +400,7 @@ static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmti
     return NULL;
 }
 
-static el_status define_host(wasmtime_linker_t *linker, el_session *s, el_error *err)
+static el_status define_host(wasmtime_linker_t *linker, host_env *s, el_error *err)
 {
     wasm_valtype_vec_t params, results;
     wasm_valtype_t *p[4] = {wasm_valtype_new_i32(), wasm_valtype_new_i32(), wasm_valtype_new_i32(), wasm_valtype_new_i32()};
@@ -379,6 +411,13 @@ static el_status define_host(wasmtime_linker_t *linker, el_session *s, el_error 
     wasmtime_error_t *we = wasmtime_linker_define_func(linker, "elastos", 7, "call", 4, ty, host_call, s, NULL);
     wasm_functype_delete(ty);
     return we ? wt_error(err, EL_ERR_INTERNAL, "wasmtime: elastos.call", we, NULL) : EL_OK;
+}
+
+el_status el_wasm_prepare(el_runtime *rt, el_error *err)
+{
+    wasm_engine_t *eng;
+    el_status s = engine(rt, &eng, err);
+    return s == EL_OK ? ticker_start(rt, err) : s;
 }
 
 el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_options *opts, el_wasm_result *res,
@@ -414,10 +453,11 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
         s = wt_error(err, EL_ERR_INTERNAL, "wasmtime: WASI linker", we, NULL);
     if (s == EL_OK)
         s = wasi_setup(ctx, m, res->capsule_id, o, err);
+    host_env he = {.s = o->session, .gate = o->gate, .gate_arg = o->gate_arg};
     if (s == EL_OK && o->session)
-        s = define_host(linker, o->session, err);
+        s = define_host(linker, &he, err);
 
-    deadline dl = {.cpu_start = thread_cpu_ns(), .cpu_ns = m->limits.cpu_ms * 1000000ULL};
+    deadline dl = {.cpu_start = thread_cpu_ns(), .cpu_ns = m->limits.cpu_ms * 1000000ULL, .stop = o->stop};
     clock_gettime(CLOCK_MONOTONIC, &dl.at);
     dl.at.tv_sec += (time_t)(m->limits.wall_ms / 1000);
     dl.at.tv_nsec += (long)(m->limits.wall_ms % 1000) * 1000000L;
@@ -442,6 +482,7 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
             s = el_error_set(err, EL_ERR_FORMAT, "module %s exports no _start function (build it as a WASI command)", m->entry);
         } else {
             trap = NULL;
+            wasmtime_trap_code_t tc = 0;
             we = wasmtime_func_call(ctx, &start.of.func, NULL, 0, NULL, 0, &trap);
             int status;
             if (we && wasmtime_error_exit_status(we, &status)) {
@@ -463,7 +504,9 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
                         wasmtime_error_delete(we);
                     if (trap)
                         wasm_trap_delete(trap);
-                    if (dl.fired == FIRED_WALL)
+                    if (dl.fired == FIRED_STOP)
+                        s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: stopped by the operator", m->name);
+                    else if (dl.fired == FIRED_WALL)
                         s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: wall-clock limit of %llu ms exceeded",
                                          m->name, (unsigned long long)m->limits.wall_ms);
                     else if (dl.fired == FIRED_CPU)
@@ -473,6 +516,13 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
                         s = el_error_set(err, EL_ERR_LIMIT,
                                          "capsule %s killed: memory limit of %u MiB reached (it failed at %zu MiB)",
                                          m->name, m->limits.memory_mb, mem_size >> 20);
+                } else if (trap && wasmtime_trap_code(trap, &tc) && tc == WASMTIME_TRAP_CODE_STACK_OVERFLOW) {
+                    /* the stack is a limit too: 137 with a one-line reason, not a backtrace */
+                    if (we)
+                        wasmtime_error_delete(we);
+                    wasm_trap_delete(trap);
+                    s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: stack overflow (call stack exhausted)",
+                                     m->name);
                 } else {
                     s = wt_error(err, EL_ERR_TRAP, "capsule crashed", we, trap);
                 }

@@ -15,6 +15,7 @@
 #include "elastos/artifact.h"
 #include "elastos/runtime.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #ifdef __cplusplus
@@ -43,6 +44,24 @@ bool el_session_storage_preopen(el_session *s, char *host_dir, size_t cap, bool 
 /* Handles one message; always returns a malloc'd response (an error response when the
  * message was bad). *len receives its length. */
 char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *len);
+
+/* Capsule-to-capsule messages (SPEC section 5): send_message needs a token for
+ * elastos://capsule/<to> with action message, checked like any other use; the router (serve.c)
+ * delivers and queues. Without a router, send_message answers not_found (no capsule runs
+ * beside a standalone one) and receive_messages an empty list. */
+typedef struct el_msg_router {
+    /* Queues payload (base64, as sent) for a running capsule named to; EL_ERR_NOTFOUND when
+     * none runs, EL_ERR_LIMIT when its queue is full. */
+    el_status (*send)(void *arg, const char *from_name, const char *from_id, const char *to, const char *payload,
+                      const char *reply_to, el_error *err);
+    /* Takes up to max queued messages for capsule_id: a JSON array (new reference) of
+     * {id, from, payload, timestamp, reply_to?}. */
+    json_t *(*receive)(void *arg, const char *capsule_id, size_t max);
+    void *arg;
+} el_msg_router;
+
+/* Routes this session's messages through r (copied); NULL removes the router. */
+void el_session_set_router(el_session *s, const el_msg_router *r);
 
 /* For the host-call transport: the response kept because it did not fit (see protocol.md). */
 char **el_session_pending(el_session *s, size_t **len);

@@ -1,0 +1,922 @@
+/*
+ * serve.c - the `elastos serve` daemon (include/elastos/serve.h, docs/serve.md): the local
+ * socket and its line-JSON API, one thread per capsule instance, the verified-artifact cache,
+ * the per-instance log ring, message routing between capsules, request throttling, and a
+ * graceful shutdown.
+ *
+ * Locking: rt_mu serializes everything that touches the shared el_runtime (verification, the
+ * state database, the audit queue, broker sessions: taken around every elastos.call through the
+ * wasm gate); mu guards the instance list and mailboxes. rt_mu may be held when taking mu,
+ * never the other way round. Capsule code itself runs with neither held.
+ */
+#include "elastos/serve.h"
+#include "elastos/artifact.h"
+#include "elastos/audit.h"
+#include "elastos/broker.h"
+#include "elastos/protocol.h"
+#include "elastos/sign.h"
+#include "elastos/store.h"
+#include "elastos/trust.h"
+#include "elastos/wasm.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LINE_MAX_BYTES (1 << 20)
+#define MAILBOX_MAX 256
+#define ART_CACHE_MAX 64
+
+typedef struct cached_art {
+    struct cached_art *next;
+    uint8_t sha[32];
+    el_artifact *art;
+    char cid[EL_CID_MAX];
+    int refs;     /* instances using it, plus one while it is in the cache */
+    bool in_cache;
+} cached_art;
+
+typedef struct message {
+    struct message *next;
+    json_t *m;
+} message;
+
+typedef enum { ST_RUNNING, ST_EXITED } inst_state;
+
+typedef struct serve serve;
+
+typedef struct inst {
+    struct inst *next;
+    serve *sv;
+    char id[EL_CAPSULE_ID_LEN + 1];
+    char name[72];
+    char cid[EL_CID_MAX];
+    inst_state state;
+    int exit_code;
+    char reason[300];
+    cached_art *ca;
+    el_session *s;
+    char **args;
+    size_t n_args;
+    char storage[PATH_MAX];
+    bool preopen, writable;
+    volatile int stop;
+    int64_t started_ms, ended_ms;
+    /* stdout+stderr: a ring of the newest log_cap bytes */
+    pthread_mutex_t log_mu;
+    unsigned char *log;
+    size_t log_cap, log_len, log_head; /* head: where the next byte goes */
+    uint64_t log_total;
+    /* throttling */
+    int64_t win_start_ms;
+    unsigned win_calls;
+    uint64_t throttled;
+    bool throttle_audited;
+    /* mailbox */
+    message *mb_head, *mb_tail;
+    size_t mb_n;
+} inst;
+
+struct serve {
+    el_runtime *rt;
+    el_serve_options o;
+    pthread_mutex_t rt_mu, mu;
+    pthread_cond_t cv; /* an instance exited */
+    inst *insts;       /* newest first */
+    unsigned running, exited;
+    cached_art *arts;
+    size_t n_arts;
+    uint64_t msg_seq;
+    int conns; /* connection threads alive */
+    bool stopping;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+el_status el_serve_socket_path(el_runtime *rt, char *out, size_t cap, el_error *err)
+{
+    size_t max = sizeof(((struct sockaddr_un *)0)->sun_path);
+    if ((size_t)snprintf(out, cap, "%s/serve.sock", el_runtime_home(rt)) >= (cap < max ? cap : max))
+        return el_error_set(err, EL_ERR_CONFIG, "ELASTOS_HOME is too long for a Unix socket path (%zu bytes at most)",
+                            max - sizeof "/serve.sock");
+    return EL_OK;
+}
+
+/* ---- audit (rt_mu held) ----------------------------------------------------------------------- */
+
+static void audit_inst(serve *sv, inst *in, const char *decision, const char *reason)
+{
+    char pub[EL_PK_TEXT] = "";
+    if (in->ca)
+        el_pubkey_format(el_artifact_publisher(in->ca->art), pub);
+    el_audit_record r = {.capsule = in->name, .capsule_id = in->id, .publisher = pub, .resource = "",
+                         .action = "", .decision = decision, .reason = reason, .token_id = ""};
+    el_error err;
+    if (el_audit_append(sv->rt, &r, &err) != EL_OK)
+        fprintf(stderr, "elastos: warning: audit append failed: %s\n", err.msg);
+}
+
+/* ---- verified artifacts, cached by content hash ------------------------------------------------ */
+
+static void art_release(serve *sv, cached_art *ca) /* rt_mu held */
+{
+    if (ca && --ca->refs == 0) {
+        el_artifact_close(ca->art);
+        free(ca);
+    }
+    (void)sv;
+}
+
+/* Opens path through the cache: the file's bytes are hashed; a hit reuses the artifact verified
+ * earlier from the same bytes (the publisher's trust is checked again); a miss verifies. */
+static el_status art_get(serve *sv, const char *path, cached_art **out, el_error *err) /* rt_mu held */
+{
+    char *data;
+    size_t len;
+    el_status st = el_read_file(path, (size_t)1 << 30, &data, &len, err);
+    if (st != EL_OK)
+        return st;
+    uint8_t sha[32];
+    el_sha256(data, len, sha);
+    free(data);
+    for (cached_art **pp = &sv->arts; *pp; pp = &(*pp)->next) {
+        cached_art *ca = *pp;
+        if (memcmp(ca->sha, sha, 32) == 0) {
+            if ((st = el_trust_check(sv->rt, el_artifact_publisher(ca->art), NULL, err)) != EL_OK)
+                return el_error_set(err, EL_ERR_TRUST, "%s: publisher is not trusted (elastos trust add)", path);
+            ca->refs++;
+            *out = ca;
+            return EL_OK;
+        }
+    }
+    cached_art *ca = calloc(1, sizeof *ca);
+    if (!ca)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    if ((st = el_artifact_open(sv->rt, path, 0, &ca->art, err)) != EL_OK ||
+        (st = el_artifact_cid(ca->art, ca->cid, err)) != EL_OK) {
+        el_artifact_close(ca->art);
+        free(ca);
+        return st;
+    }
+    /* The bytes verified are the bytes hashed only if the file did not change in between: key
+     * the entry by what was verified. */
+    el_sha256(el_artifact_bytes(ca->art), (size_t)el_artifact_size(ca->art), ca->sha);
+    ca->refs = 2;
+    ca->in_cache = true;
+    ca->next = sv->arts;
+    sv->arts = ca;
+    if (++sv->n_arts > ART_CACHE_MAX) { /* drop the oldest */
+        cached_art **pp = &sv->arts;
+        while ((*pp)->next)
+            pp = &(*pp)->next;
+        cached_art *old = *pp;
+        *pp = NULL;
+        sv->n_arts--;
+        art_release(sv, old);
+    }
+    *out = ca;
+    return EL_OK;
+}
+
+/* ---- instances -------------------------------------------------------------------------------- */
+
+static ptrdiff_t inst_output(void *arg, int fd, const unsigned char *d, size_t n)
+{
+    (void)fd;
+    inst *in = arg;
+    pthread_mutex_lock(&in->log_mu);
+    for (size_t i = 0; i < n; i++) {
+        in->log[in->log_head] = d[i];
+        in->log_head = (in->log_head + 1) % in->log_cap;
+    }
+    in->log_len = in->log_len + n > in->log_cap ? in->log_cap : in->log_len + n;
+    in->log_total += n;
+    pthread_mutex_unlock(&in->log_mu);
+    return (ptrdiff_t)n;
+}
+
+/* Around every elastos.call: throttle a flood, then hold the runtime. */
+static void inst_gate(void *arg, bool enter)
+{
+    inst *in = arg;
+    serve *sv = in->sv;
+    if (!enter) {
+        pthread_mutex_unlock(&sv->rt_mu);
+        return;
+    }
+    int64_t t = mono_ms();
+    unsigned per_window = sv->o.calls_per_sec / 10 ? sv->o.calls_per_sec / 10 : 1; /* 100 ms windows */
+    if (t - in->win_start_ms >= 100) {
+        in->win_start_ms = t;
+        in->win_calls = 0;
+    }
+    if (++in->win_calls > per_window) {
+        int64_t wait = in->win_start_ms + 100 - t;
+        if (wait > 0) {
+            struct timespec ts = {0, (long)wait * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        in->win_start_ms = mono_ms();
+        in->win_calls = 1;
+        in->throttled++;
+        if (!in->throttle_audited) {
+            in->throttle_audited = true;
+            char why[128];
+            snprintf(why, sizeof why, "more than %u requests per second: throttled", sv->o.calls_per_sec);
+            pthread_mutex_lock(&sv->rt_mu);
+            audit_inst(sv, in, EL_AUDIT_THROTTLE, why);
+            pthread_mutex_unlock(&sv->rt_mu);
+        }
+    }
+    pthread_mutex_lock(&sv->rt_mu);
+}
+
+static void mailbox_free(inst *in)
+{
+    while (in->mb_head) {
+        message *m = in->mb_head;
+        in->mb_head = m->next;
+        json_decref(m->m);
+        free(m);
+    }
+    in->mb_tail = NULL;
+    in->mb_n = 0;
+}
+
+static void inst_free(inst *in)
+{
+    for (size_t i = 0; i < in->n_args; i++)
+        free(in->args[i]);
+    free(in->args);
+    mailbox_free(in);
+    pthread_mutex_destroy(&in->log_mu);
+    free(in->log);
+    free(in);
+}
+
+/* Drops the oldest exited instances beyond keep_exited (mu held). */
+static void prune_exited(serve *sv)
+{
+    while (sv->exited > sv->o.keep_exited) {
+        inst **pp = &sv->insts, **last = NULL;
+        for (; *pp; pp = &(*pp)->next)
+            if ((*pp)->state == ST_EXITED)
+                last = pp;
+        if (!last)
+            return;
+        inst *old = *last;
+        *last = old->next;
+        sv->exited--;
+        inst_free(old);
+    }
+}
+
+static void *inst_main(void *arg)
+{
+    inst *in = arg;
+    serve *sv = in->sv;
+    el_wasm_options o = {.args = (const char *const *)in->args,
+                         .n_args = in->n_args,
+                         .capsule_id = in->id,
+                         .session = in->s,
+                         .stdio = EL_STDIO_CUSTOM,
+                         .output = inst_output,
+                         .output_arg = in,
+                         .gate = inst_gate,
+                         .gate_arg = in,
+                         .stop = &in->stop};
+    if (in->preopen) {
+        o.preopen_host = in->storage;
+        o.preopen_guest = "/storage";
+        o.preopen_writable = in->writable;
+    }
+    el_wasm_result res;
+    el_error err = {0};
+    el_status st = el_wasm_run(sv->rt, in->ca->art, &o, &res, &err);
+    int code = st == EL_OK ? res.exit_code : (int)st;
+
+    pthread_mutex_lock(&sv->rt_mu);
+    if (st == EL_ERR_LIMIT || st == EL_ERR_TRAP)
+        audit_inst(sv, in, EL_AUDIT_KILL, err.msg);
+    el_session_free(in->s);
+    in->s = NULL;
+    art_release(sv, in->ca);
+    in->ca = NULL;
+    pthread_mutex_lock(&sv->mu);
+    in->state = ST_EXITED;
+    in->exit_code = code;
+    in->ended_ms = now_ms();
+    snprintf(in->reason, sizeof in->reason, "%s", st == EL_OK ? "" : err.msg);
+    mailbox_free(in);
+    sv->running--;
+    sv->exited++;
+    prune_exited(sv);
+    pthread_cond_broadcast(&sv->cv);
+    pthread_mutex_unlock(&sv->mu);
+    pthread_mutex_unlock(&sv->rt_mu);
+    return NULL;
+}
+
+static inst *find_inst(serve *sv, const char *id) /* mu held */
+{
+    for (inst *in = sv->insts; in; in = in->next)
+        if (!strcmp(in->id, id))
+            return in;
+    return NULL;
+}
+
+/* ---- messages between capsules (the broker's router) -------------------------------------------- */
+
+static el_status route_send(void *arg, const char *from_name, const char *from_id, const char *to,
+                            const char *payload, const char *reply_to, el_error *err)
+{
+    serve *sv = arg;
+    pthread_mutex_lock(&sv->mu);
+    inst *dest = NULL;
+    for (inst *in = sv->insts; in; in = in->next) /* the oldest running instance named to */
+        if (in->state == ST_RUNNING && !strcmp(in->name, to) && strcmp(in->id, from_id) != 0)
+            dest = in;
+    el_status st = EL_OK;
+    message *m = NULL;
+    if (!dest)
+        st = el_error_set(err, EL_ERR_NOTFOUND, "no capsule named %s is running", to);
+    else if (dest->mb_n >= MAILBOX_MAX)
+        st = el_error_set(err, EL_ERR_LIMIT, "the mailbox of %s is full (%d messages)", to, MAILBOX_MAX);
+    else if (!(m = calloc(1, sizeof *m)))
+        st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    if (st == EL_OK) {
+        char id[32];
+        snprintf(id, sizeof id, "m%llu", (unsigned long long)++sv->msg_seq);
+        m->m = json_pack("{s:s, s:s, s:s, s:I}", "id", id, "from", from_name, "payload", payload, "timestamp",
+                         (json_int_t)(now_ms() / 1000));
+        if (m->m && reply_to)
+            json_object_set_new(m->m, "reply_to", json_string(reply_to));
+        if (!m->m) {
+            free(m);
+            st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+        } else {
+            if (dest->mb_tail)
+                dest->mb_tail->next = m;
+            else
+                dest->mb_head = m;
+            dest->mb_tail = m;
+            dest->mb_n++;
+        }
+    }
+    pthread_mutex_unlock(&sv->mu);
+    return st;
+}
+
+static json_t *route_receive(void *arg, const char *capsule_id, size_t max)
+{
+    serve *sv = arg;
+    json_t *a = json_array();
+    pthread_mutex_lock(&sv->mu);
+    inst *in = find_inst(sv, capsule_id);
+    while (in && in->mb_head && json_array_size(a) < max) {
+        message *m = in->mb_head;
+        in->mb_head = m->next;
+        if (!in->mb_head)
+            in->mb_tail = NULL;
+        in->mb_n--;
+        json_array_append_new(a, m->m);
+        free(m);
+    }
+    pthread_mutex_unlock(&sv->mu);
+    return a;
+}
+
+/* ---- API operations --------------------------------------------------------------------------- */
+
+static json_t *fail(el_status code, const char *msg)
+{
+    return json_pack("{s:b, s:i, s:s}", "ok", 0, "code", (int)code, "error", msg);
+}
+
+static json_t *op_run(serve *sv, json_t *req)
+{
+    const char *path = json_string_value(json_object_get(req, "path"));
+    json_t *args = json_object_get(req, "args"), *grants = json_object_get(req, "grants");
+    if (!path || *path != '/' || (args && !json_is_array(args)) || (grants && !json_is_array(grants)))
+        return fail(EL_ERR_USAGE, "run needs an absolute \"path\", and \"args\"/\"grants\" as arrays of strings");
+    size_t i;
+    json_t *v;
+    json_array_foreach(args, i, v) if (!json_is_string(v)) return fail(EL_ERR_USAGE, "args must be strings");
+    json_array_foreach(grants, i, v) if (!json_is_string(v)) return fail(EL_ERR_USAGE, "grants must be strings");
+
+    inst *in = calloc(1, sizeof *in);
+    if (!in)
+        return fail(EL_ERR_INTERNAL, "out of memory");
+    in->sv = sv;
+    pthread_mutex_init(&in->log_mu, NULL);
+    in->log_cap = sv->o.log_cap;
+    in->log = malloc(in->log_cap);
+    in->n_args = json_array_size(args);
+    in->args = calloc(in->n_args + 1, sizeof *in->args);
+    if (!in->log || !in->args) {
+        inst_free(in);
+        return fail(EL_ERR_INTERNAL, "out of memory");
+    }
+    json_array_foreach(args, i, v) in->args[i] = strdup(json_string_value(v));
+
+    el_error err = {0};
+    el_status st;
+    pthread_mutex_lock(&sv->rt_mu);
+    st = art_get(sv, path, &in->ca, &err);
+    const el_manifest *m = st == EL_OK ? el_artifact_manifest(in->ca->art) : NULL;
+    if (st == EL_OK)
+        st = el_store_check_deps(sv->rt, m, &err);
+    if (st == EL_OK && m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT)
+        st = el_error_set(&err, EL_ERR_USAGE, "%s: capsules of type %s cannot be served by this version", m->name,
+                          el_capsule_type_name(m->type));
+    if (st == EL_OK) {
+        snprintf(in->name, sizeof in->name, "%s", m->name);
+        snprintf(in->cid, sizeof in->cid, "%s", in->ca->cid);
+        st = el_session_new(sv->rt, in->ca->art, NULL, &in->s, &err);
+    }
+    json_array_foreach(grants, i, v) if (st == EL_OK) st = el_session_grant(in->s, json_string_value(v), &err);
+    if (st == EL_OK) {
+        snprintf(in->id, sizeof in->id, "%s", el_session_capsule_id(in->s));
+        in->preopen = el_session_storage_preopen(in->s, in->storage, sizeof in->storage, &in->writable);
+        el_msg_router r = {.send = route_send, .receive = route_receive, .arg = sv};
+        el_session_set_router(in->s, &r);
+        pthread_mutex_lock(&sv->mu);
+        unsigned same = 0;
+        for (inst *o = sv->insts; o; o = o->next)
+            same += o->state == ST_RUNNING && !strcmp(o->name, in->name);
+        if (sv->stopping)
+            st = el_error_set(&err, EL_ERR_CONFIG, "the daemon is shutting down");
+        else if (same >= m->limits.max_instances)
+            st = el_error_set(&err, EL_ERR_LIMIT, "capsule %s already runs %u instances (resource_limits.max_instances)",
+                              in->name, same);
+        else if (sv->running >= sv->o.max_running)
+            st = el_error_set(&err, EL_ERR_LIMIT, "the daemon already runs %u capsules", sv->running);
+        if (st == EL_OK) {
+            pthread_attr_t at;
+            pthread_attr_init(&at);
+            pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+            in->state = ST_RUNNING;
+            in->started_ms = now_ms();
+            pthread_t th;
+            if (pthread_create(&th, &at, inst_main, in) != 0)
+                st = el_error_set(&err, EL_ERR_LIMIT, "cannot start a thread for the capsule: %s", strerror(errno));
+            pthread_attr_destroy(&at);
+            if (st == EL_OK) {
+                in->next = sv->insts;
+                sv->insts = in;
+                sv->running++;
+            }
+        }
+        pthread_mutex_unlock(&sv->mu);
+    }
+    if (st != EL_OK) {
+        el_session_free(in->s);
+        art_release(sv, in->ca);
+        pthread_mutex_unlock(&sv->rt_mu);
+        inst_free(in);
+        return fail(st, err.msg);
+    }
+    json_t *r = json_pack("{s:b, s:s, s:s, s:s}", "ok", 1, "id", in->id, "name", in->name, "cid", in->cid);
+    pthread_mutex_unlock(&sv->rt_mu); /* the thread may have finished: in is not touched after this */
+    return r;
+}
+
+static json_t *inst_json(inst *in) /* mu held */
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "id", in->id, "name", in->name, "cid", in->cid, "state",
+                          in->state == ST_RUNNING ? "running" : "exited", "started_ms", (json_int_t)in->started_ms,
+                          "throttled", (json_int_t)in->throttled);
+    if (in->state == ST_EXITED) {
+        json_object_set_new(o, "exit_code", json_integer(in->exit_code));
+        json_object_set_new(o, "reason", json_string(in->reason));
+        json_object_set_new(o, "ended_ms", json_integer(in->ended_ms));
+    }
+    return o;
+}
+
+static json_t *op_ps(serve *sv)
+{
+    json_t *a = json_array();
+    pthread_mutex_lock(&sv->mu);
+    for (inst *in = sv->insts; in; in = in->next)
+        json_array_append_new(a, inst_json(in));
+    json_t *r = json_pack("{s:b, s:o, s:i}", "ok", 1, "instances", a, "running", (int)sv->running);
+    pthread_mutex_unlock(&sv->mu);
+    return r;
+}
+
+static json_t *op_wait(serve *sv, const char *id, bool reap);
+
+static json_t *op_stop(serve *sv, const char *id)
+{
+    pthread_mutex_lock(&sv->mu);
+    inst *in = id ? find_inst(sv, id) : NULL;
+    if (in)
+        in->stop = 1; /* the capsule stops within a deadline tick */
+    pthread_mutex_unlock(&sv->mu);
+    return in ? op_wait(sv, id, false) : fail(EL_ERR_NOTFOUND, "no such instance (elastos ps lists them)");
+}
+
+/* Waits for id to exit; with reap, forgets it afterwards. */
+static json_t *op_wait(serve *sv, const char *id, bool reap)
+{
+    pthread_mutex_lock(&sv->mu);
+    inst *in = id ? find_inst(sv, id) : NULL;
+    json_t *r;
+    if (!in)
+        r = fail(EL_ERR_NOTFOUND, "no such instance (elastos ps lists them)");
+    else {
+        /* re-found after every wake-up: it may have been pruned or reaped meanwhile */
+        while ((in = find_inst(sv, id)) && in->state == ST_RUNNING)
+            pthread_cond_wait(&sv->cv, &sv->mu);
+        if (!in)
+            r = fail(EL_ERR_NOTFOUND, "the instance exited and was forgotten");
+        else {
+            r = json_pack("{s:b, s:o}", "ok", 1, "instance", inst_json(in));
+            if (reap) {
+                for (inst **pp = &sv->insts; *pp; pp = &(*pp)->next)
+                    if (*pp == in) {
+                        *pp = in->next;
+                        break;
+                    }
+                sv->exited--;
+                inst_free(in);
+            }
+        }
+    }
+    pthread_mutex_unlock(&sv->mu);
+    return r;
+}
+
+static json_t *op_logs(serve *sv, const char *id)
+{
+    pthread_mutex_lock(&sv->mu);
+    inst *in = id ? find_inst(sv, id) : NULL;
+    json_t *r;
+    if (!in)
+        r = fail(EL_ERR_NOTFOUND, "no such instance (elastos ps lists them)");
+    else {
+        pthread_mutex_lock(&in->log_mu);
+        unsigned char *buf = malloc(in->log_len ? in->log_len : 1);
+        size_t start = (in->log_head + in->log_cap - in->log_len) % in->log_cap;
+        for (size_t i = 0; buf && i < in->log_len; i++)
+            buf[i] = in->log[(start + i) % in->log_cap];
+        char *b64 = buf ? el_base64_encode(buf, in->log_len) : NULL;
+        r = b64 ? json_pack("{s:b, s:s, s:I, s:I}", "ok", 1, "data", b64, "total", (json_int_t)in->log_total,
+                            "dropped", (json_int_t)(in->log_total - in->log_len))
+                : fail(EL_ERR_INTERNAL, "out of memory");
+        pthread_mutex_unlock(&in->log_mu);
+        free(buf);
+        free(b64);
+    }
+    pthread_mutex_unlock(&sv->mu);
+    return r;
+}
+
+static json_t *dispatch(serve *sv, json_t *req)
+{
+    const char *op = json_string_value(json_object_get(req, "op"));
+    const char *id = json_string_value(json_object_get(req, "id"));
+    if (!op)
+        return fail(EL_ERR_USAGE, "a request needs \"op\"");
+    if (!strcmp(op, "run"))
+        return op_run(sv, req);
+    if (!strcmp(op, "ps"))
+        return op_ps(sv);
+    if (!strcmp(op, "stop"))
+        return op_stop(sv, id);
+    if (!strcmp(op, "wait"))
+        return op_wait(sv, id, json_is_true(json_object_get(req, "reap")));
+    if (!strcmp(op, "logs"))
+        return op_logs(sv, id);
+    if (!strcmp(op, "ping"))
+        return json_pack("{s:b, s:i}", "ok", 1, "pid", (int)getpid());
+    return fail(EL_ERR_USAGE, "unknown op (run, ps, stop, wait, logs, ping)");
+}
+
+/* ---- connections ------------------------------------------------------------------------------ */
+
+typedef struct conn {
+    serve *sv;
+    int fd;
+} conn;
+
+static void *conn_main(void *arg)
+{
+    conn *c = arg;
+    serve *sv = c->sv;
+    FILE *f = fdopen(c->fd, "r+");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while (f && (n = getline(&line, &cap, f)) > 0) {
+        json_t *resp;
+        json_error_t je;
+        json_t *req = n > LINE_MAX_BYTES ? NULL : json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &je);
+        if (!json_is_object(req))
+            resp = fail(EL_ERR_USAGE, "a request is one JSON object per line");
+        else
+            resp = dispatch(sv, req);
+        json_decref(req);
+        char *out = json_dumps(resp, JSON_COMPACT);
+        json_decref(resp);
+        bool ok = out && fputs(out, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0;
+        free(out);
+        if (!ok)
+            break;
+    }
+    free(line);
+    if (f)
+        fclose(f);
+    else
+        close(c->fd);
+    pthread_mutex_lock(&sv->mu);
+    sv->conns--;
+    pthread_cond_broadcast(&sv->cv);
+    pthread_mutex_unlock(&sv->mu);
+    free(c);
+    return NULL;
+}
+
+static void accept_one(serve *sv, int lfd)
+{
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct ucred cr = {.uid = (uid_t)-1};
+    socklen_t cl = sizeof cr;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) != 0 || cr.uid != geteuid()) {
+        fprintf(stderr, "elastos: serve: refused a connection from uid %d (only uid %d may use this daemon)\n",
+                (int)cr.uid, (int)geteuid());
+        close(fd);
+        return;
+    }
+    conn *c = malloc(sizeof *c);
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&at, 256 * 1024);
+    pthread_t th;
+    if (c) {
+        c->sv = sv;
+        c->fd = fd;
+        pthread_mutex_lock(&sv->mu);
+        sv->conns++;
+        pthread_mutex_unlock(&sv->mu);
+        if (pthread_create(&th, &at, conn_main, c) != 0) {
+            pthread_mutex_lock(&sv->mu);
+            sv->conns--;
+            pthread_mutex_unlock(&sv->mu);
+            free(c);
+            close(fd);
+        }
+    } else {
+        close(fd);
+    }
+    pthread_attr_destroy(&at);
+}
+
+static el_status listen_socket(serve *sv, int *out, int *lock_fd, el_error *err)
+{
+    char path[PATH_MAX], lock[PATH_MAX];
+    el_status st = el_serve_socket_path(sv->rt, path, sizeof path, err);
+    if (st != EL_OK)
+        return st;
+    snprintf(lock, sizeof lock, "%s/serve.lock", el_runtime_home(sv->rt));
+    int lf = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lf < 0)
+        return el_error_set(err, EL_ERR_IO, "%s: %s", lock, strerror(errno));
+    if (flock(lf, LOCK_EX | LOCK_NB) != 0) {
+        close(lf);
+        return el_error_set(err, EL_ERR_CONFIG, "another elastos serve is running on %s (elastos ps talks to it)",
+                            el_runtime_home(sv->rt));
+    }
+    unlink(path); /* left by a daemon that was killed: we hold the lock, so it is stale */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    mode_t old = umask(0177); /* the socket is created 0600 */
+    int rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&a, sizeof a);
+    umask(old);
+    if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 128) != 0) {
+        st = el_error_set(err, EL_ERR_IO, "cannot listen on %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        close(lf);
+        return st;
+    }
+    *out = fd;
+    *lock_fd = lf;
+    return EL_OK;
+}
+
+el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
+{
+    serve *sv = calloc(1, sizeof *sv);
+    if (!sv)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    sv->rt = rt;
+    if (opts)
+        sv->o = *opts;
+    else
+        sv->o.ready_fd = -1;
+    if (!sv->o.max_running)
+        sv->o.max_running = 1024;
+    if (!sv->o.log_cap)
+        sv->o.log_cap = 64 * 1024;
+    if (!sv->o.calls_per_sec)
+        sv->o.calls_per_sec = 20000;
+    if (!sv->o.keep_exited)
+        sv->o.keep_exited = 256;
+    pthread_mutex_init(&sv->rt_mu, NULL);
+    pthread_mutex_init(&sv->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&sv->cv, &ca);
+    pthread_condattr_destroy(&ca);
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+    int lfd = -1, lock_fd = -1;
+    el_status st = sfd < 0 ? el_error_set(err, EL_ERR_INTERNAL, "signalfd: %s", strerror(errno)) : EL_OK;
+    if (st == EL_OK)
+        st = el_wasm_prepare(rt, err);
+    if (st == EL_OK)
+        st = listen_socket(sv, &lfd, &lock_fd, err);
+    if (st == EL_OK && sv->o.ready_fd >= 0) {
+        (void)!write(sv->o.ready_fd, "ready\n", 6);
+        close(sv->o.ready_fd);
+    }
+    int64_t last_flush = mono_ms();
+    while (st == EL_OK) {
+        struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        int n = poll(p, 2, 1000);
+        if (n < 0 && errno != EINTR) {
+            st = el_error_set(err, EL_ERR_INTERNAL, "poll: %s", strerror(errno));
+            break;
+        }
+        if (n > 0 && (p[1].revents & POLLIN)) {
+            struct signalfd_siginfo si;
+            (void)!read(sfd, &si, sizeof si);
+            if (si.ssi_signo != SIGHUP)
+                break;
+        }
+        if (n > 0 && (p[0].revents & POLLIN))
+            accept_one(sv, lfd);
+        if (mono_ms() - last_flush >= 1000) { /* token uses are batched: write them at least every second */
+            pthread_mutex_lock(&sv->rt_mu);
+            el_error fe;
+            (void)el_audit_flush(rt, &fe);
+            pthread_mutex_unlock(&sv->rt_mu);
+            last_flush = mono_ms();
+        }
+    }
+
+    /* Shutdown: no new launches, stop every capsule, let connections finish, flush the audit. */
+    char path[PATH_MAX];
+    if (lfd >= 0) {
+        close(lfd);
+        if (el_serve_socket_path(rt, path, sizeof path, NULL) == EL_OK)
+            unlink(path);
+    }
+    pthread_mutex_lock(&sv->mu);
+    sv->stopping = true;
+    for (inst *in = sv->insts; in; in = in->next)
+        in->stop = 1;
+    while (sv->running > 0)
+        pthread_cond_wait(&sv->cv, &sv->mu);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += 2;
+    while (sv->conns > 0 && pthread_cond_timedwait(&sv->cv, &sv->mu, &until) == 0)
+        ;
+    int conns = sv->conns;
+    pthread_mutex_unlock(&sv->mu);
+    pthread_mutex_lock(&sv->rt_mu);
+    el_error fe;
+    if (el_audit_flush(rt, &fe) != EL_OK && st == EL_OK)
+        st = el_error_set(err, fe.code, "%s", fe.msg);
+    pthread_mutex_unlock(&sv->rt_mu);
+    if (conns > 0) /* a client still connected: its thread uses sv, so sv is not freed */
+        return st;
+    while (sv->insts) {
+        inst *in = sv->insts;
+        sv->insts = in->next;
+        inst_free(in);
+    }
+    while (sv->arts) {
+        cached_art *ca = sv->arts;
+        sv->arts = ca->next;
+        el_artifact_close(ca->art);
+        free(ca);
+    }
+    if (sfd >= 0)
+        close(sfd);
+    if (lock_fd >= 0)
+        close(lock_fd);
+    pthread_mutex_destroy(&sv->rt_mu);
+    pthread_mutex_destroy(&sv->mu);
+    pthread_cond_destroy(&sv->cv);
+    free(sv);
+    return st;
+}
+
+/* ---- client ----------------------------------------------------------------------------------- */
+
+el_status el_serve_connect(el_runtime *rt, int *out, el_error *err)
+{
+    char path[PATH_MAX];
+    el_status st = el_serve_socket_path(rt, path, sizeof path, err);
+    if (st != EL_OK)
+        return st;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return el_error_set(err, EL_ERR_NOTFOUND, "no elastos serve is running on %s (start one with elastos serve)",
+                            el_runtime_home(rt));
+    }
+    *out = fd;
+    return EL_OK;
+}
+
+el_status el_serve_call(int fd, json_t *req, json_t **resp, el_error *err)
+{
+    *resp = NULL;
+    char *out = json_dumps(req, JSON_COMPACT);
+    if (!out)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    size_t n = strlen(out);
+    out[n] = '\n'; /* json_dumps leaves room only for the NUL it wrote: replace it */
+    bool ok = el_write_all(fd, out, n + 1);
+    free(out);
+    if (!ok)
+        return el_error_set(err, EL_ERR_IO, "serve: cannot send the request: %s", strerror(errno));
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (len == cap) {
+            if (cap >= (size_t)64 << 20)
+                break;
+            char *nb = realloc(buf, cap * 2);
+            if (!nb)
+                break;
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        char *nl = memchr(buf + len, '\n', (size_t)r);
+        len += (size_t)r;
+        if (nl) {
+            json_error_t je;
+            *resp = json_loadb(buf, (size_t)(nl - buf), 0, &je);
+            break;
+        }
+    }
+    free(buf);
+    if (!json_is_object(*resp)) {
+        json_decref(*resp);
+        *resp = NULL;
+        return el_error_set(err, EL_ERR_IO, "serve: the daemon closed the connection or sent a malformed response");
+    }
+    return EL_OK;
+}
