@@ -438,6 +438,11 @@ static char *storage_op(el_session *s, const el_request *q, size_t *len)
         if (st == EL_OK)
             r = obj_type("ok");
     }
+    if (st == EL_ERR_LIMIT) { /* a quota refusal is a limit enforced: audited */
+        char tid[EL_TOKEN_ID_HEX];
+        el_hex_encode(tok.id, 16, tid);
+        audit(s, EL_AUDIT_DENY, resource, el_action_name(action), err.msg, tid);
+    }
     if (st != EL_OK)
         return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit"
                                         : st == EL_ERR_FORMAT ? "bad_request" : "internal", err.msg, len);

@@ -11,6 +11,8 @@
  *   recurse             unbounded recursion (stack overflow)
  *   fill                writes 64 KiB files to its storage until refused; prints why, exits 3
  *   flood               sends requests (ping) as fast as it can, forever
+ *   churn               forever: writes k<i%20> = "value-<i>-" + 4000 'x', reads it back, and prints
+ *                       "churn: mismatch" if what it reads is not what it wrote
  *   write PATH TEXT / read PATH   one storage operation (prints "ok" / the content)
  */
 #define _POSIX_C_SOURCE 200809L
@@ -150,6 +152,28 @@ int main(int argc, char **argv)
         for (unsigned long i = 0;; i++)
             if (elastos_ping(c) != 0)
                 return 1;
+    } else if (!strcmp(mode, "churn")) {
+        RuntimeClient *c = client();
+        char *wt = token_for(c, "localhost://storage/*", "write"), *rt = token_for(c, "localhost://storage/*", "read");
+        if (!wt || !rt)
+            return 1;
+        static char buf[4100];
+        for (unsigned long i = 0;; i++) {
+            char path[64];
+            snprintf(path, sizeof path, "localhost://storage/k%lu", i % 20);
+            int n = snprintf(buf, sizeof buf, "value-%lu-", i);
+            memset(buf + n, 'x', 4000);
+            if (elastos_storage_write(c, wt, path, buf, (size_t)n + 4000) != 0) {
+                printf("churn: write failed: %s\n", elastos_client_error_code(c));
+                return 1;
+            }
+            uint8_t *d;
+            size_t dn;
+            if (elastos_storage_read(c, rt, path, &d, &dn) != 0 || dn != (size_t)n + 4000 || memcmp(d, buf, dn) != 0)
+                printf("churn: mismatch at %lu\n", i);
+            else
+                free(d);
+        }
     } else if (!strcmp(mode, "write") && argc > 3) {
         RuntimeClient *c = client();
         char *tok = token_for(c, "localhost://storage/*", "write");
