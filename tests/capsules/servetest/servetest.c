@@ -5,7 +5,7 @@
  *   ask NAME TEXT       sends TEXT to capsule NAME, waits up to 10 s for the answer, prints
  *                       "reply: TEXT" (exit 0) or "ask: ..." (exit 1)
  *   heartbeat           prints "beat N" every 20 ms, forever
- *   idle                sleeps forever (a long-lived capsule doing nothing)
+ *   idle                sleeps forever, waking every 50 ms (a long-lived capsule doing nothing)
  *   spin                an infinite loop
  *   bomb                allocates until memory runs out, then aborts
  *   recurse             unbounded recursion (stack overflow)
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
         }
     } else if (!strcmp(mode, "idle")) {
         for (;;)
-            sleep_ms(1000);
+            sleep_ms(50);
     } else if (!strcmp(mode, "spin")) {
         volatile unsigned long n = 0;
         for (;;)
