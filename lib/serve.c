@@ -44,6 +44,7 @@
 typedef struct cached_art {
     struct cached_art *next;
     uint8_t sha[32];
+    struct stat st; /* of the file it was last opened from: unchanged file, no re-hash */
     el_artifact *art;
     char cid[EL_CID_MAX];
     int refs;     /* instances using it, plus one while it is in the cache */
@@ -61,6 +62,7 @@ typedef struct serve serve;
 
 typedef struct inst {
     struct inst *next;
+    struct inst *qnext; /* in the work queue */
     serve *sv;
     char id[EL_CAPSULE_ID_LEN + 1];
     char name[72];
@@ -103,6 +105,10 @@ struct serve {
     uint64_t msg_seq;
     int conns; /* connection threads alive */
     bool stopping;
+    /* capsule threads: a finished one waits a while for the next instance (thread reuse) */
+    pthread_cond_t work_cv;
+    inst *work_q;
+    unsigned idle_workers, workers;
 };
 
 static int64_t now_ms(void)
@@ -155,8 +161,27 @@ static void art_release(serve *sv, cached_art *ca) /* rt_mu held */
 
 /* Opens path through the cache: the file's bytes are hashed; a hit reuses the artifact verified
  * earlier from the same bytes (the publisher's trust is checked again); a miss verifies. */
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
 static el_status art_get(serve *sv, const char *path, cached_art **out, el_error *err) /* rt_mu held */
 {
+    /* What runs is always the verified private copy; the file's identity (device, inode, size,
+     * mtime, ctime) only decides whether its bytes need hashing again. */
+    struct stat fst;
+    bool have_st = stat(path, &fst) == 0;
+    for (cached_art *ca = sv->arts; have_st && ca; ca = ca->next)
+        if (same_file(&ca->st, &fst)) {
+            if (el_trust_check(sv->rt, el_artifact_publisher(ca->art), NULL, err) != EL_OK)
+                return el_error_set(err, EL_ERR_TRUST, "%s: publisher is not trusted (elastos trust add)", path);
+            ca->refs++;
+            *out = ca;
+            return EL_OK;
+        }
     char *data;
     size_t len;
     el_status st = el_read_file(path, (size_t)1 << 30, &data, &len, err);
@@ -170,6 +195,8 @@ static el_status art_get(serve *sv, const char *path, cached_art **out, el_error
         if (memcmp(ca->sha, sha, 32) == 0) {
             if ((st = el_trust_check(sv->rt, el_artifact_publisher(ca->art), NULL, err)) != EL_OK)
                 return el_error_set(err, EL_ERR_TRUST, "%s: publisher is not trusted (elastos trust add)", path);
+            if (have_st)
+                ca->st = fst;
             ca->refs++;
             *out = ca;
             return EL_OK;
@@ -187,6 +214,8 @@ static el_status art_get(serve *sv, const char *path, cached_art **out, el_error
     /* The bytes verified are the bytes hashed only if the file did not change in between: key
      * the entry by what was verified. */
     el_sha256(el_artifact_bytes(ca->art), (size_t)el_artifact_size(ca->art), ca->sha);
+    if (have_st && memcmp(ca->sha, sha, 32) == 0) /* the file did not change while it was read */
+        ca->st = fst;
     ca->refs = 2;
     ca->in_cache = true;
     ca->next = sv->arts;
@@ -297,9 +326,8 @@ static void prune_exited(serve *sv)
     }
 }
 
-static void *inst_main(void *arg)
+static void run_inst(inst *in)
 {
-    inst *in = arg;
     serve *sv = in->sv;
     el_wasm_options o = {.args = (const char *const *)in->args,
                          .n_args = in->n_args,
@@ -340,7 +368,67 @@ static void *inst_main(void *arg)
     pthread_cond_broadcast(&sv->cv);
     pthread_mutex_unlock(&sv->mu);
     pthread_mutex_unlock(&sv->rt_mu);
+}
+
+#define IDLE_WORKERS_MAX 32
+#define IDLE_WORKER_SECS 10
+
+/* A capsule thread: runs its instance, then waits up to IDLE_WORKER_SECS for another. Reuse
+ * spares a launch the thread creation and Wasmtime's per-thread set-up. */
+static void *worker_main(void *arg)
+{
+    inst *in = arg;
+    serve *sv = in->sv;
+    while (in) {
+        run_inst(in);
+        in = NULL;
+        pthread_mutex_lock(&sv->mu);
+        if (!sv->stopping && sv->idle_workers < IDLE_WORKERS_MAX) {
+            sv->idle_workers++;
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_sec += IDLE_WORKER_SECS;
+            int rc = 0;
+            while (!sv->work_q && !sv->stopping && rc != ETIMEDOUT)
+                rc = pthread_cond_timedwait(&sv->work_cv, &sv->mu, &until);
+            if (sv->work_q) { /* the launcher counted this worker busy when it queued the work */
+                in = sv->work_q;
+                sv->work_q = in->qnext;
+            } else {
+                sv->idle_workers--;
+            }
+        }
+        if (!in) {
+            sv->workers--;
+            pthread_cond_broadcast(&sv->cv);
+        }
+        pthread_mutex_unlock(&sv->mu);
+    }
     return NULL;
+}
+
+/* Hands in to an idle capsule thread, or starts one (mu held). */
+static int start_inst(serve *sv, inst *in)
+{
+    if (sv->idle_workers > 0) {
+        sv->idle_workers--;
+        in->qnext = NULL;
+        inst **pp = &sv->work_q;
+        while (*pp)
+            pp = &(*pp)->qnext;
+        *pp = in;
+        pthread_cond_signal(&sv->work_cv);
+        return 0;
+    }
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    int rc = pthread_create(&th, &at, worker_main, in);
+    pthread_attr_destroy(&at);
+    if (rc == 0)
+        sv->workers++;
+    return rc;
 }
 
 static inst *find_inst(serve *sv, const char *id) /* mu held */
@@ -478,15 +566,11 @@ static json_t *op_run(serve *sv, json_t *req)
         else if (sv->running >= sv->o.max_running)
             st = el_error_set(&err, EL_ERR_LIMIT, "the daemon already runs %u capsules", sv->running);
         if (st == EL_OK) {
-            pthread_attr_t at;
-            pthread_attr_init(&at);
-            pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
             in->state = ST_RUNNING;
             in->started_ms = now_ms();
-            pthread_t th;
-            if (pthread_create(&th, &at, inst_main, in) != 0)
-                st = el_error_set(&err, EL_ERR_LIMIT, "cannot start a thread for the capsule: %s", strerror(errno));
-            pthread_attr_destroy(&at);
+            int rc = start_inst(sv, in);
+            if (rc != 0)
+                st = el_error_set(&err, EL_ERR_LIMIT, "cannot start a thread for the capsule: %s", strerror(rc));
             if (st == EL_OK) {
                 in->next = sv->insts;
                 sv->insts = in;
@@ -605,6 +689,15 @@ static json_t *dispatch(serve *sv, json_t *req)
     const char *id = json_string_value(json_object_get(req, "id"));
     if (!op)
         return fail(EL_ERR_USAGE, "a request needs \"op\"");
+    if (!strcmp(op, "run") && json_is_true(json_object_get(req, "wait"))) { /* launch, run to exit, reap */
+        json_t *r = op_run(sv, req);
+        const char *nid = json_string_value(json_object_get(r, "id"));
+        if (!nid)
+            return r;
+        json_t *w = op_wait(sv, nid, true);
+        json_decref(r);
+        return w;
+    }
     if (!strcmp(op, "run"))
         return op_run(sv, req);
     if (!strcmp(op, "ps"))
@@ -760,6 +853,7 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&sv->cv, &ca);
+    pthread_cond_init(&sv->work_cv, &ca);
     pthread_condattr_destroy(&ca);
 
     sigset_t sigs;
@@ -773,7 +867,7 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     int lfd = -1, lock_fd = -1;
     el_status st = sfd < 0 ? el_error_set(err, EL_ERR_INTERNAL, "signalfd: %s", strerror(errno)) : EL_OK;
     if (st == EL_OK)
-        st = el_wasm_prepare(rt, err);
+        st = el_wasm_prepare(rt, sv->o.max_running + 64, err);
     if (st == EL_OK)
         st = listen_socket(sv, &lfd, &lock_fd, err);
     if (st == EL_OK && sv->o.ready_fd >= 0) {
@@ -818,6 +912,9 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
         in->stop = 1;
     while (sv->running > 0)
         pthread_cond_wait(&sv->cv, &sv->mu);
+    pthread_cond_broadcast(&sv->work_cv); /* idle capsule threads exit */
+    while (sv->workers > 0)
+        pthread_cond_wait(&sv->cv, &sv->mu);
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += 2;
@@ -850,6 +947,7 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     pthread_mutex_destroy(&sv->rt_mu);
     pthread_mutex_destroy(&sv->mu);
     pthread_cond_destroy(&sv->cv);
+    pthread_cond_destroy(&sv->work_cv);
     free(sv);
     return st;
 }

@@ -45,7 +45,7 @@ static el_status wt_error(el_error *err, el_status code, const char *what, wasmt
     return code;
 }
 
-static el_status engine(el_runtime *rt, wasm_engine_t **out, el_error *err)
+static el_status engine_slots(el_runtime *rt, unsigned slots, wasm_engine_t **out, el_error *err)
 {
     if (!rt->engine) {
         wasm_config_t *cfg = wasm_config_new();
@@ -53,6 +53,22 @@ static el_status engine(el_runtime *rt, wasm_engine_t **out, el_error *err)
             return el_error_set(err, EL_ERR_INTERNAL, "wasmtime: cannot create a configuration");
         wasmtime_config_cranelift_opt_level_set(cfg, WASMTIME_OPT_LEVEL_SPEED);
         wasmtime_config_epoch_interruption_set(cfg, true);
+        if (slots) {
+            /* Instances, memories and tables come from pools reserved once: a launch takes a
+             * slot (its memory image mapped copy-on-write) instead of mmap'ing a fresh one. The
+             * memory reservation per slot is Wasmtime's default, so compiled code (and the cache
+             * key) is the same as without the pool. */
+            wasmtime_pooling_allocation_config_t *pc = wasmtime_pooling_allocation_config_new();
+            wasmtime_pooling_allocation_config_total_core_instances_set(pc, slots);
+            wasmtime_pooling_allocation_config_total_memories_set(pc, slots);
+            wasmtime_pooling_allocation_config_total_tables_set(pc, slots);
+            wasmtime_pooling_allocation_config_max_memory_size_set(pc, (size_t)4 << 30);
+            wasmtime_pooling_allocation_config_table_elements_set(pc, 100000);
+            wasmtime_pooling_allocation_config_max_unused_warm_slots_set(pc, 64);
+            wasmtime_pooling_allocation_strategy_set(cfg, pc);
+            wasmtime_pooling_allocation_config_delete(pc);
+            wasmtime_config_memory_init_cow_set(cfg, true);
+        }
         rt->engine = wasm_engine_new_with_config(cfg);
         if (!rt->engine)
             return el_error_set(err, EL_ERR_INTERNAL, "wasmtime: cannot create the engine");
@@ -60,6 +76,8 @@ static el_status engine(el_runtime *rt, wasm_engine_t **out, el_error *err)
     *out = rt->engine;
     return EL_OK;
 }
+
+static el_status engine(el_runtime *rt, wasm_engine_t **out, el_error *err) { return engine_slots(rt, 0, out, err); }
 
 static void cache_path(el_runtime *rt, const uint8_t module_sha[32], char *out, size_t cap)
 {
@@ -343,12 +361,15 @@ static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmti
 {
     (void)nargs;
     (void)nresults;
-    const host_env *he = env;
-    el_session *s = he->s;
+    wasmtime_context_t *ctx = wasmtime_caller_context(caller);
+    /* the shared linker's function has no env: the run's host_env is the store's data */
+    const host_env *he = env ? env : wasmtime_context_get_data(ctx);
+    el_session *s = he ? he->s : NULL;
+    if (!s)
+        return wasmtime_trap_new("elastos.call: no runtime channel", 32);
     wasmtime_extern_t mem;
     if (!wasmtime_caller_export_get(caller, "memory", 6, &mem) || mem.kind != WASMTIME_EXTERN_MEMORY)
         return wasmtime_trap_new("elastos.call: the capsule exports no memory", 43);
-    wasmtime_context_t *ctx = wasmtime_caller_context(caller);
     uint8_t *base = wasmtime_memory_data(ctx, &mem.of.memory);
     size_t size = wasmtime_memory_data_size(ctx, &mem.of.memory);
     uint64_t rp = (uint32_t)args[0].of.i32, rl = (uint32_t)args[1].of.i32;
@@ -413,11 +434,116 @@ static el_status define_host(wasmtime_linker_t *linker, host_env *s, el_error *e
     return we ? wt_error(err, EL_ERR_INTERNAL, "wasmtime: elastos.call", we, NULL) : EL_OK;
 }
 
-el_status el_wasm_prepare(el_runtime *rt, el_error *err)
+/* The fast path of a long-lived host (el_wasm_prepare): one linker for all runs with a session,
+ * and per module, by content hash, the compiled module and its InstancePre. */
+#define PREPARED_MAX 256
+
+typedef struct prepared {
+    struct prepared *next;
+    uint8_t sha[32];
+    wasmtime_module_t *module;
+    wasmtime_instance_pre_t *pre;
+} prepared;
+
+struct el_wasm_shared {
+    pthread_mutex_t mu;
+    wasmtime_linker_t *linker;
+    prepared *mods;
+    size_t n;
+};
+
+void el_wasm_shared_free(struct el_wasm_shared *w)
+{
+    if (!w)
+        return;
+    while (w->mods) {
+        prepared *p = w->mods;
+        w->mods = p->next;
+        wasmtime_instance_pre_delete(p->pre);
+        wasmtime_module_delete(p->module);
+        free(p);
+    }
+    wasmtime_linker_delete(w->linker);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err)
 {
     wasm_engine_t *eng;
-    el_status s = engine(rt, &eng, err);
-    return s == EL_OK ? ticker_start(rt, err) : s;
+    el_status s = engine_slots(rt, slots, &eng, err);
+    if (s == EL_OK)
+        s = ticker_start(rt, err);
+    if (s != EL_OK || rt->wshared)
+        return s;
+    struct el_wasm_shared *w = calloc(1, sizeof *w);
+    if (!w)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    pthread_mutex_init(&w->mu, NULL);
+    w->linker = wasmtime_linker_new(eng);
+    wasmtime_error_t *we = wasmtime_linker_define_wasi(w->linker);
+    if (we)
+        s = wt_error(err, EL_ERR_INTERNAL, "wasmtime: WASI linker", we, NULL);
+    if (s == EL_OK)
+        s = define_host(w->linker, NULL, err);
+    if (s != EL_OK) {
+        el_wasm_shared_free(w);
+        return s;
+    }
+    rt->wshared = w;
+    return EL_OK;
+}
+
+/* The InstancePre for f's module (compiled or loaded from the disk cache on first use). */
+static el_status prepared_get(el_runtime *rt, const el_artifact_file *f, const wasmtime_instance_pre_t **out, bool *hit,
+                              el_error *err)
+{
+    struct el_wasm_shared *w = rt->wshared;
+    pthread_mutex_lock(&w->mu);
+    for (prepared *p = w->mods; p; p = p->next)
+        if (memcmp(p->sha, f->sha256, 32) == 0) {
+            *out = p->pre;
+            *hit = true;
+            pthread_mutex_unlock(&w->mu);
+            return EL_OK;
+        }
+    pthread_mutex_unlock(&w->mu);
+    prepared *p = calloc(1, sizeof *p);
+    if (!p)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    el_status s = load_module(rt, f, &p->module, hit, err);
+    if (s != EL_OK) {
+        free(p);
+        return s;
+    }
+    wasmtime_error_t *we = wasmtime_linker_instantiate_pre(w->linker, p->module, &p->pre);
+    if (we) {
+        wasmtime_module_delete(p->module);
+        free(p);
+        return wt_error(err, EL_ERR_FORMAT, "cannot start capsule", we, NULL);
+    }
+    memcpy(p->sha, f->sha256, 32);
+    pthread_mutex_lock(&w->mu);
+    prepared *dup = NULL;
+    for (prepared *q = w->mods; q && !dup; q = q->next)
+        if (memcmp(q->sha, f->sha256, 32) == 0)
+            dup = q;
+    if (dup || w->n >= PREPARED_MAX) { /* lost a race, or full: use the existing one / keep none */
+        *out = dup ? dup->pre : NULL;
+    } else {
+        p->next = w->mods;
+        w->mods = p;
+        w->n++;
+        *out = p->pre;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (p) {
+        wasmtime_instance_pre_delete(p->pre);
+        wasmtime_module_delete(p->module);
+        free(p);
+    }
+    return *out ? EL_OK : el_error_set(err, EL_ERR_INTERNAL, "too many distinct modules kept in memory");
 }
 
 el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_options *opts, el_wasm_result *res,
@@ -434,8 +560,11 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     if (!f)
         return el_error_set(err, EL_ERR_FORMAT, "entry %s is missing", m->entry);
 
+    /* With el_wasm_prepare's shared linker: the module's InstancePre, kept in memory. */
+    bool fast = rt->wshared && o->session;
+    const wasmtime_instance_pre_t *pre = NULL;
     wasmtime_module_t *module = NULL;
-    el_status s = load_module(rt, f, &module, &res->cache_hit, err);
+    el_status s = fast ? prepared_get(rt, f, &pre, &res->cache_hit, err) : load_module(rt, f, &module, &res->cache_hit, err);
     if (s != EL_OK)
         return s;
     if (o->capsule_id)
@@ -443,18 +572,18 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     else
         el_random_hex(res->capsule_id, EL_CAPSULE_ID_LEN / 2);
 
-    wasmtime_store_t *store = wasmtime_store_new(rt->engine, NULL, NULL);
-    wasmtime_linker_t *linker = wasmtime_linker_new(rt->engine);
+    host_env he = {.s = o->session, .gate = o->gate, .gate_arg = o->gate_arg};
+    wasmtime_store_t *store = wasmtime_store_new(rt->engine, fast ? &he : NULL, NULL);
+    wasmtime_linker_t *linker = fast ? NULL : wasmtime_linker_new(rt->engine);
     wasmtime_context_t *ctx = wasmtime_store_context(store);
     wasmtime_store_limiter(store, (int64_t)m->limits.memory_mb << 20, 1 << 20, 16, 16, 16);
     wasmtime_context_set_epoch_deadline(ctx, 1);
-    wasmtime_error_t *we = wasmtime_linker_define_wasi(linker);
+    wasmtime_error_t *we = fast ? NULL : wasmtime_linker_define_wasi(linker);
     if (we)
         s = wt_error(err, EL_ERR_INTERNAL, "wasmtime: WASI linker", we, NULL);
     if (s == EL_OK)
         s = wasi_setup(ctx, m, res->capsule_id, o, err);
-    host_env he = {.s = o->session, .gate = o->gate, .gate_arg = o->gate_arg};
-    if (s == EL_OK && o->session)
+    if (s == EL_OK && o->session && !fast)
         s = define_host(linker, &he, err);
 
     deadline dl = {.cpu_start = thread_cpu_ns(), .cpu_ns = m->limits.cpu_ms * 1000000ULL, .stop = o->stop};
@@ -472,7 +601,8 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     wasmtime_instance_t inst;
     wasm_trap_t *trap = NULL;
     if (s == EL_OK) {
-        we = wasmtime_linker_instantiate(linker, ctx, module, &inst, &trap);
+        we = fast ? wasmtime_instance_pre_instantiate(pre, ctx, &inst, &trap)
+                  : wasmtime_linker_instantiate(linker, ctx, module, &inst, &trap);
         if (we || trap)
             s = wt_error(err, we ? EL_ERR_FORMAT : EL_ERR_TRAP, "cannot start capsule", we, trap);
     }
@@ -529,8 +659,10 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
             }
         }
     }
-    wasmtime_linker_delete(linker);
+    if (linker)
+        wasmtime_linker_delete(linker);
     wasmtime_store_delete(store);
-    wasmtime_module_delete(module);
+    if (module)
+        wasmtime_module_delete(module);
     return s;
 }

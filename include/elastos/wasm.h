@@ -64,9 +64,13 @@ typedef struct el_wasm_result {
     char capsule_id[EL_CAPSULE_ID_LEN + 1]; /* the instance id the capsule was given */
 } el_wasm_result;
 
-/* Creates the engine and the deadline thread now, so that several threads may then call
- * el_wasm_run on this runtime at once (each with its own session; serve.c). */
-el_status el_wasm_prepare(el_runtime *rt, el_error *err);
+/* For a long-lived host of many capsules (serve.c). Creates the engine and the deadline thread
+ * now, so that several threads may then call el_wasm_run on this runtime at once (each with its
+ * own session). With slots > 0 the engine uses Wasmtime's pooling allocator for that many
+ * instances at once (copy-on-write memory images); runs with a session then share one linker,
+ * and each module is compiled (or loaded from the cache) once and kept in memory with its
+ * pre-instantiation (InstancePre), keyed by its content hash. Call before any other wasm use. */
+el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err);
 
 /* Runs the entry module of a verified artifact (type wasm or agent) to completion.
  * Returns EL_OK when the capsule ran and exited (result->exit_code is its status), EL_ERR_LIMIT

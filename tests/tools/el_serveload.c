@@ -2,7 +2,8 @@
  * el_serveload.c - load driver for `elastos serve` (tests and make bench): launches a capsule in
  * the daemon of $ELASTOS_HOME again and again, each run to exit and reaped, and reports latency;
  * optionally samples the daemon's resident memory and open descriptors.
- *   el-serveload seq N PATH [--pid PID] [--threads T] [--expect CODE] [-- ARGS...]
+ *   el-serveload seq N PATH [--pid PID] [--threads T] [--expect CODE] [--one] [-- ARGS...]
+ * (--one: each launch is one request, run with "wait": true; else run, then wait with reap)
  * prints lines "key value": launches, seconds, launches_per_sec, p50_us, p99_us, max_us,
  * failures; with --pid also rss_kib_start (after the first 10% of launches, the warm-up),
  * rss_kib_end, fds_start, fds_end.
@@ -22,6 +23,7 @@ static el_runtime *rt;
 static const char *path;
 static json_t *args;
 static long expect_code = 0;
+static int one_request = 0; /* --one: {"op":"run","wait":true} launches, runs and reaps in one request */
 
 typedef struct worker {
     pthread_t th;
@@ -43,6 +45,18 @@ static int launch_wait(int fd, worker *w, double *us)
     el_error err;
     json_t *resp = NULL;
     double t0 = now_us();
+    if (one_request) {
+        el_status st = el_serve_call(fd, json_pack("{s:s, s:s, s:O, s:b}", "op", "run", "path", path, "args", args, "wait", 1),
+                                     &resp, &err);
+        *us = now_us() - t0;
+        long code = resp ? (long)json_integer_value(json_object_get(json_object_get(resp, "instance"), "exit_code")) : -1;
+        int bad = st != EL_OK || !json_is_true(json_object_get(resp, "ok")) || code != expect_code;
+        if (bad && !w->first_error[0])
+            snprintf(w->first_error, sizeof w->first_error, "exit %ld: %s", code,
+                     st != EL_OK ? err.msg : json_string_value(json_object_get(resp, "error")));
+        json_decref(resp);
+        return bad ? -1 : 0;
+    }
     el_status st = el_serve_call(fd, json_pack("{s:s, s:s, s:O}", "op", "run", "path", path, "args", args), &resp, &err);
     const char *id = resp ? json_string_value(json_object_get(resp, "id")) : NULL;
     if (st != EL_OK || !id) {
@@ -199,6 +213,8 @@ int main(int argc, char **argv)
             pid = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--one"))
+            one_request = 1;
         else if (!strcmp(argv[i], "--expect") && i + 1 < argc)
             expect_code = atol(argv[++i]);
         else if (!strcmp(argv[i], "--")) {
