@@ -19,13 +19,17 @@ start_daemon() {
     return 1
 }
 
-# stop_daemon: SIGTERM, and the exit status it ended with in $DRC.
+# stop_daemon: SIGTERM, and the exit status it ended with in $DRC; a sanitizer report fails.
 stop_daemon() {
     kill -TERM "$DPID"
     wait "$DPID"
     DRC=$?
     DPID=
+    if grep -q "Sanitizer" "$WORK/serve.log"; then bad "daemon: $(grep -m3 -A12 Sanitizer "$WORK/serve.log")"; fi
 }
+# An ASan build keeps freed memory in quarantine: resident-memory thresholds don't apply.
+ASAN=0
+if ldd "$E" 2>/dev/null | grep -q libasan; then ASAN=1; fi
 
 # variant NAME 'SED-EXPR': a copy of servetest named NAME with its manifest edited; prints the path.
 variant() {

@@ -24,7 +24,7 @@ check '[ "$running" = $((N_AT_ONCE + 1)) ]'
 rss1=$(rss)
 per=$(( (rss1 - rss0) / N_AT_ONCE ))
 echo "$N_AT_ONCE idle capsules: daemon RSS $rss0 -> $rss1 KiB, $per KiB per capsule (linear memory included)"
-check '[ "$per" -lt 4096 ]'
+if [ "$ASAN" = 0 ]; then check '[ "$per" -lt 4096 ]'; fi
 ask_ok servetest with-200-running
 xargs -P 16 -n 1 "$E" stop <"$WORK/out" >"$WORK/stopped" || bad "stop the 200"
 check '[ "$(grep -c "exited 137: capsule servetest killed: stopped by the operator" "$WORK/stopped")" = "$N_AT_ONCE" ]'
@@ -41,7 +41,7 @@ v() { sed -n "s/^$1 //p" "$WORK/out"; }
 check '[ "$(v failures)" = 0 ]'
 check '[ "$(v fds_end)" -le "$(v fds_start)" ]'
 # Growth threshold: 8 MiB over the whole run (a leak of 1 KiB per launch would be ~10 MiB).
-check '[ $(( $(v rss_kib_end) - $(v rss_kib_start) )) -lt 8192 ]'
+if [ "$ASAN" = 0 ]; then check '[ $(( $(v rss_kib_end) - $(v rss_kib_start) )) -lt 8192 ]'; fi
 ask_ok servetest after-seq
 stop_daemon
 check '[ "$DRC" = 0 ]'

@@ -33,6 +33,14 @@ typedef struct worker {
     char first_error[512];
 } worker;
 
+/* el_serve_call, releasing req. */
+static el_status call(int fd, json_t *req, json_t **resp, el_error *err)
+{
+    el_status st = el_serve_call(fd, req, resp, err);
+    json_decref(req);
+    return st;
+}
+
 static double now_us(void)
 {
     struct timespec t;
@@ -46,7 +54,7 @@ static int launch_wait(int fd, worker *w, double *us)
     json_t *resp = NULL;
     double t0 = now_us();
     if (one_request) {
-        el_status st = el_serve_call(fd, json_pack("{s:s, s:s, s:O, s:b}", "op", "run", "path", path, "args", args, "wait", 1),
+        el_status st = call(fd, json_pack("{s:s, s:s, s:O, s:b}", "op", "run", "path", path, "args", args, "wait", 1),
                                      &resp, &err);
         *us = now_us() - t0;
         long code = resp ? (long)json_integer_value(json_object_get(json_object_get(resp, "instance"), "exit_code")) : -1;
@@ -57,7 +65,7 @@ static int launch_wait(int fd, worker *w, double *us)
         json_decref(resp);
         return bad ? -1 : 0;
     }
-    el_status st = el_serve_call(fd, json_pack("{s:s, s:s, s:O}", "op", "run", "path", path, "args", args), &resp, &err);
+    el_status st = call(fd, json_pack("{s:s, s:s, s:O}", "op", "run", "path", path, "args", args), &resp, &err);
     const char *id = resp ? json_string_value(json_object_get(resp, "id")) : NULL;
     if (st != EL_OK || !id) {
         if (!w->first_error[0])
@@ -66,7 +74,7 @@ static int launch_wait(int fd, worker *w, double *us)
         return -1;
     }
     json_t *wr = NULL;
-    st = el_serve_call(fd, json_pack("{s:s, s:s, s:b}", "op", "wait", "id", id, "reap", 1), &wr, &err);
+    st = call(fd, json_pack("{s:s, s:s, s:b}", "op", "wait", "id", id, "reap", 1), &wr, &err);
     *us = now_us() - t0;
     json_decref(resp);
     long code = wr ? (long)json_integer_value(json_object_get(json_object_get(wr, "instance"), "exit_code")) : -1;
@@ -160,6 +168,10 @@ static int run_seq(long n, int pid, int threads)
             fprintf(stderr, "el-serveload: %s\n", ws[t].first_error);
     }
     double secs = (now_us() - t0) / 1e6;
+    for (int t = 0; t < threads; t++)
+        free(ws[t].lat);
+    free(ws);
+    free(wu.lat);
     if (pid > 0)
         sample(pid, &rss1, &fds1);
     qsort(all, (size_t)k, sizeof *all, cmp);
@@ -168,6 +180,7 @@ static int run_seq(long n, int pid, int threads)
            k ? all[k - 1] : 0, failures);
     if (pid > 0)
         printf("rss_kib_start %ld\nrss_kib_end %ld\nfds_start %ld\nfds_end %ld\n", rss0, rss1, fds0, fds1);
+    free(all);
     return failures ? 1 : 0;
 }
 
@@ -181,7 +194,7 @@ static int run_start(long n)
     }
     for (long i = 0; i < n; i++) {
         json_t *resp;
-        if (el_serve_call(fd, json_pack("{s:s, s:s, s:O}", "op", "run", "path", path, "args", args), &resp, &err) != EL_OK) {
+        if (call(fd, json_pack("{s:s, s:s, s:O}", "op", "run", "path", path, "args", args), &resp, &err) != EL_OK) {
             fprintf(stderr, "el-serveload: %s\n", err.msg);
             return 1;
         }
