@@ -494,7 +494,8 @@ el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err)
     return EL_OK;
 }
 
-/* The InstancePre for f's module (compiled or loaded from the disk cache on first use). */
+/* The InstancePre for f's module (compiled or loaded from the disk cache on first use). The
+ * lock is held while loading, so many launches of a new module wait for one compile. */
 static el_status prepared_get(el_runtime *rt, const el_artifact_file *f, const wasmtime_instance_pre_t **out, bool *hit,
                               el_error *err)
 {
@@ -507,43 +508,31 @@ static el_status prepared_get(el_runtime *rt, const el_artifact_file *f, const w
             pthread_mutex_unlock(&w->mu);
             return EL_OK;
         }
-    pthread_mutex_unlock(&w->mu);
-    prepared *p = calloc(1, sizeof *p);
-    if (!p)
-        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    el_status s = load_module(rt, f, &p->module, hit, err);
-    if (s != EL_OK) {
-        free(p);
-        return s;
+    el_status s = w->n >= PREPARED_MAX ? el_error_set(err, EL_ERR_INTERNAL, "too many distinct modules kept in memory")
+                                       : EL_OK;
+    prepared *p = s == EL_OK ? calloc(1, sizeof *p) : NULL;
+    if (s == EL_OK && !p)
+        s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    if (s == EL_OK)
+        s = load_module(rt, f, &p->module, hit, err);
+    if (s == EL_OK) {
+        wasmtime_error_t *we = wasmtime_linker_instantiate_pre(w->linker, p->module, &p->pre);
+        if (we) {
+            wasmtime_module_delete(p->module);
+            s = wt_error(err, EL_ERR_FORMAT, "cannot start capsule", we, NULL);
+        }
     }
-    wasmtime_error_t *we = wasmtime_linker_instantiate_pre(w->linker, p->module, &p->pre);
-    if (we) {
-        wasmtime_module_delete(p->module);
-        free(p);
-        return wt_error(err, EL_ERR_FORMAT, "cannot start capsule", we, NULL);
-    }
-    memcpy(p->sha, f->sha256, 32);
-    pthread_mutex_lock(&w->mu);
-    prepared *dup = NULL;
-    for (prepared *q = w->mods; q && !dup; q = q->next)
-        if (memcmp(q->sha, f->sha256, 32) == 0)
-            dup = q;
-    if (dup || w->n >= PREPARED_MAX) { /* lost a race, or full: use the existing one / keep none */
-        *out = dup ? dup->pre : NULL;
-    } else {
+    if (s == EL_OK) {
+        memcpy(p->sha, f->sha256, 32);
         p->next = w->mods;
         w->mods = p;
         w->n++;
         *out = p->pre;
-        p = NULL;
-    }
-    pthread_mutex_unlock(&w->mu);
-    if (p) {
-        wasmtime_instance_pre_delete(p->pre);
-        wasmtime_module_delete(p->module);
+    } else {
         free(p);
     }
-    return *out ? EL_OK : el_error_set(err, EL_ERR_INTERNAL, "too many distinct modules kept in memory");
+    pthread_mutex_unlock(&w->mu);
+    return s;
 }
 
 el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_options *opts, el_wasm_result *res,
