@@ -683,6 +683,75 @@ static json_t *op_logs(serve *sv, const char *id)
     return r;
 }
 
+typedef struct api_field {
+    const char *name;
+    int type; /* JSON_STRING, JSON_ARRAY (of strings), JSON_TRUE (a boolean) */
+    bool required;
+} api_field;
+
+typedef struct api_op {
+    const char *op;
+    api_field f[4];
+} api_op;
+
+static const api_op OPS[] = {
+    {"run", {{"path", JSON_STRING, true}, {"args", JSON_ARRAY, false}, {"grants", JSON_ARRAY, false}, {"wait", JSON_TRUE, false}}},
+    {"ps", {{0}}},
+    {"stop", {{"id", JSON_STRING, true}}},
+    {"wait", {{"id", JSON_STRING, true}, {"reap", JSON_TRUE, false}}},
+    {"logs", {{"id", JSON_STRING, true}}},
+    {"ping", {{0}}},
+};
+
+el_status el_serve_parse_request(const char *line, size_t len, json_t **out, el_error *err)
+{
+    *out = NULL;
+    if (len > LINE_MAX_BYTES)
+        return el_error_set(err, EL_ERR_USAGE, "request of %zu bytes exceeds 1 MiB", len);
+    json_error_t je;
+    json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+    const char *op = json_string_value(json_object_get(req, "op"));
+    const api_op *spec = NULL;
+    for (size_t i = 0; op && i < sizeof OPS / sizeof OPS[0]; i++)
+        if (!strcmp(OPS[i].op, op))
+            spec = &OPS[i];
+    el_status st = EL_OK;
+    if (!json_is_object(req))
+        st = el_error_set(err, EL_ERR_USAGE, "a request is one JSON object per line");
+    else if (!spec)
+        st = el_error_set(err, EL_ERR_USAGE, "\"op\" must be one of run, ps, stop, wait, logs, ping");
+    const char *key;
+    json_t *v;
+    if (st == EL_OK)
+        json_object_foreach(req, key, v)
+        {
+            if (!strcmp(key, "op"))
+                continue;
+            const api_field *f = NULL;
+            for (int i = 0; i < 4 && spec->f[i].name && !f; i++)
+                if (!strcmp(spec->f[i].name, key))
+                    f = &spec->f[i];
+            bool ok = f && (f->type == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == (json_type)f->type);
+            size_t i;
+            json_t *e;
+            if (ok && f->type == JSON_ARRAY)
+                json_array_foreach(v, i, e) ok = ok && json_is_string(e);
+            if (!ok) {
+                st = el_error_set(err, EL_ERR_USAGE, "%s: %s \"%.64s\"", op, f ? "bad value for" : "unknown field", key);
+                break;
+            }
+        }
+    for (int i = 0; st == EL_OK && i < 4 && spec->f[i].name; i++)
+        if (spec->f[i].required && !json_object_get(req, spec->f[i].name))
+            st = el_error_set(err, EL_ERR_USAGE, "%s needs \"%s\"", op, spec->f[i].name);
+    if (st != EL_OK) {
+        json_decref(req);
+        return st;
+    }
+    *out = req;
+    return EL_OK;
+}
+
 static json_t *dispatch(serve *sv, json_t *req)
 {
     const char *op = json_string_value(json_object_get(req, "op"));
@@ -729,11 +798,10 @@ static void *conn_main(void *arg)
     size_t cap = 0;
     ssize_t n;
     while (f && (n = getline(&line, &cap, f)) > 0) {
-        json_t *resp;
-        json_error_t je;
-        json_t *req = n > LINE_MAX_BYTES ? NULL : json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &je);
-        if (!json_is_object(req))
-            resp = fail(EL_ERR_USAGE, "a request is one JSON object per line");
+        json_t *resp, *req;
+        el_error err;
+        if (el_serve_parse_request(line, (size_t)n, &req, &err) != EL_OK)
+            resp = fail(err.code, err.msg);
         else
             resp = dispatch(sv, req);
         json_decref(req);

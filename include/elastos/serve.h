@@ -38,6 +38,11 @@ el_status el_serve(el_runtime *rt, const el_serve_options *o, el_error *err);
 /* The socket path for rt's home (cap >= 108). */
 el_status el_serve_socket_path(el_runtime *rt, char *out, size_t cap, el_error *err);
 
+/* Parses one request line of the local API (docs/serve.md) strictly: one JSON object, no
+ * duplicate keys, a known "op" and only that op's fields, each of the right type. *req is a new
+ * reference on success; EL_ERR_USAGE with the reason otherwise. */
+el_status el_serve_parse_request(const char *line, size_t len, json_t **req, el_error *err);
+
 /* Client: connects to the daemon of rt's home. EL_ERR_NOTFOUND when none is running. */
 el_status el_serve_connect(el_runtime *rt, int *fd, el_error *err);
 /* Client: sends one request object, reads its response (new reference). */

@@ -39,6 +39,19 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     chmod 0700 "$ELASTOS_HOME" "$WORK"; chmod 0600 "$SOCK"
 fi
 
+# The API is strict: unknown ops and fields are refused with a reason; the connection stays usable.
+python3 - "$SOCK" >"$WORK/api" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rw")
+for line in ['{"op":"ps","x":1}', '{"op":"explode"}', 'not json', '{"op":"stop"}', '{"op":"ping"}']:
+    f.write(line + "\n"); f.flush(); print(f.readline().strip())
+PY
+contains "$WORK/api" '"error":"ps: unknown field \"x\""'
+contains "$WORK/api" '"op\" must be one of'
+contains "$WORK/api" 'a request is one JSON object per line'
+contains "$WORK/api" 'stop needs \"id\"'
+check '[ "$(grep -c "\"ok\":false" "$WORK/api")" = 4 ] && grep -q "\"ok\":true" "$WORK/api"'
+
 # run --detach prints an id; the capsule's output is in logs; ps shows it exited 0.
 expect 0 "$E" run --detach "$ST" -- hello
 ID=$(cat "$WORK/out")
