@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "elastos/broker.h"
+#include "elastos/instance.h"
 #include "elastos/store.h"
 #include "elastos/wasm.h"
 
@@ -64,6 +66,9 @@ int cmd_run(int argc, char **argv)
     if (!rc && m && m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT)
         rc = cli_failf(EL_ERR_USAGE, "%s: capsules of type %s cannot be run by this version", m->name,
                        el_capsule_type_name(m->type));
+    int slot = -1; /* resource_limits.max_instances, counted host-wide with the daemon's */
+    if (!rc && el_instance_slot(rt, a, &slot, &err) != EL_OK)
+        rc = cli_fail(&err);
     if (!rc && el_session_new(rt, a, NULL, &s, &err) != EL_OK)
         rc = cli_fail(&err);
     for (size_t g = 0; !rc && g < n_grants; g++)
@@ -84,6 +89,8 @@ int cmd_run(int argc, char **argv)
         el_status st = el_wasm_run(rt, a, &o, &res, &err);
         rc = st == EL_OK ? res.exit_code : cli_fail(&err);
     }
+    if (slot >= 0)
+        close(slot);
     el_session_free(s);
     el_artifact_close(a);
     el_runtime_close(rt);

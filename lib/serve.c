@@ -13,6 +13,7 @@
 #include "elastos/artifact.h"
 #include "elastos/audit.h"
 #include "elastos/broker.h"
+#include "elastos/instance.h"
 #include "elastos/protocol.h"
 #include "elastos/sign.h"
 #include "elastos/store.h"
@@ -72,6 +73,7 @@ typedef struct inst {
     char reason[300];
     cached_art *ca;
     el_session *s;
+    int slot_fd; /* the instance slot (instance.h), -1 when none */
     char **args;
     size_t n_args;
     char storage[PATH_MAX];
@@ -300,6 +302,8 @@ static void mailbox_free(inst *in)
 
 static void inst_free(inst *in)
 {
+    if (in->slot_fd >= 0)
+        close(in->slot_fd);
     for (size_t i = 0; i < in->n_args; i++)
         free(in->args[i]);
     free(in->args);
@@ -356,6 +360,9 @@ static void run_inst(inst *in)
     in->s = NULL;
     art_release(sv, in->ca);
     in->ca = NULL;
+    if (in->slot_fd >= 0)
+        close(in->slot_fd);
+    in->slot_fd = -1;
     pthread_mutex_lock(&sv->mu);
     in->state = ST_EXITED;
     in->exit_code = code;
@@ -522,6 +529,7 @@ static json_t *op_run(serve *sv, json_t *req)
     if (!in)
         return fail(EL_ERR_INTERNAL, "out of memory");
     in->sv = sv;
+    in->slot_fd = -1;
     pthread_mutex_init(&in->log_mu, NULL);
     in->log_cap = sv->o.log_cap;
     in->log = malloc(in->log_cap);
@@ -554,15 +562,12 @@ static json_t *op_run(serve *sv, json_t *req)
         in->preopen = el_session_storage_preopen(in->s, in->storage, sizeof in->storage, &in->writable);
         el_msg_router r = {.send = route_send, .receive = route_receive, .arg = sv};
         el_session_set_router(in->s, &r);
+        st = el_instance_slot(sv->rt, in->ca->art, &in->slot_fd, &err); /* max_instances, host-wide */
+    }
+    if (st == EL_OK) {
         pthread_mutex_lock(&sv->mu);
-        unsigned same = 0;
-        for (inst *o = sv->insts; o; o = o->next)
-            same += o->state == ST_RUNNING && !strcmp(o->name, in->name);
         if (sv->stopping)
             st = el_error_set(&err, EL_ERR_CONFIG, "the daemon is shutting down");
-        else if (same >= m->limits.max_instances)
-            st = el_error_set(&err, EL_ERR_LIMIT, "capsule %s already runs %u instances (resource_limits.max_instances)",
-                              in->name, same);
         else if (sv->running >= sv->o.max_running)
             st = el_error_set(&err, EL_ERR_LIMIT, "the daemon already runs %u capsules", sv->running);
         if (st == EL_OK) {

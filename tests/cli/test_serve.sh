@@ -137,6 +137,17 @@ contains "$WORK/err" "max_instances"
 expect 0 "$E" stop "$F1"
 contains "$WORK/out" "stopped by the operator"
 expect 0 "$E" run --detach "$FEW" -- idle
+# The count is host-wide: a standalone run is refused too while two run in the daemon, and a
+# slot held by a standalone run counts for the daemon.
+expect 137 "$E" run "$FEW" -- hello; expect_err_line
+contains "$WORK/err" "already runs 2 instances"
+expect 0 "$E" stop "$F2"
+"$E" run "$FEW" -- idle >/dev/null 2>&1 &
+SPID=$!
+sleep 0.5
+expect 137 "$E" run --detach "$FEW" -- idle; expect_err_line
+kill -9 $SPID; wait $SPID 2>/dev/null
+expect 0 "$E" run --detach "$FEW" -- idle
 "$E" audit show >"$WORK/audit"
 check "grep -q ' kill capsule=few .*stopped by the operator' '$WORK/audit'"
 
