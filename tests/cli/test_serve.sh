@@ -18,6 +18,13 @@ expect 66 "$E" ps; expect_err_line
 expect 0 "$E" run "$ST" -- hello
 contains "$WORK/out" "hello from servetest"
 
+# The systemd unit is valid (when systemd-analyze is there).
+if command -v systemd-analyze >/dev/null; then
+    sed "s|/usr/local/bin/elastos|$E|" "$ELASTOS_SRC_DIR/contrib/elastos.service" >"$WORK/elastos.service"
+    expect 0 systemd-analyze verify "$WORK/elastos.service"
+    check '[ ! -s "$WORK/err" ]'
+fi
+
 start_daemon --calls-per-sec 2000 || { finish; exit 1; }
 SOCK=$ELASTOS_HOME/serve.sock
 check '[ -S "$SOCK" ] && [ "$(stat -c %a "$SOCK")" = 600 ]'
