@@ -514,7 +514,10 @@ static json_t *fail(el_status code, const char *msg)
     return json_pack("{s:b, s:i, s:s}", "ok", 0, "code", (int)code, "error", msg);
 }
 
-static json_t *op_run(serve *sv, json_t *req)
+static void run_inst(inst *in);
+
+/* Launches; with here, runs the capsule on the calling thread (run with "wait": no hand-off). */
+static json_t *op_run(serve *sv, json_t *req, bool here)
 {
     const char *path = json_string_value(json_object_get(req, "path"));
     json_t *args = json_object_get(req, "args"), *grants = json_object_get(req, "grants");
@@ -573,7 +576,7 @@ static json_t *op_run(serve *sv, json_t *req)
         if (st == EL_OK) {
             in->state = ST_RUNNING;
             in->started_ms = now_ms();
-            int rc = start_inst(sv, in);
+            int rc = here ? 0 : start_inst(sv, in);
             if (rc != 0)
                 st = el_error_set(&err, EL_ERR_LIMIT, "cannot start a thread for the capsule: %s", strerror(rc));
             if (st == EL_OK) {
@@ -593,6 +596,8 @@ static json_t *op_run(serve *sv, json_t *req)
     }
     json_t *r = json_pack("{s:b, s:s, s:s, s:s}", "ok", 1, "id", in->id, "name", in->name, "cid", in->cid);
     pthread_mutex_unlock(&sv->rt_mu); /* the thread may have finished: in is not touched after this */
+    if (here)
+        run_inst(in);
     return r;
 }
 
@@ -764,7 +769,7 @@ static json_t *dispatch(serve *sv, json_t *req)
     if (!op)
         return fail(EL_ERR_USAGE, "a request needs \"op\"");
     if (!strcmp(op, "run") && json_is_true(json_object_get(req, "wait"))) { /* launch, run to exit, reap */
-        json_t *r = op_run(sv, req);
+        json_t *r = op_run(sv, req, true);
         const char *nid = json_string_value(json_object_get(r, "id"));
         if (!nid)
             return r;
@@ -773,7 +778,7 @@ static json_t *dispatch(serve *sv, json_t *req)
         return w;
     }
     if (!strcmp(op, "run"))
-        return op_run(sv, req);
+        return op_run(sv, req, false);
     if (!strcmp(op, "ps"))
         return op_ps(sv);
     if (!strcmp(op, "stop"))
@@ -847,7 +852,7 @@ static void accept_one(serve *sv, int lfd)
     pthread_attr_t at;
     pthread_attr_init(&at);
     pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&at, 256 * 1024);
+    /* default stack size: a "run" with "wait" runs the capsule on this thread */
     pthread_t th;
     if (c) {
         c->sv = sv;
