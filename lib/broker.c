@@ -580,6 +580,49 @@ static char *messaging(el_session *s, const el_request *q, size_t *len)
     return el_response_encode(q->id, obj_type("ok"), len);
 }
 
+/* launch_capsule, stop_capsule, list_capsules: the orchestrator's, through the router. */
+static char *orchestrate(el_session *s, const el_request *q, size_t *len)
+{
+    const char *what = el_req_type_name(q->type);
+    if (!s->router.orchestrator || !s->router.launch) {
+        audit(s, EL_AUDIT_DENY, "elastos://capsule/*", "execute", "only the shell may launch, stop or list capsules", NULL);
+        return el_response_error(q->id, "denied", "only the shell capsule may do this", len);
+    }
+    el_error err;
+    el_status st = EL_OK;
+    json_t *r = NULL;
+    char why[320];
+    if (q->type == EL_REQ_LIST_CAPSULES) {
+        r = obj_type("capsule_list");
+        json_t *l = s->router.list(s->router.arg);
+        json_object_set_new(r, "capsules", l ? l : json_array());
+        return el_response_encode(q->id, r, len);
+    }
+    if (q->type == EL_REQ_STOP_CAPSULE) {
+        const char *id = el_req_str(q, "capsule_id");
+        st = s->router.stop(s->router.arg, id, &err);
+        snprintf(why, sizeof why, "%s %.64s", what, id);
+        if (st == EL_OK)
+            r = obj_type("ok");
+    } else {
+        char id[33] = "";
+        json_t *c = json_object_get(q->body, "config");
+        st = s->router.launch(s->router.arg, c, id, &err);
+        const char *n = json_string_value(json_object_get(c, "name")), *cid = json_string_value(json_object_get(c, "cid"));
+        snprintf(why, sizeof why, "%s %.80s: %s", what, n ? n : cid ? cid : "?", st == EL_OK ? id : err.msg);
+        if (st == EL_OK) {
+            r = obj_type("capsule_launched");
+            json_object_set_new(r, "capsule_id", json_string(id));
+        }
+    }
+    audit(s, st == EL_OK ? EL_AUDIT_LAUNCH : EL_AUDIT_DENY, "elastos://capsule/*", "execute", why, NULL);
+    if (st != EL_OK)
+        return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit"
+                                        : st == EL_ERR_USAGE || st == EL_ERR_FORMAT ? "bad_request" : "denied",
+                                 err.msg, len);
+    return el_response_encode(q->id, r, len);
+}
+
 static char *shell_op(el_session *s, const el_request *q, size_t *len)
 {
     if (!s->is_shell)
@@ -686,6 +729,11 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
     case EL_REQ_SEND_MESSAGE:
     case EL_REQ_RECEIVE_MESSAGES:
         resp = messaging(s, &q, len);
+        break;
+    case EL_REQ_LAUNCH_CAPSULE:
+    case EL_REQ_STOP_CAPSULE:
+    case EL_REQ_LIST_CAPSULES:
+        resp = orchestrate(s, &q, len);
         break;
     case EL_REQ_GRANT_CAPABILITY:
     case EL_REQ_DENY_CAPABILITY:

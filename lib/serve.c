@@ -10,6 +10,7 @@
  * never the other way round. Capsule code itself runs with neither held.
  */
 #include "elastos/serve.h"
+#include "elastos/shell.h"
 #include "elastos/artifact.h"
 #include "elastos/audit.h"
 #include "elastos/broker.h"
@@ -76,6 +77,10 @@ typedef struct inst {
     int slot_fd; /* the instance slot (instance.h), -1 when none */
     char **args;
     size_t n_args;
+    char **env; /* n_env names, then n_env values */
+    size_t n_env;
+    el_limits limits; /* the manifest's, narrowed by a LaunchConfig */
+    bool has_limits;
     char storage[PATH_MAX];
     bool preopen, writable;
     volatile int stop;
@@ -304,9 +309,12 @@ static void inst_free(inst *in)
 {
     if (in->slot_fd >= 0)
         close(in->slot_fd);
-    for (size_t i = 0; i < in->n_args; i++)
+    for (size_t i = 0; in->args && i < in->n_args; i++)
         free(in->args[i]);
     free(in->args);
+    for (size_t i = 0; in->env && i < 2 * in->n_env; i++)
+        free(in->env[i]);
+    free(in->env);
     mailbox_free(in);
     pthread_mutex_destroy(&in->log_mu);
     free(in->log);
@@ -342,7 +350,11 @@ static void run_inst(inst *in)
                          .output_arg = in,
                          .gate = inst_gate,
                          .gate_arg = in,
-                         .stop = &in->stop};
+                         .stop = &in->stop,
+                         .limits = in->has_limits ? &in->limits : NULL,
+                         .env_names = (const char *const *)in->env,
+                         .env_values = in->env ? (const char *const *)in->env + in->n_env : NULL,
+                         .n_env = in->env ? in->n_env : 0};
     if (in->preopen) {
         o.preopen_host = in->storage;
         o.preopen_guest = "/storage";
@@ -515,70 +527,135 @@ static json_t *fail(el_status code, const char *msg)
 }
 
 static void run_inst(inst *in);
+static el_status orch_launch(void *arg, const json_t *config, char *id, el_error *err);
+static el_status orch_stop(void *arg, const char *capsule_id, el_error *err);
+static json_t *orch_list(void *arg);
 
-/* Launches; with here, runs the capsule on the calling thread (run with "wait": no hand-off). */
-static json_t *op_run(serve *sv, json_t *req, bool here)
+/* What to launch: the artifact at path, and LaunchConfig's extras (all may be NULL). */
+typedef struct launch_spec {
+    const char *path;
+    json_t *args, *grants; /* arrays of strings */
+    json_t *env;           /* object of strings */
+    json_t *limits;        /* {memory_mb?, cpu_ms?, wall_ms?}: narrowing only */
+} launch_spec;
+
+static char **strings(json_t *a, size_t *n)
 {
-    const char *path = json_string_value(json_object_get(req, "path"));
-    json_t *args = json_object_get(req, "args"), *grants = json_object_get(req, "grants");
-    if (!path || *path != '/' || (args && !json_is_array(args)) || (grants && !json_is_array(grants)))
-        return fail(EL_ERR_USAGE, "run needs an absolute \"path\", and \"args\"/\"grants\" as arrays of strings");
+    *n = json_array_size(a);
+    char **v = calloc(*n + 1, sizeof *v);
     size_t i;
-    json_t *v;
-    json_array_foreach(args, i, v) if (!json_is_string(v)) return fail(EL_ERR_USAGE, "args must be strings");
-    json_array_foreach(grants, i, v) if (!json_is_string(v)) return fail(EL_ERR_USAGE, "grants must be strings");
+    json_t *e;
+    json_array_foreach(a, i, e) if (v) v[i] = strdup(json_string_value(e));
+    return v;
+}
 
+/* Narrows lim by the LaunchConfig limits object; anything else is refused. */
+static el_status narrow(el_limits *lim, json_t *l, el_error *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(l, k, v)
+    {
+        json_int_t x = json_integer_value(v);
+        uint64_t cur = !strcmp(k, "memory_mb") ? lim->memory_mb : !strcmp(k, "cpu_ms") ? lim->cpu_ms
+                                                               : !strcmp(k, "wall_ms") ? lim->wall_ms : 0;
+        if (!json_is_integer(v) || x < 1 || !cur)
+            return el_error_set(err, EL_ERR_USAGE, "config.limits.%.32s: not a limit, or not a positive integer", k);
+        if ((uint64_t)x > cur)
+            return el_error_set(err, EL_ERR_USAGE, "config.limits.%.32s: %lld is above the manifest's %llu (limits only narrow)",
+                                k, (long long)x, (unsigned long long)cur);
+        if (!strcmp(k, "memory_mb"))
+            lim->memory_mb = (uint32_t)x;
+        else if (!strcmp(k, "cpu_ms"))
+            lim->cpu_ms = (uint64_t)x;
+        else
+            lim->wall_ms = (uint64_t)x;
+    }
+    return EL_OK;
+}
+
+/* Verifies, checks and registers an instance, then starts it on a capsule thread, or (here)
+ * leaves it for the caller to run_inst. rt_mu held. */
+static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst **out, el_error *err)
+{
+    *out = NULL;
     inst *in = calloc(1, sizeof *in);
     if (!in)
-        return fail(EL_ERR_INTERNAL, "out of memory");
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     in->sv = sv;
     in->slot_fd = -1;
     pthread_mutex_init(&in->log_mu, NULL);
     in->log_cap = sv->o.log_cap;
     in->log = malloc(in->log_cap);
-    in->n_args = json_array_size(args);
-    in->args = calloc(in->n_args + 1, sizeof *in->args);
-    if (!in->log || !in->args) {
-        inst_free(in);
-        return fail(EL_ERR_INTERNAL, "out of memory");
+    in->args = strings(ls->args, &in->n_args);
+    size_t n_grants;
+    char **grants = strings(ls->grants, &n_grants);
+    el_status st = in->log && in->args && grants ? EL_OK : el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    if (st == EL_OK && ls->env) {
+        in->n_env = json_object_size(ls->env);
+        in->env = calloc(2 * in->n_env + 1, sizeof *in->env);
+        const char *k;
+        json_t *v;
+        size_t i = 0;
+        json_object_foreach(ls->env, k, v)
+        {
+            if (!json_is_string(v) || !strncmp(k, "ELASTOS_", 8) || !*k || strchr(k, '=')) {
+                st = el_error_set(err, EL_ERR_USAGE, "config.env.%.32s: a name (not ELASTOS_*) and a string value", k);
+                break;
+            }
+            if (in->env) {
+                in->env[i] = strdup(k);
+                in->env[in->n_env + i++] = strdup(json_string_value(v));
+            }
+        }
     }
-    json_array_foreach(args, i, v) in->args[i] = strdup(json_string_value(v));
-
-    el_error err = {0};
-    el_status st;
-    pthread_mutex_lock(&sv->rt_mu);
-    st = art_get(sv, path, &in->ca, &err);
+    if (st == EL_OK)
+        st = art_get(sv, ls->path, &in->ca, err);
     const el_manifest *m = st == EL_OK ? el_artifact_manifest(in->ca->art) : NULL;
     if (st == EL_OK)
-        st = el_store_check_deps(sv->rt, m, &err);
+        st = el_store_check_deps(sv->rt, m, err);
     if (st == EL_OK && m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT)
-        st = el_error_set(&err, EL_ERR_USAGE, "%s: capsules of type %s cannot be served by this version", m->name,
+        st = el_error_set(err, EL_ERR_USAGE, "%s: capsules of type %s cannot be served by this version", m->name,
                           el_capsule_type_name(m->type));
+    if (st == EL_OK) {
+        in->limits = m->limits;
+        in->has_limits = ls->limits != NULL;
+        st = narrow(&in->limits, ls->limits, err);
+    }
     if (st == EL_OK) {
         snprintf(in->name, sizeof in->name, "%s", m->name);
         snprintf(in->cid, sizeof in->cid, "%s", in->ca->cid);
-        st = el_session_new(sv->rt, in->ca->art, NULL, &in->s, &err);
+        st = el_session_new(sv->rt, in->ca->art, NULL, &in->s, err);
     }
-    json_array_foreach(grants, i, v) if (st == EL_OK) st = el_session_grant(in->s, json_string_value(v), &err);
+    for (size_t i = 0; st == EL_OK && i < n_grants; i++)
+        st = el_session_grant(in->s, grants[i], err);
     if (st == EL_OK) {
         snprintf(in->id, sizeof in->id, "%s", el_session_capsule_id(in->s));
         in->preopen = el_session_storage_preopen(in->s, in->storage, sizeof in->storage, &in->writable);
-        el_msg_router r = {.send = route_send, .receive = route_receive, .arg = sv};
+        /* The shell capsule, running here, orchestrates: it may launch, stop and list capsules. */
+        char shell[PATH_MAX];
+        el_error ignored;
+        cached_art *sa = NULL;
+        bool orch = el_shell_locate(sv->rt, shell, &ignored) == EL_OK && art_get(sv, shell, &sa, &ignored) == EL_OK &&
+                    !strcmp(sa->cid, in->ca->cid);
+        art_release(sv, sa);
+        el_msg_router r = {.send = route_send, .receive = route_receive, .arg = sv, .orchestrator = orch,
+                           .launch = orch_launch, .stop = orch_stop, .list = orch_list};
         el_session_set_router(in->s, &r);
-        st = el_instance_slot(sv->rt, in->ca->art, &in->slot_fd, &err); /* max_instances, host-wide */
+        st = el_instance_slot(sv->rt, in->ca->art, &in->slot_fd, err); /* max_instances, host-wide */
     }
     if (st == EL_OK) {
         pthread_mutex_lock(&sv->mu);
         if (sv->stopping)
-            st = el_error_set(&err, EL_ERR_CONFIG, "the daemon is shutting down");
+            st = el_error_set(err, EL_ERR_CONFIG, "the daemon is shutting down");
         else if (sv->running >= sv->o.max_running)
-            st = el_error_set(&err, EL_ERR_LIMIT, "the daemon already runs %u capsules", sv->running);
+            st = el_error_set(err, EL_ERR_LIMIT, "the daemon already runs %u capsules", sv->running);
         if (st == EL_OK) {
             in->state = ST_RUNNING;
             in->started_ms = now_ms();
             int rc = here ? 0 : start_inst(sv, in);
             if (rc != 0)
-                st = el_error_set(&err, EL_ERR_LIMIT, "cannot start a thread for the capsule: %s", strerror(rc));
+                st = el_error_set(err, EL_ERR_LIMIT, "cannot start a thread for the capsule: %s", strerror(rc));
             if (st == EL_OK) {
                 in->next = sv->insts;
                 sv->insts = in;
@@ -587,18 +664,102 @@ static json_t *op_run(serve *sv, json_t *req, bool here)
         }
         pthread_mutex_unlock(&sv->mu);
     }
+    for (size_t i = 0; grants && i < n_grants; i++)
+        free(grants[i]);
+    free(grants);
     if (st != EL_OK) {
         el_session_free(in->s);
         art_release(sv, in->ca);
-        pthread_mutex_unlock(&sv->rt_mu);
         inst_free(in);
-        return fail(st, err.msg);
+        return st;
     }
-    json_t *r = json_pack("{s:b, s:s, s:s, s:s}", "ok", 1, "id", in->id, "name", in->name, "cid", in->cid);
-    pthread_mutex_unlock(&sv->rt_mu); /* the thread may have finished: in is not touched after this */
-    if (here)
+    *out = in;
+    return EL_OK;
+}
+
+/* The API's run; with here, runs the capsule on the calling thread (run with "wait"). */
+static json_t *op_run(serve *sv, json_t *req, bool here)
+{
+    launch_spec ls = {.path = json_string_value(json_object_get(req, "path")),
+                      .args = json_object_get(req, "args"),
+                      .grants = json_object_get(req, "grants")};
+    if (!ls.path || *ls.path != '/')
+        return fail(EL_ERR_USAGE, "run needs an absolute \"path\"");
+    el_error err = {0};
+    inst *in;
+    pthread_mutex_lock(&sv->rt_mu);
+    el_status st = launch_locked(sv, &ls, here, &in, &err);
+    json_t *r = st == EL_OK ? json_pack("{s:b, s:s, s:s, s:s}", "ok", 1, "id", in->id, "name", in->name, "cid", in->cid)
+                            : fail(st, err.msg);
+    pthread_mutex_unlock(&sv->rt_mu); /* a capsule thread may have finished: in is not touched after this */
+    if (st == EL_OK && here)
         run_inst(in);
     return r;
+}
+
+/* ---- the orchestrator's launch_capsule, stop_capsule, list_capsules (rt_mu held: inside a call) */
+
+static el_status orch_launch(void *arg, const json_t *config, char *id, el_error *err)
+{
+    serve *sv = arg;
+    const char *cid = json_string_value(json_object_get(config, "cid"));
+    const char *name = json_string_value(json_object_get(config, "name"));
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)config, k, v) if (strcmp(k, "cid") && strcmp(k, "name") && strcmp(k, "args") &&
+                                                    strcmp(k, "env") && strcmp(k, "limits")) return
+        el_error_set(err, EL_ERR_USAGE, "config: unknown field %.32s", k);
+    json_t *args = json_object_get(config, "args"), *env = json_object_get(config, "env"),
+           *limits = json_object_get(config, "limits");
+    size_t i;
+    json_t *e;
+    bool ok = (cid || name) && (!args || json_is_array(args)) && (!env || json_is_object(env)) &&
+              (!limits || json_is_object(limits));
+    json_array_foreach(args, i, e) ok = ok && json_is_string(e);
+    if (!ok)
+        return el_error_set(err, EL_ERR_USAGE, "config needs cid or name; args an array of strings, env and limits objects");
+    char path[PATH_MAX], rcid[EL_CID_MAX];
+    el_status st;
+    if (cid) {
+        st = el_store_locate(sv->rt, cid, path, err);
+    } else {
+        char nm[80];
+        const char *at = strchr(name, '@');
+        snprintf(nm, sizeof nm, "%.*s", at ? (int)(at - name) : (int)strlen(name), name);
+        st = el_store_resolve(sv->rt, nm, at ? at + 1 : NULL, rcid, path, err);
+    }
+    if (st != EL_OK)
+        return st;
+    launch_spec ls = {.path = path, .args = args, .env = env, .limits = limits};
+    inst *in;
+    st = launch_locked(sv, &ls, false, &in, err);
+    if (st == EL_OK)
+        snprintf(id, 33, "%s", in->id);
+    return st;
+}
+
+static el_status orch_stop(void *arg, const char *capsule_id, el_error *err)
+{
+    serve *sv = arg;
+    pthread_mutex_lock(&sv->mu);
+    inst *in = find_inst(sv, capsule_id);
+    if (in)
+        in->stop = 1; /* it stops within a tick; not waited for here (the shell's call holds rt_mu) */
+    pthread_mutex_unlock(&sv->mu);
+    return in ? EL_OK : el_error_set(err, EL_ERR_NOTFOUND, "no capsule instance %.40s", capsule_id);
+}
+
+static json_t *inst_json(inst *in);
+
+static json_t *orch_list(void *arg)
+{
+    serve *sv = arg;
+    json_t *a = json_array();
+    pthread_mutex_lock(&sv->mu);
+    for (inst *in = sv->insts; in; in = in->next)
+        json_array_append_new(a, inst_json(in));
+    pthread_mutex_unlock(&sv->mu);
+    return a;
 }
 
 static json_t *inst_json(inst *in) /* mu held */

@@ -541,6 +541,7 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     static const el_wasm_options none;
     const el_wasm_options *o = opts ? opts : &none;
     const el_manifest *m = el_artifact_manifest(art);
+    const el_limits *lim = o->limits ? o->limits : &m->limits;
     memset(res, 0, sizeof *res);
     if (m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT)
         return el_error_set(err, EL_ERR_USAGE, "capsule %s is of type %s, not a wasm capsule", m->name,
@@ -565,7 +566,7 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     wasmtime_store_t *store = wasmtime_store_new(rt->engine, fast ? &he : NULL, NULL);
     wasmtime_linker_t *linker = fast ? NULL : wasmtime_linker_new(rt->engine);
     wasmtime_context_t *ctx = wasmtime_store_context(store);
-    wasmtime_store_limiter(store, (int64_t)m->limits.memory_mb << 20, 1 << 20, 16, 16, 16);
+    wasmtime_store_limiter(store, (int64_t)lim->memory_mb << 20, 1 << 20, 16, 16, 16);
     wasmtime_context_set_epoch_deadline(ctx, 1);
     wasmtime_error_t *we = fast ? NULL : wasmtime_linker_define_wasi(linker);
     if (we)
@@ -575,10 +576,10 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     if (s == EL_OK && o->session && !fast)
         s = define_host(linker, &he, err);
 
-    deadline dl = {.cpu_start = thread_cpu_ns(), .cpu_ns = m->limits.cpu_ms * 1000000ULL, .stop = o->stop};
+    deadline dl = {.cpu_start = thread_cpu_ns(), .cpu_ns = lim->cpu_ms * 1000000ULL, .stop = o->stop};
     clock_gettime(CLOCK_MONOTONIC, &dl.at);
-    dl.at.tv_sec += (time_t)(m->limits.wall_ms / 1000);
-    dl.at.tv_nsec += (long)(m->limits.wall_ms % 1000) * 1000000L;
+    dl.at.tv_sec += (time_t)(lim->wall_ms / 1000);
+    dl.at.tv_nsec += (long)(lim->wall_ms % 1000) * 1000000L;
     if (dl.at.tv_nsec >= 1000000000L) {
         dl.at.tv_sec++;
         dl.at.tv_nsec -= 1000000000L;
@@ -616,7 +617,7 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
                                           mem.kind == WASMTIME_EXTERN_MEMORY
                                       ? wasmtime_memory_data_size(ctx, &mem.of.memory)
                                       : 0;
-                size_t limit = (size_t)m->limits.memory_mb << 20;
+                size_t limit = (size_t)lim->memory_mb << 20;
                 bool mem_full = mem_size >= limit - limit / 8;
                 if (dl.fired || mem_full) {
                     if (we)
@@ -627,14 +628,14 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
                         s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: stopped by the operator", m->name);
                     else if (dl.fired == FIRED_WALL)
                         s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: wall-clock limit of %llu ms exceeded",
-                                         m->name, (unsigned long long)m->limits.wall_ms);
+                                         m->name, (unsigned long long)lim->wall_ms);
                     else if (dl.fired == FIRED_CPU)
                         s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: CPU time limit of %llu ms exceeded",
-                                         m->name, (unsigned long long)m->limits.cpu_ms);
+                                         m->name, (unsigned long long)lim->cpu_ms);
                     else /* it crashed with its memory at the limit: the failed growth is why */
                         s = el_error_set(err, EL_ERR_LIMIT,
                                          "capsule %s killed: memory limit of %u MiB reached (it failed at %zu MiB)",
-                                         m->name, m->limits.memory_mb, mem_size >> 20);
+                                         m->name, lim->memory_mb, mem_size >> 20);
                 } else if (trap && wasmtime_trap_code(trap, &tc) && tc == WASMTIME_TRAP_CODE_STACK_OVERFLOW) {
                     /* the stack is a limit too: 137 with a one-line reason, not a backtrace */
                     if (we)

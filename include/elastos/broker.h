@@ -58,6 +58,13 @@ typedef struct el_msg_router {
      * {id, from, payload, timestamp, reply_to?}. */
     json_t *(*receive)(void *arg, const char *capsule_id, size_t max);
     void *arg;
+    /* The orchestrator (the shell capsule running in serve) may also launch, stop and list
+     * capsules (launch_capsule, stop_capsule, list_capsules); for anyone else they are denied.
+     * launch fills id (33 bytes) and returns the code of what went wrong, with err. */
+    bool orchestrator;
+    el_status (*launch)(void *arg, const json_t *config, char *id, el_error *err);
+    el_status (*stop)(void *arg, const char *capsule_id, el_error *err);
+    json_t *(*list)(void *arg); /* a JSON array, new reference */
 } el_msg_router;
 
 /* Routes this session's messages through r (copied); NULL removes the router. */

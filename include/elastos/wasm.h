@@ -48,7 +48,7 @@ typedef struct el_wasm_options {
     el_stdio stdio;           /* TTY: stdin/stdout/stderr on /dev/tty */
     const char *extra_env_name; /* one more environment variable, or NULL */
     const char *extra_env_value;
-    const char *const *env_names; /* n_env more environment variables (elastos open), or NULL */
+    const char *const *env_names; /* n_env more environment variables (elastos open, LaunchConfig) */
     const char *const *env_values;
     size_t n_env;
     el_wasm_output_fn output;   /* with EL_STDIO_CUSTOM */
@@ -56,6 +56,7 @@ typedef struct el_wasm_options {
     el_wasm_gate_fn gate;       /* NULL: none */
     void *gate_arg;
     const volatile int *stop;   /* when it becomes nonzero, the capsule is stopped (137) */
+    const el_limits *limits;    /* instead of the manifest's (a LaunchConfig narrows them); NULL: its own */
 } el_wasm_options;
 
 typedef struct el_wasm_result {

@@ -167,6 +167,32 @@ for _ in $(seq 1 400); do [ "$(ps_field "$ASKR" state)" = exited ] && break; sle
 "$E" logs "$GOOD" >"$WORK/out"
 contains "$WORK/out" "reply to asker failed: revoked"
 
+# The shell capsule running in the daemon orchestrates (LaunchConfig): it launches by name from
+# the store, with arguments and narrowed limits, and lists; widening a limit is refused; any
+# other capsule is denied. Audited.
+ORCH=$(variant orch '')
+expect 0 "$E" install "$ST"
+mkdir -p "$ELASTOS_HOME/config" && echo "$ORCH" >"$ELASTOS_HOME/config/shell"
+wait_exit() { for _ in $(seq 1 200); do [ "$(ps_field "$1" state)" = exited ] && break; sleep 0.02; done; }
+O1=$("$E" run --detach "$ORCH" -- launchlim servetest 8 bomb); wait_exit "$O1"
+"$E" logs "$O1" >"$WORK/out"
+contains "$WORK/out" "launched "
+contains "$WORK/out" "list: "
+CH=$(sed -n 's/^launched //p' "$WORK/out")
+wait_exit "$CH"
+check '[ "$(ps_field "$CH" exit_code)" = 137 ]'
+check '[[ "$(ps_field "$CH" reason)" == *"memory limit of 8 MiB reached"* ]]'
+O2=$("$E" run --detach "$ORCH" -- launchlim servetest 64 hello); wait_exit "$O2"
+"$E" logs "$O2" >"$WORK/out"
+contains "$WORK/out" "launch: error bad_request config.limits.memory_mb: 64 is above the manifest's 32"
+N1=$("$E" run --detach "$ST" -- launch servetest hello); wait_exit "$N1"
+"$E" logs "$N1" >"$WORK/out"
+contains "$WORK/out" "launch: error denied only the shell capsule may do this"
+"$E" audit show >"$WORK/audit"
+check "grep -q ' launch capsule=orch .*launch_capsule servetest: $CH' '$WORK/audit'"
+check "grep -q ' deny capsule=servetest .*only the shell may launch' '$WORK/audit'"
+rm -f "$ELASTOS_HOME/config/shell"
+
 # SIGTERM: every capsule stopped and audited, the socket removed, exit 0, the chain intact.
 stop_daemon
 check '[ "$DRC" = 0 ]'

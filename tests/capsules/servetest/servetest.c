@@ -14,6 +14,8 @@
  *   churn               forever: writes k<i%20> = "value-<i>-" + 4000 'x', reads it back, and prints
  *                       "churn: mismatch" if what it reads is not what it wrote
  *   write PATH TEXT / read PATH   one storage operation (prints "ok" / the content)
+ *   launch NAME ARGS... / launchlim NAME MEMORY_MB ARGS...   launch_capsule (the shell only),
+ *                       prints "launched ID", then list_capsules: "list: N running"
  */
 #define _POSIX_C_SOURCE 200809L
 #include <elastos/guest.h>
@@ -174,6 +176,29 @@ int main(int argc, char **argv)
             else
                 free(d);
         }
+    } else if ((!strcmp(mode, "launch") && argc > 2) || (!strcmp(mode, "launchlim") && argc > 3)) {
+        RuntimeClient *c = client();
+        int lim = !strcmp(mode, "launchlim"), first = lim ? 4 : 3;
+        LaunchConfig lc;
+        memset(&lc, 0, sizeof lc);
+        lc.name = argv[2];
+        lc.memory_mb = lim ? (uint32_t)atoi(argv[3]) : 0;
+        lc.args = (const char *const *)argv + first;
+        lc.n_args = (size_t)(argc - first);
+        char *id = NULL, *list = NULL;
+        if (elastos_launch_capsule(c, &lc, &id) != 0) {
+            printf("launch: error %s %s\n", elastos_client_error_code(c), elastos_client_error(c));
+            return 1;
+        }
+        printf("launched %s\n", id);
+        if (elastos_list_capsules(c, &list) != 0) {
+            printf("list: error %s\n", elastos_client_error_code(c));
+            return 1;
+        }
+        int n = 0;
+        for (const char *p = list; (p = strstr(p, "\"running\"")) != NULL; p++)
+            n++;
+        printf("list: %d running\n", n);
     } else if (!strcmp(mode, "write") && argc > 3) {
         RuntimeClient *c = client();
         char *tok = token_for(c, "localhost://storage/*", "write");
