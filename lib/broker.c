@@ -5,6 +5,7 @@
 #include "elastos/broker.h"
 #include "elastos/ai.h"
 #include "elastos/audit.h"
+#include "elastos/net.h"
 #include "elastos/protocol.h"
 #include "elastos/shell.h"
 #include "elastos/store.h"
@@ -580,6 +581,66 @@ static char *messaging(el_session *s, const el_request *q, size_t *len)
     return el_response_encode(q->id, obj_type("ok"), len);
 }
 
+/* provider_call on elastos://net/HOST:PORT (net.h): the manifest's allowlist, then the token
+ * (action execute), then one bounded TCP exchange. body: {send?: base64, max_bytes?, timeout_ms?,
+ * shut_write?}; result: {data: base64}. */
+static char *net_call(el_session *s, const el_request *q, size_t *len)
+{
+    const char *uri = el_req_str(q, "uri");
+    char host[256], port[8];
+    el_error err;
+    if (el_net_parse(uri, host, port, &err) != EL_OK)
+        return el_response_error(q->id, "bad_request", err.msg, len);
+    json_t *b = json_object_get(q->body, "body"), *v;
+    const char *k;
+    if (!json_is_object(b))
+        return el_response_error(q->id, "bad_request", "body must be an object {send?, max_bytes?, timeout_ms?, shut_write?}", len);
+    json_object_foreach(b, k, v)
+    {
+        bool ok = (!strcmp(k, "send") && json_is_string(v)) || (!strcmp(k, "shut_write") && json_is_boolean(v)) ||
+                  (!strcmp(k, "max_bytes") && json_is_integer(v) && json_integer_value(v) >= 1 &&
+                   json_integer_value(v) <= MAX_PAYLOAD) ||
+                  (!strcmp(k, "timeout_ms") && json_is_integer(v) && json_integer_value(v) >= 1 &&
+                   json_integer_value(v) <= 60000);
+        if (!ok)
+            return el_response_error(q->id, "bad_request", "body: unknown field or bad value", len);
+    }
+    if (!el_net_allowed(s->m, host, port)) {
+        audit(s, EL_AUDIT_DENY, uri, "execute", "not in the manifest's resource_limits.network allowlist", NULL);
+        return el_response_error(q->id, "denied", "not in the capsule's resource_limits.network allowlist", len);
+    }
+    char *deny = check_use(s, q, uri, EL_ACT_EXECUTE, NULL, len);
+    if (deny)
+        return deny;
+    size_t n = 0;
+    uint8_t *send = NULL;
+    const char *sb = json_string_value(json_object_get(b, "send"));
+    if (sb && !(send = el_base64_decode(sb, &n)))
+        return el_response_error(q->id, "bad_request", "body.send is not valid base64", len);
+    size_t max = (size_t)el_req_uint(&(el_request){.body = b}, "max_bytes", MAX_PAYLOAD);
+    unsigned timeout = (unsigned)el_req_uint(&(el_request){.body = b}, "timeout_ms", 5000);
+    uint8_t *data = NULL;
+    size_t dn = 0;
+    if (s->router.blocking)
+        s->router.blocking(s->router.arg, true);
+    el_status st = el_net_exchange(host, port, send, n, !json_is_false(json_object_get(b, "shut_write")), max, timeout,
+                                   &data, &dn, &err);
+    if (s->router.blocking)
+        s->router.blocking(s->router.arg, false);
+    free(send);
+    if (st != EL_OK)
+        return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : "unavailable", err.msg, len);
+    char *b64 = el_base64_encode(data, dn);
+    free(data);
+    if (!b64)
+        return el_response_error(q->id, "internal", "out of memory", len);
+    json_t *r = obj_type("provider_result"), *res = json_object();
+    json_object_set_new(res, "data", json_string(b64));
+    free(b64);
+    json_object_set_new(r, "result", res);
+    return el_response_encode(q->id, r, len);
+}
+
 /* launch_capsule, stop_capsule, list_capsules: the orchestrator's, through the router. */
 static char *orchestrate(el_session *s, const el_request *q, size_t *len)
 {
@@ -734,6 +795,11 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
     case EL_REQ_STOP_CAPSULE:
     case EL_REQ_LIST_CAPSULES:
         resp = orchestrate(s, &q, len);
+        break;
+    case EL_REQ_PROVIDER_CALL:
+        resp = !strncmp(el_req_str(&q, "uri"), "elastos://net/", 14)
+                   ? net_call(s, &q, len)
+                   : el_response_error(q.id, "unsupported", "not available in this runtime version", len);
         break;
     case EL_REQ_GRANT_CAPABILITY:
     case EL_REQ_DENY_CAPABILITY:

@@ -527,6 +527,17 @@ static json_t *fail(el_status code, const char *msg)
 }
 
 static void run_inst(inst *in);
+
+/* A request blocked on the network lets other capsules' requests through (rt_mu is the gate's). */
+static void unblock(void *arg, bool begin)
+{
+    serve *sv = arg;
+    if (begin)
+        pthread_mutex_unlock(&sv->rt_mu);
+    else
+        pthread_mutex_lock(&sv->rt_mu);
+}
+
 static el_status orch_launch(void *arg, const json_t *config, char *id, el_error *err);
 static el_status orch_stop(void *arg, const char *capsule_id, el_error *err);
 static json_t *orch_list(void *arg);
@@ -640,7 +651,7 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
                     !strcmp(sa->cid, in->ca->cid);
         art_release(sv, sa);
         el_msg_router r = {.send = route_send, .receive = route_receive, .arg = sv, .orchestrator = orch,
-                           .launch = orch_launch, .stop = orch_stop, .list = orch_list};
+                           .launch = orch_launch, .stop = orch_stop, .list = orch_list, .blocking = unblock};
         el_session_set_router(in->s, &r);
         st = el_instance_slot(sv->rt, in->ca->art, &in->slot_fd, err); /* max_instances, host-wide */
     }

@@ -65,6 +65,9 @@ typedef struct el_msg_router {
     el_status (*launch)(void *arg, const json_t *config, char *id, el_error *err);
     el_status (*stop)(void *arg, const char *capsule_id, el_error *err);
     json_t *(*list)(void *arg); /* a JSON array, new reference */
+    /* Called with true before and false after a request blocks on the outside world (a network
+     * exchange), so the host can let other capsules' requests through meanwhile. */
+    void (*blocking)(void *arg, bool begin);
 } el_msg_router;
 
 /* Routes this session's messages through r (copied); NULL removes the router. */

@@ -14,6 +14,7 @@
  *   churn               forever: writes k<i%20> = "value-<i>-" + 4000 'x', reads it back, and prints
  *                       "churn: mismatch" if what it reads is not what it wrote
  *   write PATH TEXT / read PATH   one storage operation (prints "ok" / the content)
+ *   net HOST:PORT BASE64   one exchange through elastos://net/HOST:PORT; prints "net: RESULT_JSON"
  *   launch NAME ARGS... / launchlim NAME MEMORY_MB ARGS...   launch_capsule (the shell only),
  *                       prints "launched ID", then list_capsules: "list: N running"
  */
@@ -199,6 +200,19 @@ int main(int argc, char **argv)
         for (const char *p = list; (p = strstr(p, "\"running\"")) != NULL; p++)
             n++;
         printf("list: %d running\n", n);
+    } else if (!strcmp(mode, "net") && argc > 3) {
+        RuntimeClient *c = client();
+        char uri[300], body[4096], *res = NULL;
+        snprintf(uri, sizeof uri, "elastos://net/%s", argv[2]);
+        char *tok = token_for(c, uri, "execute");
+        if (!tok)
+            return 1;
+        snprintf(body, sizeof body, "{\"send\":\"%s\",\"timeout_ms\":3000}", argv[3]);
+        if (elastos_provider_call(c, tok, uri, body, &res) != 0) {
+            printf("net: error %s %s\n", elastos_client_error_code(c), elastos_client_error(c));
+            return 1;
+        }
+        printf("net: %s\n", res);
     } else if (!strcmp(mode, "write") && argc > 3) {
         RuntimeClient *c = client();
         char *tok = token_for(c, "localhost://storage/*", "write");
