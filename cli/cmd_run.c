@@ -87,6 +87,9 @@ int cmd_run(int argc, char **argv)
         el_wasm_result res;
         fflush(stdout);
         el_status st = el_wasm_run(rt, a, &o, &res, &err);
+        el_error ae;
+        if ((st == EL_ERR_LIMIT || st == EL_ERR_TRAP) && el_instance_audit_kill(rt, a, o.capsule_id, err.msg, &ae) != EL_OK)
+            fprintf(stderr, "elastos: warning: audit append failed: %s\n", ae.msg);
         rc = st == EL_OK ? res.exit_code : cli_fail(&err);
     }
     if (slot >= 0)

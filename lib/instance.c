@@ -6,6 +6,7 @@
  * never leaks a slot. The scan starts at a random slot, so a nearly full set costs few tries.
  */
 #include "elastos/instance.h"
+#include "elastos/audit.h"
 #include "elastos/sign.h"
 #include "internal.h"
 
@@ -50,4 +51,14 @@ el_status el_instance_slot(el_runtime *rt, const el_artifact *art, int *out, el_
     }
     return el_error_set(err, EL_ERR_LIMIT, "capsule %s already runs %u instances (resource_limits.max_instances)",
                         m->name, n);
+}
+
+el_status el_instance_audit_kill(el_runtime *rt, const el_artifact *art, const char *capsule_id, const char *reason,
+                                 el_error *err)
+{
+    char pub[EL_PK_TEXT];
+    el_pubkey_format(el_artifact_publisher(art), pub);
+    el_audit_record r = {.capsule = el_artifact_manifest(art)->name, .capsule_id = capsule_id, .publisher = pub,
+                         .resource = "", .action = "", .decision = EL_AUDIT_KILL, .reason = reason, .token_id = ""};
+    return el_audit_append(rt, &r, err);
 }

@@ -151,7 +151,9 @@ static void audit_inst(serve *sv, inst *in, const char *decision, const char *re
     el_audit_record r = {.capsule = in->name, .capsule_id = in->id, .publisher = pub, .resource = "",
                          .action = "", .decision = decision, .reason = reason, .token_id = ""};
     el_error err;
-    if (el_audit_append(sv->rt, &r, &err) != EL_OK)
+    el_status st = in->ca && !strcmp(decision, EL_AUDIT_KILL) ? el_instance_audit_kill(sv->rt, in->ca->art, in->id, reason, &err)
+                                                              : el_audit_append(sv->rt, &r, &err);
+    if (st != EL_OK)
         fprintf(stderr, "elastos: warning: audit append failed: %s\n", err.msg);
 }
 

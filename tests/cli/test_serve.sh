@@ -17,6 +17,10 @@ contains "$WORK/err" "no elastos serve is running"
 expect 66 "$E" ps; expect_err_line
 expect 0 "$E" run "$ST" -- hello
 contains "$WORK/out" "hello from servetest"
+# Standalone kills are audited too.
+expect 137 "$E" run "$ST" -- recurse; expect_err_line
+"$E" audit show >"$WORK/audit"
+check "grep -q ' kill capsule=servetest .*stack overflow' '$WORK/audit'"
 
 # The systemd unit is valid (when systemd-analyze is there).
 if command -v systemd-analyze >/dev/null; then
@@ -185,6 +189,15 @@ check '[[ "$(ps_field "$CH" reason)" == *"memory limit of 8 MiB reached"* ]]'
 O2=$("$E" run --detach "$ORCH" -- launchlim servetest 64 hello); wait_exit "$O2"
 "$E" logs "$O2" >"$WORK/out"
 contains "$WORK/out" "launch: error bad_request config.limits.memory_mb: 64 is above the manifest's 32"
+O3=$("$E" run --detach "$ORCH" -- launchenv servetest GREETING hi-there printenv); wait_exit "$O3"
+CH3=$("$E" logs "$O3" | sed -n 's/^launched //p')
+wait_exit "$CH3"
+"$E" logs "$CH3" >"$WORK/out"
+contains "$WORK/out" "GREETING=hi-there"
+contains "$WORK/out" "ELASTOS_CAPSULE_ID=$CH3"
+O4=$("$E" run --detach "$ORCH" -- launchenv servetest ELASTOS_CAPSULE_ID forged printenv); wait_exit "$O4"
+"$E" logs "$O4" >"$WORK/out"
+contains "$WORK/out" "launch: error bad_request config.env.ELASTOS_CAPSULE_ID"
 N1=$("$E" run --detach "$ST" -- launch servetest hello); wait_exit "$N1"
 "$E" logs "$N1" >"$WORK/out"
 contains "$WORK/out" "launch: error denied only the shell capsule may do this"

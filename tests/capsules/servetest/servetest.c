@@ -15,7 +15,9 @@
  *                       "churn: mismatch" if what it reads is not what it wrote
  *   write PATH TEXT / read PATH   one storage operation (prints "ok" / the content)
  *   net HOST:PORT BASE64   one exchange through elastos://net/HOST:PORT; prints "net: RESULT_JSON"
- *   launch NAME ARGS... / launchlim NAME MEMORY_MB ARGS...   launch_capsule (the shell only),
+ *   printenv            prints its environment, one variable per line
+ *   launch NAME ARGS... / launchlim NAME MEMORY_MB ARGS... / launchenv NAME VAR VALUE ARGS...
+ *                       launch_capsule (the shell only),
  *                       prints "launched ID", then list_capsules: "list: N running"
  */
 #define _POSIX_C_SOURCE 200809L
@@ -177,13 +179,24 @@ int main(int argc, char **argv)
             else
                 free(d);
         }
-    } else if ((!strcmp(mode, "launch") && argc > 2) || (!strcmp(mode, "launchlim") && argc > 3)) {
+    } else if (!strcmp(mode, "printenv")) {
+        extern char **environ;
+        for (char **e = environ; *e; e++)
+            printf("%s\n", *e);
+    } else if ((!strcmp(mode, "launch") && argc > 2) || (!strcmp(mode, "launchlim") && argc > 3) ||
+               (!strcmp(mode, "launchenv") && argc > 4)) {
         RuntimeClient *c = client();
-        int lim = !strcmp(mode, "launchlim"), first = lim ? 4 : 3;
+        int lim = !strcmp(mode, "launchlim"), env = !strcmp(mode, "launchenv"), first = lim ? 4 : env ? 5 : 3;
         LaunchConfig lc;
         memset(&lc, 0, sizeof lc);
         lc.name = argv[2];
         lc.memory_mb = lim ? (uint32_t)atoi(argv[3]) : 0;
+        const char *en[1] = {argv[3]}, *ev[1] = {argv[4]};
+        if (env) {
+            lc.env_names = en;
+            lc.env_values = ev;
+            lc.n_env = 1;
+        }
         lc.args = (const char *const *)argv + first;
         lc.n_args = (size_t)(argc - first);
         char *id = NULL, *list = NULL;
