@@ -514,7 +514,7 @@ static char *provider_call(el_session *s, const el_request *q, size_t *len)
     const char *uri = el_req_str(q, "uri");
     static const char ai[] = "elastos://ai/";
     if (strncmp(uri, ai, sizeof ai - 1) != 0 || strlen(uri) > EL_RESOURCE_MAX || !el_resource_match(uri, uri))
-        return el_response_error(q->id, "not_found", "no provider for this uri (known: elastos://ai/chat)", len);
+        return el_response_error(q->id, "not_found", "no provider for this uri (known: elastos://ai/chat, elastos://net/HOST:PORT)", len);
     char *deny = check_use(s, q, uri, EL_ACT_EXECUTE, NULL, len);
     if (deny)
         return deny;
@@ -784,8 +784,8 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
     case EL_REQ_FETCH_CONTENT:
         resp = fetch_content(s, &q, len);
         break;
-    case EL_REQ_PROVIDER_CALL:
-        resp = provider_call(s, &q, len);
+    case EL_REQ_PROVIDER_CALL: /* elastos://net/ here (net.h); elastos://ai/ in provider_call (ai.c) */
+        resp = !strncmp(el_req_str(&q, "uri"), "elastos://net/", 14) ? net_call(s, &q, len) : provider_call(s, &q, len);
         break;
     case EL_REQ_SEND_MESSAGE:
     case EL_REQ_RECEIVE_MESSAGES:
@@ -795,11 +795,6 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
     case EL_REQ_STOP_CAPSULE:
     case EL_REQ_LIST_CAPSULES:
         resp = orchestrate(s, &q, len);
-        break;
-    case EL_REQ_PROVIDER_CALL:
-        resp = !strncmp(el_req_str(&q, "uri"), "elastos://net/", 14)
-                   ? net_call(s, &q, len)
-                   : el_response_error(q.id, "unsupported", "not available in this runtime version", len);
         break;
     case EL_REQ_GRANT_CAPABILITY:
     case EL_REQ_DENY_CAPABILITY:
