@@ -973,33 +973,76 @@ typedef struct conn {
     int fd;
 } conn;
 
+/* Reads one line (without its newline) of at most LINE_MAX_BYTES into *buf; -1 at the end of
+ * the stream, -2 when the line is longer (the connection is then dropped). */
+static ssize_t read_line(FILE *f, char **buf, size_t *cap)
+{
+    size_t n = 0;
+    int c;
+    if (!*buf && !(*buf = malloc(*cap = 4096)))
+        return -2;
+    while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+        if (n >= LINE_MAX_BYTES)
+            return -2;
+        if (n + 1 >= *cap) {
+            size_t nc = *cap ? *cap * 2 : 4096;
+            char *nb = realloc(*buf, nc);
+            if (!nb)
+                return -2;
+            *buf = nb;
+            *cap = nc;
+        }
+        (*buf)[n++] = (char)c;
+    }
+    if (c == EOF && n == 0)
+        return -1;
+    return (ssize_t)n;
+}
+
 static void *conn_main(void *arg)
 {
     conn *c = arg;
     serve *sv = c->sv;
-    FILE *f = fdopen(c->fd, "r+");
+    /* one stream each way: a read-write stream may not switch direction with unread input */
+    int wfd = dup(c->fd);
+    FILE *f = fdopen(c->fd, "r"), *w = wfd >= 0 ? fdopen(wfd, "w") : NULL;
+    if (!w && wfd >= 0)
+        close(wfd);
+    if (!w && f) {
+        fclose(f);
+        f = NULL;
+        c->fd = -1;
+    }
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    while (f && (n = getline(&line, &cap, f)) > 0) {
-        json_t *resp, *req;
+    while (f && (n = read_line(f, &line, &cap)) != -1) {
+        json_t *resp, *req = NULL;
         el_error err;
-        if (el_serve_parse_request(line, (size_t)n, &req, &err) != EL_OK)
+        if (n == -2)
+            resp = fail(EL_ERR_USAGE, "request line longer than 1 MiB");
+        else if (el_serve_parse_request(line, (size_t)n, &req, &err) != EL_OK)
             resp = fail(err.code, err.msg);
         else
             resp = dispatch(sv, req);
         json_decref(req);
         char *out = json_dumps(resp, JSON_COMPACT);
         json_decref(resp);
-        bool ok = out && fputs(out, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0;
+        bool ok = out && fputs(out, w) >= 0 && fputc('\n', w) != EOF && fflush(w) == 0;
         free(out);
-        if (!ok)
+        if (ok && n == -2) { /* drop the connection, after the client has read why (bounded) */
+            for (size_t drained = 0; drained < ((size_t)64 << 20) && getc_unlocked(f) != EOF; drained++)
+                ;
+        }
+        if (!ok || n == -2)
             break;
     }
     free(line);
+    if (w)
+        fclose(w);
     if (f)
         fclose(f);
-    else
+    else if (c->fd >= 0)
         close(c->fd);
     pthread_mutex_lock(&sv->mu);
     sv->conns--;

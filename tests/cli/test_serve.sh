@@ -62,6 +62,18 @@ contains "$WORK/api" '"op\" must be one of'
 contains "$WORK/api" 'a request is one JSON object per line'
 contains "$WORK/api" 'stop needs \"id\"'
 check '[ "$(grep -c "\"ok\":false" "$WORK/api")" = 4 ] && grep -q "\"ok\":true" "$WORK/api"'
+# A line over 1 MiB is refused and the connection dropped; the daemon carries on.
+python3 - "$SOCK" >"$WORK/api" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+try:
+    s.sendall(b"x" * (2 << 20) + b"\n")
+except OSError:
+    pass
+print(s.makefile("r").readline().strip())
+PY
+contains "$WORK/api" "request line longer than 1 MiB"
+expect 0 "$E" ps
 
 # run --detach prints an id; the capsule's output is in logs; ps shows it exited 0.
 expect 0 "$E" run --detach "$ST" -- hello
