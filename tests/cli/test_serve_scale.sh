@@ -39,7 +39,9 @@ cat "$WORK/out"
 echo "$N_SEQ sequential launches in $secs ms"
 v() { sed -n "s/^$1 //p" "$WORK/out"; }
 check '[ "$(v failures)" = 0 ]'
-check '[ "$(v fds_end)" -le "$(v fds_start)" ]'
+# Descriptors: the same (2 of slack for a connection closing at the moment of a sample; a leak
+# per launch would be thousands).
+check '[ "$(v fds_end)" -le $(( $(v fds_start) + 2 )) ]'
 # Growth threshold: 8 MiB over the whole run (a leak of 1 KiB per launch would be ~10 MiB).
 if [ "$ASAN" = 0 ]; then check '[ $(( $(v rss_kib_end) - $(v rss_kib_start) )) -lt 8192 ]'; fi
 ask_ok servetest after-seq

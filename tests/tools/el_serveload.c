@@ -148,8 +148,11 @@ static int run_seq(long n, int pid, int threads)
         fprintf(stderr, "el-serveload: warm-up failed: %s\n", wu.first_error);
         return 1;
     }
-    if (pid > 0)
+    struct timespec settle = {0, 300 * 1000000L}; /* the daemon closes its side of finished connections */
+    if (pid > 0) {
+        nanosleep(&settle, NULL);
         sample(pid, &rss0, &fds0);
+    }
     double t0 = now_us();
     for (int t = 0; t < threads; t++) {
         ws[t].n = n / threads + (t < n % threads);
@@ -172,8 +175,10 @@ static int run_seq(long n, int pid, int threads)
         free(ws[t].lat);
     free(ws);
     free(wu.lat);
-    if (pid > 0)
+    if (pid > 0) {
+        nanosleep(&settle, NULL);
         sample(pid, &rss1, &fds1);
+    }
     qsort(all, (size_t)k, sizeof *all, cmp);
     printf("launches %ld\nseconds %.3f\nlaunches_per_sec %.1f\n", n, secs, (double)n / secs);
     printf("p50_us %.1f\np99_us %.1f\nmax_us %.1f\nfailures %ld\n", k ? all[k / 2] : 0, k ? all[k * 99 / 100] : 0,
