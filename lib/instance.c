@@ -27,9 +27,6 @@ el_status el_instance_slot(el_runtime *rt, const el_artifact *art, int *out, el_
     if ((size_t)snprintf(dir, sizeof dir, "%s/run/%s@%.16s", el_runtime_home(rt), m->name, pub + strlen("ed25519:")) >=
         sizeof dir - 16)
         return el_error_set(err, EL_ERR_CONFIG, "ELASTOS_HOME is too long");
-    el_status st = el_mkdirs(dir, 0700, err);
-    if (st != EL_OK)
-        return st;
     unsigned n = m->limits.max_instances ? m->limits.max_instances : 1;
     char r[9];
     el_random_hex(r, 4);
@@ -38,6 +35,12 @@ el_status el_instance_slot(el_runtime *rt, const el_artifact *art, int *out, el_
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%u", dir, (start + i) % n);
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0 && errno == ENOENT) { /* the first instance ever: make the directory */
+            el_status st = el_mkdirs(dir, 0700, err);
+            if (st != EL_OK)
+                return st;
+            fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        }
         if (fd < 0)
             return el_error_set(err, EL_ERR_IO, "%s: %s", path, strerror(errno));
         if (flock(fd, LOCK_EX | LOCK_NB) == 0) {

@@ -111,6 +111,10 @@ struct serve {
     size_t n_arts;
     uint64_t msg_seq;
     int conns; /* connection threads alive */
+    char shell_cid[EL_CID_MAX]; /* the shell capsule's CID ("" none), as of shell_checked_ms */
+    int64_t shell_checked_ms;
+    bool shell_conf_present;    /* and config/shell as it was then */
+    struct stat shell_conf_st;
     bool stopping;
     /* capsule threads: a finished one waits a while for the next instance (thread reuse) */
     pthread_cond_t work_cv;
@@ -646,12 +650,27 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
         snprintf(in->id, sizeof in->id, "%s", el_session_capsule_id(in->s));
         in->preopen = el_session_storage_preopen(in->s, in->storage, sizeof in->storage, &in->writable);
         /* The shell capsule, running here, orchestrates: it may launch, stop and list capsules. */
-        char shell[PATH_MAX];
-        el_error ignored;
-        cached_art *sa = NULL;
-        bool orch = el_shell_locate(sv->rt, shell, &ignored) == EL_OK && art_get(sv, shell, &sa, &ignored) == EL_OK &&
-                    !strcmp(sa->cid, in->ca->cid);
-        art_release(sv, sa);
+        /* Which capsule is the shell: looked up again when $ELASTOS_HOME/config/shell changes, and
+         * at least once a second (a replaced artifact file). */
+        char conf[PATH_MAX];
+        struct stat cst;
+        snprintf(conf, sizeof conf, "%s/config/shell", el_runtime_home(sv->rt));
+        bool have_conf = stat(conf, &cst) == 0;
+        if (have_conf != sv->shell_conf_present || (have_conf && !same_file(&cst, &sv->shell_conf_st)) ||
+            mono_ms() - sv->shell_checked_ms >= 1000) {
+            sv->shell_conf_present = have_conf;
+            if (have_conf)
+                sv->shell_conf_st = cst;
+            char shell[PATH_MAX];
+            el_error ignored;
+            cached_art *sa = NULL;
+            sv->shell_cid[0] = 0;
+            if (el_shell_locate(sv->rt, shell, &ignored) == EL_OK && art_get(sv, shell, &sa, &ignored) == EL_OK)
+                snprintf(sv->shell_cid, sizeof sv->shell_cid, "%s", sa->cid);
+            art_release(sv, sa);
+            sv->shell_checked_ms = mono_ms();
+        }
+        bool orch = sv->shell_cid[0] && !strcmp(sv->shell_cid, in->ca->cid);
         el_msg_router r = {.send = route_send, .receive = route_receive, .arg = sv, .orchestrator = orch,
                            .launch = orch_launch, .stop = orch_stop, .list = orch_list, .blocking = unblock};
         el_session_set_router(in->s, &r);
