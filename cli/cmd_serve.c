@@ -27,6 +27,10 @@ int cmd_serve(int argc, char **argv)
         else
             return cli_usage("serve", "unexpected argument \"%s\"", argv[i]);
     }
+    /* The daemon never prompts: with stdin on a terminal, a shell decision would ask there and
+     * hold up every capsule. Decisions come from the shell's policy file (or are denied). */
+    if (!freopen("/dev/null", "r", stdin))
+        return cli_failf(EL_ERR_IO, "serve: cannot redirect stdin from /dev/null");
     el_runtime *rt;
     int rc = cli_open_runtime(&rt);
     if (rc)

@@ -4,10 +4,11 @@
  * the per-instance log ring, message routing between capsules, request throttling, and a
  * graceful shutdown.
  *
- * Locking: rt_mu serializes everything that touches the shared el_runtime (verification, the
+ * Locking: rt_mu serializes everything that touches the shared el_runtime's mutable state (the
  * state database, the audit queue, broker sessions: taken around every elastos.call through the
- * wasm gate); mu guards the instance list and mailboxes. rt_mu may be held when taking mu,
- * never the other way round. Capsule code itself runs with neither held.
+ * wasm gate, and released while a request waits on the network); mu guards the instance list and
+ * mailboxes; art_mu the verified-artifact cache (verification itself runs under no lock). Order:
+ * rt_mu, then mu, then art_mu, never the other way round. Capsule code runs with none held.
  */
 #include "elastos/serve.h"
 #include "elastos/shell.h"
@@ -104,6 +105,7 @@ struct serve {
     el_runtime *rt;
     el_serve_options o;
     pthread_mutex_t rt_mu, mu;
+    pthread_mutex_t art_mu; /* the artifact cache; innermost */
     pthread_cond_t cv; /* an instance exited */
     inst *insts;       /* newest first */
     unsigned running, exited;
@@ -163,17 +165,19 @@ static void audit_inst(serve *sv, inst *in, const char *decision, const char *re
 
 /* ---- verified artifacts, cached by content hash ------------------------------------------------ */
 
-static void art_release(serve *sv, cached_art *ca) /* rt_mu held */
+static void art_release(serve *sv, cached_art *ca)
 {
-    if (ca && --ca->refs == 0) {
+    if (!ca)
+        return;
+    pthread_mutex_lock(&sv->art_mu);
+    bool last = --ca->refs == 0;
+    pthread_mutex_unlock(&sv->art_mu);
+    if (last) {
         el_artifact_close(ca->art);
         free(ca);
     }
-    (void)sv;
 }
 
-/* Opens path through the cache: the file's bytes are hashed; a hit reuses the artifact verified
- * earlier from the same bytes (the publisher's trust is checked again); a miss verifies. */
 static bool same_file(const struct stat *a, const struct stat *b)
 {
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
@@ -181,20 +185,42 @@ static bool same_file(const struct stat *a, const struct stat *b)
            a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-static el_status art_get(serve *sv, const char *path, cached_art **out, el_error *err) /* rt_mu held */
+/* A cached entry by file identity (fst) or content hash (sha); art_mu held. Takes a reference. */
+static cached_art *art_find(serve *sv, const struct stat *fst, const uint8_t *sha)
 {
-    /* What runs is always the verified private copy; the file's identity (device, inode, size,
-     * mtime, ctime) only decides whether its bytes need hashing again. */
+    for (cached_art *ca = sv->arts; ca; ca = ca->next)
+        if ((fst && same_file(&ca->st, fst)) || (sha && memcmp(ca->sha, sha, 32) == 0)) {
+            if (fst && sha)
+                ca->st = *fst;
+            ca->refs++;
+            return ca;
+        }
+    return NULL;
+}
+
+/* The publisher of a cached artifact must still be trusted (trust can be removed meanwhile). */
+static el_status art_trusted(serve *sv, cached_art *ca, const char *path, el_error *err)
+{
+    if (el_trust_check(sv->rt, el_artifact_publisher(ca->art), NULL, err) == EL_OK)
+        return EL_OK;
+    art_release(sv, ca);
+    return el_error_set(err, EL_ERR_TRUST, "%s: publisher is not trusted (elastos trust add)", path);
+}
+
+/* Opens path through the cache. What runs is always a verified private copy: the file's identity
+ * (device, inode, size, mtime, ctime) only decides whether its bytes are hashed again, and bytes
+ * with the hash of an artifact verified earlier reuse it (its publisher's trust checked again).
+ * Verification itself runs under no lock (the trust store is a file; el_artifact_open only reads
+ * the home's paths), so launching a large artifact holds up no other capsule. */
+static el_status art_get(serve *sv, const char *path, cached_art **out, el_error *err)
+{
     struct stat fst;
     bool have_st = stat(path, &fst) == 0;
-    for (cached_art *ca = sv->arts; have_st && ca; ca = ca->next)
-        if (same_file(&ca->st, &fst)) {
-            if (el_trust_check(sv->rt, el_artifact_publisher(ca->art), NULL, err) != EL_OK)
-                return el_error_set(err, EL_ERR_TRUST, "%s: publisher is not trusted (elastos trust add)", path);
-            ca->refs++;
-            *out = ca;
-            return EL_OK;
-        }
+    pthread_mutex_lock(&sv->art_mu);
+    cached_art *ca = have_st ? art_find(sv, &fst, NULL) : NULL;
+    pthread_mutex_unlock(&sv->art_mu);
+    if (ca)
+        return (*out = ca, art_trusted(sv, ca, path, err));
     char *data;
     size_t len;
     el_status st = el_read_file(path, (size_t)1 << 30, &data, &len, err);
@@ -203,19 +229,12 @@ static el_status art_get(serve *sv, const char *path, cached_art **out, el_error
     uint8_t sha[32];
     el_sha256(data, len, sha);
     free(data);
-    for (cached_art **pp = &sv->arts; *pp; pp = &(*pp)->next) {
-        cached_art *ca = *pp;
-        if (memcmp(ca->sha, sha, 32) == 0) {
-            if ((st = el_trust_check(sv->rt, el_artifact_publisher(ca->art), NULL, err)) != EL_OK)
-                return el_error_set(err, EL_ERR_TRUST, "%s: publisher is not trusted (elastos trust add)", path);
-            if (have_st)
-                ca->st = fst;
-            ca->refs++;
-            *out = ca;
-            return EL_OK;
-        }
-    }
-    cached_art *ca = calloc(1, sizeof *ca);
+    pthread_mutex_lock(&sv->art_mu);
+    ca = art_find(sv, have_st ? &fst : NULL, sha);
+    pthread_mutex_unlock(&sv->art_mu);
+    if (ca)
+        return (*out = ca, art_trusted(sv, ca, path, err));
+    ca = calloc(1, sizeof *ca);
     if (!ca)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     if ((st = el_artifact_open(sv->rt, path, 0, &ca->art, err)) != EL_OK ||
@@ -224,23 +243,33 @@ static el_status art_get(serve *sv, const char *path, cached_art **out, el_error
         free(ca);
         return st;
     }
-    /* The bytes verified are the bytes hashed only if the file did not change in between: key
-     * the entry by what was verified. */
+    /* Keyed by what was verified: the file's identity only if it did not change while read. */
     el_sha256(el_artifact_bytes(ca->art), (size_t)el_artifact_size(ca->art), ca->sha);
-    if (have_st && memcmp(ca->sha, sha, 32) == 0) /* the file did not change while it was read */
+    if (have_st && memcmp(ca->sha, sha, 32) == 0)
         ca->st = fst;
     ca->refs = 2;
     ca->in_cache = true;
-    ca->next = sv->arts;
-    sv->arts = ca;
-    if (++sv->n_arts > ART_CACHE_MAX) { /* drop the oldest */
-        cached_art **pp = &sv->arts;
-        while ((*pp)->next)
-            pp = &(*pp)->next;
-        cached_art *old = *pp;
-        *pp = NULL;
-        sv->n_arts--;
-        art_release(sv, old);
+    cached_art *old = NULL;
+    pthread_mutex_lock(&sv->art_mu);
+    cached_art *dup = art_find(sv, NULL, ca->sha); /* verified meanwhile by another launch */
+    if (!dup) {
+        ca->next = sv->arts;
+        sv->arts = ca;
+        if (++sv->n_arts > ART_CACHE_MAX) { /* drop the oldest */
+            cached_art **pp = &sv->arts;
+            while ((*pp)->next)
+                pp = &(*pp)->next;
+            old = *pp;
+            *pp = NULL;
+            sv->n_arts--;
+        }
+    }
+    pthread_mutex_unlock(&sv->art_mu);
+    art_release(sv, old);
+    if (dup) {
+        el_artifact_close(ca->art);
+        free(ca);
+        ca = dup;
     }
     *out = ca;
     return EL_OK;
@@ -554,6 +583,7 @@ typedef struct launch_spec {
     json_t *args, *grants; /* arrays of strings */
     json_t *env;           /* object of strings */
     json_t *limits;        /* {memory_mb?, cpu_ms?, wall_ms?}: narrowing only */
+    cached_art *ca;        /* the verified artifact (art_get), handed over */
 } launch_spec;
 
 static char **strings(json_t *a, size_t *n)
@@ -597,9 +627,12 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
 {
     *out = NULL;
     inst *in = calloc(1, sizeof *in);
-    if (!in)
+    if (!in) {
+        art_release(sv, ls->ca);
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    }
     in->sv = sv;
+    in->ca = ls->ca;
     in->slot_fd = -1;
     pthread_mutex_init(&in->log_mu, NULL);
     in->log_cap = sv->o.log_cap;
@@ -626,8 +659,6 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
             }
         }
     }
-    if (st == EL_OK)
-        st = art_get(sv, ls->path, &in->ca, err);
     const el_manifest *m = st == EL_OK ? el_artifact_manifest(in->ca->art) : NULL;
     if (st == EL_OK)
         st = el_store_check_deps(sv->rt, m, err);
@@ -719,8 +750,11 @@ static json_t *op_run(serve *sv, json_t *req, bool here)
         return fail(EL_ERR_USAGE, "run needs an absolute \"path\"");
     el_error err = {0};
     inst *in;
+    el_status st = art_get(sv, ls.path, &ls.ca, &err); /* verified before taking the runtime */
+    if (st != EL_OK)
+        return fail(st, err.msg);
     pthread_mutex_lock(&sv->rt_mu);
-    el_status st = launch_locked(sv, &ls, here, &in, &err);
+    st = launch_locked(sv, &ls, here, &in, &err);
     json_t *r = st == EL_OK ? json_pack("{s:b, s:s, s:s, s:s}", "ok", 1, "id", in->id, "name", in->name, "cid", in->cid)
                             : fail(st, err.msg);
     pthread_mutex_unlock(&sv->rt_mu); /* a capsule thread may have finished: in is not touched after this */
@@ -763,6 +797,11 @@ static el_status orch_launch(void *arg, const json_t *config, char *id, el_error
     if (st != EL_OK)
         return st;
     launch_spec ls = {.path = path, .args = args, .env = env, .limits = limits};
+    unblock(sv, true); /* verifying may take a while: other capsules' requests go on */
+    st = art_get(sv, path, &ls.ca, err);
+    unblock(sv, false);
+    if (st != EL_OK)
+        return st;
     inst *in;
     st = launch_locked(sv, &ls, false, &in, err);
     if (st == EL_OK)
@@ -1163,6 +1202,7 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
         sv->o.keep_exited = 256;
     pthread_mutex_init(&sv->rt_mu, NULL);
     pthread_mutex_init(&sv->mu, NULL);
+    pthread_mutex_init(&sv->art_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -1260,6 +1300,7 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
         close(lock_fd);
     pthread_mutex_destroy(&sv->rt_mu);
     pthread_mutex_destroy(&sv->mu);
+    pthread_mutex_destroy(&sv->art_mu);
     pthread_cond_destroy(&sv->cv);
     pthread_cond_destroy(&sv->work_cv);
     free(sv);
