@@ -43,6 +43,7 @@
 #define LINE_MAX_BYTES (1 << 20)
 #define MAILBOX_MAX 256
 #define ART_CACHE_MAX 64
+#define CONNS_MAX 512
 
 typedef struct cached_art {
     struct cached_art *next;
@@ -1120,6 +1121,15 @@ static void accept_one(serve *sv, int lfd)
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) != 0 || cr.uid != geteuid()) {
         fprintf(stderr, "elastos: serve: refused a connection from uid %d (only uid %d may use this daemon)\n",
                 (int)cr.uid, (int)geteuid());
+        close(fd);
+        return;
+    }
+    pthread_mutex_lock(&sv->mu);
+    bool full = sv->conns >= CONNS_MAX;
+    pthread_mutex_unlock(&sv->mu);
+    if (full) { /* one thread per connection: a bound on both */
+        static const char msg[] = "{\"ok\":false,\"code\":137,\"error\":\"too many connections to the daemon\"}\n";
+        (void)!write(fd, msg, sizeof msg - 1);
         close(fd);
         return;
     }
