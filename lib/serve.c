@@ -622,6 +622,48 @@ static el_status narrow(el_limits *lim, json_t *l, el_error *err)
     return EL_OK;
 }
 
+el_status el_serve_launch_config_check(const json_t *config, const el_limits *manifest, el_limits *narrowed,
+                                       el_error *err)
+{
+    if (!json_is_object(config))
+        return el_error_set(err, EL_ERR_USAGE, "config must be an object");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)config, k, v)
+    {
+        if (strcmp(k, "cid") && strcmp(k, "name") && strcmp(k, "args") && strcmp(k, "env") && strcmp(k, "limits"))
+            return el_error_set(err, EL_ERR_USAGE, "config: unknown field %.32s", k);
+    }
+    json_t *cid = json_object_get(config, "cid"), *name = json_object_get(config, "name");
+    json_t *args = json_object_get(config, "args"), *env = json_object_get(config, "env");
+    json_t *limits = json_object_get(config, "limits");
+    if ((!cid && !name) || (cid && (!json_is_string(cid) || json_string_length(cid) >= EL_CID_MAX)) ||
+        (name && (!json_is_string(name) || json_string_length(name) > 200)))
+        return el_error_set(err, EL_ERR_USAGE, "config needs a cid or a name (NAME[@RANGE]), as strings");
+    if (args && (!json_is_array(args) || json_array_size(args) > 4096))
+        return el_error_set(err, EL_ERR_USAGE, "config.args must be an array of at most 4096 strings");
+    size_t i;
+    json_t *e;
+    json_array_foreach(args, i, e) if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e)) return
+        el_error_set(err, EL_ERR_USAGE, "config.args must hold strings without NUL");
+    if (env && (!json_is_object(env) || json_object_size(env) > 256))
+        return el_error_set(err, EL_ERR_USAGE, "config.env must be an object of at most 256 strings");
+    json_object_foreach(env, k, v)
+    {
+        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) || !*k ||
+            !strncmp(k, "ELASTOS_", 8) || strchr(k, '='))
+            return el_error_set(err, EL_ERR_USAGE, "config.env.%.32s: a name (not ELASTOS_*, no '=') and a string value", k);
+    }
+    if (limits && !json_is_object(limits))
+        return el_error_set(err, EL_ERR_USAGE, "config.limits must be an object");
+    el_limits wide = {.memory_mb = UINT32_MAX, .cpu_ms = UINT64_MAX, .wall_ms = UINT64_MAX};
+    el_limits lim = manifest ? *manifest : wide;
+    el_status st = narrow(&lim, limits, err);
+    if (st == EL_OK && narrowed)
+        *narrowed = lim;
+    return st;
+}
+
 /* Verifies, checks and registers an instance, then starts it on a capsule thread, or (here)
  * leaves it for the caller to run_inst. rt_mu held. */
 static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst **out, el_error *err)
@@ -769,24 +811,14 @@ static json_t *op_run(serve *sv, json_t *req, bool here)
 static el_status orch_launch(void *arg, const json_t *config, char *id, el_error *err)
 {
     serve *sv = arg;
+    el_status st = el_serve_launch_config_check(config, NULL, NULL, err);
+    if (st != EL_OK)
+        return st;
     const char *cid = json_string_value(json_object_get(config, "cid"));
     const char *name = json_string_value(json_object_get(config, "name"));
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)config, k, v) if (strcmp(k, "cid") && strcmp(k, "name") && strcmp(k, "args") &&
-                                                    strcmp(k, "env") && strcmp(k, "limits")) return
-        el_error_set(err, EL_ERR_USAGE, "config: unknown field %.32s", k);
     json_t *args = json_object_get(config, "args"), *env = json_object_get(config, "env"),
            *limits = json_object_get(config, "limits");
-    size_t i;
-    json_t *e;
-    bool ok = (cid || name) && (!args || json_is_array(args)) && (!env || json_is_object(env)) &&
-              (!limits || json_is_object(limits));
-    json_array_foreach(args, i, e) ok = ok && json_is_string(e);
-    if (!ok)
-        return el_error_set(err, EL_ERR_USAGE, "config needs cid or name; args an array of strings, env and limits objects");
     char path[PATH_MAX], rcid[EL_CID_MAX];
-    el_status st;
     if (cid) {
         st = el_store_locate(sv->rt, cid, path, err);
     } else {
