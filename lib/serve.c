@@ -238,7 +238,7 @@ static el_status art_get(serve *sv, const char *path, cached_art **out, el_error
     ca = calloc(1, sizeof *ca);
     if (!ca)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    if ((st = el_artifact_open(sv->rt, path, 0, &ca->art, err)) != EL_OK ||
+    if ((st = el_artifact_open(sv->rt, path, EL_OPEN_CID, &ca->art, err)) != EL_OK ||
         (st = el_artifact_cid(ca->art, ca->cid, err)) != EL_OK) {
         el_artifact_close(ca->art);
         free(ca);
