@@ -92,7 +92,10 @@ def main():
     tok = float(re.search(r"token_checks_per_sec (\S+)", out).group(1))
     row("token checks/s vs ed25519 verify/s (openssl)", tok, peer_verify, "checks/s", True)
 
-    # 5. Fetch a 64 MiB artifact from a loopback Kubo gateway vs curl downloading the same bytes.
+    # 5. elastos serve: launches per second and latency, memory per idle capsule.
+    serve_bench(a, E, W, wasm, wenv)
+
+    # 6. Fetch a 64 MiB artifact from a loopback Kubo gateway vs curl downloading the same bytes.
     if a.kubo:
         fetch_bench(a, E, work)
 
@@ -145,6 +148,70 @@ def fetch_bench(a, E, work):
         row("fetch 64 MiB -o vs curl of the trustless CAR", size / o, size / c, "MiB/s", True)
     finally:
         daemon.terminate(); daemon.wait()
+
+def pool_rss_kib(pid):
+    """Resident KiB inside the pooling allocator's reservation for linear memories: the address
+    range spanned by the huge PROT_NONE reservations and the memory images mapped into them."""
+    maps, cur = [], None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
+            if m:
+                cur = [int(m.group(1), 16), int(m.group(2), 16), m.group(4), 0]
+                maps.append(cur)
+            elif line.startswith("Rss:") and cur:
+                cur[3] = int(line.split()[1])
+    pool = [m for m in maps if m[1] - m[0] > (1 << 32) or "memory-image" in m[2]]
+    if not pool:
+        return 0
+    lo, hi = min(m[0] for m in pool), max(m[1] for m in pool)
+    return sum(m[3] for m in maps if lo <= m[0] and m[1] <= hi)
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+def serve_bench(a, E, W, wasm, wenv):
+    """5. elastos serve: launches of hello (launch, run to exit, reap) vs a loop of wasmtime run processes."""
+    load = os.path.join(a.build, "bin", "el-serveload")
+    cap = os.path.join(a.build, "capsules", "hello.capsule")
+    d = subprocess.Popen([E, "serve"], stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if subprocess.run([E, "ps"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+                break
+            time.sleep(0.05)
+        res = {}
+        for threads in (1, 2):
+            out = subprocess.check_output([load, "seq", "20000", cap, "--one", "--threads", str(threads)], text=True)
+            res[threads] = {k: float(v) for k, v in (l.split() for l in out.splitlines())}
+        n = 100
+        t = time.perf_counter()
+        for _ in range(n):
+            subprocess.run([W, "run"] + wenv + [wasm], stdout=subprocess.DEVNULL, check=True)
+        peer = n / (time.perf_counter() - t)
+        for threads in (1, 2):
+            r = res[threads]
+            row(f"serve launches/s, {threads} client(s) vs wasmtime run loop", r["launches_per_sec"], peer, "/s", True)
+            print(f"{'  latency per launch (us)':<44} p50 {r['p50_us']:.0f}, p99 {r['p99_us']:.0f}, max {r['max_us']:.0f}"
+                  f"   (targets: 5,000/s, p99 < 1,000 us)")
+        # Memory per idle capsule beyond its own linear memory: 200 idle capsules.
+        idle = os.path.join(a.build, "capsules", "servetest.capsule")
+        if os.path.exists(idle):
+            subprocess.run([E, "trust", "add", os.path.join(a.build, "keys", "publisher.pub")], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+            r0, m0 = rss_kib(d.pid), pool_rss_kib(d.pid)
+            subprocess.run([load, "start", "200", idle, "--", "idle"], stdout=subprocess.DEVNULL, check=True)
+            time.sleep(1.0)
+            r1, m1 = rss_kib(d.pid), pool_rss_kib(d.pid)
+            per = (r1 - r0) / 200
+            lin = (m1 - m0) / 200
+            print(f"{'idle capsule, RSS per capsule (KiB)':<44} {per:.0f} total, {lin:.0f} its linear memory, "
+                  f"{per - lin:.0f} beyond it   (target: < 1024)")
+    finally:
+        d.terminate()
+        d.wait()
 
 if __name__ == "__main__":
     main()

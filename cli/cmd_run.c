@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "elastos/broker.h"
+#include "elastos/instance.h"
 #include "elastos/store.h"
 #include "elastos/vm.h"
 #include "elastos/wasm.h"
@@ -16,13 +18,16 @@ int cmd_run(int argc, char **argv)
     const char *target = NULL;
     const char **grants = calloc((size_t)argc, sizeof *grants);
     size_t n_grants = 0;
+    bool detach = false;
     int i = 1;
     for (; i < argc; i++) {
         if (!strcmp(argv[i], "--")) {
             i++;
             break;
         }
-        if (!strcmp(argv[i], "--grant") && i + 1 < argc)
+        if (!strcmp(argv[i], "--detach"))
+            detach = true;
+        else if (!strcmp(argv[i], "--grant") && i + 1 < argc)
             grants[n_grants++] = argv[++i];
         else if (!strncmp(argv[i], "--grant=", 8))
             grants[n_grants++] = argv[i] + 8;
@@ -48,6 +53,12 @@ int cmd_run(int argc, char **argv)
     el_session *s = NULL;
     el_error err;
     rc = cli_resolve(rt, target, path);
+    if (!rc && detach) {
+        rc = cli_run_detach(rt, path, grants, n_grants, argv + i, (size_t)(argc - i));
+        el_runtime_close(rt);
+        free(grants);
+        return rc;
+    }
     if (!rc && el_artifact_open(rt, path, 0, &a, &err) != EL_OK)
         rc = cli_fail(&err);
     const el_manifest *m = rc ? NULL : el_artifact_manifest(a);
@@ -56,6 +67,9 @@ int cmd_run(int argc, char **argv)
     if (!rc && m && m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT && m->type != EL_TYPE_VM)
         rc = cli_failf(EL_ERR_USAGE, "%s: capsules of type %s cannot be run by this version", m->name,
                        el_capsule_type_name(m->type));
+    int slot = -1; /* resource_limits.max_instances, counted host-wide with the daemon's */
+    if (!rc && el_instance_slot(rt, a, &slot, &err) != EL_OK)
+        rc = cli_fail(&err);
     if (!rc && el_session_new(rt, a, NULL, &s, &err) != EL_OK)
         rc = cli_fail(&err);
     for (size_t g = 0; !rc && g < n_grants; g++)
@@ -80,8 +94,13 @@ int cmd_run(int argc, char **argv)
         el_wasm_result res;
         fflush(stdout);
         el_status st = el_wasm_run(rt, a, &o, &res, &err);
+        el_error ae;
+        if ((st == EL_ERR_LIMIT || st == EL_ERR_TRAP) && el_instance_audit_kill(rt, a, o.capsule_id, err.msg, &ae) != EL_OK)
+            fprintf(stderr, "elastos: warning: audit append failed: %s\n", ae.msg);
         rc = st == EL_OK ? res.exit_code : cli_fail(&err);
     }
+    if (slot >= 0)
+        close(slot);
     el_session_free(s);
     el_artifact_close(a);
     el_runtime_close(rt);

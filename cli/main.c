@@ -62,14 +62,15 @@ static const cli_command commands[] = {
      "Makefile: `make` builds it for wasm32-wasi (--type vm: a static native binary in a vm rootfs,\n"
      "docs/vm.md), `make pack` signs it (with a project key made and trusted on first use), `make\n"
      "run` runs it."},
-    {"run", cmd_run, "run FILE|CID|NAME[@RANGE] [--grant RESOURCE:ACTION]... [-- ARGS...]",
+    {"run", cmd_run, "run FILE|CID|NAME[@RANGE] [--detach] [--grant RESOURCE:ACTION]... [-- ARGS...]",
      "Verifies and runs a capsule (NAME[@RANGE]: the highest matching installed, trusted version),\n"
      "after checking its dependencies (66 missing or mismatched, 77 untrusted). --grant pre-authorizes a capability inside the capsule's manifest\n"
      "permissions (audited as an operator grant); anything else it asks for goes to the shell capsule.\n"
      "A grant of localhost://storage/* also mounts the capsule's storage at /storage (read, or\n"
      "read-write with :write). Exit status: the capsule's own, or 64 usage, 65 malformed,\n"
      "66 not found, 77 refused (signature or trust), 78 configuration, 134 crashed, 137 killed\n"
-     "by a resource limit."},
+     "by a resource limit. --detach launches it in the daemon (elastos serve) and prints its\n"
+     "instance id."},
     {"open", cmd_open, "open CID|FILE [-- ARGS...]",
      "Opens a data capsule in its viewer: verifies the data capsule (signature, trusted publisher)\n"
      "and installs it in the store, resolves its manifest's viewer (a CID: the store, then\n"
@@ -96,6 +97,12 @@ static const cli_command commands[] = {
      "action, reason, token id), or a JSON array with --json.\n"
      "verify: checks the hash chain; exit 0 and \"audit: N records, chain intact\", or 65 naming\n"
      "the first edited, deleted, inserted or reordered record."},
+    {"serve", cmd_serve, "serve [--max-running N] [--calls-per-sec N] [--log-kib N]",
+     "Runs the daemon hosting many capsules in this process (docs/serve.md), on the Unix socket\n"
+     "$ELASTOS_HOME/serve.sock (mode 0600, same user only). SIGTERM stops every capsule and exits."},
+    {"ps", cmd_ps, "ps [--json]", "Lists the daemon's capsule instances: id, name, state, exit status, reason."},
+    {"stop", cmd_stop, "stop ID", "Stops a capsule instance in the daemon (it exits 137) and prints how it ended."},
+    {"logs", cmd_logs, "logs ID", "Prints what a daemon capsule instance wrote to stdout and stderr (the newest 64 KiB)."},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -5,6 +5,7 @@
 #include "elastos/broker.h"
 #include "elastos/ai.h"
 #include "elastos/audit.h"
+#include "elastos/net.h"
 #include "elastos/protocol.h"
 #include "elastos/shell.h"
 #include "elastos/store.h"
@@ -51,6 +52,7 @@ struct el_session {
     bool decided;
     el_decision decision;
     char reason[256];
+    el_msg_router router; /* send == NULL: none */
 };
 
 static void audit(el_session *s, const char *decision, const char *resource, const char *action, const char *reason,
@@ -141,6 +143,14 @@ void el_session_free(el_session *s)
 }
 
 const char *el_session_capsule_id(const el_session *s) { return s->capsule_id; }
+
+void el_session_set_router(el_session *s, const el_msg_router *r)
+{
+    if (r)
+        s->router = *r;
+    else
+        memset(&s->router, 0, sizeof s->router);
+}
 
 char **el_session_pending(el_session *s, size_t **len)
 {
@@ -429,6 +439,11 @@ static char *storage_op(el_session *s, const el_request *q, size_t *len)
         if (st == EL_OK)
             r = obj_type("ok");
     }
+    if (st == EL_ERR_LIMIT) { /* a quota refusal is a limit enforced: audited */
+        char tid[EL_TOKEN_ID_HEX];
+        el_hex_encode(tok.id, 16, tid);
+        audit(s, EL_AUDIT_DENY, resource, el_action_name(action), err.msg, tid);
+    }
     if (st != EL_OK)
         return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit"
                                         : st == EL_ERR_FORMAT ? "bad_request" : "internal", err.msg, len);
@@ -499,7 +514,7 @@ static char *provider_call(el_session *s, const el_request *q, size_t *len)
     const char *uri = el_req_str(q, "uri");
     static const char ai[] = "elastos://ai/";
     if (strncmp(uri, ai, sizeof ai - 1) != 0 || strlen(uri) > EL_RESOURCE_MAX || !el_resource_match(uri, uri))
-        return el_response_error(q->id, "not_found", "no provider for this uri (known: elastos://ai/chat)", len);
+        return el_response_error(q->id, "not_found", "no provider for this uri (known: elastos://ai/chat, elastos://net/HOST:PORT)", len);
     char *deny = check_use(s, q, uri, EL_ACT_EXECUTE, NULL, len);
     if (deny)
         return deny;
@@ -510,6 +525,162 @@ static char *provider_call(el_session *s, const el_request *q, size_t *len)
         return el_response_error(q->id, code, err.msg, len);
     json_t *r = obj_type("provider_result");
     json_object_set_new(r, "result", result);
+    return el_response_encode(q->id, r, len);
+}
+
+/* Capsule names as in manifests: [a-z0-9][a-z0-9._-]{0,63}. */
+static bool capsule_name_ok(const char *n)
+{
+    size_t l = strlen(n);
+    if (l < 1 || l > 64 || !((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= '0' && n[0] <= '9')))
+        return false;
+    for (size_t i = 1; i < l; i++)
+        if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '.' || n[i] == '_' || n[i] == '-'))
+            return false;
+    return true;
+}
+
+#define MSG_DEFAULT_MAX 64
+
+static char *messaging(el_session *s, const el_request *q, size_t *len)
+{
+    el_error err;
+    if (q->type == EL_REQ_RECEIVE_MESSAGES) {
+        size_t max = (size_t)el_req_uint(q, "max", MSG_DEFAULT_MAX);
+        if (max < 1)
+            return el_response_error(q->id, "bad_request", "receive_messages.max must be at least 1", len);
+        if (max > MSG_DEFAULT_MAX)
+            max = MSG_DEFAULT_MAX;
+        json_t *msgs = s->router.receive ? s->router.receive(s->router.arg, s->capsule_id, max) : json_array();
+        json_t *r = obj_type("messages");
+        json_object_set_new(r, "messages", msgs ? msgs : json_array());
+        return el_response_encode(q->id, r, len);
+    }
+    const char *to = el_req_str(q, "to"), *payload = el_req_str(q, "payload");
+    json_t *rt = json_object_get(q->body, "reply_to");
+    const char *reply_to = rt ? json_string_value(rt) : NULL;
+    if (!capsule_name_ok(to))
+        return el_response_error(q->id, "bad_request", "send_message.to must be a capsule name", len);
+    if (reply_to && strlen(reply_to) > 128)
+        return el_response_error(q->id, "bad_request", "send_message.reply_to is too long", len);
+    size_t n;
+    uint8_t *bytes = el_base64_decode(payload, &n);
+    if (!bytes)
+        return el_response_error(q->id, "bad_request", "payload is not valid base64", len);
+    free(bytes);
+    char resource[EL_RESOURCE_MAX + 1];
+    snprintf(resource, sizeof resource, "elastos://capsule/%s", to);
+    char *deny = check_use(s, q, resource, EL_ACT_MESSAGE, NULL, len);
+    if (deny)
+        return deny;
+    el_status st = s->router.send ? s->router.send(s->router.arg, s->m->name, s->capsule_id, to, payload, reply_to, &err)
+                                  : el_error_set(&err, EL_ERR_NOTFOUND, "no capsule named %s is running", to);
+    if (st != EL_OK)
+        return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit" : "internal",
+                                 err.msg, len);
+    return el_response_encode(q->id, obj_type("ok"), len);
+}
+
+/* provider_call on elastos://net/HOST:PORT (net.h): the manifest's allowlist, then the token
+ * (action execute), then one bounded TCP exchange. body: {send?: base64, max_bytes?, timeout_ms?,
+ * shut_write?}; result: {data: base64}. */
+static char *net_call(el_session *s, const el_request *q, size_t *len)
+{
+    const char *uri = el_req_str(q, "uri");
+    char host[256], port[8];
+    el_error err;
+    if (el_net_parse(uri, host, port, &err) != EL_OK)
+        return el_response_error(q->id, "bad_request", err.msg, len);
+    json_t *b = json_object_get(q->body, "body"), *v;
+    const char *k;
+    if (!json_is_object(b))
+        return el_response_error(q->id, "bad_request", "body must be an object {send?, max_bytes?, timeout_ms?, shut_write?}", len);
+    json_object_foreach(b, k, v)
+    {
+        bool ok = (!strcmp(k, "send") && json_is_string(v)) || (!strcmp(k, "shut_write") && json_is_boolean(v)) ||
+                  (!strcmp(k, "max_bytes") && json_is_integer(v) && json_integer_value(v) >= 1 &&
+                   json_integer_value(v) <= MAX_PAYLOAD) ||
+                  (!strcmp(k, "timeout_ms") && json_is_integer(v) && json_integer_value(v) >= 1 &&
+                   json_integer_value(v) <= 60000);
+        if (!ok)
+            return el_response_error(q->id, "bad_request", "body: unknown field or bad value", len);
+    }
+    if (!el_net_allowed(s->m, host, port)) {
+        audit(s, EL_AUDIT_DENY, uri, "execute", "not in the manifest's resource_limits.network allowlist", NULL);
+        return el_response_error(q->id, "denied", "not in the capsule's resource_limits.network allowlist", len);
+    }
+    char *deny = check_use(s, q, uri, EL_ACT_EXECUTE, NULL, len);
+    if (deny)
+        return deny;
+    size_t n = 0;
+    uint8_t *send = NULL;
+    const char *sb = json_string_value(json_object_get(b, "send"));
+    if (sb && !(send = el_base64_decode(sb, &n)))
+        return el_response_error(q->id, "bad_request", "body.send is not valid base64", len);
+    size_t max = (size_t)el_req_uint(&(el_request){.body = b}, "max_bytes", MAX_PAYLOAD);
+    unsigned timeout = (unsigned)el_req_uint(&(el_request){.body = b}, "timeout_ms", 5000);
+    uint8_t *data = NULL;
+    size_t dn = 0;
+    if (s->router.blocking)
+        s->router.blocking(s->router.arg, true);
+    el_status st = el_net_exchange(host, port, send, n, !json_is_false(json_object_get(b, "shut_write")), max, timeout,
+                                   &data, &dn, &err);
+    if (s->router.blocking)
+        s->router.blocking(s->router.arg, false);
+    free(send);
+    if (st != EL_OK)
+        return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : "unavailable", err.msg, len);
+    char *b64 = el_base64_encode(data, dn);
+    free(data);
+    if (!b64)
+        return el_response_error(q->id, "internal", "out of memory", len);
+    json_t *r = obj_type("provider_result"), *res = json_object();
+    json_object_set_new(res, "data", json_string(b64));
+    free(b64);
+    json_object_set_new(r, "result", res);
+    return el_response_encode(q->id, r, len);
+}
+
+/* launch_capsule, stop_capsule, list_capsules: the orchestrator's, through the router. */
+static char *orchestrate(el_session *s, const el_request *q, size_t *len)
+{
+    const char *what = el_req_type_name(q->type);
+    if (!s->router.orchestrator || !s->router.launch) {
+        audit(s, EL_AUDIT_DENY, "elastos://capsule/*", "execute", "only the shell may launch, stop or list capsules", NULL);
+        return el_response_error(q->id, "denied", "only the shell capsule may do this", len);
+    }
+    el_error err;
+    el_status st = EL_OK;
+    json_t *r = NULL;
+    char why[320];
+    if (q->type == EL_REQ_LIST_CAPSULES) {
+        r = obj_type("capsule_list");
+        json_t *l = s->router.list(s->router.arg);
+        json_object_set_new(r, "capsules", l ? l : json_array());
+        return el_response_encode(q->id, r, len);
+    }
+    if (q->type == EL_REQ_STOP_CAPSULE) {
+        const char *id = el_req_str(q, "capsule_id");
+        st = s->router.stop(s->router.arg, id, &err);
+        snprintf(why, sizeof why, "%s %.64s", what, id);
+        if (st == EL_OK)
+            r = obj_type("ok");
+    } else {
+        char id[33] = "";
+        json_t *c = json_object_get(q->body, "config");
+        st = s->router.launch(s->router.arg, c, id, &err);
+        const char *n = json_string_value(json_object_get(c, "name")), *cid = json_string_value(json_object_get(c, "cid"));
+        snprintf(why, sizeof why, "%s %.80s: %s", what, n ? n : cid ? cid : "?", st == EL_OK ? id : err.msg);
+        if (st == EL_OK) {
+            r = obj_type("capsule_launched");
+            json_object_set_new(r, "capsule_id", json_string(id));
+        }
+    }
+    audit(s, st == EL_OK ? EL_AUDIT_LAUNCH : EL_AUDIT_DENY, "elastos://capsule/*", "execute", why, NULL);
+    if (st != EL_OK)
+        return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit"
+                                        : st == EL_ERR_USAGE || st == EL_ERR_FORMAT ? "bad_request" : "denied",
+                                 err.msg, len);
     return el_response_encode(q->id, r, len);
 }
 
@@ -613,8 +784,17 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
     case EL_REQ_FETCH_CONTENT:
         resp = fetch_content(s, &q, len);
         break;
-    case EL_REQ_PROVIDER_CALL:
-        resp = provider_call(s, &q, len);
+    case EL_REQ_PROVIDER_CALL: /* elastos://net/ here (net.h); elastos://ai/ in provider_call (ai.c) */
+        resp = !strncmp(el_req_str(&q, "uri"), "elastos://net/", 14) ? net_call(s, &q, len) : provider_call(s, &q, len);
+        break;
+    case EL_REQ_SEND_MESSAGE:
+    case EL_REQ_RECEIVE_MESSAGES:
+        resp = messaging(s, &q, len);
+        break;
+    case EL_REQ_LAUNCH_CAPSULE:
+    case EL_REQ_STOP_CAPSULE:
+    case EL_REQ_LIST_CAPSULES:
+        resp = orchestrate(s, &q, len);
         break;
     case EL_REQ_GRANT_CAPABILITY:
     case EL_REQ_DENY_CAPABILITY:

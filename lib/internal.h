@@ -25,12 +25,16 @@ struct el_runtime {
     struct el_ticker *ticker;         /* wasm.c's epoch ticker, started on first launch */
     struct el_artifact *shell;        /* the verified shell capsule, loaded on first decision */
     uint64_t decision_seq;            /* ids of shell decision requests */
+    struct el_wasm_shared *wshared;   /* wasm.c's shared linker and prepared modules (serve) */
 };
 
 /* The state database (state.c), opened and migrated on first use; owned by rt. */
 el_status el_state_db(el_runtime *rt, struct sqlite3 **db, el_error *err);
 /* A new connection to it, for another thread (the caller closes it). */
 el_status el_state_open(el_runtime *rt, struct sqlite3 **db, el_error *err);
+
+/* Frees wasm.c's shared linker and prepared modules (called by el_runtime_close). */
+void el_wasm_shared_free(struct el_wasm_shared *w);
 
 /* Stops and frees wasm.c's epoch ticker (called by el_runtime_close, before the engine goes). */
 void el_ticker_stop(struct el_ticker *t);

@@ -63,6 +63,7 @@ void el_runtime_close(el_runtime *rt)
     if (!rt)
         return;
     el_ticker_stop(rt->ticker);
+    el_wasm_shared_free(rt->wshared);
     el_audit_buf_free(rt);
     el_artifact_close(rt->shell);
     if (rt->engine)

@@ -58,6 +58,8 @@ static el_status shell_path(el_runtime *rt, char *out, el_error *err)
     return el_error_set(err, EL_ERR_NOTFOUND, "no shell capsule found (set ELASTOS_SHELL)");
 }
 
+el_status el_shell_locate(el_runtime *rt, char *path, el_error *err) { return shell_path(rt, path, err); }
+
 static bool have_tty(void)
 {
     if (!isatty(STDIN_FILENO))

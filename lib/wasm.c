@@ -45,7 +45,7 @@ static el_status wt_error(el_error *err, el_status code, const char *what, wasmt
     return code;
 }
 
-static el_status engine(el_runtime *rt, wasm_engine_t **out, el_error *err)
+static el_status engine_slots(el_runtime *rt, unsigned slots, wasm_engine_t **out, el_error *err)
 {
     if (!rt->engine) {
         wasm_config_t *cfg = wasm_config_new();
@@ -53,6 +53,22 @@ static el_status engine(el_runtime *rt, wasm_engine_t **out, el_error *err)
             return el_error_set(err, EL_ERR_INTERNAL, "wasmtime: cannot create a configuration");
         wasmtime_config_cranelift_opt_level_set(cfg, WASMTIME_OPT_LEVEL_SPEED);
         wasmtime_config_epoch_interruption_set(cfg, true);
+        if (slots) {
+            /* Instances, memories and tables come from pools reserved once: a launch takes a
+             * slot (its memory image mapped copy-on-write) instead of mmap'ing a fresh one. The
+             * memory reservation per slot is Wasmtime's default, so compiled code (and the cache
+             * key) is the same as without the pool. */
+            wasmtime_pooling_allocation_config_t *pc = wasmtime_pooling_allocation_config_new();
+            wasmtime_pooling_allocation_config_total_core_instances_set(pc, slots);
+            wasmtime_pooling_allocation_config_total_memories_set(pc, slots);
+            wasmtime_pooling_allocation_config_total_tables_set(pc, slots);
+            wasmtime_pooling_allocation_config_max_memory_size_set(pc, (size_t)4 << 30);
+            wasmtime_pooling_allocation_config_table_elements_set(pc, 100000);
+            wasmtime_pooling_allocation_config_max_unused_warm_slots_set(pc, 64);
+            wasmtime_pooling_allocation_strategy_set(cfg, pc);
+            wasmtime_pooling_allocation_config_delete(pc);
+            wasmtime_config_memory_init_cow_set(cfg, true);
+        }
         rt->engine = wasm_engine_new_with_config(cfg);
         if (!rt->engine)
             return el_error_set(err, EL_ERR_INTERNAL, "wasmtime: cannot create the engine");
@@ -60,6 +76,8 @@ static el_status engine(el_runtime *rt, wasm_engine_t **out, el_error *err)
     *out = rt->engine;
     return EL_OK;
 }
+
+static el_status engine(el_runtime *rt, wasm_engine_t **out, el_error *err) { return engine_slots(rt, 0, out, err); }
 
 static void cache_path(el_runtime *rt, const uint8_t module_sha[32], char *out, size_t cap)
 {
@@ -217,13 +235,14 @@ void el_ticker_stop(struct el_ticker *t)
     free(t);
 }
 
-typedef enum { FIRED_NONE, FIRED_WALL, FIRED_CPU } fired_kind;
+typedef enum { FIRED_NONE, FIRED_WALL, FIRED_CPU, FIRED_STOP } fired_kind;
 
 typedef struct deadline {
     struct timespec at;  /* wall-clock deadline (CLOCK_MONOTONIC) */
     uint64_t cpu_start;  /* this thread's CPU time at launch, ns */
     uint64_t cpu_ns;     /* the manifest's cpu_ms */
     fired_kind fired;
+    const volatile int *stop; /* el_wasm_options.stop */
 } deadline;
 
 static uint64_t thread_cpu_ns(void)
@@ -246,6 +265,10 @@ static wasmtime_error_t *deadline_cb(wasmtime_context_t *ctx, void *data, uint64
         d->fired = FIRED_WALL;
         return wasmtime_error_new("wall-clock limit exceeded");
     }
+    if (d->stop && *d->stop) {
+        d->fired = FIRED_STOP;
+        return wasmtime_error_new("stopped");
+    }
     if (thread_cpu_ns() - d->cpu_start >= d->cpu_ns) {
         d->fired = FIRED_CPU;
         return wasmtime_error_new("CPU time limit exceeded");
@@ -253,6 +276,18 @@ static wasmtime_error_t *deadline_cb(wasmtime_context_t *ctx, void *data, uint64
     *delta = 1;
     *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
     return NULL;
+}
+
+static ptrdiff_t out_stdout(void *arg, const unsigned char *d, size_t n)
+{
+    const el_wasm_options *o = arg;
+    return o->output ? o->output(o->output_arg, 1, d, n) : (ptrdiff_t)n;
+}
+
+static ptrdiff_t out_stderr(void *arg, const unsigned char *d, size_t n)
+{
+    const el_wasm_options *o = arg;
+    return o->output ? o->output(o->output_arg, 2, d, n) : (ptrdiff_t)n;
 }
 
 static el_status wasi_setup(wasmtime_context_t *ctx, const el_manifest *m, const char *id, const el_wasm_options *o,
@@ -291,6 +326,10 @@ static el_status wasi_setup(wasmtime_context_t *ctx, const el_manifest *m, const
     if (o->stdio == EL_STDIO_TTY) {
         ok = wasi_config_set_stdin_file(wc, "/dev/tty") && wasi_config_set_stdout_file(wc, "/dev/tty") &&
              wasi_config_set_stderr_file(wc, "/dev/tty");
+    } else if (o->stdio == EL_STDIO_CUSTOM) {
+        wasi_config_set_stdin_bytes(wc, &(wasm_byte_vec_t){0});
+        wasi_config_set_stdout_custom(wc, out_stdout, (void *)o, NULL);
+        wasi_config_set_stderr_custom(wc, out_stderr, (void *)o, NULL);
     } else if (o->stdio == EL_STDIO_NONE) {
         wasi_config_set_stdin_bytes(wc, &(wasm_byte_vec_t){0});
         wasi_config_inherit_stderr(wc);
@@ -309,6 +348,12 @@ static el_status wasi_setup(wasmtime_context_t *ctx, const el_manifest *m, const
     return we ? wt_error(err, EL_ERR_INTERNAL, "wasmtime: WASI", we, NULL) : EL_OK;
 }
 
+typedef struct host_env {
+    el_session *s;
+    el_wasm_gate_fn gate;
+    void *gate_arg;
+} host_env;
+
 /* The elastos.call host function (docs/protocol.md): one request in, its response out, or kept
  * when it does not fit and fetched by call(0, 0, buf, n). */
 static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmtime_val_t *args, size_t nargs,
@@ -316,11 +361,15 @@ static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmti
 {
     (void)nargs;
     (void)nresults;
-    el_session *s = env;
+    wasmtime_context_t *ctx = wasmtime_caller_context(caller);
+    /* the shared linker's function has no env: the run's host_env is the store's data */
+    const host_env *he = env ? env : wasmtime_context_get_data(ctx);
+    el_session *s = he ? he->s : NULL;
+    if (!s)
+        return wasmtime_trap_new("elastos.call: no runtime channel", 32);
     wasmtime_extern_t mem;
     if (!wasmtime_caller_export_get(caller, "memory", 6, &mem) || mem.kind != WASMTIME_EXTERN_MEMORY)
         return wasmtime_trap_new("elastos.call: the capsule exports no memory", 43);
-    wasmtime_context_t *ctx = wasmtime_caller_context(caller);
     uint8_t *base = wasmtime_memory_data(ctx, &mem.of.memory);
     size_t size = wasmtime_memory_data_size(ctx, &mem.of.memory);
     uint64_t rp = (uint32_t)args[0].of.i32, rl = (uint32_t)args[1].of.i32;
@@ -346,7 +395,11 @@ static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmti
         if (!req)
             return wasmtime_trap_new("elastos.call: out of memory", 27);
         memcpy(req, base + rp, rl);
+        if (he->gate)
+            he->gate(he->gate_arg, true);
         resp = el_session_handle(s, req, rl, &len);
+        if (he->gate)
+            he->gate(he->gate_arg, false);
         free(req);
         free(*pending);
         *pending = NULL;
@@ -368,7 +421,7 @@ static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmti
     return NULL;
 }
 
-static el_status define_host(wasmtime_linker_t *linker, el_session *s, el_error *err)
+static el_status define_host(wasmtime_linker_t *linker, host_env *s, el_error *err)
 {
     wasm_valtype_vec_t params, results;
     wasm_valtype_t *p[4] = {wasm_valtype_new_i32(), wasm_valtype_new_i32(), wasm_valtype_new_i32(), wasm_valtype_new_i32()};
@@ -381,12 +434,114 @@ static el_status define_host(wasmtime_linker_t *linker, el_session *s, el_error 
     return we ? wt_error(err, EL_ERR_INTERNAL, "wasmtime: elastos.call", we, NULL) : EL_OK;
 }
 
+/* The fast path of a long-lived host (el_wasm_prepare): one linker for all runs with a session,
+ * and per module, by content hash, the compiled module and its InstancePre. */
+#define PREPARED_MAX 256
+
+typedef struct prepared {
+    struct prepared *next;
+    uint8_t sha[32];
+    wasmtime_module_t *module;
+    wasmtime_instance_pre_t *pre;
+} prepared;
+
+struct el_wasm_shared {
+    pthread_mutex_t mu;
+    wasmtime_linker_t *linker;
+    prepared *mods;
+    size_t n;
+};
+
+void el_wasm_shared_free(struct el_wasm_shared *w)
+{
+    if (!w)
+        return;
+    while (w->mods) {
+        prepared *p = w->mods;
+        w->mods = p->next;
+        wasmtime_instance_pre_delete(p->pre);
+        wasmtime_module_delete(p->module);
+        free(p);
+    }
+    wasmtime_linker_delete(w->linker);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err)
+{
+    wasm_engine_t *eng;
+    el_status s = engine_slots(rt, slots, &eng, err);
+    if (s == EL_OK)
+        s = ticker_start(rt, err);
+    if (s != EL_OK || rt->wshared)
+        return s;
+    struct el_wasm_shared *w = calloc(1, sizeof *w);
+    if (!w)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    pthread_mutex_init(&w->mu, NULL);
+    w->linker = wasmtime_linker_new(eng);
+    wasmtime_error_t *we = wasmtime_linker_define_wasi(w->linker);
+    if (we)
+        s = wt_error(err, EL_ERR_INTERNAL, "wasmtime: WASI linker", we, NULL);
+    if (s == EL_OK)
+        s = define_host(w->linker, NULL, err);
+    if (s != EL_OK) {
+        el_wasm_shared_free(w);
+        return s;
+    }
+    rt->wshared = w;
+    return EL_OK;
+}
+
+/* The InstancePre for f's module (compiled or loaded from the disk cache on first use). The
+ * lock is held while loading, so many launches of a new module wait for one compile. */
+static el_status prepared_get(el_runtime *rt, const el_artifact_file *f, const wasmtime_instance_pre_t **out, bool *hit,
+                              el_error *err)
+{
+    struct el_wasm_shared *w = rt->wshared;
+    pthread_mutex_lock(&w->mu);
+    for (prepared *p = w->mods; p; p = p->next)
+        if (memcmp(p->sha, f->sha256, 32) == 0) {
+            *out = p->pre;
+            *hit = true;
+            pthread_mutex_unlock(&w->mu);
+            return EL_OK;
+        }
+    el_status s = w->n >= PREPARED_MAX ? el_error_set(err, EL_ERR_INTERNAL, "too many distinct modules kept in memory")
+                                       : EL_OK;
+    prepared *p = s == EL_OK ? calloc(1, sizeof *p) : NULL;
+    if (s == EL_OK && !p)
+        s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    if (s == EL_OK)
+        s = load_module(rt, f, &p->module, hit, err);
+    if (s == EL_OK) {
+        wasmtime_error_t *we = wasmtime_linker_instantiate_pre(w->linker, p->module, &p->pre);
+        if (we) {
+            wasmtime_module_delete(p->module);
+            s = wt_error(err, EL_ERR_FORMAT, "cannot start capsule", we, NULL);
+        }
+    }
+    if (s == EL_OK) {
+        memcpy(p->sha, f->sha256, 32);
+        p->next = w->mods;
+        w->mods = p;
+        w->n++;
+        *out = p->pre;
+    } else {
+        free(p);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return s;
+}
+
 el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_options *opts, el_wasm_result *res,
                       el_error *err)
 {
     static const el_wasm_options none;
     const el_wasm_options *o = opts ? opts : &none;
     const el_manifest *m = el_artifact_manifest(art);
+    const el_limits *lim = o->limits ? o->limits : &m->limits;
     memset(res, 0, sizeof *res);
     if (m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT)
         return el_error_set(err, EL_ERR_USAGE, "capsule %s is of type %s, not a wasm capsule", m->name,
@@ -395,8 +550,11 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     if (!f)
         return el_error_set(err, EL_ERR_FORMAT, "entry %s is missing", m->entry);
 
+    /* With el_wasm_prepare's shared linker: the module's InstancePre, kept in memory. */
+    bool fast = rt->wshared && o->session;
+    const wasmtime_instance_pre_t *pre = NULL;
     wasmtime_module_t *module = NULL;
-    el_status s = load_module(rt, f, &module, &res->cache_hit, err);
+    el_status s = fast ? prepared_get(rt, f, &pre, &res->cache_hit, err) : load_module(rt, f, &module, &res->cache_hit, err);
     if (s != EL_OK)
         return s;
     if (o->capsule_id)
@@ -404,23 +562,24 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     else
         el_random_hex(res->capsule_id, EL_CAPSULE_ID_LEN / 2);
 
-    wasmtime_store_t *store = wasmtime_store_new(rt->engine, NULL, NULL);
-    wasmtime_linker_t *linker = wasmtime_linker_new(rt->engine);
+    host_env he = {.s = o->session, .gate = o->gate, .gate_arg = o->gate_arg};
+    wasmtime_store_t *store = wasmtime_store_new(rt->engine, fast ? &he : NULL, NULL);
+    wasmtime_linker_t *linker = fast ? NULL : wasmtime_linker_new(rt->engine);
     wasmtime_context_t *ctx = wasmtime_store_context(store);
-    wasmtime_store_limiter(store, (int64_t)m->limits.memory_mb << 20, 1 << 20, 16, 16, 16);
+    wasmtime_store_limiter(store, (int64_t)lim->memory_mb << 20, 1 << 20, 16, 16, 16);
     wasmtime_context_set_epoch_deadline(ctx, 1);
-    wasmtime_error_t *we = wasmtime_linker_define_wasi(linker);
+    wasmtime_error_t *we = fast ? NULL : wasmtime_linker_define_wasi(linker);
     if (we)
         s = wt_error(err, EL_ERR_INTERNAL, "wasmtime: WASI linker", we, NULL);
     if (s == EL_OK)
         s = wasi_setup(ctx, m, res->capsule_id, o, err);
-    if (s == EL_OK && o->session)
-        s = define_host(linker, o->session, err);
+    if (s == EL_OK && o->session && !fast)
+        s = define_host(linker, &he, err);
 
-    deadline dl = {.cpu_start = thread_cpu_ns(), .cpu_ns = m->limits.cpu_ms * 1000000ULL};
+    deadline dl = {.cpu_start = thread_cpu_ns(), .cpu_ns = lim->cpu_ms * 1000000ULL, .stop = o->stop};
     clock_gettime(CLOCK_MONOTONIC, &dl.at);
-    dl.at.tv_sec += (time_t)(m->limits.wall_ms / 1000);
-    dl.at.tv_nsec += (long)(m->limits.wall_ms % 1000) * 1000000L;
+    dl.at.tv_sec += (time_t)(lim->wall_ms / 1000);
+    dl.at.tv_nsec += (long)(lim->wall_ms % 1000) * 1000000L;
     if (dl.at.tv_nsec >= 1000000000L) {
         dl.at.tv_sec++;
         dl.at.tv_nsec -= 1000000000L;
@@ -432,7 +591,8 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     wasmtime_instance_t inst;
     wasm_trap_t *trap = NULL;
     if (s == EL_OK) {
-        we = wasmtime_linker_instantiate(linker, ctx, module, &inst, &trap);
+        we = fast ? wasmtime_instance_pre_instantiate(pre, ctx, &inst, &trap)
+                  : wasmtime_linker_instantiate(linker, ctx, module, &inst, &trap);
         if (we || trap)
             s = wt_error(err, we ? EL_ERR_FORMAT : EL_ERR_TRAP, "cannot start capsule", we, trap);
     }
@@ -442,6 +602,7 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
             s = el_error_set(err, EL_ERR_FORMAT, "module %s exports no _start function (build it as a WASI command)", m->entry);
         } else {
             trap = NULL;
+            wasmtime_trap_code_t tc = 0;
             we = wasmtime_func_call(ctx, &start.of.func, NULL, 0, NULL, 0, &trap);
             int status;
             if (we && wasmtime_error_exit_status(we, &status)) {
@@ -456,31 +617,42 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
                                           mem.kind == WASMTIME_EXTERN_MEMORY
                                       ? wasmtime_memory_data_size(ctx, &mem.of.memory)
                                       : 0;
-                size_t limit = (size_t)m->limits.memory_mb << 20;
+                size_t limit = (size_t)lim->memory_mb << 20;
                 bool mem_full = mem_size >= limit - limit / 8;
                 if (dl.fired || mem_full) {
                     if (we)
                         wasmtime_error_delete(we);
                     if (trap)
                         wasm_trap_delete(trap);
-                    if (dl.fired == FIRED_WALL)
+                    if (dl.fired == FIRED_STOP)
+                        s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: stopped by the operator", m->name);
+                    else if (dl.fired == FIRED_WALL)
                         s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: wall-clock limit of %llu ms exceeded",
-                                         m->name, (unsigned long long)m->limits.wall_ms);
+                                         m->name, (unsigned long long)lim->wall_ms);
                     else if (dl.fired == FIRED_CPU)
                         s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: CPU time limit of %llu ms exceeded",
-                                         m->name, (unsigned long long)m->limits.cpu_ms);
+                                         m->name, (unsigned long long)lim->cpu_ms);
                     else /* it crashed with its memory at the limit: the failed growth is why */
                         s = el_error_set(err, EL_ERR_LIMIT,
                                          "capsule %s killed: memory limit of %u MiB reached (it failed at %zu MiB)",
-                                         m->name, m->limits.memory_mb, mem_size >> 20);
+                                         m->name, lim->memory_mb, mem_size >> 20);
+                } else if (trap && wasmtime_trap_code(trap, &tc) && tc == WASMTIME_TRAP_CODE_STACK_OVERFLOW) {
+                    /* the stack is a limit too: 137 with a one-line reason, not a backtrace */
+                    if (we)
+                        wasmtime_error_delete(we);
+                    wasm_trap_delete(trap);
+                    s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: stack overflow (call stack exhausted)",
+                                     m->name);
                 } else {
                     s = wt_error(err, EL_ERR_TRAP, "capsule crashed", we, trap);
                 }
             }
         }
     }
-    wasmtime_linker_delete(linker);
+    if (linker)
+        wasmtime_linker_delete(linker);
     wasmtime_store_delete(store);
-    wasmtime_module_delete(module);
+    if (module)
+        wasmtime_module_delete(module);
     return s;
 }

@@ -26,6 +26,9 @@ extern "C" {
 #define EL_AUDIT_REVOKE "revoke"         /* a token id was revoked */
 #define EL_AUDIT_EPOCH "epoch_bump"      /* all tokens revoked */
 #define EL_AUDIT_OPERATOR "operator_grant" /* --grant on the command line */
+#define EL_AUDIT_KILL "kill"             /* a capsule was stopped by a limit or the operator */
+#define EL_AUDIT_THROTTLE "throttle"     /* a capsule's requests were slowed down (serve.c) */
+#define EL_AUDIT_LAUNCH "launch"         /* the shell launched or stopped a capsule (serve.c) */
 
 typedef struct el_audit_record {
     int64_t seq;

@@ -15,6 +15,7 @@
 #include "elastos/artifact.h"
 #include "elastos/runtime.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #ifdef __cplusplus
@@ -43,6 +44,34 @@ bool el_session_storage_preopen(el_session *s, char *host_dir, size_t cap, bool 
 /* Handles one message; always returns a malloc'd response (an error response when the
  * message was bad). *len receives its length. */
 char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *len);
+
+/* Capsule-to-capsule messages (SPEC section 5): send_message needs a token for
+ * elastos://capsule/<to> with action message, checked like any other use; the router (serve.c)
+ * delivers and queues. Without a router, send_message answers not_found (no capsule runs
+ * beside a standalone one) and receive_messages an empty list. */
+typedef struct el_msg_router {
+    /* Queues payload (base64, as sent) for a running capsule named to; EL_ERR_NOTFOUND when
+     * none runs, EL_ERR_LIMIT when its queue is full. */
+    el_status (*send)(void *arg, const char *from_name, const char *from_id, const char *to, const char *payload,
+                      const char *reply_to, el_error *err);
+    /* Takes up to max queued messages for capsule_id: a JSON array (new reference) of
+     * {id, from, payload, timestamp, reply_to?}. */
+    json_t *(*receive)(void *arg, const char *capsule_id, size_t max);
+    void *arg;
+    /* The orchestrator (the shell capsule running in serve) may also launch, stop and list
+     * capsules (launch_capsule, stop_capsule, list_capsules); for anyone else they are denied.
+     * launch fills id (33 bytes) and returns the code of what went wrong, with err. */
+    bool orchestrator;
+    el_status (*launch)(void *arg, const json_t *config, char *id, el_error *err);
+    el_status (*stop)(void *arg, const char *capsule_id, el_error *err);
+    json_t *(*list)(void *arg); /* a JSON array, new reference */
+    /* Called with true before and false after a request blocks on the outside world (a network
+     * exchange), so the host can let other capsules' requests through meanwhile. */
+    void (*blocking)(void *arg, bool begin);
+} el_msg_router;
+
+/* Routes this session's messages through r (copied); NULL removes the router. */
+void el_session_set_router(el_session *s, const el_msg_router *r);
 
 /* For the host-call transport: the response kept because it did not fit (see protocol.md). */
 char **el_session_pending(el_session *s, size_t **len);

@@ -31,6 +31,9 @@ typedef struct el_decision_request {
     json_t *constraints; /* may be NULL */
 } el_decision_request;
 
+/* The path of the shell capsule this runtime would consult (see above); EL_ERR_NOTFOUND when none. */
+el_status el_shell_locate(el_runtime *rt, char *path /* PATH_MAX */, el_error *err);
+
 /* Asks the shell. Always yields a decision (deny when the shell is missing, crashes, or says
  * nothing); reason (256 bytes) says why. */
 void el_shell_decide(el_runtime *rt, const el_decision_request *q, el_decision *d, char reason[256]);

@@ -15,6 +15,7 @@
 #include "elastos/runtime.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,7 +25,15 @@ extern "C" {
 
 struct el_session;
 
-typedef enum el_stdio { EL_STDIO_INHERIT, EL_STDIO_TTY, EL_STDIO_NONE } el_stdio;
+typedef enum el_stdio { EL_STDIO_INHERIT, EL_STDIO_TTY, EL_STDIO_NONE, EL_STDIO_CUSTOM } el_stdio;
+
+/* EL_STDIO_CUSTOM: stdin is empty and every write to stdout (fd 1) or stderr (fd 2) is passed
+ * to output(output_arg, fd, data, len), which returns len (or a negative errno). */
+typedef ptrdiff_t (*el_wasm_output_fn)(void *arg, int fd, const unsigned char *data, size_t len);
+
+/* Called with enter=true before and enter=false after each elastos.call request is handled
+ * (serve.c: serializes access to the shared runtime and throttles floods). */
+typedef void (*el_wasm_gate_fn)(void *arg, bool enter);
 
 /* How to launch. Zero-initialised options give: no args, a fresh id, no elastos.call import,
  * no file system, inherited stdio. */
@@ -39,9 +48,15 @@ typedef struct el_wasm_options {
     el_stdio stdio;           /* TTY: stdin/stdout/stderr on /dev/tty */
     const char *extra_env_name; /* one more environment variable, or NULL */
     const char *extra_env_value;
-    const char *const *env_names; /* n_env more environment variables (elastos open), or NULL */
+    const char *const *env_names; /* n_env more environment variables (elastos open, LaunchConfig) */
     const char *const *env_values;
     size_t n_env;
+    el_wasm_output_fn output;   /* with EL_STDIO_CUSTOM */
+    void *output_arg;
+    el_wasm_gate_fn gate;       /* NULL: none */
+    void *gate_arg;
+    const volatile int *stop;   /* when it becomes nonzero, the capsule is stopped (137) */
+    const el_limits *limits;    /* instead of the manifest's (a LaunchConfig narrows them); NULL: its own */
 } el_wasm_options;
 
 typedef struct el_wasm_result {
@@ -49,6 +64,14 @@ typedef struct el_wasm_result {
     bool cache_hit;                         /* compiled code came from the cache */
     char capsule_id[EL_CAPSULE_ID_LEN + 1]; /* the instance id the capsule was given */
 } el_wasm_result;
+
+/* For a long-lived host of many capsules (serve.c). Creates the engine and the deadline thread
+ * now, so that several threads may then call el_wasm_run on this runtime at once (each with its
+ * own session). With slots > 0 the engine uses Wasmtime's pooling allocator for that many
+ * instances at once (copy-on-write memory images); runs with a session then share one linker,
+ * and each module is compiled (or loaded from the cache) once and kept in memory with its
+ * pre-instantiation (InstancePre), keyed by its content hash. Call before any other wasm use. */
+el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err);
 
 /* Runs the entry module of a verified artifact (type wasm or agent) to completion.
  * Returns EL_OK when the capsule ran and exited (result->exit_code is its status), EL_ERR_LIMIT

@@ -1,0 +1,1417 @@
+/*
+ * serve.c - the `elastos serve` daemon (include/elastos/serve.h, docs/serve.md): the local
+ * socket and its line-JSON API, one thread per capsule instance, the verified-artifact cache,
+ * the per-instance log ring, message routing between capsules, request throttling, and a
+ * graceful shutdown.
+ *
+ * Locking: rt_mu serializes everything that touches the shared el_runtime's mutable state (the
+ * state database, the audit queue, broker sessions: taken around every elastos.call through the
+ * wasm gate, and released while a request waits on the network); mu guards the instance list and
+ * mailboxes; art_mu the verified-artifact cache (verification itself runs under no lock). Order:
+ * rt_mu, then mu, then art_mu, never the other way round. Capsule code runs with none held.
+ */
+#include "elastos/serve.h"
+#include "elastos/shell.h"
+#include "elastos/artifact.h"
+#include "elastos/audit.h"
+#include "elastos/broker.h"
+#include "elastos/instance.h"
+#include "elastos/protocol.h"
+#include "elastos/sign.h"
+#include "elastos/store.h"
+#include "elastos/trust.h"
+#include "elastos/wasm.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LINE_MAX_BYTES (1 << 20)
+#define MAILBOX_MAX 256
+#define ART_CACHE_MAX 64
+#define CONNS_MAX 512
+
+typedef struct cached_art {
+    struct cached_art *next;
+    uint8_t sha[32];
+    struct stat st; /* of the file it was last opened from: unchanged file, no re-hash */
+    el_artifact *art;
+    char cid[EL_CID_MAX];
+    int refs;     /* instances using it, plus one while it is in the cache */
+    bool in_cache;
+} cached_art;
+
+typedef struct message {
+    struct message *next;
+    json_t *m;
+} message;
+
+typedef enum { ST_RUNNING, ST_EXITED } inst_state;
+
+typedef struct serve serve;
+
+typedef struct inst {
+    struct inst *next;
+    struct inst *qnext; /* in the work queue */
+    serve *sv;
+    char id[EL_CAPSULE_ID_LEN + 1];
+    char name[72];
+    char cid[EL_CID_MAX];
+    inst_state state;
+    int exit_code;
+    char reason[300];
+    cached_art *ca;
+    el_session *s;
+    int slot_fd; /* the instance slot (instance.h), -1 when none */
+    char **args;
+    size_t n_args;
+    char **env; /* n_env names, then n_env values */
+    size_t n_env;
+    el_limits limits; /* the manifest's, narrowed by a LaunchConfig */
+    bool has_limits;
+    char storage[PATH_MAX];
+    bool preopen, writable;
+    volatile int stop;
+    int64_t started_ms, ended_ms;
+    /* stdout+stderr: a ring of the newest log_cap bytes */
+    pthread_mutex_t log_mu;
+    unsigned char *log;
+    size_t log_cap, log_len, log_head; /* head: where the next byte goes */
+    uint64_t log_total;
+    /* throttling */
+    int64_t win_start_ms;
+    unsigned win_calls;
+    uint64_t throttled;
+    bool throttle_audited;
+    /* mailbox */
+    message *mb_head, *mb_tail;
+    size_t mb_n;
+} inst;
+
+struct serve {
+    el_runtime *rt;
+    el_serve_options o;
+    pthread_mutex_t rt_mu, mu;
+    pthread_mutex_t art_mu; /* the artifact cache; innermost */
+    pthread_cond_t cv; /* an instance exited */
+    inst *insts;       /* newest first */
+    unsigned running, exited;
+    cached_art *arts;
+    size_t n_arts;
+    uint64_t msg_seq;
+    int conns; /* connection threads alive */
+    char shell_cid[EL_CID_MAX]; /* the shell capsule's CID ("" none), as of shell_checked_ms */
+    int64_t shell_checked_ms;
+    bool shell_conf_present;    /* and config/shell as it was then */
+    struct stat shell_conf_st;
+    bool stopping;
+    /* capsule threads: a finished one waits a while for the next instance (thread reuse) */
+    pthread_cond_t work_cv;
+    inst *work_q;
+    unsigned idle_workers, workers;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+el_status el_serve_socket_path(el_runtime *rt, char *out, size_t cap, el_error *err)
+{
+    size_t max = sizeof(((struct sockaddr_un *)0)->sun_path);
+    if ((size_t)snprintf(out, cap, "%s/serve.sock", el_runtime_home(rt)) >= (cap < max ? cap : max))
+        return el_error_set(err, EL_ERR_CONFIG, "ELASTOS_HOME is too long for a Unix socket path (%zu bytes at most)",
+                            max - sizeof "/serve.sock");
+    return EL_OK;
+}
+
+/* ---- audit (rt_mu held) ----------------------------------------------------------------------- */
+
+static void audit_inst(serve *sv, inst *in, const char *decision, const char *reason)
+{
+    char pub[EL_PK_TEXT] = "";
+    if (in->ca)
+        el_pubkey_format(el_artifact_publisher(in->ca->art), pub);
+    el_audit_record r = {.capsule = in->name, .capsule_id = in->id, .publisher = pub, .resource = "",
+                         .action = "", .decision = decision, .reason = reason, .token_id = ""};
+    el_error err;
+    el_status st = in->ca && !strcmp(decision, EL_AUDIT_KILL) ? el_instance_audit_kill(sv->rt, in->ca->art, in->id, reason, &err)
+                                                              : el_audit_append(sv->rt, &r, &err);
+    if (st != EL_OK)
+        fprintf(stderr, "elastos: warning: audit append failed: %s\n", err.msg);
+}
+
+/* ---- verified artifacts, cached by content hash ------------------------------------------------ */
+
+static void art_release(serve *sv, cached_art *ca)
+{
+    if (!ca)
+        return;
+    pthread_mutex_lock(&sv->art_mu);
+    bool last = --ca->refs == 0;
+    pthread_mutex_unlock(&sv->art_mu);
+    if (last) {
+        el_artifact_close(ca->art);
+        free(ca);
+    }
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* A cached entry by file identity (fst) or content hash (sha); art_mu held. Takes a reference. */
+static cached_art *art_find(serve *sv, const struct stat *fst, const uint8_t *sha)
+{
+    for (cached_art *ca = sv->arts; ca; ca = ca->next)
+        if ((fst && same_file(&ca->st, fst)) || (sha && memcmp(ca->sha, sha, 32) == 0)) {
+            if (fst && sha)
+                ca->st = *fst;
+            ca->refs++;
+            return ca;
+        }
+    return NULL;
+}
+
+/* The publisher of a cached artifact must still be trusted (trust can be removed meanwhile). */
+static el_status art_trusted(serve *sv, cached_art *ca, const char *path, el_error *err)
+{
+    if (el_trust_check(sv->rt, el_artifact_publisher(ca->art), NULL, err) == EL_OK)
+        return EL_OK;
+    art_release(sv, ca);
+    return el_error_set(err, EL_ERR_TRUST, "%s: publisher is not trusted (elastos trust add)", path);
+}
+
+/* Opens path through the cache. What runs is always a verified private copy: the file's identity
+ * (device, inode, size, mtime, ctime) only decides whether its bytes are hashed again, and bytes
+ * with the hash of an artifact verified earlier reuse it (its publisher's trust checked again).
+ * Verification itself runs under no lock (the trust store is a file; el_artifact_open only reads
+ * the home's paths), so launching a large artifact holds up no other capsule. */
+static el_status art_get(serve *sv, const char *path, cached_art **out, el_error *err)
+{
+    struct stat fst;
+    bool have_st = stat(path, &fst) == 0;
+    pthread_mutex_lock(&sv->art_mu);
+    cached_art *ca = have_st ? art_find(sv, &fst, NULL) : NULL;
+    pthread_mutex_unlock(&sv->art_mu);
+    if (ca)
+        return (*out = ca, art_trusted(sv, ca, path, err));
+    char *data;
+    size_t len;
+    el_status st = el_read_file(path, (size_t)1 << 30, &data, &len, err);
+    if (st != EL_OK)
+        return st;
+    uint8_t sha[32];
+    el_sha256(data, len, sha);
+    free(data);
+    pthread_mutex_lock(&sv->art_mu);
+    ca = art_find(sv, have_st ? &fst : NULL, sha);
+    pthread_mutex_unlock(&sv->art_mu);
+    if (ca)
+        return (*out = ca, art_trusted(sv, ca, path, err));
+    ca = calloc(1, sizeof *ca);
+    if (!ca)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    if ((st = el_artifact_open(sv->rt, path, EL_OPEN_CID, &ca->art, err)) != EL_OK ||
+        (st = el_artifact_cid(ca->art, ca->cid, err)) != EL_OK) {
+        el_artifact_close(ca->art);
+        free(ca);
+        return st;
+    }
+    /* Keyed by what was verified: the file's identity only if it did not change while read. */
+    el_sha256(el_artifact_bytes(ca->art), (size_t)el_artifact_size(ca->art), ca->sha);
+    if (have_st && memcmp(ca->sha, sha, 32) == 0)
+        ca->st = fst;
+    ca->refs = 2;
+    ca->in_cache = true;
+    cached_art *old = NULL;
+    pthread_mutex_lock(&sv->art_mu);
+    cached_art *dup = art_find(sv, NULL, ca->sha); /* verified meanwhile by another launch */
+    if (!dup) {
+        ca->next = sv->arts;
+        sv->arts = ca;
+        if (++sv->n_arts > ART_CACHE_MAX) { /* drop the oldest */
+            cached_art **pp = &sv->arts;
+            while ((*pp)->next)
+                pp = &(*pp)->next;
+            old = *pp;
+            *pp = NULL;
+            sv->n_arts--;
+        }
+    }
+    pthread_mutex_unlock(&sv->art_mu);
+    art_release(sv, old);
+    if (dup) {
+        el_artifact_close(ca->art);
+        free(ca);
+        ca = dup;
+    }
+    *out = ca;
+    return EL_OK;
+}
+
+/* ---- instances -------------------------------------------------------------------------------- */
+
+static ptrdiff_t inst_output(void *arg, int fd, const unsigned char *d, size_t n)
+{
+    (void)fd;
+    inst *in = arg;
+    pthread_mutex_lock(&in->log_mu);
+    for (size_t i = 0; i < n; i++) {
+        in->log[in->log_head] = d[i];
+        in->log_head = (in->log_head + 1) % in->log_cap;
+    }
+    in->log_len = in->log_len + n > in->log_cap ? in->log_cap : in->log_len + n;
+    in->log_total += n;
+    pthread_mutex_unlock(&in->log_mu);
+    return (ptrdiff_t)n;
+}
+
+/* Around every elastos.call: throttle a flood, then hold the runtime. */
+static void inst_gate(void *arg, bool enter)
+{
+    inst *in = arg;
+    serve *sv = in->sv;
+    if (!enter) {
+        pthread_mutex_unlock(&sv->rt_mu);
+        return;
+    }
+    int64_t t = mono_ms();
+    unsigned per_window = sv->o.calls_per_sec / 10 ? sv->o.calls_per_sec / 10 : 1; /* 100 ms windows */
+    if (t - in->win_start_ms >= 100) {
+        in->win_start_ms = t;
+        in->win_calls = 0;
+    }
+    if (++in->win_calls > per_window) {
+        int64_t wait = in->win_start_ms + 100 - t;
+        if (wait > 0) {
+            struct timespec ts = {0, (long)wait * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        in->win_start_ms = mono_ms();
+        in->win_calls = 1;
+        in->throttled++;
+        if (!in->throttle_audited) {
+            in->throttle_audited = true;
+            char why[128];
+            snprintf(why, sizeof why, "more than %u requests per second: throttled", sv->o.calls_per_sec);
+            pthread_mutex_lock(&sv->rt_mu);
+            audit_inst(sv, in, EL_AUDIT_THROTTLE, why);
+            pthread_mutex_unlock(&sv->rt_mu);
+        }
+    }
+    pthread_mutex_lock(&sv->rt_mu);
+}
+
+static void mailbox_free(inst *in)
+{
+    while (in->mb_head) {
+        message *m = in->mb_head;
+        in->mb_head = m->next;
+        json_decref(m->m);
+        free(m);
+    }
+    in->mb_tail = NULL;
+    in->mb_n = 0;
+}
+
+static void inst_free(inst *in)
+{
+    if (in->slot_fd >= 0)
+        close(in->slot_fd);
+    for (size_t i = 0; in->args && i < in->n_args; i++)
+        free(in->args[i]);
+    free(in->args);
+    for (size_t i = 0; in->env && i < 2 * in->n_env; i++)
+        free(in->env[i]);
+    free(in->env);
+    mailbox_free(in);
+    pthread_mutex_destroy(&in->log_mu);
+    free(in->log);
+    free(in);
+}
+
+/* Drops the oldest exited instances beyond keep_exited (mu held). */
+static void prune_exited(serve *sv)
+{
+    while (sv->exited > sv->o.keep_exited) {
+        inst **pp = &sv->insts, **last = NULL;
+        for (; *pp; pp = &(*pp)->next)
+            if ((*pp)->state == ST_EXITED)
+                last = pp;
+        if (!last)
+            return;
+        inst *old = *last;
+        *last = old->next;
+        sv->exited--;
+        inst_free(old);
+    }
+}
+
+static void run_inst(inst *in)
+{
+    serve *sv = in->sv;
+    el_wasm_options o = {.args = (const char *const *)in->args,
+                         .n_args = in->n_args,
+                         .capsule_id = in->id,
+                         .session = in->s,
+                         .stdio = EL_STDIO_CUSTOM,
+                         .output = inst_output,
+                         .output_arg = in,
+                         .gate = inst_gate,
+                         .gate_arg = in,
+                         .stop = &in->stop,
+                         .limits = in->has_limits ? &in->limits : NULL,
+                         .env_names = (const char *const *)in->env,
+                         .env_values = in->env ? (const char *const *)in->env + in->n_env : NULL,
+                         .n_env = in->env ? in->n_env : 0};
+    if (in->preopen) {
+        o.preopen_host = in->storage;
+        o.preopen_guest = "/storage";
+        o.preopen_writable = in->writable;
+    }
+    el_wasm_result res;
+    el_error err = {0};
+    el_status st = el_wasm_run(sv->rt, in->ca->art, &o, &res, &err);
+    int code = st == EL_OK ? res.exit_code : (int)st;
+
+    pthread_mutex_lock(&sv->rt_mu);
+    if (st == EL_ERR_LIMIT || st == EL_ERR_TRAP)
+        audit_inst(sv, in, EL_AUDIT_KILL, err.msg);
+    el_session_free(in->s);
+    in->s = NULL;
+    art_release(sv, in->ca);
+    in->ca = NULL;
+    if (in->slot_fd >= 0)
+        close(in->slot_fd);
+    in->slot_fd = -1;
+    pthread_mutex_lock(&sv->mu);
+    in->state = ST_EXITED;
+    in->exit_code = code;
+    in->ended_ms = now_ms();
+    snprintf(in->reason, sizeof in->reason, "%s", st == EL_OK ? "" : err.msg);
+    mailbox_free(in);
+    sv->running--;
+    sv->exited++;
+    prune_exited(sv);
+    pthread_cond_broadcast(&sv->cv);
+    pthread_mutex_unlock(&sv->mu);
+    pthread_mutex_unlock(&sv->rt_mu);
+}
+
+#define IDLE_WORKERS_MAX 32
+#define IDLE_WORKER_SECS 10
+
+/* A capsule thread: runs its instance, then waits up to IDLE_WORKER_SECS for another. Reuse
+ * spares a launch the thread creation and Wasmtime's per-thread set-up. */
+static void *worker_main(void *arg)
+{
+    inst *in = arg;
+    serve *sv = in->sv;
+    while (in) {
+        run_inst(in);
+        in = NULL;
+        pthread_mutex_lock(&sv->mu);
+        if (!sv->stopping && sv->idle_workers < IDLE_WORKERS_MAX) {
+            sv->idle_workers++;
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_sec += IDLE_WORKER_SECS;
+            int rc = 0;
+            while (!sv->work_q && !sv->stopping && rc != ETIMEDOUT)
+                rc = pthread_cond_timedwait(&sv->work_cv, &sv->mu, &until);
+            if (sv->work_q) { /* the launcher counted this worker busy when it queued the work */
+                in = sv->work_q;
+                sv->work_q = in->qnext;
+            } else {
+                sv->idle_workers--;
+            }
+        }
+        if (!in) {
+            sv->workers--;
+            pthread_cond_broadcast(&sv->cv);
+        }
+        pthread_mutex_unlock(&sv->mu);
+    }
+    return NULL;
+}
+
+/* Hands in to an idle capsule thread, or starts one (mu held). */
+static int start_inst(serve *sv, inst *in)
+{
+    if (sv->idle_workers > 0) {
+        sv->idle_workers--;
+        in->qnext = NULL;
+        inst **pp = &sv->work_q;
+        while (*pp)
+            pp = &(*pp)->qnext;
+        *pp = in;
+        pthread_cond_signal(&sv->work_cv);
+        return 0;
+    }
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    int rc = pthread_create(&th, &at, worker_main, in);
+    pthread_attr_destroy(&at);
+    if (rc == 0)
+        sv->workers++;
+    return rc;
+}
+
+static inst *find_inst(serve *sv, const char *id) /* mu held */
+{
+    for (inst *in = sv->insts; in; in = in->next)
+        if (!strcmp(in->id, id))
+            return in;
+    return NULL;
+}
+
+/* ---- messages between capsules (the broker's router) -------------------------------------------- */
+
+static el_status route_send(void *arg, const char *from_name, const char *from_id, const char *to,
+                            const char *payload, const char *reply_to, el_error *err)
+{
+    serve *sv = arg;
+    pthread_mutex_lock(&sv->mu);
+    inst *dest = NULL;
+    for (inst *in = sv->insts; in; in = in->next) /* the oldest running instance named to */
+        if (in->state == ST_RUNNING && !strcmp(in->name, to) && strcmp(in->id, from_id) != 0)
+            dest = in;
+    el_status st = EL_OK;
+    message *m = NULL;
+    if (!dest)
+        st = el_error_set(err, EL_ERR_NOTFOUND, "no capsule named %s is running", to);
+    else if (dest->mb_n >= MAILBOX_MAX)
+        st = el_error_set(err, EL_ERR_LIMIT, "the mailbox of %s is full (%d messages)", to, MAILBOX_MAX);
+    else if (!(m = calloc(1, sizeof *m)))
+        st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    if (st == EL_OK) {
+        char id[32];
+        snprintf(id, sizeof id, "m%llu", (unsigned long long)++sv->msg_seq);
+        m->m = json_pack("{s:s, s:s, s:s, s:I}", "id", id, "from", from_name, "payload", payload, "timestamp",
+                         (json_int_t)(now_ms() / 1000));
+        if (m->m && reply_to)
+            json_object_set_new(m->m, "reply_to", json_string(reply_to));
+        if (!m->m) {
+            free(m);
+            st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+        } else {
+            if (dest->mb_tail)
+                dest->mb_tail->next = m;
+            else
+                dest->mb_head = m;
+            dest->mb_tail = m;
+            dest->mb_n++;
+        }
+    }
+    pthread_mutex_unlock(&sv->mu);
+    return st;
+}
+
+static json_t *route_receive(void *arg, const char *capsule_id, size_t max)
+{
+    serve *sv = arg;
+    json_t *a = json_array();
+    pthread_mutex_lock(&sv->mu);
+    inst *in = find_inst(sv, capsule_id);
+    while (in && in->mb_head && json_array_size(a) < max) {
+        message *m = in->mb_head;
+        in->mb_head = m->next;
+        if (!in->mb_head)
+            in->mb_tail = NULL;
+        in->mb_n--;
+        json_array_append_new(a, m->m);
+        free(m);
+    }
+    pthread_mutex_unlock(&sv->mu);
+    return a;
+}
+
+/* ---- API operations --------------------------------------------------------------------------- */
+
+static json_t *fail(el_status code, const char *msg)
+{
+    return json_pack("{s:b, s:i, s:s}", "ok", 0, "code", (int)code, "error", msg);
+}
+
+static void run_inst(inst *in);
+
+/* A request blocked on the network lets other capsules' requests through (rt_mu is the gate's). */
+static void unblock(void *arg, bool begin)
+{
+    serve *sv = arg;
+    if (begin)
+        pthread_mutex_unlock(&sv->rt_mu);
+    else
+        pthread_mutex_lock(&sv->rt_mu);
+}
+
+static el_status orch_launch(void *arg, const json_t *config, char *id, el_error *err);
+static el_status orch_stop(void *arg, const char *capsule_id, el_error *err);
+static json_t *orch_list(void *arg);
+
+/* What to launch: the artifact at path, and LaunchConfig's extras (all may be NULL). */
+typedef struct launch_spec {
+    const char *path;
+    json_t *args, *grants; /* arrays of strings */
+    json_t *env;           /* object of strings */
+    json_t *limits;        /* {memory_mb?, cpu_ms?, wall_ms?}: narrowing only */
+    cached_art *ca;        /* the verified artifact (art_get), handed over */
+} launch_spec;
+
+static char **strings(json_t *a, size_t *n)
+{
+    *n = json_array_size(a);
+    char **v = calloc(*n + 1, sizeof *v);
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e) if (v) v[i] = strdup(json_string_value(e));
+    return v;
+}
+
+/* Narrows lim by the LaunchConfig limits object; anything else is refused. */
+static el_status narrow(el_limits *lim, json_t *l, el_error *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(l, k, v)
+    {
+        json_int_t x = json_integer_value(v);
+        uint64_t cur = !strcmp(k, "memory_mb") ? lim->memory_mb : !strcmp(k, "cpu_ms") ? lim->cpu_ms
+                                                               : !strcmp(k, "wall_ms") ? lim->wall_ms : 0;
+        if (!json_is_integer(v) || x < 1 || !cur)
+            return el_error_set(err, EL_ERR_USAGE, "config.limits.%.32s: not a limit, or not a positive integer", k);
+        if ((uint64_t)x > cur)
+            return el_error_set(err, EL_ERR_USAGE, "config.limits.%.32s: %lld is above the manifest's %llu (limits only narrow)",
+                                k, (long long)x, (unsigned long long)cur);
+        if (!strcmp(k, "memory_mb"))
+            lim->memory_mb = (uint32_t)x;
+        else if (!strcmp(k, "cpu_ms"))
+            lim->cpu_ms = (uint64_t)x;
+        else
+            lim->wall_ms = (uint64_t)x;
+    }
+    return EL_OK;
+}
+
+el_status el_serve_launch_config_check(const json_t *config, const el_limits *manifest, el_limits *narrowed,
+                                       el_error *err)
+{
+    if (!json_is_object(config))
+        return el_error_set(err, EL_ERR_USAGE, "config must be an object");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)config, k, v)
+    {
+        if (strcmp(k, "cid") && strcmp(k, "name") && strcmp(k, "args") && strcmp(k, "env") && strcmp(k, "limits"))
+            return el_error_set(err, EL_ERR_USAGE, "config: unknown field %.32s", k);
+    }
+    json_t *cid = json_object_get(config, "cid"), *name = json_object_get(config, "name");
+    json_t *args = json_object_get(config, "args"), *env = json_object_get(config, "env");
+    json_t *limits = json_object_get(config, "limits");
+    if ((!cid && !name) || (cid && (!json_is_string(cid) || json_string_length(cid) >= EL_CID_MAX)) ||
+        (name && (!json_is_string(name) || json_string_length(name) > 200)))
+        return el_error_set(err, EL_ERR_USAGE, "config needs a cid or a name (NAME[@RANGE]), as strings");
+    if (args && (!json_is_array(args) || json_array_size(args) > 4096))
+        return el_error_set(err, EL_ERR_USAGE, "config.args must be an array of at most 4096 strings");
+    size_t i;
+    json_t *e;
+    json_array_foreach(args, i, e) if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e)) return
+        el_error_set(err, EL_ERR_USAGE, "config.args must hold strings without NUL");
+    if (env && (!json_is_object(env) || json_object_size(env) > 256))
+        return el_error_set(err, EL_ERR_USAGE, "config.env must be an object of at most 256 strings");
+    json_object_foreach(env, k, v)
+    {
+        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) || !*k ||
+            !strncmp(k, "ELASTOS_", 8) || strchr(k, '='))
+            return el_error_set(err, EL_ERR_USAGE, "config.env.%.32s: a name (not ELASTOS_*, no '=') and a string value", k);
+    }
+    if (limits && !json_is_object(limits))
+        return el_error_set(err, EL_ERR_USAGE, "config.limits must be an object");
+    el_limits wide = {.memory_mb = UINT32_MAX, .cpu_ms = UINT64_MAX, .wall_ms = UINT64_MAX};
+    el_limits lim = manifest ? *manifest : wide;
+    el_status st = narrow(&lim, limits, err);
+    if (st == EL_OK && narrowed)
+        *narrowed = lim;
+    return st;
+}
+
+/* Verifies, checks and registers an instance, then starts it on a capsule thread, or (here)
+ * leaves it for the caller to run_inst. rt_mu held. */
+static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst **out, el_error *err)
+{
+    *out = NULL;
+    inst *in = calloc(1, sizeof *in);
+    if (!in) {
+        art_release(sv, ls->ca);
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    }
+    in->sv = sv;
+    in->ca = ls->ca;
+    in->slot_fd = -1;
+    pthread_mutex_init(&in->log_mu, NULL);
+    in->log_cap = sv->o.log_cap;
+    in->log = malloc(in->log_cap);
+    in->args = strings(ls->args, &in->n_args);
+    size_t n_grants;
+    char **grants = strings(ls->grants, &n_grants);
+    el_status st = in->log && in->args && grants ? EL_OK : el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    if (st == EL_OK && ls->env) {
+        in->n_env = json_object_size(ls->env);
+        in->env = calloc(2 * in->n_env + 1, sizeof *in->env);
+        const char *k;
+        json_t *v;
+        size_t i = 0;
+        json_object_foreach(ls->env, k, v)
+        {
+            if (!json_is_string(v) || !strncmp(k, "ELASTOS_", 8) || !*k || strchr(k, '=')) {
+                st = el_error_set(err, EL_ERR_USAGE, "config.env.%.32s: a name (not ELASTOS_*) and a string value", k);
+                break;
+            }
+            if (in->env) {
+                in->env[i] = strdup(k);
+                in->env[in->n_env + i++] = strdup(json_string_value(v));
+            }
+        }
+    }
+    const el_manifest *m = st == EL_OK ? el_artifact_manifest(in->ca->art) : NULL;
+    if (st == EL_OK)
+        st = el_store_check_deps(sv->rt, m, err);
+    if (st == EL_OK && m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT)
+        st = el_error_set(err, EL_ERR_USAGE, "%s: capsules of type %s cannot be served by this version", m->name,
+                          el_capsule_type_name(m->type));
+    if (st == EL_OK) {
+        in->limits = m->limits;
+        in->has_limits = ls->limits != NULL;
+        st = narrow(&in->limits, ls->limits, err);
+    }
+    if (st == EL_OK) {
+        snprintf(in->name, sizeof in->name, "%s", m->name);
+        snprintf(in->cid, sizeof in->cid, "%s", in->ca->cid);
+        st = el_session_new(sv->rt, in->ca->art, NULL, &in->s, err);
+    }
+    for (size_t i = 0; st == EL_OK && i < n_grants; i++)
+        st = el_session_grant(in->s, grants[i], err);
+    if (st == EL_OK) {
+        snprintf(in->id, sizeof in->id, "%s", el_session_capsule_id(in->s));
+        in->preopen = el_session_storage_preopen(in->s, in->storage, sizeof in->storage, &in->writable);
+        /* The shell capsule, running here, orchestrates: it may launch, stop and list capsules. */
+        /* Which capsule is the shell: looked up again when $ELASTOS_HOME/config/shell changes, and
+         * at least once a second (a replaced artifact file). */
+        char conf[PATH_MAX];
+        struct stat cst;
+        snprintf(conf, sizeof conf, "%s/config/shell", el_runtime_home(sv->rt));
+        bool have_conf = stat(conf, &cst) == 0;
+        if (have_conf != sv->shell_conf_present || (have_conf && !same_file(&cst, &sv->shell_conf_st)) ||
+            mono_ms() - sv->shell_checked_ms >= 1000) {
+            sv->shell_conf_present = have_conf;
+            if (have_conf)
+                sv->shell_conf_st = cst;
+            char shell[PATH_MAX];
+            el_error ignored;
+            cached_art *sa = NULL;
+            sv->shell_cid[0] = 0;
+            if (el_shell_locate(sv->rt, shell, &ignored) == EL_OK && art_get(sv, shell, &sa, &ignored) == EL_OK)
+                snprintf(sv->shell_cid, sizeof sv->shell_cid, "%s", sa->cid);
+            art_release(sv, sa);
+            sv->shell_checked_ms = mono_ms();
+        }
+        bool orch = sv->shell_cid[0] && !strcmp(sv->shell_cid, in->ca->cid);
+        el_msg_router r = {.send = route_send, .receive = route_receive, .arg = sv, .orchestrator = orch,
+                           .launch = orch_launch, .stop = orch_stop, .list = orch_list, .blocking = unblock};
+        el_session_set_router(in->s, &r);
+        st = el_instance_slot(sv->rt, in->ca->art, &in->slot_fd, err); /* max_instances, host-wide */
+    }
+    if (st == EL_OK) {
+        pthread_mutex_lock(&sv->mu);
+        if (sv->stopping)
+            st = el_error_set(err, EL_ERR_CONFIG, "the daemon is shutting down");
+        else if (sv->running >= sv->o.max_running)
+            st = el_error_set(err, EL_ERR_LIMIT, "the daemon already runs %u capsules", sv->running);
+        if (st == EL_OK) {
+            in->state = ST_RUNNING;
+            in->started_ms = now_ms();
+            int rc = here ? 0 : start_inst(sv, in);
+            if (rc != 0)
+                st = el_error_set(err, EL_ERR_LIMIT, "cannot start a thread for the capsule: %s", strerror(rc));
+            if (st == EL_OK) {
+                in->next = sv->insts;
+                sv->insts = in;
+                sv->running++;
+            }
+        }
+        pthread_mutex_unlock(&sv->mu);
+    }
+    for (size_t i = 0; grants && i < n_grants; i++)
+        free(grants[i]);
+    free(grants);
+    if (st != EL_OK) {
+        el_session_free(in->s);
+        art_release(sv, in->ca);
+        inst_free(in);
+        return st;
+    }
+    *out = in;
+    return EL_OK;
+}
+
+/* The API's run; with here, runs the capsule on the calling thread (run with "wait"). */
+static json_t *op_run(serve *sv, json_t *req, bool here)
+{
+    launch_spec ls = {.path = json_string_value(json_object_get(req, "path")),
+                      .args = json_object_get(req, "args"),
+                      .grants = json_object_get(req, "grants")};
+    if (!ls.path || *ls.path != '/')
+        return fail(EL_ERR_USAGE, "run needs an absolute \"path\"");
+    el_error err = {0};
+    inst *in;
+    el_status st = art_get(sv, ls.path, &ls.ca, &err); /* verified before taking the runtime */
+    if (st != EL_OK)
+        return fail(st, err.msg);
+    pthread_mutex_lock(&sv->rt_mu);
+    st = launch_locked(sv, &ls, here, &in, &err);
+    json_t *r = st == EL_OK ? json_pack("{s:b, s:s, s:s, s:s}", "ok", 1, "id", in->id, "name", in->name, "cid", in->cid)
+                            : fail(st, err.msg);
+    pthread_mutex_unlock(&sv->rt_mu); /* a capsule thread may have finished: in is not touched after this */
+    if (st == EL_OK && here)
+        run_inst(in);
+    return r;
+}
+
+/* ---- the orchestrator's launch_capsule, stop_capsule, list_capsules (rt_mu held: inside a call) */
+
+static el_status orch_launch(void *arg, const json_t *config, char *id, el_error *err)
+{
+    serve *sv = arg;
+    el_status st = el_serve_launch_config_check(config, NULL, NULL, err);
+    if (st != EL_OK)
+        return st;
+    const char *cid = json_string_value(json_object_get(config, "cid"));
+    const char *name = json_string_value(json_object_get(config, "name"));
+    json_t *args = json_object_get(config, "args"), *env = json_object_get(config, "env"),
+           *limits = json_object_get(config, "limits");
+    char path[PATH_MAX], rcid[EL_CID_MAX];
+    if (cid) {
+        st = el_store_locate(sv->rt, cid, path, err);
+    } else {
+        char nm[80];
+        const char *at = strchr(name, '@');
+        snprintf(nm, sizeof nm, "%.*s", at ? (int)(at - name) : (int)strlen(name), name);
+        st = el_store_resolve(sv->rt, nm, at ? at + 1 : NULL, rcid, path, err);
+    }
+    if (st != EL_OK)
+        return st;
+    launch_spec ls = {.path = path, .args = args, .env = env, .limits = limits};
+    unblock(sv, true); /* verifying may take a while: other capsules' requests go on */
+    st = art_get(sv, path, &ls.ca, err);
+    unblock(sv, false);
+    if (st != EL_OK)
+        return st;
+    inst *in;
+    st = launch_locked(sv, &ls, false, &in, err);
+    if (st == EL_OK)
+        snprintf(id, 33, "%s", in->id);
+    return st;
+}
+
+static el_status orch_stop(void *arg, const char *capsule_id, el_error *err)
+{
+    serve *sv = arg;
+    pthread_mutex_lock(&sv->mu);
+    inst *in = find_inst(sv, capsule_id);
+    if (in)
+        in->stop = 1; /* it stops within a tick; not waited for here (the shell's call holds rt_mu) */
+    pthread_mutex_unlock(&sv->mu);
+    return in ? EL_OK : el_error_set(err, EL_ERR_NOTFOUND, "no capsule instance %.40s", capsule_id);
+}
+
+static json_t *inst_json(inst *in);
+
+static json_t *orch_list(void *arg)
+{
+    serve *sv = arg;
+    json_t *a = json_array();
+    pthread_mutex_lock(&sv->mu);
+    for (inst *in = sv->insts; in; in = in->next)
+        json_array_append_new(a, inst_json(in));
+    pthread_mutex_unlock(&sv->mu);
+    return a;
+}
+
+static json_t *inst_json(inst *in) /* mu held */
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "id", in->id, "name", in->name, "cid", in->cid, "state",
+                          in->state == ST_RUNNING ? "running" : "exited", "started_ms", (json_int_t)in->started_ms,
+                          "throttled", (json_int_t)in->throttled);
+    if (in->state == ST_EXITED) {
+        json_object_set_new(o, "exit_code", json_integer(in->exit_code));
+        json_object_set_new(o, "reason", json_string(in->reason));
+        json_object_set_new(o, "ended_ms", json_integer(in->ended_ms));
+    }
+    return o;
+}
+
+static json_t *op_ps(serve *sv)
+{
+    json_t *a = json_array();
+    pthread_mutex_lock(&sv->mu);
+    for (inst *in = sv->insts; in; in = in->next)
+        json_array_append_new(a, inst_json(in));
+    json_t *r = json_pack("{s:b, s:o, s:i}", "ok", 1, "instances", a, "running", (int)sv->running);
+    pthread_mutex_unlock(&sv->mu);
+    return r;
+}
+
+static json_t *op_wait(serve *sv, const char *id, bool reap);
+
+static json_t *op_stop(serve *sv, const char *id)
+{
+    pthread_mutex_lock(&sv->mu);
+    inst *in = id ? find_inst(sv, id) : NULL;
+    if (in)
+        in->stop = 1; /* the capsule stops within a deadline tick */
+    pthread_mutex_unlock(&sv->mu);
+    return in ? op_wait(sv, id, false) : fail(EL_ERR_NOTFOUND, "no such instance (elastos ps lists them)");
+}
+
+/* Waits for id to exit; with reap, forgets it afterwards. */
+static json_t *op_wait(serve *sv, const char *id, bool reap)
+{
+    pthread_mutex_lock(&sv->mu);
+    inst *in = id ? find_inst(sv, id) : NULL;
+    json_t *r;
+    if (!in)
+        r = fail(EL_ERR_NOTFOUND, "no such instance (elastos ps lists them)");
+    else {
+        /* re-found after every wake-up: it may have been pruned or reaped meanwhile */
+        while ((in = find_inst(sv, id)) && in->state == ST_RUNNING)
+            pthread_cond_wait(&sv->cv, &sv->mu);
+        if (!in)
+            r = fail(EL_ERR_NOTFOUND, "the instance exited and was forgotten");
+        else {
+            r = json_pack("{s:b, s:o}", "ok", 1, "instance", inst_json(in));
+            if (reap) {
+                for (inst **pp = &sv->insts; *pp; pp = &(*pp)->next)
+                    if (*pp == in) {
+                        *pp = in->next;
+                        break;
+                    }
+                sv->exited--;
+                inst_free(in);
+            }
+        }
+    }
+    pthread_mutex_unlock(&sv->mu);
+    return r;
+}
+
+static json_t *op_logs(serve *sv, const char *id)
+{
+    pthread_mutex_lock(&sv->mu);
+    inst *in = id ? find_inst(sv, id) : NULL;
+    json_t *r;
+    if (!in)
+        r = fail(EL_ERR_NOTFOUND, "no such instance (elastos ps lists them)");
+    else {
+        pthread_mutex_lock(&in->log_mu);
+        unsigned char *buf = malloc(in->log_len ? in->log_len : 1);
+        size_t start = (in->log_head + in->log_cap - in->log_len) % in->log_cap;
+        for (size_t i = 0; buf && i < in->log_len; i++)
+            buf[i] = in->log[(start + i) % in->log_cap];
+        char *b64 = buf ? el_base64_encode(buf, in->log_len) : NULL;
+        r = b64 ? json_pack("{s:b, s:s, s:I, s:I}", "ok", 1, "data", b64, "total", (json_int_t)in->log_total,
+                            "dropped", (json_int_t)(in->log_total - in->log_len))
+                : fail(EL_ERR_INTERNAL, "out of memory");
+        pthread_mutex_unlock(&in->log_mu);
+        free(buf);
+        free(b64);
+    }
+    pthread_mutex_unlock(&sv->mu);
+    return r;
+}
+
+typedef struct api_field {
+    const char *name;
+    int type; /* JSON_STRING, JSON_ARRAY (of strings), JSON_TRUE (a boolean) */
+    bool required;
+} api_field;
+
+typedef struct api_op {
+    const char *op;
+    api_field f[4];
+} api_op;
+
+static const api_op OPS[] = {
+    {"run", {{"path", JSON_STRING, true}, {"args", JSON_ARRAY, false}, {"grants", JSON_ARRAY, false}, {"wait", JSON_TRUE, false}}},
+    {"ps", {{0}}},
+    {"stop", {{"id", JSON_STRING, true}}},
+    {"wait", {{"id", JSON_STRING, true}, {"reap", JSON_TRUE, false}}},
+    {"logs", {{"id", JSON_STRING, true}}},
+    {"ping", {{0}}},
+};
+
+el_status el_serve_parse_request(const char *line, size_t len, json_t **out, el_error *err)
+{
+    *out = NULL;
+    if (len > LINE_MAX_BYTES)
+        return el_error_set(err, EL_ERR_USAGE, "request of %zu bytes exceeds 1 MiB", len);
+    json_error_t je;
+    json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+    const char *op = json_string_value(json_object_get(req, "op"));
+    const api_op *spec = NULL;
+    for (size_t i = 0; op && i < sizeof OPS / sizeof OPS[0]; i++)
+        if (!strcmp(OPS[i].op, op))
+            spec = &OPS[i];
+    el_status st = EL_OK;
+    if (!json_is_object(req))
+        st = el_error_set(err, EL_ERR_USAGE, "a request is one JSON object per line");
+    else if (!spec)
+        st = el_error_set(err, EL_ERR_USAGE, "\"op\" must be one of run, ps, stop, wait, logs, ping");
+    const char *key;
+    json_t *v;
+    if (st == EL_OK)
+        json_object_foreach(req, key, v)
+        {
+            if (!strcmp(key, "op"))
+                continue;
+            const api_field *f = NULL;
+            for (int i = 0; i < 4 && spec->f[i].name && !f; i++)
+                if (!strcmp(spec->f[i].name, key))
+                    f = &spec->f[i];
+            bool ok = f && (f->type == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == (json_type)f->type);
+            size_t i;
+            json_t *e;
+            if (ok && f->type == JSON_ARRAY)
+                json_array_foreach(v, i, e) ok = ok && json_is_string(e);
+            if (!ok) {
+                st = el_error_set(err, EL_ERR_USAGE, "%s: %s \"%.64s\"", op, f ? "bad value for" : "unknown field", key);
+                break;
+            }
+        }
+    for (int i = 0; st == EL_OK && i < 4 && spec->f[i].name; i++)
+        if (spec->f[i].required && !json_object_get(req, spec->f[i].name))
+            st = el_error_set(err, EL_ERR_USAGE, "%s needs \"%s\"", op, spec->f[i].name);
+    if (st != EL_OK) {
+        json_decref(req);
+        return st;
+    }
+    *out = req;
+    return EL_OK;
+}
+
+static json_t *dispatch(serve *sv, json_t *req)
+{
+    const char *op = json_string_value(json_object_get(req, "op"));
+    const char *id = json_string_value(json_object_get(req, "id"));
+    if (!op)
+        return fail(EL_ERR_USAGE, "a request needs \"op\"");
+    if (!strcmp(op, "run") && json_is_true(json_object_get(req, "wait"))) { /* launch, run to exit, reap */
+        json_t *r = op_run(sv, req, true);
+        const char *nid = json_string_value(json_object_get(r, "id"));
+        if (!nid)
+            return r;
+        json_t *w = op_wait(sv, nid, true);
+        json_decref(r);
+        return w;
+    }
+    if (!strcmp(op, "run"))
+        return op_run(sv, req, false);
+    if (!strcmp(op, "ps"))
+        return op_ps(sv);
+    if (!strcmp(op, "stop"))
+        return op_stop(sv, id);
+    if (!strcmp(op, "wait"))
+        return op_wait(sv, id, json_is_true(json_object_get(req, "reap")));
+    if (!strcmp(op, "logs"))
+        return op_logs(sv, id);
+    if (!strcmp(op, "ping"))
+        return json_pack("{s:b, s:i}", "ok", 1, "pid", (int)getpid());
+    return fail(EL_ERR_USAGE, "unknown op (run, ps, stop, wait, logs, ping)");
+}
+
+/* ---- connections ------------------------------------------------------------------------------ */
+
+typedef struct conn {
+    serve *sv;
+    int fd;
+} conn;
+
+/* Reads one line (without its newline) of at most LINE_MAX_BYTES into *buf; -1 at the end of
+ * the stream, -2 when the line is longer (the connection is then dropped). */
+static ssize_t read_line(FILE *f, char **buf, size_t *cap)
+{
+    size_t n = 0;
+    int c;
+    if (!*buf && !(*buf = malloc(*cap = 4096)))
+        return -2;
+    while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+        if (n >= LINE_MAX_BYTES)
+            return -2;
+        if (n + 1 >= *cap) {
+            size_t nc = *cap ? *cap * 2 : 4096;
+            char *nb = realloc(*buf, nc);
+            if (!nb)
+                return -2;
+            *buf = nb;
+            *cap = nc;
+        }
+        (*buf)[n++] = (char)c;
+    }
+    if (c == EOF && n == 0)
+        return -1;
+    return (ssize_t)n;
+}
+
+static void *conn_main(void *arg)
+{
+    conn *c = arg;
+    serve *sv = c->sv;
+    /* one stream each way: a read-write stream may not switch direction with unread input */
+    int wfd = dup(c->fd);
+    FILE *f = fdopen(c->fd, "r"), *w = wfd >= 0 ? fdopen(wfd, "w") : NULL;
+    if (!w && wfd >= 0)
+        close(wfd);
+    if (!w && f) {
+        fclose(f);
+        f = NULL;
+        c->fd = -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while (f && (n = read_line(f, &line, &cap)) != -1) {
+        json_t *resp, *req = NULL;
+        el_error err;
+        if (n == -2)
+            resp = fail(EL_ERR_USAGE, "request line longer than 1 MiB");
+        else if (el_serve_parse_request(line, (size_t)n, &req, &err) != EL_OK)
+            resp = fail(err.code, err.msg);
+        else
+            resp = dispatch(sv, req);
+        json_decref(req);
+        char *out = json_dumps(resp, JSON_COMPACT);
+        json_decref(resp);
+        bool ok = out && fputs(out, w) >= 0 && fputc('\n', w) != EOF && fflush(w) == 0;
+        free(out);
+        if (ok && n == -2) { /* drop the connection, after the client has read why (bounded) */
+            for (size_t drained = 0; drained < ((size_t)64 << 20) && getc_unlocked(f) != EOF; drained++)
+                ;
+        }
+        if (!ok || n == -2)
+            break;
+    }
+    free(line);
+    if (w)
+        fclose(w);
+    if (f)
+        fclose(f);
+    else if (c->fd >= 0)
+        close(c->fd);
+    pthread_mutex_lock(&sv->mu);
+    sv->conns--;
+    pthread_cond_broadcast(&sv->cv);
+    pthread_mutex_unlock(&sv->mu);
+    free(c);
+    return NULL;
+}
+
+static void accept_one(serve *sv, int lfd)
+{
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct ucred cr = {.uid = (uid_t)-1};
+    socklen_t cl = sizeof cr;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) != 0 || cr.uid != geteuid()) {
+        fprintf(stderr, "elastos: serve: refused a connection from uid %d (only uid %d may use this daemon)\n",
+                (int)cr.uid, (int)geteuid());
+        close(fd);
+        return;
+    }
+    pthread_mutex_lock(&sv->mu);
+    bool full = sv->conns >= CONNS_MAX;
+    pthread_mutex_unlock(&sv->mu);
+    if (full) { /* one thread per connection: a bound on both */
+        static const char msg[] = "{\"ok\":false,\"code\":137,\"error\":\"too many connections to the daemon\"}\n";
+        (void)!write(fd, msg, sizeof msg - 1);
+        close(fd);
+        return;
+    }
+    conn *c = malloc(sizeof *c);
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    /* default stack size: a "run" with "wait" runs the capsule on this thread */
+    pthread_t th;
+    if (c) {
+        c->sv = sv;
+        c->fd = fd;
+        pthread_mutex_lock(&sv->mu);
+        sv->conns++;
+        pthread_mutex_unlock(&sv->mu);
+        if (pthread_create(&th, &at, conn_main, c) != 0) {
+            pthread_mutex_lock(&sv->mu);
+            sv->conns--;
+            pthread_mutex_unlock(&sv->mu);
+            free(c);
+            close(fd);
+        }
+    } else {
+        close(fd);
+    }
+    pthread_attr_destroy(&at);
+}
+
+static el_status listen_socket(serve *sv, int *out, int *lock_fd, el_error *err)
+{
+    char path[PATH_MAX], lock[PATH_MAX];
+    el_status st = el_serve_socket_path(sv->rt, path, sizeof path, err);
+    if (st != EL_OK)
+        return st;
+    snprintf(lock, sizeof lock, "%s/serve.lock", el_runtime_home(sv->rt));
+    int lf = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lf < 0)
+        return el_error_set(err, EL_ERR_IO, "%s: %s", lock, strerror(errno));
+    if (flock(lf, LOCK_EX | LOCK_NB) != 0) {
+        close(lf);
+        return el_error_set(err, EL_ERR_CONFIG, "another elastos serve is running on %s (elastos ps talks to it)",
+                            el_runtime_home(sv->rt));
+    }
+    unlink(path); /* left by a daemon that was killed: we hold the lock, so it is stale */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    mode_t old = umask(0177); /* the socket is created 0600 */
+    int rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&a, sizeof a);
+    umask(old);
+    if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 128) != 0) {
+        st = el_error_set(err, EL_ERR_IO, "cannot listen on %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        close(lf);
+        return st;
+    }
+    *out = fd;
+    *lock_fd = lf;
+    return EL_OK;
+}
+
+el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
+{
+    serve *sv = calloc(1, sizeof *sv);
+    if (!sv)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    sv->rt = rt;
+    if (opts)
+        sv->o = *opts;
+    else
+        sv->o.ready_fd = -1;
+    if (!sv->o.max_running)
+        sv->o.max_running = 1024;
+    if (!sv->o.log_cap)
+        sv->o.log_cap = 64 * 1024;
+    if (!sv->o.calls_per_sec)
+        sv->o.calls_per_sec = 20000;
+    if (!sv->o.keep_exited)
+        sv->o.keep_exited = 256;
+    pthread_mutex_init(&sv->rt_mu, NULL);
+    pthread_mutex_init(&sv->mu, NULL);
+    pthread_mutex_init(&sv->art_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&sv->cv, &ca);
+    pthread_cond_init(&sv->work_cv, &ca);
+    pthread_condattr_destroy(&ca);
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+    int lfd = -1, lock_fd = -1;
+    el_status st = sfd < 0 ? el_error_set(err, EL_ERR_INTERNAL, "signalfd: %s", strerror(errno)) : EL_OK;
+    if (st == EL_OK)
+        st = el_wasm_prepare(rt, sv->o.max_running + 64, err);
+    if (st == EL_OK)
+        st = listen_socket(sv, &lfd, &lock_fd, err);
+    if (st == EL_OK && sv->o.ready_fd >= 0) {
+        (void)!write(sv->o.ready_fd, "ready\n", 6);
+        close(sv->o.ready_fd);
+    }
+    int64_t last_flush = mono_ms();
+    while (st == EL_OK) {
+        struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        int n = poll(p, 2, 1000);
+        if (n < 0 && errno != EINTR) {
+            st = el_error_set(err, EL_ERR_INTERNAL, "poll: %s", strerror(errno));
+            break;
+        }
+        if (n > 0 && (p[1].revents & POLLIN)) {
+            struct signalfd_siginfo si;
+            (void)!read(sfd, &si, sizeof si);
+            if (si.ssi_signo != SIGHUP)
+                break;
+        }
+        if (n > 0 && (p[0].revents & POLLIN))
+            accept_one(sv, lfd);
+        if (mono_ms() - last_flush >= 1000) { /* token uses are batched: write them at least every second */
+            pthread_mutex_lock(&sv->rt_mu);
+            el_error fe;
+            (void)el_audit_flush(rt, &fe);
+            pthread_mutex_unlock(&sv->rt_mu);
+            last_flush = mono_ms();
+        }
+    }
+
+    /* Shutdown: no new launches, stop every capsule, let connections finish, flush the audit. */
+    char path[PATH_MAX];
+    if (lfd >= 0) {
+        close(lfd);
+        if (el_serve_socket_path(rt, path, sizeof path, NULL) == EL_OK)
+            unlink(path);
+    }
+    pthread_mutex_lock(&sv->mu);
+    sv->stopping = true;
+    for (inst *in = sv->insts; in; in = in->next)
+        in->stop = 1;
+    while (sv->running > 0)
+        pthread_cond_wait(&sv->cv, &sv->mu);
+    pthread_cond_broadcast(&sv->work_cv); /* idle capsule threads exit */
+    while (sv->workers > 0)
+        pthread_cond_wait(&sv->cv, &sv->mu);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += 2;
+    while (sv->conns > 0 && pthread_cond_timedwait(&sv->cv, &sv->mu, &until) == 0)
+        ;
+    int conns = sv->conns;
+    pthread_mutex_unlock(&sv->mu);
+    pthread_mutex_lock(&sv->rt_mu);
+    el_error fe;
+    if (el_audit_flush(rt, &fe) != EL_OK && st == EL_OK)
+        st = el_error_set(err, fe.code, "%s", fe.msg);
+    pthread_mutex_unlock(&sv->rt_mu);
+    if (conns > 0) /* a client still connected: its thread uses sv, so sv is not freed */
+        return st;
+    while (sv->insts) {
+        inst *in = sv->insts;
+        sv->insts = in->next;
+        inst_free(in);
+    }
+    while (sv->arts) {
+        cached_art *ca = sv->arts;
+        sv->arts = ca->next;
+        el_artifact_close(ca->art);
+        free(ca);
+    }
+    if (sfd >= 0)
+        close(sfd);
+    if (lock_fd >= 0)
+        close(lock_fd);
+    pthread_mutex_destroy(&sv->rt_mu);
+    pthread_mutex_destroy(&sv->mu);
+    pthread_mutex_destroy(&sv->art_mu);
+    pthread_cond_destroy(&sv->cv);
+    pthread_cond_destroy(&sv->work_cv);
+    free(sv);
+    return st;
+}
+
+/* ---- client ----------------------------------------------------------------------------------- */
+
+el_status el_serve_connect(el_runtime *rt, int *out, el_error *err)
+{
+    char path[PATH_MAX];
+    el_status st = el_serve_socket_path(rt, path, sizeof path, err);
+    if (st != EL_OK)
+        return st;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return el_error_set(err, EL_ERR_NOTFOUND, "no elastos serve is running on %s (start one with elastos serve)",
+                            el_runtime_home(rt));
+    }
+    *out = fd;
+    return EL_OK;
+}
+
+el_status el_serve_call(int fd, json_t *req, json_t **resp, el_error *err)
+{
+    *resp = NULL;
+    char *out = json_dumps(req, JSON_COMPACT);
+    if (!out)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    size_t n = strlen(out);
+    out[n] = '\n'; /* json_dumps leaves room only for the NUL it wrote: replace it */
+    bool ok = el_write_all(fd, out, n + 1);
+    free(out);
+    if (!ok)
+        return el_error_set(err, EL_ERR_IO, "serve: cannot send the request: %s", strerror(errno));
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (len == cap) {
+            if (cap >= (size_t)64 << 20)
+                break;
+            char *nb = realloc(buf, cap * 2);
+            if (!nb)
+                break;
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        char *nl = memchr(buf + len, '\n', (size_t)r);
+        len += (size_t)r;
+        if (nl) {
+            json_error_t je;
+            *resp = json_loadb(buf, (size_t)(nl - buf), 0, &je);
+            break;
+        }
+    }
+    free(buf);
+    if (!json_is_object(*resp)) {
+        json_decref(*resp);
+        *resp = NULL;
+        return el_error_set(err, EL_ERR_IO, "serve: the daemon closed the connection or sent a malformed response");
+    }
+    return EL_OK;
+}

@@ -1,0 +1,66 @@
+# serve_lib.sh - helpers for the elastos serve tests (sourced after lib.sh): starting and
+# stopping the daemon, capsule variants with other names and limits.
+B=$ELASTOS_BUILD_DIR
+L=${ELASTOS_SERVELOAD:-$B/bin/el-serveload}
+ST=$B/capsules/servetest.capsule
+DPID=
+trap 'if [ -n "$DPID" ]; then kill -9 "$DPID" 2>/dev/null; fi; rm -rf "$WORK"' EXIT
+"$E" trust add "$B/keys/publisher.pub" --name build >/dev/null 2>&1 || bad "trust build key"
+
+# start_daemon [ARGS...]: starts elastos serve in the background (DPID), waits until it answers.
+start_daemon() {
+    "$E" serve "$@" 2>>"$WORK/serve.log" &
+    DPID=$!
+    for _ in $(seq 1 100); do
+        if "$E" ps >/dev/null 2>&1; then return 0; fi
+        sleep 0.05
+    done
+    bad "the daemon did not come up: $(tail -3 "$WORK/serve.log")"
+    return 1
+}
+
+# stop_daemon: SIGTERM, and the exit status it ended with in $DRC; a sanitizer report fails.
+stop_daemon() {
+    kill -TERM "$DPID"
+    wait "$DPID"
+    DRC=$?
+    DPID=
+    if grep -q "Sanitizer" "$WORK/serve.log"; then bad "daemon: $(grep -m3 -A12 Sanitizer "$WORK/serve.log")"; fi
+}
+# An ASan build keeps freed memory in quarantine: resident-memory thresholds don't apply.
+ASAN=0
+if ldd "$E" 2>/dev/null | grep -q libasan; then ASAN=1; fi
+
+# variant NAME 'SED-EXPR': a copy of servetest named NAME with its manifest edited; prints the path.
+variant() {
+    local d="$WORK/v-$1"
+    rm -rf "$d"
+    cp -r "$B/capsules/servetest.stage" "$d"
+    sed -i "s/\"name\": \"servetest\"/\"name\": \"$1\"/; $2" "$d/capsule.json"
+    "$E" pack "$d" --key "$B/keys/publisher.key" -o "$WORK/$1.capsule" >/dev/null 2>&1 || bad "pack $1"
+    echo "$WORK/$1.capsule"
+}
+
+# state_of ID: the instance's state field from ps --json ("running", "exited" or "").
+ps_field() {
+    "$E" ps --json | python3 -c "
+import json, sys
+for i in json.load(sys.stdin):
+    if i['id'] == '$1': print(i.get('$2', ''))"
+}
+
+# ask NAME TEXT: runs the asker capsule in the daemon, waits for it; prints its exit and log.
+ask_ok() {
+    local t0 id st
+    t0=$(date +%s%N)
+    id=$("$E" run --detach "$ASKER" --grant 'elastos://capsule/*:message' -- ask "$1" "$2") || { bad "ask launch"; return; }
+    for _ in $(seq 1 200); do
+        st=$(ps_field "$id" state)
+        [ "$st" = exited ] && break
+        sleep 0.02
+    done
+    local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    if [ "$(ps_field "$id" exit_code)" = 0 ] && [ "$("$E" logs "$id")" = "reply: $2" ]; then ok; else
+        bad "ask $1 $2: exit $(ps_field "$id" exit_code), log $("$E" logs "$id")"; fi
+    echo "$ms" >>"$WORK/ask_ms"
+}
