@@ -212,6 +212,11 @@ static uint64_t tree_bytes(int dfd, int depth)
     return total;
 }
 
+uint64_t el_storage_usage(int root)
+{
+    return tree_bytes(root, 0);
+}
+
 el_status el_storage_write(int root, const char *rel, const void *data, size_t len, uint64_t quota_bytes, el_error *err)
 {
     uint64_t used = tree_bytes(root, 0);

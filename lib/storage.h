@@ -23,6 +23,9 @@ el_status el_storage_root(el_runtime *rt, const char *capsule, char *out, size_t
  * operation below works beneath such a root fd, never by path. */
 el_status el_storage_open(el_runtime *rt, const char *capsule, int *fd, el_error *err);
 el_status el_storage_read(int root, const char *rel, size_t max, uint8_t **data, size_t *len, el_error *err);
+/* Bytes held under the storage directory root (apparent sizes; deeper than allowed counts as
+ * over any quota). */
+uint64_t el_storage_usage(int root);
 el_status el_storage_write(int root, const char *rel, const void *data, size_t len, uint64_t quota_bytes,
                            el_error *err);
 el_status el_storage_list(int root, const char *rel, json_t **entries, el_error *err);

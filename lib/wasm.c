@@ -6,8 +6,10 @@
 #include "elastos/broker.h"
 #include "elastos/protocol.h"
 #include "internal.h"
+#include "storage.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -235,7 +237,7 @@ void el_ticker_stop(struct el_ticker *t)
     free(t);
 }
 
-typedef enum { FIRED_NONE, FIRED_WALL, FIRED_CPU, FIRED_STOP } fired_kind;
+typedef enum { FIRED_NONE, FIRED_WALL, FIRED_CPU, FIRED_STOP, FIRED_QUOTA } fired_kind;
 
 typedef struct deadline {
     struct timespec at;  /* wall-clock deadline (CLOCK_MONOTONIC) */
@@ -243,7 +245,14 @@ typedef struct deadline {
     uint64_t cpu_ns;     /* the manifest's cpu_ms */
     fired_kind fired;
     const volatile int *stop; /* el_wasm_options.stop */
+    /* A writable /storage mount: plain WASI writes bypass the storage provider's quota check,
+     * so the directory is measured every few ticks instead (and once more at the end). */
+    int quota_dir;       /* -1: none */
+    uint64_t quota, used;
+    unsigned ticks;
 } deadline;
+
+#define QUOTA_EVERY_TICKS 4 /* ~20 ms at the 5 ms epoch tick */
 
 static uint64_t thread_cpu_ns(void)
 {
@@ -272,6 +281,10 @@ static wasmtime_error_t *deadline_cb(wasmtime_context_t *ctx, void *data, uint64
     if (thread_cpu_ns() - d->cpu_start >= d->cpu_ns) {
         d->fired = FIRED_CPU;
         return wasmtime_error_new("CPU time limit exceeded");
+    }
+    if (d->quota_dir >= 0 && ++d->ticks % QUOTA_EVERY_TICKS == 0 && (d->used = el_storage_usage(d->quota_dir)) > d->quota) {
+        d->fired = FIRED_QUOTA;
+        return wasmtime_error_new("storage quota exceeded");
     }
     *delta = 1;
     *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
@@ -576,7 +589,10 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     if (s == EL_OK && o->session && !fast)
         s = define_host(linker, &he, err);
 
-    deadline dl = {.cpu_start = thread_cpu_ns(), .cpu_ns = lim->cpu_ms * 1000000ULL, .stop = o->stop};
+    deadline dl = {.cpu_start = thread_cpu_ns(), .cpu_ns = lim->cpu_ms * 1000000ULL, .stop = o->stop, .quota_dir = -1,
+                   .quota = (uint64_t)lim->storage_mb << 20};
+    if (o->preopen_host && o->preopen_writable)
+        dl.quota_dir = open(o->preopen_host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     clock_gettime(CLOCK_MONOTONIC, &dl.at);
     dl.at.tv_sec += (time_t)(lim->wall_ms / 1000);
     dl.at.tv_nsec += (long)(lim->wall_ms % 1000) * 1000000L;
@@ -626,6 +642,10 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
                         wasm_trap_delete(trap);
                     if (dl.fired == FIRED_STOP)
                         s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: stopped by the operator", m->name);
+                    else if (dl.fired == FIRED_QUOTA)
+                        s = el_error_set(err, EL_ERR_LIMIT,
+                                         "capsule %s killed: storage quota of %u MiB exceeded (%llu MiB in /storage)",
+                                         m->name, lim->storage_mb, (unsigned long long)(dl.used >> 20));
                     else if (dl.fired == FIRED_WALL)
                         s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: wall-clock limit of %llu ms exceeded",
                                          m->name, (unsigned long long)lim->wall_ms);
@@ -649,6 +669,11 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
             }
         }
     }
+    if (s == EL_OK && dl.quota_dir >= 0 && (dl.used = el_storage_usage(dl.quota_dir)) > dl.quota)
+        s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: storage quota of %u MiB exceeded (%llu MiB in /storage)",
+                         m->name, lim->storage_mb, (unsigned long long)(dl.used >> 20));
+    if (dl.quota_dir >= 0)
+        close(dl.quota_dir);
     if (linker)
         wasmtime_linker_delete(linker);
     wasmtime_store_delete(store);

@@ -54,6 +54,14 @@ check '[ ! -e "$SD/q3" ]'
 deep=$(printf 'd/%.0s' $(seq 40))
 expect 0 run "${GRANT[@]}" "$CT" -- req "$S/*" write write "$S/${deep}f" x
 check '[[ "$(line write)" == "write: error bad_request"*"deeper"* ]]'
+# Plain WASI writes to /storage count against the quota too: over it, the capsule is killed (137,
+# one line, audited); under it, nothing happens.
+expect 137 run "${GRANT[@]}" "$CT" -- fsfill 4096; expect_err_line
+contains "$WORK/err" "storage quota of 1 MiB exceeded"
+audit_has "kill" "storage quota"
+rm -f "$SD/fsfill.bin"
+expect 0 run "${GRANT[@]}" "$CT" -- fsfill 256; check '[ "$(line fsfill)" = "fsfill: ok 256 KiB" ]'
+rm -f "$SD/fsfill.bin"
 # WASI /storage is mounted read-only unless write and delete are both granted; never write-only.
 expect 0 run --grant "$S/*:write" "$CT" -- fs;  check '[ "$(line fs)" = "fs: error no /storage" ]'
 

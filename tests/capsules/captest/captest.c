@@ -186,6 +186,15 @@ int main(int argc, char **argv)
             struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
             nanosleep(&ts, NULL);
             printf("sleep: ok\n");
+        } else if (!strcmp(op, "fsfill") && i + 1 < argc) { /* N KiB through plain WASI file writes */
+            long kib = atol(argv[++i]);
+            FILE *f = fopen("/storage/fsfill.bin", "w");
+            static char chunk[65536];
+            long done = 0;
+            while (f && done < kib && fwrite(chunk, 1, 1024, f) == 1024)
+                done++;
+            int ok = f && done == kib && fclose(f) == 0;
+            printf("fsfill: %s %ld KiB\n", ok ? "ok" : "error", done);
         } else if (!strcmp(op, "fs")) {
             DIR *d = opendir("/storage");
             printf("fs: %s\n", d ? "ok" : "error no /storage");
