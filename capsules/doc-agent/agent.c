@@ -4,24 +4,35 @@
  * runtime's elastos://ai/chat provider (it never learns the model server's address or key), and
  * remembers earlier questions and answers in its own storage, so later runs have the context.
  *
- *   doc-agent ask URI QUESTION...   read URI (elastos://cid/<cid>[/path]), ask, print "answer: ..."
+ *   doc-agent ask [--tool NAME]... URI QUESTION...
+ *                                   read URI (elastos://cid/<cid>[/path]), ask, print "answer: ..."
+ *                                   With --tool NAME (at most 4): first send the document to the
+ *                                   tool capsule NAME running in the daemon (elastos serve), wait
+ *                                   up to 5 s for its answer, print "tool NAME: RESULT" and give
+ *                                   the result to the model after the document.
  *   doc-agent memory                print what it remembers
  *   doc-agent forget                clear its memory
  *
  * Every capability goes through the runtime: a read token for URI, a token for elastos://ai/chat
- * (execute), and read/write tokens for localhost://storage/memory.txt. The operator grants them
+ * (execute), read/write tokens for localhost://storage/memory.txt, and for each tool a token for
+ * elastos://capsule/NAME (action message; the tool needs its own token to answer). The operator grants them
  * (elastos run --grant ...) or the shell decides; without them the agent gets "denied".
  * Exit status: 0 answered, 1 a capability or the provider failed, 2 usage.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <elastos/guest.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MEMORY "localhost://storage/memory.txt"
 #define MAX_REMEMBERED 8 /* exchanges sent to the model as context */
 #define MAX_DOC (512u << 10)
+#define MAX_TOOLS 4
+#define MAX_TOOL_INPUT (64u << 10) /* the first 64 KiB of the document go to a tool */
+#define TOOL_WAIT_MS 5000
 
 static RuntimeClient *c;
 
@@ -224,11 +235,65 @@ static int save_memory(const char *data, size_t len)
     return rc;
 }
 
+/* ---- tools: other capsules, reached by message ---------------------------------------------- */
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* Sends d[0..n) to the tool capsule `name` with a token for elastos://capsule/<name> (message) and
+ * waits up to TOOL_WAIT_MS for its answer (a message from `name` with reply_to set). Returns the
+ * answer (malloc'd, NUL-terminated) or NULL with the reason on stderr. */
+static char *ask_tool(const char *name, const uint8_t *d, size_t n)
+{
+    char res[96], *tok = NULL, *answer = NULL;
+    snprintf(res, sizeof res, "elastos://capsule/%s", name);
+    if (elastos_request_capability(c, res, "message", NULL, &tok, NULL) != 0) {
+        fprintf(stderr, "doc-agent: no token to message the tool %s: %s (%s)\n", name, elastos_client_error(c),
+                elastos_client_error_code(c));
+        return NULL;
+    }
+    int sent = elastos_send_message(c, tok, name, d, n > MAX_TOOL_INPUT ? MAX_TOOL_INPUT : n, NULL);
+    free(tok);
+    if (sent != 0) {
+        fprintf(stderr, "doc-agent: cannot reach the tool %s: %s (%s)\n", name, elastos_client_error(c),
+                elastos_client_error_code(c));
+        return NULL;
+    }
+    for (long waited = 0; !answer && waited < TOOL_WAIT_MS; waited += 10) {
+        ElastosMessage *m;
+        size_t k;
+        if (elastos_receive_messages(c, 16, &m, &k) != 0) {
+            fprintf(stderr, "doc-agent: receive_messages: %s (%s)\n", elastos_client_error(c), elastos_client_error_code(c));
+            return NULL;
+        }
+        for (size_t i = 0; i < k; i++) {
+            if (!answer && m[i].reply_to && !strcmp(m[i].from, name)) {
+                answer = malloc(m[i].payload_len + 1);
+                if (!answer)
+                    break;
+                memcpy(answer, m[i].payload, m[i].payload_len);
+                answer[m[i].payload_len] = 0;
+            } else {
+                fprintf(stderr, "doc-agent: ignored a message from %s\n", m[i].from);
+            }
+        }
+        elastos_messages_free(m, k);
+        if (!answer)
+            sleep_ms(10);
+    }
+    if (!answer)
+        fprintf(stderr, "doc-agent: the tool %s did not answer within %d ms (timeout)\n", name, TOOL_WAIT_MS);
+    return answer;
+}
+
 /* ---- commands ------------------------------------------------------------------------------- */
 
-static int ask(const char *uri, const char *question)
+static int ask(const char *const *tools, size_t n_tools, const char *uri, const char *question)
 {
-    char *tok_doc = NULL, *tok_ai = NULL, *tok_mem = NULL, *result = NULL;
+    char *tok_doc = NULL, *tok_ai = NULL, *tok_mem = NULL, *result = NULL, *tool_out[MAX_TOOLS] = {0};
     uint8_t *doc = NULL, *mem = NULL;
     size_t doc_len = 0, mem_len = 0;
     int rc = 1;
@@ -242,6 +307,11 @@ static int ask(const char *uri, const char *question)
     }
     if (doc_len > MAX_DOC)
         doc_len = MAX_DOC;
+    for (size_t i = 0; i < n_tools; i++) {
+        if (!(tool_out[i] = ask_tool(tools[i], doc, doc_len)))
+            goto out;
+        printf("tool %s: %s\n", tools[i], tool_out[i]);
+    }
     if (load_memory(&tok_mem, &mem, &mem_len) != 0)
         goto out;
     exchange ex[MAX_REMEMBERED];
@@ -252,6 +322,13 @@ static int ask(const char *uri, const char *question)
     adds(&sys, "You are doc-agent. Answer the user's questions about the document below, briefly and only "
                "from what it says.\n\n--- document ---\n");
     add(&sys, (const char *)doc, doc_len);
+    for (size_t i = 0; i < n_tools; i++) {
+        adds(&sys, "\n--- tool ");
+        adds(&sys, tools[i]);
+        adds(&sys, ", given the document ---\n");
+        adds(&sys, tool_out[i]);
+        adds(&sys, "\n");
+    }
     adds(&body, "{\"messages\":[");
     add_message(&body, "system", sys.p, sys.n);
     for (size_t i = 0; i < n_ex; i++) {
@@ -294,6 +371,8 @@ out:
     free(result);
     free(doc);
     free(mem);
+    for (size_t i = 0; i < n_tools; i++)
+        free(tool_out[i]);
     return rc;
 }
 
@@ -322,14 +401,21 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc;
-    if (argc >= 4 && !strcmp(argv[1], "ask")) {
+    const char *tools[MAX_TOOLS];
+    size_t n_tools = 0;
+    int a = 2; /* after "ask": --tool NAME options, then URI QUESTION... */
+    while (argc >= 2 && !strcmp(argv[1], "ask") && a + 1 < argc && !strcmp(argv[a], "--tool") && n_tools < MAX_TOOLS) {
+        tools[n_tools++] = argv[a + 1];
+        a += 2;
+    }
+    if (argc >= a + 2 && !strcmp(argv[1], "ask") && strcmp(argv[a], "--tool") != 0) {
         str q = {0};
-        for (int i = 3; i < argc; i++) {
-            if (i > 3)
+        for (int i = a + 1; i < argc; i++) {
+            if (i > a + 1)
                 adds(&q, " ");
             adds(&q, argv[i]);
         }
-        rc = ask(argv[2], q.p);
+        rc = ask(tools, n_tools, argv[a], q.p);
         free(q.p);
     } else if (argc == 2 && !strcmp(argv[1], "memory")) {
         rc = show_memory();
@@ -338,7 +424,7 @@ int main(int argc, char **argv)
         if (!rc)
             printf("memory: cleared\n");
     } else {
-        fprintf(stderr, "usage: doc-agent ask URI QUESTION... | memory | forget\n");
+        fprintf(stderr, "usage: doc-agent ask [--tool NAME]... URI QUESTION... | memory | forget\n");
         rc = 2;
     }
     elastos_client_close(c);

@@ -7,6 +7,7 @@
  *   read PATH | write PATH TEXT | list PATH | delete PATH   storage with the current token
  *   fetch URI             fetch_content with the current token
  *   call URI BODY         provider_call (e.g. elastos://ai/chat) with the current token
+ *   send TO TEXT          send_message TEXT to capsule TO with the current token
  *   forge PATH            flip every character of the token in turn and try read: prints how
  *                         many forged tokens were accepted (must be 0)
  *   repeat N read PATH    N reads; prints how many succeeded
@@ -134,6 +135,12 @@ int main(int argc, char **argv)
                 free(res);
             } else
                 fail("call");
+        } else if (!strcmp(op, "send") && i + 2 < argc) {
+            const char *to = argv[++i], *text = argv[++i];
+            if (elastos_send_message(c, token ? token : "", to, text, strlen(text), NULL) == 0)
+                printf("send: ok\n");
+            else
+                fail("send");
         } else if (!strcmp(op, "forge") && i + 1 < argc && token) {
             const char *p = argv[++i];
             size_t len = strlen(token), accepted = 0;
