@@ -8,7 +8,8 @@
 #
 #   ELASTOS           the elastos binary (required; elastos-vm-init must be next to it)
 #   CARGO, RUSTC      the toolchain (default /usr/bin/cargo, /usr/bin/rustc: Rust 1.63)
-#   CARGO_TARGET_DIR  default ~/.cache/elastos/rust-vm-target (never inside the repo)
+#   CARGO_TARGET_DIR  default ~/.cache/elastos/rust-vm-target/<hash of DIR's real path> (never
+#                     inside the repo; one per source tree: cargo would mix up two checkouts)
 set -eu
 
 die() {
@@ -27,7 +28,8 @@ key=$3
 
 CARGO=${CARGO:-/usr/bin/cargo}
 RUSTC=${RUSTC:-/usr/bin/rustc}
-CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/elastos/rust-vm-target}
+tree=$(cd "$dir" && pwd -P | sha256sum | cut -c1-16)
+CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/elastos/rust-vm-target/$tree}
 RUSTFLAGS="-C target-feature=+crt-static"
 export RUSTC CARGO_TARGET_DIR RUSTFLAGS
 
