@@ -13,7 +13,8 @@ export ELASTOS_HOME=$work/home
 wt_version=$(sed -n 's/.*WASMTIME_VERSION "\(.*\)"/\1/p' "$build/wasmtime/include/wasmtime.h")
 tools=$HOME/.cache/elastos/tools
 WASMTIME=$tools/bin/wasmtime
-if [ ! -x "$WASMTIME" ] || ! "$WASMTIME" --version | grep -q " $wt_version "; then
+have=$([ -x "$WASMTIME" ] && "$WASMTIME" --version 2>/dev/null || true)
+if [[ "$have" != *" $wt_version "* ]]; then
     echo "bench: installing wasmtime-cli $wt_version (once, cached in $tools)" >&2
     CARGO_TARGET_DIR=$HOME/.cache/elastos/wasmtime-cli-target PATH=$HOME/.cargo/bin:$PATH \
         cargo install wasmtime-cli --version "$wt_version" --locked --root "$tools" >&2

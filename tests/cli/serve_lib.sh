@@ -29,7 +29,8 @@ stop_daemon() {
 }
 # An ASan build keeps freed memory in quarantine: resident-memory thresholds don't apply.
 ASAN=0
-if ldd "$E" 2>/dev/null | grep -q libasan; then ASAN=1; fi
+libs=$(ldd "$E" 2>/dev/null)   # (no grep -q after a pipe under pipefail: SIGPIPE made this flaky)
+case $libs in *libasan*) ASAN=1 ;; esac
 
 # variant NAME 'SED-EXPR': a copy of servetest named NAME with its manifest edited; prints the path.
 variant() {
