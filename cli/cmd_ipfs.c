@@ -164,12 +164,7 @@ int cmd_fetch(int argc, char **argv)
     if (rc)
         return rc;
     if (out) { /* any file by CID: verified against the CID, neither a capsule check nor installed */
-        char dir[PATH_MAX];
-        el_status s = el_runtime_path(rt, "tmp", dir, sizeof dir, &err);
-        if (s == EL_OK)
-            s = el_mkdirs(dir, 0700, &err);
-        if (s == EL_OK)
-            s = fetch_to(rt, cid, srcs, nsrc, out, &err);
+        el_status s = fetch_to(rt, cid, srcs, nsrc, out, &err); /* el_fetch makes the partial dir */
         rc = s == EL_OK ? 0 : cli_fail(&err);
     } else {
         rc = cli_fetch_install(rt, cid, srcs, nsrc, EL_STORE_PIN);

@@ -912,6 +912,15 @@ static el_cid_ctx *cid_of_prefix(int fd, uint64_t have)
     return cc;
 }
 
+/* Drops the bytes kept so far: an empty output file and a fresh CID context. */
+static bool start_over(fetch_ctx *c, el_cid_ctx **cc, uint64_t *have)
+{
+    *have = 0;
+    el_cid_free(*cc);
+    *cc = el_cid_new();
+    return *cc && ftruncate(c->out, 0) == 0;
+}
+
 /* Streams the file from the sources in order into c->out (holding *have bytes of an earlier,
  * interrupted attempt), computing its CID as the bytes arrive: a source is good when that CID
  * is the one asked for. *have gets what an interrupted transfer left (0 when nothing is worth
@@ -964,10 +973,7 @@ static el_status fetch_stream(fetch_ctx *c, uint64_t *have, el_error *err)
         if (s == EL_ERR_NOTFOUND && d.status == 416 && *have > 0) {
             /* The kept bytes reach (or pass) the end: they cannot be resumed; start this source
              * over from nothing. */
-            *have = 0;
-            el_cid_free(cc);
-            cc = el_cid_new();
-            if (!cc || ftruncate(c->out, 0) != 0) {
+            if (!start_over(c, &cc, have)) {
                 s = el_error_set(err, EL_ERR_INTERNAL, "cannot restart the download");
                 break;
             }
@@ -982,10 +988,7 @@ static el_status fetch_stream(fetch_ctx *c, uint64_t *have, el_error *err)
         if (s == EL_ERR_NOTFOUND && !d.restarted)
             continue; /* this source has nothing (HTTP error, unreachable): what we had still stands */
         /* Wrong bytes, over the limit, or a restart that failed: start over from nothing. */
-        *have = 0;
-        el_cid_free(cc);
-        cc = el_cid_new();
-        if (!cc || ftruncate(c->out, 0) != 0) {
+        if (!start_over(c, &cc, have)) {
             s = el_error_set(err, EL_ERR_INTERNAL, "cannot restart the download");
             break;
         }
@@ -1191,16 +1194,7 @@ el_status el_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, c
             return el_error_prefix(err, "fetching %s", cid);
         return el_error_set(err, EL_ERR_NOTFOUND, "%s not found on any source (%s)", cid, c.notes[0] ? c.notes : err->msg);
     }
-    /* Make the rename durable. */
-    char dir[PATH_MAX];
-    const char *slash = strrchr(out_path, '/');
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out_path) + (slash == out_path) : 1,
-             slash ? out_path : ".");
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
+    (void)el_fsync_dir_of(out_path, NULL); /* make the rename durable (best effort, as before) */
     return EL_OK;
 }
 

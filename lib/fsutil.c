@@ -52,7 +52,7 @@ el_status el_read_file(const char *path, size_t max, char **out, size_t *len, el
     return EL_OK;
 }
 
-static el_status fsync_dir_of(const char *path, el_error *err)
+el_status el_fsync_dir_of(const char *path, el_error *err)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
@@ -111,7 +111,7 @@ static el_status write_replace(const char *path, const void *data, size_t len, u
     fd = -1;
     if (rename(tmp, path) != 0)
         goto fail;
-    return durable ? fsync_dir_of(path, err) : EL_OK;
+    return durable ? el_fsync_dir_of(path, err) : EL_OK;
 fail:;
     int e = errno;
     if (fd >= 0)

@@ -59,6 +59,9 @@ bool el_write_all(int fd, const void *data, size_t len);
 /* libcurl's global init, once per process (fetch.c); call before any curl handle. */
 void el_curl_init(void);
 
+/* fsyncs the directory holding path (after a rename into it); err may be NULL. */
+el_status el_fsync_dir_of(const char *path, el_error *err);
+
 
 /* Fresh random lowercase-hex id of 2*nbytes characters. */
 void el_random_hex(char *out, size_t nbytes);
