@@ -73,10 +73,11 @@ bool cli_have_sources(void)
     return (a && *a) || (g && *g);
 }
 
-/* Fetches cid into out_path (verified by CID), from srcs or the configured sources, with a
- * progress line on a terminal. */
+/* Fetches cid from srcs or the configured sources, with a progress line on a terminal: into
+ * out_path (verified by CID), or, when out_path is NULL, into the store (el_store_fetch: also
+ * verified as a capsule, with flags). */
 static el_status fetch_to(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t nsrc,
-                          const char *out_path, el_error *err)
+                          const char *out_path, unsigned flags, el_error *err)
 {
     char *envcopy = NULL;
     el_fetch_source envsrc[MAX_SOURCES];
@@ -97,7 +98,7 @@ static el_status fetch_to(el_runtime *rt, const char *cid, const el_fetch_source
         o.progress_ud = &b;
     }
     if (s == EL_OK)
-        s = el_fetch(rt, cid, &o, out_path, err);
+        s = out_path ? el_fetch(rt, cid, &o, out_path, err) : el_store_fetch(rt, cid, &o, flags, err);
     if (b.shown)
         fprintf(stderr, "\r\033[K");
     free(envcopy);
@@ -112,21 +113,7 @@ int cli_fetch_install(el_runtime *rt, const char *cid, const el_fetch_source *sr
         el_status s = el_store_add(rt, have, flags, installed, &err);
         return s == EL_OK ? 0 : cli_fail(&err);
     }
-    char dir[PATH_MAX], tmp[PATH_MAX];
-    el_status s = el_runtime_path(rt, "tmp", dir, sizeof dir, &err);
-    if (s == EL_OK)
-        s = el_mkdirs(dir, 0700, &err);
-    if (s == EL_OK && (size_t)snprintf(tmp, sizeof tmp, "%s/fetch-%ld-%s.capsule", dir, (long)getpid(), cid) >= sizeof tmp)
-        s = el_error_set(&err, EL_ERR_CONFIG, "temp path too long");
-    if (s == EL_OK)
-        s = fetch_to(rt, cid, srcs, nsrc, tmp, &err);
-    if (s == EL_OK) {
-        s = el_store_add(rt, tmp, flags, installed, &err);
-        unlink(tmp);
-        if (s == EL_OK && strcmp(installed, cid) != 0)
-            s = el_error_set(&err, EL_ERR_TRUST, "fetched %s but installed %s", cid, installed);
-    }
-    return s == EL_OK ? 0 : cli_fail(&err);
+    return fetch_to(rt, cid, srcs, nsrc, NULL, flags, &err) == EL_OK ? 0 : cli_fail(&err);
 }
 
 int cmd_fetch(int argc, char **argv)
@@ -164,7 +151,7 @@ int cmd_fetch(int argc, char **argv)
     if (rc)
         return rc;
     if (out) { /* any file by CID: verified against the CID, neither a capsule check nor installed */
-        el_status s = fetch_to(rt, cid, srcs, nsrc, out, &err); /* el_fetch makes the partial dir */
+        el_status s = fetch_to(rt, cid, srcs, nsrc, out, 0, &err); /* el_fetch makes the partial dir */
         rc = s == EL_OK ? 0 : cli_fail(&err);
     } else {
         rc = cli_fetch_install(rt, cid, srcs, nsrc, EL_STORE_PIN);
