@@ -323,9 +323,8 @@ el_status el_ai_call(el_runtime *rt, const char *op, const json_t *body, json_t 
     free(req);
     long status = res.status;
     if (s == EL_ERR_CONFIG) {
-        *code = "unsupported";
-        fprintf(stderr, "elastos: %s\n", herr.msg); /* for the operator; the capsule gets less */
-        s = el_error_set(err, EL_ERR_CONFIG, "the ai provider cannot make HTTP requests on this host");
+        *code = "unsupported"; /* (no secret in it: the library's name and dlopen's reason) */
+        s = el_error_set(err, EL_ERR_CONFIG, "the ai provider cannot make HTTP requests on this host: %s", herr.msg);
     } else if (s != EL_OK) {
         bool limit = b.over || res.outcome == EL_HTTP_TIMEOUT;
         *code = limit ? "limit" : "internal";

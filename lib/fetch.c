@@ -376,11 +376,12 @@ static el_status http_fetch(const el_fetch_source *src, const char *what, get_ki
         .buffer_size = 512 * 1024, /* fewer, larger writes (default 16 KiB) */
     };
     if (c && c->deadline_ms > 0) {
+        /* A source is not started in the last 100 ms: it could not do anything useful. */
         double left = c->deadline_ms - mono_ms();
-        if (left < 1)
+        if (left < 100)
             return el_error_set(err, EL_ERR_NOTFOUND, "not tried: the fetch's %ld s deadline passed",
                                 c->lim.total_ms / 1000);
-        req.total_ms = (long)left;
+        req.total_ms = (long)left + 1;
     }
     d->first = true;
     el__http_result res;

@@ -95,6 +95,27 @@ export ELASTOS_HOME=$WORK/home2
 expect 78 "$E" fetch "$HCID"; expect_err_line
 expect 0 "$E" fetch "$HCID" --gateway "$GW"; check '[ "$(cat "$WORK/out")" = "$HCID" ]'
 expect 0 "$E" run "$HCID" </dev/null; contains "$WORK/out" "hello from hello"
+# A fetched capsule is verified as it streams in (one pass) and renamed into the store: the
+# checks still refuse what the CID alone would let in - a tampered artifact served with its own
+# (correct) CID (77), a signed archive whose SHA256SUMS is wrong (65), an unknown publisher (77) -
+# and leave nothing behind. And the store holds exactly the bytes of the CID.
+expect 0 "$E" fetch "$BCID" --gateway "$GW"; check 'cmp -s "$ELASTOS_HOME/store/$BCID.capsule" "$WORK/big.capsule"'
+size=$(stat -c %s "$WORK/big.capsule")
+cp "$WORK/big.capsule" "$WORK/tampered.capsule"
+printf 'X' | dd of="$WORK/tampered.capsule" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+head -c $((size - 2048)) "$WORK/big.capsule" >"$WORK/body"
+printf 'X' | dd of="$WORK/body" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+"$ELASTOS_TESTTOOL" seal "$WORK/body" "$B/keys/publisher.key" "$WORK/badsums.capsule" || bad "seal badsums"
+"$E" keygen --out "$WORK/stranger" >/dev/null 2>&1 || bad "keygen stranger"
+"$E" pack "$WORK/big" --key "$WORK/stranger/publisher.key" -o "$WORK/stranger.capsule" >/dev/null 2>&1 || bad "pack stranger"
+for f in tampered:77:"does not match its signature" badsums:65:SHA256SUMS stranger:77:publisher; do
+    IFS=: read -r name code what <<<"$f"
+    cid=$("$IPFS" add -Q --pin=false "$WORK/$name.capsule")
+    check '[ "$cid" = "$("$E" cid "$WORK/$name.capsule")" ]'
+    expect "$code" "$E" fetch "$cid" --gateway "$GW"; expect_err_line; contains "$WORK/err" "$what"
+    check '[ ! -e "$ELASTOS_HOME/store/$cid.capsule" ] && [ -z "$(find "$ELASTOS_HOME/tmp" -name "fetch-*")" ]'
+done
+rm -rf "$ELASTOS_HOME/store"
 # run CID and install CID fetch when missing (gateways configured); offline they don't.
 rm -rf "$ELASTOS_HOME/store"
 expect 66 "$E" run "$HCID" </dev/null; expect_err_line
