@@ -3,7 +3,7 @@
  *   bench_scale token N             el_token_check with N revoked tokens in state.db
  *   bench_scale resolve N STAGE KEY el_store_resolve NAME@RANGE with N capsules installed
  *   bench_scale storage N ART PUB   a 4 KiB storage_write request (session, token checked) with N
- *                                   files already in the capsule's storage
+ *                                   files (64 bytes each) already in the capsule's storage
  *   bench_scale audit N             el_audit_verify of N records
  * Each prints "ns_per_op X" (audit: also "records_per_sec X"). State lives in a fresh
  * temporary $ELASTOS_HOME (under /dev/shm when it exists: building 100N of anything on a
@@ -242,6 +242,7 @@ static int bench_storage(const char *home, long n, const char *artifact, const c
     if (el_runtime_open(home, &rt, &err) != EL_OK || el_pubkey_parse(pubfile, pk, &err) != EL_OK ||
         el_trust_add(rt, pk, "bench", &err) != EL_OK || el_artifact_open(rt, artifact, 0, &art, &err) != EL_OK ||
         el_session_new(rt, art, NULL, &s, &err) != EL_OK ||
+        el_session_grant(s, "localhost://storage/*:read", &err) != EL_OK ||
         el_session_grant(s, "localhost://storage/*:write", &err) != EL_OK)
         return fail("set-up", &err);
     unsigned long long id = 0;
@@ -250,13 +251,16 @@ static int bench_storage(const char *home, long n, const char *artifact, const c
     const char *t = strstr(r, "\"token\":\"");
     if (t)
         sscanf(t + 9, "%1023[^\"]", tok);
+    if (!tok[0])
+        fprintf(stderr, "bench_scale: request_capability: %s\n", r);
     free(r);
     char dir[PATH_MAX];
     bool writable;
     if (!tok[0] || !el_session_storage_preopen(s, dir, sizeof dir, &writable))
         return fail("token / storage dir", NULL);
-    /* N files of 4 KiB already in the capsule's storage, in 100 subdirectories. */
-    static char four_k[4096];
+    /* N files of 64 bytes already in the capsule's storage (100,000 of them stay well inside the
+     * default 64 MiB quota), in 100 subdirectories. */
+    static char four_k[64];
     for (long i = 0; i < n; i++) {
         char path[PATH_MAX + 64];
         snprintf(path, sizeof path, "%s/d%02ld", dir, i % 100);
