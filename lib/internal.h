@@ -42,6 +42,14 @@ void el_ticker_stop(struct el_ticker *t);
 /* Writes and frees audit.c's queue (called by el_runtime_close, before the database closes). */
 void el_audit_buf_free(el_runtime *rt);
 
+/* The current epoch and the number of revoked token ids known, brought up to date with the
+ * state database (revocations and bumps by other processes included) by the same cheap check
+ * the token-check path makes (token.c); for the capability-request path (broker.c). */
+el_status el__token_state(el_runtime *rt, uint64_t *epoch, uint64_t *revoked_count, el_error *err);
+/* Whether token id is revoked, as of the last el__token_state (or token check); true before
+ * any state was read (fail closed). */
+bool el__token_revoked(el_runtime *rt, const uint8_t id[16]);
+
 /* Frees token.c's per-runtime state (called by el_runtime_close). */
 void el_token_cache_free(struct el_token_cache *c);
 
