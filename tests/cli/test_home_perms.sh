@@ -59,6 +59,11 @@ expect 0 "$E" verify "$CT"
 chmod 0700 "$WORK"
 
 # --- state.db and its -wal/-shm files are private ---------------------------------------------------
+# In a fresh home (trust/ only), the first process creates state.db and its -wal/-shm: look at
+# them while it runs (the last connection's close removes -wal/-shm).
+export ELASTOS_HOME=$WORK/fresh
+"$E" trust add "$B/keys/publisher.pub" --name build >/dev/null 2>&1 || bad "trust build key (fresh)"
+check '[ ! -e "$ELASTOS_HOME/state.db" ]'
 "$E" run --grant 'localhost://storage/*:write' "$CT" -- req localhost://storage/a write write localhost://storage/a x \
     sleep 300 </dev/null >"$WORK/bg.out" 2>&1 &
 pid=$!
