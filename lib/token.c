@@ -903,7 +903,7 @@ el_status el__token_state(el_runtime *rt, uint64_t *epoch, uint64_t *revoked_cou
     sqlite3 *db = NULL;
     el_status st = open_state(rt, false, &c, &db, err);
     if (st != EL_OK) {
-        el_error_prefix(err, "reading revocations");
+        el_error_prefix(err, "reading the epoch and revocations");
         return st;
     }
     *epoch = c->epoch;
@@ -977,15 +977,8 @@ el_status el_epoch_bump(el_runtime *rt, uint64_t *new_epoch, el_error *err)
 
 el_status el_epoch_get(el_runtime *rt, uint64_t *epoch, el_error *err)
 {
-    struct el_token_cache *c = NULL;
-    sqlite3 *db = NULL;
-    el_status st = open_state(rt, false, &c, &db, err);
-    if (st != EL_OK) {
-        el_error_prefix(err, "reading the epoch");
-        return st;
-    }
-    *epoch = c->epoch;
-    return EL_OK;
+    uint64_t n_revoked;
+    return el__token_state(rt, epoch, &n_revoked, err);
 }
 
 static void copy_col(char *dst, size_t cap, sqlite3_stmt *s, int col)
