@@ -2,29 +2,45 @@
 # Issue 12, finding 2: revocation ends access. A running capsule whose requests are covered by an
 # operator grant (--grant), a "for this run" answer, an "always" answer or an "always" policy
 # line asks again after another process revoked its token (elastos tokens revoke) or bumped the
-# epoch: the grant is gone, the shell is consulted again, and the drop is audited.
+# epoch: the grant is gone, the shell is consulted again, and the drop is audited - in a
+# standalone run and in elastos serve.
 source "$(dirname "$0")/lib.sh"
-B=$ELASTOS_BUILD_DIR
+source "$(dirname "$0")/serve_lib.sh"
 CT=$B/capsules/captest.capsule
-"$E" trust add "$B/keys/publisher.pub" --name build >/dev/null 2>&1 || bad "trust build key"
 S=localhost://storage
 ts=$ELASTOS_HOME/shell
 mkdir -p "$ts"
 
 # attack HOW ARGS...: captest gets a token (req), uses it, sleeps while this script revokes that
 # token (HOW=revoke) or bumps the epoch (HOW=epoch) from another process, then uses the old token
-# and asks again for the same capability; the transcript is left in $WORK/bg.out.
+# and asks again for the same capability; the transcript is left in $WORK/bg.out. With
+# SERVE=1 the capsule runs in the daemon (run --detach) instead.
+SCRIPT=(req "$S/r.txt" write write "$S/r.txt" one sleep 2500 write "$S/r.txt" two req "$S/r.txt" write write "$S/r.txt" three)
+SERVE=0
 attack() {
     local how=$1; shift
-    "$E" run "$@" "$CT" -- req "$S/r.txt" write write "$S/r.txt" one sleep 2500 write "$S/r.txt" two \
-        req "$S/r.txt" write write "$S/r.txt" three </dev/null >"$WORK/bg.out" 2>&1 &
-    local pid=$!
-    for _ in $(seq 100); do grep -q "^write: " "$WORK/bg.out" && break; sleep 0.1; done
+    local pid= id=
+    : >"$WORK/bg.out"
+    if [ $SERVE = 1 ]; then
+        id=$("$E" run --detach "$@" "$CT" -- "${SCRIPT[@]}") || bad "run --detach"
+    else
+        "$E" run "$@" "$CT" -- "${SCRIPT[@]}" </dev/null >"$WORK/bg.out" 2>&1 &
+        pid=$!
+    fi
+    for _ in $(seq 100); do
+        if [ -n "$id" ]; then "$E" logs "$id" >"$WORK/bg.out" 2>/dev/null; fi
+        grep -q "^write: " "$WORK/bg.out" && break
+        sleep 0.1
+    done
     local tid
     tid=$(sed -n 's/^req: ok //p' "$WORK/bg.out" | head -1)
     check '[ -n "$tid" ]'
     if [ "$how" = revoke ]; then expect 0 "$E" tokens revoke "$tid"; else expect 0 "$E" epoch bump; fi
-    wait $pid
+    if [ -n "$pid" ]; then wait $pid; fi
+    if [ -n "$id" ]; then
+        for _ in $(seq 100); do [ "$(ps_field "$id" state)" = exited ] && break; sleep 0.1; done
+        "$E" logs "$id" >"$WORK/bg.out" 2>&1
+    fi
     check "grep -q '^write: error revoked' '$WORK/bg.out'"      # the old token is dead either way
 }
 req2() { grep '^req: ' "$WORK/bg.out" | sed -n 2p; }
@@ -64,6 +80,18 @@ for how in revoke epoch; do
     check "grep ' grant ' '$WORK/audit' | grep '$tid2' | grep -q 'shell: grant for this run'"   # not "covered by"
 done
 rm "$ts/policy"
+
+# --- the same in elastos serve: revocation by another process reaches the daemon's instance ------
+start_daemon
+SERVE=1
+for how in revoke epoch; do
+    attack $how --grant "$S/*:write"
+    check '[[ "$(req2)" == "req: error denied shell: no policy rule matches"* ]]'
+    check '[ "$(grep -c "^write: ok" "$WORK/bg.out")" = 1 ]'
+done
+stop_daemon
+check '[ "$DRC" = 0 ]'
+SERVE=0
 
 # --- without a revocation the grant still covers later requests (the shell is not asked) ----------
 echo run >"$ts/answer"
