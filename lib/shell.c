@@ -21,12 +21,12 @@
 static el_status shell_path(el_runtime *rt, char *out, el_error *err)
 {
     char conf[PATH_MAX], buf[PATH_MAX];
-    const char *choice = getenv("ELASTOS_SHELL");
-    if (!choice || !*choice) {
-        snprintf(conf, sizeof conf, "%s/config/shell", rt->home);
+    const char *choice = el__config(rt, EL_CONFIG_SHELL);
+    if (!choice) {
         char *text;
         size_t len;
-        if (el_read_file(conf, PATH_MAX - 1, &text, &len, err) == EL_OK) {
+        unsigned mode;
+        if (el__config_file(rt, "shell", PATH_MAX - 1, &text, &len, &mode, conf, sizeof conf, err) == EL_OK) {
             while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
                 text[--len] = 0;
             snprintf(buf, sizeof buf, "%s", text);
@@ -71,6 +71,12 @@ static bool have_tty(void)
     return true;
 }
 
+static void shell_close(el_runtime *rt)
+{
+    el_artifact_close(rt->shell);
+    rt->shell = NULL;
+}
+
 void el_shell_decide(el_runtime *rt, const el_decision_request *q, el_decision *d, char reason[256])
 {
     *d = EL_DECIDE_DENY;
@@ -81,6 +87,7 @@ void el_shell_decide(el_runtime *rt, const el_decision_request *q, el_decision *
             snprintf(reason, 256, "no usable shell capsule: %.200s", err.msg);
             return;
         }
+        el__runtime_on_close(rt, EL__TEARDOWN_USERS, shell_close);
     }
     const el_manifest *m = el_artifact_manifest(rt->shell);
     if (m->type != EL_TYPE_WASM) {

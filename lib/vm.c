@@ -60,6 +60,7 @@ typedef struct linebuf {
 
 typedef struct vm_launch {
     /* inputs */
+    const el_runtime *rt; /* its configuration */
     const el_manifest *m;
     const char *qemu;
     const char *kernel_path; /* host path, or NULL when kernel_fd is used */
@@ -82,24 +83,13 @@ static long long now_ms(void)
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-static unsigned long long env_ms(const char *name, unsigned long long dflt)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return dflt;
-    char *end;
-    unsigned long long x = strtoull(v, &end, 10);
-    return *end || x == 0 ? dflt : x;
-}
-
-/* The executable file name in $PATH (or an absolute/relative path as given). */
-static bool find_exe(const char *name, char *out, size_t cap)
+/* The executable file name in path, a $PATH value (or an absolute/relative path as given). */
+static bool find_exe(const char *name, const char *path, char *out, size_t cap)
 {
     if (strchr(name, '/')) {
         snprintf(out, cap, "%s", name);
         return access(out, X_OK) == 0;
     }
-    const char *path = getenv("PATH");
     if (!path || !*path)
         path = "/usr/local/bin:/usr/bin:/bin";
     while (*path) {
@@ -203,9 +193,9 @@ static el_status launch(vm_launch *l, el_error *err)
     argv[a++] = "-accel";
     argv[a++] = l->kvm ? "kvm" : "tcg";
     if (l->kvm) {
-        const char *cpu = getenv("ELASTOS_VM_KVM_CPU"); /* default: the host's CPU model */
+        const char *cpu = el__config(l->rt, EL_CONFIG_VM_KVM_CPU); /* default: the host's CPU model */
         argv[a++] = "-cpu";
-        argv[a++] = cpu && *cpu ? cpu : "host";
+        argv[a++] = cpu ? cpu : "host";
     }
     argv[a++] = "-nodefaults";
     argv[a++] = "-no-user-config";
@@ -564,8 +554,8 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
                     hex_line(&cfg, &clen, &ccap, "id", capsule_id);
                     for (size_t i = 0; i < o->n_args; i++)
                         hex_line(&cfg, &clen, &ccap, "arg", o->args[i]);
-                    const char *term = getenv("TERM");
-                    if (tty && term && *term)
+                    const char *term = el__config(l->rt, EL_CONFIG_TERM);
+                    if (tty && term)
                         hex_line(&cfg, &clen, &ccap, "term", term);
                     char extra[96];
                     struct winsize ws;
@@ -777,12 +767,12 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
                             rootfs_name, why);
 
     char qemu[PATH_MAX];
-    const char *qname = getenv("ELASTOS_QEMU");
-    if (!find_exe(qname && *qname ? qname : "qemu-system-x86_64", qemu, sizeof qemu))
+    const char *qname = el__config(rt, EL_CONFIG_QEMU);
+    if (!find_exe(qname ? qname : "qemu-system-x86_64", el__config(rt, EL_CONFIG_PATH), qemu, sizeof qemu))
         return el_error_set(err, EL_ERR_CONFIG, "%s not found: install qemu-system-x86 (scripts/setup.sh) or set ELASTOS_QEMU",
                             qname && *qname ? qname : "qemu-system-x86_64");
 
-    vm_launch l = {.m = m, .qemu = qemu, .kernel_fd = -1, .initrd_fd = -1, .pidfd = -1, .chan = -1, .ctl = -1, .errp = -1};
+    vm_launch l = {.rt = rt, .m = m, .qemu = qemu, .kernel_fd = -1, .initrd_fd = -1, .pidfd = -1, .chan = -1, .ctl = -1, .errp = -1};
     char kpath[PATH_MAX], release[256] = "";
     el_cpio mods = {0};
     el_status st = EL_OK;
@@ -816,7 +806,7 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
         if (l.kernel_fd < 0)
             return el_error_set(err, EL_ERR_IO, "cannot stage the guest kernel: %s", strerror(errno));
     } else {
-        st = el_vm_host_kernel(kpath, sizeof kpath, release, sizeof release, err);
+        st = el_vm_host_kernel(el__config(rt, EL_CONFIG_VM_KERNEL), kpath, sizeof kpath, release, sizeof release, err);
         if (st != EL_OK)
             return st;
         l.kernel_path = kpath;
@@ -851,7 +841,7 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
     l.memory_mb = mc->present ? mc->memory_mb : m->limits.memory_mb;
 
     /* Acceleration. */
-    const char *accel = o->accel ? o->accel : getenv("ELASTOS_VM_ACCEL");
+    const char *accel = o->accel ? o->accel : el__config(rt, EL_CONFIG_VM_ACCEL);
     char key[65];
     accel_key(qemu, l.kernel_path, key);
     bool probing = false;
@@ -884,8 +874,8 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
     for (;;) {
         l.kvm = !strcmp(accel, "kvm");
         memset(&rs, 0, sizeof rs);
-        long long boot_deadline = now_ms() + (long long)(probing ? env_ms("ELASTOS_VM_KVM_PROBE_MS", DEFAULT_KVM_PROBE_MS)
-                                                                 : env_ms("ELASTOS_VM_BOOT_MS", DEFAULT_BOOT_MS));
+        long long boot_deadline = now_ms() + (long long)(probing ? el__config_uint(rt, EL_CONFIG_VM_KVM_PROBE_MS, DEFAULT_KVM_PROBE_MS)
+                                                                 : el__config_uint(rt, EL_CONFIG_VM_BOOT_MS, DEFAULT_BOOT_MS));
         st = launch(&l, err);
         if (st != EL_OK)
             break;
@@ -929,7 +919,7 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
         case OUT_BOOT_TIMEOUT:
             st = el_error_set(err, EL_ERR_FORMAT,
                               "capsule %s: the VM did not boot within %lld ms (no answer from its init: bad kernel or "
-                              "rootfs?)", m->name, (long long)env_ms("ELASTOS_VM_BOOT_MS", DEFAULT_BOOT_MS));
+                              "rootfs?)", m->name, (long long)el__config_uint(rt, EL_CONFIG_VM_BOOT_MS, DEFAULT_BOOT_MS));
             break;
         case OUT_GONE:
             if (!rs.ready && rs.qemu_err[0])

@@ -47,6 +47,12 @@ static el_status wt_error(el_error *err, el_status code, const char *what, wasmt
     return code;
 }
 
+static void engine_free(el_runtime *rt)
+{
+    wasm_engine_delete(rt->engine);
+    rt->engine = NULL;
+}
+
 static el_status engine_slots(el_runtime *rt, unsigned slots, wasm_engine_t **out, el_error *err)
 {
     if (!rt->engine) {
@@ -74,6 +80,7 @@ static el_status engine_slots(el_runtime *rt, unsigned slots, wasm_engine_t **ou
         rt->engine = wasm_engine_new_with_config(cfg);
         if (!rt->engine)
             return el_error_set(err, EL_ERR_INTERNAL, "wasmtime: cannot create the engine");
+        el__runtime_on_close(rt, EL__TEARDOWN_ENGINE, engine_free);
     }
     *out = rt->engine;
     return EL_OK;
@@ -201,6 +208,8 @@ static void *ticker_main(void *arg)
     return NULL;
 }
 
+static void ticker_stop(el_runtime *rt);
+
 static el_status ticker_start(el_runtime *rt, el_error *err)
 {
     if (rt->ticker)
@@ -220,11 +229,14 @@ static el_status ticker_start(el_runtime *rt, el_error *err)
         return el_error_set(err, EL_ERR_INTERNAL, "cannot start the deadline thread");
     }
     rt->ticker = t;
+    el__runtime_on_close(rt, EL__TEARDOWN_WORKERS, ticker_stop);
     return EL_OK;
 }
 
-void el_ticker_stop(struct el_ticker *t)
+static void ticker_stop(el_runtime *rt)
 {
+    struct el_ticker *t = rt->ticker;
+    rt->ticker = NULL;
     if (!t)
         return;
     pthread_mutex_lock(&t->mu);
@@ -465,7 +477,7 @@ struct el_wasm_shared {
     size_t n;
 };
 
-void el_wasm_shared_free(struct el_wasm_shared *w)
+static void wasm_shared_free(struct el_wasm_shared *w)
 {
     if (!w)
         return;
@@ -479,6 +491,12 @@ void el_wasm_shared_free(struct el_wasm_shared *w)
     wasmtime_linker_delete(w->linker);
     pthread_mutex_destroy(&w->mu);
     free(w);
+}
+
+static void wshared_close(el_runtime *rt)
+{
+    wasm_shared_free(rt->wshared);
+    rt->wshared = NULL;
 }
 
 el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err)
@@ -500,10 +518,11 @@ el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err)
     if (s == EL_OK)
         s = define_host(w->linker, NULL, err);
     if (s != EL_OK) {
-        el_wasm_shared_free(w);
+        wasm_shared_free(w);
         return s;
     }
     rt->wshared = w;
+    el__runtime_on_close(rt, EL__TEARDOWN_USERS, wshared_close);
     return EL_OK;
 }
 
