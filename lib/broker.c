@@ -12,7 +12,6 @@
 #include "elastos/token.h"
 #include "internal.h"
 #include "provider.h"
-#include "session.h"
 #include "storage.h"
 
 #include <limits.h>
@@ -49,6 +48,7 @@ struct el_session {
     el_decision decision;
     char reason[256];
     el_msg_router router; /* send == NULL: none */
+    el_channel channel;   /* this session as a substrate's channel (el_session_channel) */
 };
 
 static void audit(el_session *s, const char *decision, const char *resource, const char *action, const char *reason,
@@ -93,8 +93,9 @@ el_status el_session_new(el_runtime *rt, const el_artifact *art, const char *cap
     return session_init(rt, art, capsule_id, out, err);
 }
 
-el_status el_session_new_shell(el_runtime *rt, const el_artifact *art, const char *capsule_id,
-                               const el_decision_request *q, el_session **out, el_error *err)
+/* A session for the shell capsule deciding q (copied). */
+static el_status session_new_shell(el_runtime *rt, const el_artifact *art, const char *capsule_id,
+                                   const el_decision_request *q, el_session **out, el_error *err)
 {
     el_status st = session_init(rt, art, capsule_id, out, err);
     if (st != EL_OK)
@@ -115,10 +116,33 @@ el_status el_session_new_shell(el_runtime *rt, const el_artifact *art, const cha
     return EL_OK;
 }
 
-el_decision el_session_shell_result(const el_session *s, char reason[256])
+/* What the shell answered; EL_DECIDE_DENY with "shell made no decision" when it said nothing. */
+static el_decision shell_result(const el_session *s, char reason[256])
 {
     snprintf(reason, 256, "%s", s->reason);
     return s->decided ? s->decision : EL_DECIDE_DENY;
+}
+
+/* Consults the shell capsule on q: one run of it (shell.c) on a shell session of its own, whose
+ * answer the run leaves in that session. Always a decision: deny when the shell is missing,
+ * crashes or says nothing. */
+static void decide(el_runtime *rt, const el_decision_request *q, el_decision *d, char reason[256])
+{
+    *d = EL_DECIDE_DENY;
+    const el_artifact *shell;
+    if (el_shell_load(rt, &shell, reason) != EL_OK)
+        return;
+    char id[33];
+    el_random_hex(id, 16);
+    el_session *ss;
+    el_error err;
+    if (session_new_shell(rt, shell, id, q, &ss, &err) != EL_OK) {
+        snprintf(reason, 256, "%.200s", err.msg);
+        return;
+    }
+    if (el_shell_run(rt, el_session_channel(ss), reason) == EL_OK)
+        *d = shell_result(ss, reason);
+    el_session_free(ss);
 }
 
 void el_session_free(el_session *s)
@@ -154,6 +178,19 @@ char **el_session_pending(el_session *s, size_t **len)
 {
     *len = &s->pending_len;
     return &s->pending;
+}
+
+static char *channel_handle(void *s, const void *msg, size_t len, size_t *out_len)
+{
+    return el_session_handle(s, msg, len, out_len);
+}
+
+static char **channel_kept(void *s, size_t **len) { return el_session_pending(s, len); }
+
+const el_channel *el_session_channel(el_session *s)
+{
+    s->channel = (el_channel){.handle = channel_handle, .kept = channel_kept, .arg = s, .capsule_id = s->capsule_id};
+    return &s->channel;
 }
 
 /* ---- capability flow ------------------------------------------------------------------------ */
@@ -329,7 +366,7 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
                               .constraints = c};
     el_decision d;
     char reason[256];
-    el_shell_decide(s->rt, &dq, &d, reason);
+    decide(s->rt, &dq, &d, reason);
     if (d == EL_DECIDE_DENY) {
         char why[300];
         snprintf(why, sizeof why, "shell: %s", reason);

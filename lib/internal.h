@@ -4,10 +4,12 @@
 #ifndef ELASTOS_INTERNAL_H
 #define ELASTOS_INTERNAL_H
 
+#include "elastos/artifact.h"
 #include "elastos/config.h"
 #include "elastos/elastos.h"
 #include "elastos/fs.h"
 #include "elastos/runtime.h"
+#include "elastos/trust.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -52,6 +54,12 @@ struct el_runtime {
     } teardown[EL__TEARDOWN_MAX];
     size_t n_teardown;
 };
+
+/* artifact.c: el_artifact_open with the trust store as a callback (trust.c's el_artifact_open
+ * passes el_trust_check on the runtime), so the format layer needs no runtime. */
+typedef el_status (*el__trust_fn)(void *arg, const uint8_t pk[EL_PK_BYTES], el_trust_entry *entry, el_error *err);
+el_status el__artifact_load(const char *path, unsigned flags, el__trust_fn trust, void *arg, el_artifact **out,
+                            el_error *err);
 
 /* Registers fn to run at el_runtime_close in phase (runtime.c); thread-safe. Call it when the
  * thing fn frees is created. */

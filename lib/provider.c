@@ -51,10 +51,3 @@ const char *el__status_code(el_status st)
             return codes[i].code;
     return "internal";
 }
-
-json_t *el__response_obj(const char *type)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "type", json_string(type));
-    return o;
-}

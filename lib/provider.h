@@ -95,7 +95,12 @@ el_status el_ai_call(el_runtime *rt, const char *op, const json_t *body, json_t 
 /* The one mapping from a failure status to a protocol error code (docs/protocol.md "Errors"). */
 const char *el__status_code(el_status st);
 
-/* A response object {"type": type} to fill. */
-json_t *el__response_obj(const char *type);
+/* A response object {"type": type} to fill (inline: providers link to nothing of the core). */
+static inline json_t *el__response_obj(const char *type)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string(type));
+    return o;
+}
 
 #endif

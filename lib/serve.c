@@ -380,7 +380,7 @@ static void run_inst(inst *in)
     el_wasm_options o = {.args = (const char *const *)in->args,
                          .n_args = in->n_args,
                          .capsule_id = in->id,
-                         .session = in->s,
+                         .channel = el_session_channel(in->s),
                          .stdio = EL_STDIO_CUSTOM,
                          .output = inst_output,
                          .output_arg = in,

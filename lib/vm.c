@@ -19,7 +19,7 @@
  * cached in $ELASTOS_HOME/cache/vm/accel, keyed by QEMU and kernel.
  */
 #include "elastos/vm.h"
-#include "elastos/broker.h"
+#include "elastos/channel.h"
 #include "elastos/fs.h"
 #include "elastos/protocol.h"
 #include "elastos/sign.h"
@@ -43,7 +43,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -452,8 +451,8 @@ static bool stdin_is_null(void)
 }
 
 /* Serves one VM until it ends. boot_deadline bounds the wait for "ready". */
-static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const char *capsule_id,
-                  long long boot_deadline, long long wall_deadline, const struct termios *saved, run_state *rs)
+static void serve(vm_launch *l, const el_channel *ch, const el_vm_options *o, const char *capsule_id,
+                  long long boot_deadline, long long wall_deadline, bool have_tty, run_state *rs)
 {
     linebuf cb = {0}, rb = {0}, eb = {0};
     long long kill_at = 0; /* after the exit report: grace for the poweroff */
@@ -607,17 +606,16 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
                 size_t rlen;
                 /* The shell may ask the user on this terminal: freeze QEMU (so it reads no
                  * keystroke) and give the terminal back its own settings meanwhile. */
-                bool pause = tty && saved && !of && strstr(line, "\"request_capability\"") != NULL;
-                struct termios raw;
+                bool pause = tty && have_tty && !of && strstr(line, "\"request_capability\"") != NULL;
                 if (pause) {
-                    pause = tcgetattr(STDIN_FILENO, &raw) == 0 && kill(l->pid, SIGSTOP) == 0;
+                    pause = kill(l->pid, SIGSTOP) == 0;
                     if (pause)
-                        tcsetattr(STDIN_FILENO, TCSANOW, saved);
+                        o->tty(o->tty_arg, EL_VM_TTY_PAUSE);
                 }
                 char *resp = of ? el_response_error(0, "bad_request", "message longer than 1 MiB", &rlen)
-                                : el_session_handle(s, line, len, &rlen);
+                                : ch->handle(ch->arg, line, len, &rlen);
                 if (pause) {
-                    tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+                    o->tty(o->tty_arg, EL_VM_TTY_RESUME);
                     kill(l->pid, SIGCONT);
                 }
                 free(line);
@@ -749,9 +747,9 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
     if (m->type != EL_TYPE_VM)
         return el_error_set(err, EL_ERR_USAGE, "capsule %s is of type %s, not a vm capsule", m->name,
                             el_capsule_type_name(m->type));
-    if (!o || !o->session)
+    if (!o || !o->channel)
         return el_error_set(err, EL_ERR_USAGE, "el_vm_run needs a session");
-    snprintf(res->capsule_id, sizeof res->capsule_id, "%s", el_session_capsule_id(o->session));
+    snprintf(res->capsule_id, sizeof res->capsule_id, "%s", o->channel->capsule_id);
     const el_microvm_config *mc = &m->microvm;
     if (mc->present && mc->backend && strcmp(mc->backend, "auto") && strcmp(mc->backend, "qemu"))
         return el_error_set(err, EL_ERR_CONFIG,
@@ -869,8 +867,7 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
     long long start = now_ms();
     long long wall_deadline = start + (long long)m->limits.wall_ms;
     run_state rs;
-    struct termios saved;
-    bool have_tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+    bool have_tty = isatty(STDIN_FILENO) && o->tty;
     for (;;) {
         l.kvm = !strcmp(accel, "kvm");
         memset(&rs, 0, sizeof rs);
@@ -879,11 +876,11 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
         st = launch(&l, err);
         if (st != EL_OK)
             break;
-        serve(&l, o->session, o, res->capsule_id, boot_deadline, wall_deadline, have_tty ? &saved : NULL, &rs);
+        serve(&l, o->channel, o, res->capsule_id, boot_deadline, wall_deadline, have_tty, &rs);
         bool kill_it = rs.out != OUT_GONE;
         int ws = finish(&l, kill_it);
         if (have_tty)
-            tcsetattr(STDIN_FILENO, TCSANOW, &saved); /* QEMU's stdio chardev made it raw */
+            o->tty(o->tty_arg, EL_VM_TTY_RESTORE); /* QEMU's stdio chardev made it raw */
         if (probing) {
             probing = false;
             if (!rs.ready) {
