@@ -231,6 +231,7 @@ struct el_audit_buf {
     pthread_t thread;
     sqlite3 *db;
     int lost_fd; /* $ELASTOS_HOME/audit.lost, space reserved; -1 if it could not be opened */
+    const el_runtime *rt; /* for its log sink */
 };
 
 static int64_t now_ms(void)
@@ -390,7 +391,7 @@ static void declare_lost(struct el_audit_buf *b, const pending *recs, size_t n, 
         flock(b->lost_fd, LOCK_UN);
     }
     if (!ok)
-        fprintf(stderr, "elastos: warning: audit.lost could not be written: %s", line);
+        el__log(b->rt, EL_LOG_WARNING, "audit.lost could not be written: %.*s", len > 0 ? len - 1 : 0, line);
 }
 
 static void *writer_main(void *arg)
@@ -459,6 +460,8 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+static void audit_buf_free(el_runtime *rt);
+
 static el_status start_writer(el_runtime *rt, el_error *err)
 {
     if (rt->audit)
@@ -471,6 +474,7 @@ static el_status start_writer(el_runtime *rt, el_error *err)
         free(b);
         return s;
     }
+    b->rt = rt;
     b->lost_fd = open_lost(rt);
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->wake, NULL);
@@ -483,6 +487,7 @@ static el_status start_writer(el_runtime *rt, el_error *err)
         return el_error_set(err, EL_ERR_INTERNAL, "cannot start the audit writer");
     }
     rt->audit = b;
+    el__runtime_on_close(rt, EL__TEARDOWN_WORKERS, audit_buf_free);
     return EL_OK;
 }
 
@@ -567,7 +572,7 @@ el_status el_audit_append(el_runtime *rt, const el_audit_record *r, el_error *er
     return enqueue(rt, r, true, err);
 }
 
-void el_audit_buf_free(el_runtime *rt)
+static void audit_buf_free(el_runtime *rt)
 {
     struct el_audit_buf *b = rt->audit;
     if (!b)
