@@ -65,8 +65,9 @@ int cmd_serve(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
-/* run --detach: launches path in the daemon and prints the instance id (cmd_serve.c). */
-int cli_run_detach(el_runtime *rt, const char *path, const char *const *grants, size_t n_grants,
+/* run --detach: launches target (FILE, CID or NAME[@RANGE]) in the daemon and prints the
+ * instance id (cmd_serve.c). */
+int cli_run_detach(el_runtime *rt, const char *target, const char *const *grants, size_t n_grants,
                    char *const *args, size_t n_args);
 
 #endif

@@ -23,11 +23,21 @@ extern "C" {
 
 struct el_session;
 
+/* Zero-initialised options (but the session) give what `elastos run` does: the caller's stdio
+ * as the serial console, the manifest's limits, no gate, no stop. The host hooks mean what they
+ * mean in el_wasm_options, so one launch layer (launch.h) drives both substrates alike. */
 typedef struct el_vm_options {
     const char *const *args;    /* argv[1..] of the entry */
     size_t n_args;
     struct el_session *session; /* serves the capsule's runtime channel (required) */
     const char *accel;          /* "kvm", "tcg", or NULL: $ELASTOS_VM_ACCEL, else probe (cached) */
+    el_stdio stdio;             /* EL_STDIO_CUSTOM: stdin /dev/null, the console to output() */
+    el_wasm_output_fn output;   /* with EL_STDIO_CUSTOM: the serial console's bytes (fd 1) */
+    void *output_arg;
+    el_wasm_gate_fn gate;       /* around each request on the runtime channel; NULL: none */
+    void *gate_arg;
+    const volatile int *stop;   /* nonzero: the VM is killed within ~50 ms (137, "stopped") */
+    const el_limits *limits;    /* instead of the manifest's (wall_ms; memory_mb caps guest RAM) */
 } el_vm_options;
 
 typedef struct el_vm_result {
