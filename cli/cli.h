@@ -30,16 +30,14 @@ void cli_print_help(const char *cmd);
 /* Opens the runtime on $ELASTOS_HOME or fails with a printed error. */
 int cli_open_runtime(el_runtime **rt);
 
-/* Fetches cid from IPFS gateways (gws, or $ELASTOS_GATEWAYS when n is 0), verifies it, and
- * installs it in the store. 0, or the printed error's exit code. */
 /* Puts cid in the store (flags: EL_STORE_PIN), fetching it from srcs (or, when n is 0,
- * $ELASTOS_KUBO_API and $ELASTOS_GATEWAYS) when absent; returns an exit code, the error printed. */
+ * $ELASTOS_KUBO_API and $ELASTOS_GATEWAYS) when absent (el_launch_fetch, with a progress line on
+ * a terminal); returns an exit code, the error printed. */
 int cli_fetch_install(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t n, unsigned flags);
-/* true when $ELASTOS_KUBO_API or $ELASTOS_GATEWAYS names a source to fetch from. */
-bool cli_have_sources(void);
 
-/* Resolves FILE|CID|NAME[@RANGE] to a path: an existing file wins, then a CID in the local store,
- * then the highest installed, trusted version of NAME matching RANGE. */
+/* Resolves FILE|CID|NAME[@RANGE] to a path with the library's rule (el_launch_resolve): a CID is
+ * a CID (the store, else fetched when a source is configured), then an existing file, then the
+ * highest installed, trusted version of NAME matching RANGE. */
 int cli_resolve(el_runtime *rt, const char *arg, char *path /* PATH_MAX */);
 
 int cmd_keygen(int argc, char **argv);

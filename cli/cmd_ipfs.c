@@ -68,11 +68,6 @@ static size_t env_sources(el_fetch_source *v, char **copy)
     return n;
 }
 
-bool cli_have_sources(void)
-{
-    return el_launch_have_sources();
-}
-
 /* Fetches cid into out_path (verified by CID), from srcs or the configured sources, with a
  * progress line on a terminal. */
 static el_status fetch_to(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t nsrc,

@@ -78,7 +78,7 @@ static size_t configured_sources(el_fetch_source *v, char **copy)
     return n;
 }
 
-bool el_launch_have_sources(void)
+static bool have_sources(void)
 {
     const char *a = getenv("ELASTOS_KUBO_API"), *g = getenv("ELASTOS_GATEWAYS");
     return (a && *a) || (g && *g);
@@ -145,7 +145,7 @@ static el_status resolve_cid(el_runtime *rt, const char *cid, unsigned flags, el
                              char *path, el_error *err)
 {
     el_status st = el_store_locate(rt, cid, path, err);
-    if (st != EL_ERR_NOTFOUND || !(flags & EL_LAUNCH_FETCH) || !el_launch_have_sources())
+    if (st != EL_ERR_NOTFOUND || !(flags & EL_LAUNCH_FETCH) || !have_sources())
         return st;
     st = el_launch_fetch(rt, cid, NULL, 0, 0, NULL, NULL, lock, arg, err);
     return st == EL_OK ? el_store_locate(rt, cid, path, err) : st;

@@ -132,9 +132,6 @@ el_status el_launch_fetch(el_runtime *rt, const char *cid, const el_fetch_source
                           unsigned store_flags, el_fetch_progress_fn progress, void *progress_ud,
                           el_launch_lock_fn lock, void *arg, el_error *err);
 
-/* true when $ELASTOS_KUBO_API or $ELASTOS_GATEWAYS names a source to fetch from. */
-bool el_launch_have_sources(void);
-
 #ifdef __cplusplus
 }
 #endif
