@@ -42,7 +42,8 @@ extern "C" {
 
 /* spec->flags */
 #define EL_LAUNCH_FETCH 1u   /* a CID missing from the store is fetched from the configured sources
-                                ($ELASTOS_KUBO_API, $ELASTOS_GATEWAYS) and cached in the store */
+                                ($ELASTOS_KUBO_API, $ELASTOS_GATEWAYS) and cached in the store;
+                                with none configured it is simply not found (66) */
 #define EL_LAUNCH_NO_FILE 2u /* the target is a CID or NAME[@RANGE], never a file (LaunchConfig) */
 #define EL_LAUNCH_OPEN 4u    /* the target is a data capsule: launch its viewer (elastos open) */
 
