@@ -46,8 +46,10 @@ int cmd_run(int argc, char **argv)
     if (detach) {
         rc = cli_run_detach(rt, target, grants, n_grants, argv + i, (size_t)(argc - i));
     } else {
+        cli_tty tty = cli_tty_init(); /* a vm capsule's console makes the terminal raw: ours to restore */
         el_launch_spec spec = {.target = target, .flags = EL_LAUNCH_FETCH, .args = (const char *const *)argv + i,
-                               .n_args = (size_t)(argc - i), .grants = grants, .n_grants = n_grants};
+                               .n_args = (size_t)(argc - i), .grants = grants, .n_grants = n_grants,
+                               .tty = cli_tty_event, .tty_arg = &tty};
         el_launch_result res;
         el_error err;
         fflush(stdout); /* what we printed comes before what the capsule prints */

@@ -62,15 +62,15 @@ static void hold(const el_launch_spec *spec, bool on)
 
 /* ---- 1. resolve ------------------------------------------------------------------------------ */
 
-/* Sources named by $ELASTOS_KUBO_API, then the space-separated $ELASTOS_GATEWAYS; *copy owns
- * the strings split from the environment. */
-static size_t configured_sources(el_fetch_source *v, char **copy)
+/* Sources named by $ELASTOS_KUBO_API, then the space-separated $ELASTOS_GATEWAYS (config.h);
+ * *copy owns the strings split from the setting. */
+static size_t configured_sources(el_runtime *rt, el_fetch_source *v, char **copy)
 {
     size_t n = 0;
-    const char *api = getenv("ELASTOS_KUBO_API");
+    const char *api = el__config(rt, EL_CONFIG_KUBO_API);
     if (api && *api)
         v[n++] = (el_fetch_source){EL_SOURCE_KUBO_API, api};
-    const char *env = getenv("ELASTOS_GATEWAYS");
+    const char *env = el__config(rt, EL_CONFIG_GATEWAYS);
     *copy = env ? strdup(env) : NULL;
     char *save;
     for (char *t = *copy ? strtok_r(*copy, " \t\n", &save) : NULL; t && n < MAX_SOURCES; t = strtok_r(NULL, " \t\n", &save))
@@ -78,9 +78,9 @@ static size_t configured_sources(el_fetch_source *v, char **copy)
     return n;
 }
 
-static bool have_sources(void)
+static bool have_sources(el_runtime *rt)
 {
-    const char *a = getenv("ELASTOS_KUBO_API"), *g = getenv("ELASTOS_GATEWAYS");
+    const char *a = el__config(rt, EL_CONFIG_KUBO_API), *g = el__config(rt, EL_CONFIG_GATEWAYS);
     return (a && *a) || (g && *g);
 }
 
@@ -121,7 +121,7 @@ el_status el_launch_fetch(el_runtime *rt, const char *cid, const el_fetch_source
     el_fetch_source env[MAX_SOURCES];
     char *copy = NULL;
     if (n_srcs == 0) {
-        n_srcs = configured_sources(env, &copy);
+        n_srcs = configured_sources(rt, env, &copy);
         srcs = env;
     }
     char tmp[PATH_MAX];
@@ -145,7 +145,7 @@ static el_status resolve_cid(el_runtime *rt, const char *cid, unsigned flags, el
                              char *path, el_error *err)
 {
     el_status st = el_store_locate(rt, cid, path, err);
-    if (st != EL_ERR_NOTFOUND || !(flags & EL_LAUNCH_FETCH) || !have_sources())
+    if (st != EL_ERR_NOTFOUND || !(flags & EL_LAUNCH_FETCH) || !have_sources(rt))
         return st;
     st = el_launch_fetch(rt, cid, NULL, 0, 0, NULL, NULL, lock, arg, err);
     return st == EL_OK ? el_store_locate(rt, cid, path, err) : st;
@@ -438,7 +438,7 @@ static el_status run_wasm(el_launch_ctx *l, el_launch_result *res, el_error *err
 {
     const el_launch_spec *spec = l->spec;
     el_wasm_options o = {.args = spec->args, .n_args = spec->n_args, .capsule_id = el_session_capsule_id(l->s),
-                         .session = l->s, .stdio = spec->stdio, .output = spec->output, .output_arg = spec->output_arg,
+                         .channel = el_session_channel(l->s), .stdio = spec->stdio, .output = spec->output, .output_arg = spec->output_arg,
                          .gate = spec->gate, .gate_arg = spec->gate_arg, .stop = spec->stop,
                          .limits = spec->limits ? &l->limits : NULL, .env_names = l->env_names,
                          .env_values = l->env_values, .n_env = l->n_env};
@@ -457,9 +457,10 @@ static el_status run_wasm(el_launch_ctx *l, el_launch_result *res, el_error *err
 static el_status run_vm(el_launch_ctx *l, el_launch_result *res, el_error *err)
 {
     const el_launch_spec *spec = l->spec;
-    el_vm_options o = {.args = spec->args, .n_args = spec->n_args, .session = l->s, .accel = spec->accel,
+    el_vm_options o = {.args = spec->args, .n_args = spec->n_args, .channel = el_session_channel(l->s), .accel = spec->accel,
                        .stdio = spec->stdio, .output = spec->output, .output_arg = spec->output_arg, .gate = spec->gate,
-                       .gate_arg = spec->gate_arg, .stop = spec->stop, .limits = spec->limits ? &l->limits : NULL};
+                       .gate_arg = spec->gate_arg, .stop = spec->stop, .limits = spec->limits ? &l->limits : NULL,
+                       .tty = spec->tty, .tty_arg = spec->tty_arg};
     el_vm_result vr;
     el_status st = el_vm_run(l->rt, l->art, &o, &vr, err);
     res->exit_code = vr.exit_code;

@@ -31,6 +31,7 @@
 #include "elastos/fetch.h"
 #include "elastos/manifest.h"
 #include "elastos/runtime.h"
+#include "elastos/vm.h"
 #include "elastos/wasm.h"
 
 #include <stdbool.h>
@@ -80,6 +81,8 @@ typedef struct el_launch_spec {
     const volatile int *stop;         /* nonzero: the capsule is stopped (137, audited) */
     const el_msg_router *router;      /* messaging and orchestration (serve.c); NULL: none */
     const char *accel;                /* vm: "kvm", "tcg", or NULL (el_vm_options.accel) */
+    el_vm_tty_fn tty;                 /* vm: the program's terminal handling (el_vm_options.tty) */
+    void *tty_arg;
 } el_launch_spec;
 
 typedef struct el_launch_result {
