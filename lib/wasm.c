@@ -725,15 +725,15 @@ static void put_event(uint8_t *ev, const uint8_t *sub, uint64_t nbytes)
     memcpy(ev + 16, &nbytes, 8);
 }
 
-/* Sleeps until due, the deadline or a stop, whichever comes first (in slices, to see a stop);
- * false when a limit ended it. */
+/* Sleeps until due, the deadline or a stop, whichever comes first (in slices, to see a stop;
+ * the storage quota is measured as when it runs code); false when a limit ended it. */
 static bool sleep_until(deadline *d, uint64_t due)
 {
     for (;;) {
         uint64_t now = mono_ns();
         if (now >= due)
             return true;
-        if (deadline_passed(d))
+        if (deadline_passed(d) || (d->quota && now >= d->next_measure && !quota_measure(d)))
             return false;
         uint64_t until = due;
         if (until > now + POLL_SLICE_NS)
@@ -1138,9 +1138,9 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
             s = run_outcome(ctx, &inst, &dl, m, lim, we, trap, res, err);
         }
     }
-    wasmtime_store_delete(store);
-    if (s == EL_OK && dl.quota && !quota_measure(&dl)) /* what it wrote last */
+    if (s == EL_OK && dl.quota && !quota_measure(&dl)) /* what it wrote last, its files still open */
         s = limit_error(&dl, m, lim, err);
+    wasmtime_store_delete(store);
     if (dl.quota_root >= 0)
         close(dl.quota_root);
     if (linker)
