@@ -16,7 +16,7 @@
  *     which Wasmtime's limiter applies per memory, bounds the instance.
  */
 #include "elastos/wasm.h"
-#include "elastos/broker.h"
+#include "elastos/channel.h"
 #include "elastos/protocol.h"
 #include "internal.h"
 #include "storage.h"
@@ -77,6 +77,12 @@ static void engine_settings(wasm_config_t *cfg)
     wasmtime_config_wasm_multi_memory_set(cfg, false);
 }
 
+static void engine_free(el_runtime *rt)
+{
+    wasm_engine_delete(rt->engine);
+    rt->engine = NULL;
+}
+
 static el_status engine_slots(el_runtime *rt, unsigned slots, wasm_engine_t **out, el_error *err)
 {
     if (!rt->engine) {
@@ -103,6 +109,7 @@ static el_status engine_slots(el_runtime *rt, unsigned slots, wasm_engine_t **ou
         rt->engine = wasm_engine_new_with_config(cfg);
         if (!rt->engine)
             return el_error_set(err, EL_ERR_INTERNAL, "wasmtime: cannot create the engine");
+        el__runtime_on_close(rt, EL__TEARDOWN_ENGINE, engine_free);
     }
     *out = rt->engine;
     return EL_OK;
@@ -427,6 +434,8 @@ static void *ticker_main(void *arg)
     return NULL;
 }
 
+static void ticker_stop(el_runtime *rt);
+
 static el_status ticker_start(el_runtime *rt, el_error *err)
 {
     if (rt->ticker)
@@ -446,11 +455,14 @@ static el_status ticker_start(el_runtime *rt, el_error *err)
         return el_error_set(err, EL_ERR_INTERNAL, "cannot start the deadline thread");
     }
     rt->ticker = t;
+    el__runtime_on_close(rt, EL__TEARDOWN_WORKERS, ticker_stop);
     return EL_OK;
 }
 
-void el_ticker_stop(struct el_ticker *t)
+static void ticker_stop(el_runtime *rt)
 {
+    struct el_ticker *t = rt->ticker;
+    rt->ticker = NULL;
     if (!t)
         return;
     pthread_mutex_lock(&t->mu);
@@ -554,7 +566,7 @@ static el_status wasi_setup(wasmtime_context_t *ctx, const el_manifest *m, const
 }
 
 typedef struct host_env {
-    el_session *s;
+    const el_channel *ch;
     el_wasm_gate_fn gate;
     void *gate_arg;
 } host_env;
@@ -569,8 +581,8 @@ static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmti
     wasmtime_context_t *ctx = wasmtime_caller_context(caller);
     /* the shared linker's function has no env: the run's host_env is the store's data */
     const host_env *he = env ? env : wasmtime_context_get_data(ctx);
-    el_session *s = he ? he->s : NULL;
-    if (!s)
+    const el_channel *ch = he ? he->ch : NULL;
+    if (!ch)
         return wasmtime_trap_new("elastos.call: no runtime channel", 32);
     wasmtime_extern_t mem;
     if (!wasmtime_caller_export_get(caller, "memory", 6, &mem) || mem.kind != WASMTIME_EXTERN_MEMORY)
@@ -582,7 +594,7 @@ static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmti
     if (rp + rl > size || op + oc > size)
         return wasmtime_trap_new("elastos.call: pointer outside the capsule's memory", 50);
     size_t *plen;
-    char **pending = el_session_pending(s, &plen);
+    char **pending = ch->kept(ch->arg, &plen);
     char *resp;
     size_t len;
     if (rp == 0 && rl == 0) {
@@ -602,7 +614,7 @@ static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmti
         memcpy(req, base + rp, rl);
         if (he->gate)
             he->gate(he->gate_arg, true);
-        resp = el_session_handle(s, req, rl, &len);
+        resp = ch->handle(ch->arg, req, rl, &len);
         if (he->gate)
             he->gate(he->gate_arg, false);
         free(req);
@@ -871,7 +883,7 @@ struct el_wasm_shared {
     size_t n;
 };
 
-void el_wasm_shared_free(struct el_wasm_shared *w)
+static void wasm_shared_free(struct el_wasm_shared *w)
 {
     if (!w)
         return;
@@ -888,6 +900,12 @@ void el_wasm_shared_free(struct el_wasm_shared *w)
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     free(w);
+}
+
+static void wshared_close(el_runtime *rt)
+{
+    wasm_shared_free(rt->wshared);
+    rt->wshared = NULL;
 }
 
 el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err)
@@ -908,10 +926,11 @@ el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err)
     pthread_cond_init(&w->cv, &ca);
     pthread_condattr_destroy(&ca);
     if ((s = make_linker(eng, true, &w->linker, err)) != EL_OK) {
-        el_wasm_shared_free(w);
+        wasm_shared_free(w);
         return s;
     }
     rt->wshared = w;
+    el__runtime_on_close(rt, EL__TEARDOWN_USERS, wshared_close);
     return EL_OK;
 }
 
@@ -1088,7 +1107,7 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     }
 
     /* With el_wasm_prepare's shared linker: the module's InstancePre, kept in memory. */
-    bool fast = rt->wshared && o->session;
+    bool fast = rt->wshared && o->channel;
     const wasmtime_instance_pre_t *pre = NULL;
     wasmtime_module_t *module = NULL;
     el_status s = fast ? prepared_get(rt, f, &dl, &pre, &res->cache_hit, err)
@@ -1102,10 +1121,10 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     else
         el_random_hex(res->capsule_id, EL_CAPSULE_ID_LEN / 2);
 
-    wrun run = {.he = {.s = o->session, .gate = o->gate, .gate_arg = o->gate_arg}, .dl = &dl};
+    wrun run = {.he = {.ch = o->channel, .gate = o->gate, .gate_arg = o->gate_arg}, .dl = &dl};
     wasmtime_linker_t *linker = NULL;
     if (!fast)
-        s = make_linker(rt->engine, o->session != NULL, &linker, err);
+        s = make_linker(rt->engine, o->channel != NULL, &linker, err);
     if (s == EL_OK)
         s = run_quota(&dl, o, lim, err);
     wasmtime_store_t *store = wasmtime_store_new(rt->engine, &run, NULL);
