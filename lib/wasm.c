@@ -257,8 +257,9 @@ static void compile_child(int wfd, const uint8_t *wasm, size_t len, uint64_t cpu
 {
     sigset_t none;
     sigemptyset(&none);
-    pthread_sigmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPROF, SIG_DFL); /* its default action ends the process */
+    sigprocmask(SIG_SETMASK, &none, NULL); /* the child's own state (it is single-threaded) */
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigaction(SIGPROF, &dfl, NULL); /* its default action ends the process */
     struct itimerval it = {.it_value = {.tv_sec = (time_t)(cpu_ns / 1000000000ULL),
                                         .tv_usec = (suseconds_t)(cpu_ns % 1000000000ULL / 1000)}};
     if (!it.it_value.tv_sec && !it.it_value.tv_usec)
