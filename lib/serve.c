@@ -895,14 +895,45 @@ static json_t *op_ps(serve *sv)
 
 static json_t *op_wait(serve *sv, const char *id, bool reap);
 
+/* How long stop waits for its capsule, and shutdown for all of them. A capsule sees its stop flag
+ * within an epoch tick in its code and within a poll slice in a blocking WASI call (wasm.c), so
+ * this is only reached by one stuck in something else. */
+#define STOP_GRACE_MS 5000
+
+/* Waits (mu held) until no capsule runs or, with id, until that one exited or was forgotten;
+ * false when the grace period ended first. */
+static bool wait_stopped(serve *sv, const char *id)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += STOP_GRACE_MS / 1000;
+    until.tv_nsec += (STOP_GRACE_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    for (;;) {
+        inst *in = id ? find_inst(sv, id) : NULL;
+        if (id ? !in || in->state != ST_RUNNING : sv->running == 0)
+            return true;
+        if (pthread_cond_timedwait(&sv->cv, &sv->mu, &until) == ETIMEDOUT)
+            return false;
+    }
+}
+
 static json_t *op_stop(serve *sv, const char *id)
 {
     pthread_mutex_lock(&sv->mu);
     inst *in = id ? find_inst(sv, id) : NULL;
     if (in)
-        in->stop = 1; /* the capsule stops within a deadline tick */
+        in->stop = 1;
+    bool stopped = !in || wait_stopped(sv, id);
     pthread_mutex_unlock(&sv->mu);
-    return in ? op_wait(sv, id, false) : fail(EL_ERR_NOTFOUND, "no such instance (elastos ps lists them)");
+    if (!in)
+        return fail(EL_ERR_NOTFOUND, "no such instance (elastos ps lists them)");
+    if (!stopped)
+        return fail(EL_ERR_LIMIT, "the instance did not stop within the grace period (it is still marked to stop)");
+    return op_wait(sv, id, false);
 }
 
 /* Waits for id to exit; with reap, forgets it afterwards. */
@@ -1310,11 +1341,18 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     sv->stopping = true;
     for (inst *in = sv->insts; in; in = in->next)
         in->stop = 1;
-    while (sv->running > 0)
-        pthread_cond_wait(&sv->cv, &sv->mu);
+    bool all_stopped = wait_stopped(sv, NULL);
     pthread_cond_broadcast(&sv->work_cv); /* idle capsule threads exit */
-    while (sv->workers > 0)
+    while (all_stopped && sv->workers > 0)
         pthread_cond_wait(&sv->cv, &sv->mu);
+    if (!all_stopped) { /* the process ends them: the lock is released, nothing they use is freed */
+        unsigned stuck = sv->running;
+        pthread_mutex_unlock(&sv->mu);
+        if (lock_fd >= 0)
+            close(lock_fd);
+        return el_error_set(err, EL_ERR_LIMIT, "%u capsule%s did not stop within %d s: exiting without them", stuck,
+                            stuck == 1 ? "" : "s", STOP_GRACE_MS / 1000);
+    }
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += 2;
