@@ -11,6 +11,7 @@
 
 #include "elastos/fetch.h"
 #include "elastos/fs.h"
+#include "elastos/launch.h"
 #include "elastos/store.h"
 
 #define MAX_SOURCES 32
@@ -67,17 +68,10 @@ static size_t env_sources(el_fetch_source *v, char **copy)
     return n;
 }
 
-bool cli_have_sources(void)
-{
-    const char *a = getenv("ELASTOS_KUBO_API"), *g = getenv("ELASTOS_GATEWAYS");
-    return (a && *a) || (g && *g);
-}
-
-/* Fetches cid from srcs or the configured sources, with a progress line on a terminal: into
- * out_path (verified by CID), or, when out_path is NULL, into the store (el_store_fetch: also
- * verified as a capsule, with flags). */
+/* Fetches cid into out_path (verified by CID), from srcs or the configured sources, with a
+ * progress line on a terminal. */
 static el_status fetch_to(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t nsrc,
-                          const char *out_path, unsigned flags, el_error *err)
+                          const char *out_path, el_error *err)
 {
     char *envcopy = NULL;
     el_fetch_source envsrc[MAX_SOURCES];
@@ -98,7 +92,7 @@ static el_status fetch_to(el_runtime *rt, const char *cid, const el_fetch_source
         o.progress_ud = &b;
     }
     if (s == EL_OK)
-        s = out_path ? el_fetch(rt, cid, &o, out_path, err) : el_store_fetch(rt, cid, &o, flags, err);
+        s = el_fetch(rt, cid, &o, out_path, err);
     if (b.shown)
         fprintf(stderr, "\r\033[K");
     free(envcopy);
@@ -108,12 +102,12 @@ static el_status fetch_to(el_runtime *rt, const char *cid, const el_fetch_source
 int cli_fetch_install(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t nsrc, unsigned flags)
 {
     el_error err;
-    char have[PATH_MAX], installed[EL_CID_MAX];
-    if (el_store_locate(rt, cid, have, &err) == EL_OK) { /* already here: verify again, maybe pin it */
-        el_status s = el_store_add(rt, have, flags, installed, &err);
-        return s == EL_OK ? 0 : cli_fail(&err);
-    }
-    return fetch_to(rt, cid, srcs, nsrc, NULL, flags, &err) == EL_OK ? 0 : cli_fail(&err);
+    bar b = {.cid = cid, .start = now_s()};
+    bool show = isatty(STDERR_FILENO) && !getenv("ELASTOS_NO_PROGRESS");
+    el_status s = el_launch_fetch(rt, cid, srcs, nsrc, flags, show ? bar_update : NULL, &b, NULL, NULL, &err);
+    if (b.shown)
+        fprintf(stderr, "\r\033[K");
+    return s == EL_OK ? 0 : cli_fail(&err);
 }
 
 int cmd_fetch(int argc, char **argv)
@@ -151,7 +145,7 @@ int cmd_fetch(int argc, char **argv)
     if (rc)
         return rc;
     if (out) { /* any file by CID: verified against the CID, neither a capsule check nor installed */
-        el_status s = fetch_to(rt, cid, srcs, nsrc, out, 0, &err); /* el_fetch makes the partial dir */
+        el_status s = fetch_to(rt, cid, srcs, nsrc, out, &err); /* el_fetch makes the partial dir */
         rc = s == EL_OK ? 0 : cli_fail(&err);
     } else {
         rc = cli_fetch_install(rt, cid, srcs, nsrc, EL_STORE_PIN);
@@ -199,7 +193,7 @@ int cmd_publish(int argc, char **argv)
         el_artifact_close(a);
     }
     if (s == EL_OK)
-        s = el_publish_kubo(api, file, cid, &err);
+        s = el_publish_kubo(rt, api, file, cid, &err);
     if (s == EL_OK && strcmp(cid, verified) != 0)
         s = el_error_set(&err, EL_ERR_TRUST, "%s changed while publishing: verified %s, published %s", file,
                          verified, cid);

@@ -22,7 +22,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "elastos/trust.h"
 
 #define BLOCK 512
 #define SUMS_PATH ".elastos/SHA256SUMS"
@@ -520,8 +519,9 @@ static el_status parse_body(el_artifact *a, size_t body_len, el_error *err)
 }
 
 /* Every check of el_artifact_open (artifact.h) on the bytes in a->map: seal (body_digest: the
- * body's SHA-256 when computed already), publisher, archive, manifest. */
-static el_status verify(el_runtime *rt, el_artifact *a, unsigned flags, const uint8_t *body_digest, el_error *err)
+ * body's SHA-256 when computed already), publisher (asked of trust(arg, ...)), archive, manifest. */
+static el_status verify(el_artifact *a, unsigned flags, const uint8_t *body_digest, el__trust_fn trust, void *arg,
+                        el_error *err)
 {
     /* The CID is a hash of the raw bytes, safe to compute before they are verified. */
     el_status s = EL_OK;
@@ -531,7 +531,7 @@ static el_status verify(el_runtime *rt, el_artifact *a, unsigned flags, const ui
     if (s == EL_OK) {
         el_trust_entry te;
         el_error terr;
-        el_status ts = el_trust_check(rt, a->publisher, &te, &terr);
+        el_status ts = trust(arg, a->publisher, &te, &terr);
         if (ts == EL_OK)
             snprintf(a->publisher_name, sizeof a->publisher_name, "%s", te.name);
         else if (!(flags & EL_OPEN_ANY_PUBLISHER) || ts != EL_ERR_TRUST) {
@@ -554,7 +554,10 @@ static el_status verify(el_runtime *rt, el_artifact *a, unsigned flags, const ui
     return s;
 }
 
-el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_artifact **out, el_error *err)
+/* el_artifact_open's work, with step 3 (is the publisher trusted?) asked of trust(arg, ...):
+ * the format layer does not know where trust is kept (trust.c binds it to the runtime). */
+el_status el__artifact_load(const char *path, unsigned flags, el__trust_fn trust, void *arg, el_artifact **out,
+                            el_error *err)
 {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -601,7 +604,7 @@ el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_
     }
     close(fd);
     if (s == EL_OK)
-        s = verify(rt, a, flags, NULL, err);
+        s = verify(a, flags, NULL, trust, arg, err);
     if (s != EL_OK) {
         el_artifact_close(a);
         return el_error_prefix(err, "%s", path);
@@ -610,7 +613,7 @@ el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_
     return EL_OK;
 }
 
-el_status el__artifact_open_prehashed(el_runtime *rt, el__prehash *p, const char *name, unsigned flags,
+el_status el__artifact_load_prehashed(el__prehash *p, const char *name, unsigned flags, el__trust_fn trust, void *arg,
                                       el_artifact **out, el_error *err)
 {
     *out = NULL;
@@ -633,7 +636,7 @@ el_status el__artifact_open_prehashed(el_runtime *rt, el__prehash *p, const char
     EVP_DigestFinal_ex(p->seal, body, NULL);
     snprintf(a->cid, sizeof a->cid, "%s", p->cid);
     a->pre = p;
-    el_status s = p->sealed == a->size - SEAL_LEN ? verify(rt, a, flags, body, err)
+    el_status s = p->sealed == a->size - SEAL_LEN ? verify(a, flags, body, trust, arg, err)
                                                   : el_error_set(err, EL_ERR_INTERNAL, "prehash out of step");
     a->pre = NULL;
     if (s != EL_OK) {

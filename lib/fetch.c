@@ -128,6 +128,7 @@ typedef struct blk {
 } blk;
 
 typedef struct fetch_ctx {
+    el_runtime *rt; /* its configuration: the timeouts */
     const el_fetch_options *o;
     const char *cid;
     uint8_t bin[BIN_CID_LEN];
@@ -308,23 +309,20 @@ static void dl_progress(void *ud, uint64_t received, uint64_t total)
     }
 }
 
-static long env_long(const char *name, long def)
+/* A setting in seconds, as milliseconds (at most 1,000,000 s). */
+static long setting_ms(const el_runtime *rt, el_config_key key, unsigned long long dflt)
 {
-    const char *s = getenv(name);
-    if (!s || !*s)
-        return def;
-    char *end;
-    long v = strtol(s, &end, 10);
-    return (*end || v <= 0 || v > 1000000) ? def : v;
+    unsigned long long v = el__config_uint(rt, key, dflt);
+    return (long)(v > 1000000 ? 1000000 : v) * 1000;
 }
 
 /* The deadlines of IPFS transfers (fetch and publish), in one place (docs/distribution.md). */
-void el__ipfs_deadlines(el__ipfs_limits *l)
+void el__ipfs_deadlines(const el_runtime *rt, el__ipfs_limits *l)
 {
-    l->connect_ms = env_long("ELASTOS_FETCH_CONNECT_TIMEOUT", 10) * 1000;
-    l->stall_ms = env_long("ELASTOS_FETCH_STALL_TIMEOUT", 30) * 1000;
+    l->connect_ms = setting_ms(rt, EL_CONFIG_FETCH_CONNECT_TIMEOUT, 10);
+    l->stall_ms = setting_ms(rt, EL_CONFIG_FETCH_STALL_TIMEOUT, 30);
     l->min_rate = EL_IPFS_MIN_RATE;
-    l->total_ms = env_long("ELASTOS_FETCH_TIMEOUT", 1800) * 1000;
+    l->total_ms = setting_ms(rt, EL_CONFIG_FETCH_TIMEOUT, 1800);
 }
 
 static double mono_ms(void)
@@ -340,7 +338,8 @@ typedef enum { GET_BLOCK, GET_CAR, GET_FILE } get_kind;
  * offset d->n when resuming), into d, within what is left of the fetch's overall deadline.
  * EL_ERR_NOTFOUND for unreachable, stalled or slow sources and HTTP errors (d->status),
  * EL_ERR_LIMIT over d->max, EL_ERR_CONFIG without libcurl. */
-static el_status http_fetch(const el_fetch_source *src, const char *what, get_kind kind, dl *d, el_error *err)
+static el_status http_fetch(const fetch_ctx *c, const el_fetch_source *src, const char *what, get_kind kind, dl *d,
+                            el_error *err)
 {
     size_t ul = strlen(src->url);
     while (ul > 0 && src->url[ul - 1] == '/')
@@ -365,7 +364,6 @@ static el_status http_fetch(const el_fetch_source *src, const char *what, get_ki
     static const char *const accept[] = {"Accept: application/vnd.ipld.raw", "Accept: application/vnd.ipld.car",
                                          "Accept: application/octet-stream"};
     const char *headers[] = {accept[kind], range};
-    fetch_ctx *c = d->ctx;
     el__http_request req = {
         .url = url, .headers = headers, .n_headers = range[0] ? 2 : 1,
         .post = src->kind == EL_SOURCE_KUBO_API, /* Kubo's RPC API takes POST only */
@@ -554,7 +552,7 @@ static el_status fetch_block(fetch_ctx *c, uint8_t codec, const uint8_t *digest,
         uint8_t *data = buf + 3 + BIN_CID_LEN;
         dl d = {.fd = -1, .mem = data, .max = EL_FETCH_MAX_BLOCK, .ctx = c, .no_progress = true};
         el_error e = {0};
-        el_status r = http_fetch(src, text, GET_BLOCK, &d, &e);
+        el_status r = http_fetch(c, src, text, GET_BLOCK, &d, &e);
         if (r == EL_OK) {
             uint8_t h[DIGEST_LEN];
             el_sha256(data, (size_t)d.n, h);
@@ -843,7 +841,7 @@ static el_status fetch_raw(fetch_ctx *c, el_error *err)
         const el_fetch_source *src = &c->o->sources[i];
         dl d = {.fd = -1, .mem = buf, .max = EL_FETCH_MAX_BLOCK, .ctx = c};
         el_error e = {0};
-        s = http_fetch(src, c->cid, GET_BLOCK, &d, &e);
+        s = http_fetch(c, src, c->cid, GET_BLOCK, &d, &e);
         uint8_t h[DIGEST_LEN];
         if (s == EL_OK) {
             el_sha256(buf, (size_t)d.n, h);
@@ -952,7 +950,7 @@ static el_status fetch_stream(fetch_ctx *c, uint64_t *have, el_error *err)
         }
         dl d = {.fd = c->out, .n = *have, .max = EL_FETCH_MAX_SIZE, .ctx = c, .hs = &hs};
         el_error e = {0};
-        s = http_fetch(src, c->cid, GET_FILE, &d, &e);
+        s = http_fetch(c, src, c->cid, GET_FILE, &d, &e);
         bool hashed = hasher_finish(&hs);
         cc = hs.cc;
         if (s == EL_OK && (!hashed || !cc))
@@ -1011,7 +1009,7 @@ static el_status fetch_tree(fetch_ctx *c, el_error *err)
             return el_error_set(err, EL_ERR_IO, "cannot reset the partial download: %s", strerror(errno));
         dl d = {.fd = c->pfd, .max = MAX_CAR_SIZE, .ctx = c};
         el_error e = {0};
-        el_status r = http_fetch(src, c->cid, GET_CAR, &d, &e);
+        el_status r = http_fetch(c, src, c->cid, GET_CAR, &d, &e);
         if (r == EL_ERR_IO || r == EL_ERR_INTERNAL)
             return el_error_set(err, r, "%s", e.msg);
         if (r != EL_OK)
@@ -1113,10 +1111,9 @@ el_status el_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, c
 el_status el__fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, const char *out_path, el__prehash *ph,
                     el_error *err)
 {
-    (void)rt;
-    if (!cid || !out_path || !o || (o->n_sources > 0 && !o->sources))
+    if (!rt || !cid || !out_path || !o || (o->n_sources > 0 && !o->sources))
         return el_error_set(err, EL_ERR_USAGE, "el_fetch: NULL argument");
-    fetch_ctx c = {.o = o, .cid = cid, .pfd = -1, .out = -1, .ph = ph};
+    fetch_ctx c = {.rt = rt, .o = o, .cid = cid, .pfd = -1, .out = -1, .ph = ph};
     el_status s = el_cid_decode(cid, c.bin, err);
     if (s != EL_OK)
         return s;
@@ -1124,7 +1121,7 @@ el_status el__fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, 
         return el_error_set(err, EL_ERR_USAGE, "no IPFS gateway or Kubo API to fetch %s from", cid);
     if ((s = el__http_load(err)) != EL_OK)
         return s;
-    el__ipfs_deadlines(&c.lim);
+    el__ipfs_deadlines(rt, &c.lim);
     c.deadline_ms = mono_ms() + (double)c.lim.total_ms;
 
     char tmp[PATH_MAX], ppath[PATH_MAX] = "", spath[PATH_MAX] = "";
@@ -1214,20 +1211,4 @@ el_status el__fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, 
     else
         el__prehash_invalidate(ph);
     return EL_OK;
-}
-
-el_status el_fetch_cid(el_runtime *rt, const char *cid, const char *const *gateways, size_t n, const char *out_path,
-                       el_error *err)
-{
-    if (n > 0 && !gateways)
-        return el_error_set(err, EL_ERR_USAGE, "el_fetch_cid: NULL argument");
-    el_fetch_source *src = calloc(n ? n : 1, sizeof *src);
-    if (!src)
-        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        src[i] = (el_fetch_source){EL_SOURCE_GATEWAY, gateways[i]};
-    el_fetch_options o = {.sources = src, .n_sources = n};
-    el_status s = el_fetch(rt, cid, &o, out_path, err);
-    free(src);
-    return s;
 }

@@ -37,9 +37,10 @@ static size_t body_write(void *ud, const char *ptr, size_t len, long status)
     return len;
 }
 
-el_status el_publish_kubo(const char *api_url, const char *path, char cid_out[EL_CID_MAX], el_error *err)
+el_status el_publish_kubo(el_runtime *rt, const char *api_url, const char *path, char cid_out[EL_CID_MAX],
+                          el_error *err)
 {
-    if (!api_url || !path || !cid_out)
+    if (!rt || !api_url || !path || !cid_out)
         return el_error_set(err, EL_ERR_USAGE, "el_publish_kubo: NULL argument");
     cid_out[0] = '\0';
     char ours[EL_CID_MAX];
@@ -63,7 +64,7 @@ el_status el_publish_kubo(const char *api_url, const char *path, char cid_out[EL
     /* The deadlines of fetch apply: a node that stops reading the upload, or never answers,
      * ends the publish with a reason instead of holding it forever. */
     el__ipfs_limits lim;
-    el__ipfs_deadlines(&lim);
+    el__ipfs_deadlines(rt, &lim);
     body b = {0};
     el__http_request req = {.url = url, .post = true, .upload_path = path, .on_data = body_write, .ud = &b,
                             .connect_ms = lim.connect_ms, .stall_ms = lim.stall_ms, .min_rate = lim.min_rate,

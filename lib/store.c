@@ -10,7 +10,6 @@
  * store/.lock (flock) serializes the writers: add, rm, gc and reconcile.
  */
 #include "elastos/store.h"
-#include "elastos/fetch.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -182,24 +181,13 @@ el_status el_store_add(el_runtime *rt, const char *file, unsigned flags, char ci
     return s;
 }
 
-el_status el_store_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, unsigned flags, el_error *err)
+el_status el__store_add_fetched(el_runtime *rt, const char *tmp, el__prehash *ph, const char *cid, unsigned flags,
+                                el_error *err)
 {
-    char dir[PATH_MAX], tmp[PATH_MAX], got[EL_CID_MAX];
-    el_status s = el_runtime_path(rt, "tmp", dir, sizeof dir, err);
-    if (s == EL_OK)
-        s = el_mkdirs(dir, 0700, err);
-    /* "fetch-<pid>-*": gc removes it once this process is gone. */
-    if (s == EL_OK && (size_t)snprintf(tmp, sizeof tmp, "%s/fetch-%ld-%s.capsule", dir, (long)getpid(), cid) >= sizeof tmp)
-        s = el_error_set(err, EL_ERR_CONFIG, "temp path too long");
-    if (s != EL_OK)
-        return s;
-    el__prehash *ph = el__prehash_new(); /* NULL (out of memory): the file is opened instead */
-    s = el__fetch(rt, cid, o, tmp, ph, err);
     el_artifact *a = NULL;
-    if (s == EL_OK)
-        s = el__prehash_size(ph) ? el__artifact_open_prehashed(rt, ph, tmp, EL_OPEN_CID, &a, err)
-                                 : el_artifact_open(rt, tmp, EL_OPEN_CID, &a, err);
-    el__prehash_free(ph);
+    char got[EL_CID_MAX];
+    el_status s = el__prehash_size(ph) ? el__artifact_open_prehashed(rt, ph, tmp, EL_OPEN_CID, &a, err)
+                                       : el_artifact_open(rt, tmp, EL_OPEN_CID, &a, err);
     if (s == EL_OK)
         s = el_artifact_cid(a, got, err);
     if (s == EL_OK && strcmp(got, cid) != 0)
@@ -207,7 +195,6 @@ el_status el_store_fetch(el_runtime *rt, const char *cid, const el_fetch_options
     if (s == EL_OK)
         s = put(rt, a, cid, flags, tmp, err);
     el_artifact_close(a);
-    unlink(tmp); /* (gone already when it was renamed into the store) */
     return s;
 }
 

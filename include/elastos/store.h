@@ -33,15 +33,6 @@ el_status el_store_install(el_runtime *rt, const char *file, char cid_out[EL_CID
  * to a temp file, fsync'd and renamed; a row without its file is dropped on the next listing. */
 el_status el_store_add(el_runtime *rt, const char *file, unsigned flags, char cid_out[EL_CID_MAX], el_error *err);
 
-/* Fetches cid from the sources of o (el_fetch, fetch.h: every byte checked against the CID)
- * and adds it like el_store_add (flags: EL_STORE_PIN), in one pass: the bytes are hashed for the
- * seal, SHA256SUMS and the CID as they arrive, and the verified download is renamed into the
- * store rather than copied. Errors as el_fetch and el_store_add; nothing enters the store
- * unless every check passed. */
-struct el_fetch_options;
-el_status el_store_fetch(el_runtime *rt, const char *cid, const struct el_fetch_options *o, unsigned flags,
-                         el_error *err);
-
 typedef struct el_store_entry {
     char cid[EL_CID_MAX];
     char name[65];
