@@ -35,6 +35,8 @@ typedef enum el_config_key {
     EL_CONFIG_VM_KERNEL,             /* ELASTOS_VM_KERNEL */
     EL_CONFIG_VM_BOOT_MS,            /* ELASTOS_VM_BOOT_MS */
     EL_CONFIG_VM_KVM_PROBE_MS,       /* ELASTOS_VM_KVM_PROBE_MS */
+    EL_CONFIG_KUBO_API,              /* ELASTOS_KUBO_API: a Kubo RPC API to fetch CIDs from */
+    EL_CONFIG_GATEWAYS,              /* ELASTOS_GATEWAYS: IPFS gateways, space-separated */
     EL_CONFIG_PATH,                  /* PATH: where QEMU is looked for */
     EL_CONFIG_TERM,                  /* TERM: passed to a VM capsule's console */
     EL_CONFIG_COUNT
