@@ -23,13 +23,13 @@ typedef struct el_trust_entry {
 
 /* name may be NULL (stored as "-"); names are [A-Za-z0-9._@-]{1,64}. Adding a present key
  * updates its name. */
-el_status el_trust_add(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], const char *name, el_error *err);
+EL_EXTERN el_status el_trust_add(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], const char *name, el_error *err);
 /* EL_ERR_NOTFOUND if the key is not in the store. */
-el_status el_trust_remove(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], el_error *err);
+EL_EXTERN el_status el_trust_remove(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], el_error *err);
 /* *out is a malloc'd array of *n entries (caller frees); empty store gives n = 0. */
-el_status el_trust_list(el_runtime *rt, el_trust_entry **out, size_t *n, el_error *err);
+EL_EXTERN el_status el_trust_list(el_runtime *rt, el_trust_entry **out, size_t *n, el_error *err);
 /* EL_OK and fills entry (may be NULL) when trusted; EL_ERR_TRUST when not. */
-el_status el_trust_check(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], el_trust_entry *entry, el_error *err);
+EL_EXTERN el_status el_trust_check(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], el_trust_entry *entry, el_error *err);
 
 #ifdef __cplusplus
 }
