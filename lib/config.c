@@ -43,8 +43,6 @@ static const char *const env_names[EL_CONFIG_COUNT] = {
     [EL_CONFIG_GATEWAYS] = "ELASTOS_GATEWAYS",
     [EL_CONFIG_PATH] = "PATH",
     [EL_CONFIG_TERM] = "TERM",
-    [EL_CONFIG_KUBO_API] = "ELASTOS_KUBO_API",
-    [EL_CONFIG_GATEWAYS] = "ELASTOS_GATEWAYS",
 };
 
 struct el_config {
