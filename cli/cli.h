@@ -27,6 +27,11 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 bool cli_wants_help(int argc, char **argv);
 void cli_print_help(const char *cmd);
 
+/* Parses text as a decimal integer in [min, max] for flag of cmd into *out; 0, or the printed
+ * usage error's exit code (64) naming the flag, the value and the range. */
+int cli_parse_uint(const char *cmd, const char *flag, const char *text, unsigned long long min,
+                   unsigned long long max, unsigned long long *out);
+
 /* Opens the runtime on $ELASTOS_HOME or fails with a printed error. */
 int cli_open_runtime(el_runtime **rt);
 
@@ -38,8 +43,9 @@ int cli_fetch_install(el_runtime *rt, const char *cid, const el_fetch_source *sr
 /* true when $ELASTOS_KUBO_API or $ELASTOS_GATEWAYS names a source to fetch from. */
 bool cli_have_sources(void);
 
-/* Resolves FILE|CID|NAME[@RANGE] to a path: an existing file wins, then a CID in the local store,
- * then the highest installed, trusted version of NAME matching RANGE. */
+/* Resolves FILE|CID|NAME[@RANGE] to a path. An argument with a '/' or ending in ".capsule" is a
+ * file; otherwise a CID in the local store, then the highest installed, trusted version of NAME
+ * matching RANGE, then (when the store has none) an existing regular file of that name. */
 int cli_resolve(el_runtime *rt, const char *arg, char *path /* PATH_MAX */);
 
 int cmd_keygen(int argc, char **argv);
@@ -65,6 +71,8 @@ int cmd_serve(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
 /* run --detach: launches path in the daemon and prints the instance id (cmd_serve.c). */
 int cli_run_detach(el_runtime *rt, const char *path, const char *const *grants, size_t n_grants,
                    char *const *args, size_t n_args);

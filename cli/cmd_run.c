@@ -35,6 +35,9 @@ int cmd_run(int argc, char **argv)
             target = argv[i];
         else {
             free(grants);
+            if (target && argv[i][0] != '-')
+                return cli_usage("run", "unexpected argument \"%s\": capsule arguments go after --, as in "
+                                 "elastos run %s -- %s", argv[i], target, argv[i]);
             return cli_usage("run", "unexpected argument \"%s\"", argv[i]);
         }
     }
@@ -64,6 +67,9 @@ int cmd_run(int argc, char **argv)
     const el_manifest *m = rc ? NULL : el_artifact_manifest(a);
     if (m && el_store_check_deps(rt, m, &err) != EL_OK)
         rc = cli_fail(&err);
+    if (!rc && m && m->type == EL_TYPE_DATA)
+        rc = cli_failf(EL_ERR_USAGE, "%s is a data capsule, which is opened in its viewer, not run: use elastos open %s",
+                       m->name, target);
     if (!rc && m && m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT && m->type != EL_TYPE_VM)
         rc = cli_failf(EL_ERR_USAGE, "%s: capsules of type %s cannot be run by this version", m->name,
                        el_capsule_type_name(m->type));

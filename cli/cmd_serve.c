@@ -2,42 +2,237 @@
  * and `run --detach` (docs/serve.md). */
 #include "cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "elastos/protocol.h"
 #include "elastos/serve.h"
 
+/* Flag limits of `elastos serve` (0 would mean "the default" to el_serve, so it is refused). */
+#define SERVE_MAX_RUNNING 4096
+#define SERVE_MAX_CALLS_PER_SEC 10000000
+#define SERVE_MAX_LOG_KIB (64 * 1024)
+
+static int serve_status(unsigned wait_s);
+static int serve_stop(void);
+static int call(el_runtime *rt, json_t *req, json_t **resp);
+
+/* Parses serve's flags into o (each value validated; 64 and a one-line reason otherwise);
+ * *mode becomes 's' for --status, 'x' for --stop, 0 to run the daemon. */
+static int serve_flags(int argc, char **argv, el_serve_options *o, int *mode, unsigned *wait_s)
+{
+    for (int i = 1; i < argc; i++) {
+        unsigned long long v;
+        int rc = 0;
+        const char *f = argv[i];
+        if (!strcmp(f, "--status") || !strcmp(f, "--stop")) {
+            *mode = f[2] == 's' && f[3] == 't' && f[4] == 'a' ? 's' : 'x';
+            continue;
+        }
+        if (!strcmp(f, "--wait")) {
+            if (i + 1 >= argc)
+                return cli_usage("serve", "--wait needs a number of seconds");
+            if ((rc = cli_parse_uint("serve", f, argv[++i], 0, 3600, &v)))
+                return rc;
+            *wait_s = (unsigned)v;
+            continue;
+        }
+        bool known = !strcmp(f, "--max-running") || !strcmp(f, "--calls-per-sec") || !strcmp(f, "--log-kib") ||
+                     !strcmp(f, "--ready-fd");
+        if (!known)
+            return cli_usage("serve", "unexpected argument \"%s\"", f);
+        if (i + 1 >= argc)
+            return cli_usage("serve", "%s needs a value", f);
+        const char *val = argv[++i];
+        if (!strcmp(f, "--max-running") && !(rc = cli_parse_uint("serve", f, val, 1, SERVE_MAX_RUNNING, &v)))
+            o->max_running = (unsigned)v;
+        else if (!strcmp(f, "--calls-per-sec") && !(rc = cli_parse_uint("serve", f, val, 1, SERVE_MAX_CALLS_PER_SEC, &v)))
+            o->calls_per_sec = (unsigned)v;
+        else if (!strcmp(f, "--log-kib") && !(rc = cli_parse_uint("serve", f, val, 1, SERVE_MAX_LOG_KIB, &v)))
+            o->log_cap = (size_t)v * 1024;
+        else if (!strcmp(f, "--ready-fd") && !(rc = cli_parse_uint("serve", f, val, 0, INT_MAX, &v)))
+            o->ready_fd = (int)v;
+        if (rc)
+            return rc;
+    }
+    if (*mode && (o->max_running || o->calls_per_sec || o->log_cap || o->ready_fd >= 0))
+        return cli_usage("serve", "--status and --stop take no daemon flags");
+    if (*wait_s && *mode != 's')
+        return cli_usage("serve", "--wait goes with --status");
+    return 0;
+}
+
+/* Waits for the daemon's "ready" on the pipe, then prints the one ready line (and passes the
+ * word on to the caller's --ready-fd, if one was given). */
+typedef struct ready_watch {
+    int rd, forward;
+    char sock[PATH_MAX];
+} ready_watch;
+
+static void *ready_main(void *arg)
+{
+    ready_watch *w = arg;
+    char b[8];
+    ssize_t n;
+    while ((n = read(w->rd, b, sizeof b)) < 0 && errno == EINTR)
+        ;
+    if (n > 0) {
+        printf("elastos serve: ready on %s (pid %d)\n", w->sock, (int)getpid());
+        fflush(stdout);
+        if (w->forward >= 0) {
+            (void)!write(w->forward, "ready\n", 6);
+            close(w->forward);
+        }
+    }
+    close(w->rd);
+    return NULL;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     el_serve_options o = {.ready_fd = -1};
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--max-running") && i + 1 < argc)
-            o.max_running = (unsigned)strtoul(argv[++i], NULL, 10);
-        else if (!strcmp(argv[i], "--calls-per-sec") && i + 1 < argc)
-            o.calls_per_sec = (unsigned)strtoul(argv[++i], NULL, 10);
-        else if (!strcmp(argv[i], "--log-kib") && i + 1 < argc)
-            o.log_cap = (size_t)strtoul(argv[++i], NULL, 10) * 1024;
-        else if (!strcmp(argv[i], "--ready-fd") && i + 1 < argc)
-            o.ready_fd = atoi(argv[++i]);
-        else
-            return cli_usage("serve", "unexpected argument \"%s\"", argv[i]);
-    }
+    int mode = 0;
+    unsigned wait_s = 0;
+    int rc = serve_flags(argc, argv, &o, &mode, &wait_s);
+    if (rc)
+        return rc;
+    if (mode)
+        return mode == 's' ? serve_status(wait_s) : serve_stop();
     /* The daemon never prompts: with stdin on a terminal, a shell decision would ask there and
      * hold up every capsule. Decisions come from the shell's policy file (or are denied). */
     if (!freopen("/dev/null", "r", stdin))
         return cli_failf(EL_ERR_IO, "serve: cannot redirect stdin from /dev/null");
     el_runtime *rt;
-    int rc = cli_open_runtime(&rt);
+    rc = cli_open_runtime(&rt);
     if (rc)
         return rc;
     el_error err;
+    ready_watch w = {.forward = o.ready_fd};
+    int p[2];
+    pthread_t th;
+    bool watching = false;
+    if (el_serve_socket_path(rt, w.sock, sizeof w.sock, &err) == EL_OK && pipe2(p, O_CLOEXEC) == 0) {
+        w.rd = p[0];
+        o.ready_fd = p[1];
+        watching = pthread_create(&th, NULL, ready_main, &w) == 0;
+        if (!watching) {
+            close(p[0]);
+            close(p[1]);
+            o.ready_fd = w.forward;
+        }
+    }
     el_status st = el_serve(rt, &o, &err);
+    if (watching) {
+        if (o.ready_fd >= 0 && st != EL_OK)
+            close(o.ready_fd); /* el_serve failed before "ready": end the watcher's read */
+        pthread_join(th, NULL);
+    }
     rc = st == EL_OK ? 0 : cli_fail(&err);
+    if (st == EL_OK)
+        printf("elastos serve: stopped (pid %d)\n", (int)getpid());
+    el_runtime_close(rt);
+    return rc;
+}
+
+/* The daemon's pid, from the peer credentials of a connection to its socket (0 and a printed
+ * error's exit code otherwise: 66 when no daemon runs). */
+static int daemon_pid(el_runtime *rt, pid_t *pid, char *sock)
+{
+    int fd;
+    el_error err;
+    if (el_serve_socket_path(rt, sock, PATH_MAX, &err) != EL_OK)
+        return cli_fail(&err);
+    if (el_serve_connect(rt, &fd, &err) != EL_OK) {
+        if (err.code == EL_ERR_NOTFOUND)
+            return cli_failf(EL_ERR_NOTFOUND, "no daemon is running on %s (start one with: elastos serve)", sock);
+        return cli_fail(&err);
+    }
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    int r = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+    close(fd);
+    if (r != 0)
+        return cli_failf(EL_ERR_IO, "serve: cannot read the daemon's credentials on %s", sock);
+    *pid = cred.pid;
+    return 0;
+}
+
+/* serve --status: "running on SOCKET (pid N), K instances (R running)", 0; 66 when not running
+ * (after polling for up to wait_s seconds). */
+static int serve_status(unsigned wait_s)
+{
+    el_runtime *rt;
+    int rc = cli_open_runtime(&rt);
+    if (rc)
+        return rc;
+    char sock[PATH_MAX];
+    pid_t pid;
+    json_t *resp;
+    for (unsigned t = 0; wait_s && t < wait_s * 10; t++) {
+        int fd;
+        el_error err;
+        if (el_serve_connect(rt, &fd, &err) == EL_OK) {
+            close(fd);
+            break;
+        }
+        usleep(100000);
+    }
+    if (!(rc = daemon_pid(rt, &pid, sock)) && !(rc = call(rt, json_pack("{s:s}", "op", "ps"), &resp))) {
+        size_t i, running = 0;
+        json_t *v, *list = json_object_get(resp, "instances");
+        json_array_foreach(list, i, v) running += !strcmp(json_string_value(json_object_get(v, "state")), "running");
+        printf("elastos serve: running on %s (pid %d), %zu instances (%zu running)\n", sock, (int)pid,
+               json_array_size(list), running);
+        json_decref(resp);
+    }
+    el_runtime_close(rt);
+    return rc;
+}
+
+/* true while pid exists and is not a zombie (a zombie has finished; only its parent's wait is
+ * missing). */
+static bool alive(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *close_paren = strrchr(buf, ')');
+    return close_paren && close_paren[1] == ' ' && close_paren[2] != 'Z' && close_paren[2] != 'X';
+}
+
+/* serve --stop: SIGTERM to the daemon, then waits (up to 60 s) until it is gone. */
+static int serve_stop(void)
+{
+    el_runtime *rt;
+    int rc = cli_open_runtime(&rt);
+    if (rc)
+        return rc;
+    char sock[PATH_MAX];
+    pid_t pid;
+    if (!(rc = daemon_pid(rt, &pid, sock))) {
+        if (kill(pid, SIGTERM) != 0)
+            rc = cli_failf(EL_ERR_IO, "serve: cannot signal the daemon (pid %d): %s", (int)pid, strerror(errno));
+        for (int t = 0; !rc && t < 6000 && alive(pid); t++)
+            usleep(10000);
+        if (!rc && alive(pid))
+            rc = cli_failf(EL_ERR_INTERNAL, "serve: the daemon (pid %d) did not stop within 60 s", (int)pid);
+        if (!rc)
+            printf("elastos serve: stopped the daemon (pid %d)\n", (int)pid);
+    }
     el_runtime_close(rt);
     return rc;
 }

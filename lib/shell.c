@@ -78,7 +78,9 @@ void el_shell_decide(el_runtime *rt, const el_decision_request *q, el_decision *
     if (!rt->shell) {
         char path[PATH_MAX];
         if (shell_path(rt, path, &err) != EL_OK || el_artifact_open(rt, path, 0, &rt->shell, &err) != EL_OK) {
-            snprintf(reason, 256, "no usable shell capsule: %.200s", err.msg);
+            /* reason is short (256): the whole story, with the fix, is elastos doctor's */
+            snprintf(reason, 256, "no usable shell capsule (%s; run elastos doctor for why and the fix)",
+                     err.code == EL_ERR_TRUST ? "its publisher is not trusted" : err.code == EL_ERR_NOTFOUND ? "none found" : "it does not verify");
             return;
         }
     }

@@ -47,6 +47,126 @@ static el_status wt_error(el_error *err, el_status code, const char *what, wasmt
     return code;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Crash reports: the trap kind first, in words, then the wasm call stack by function name    */
+/* (innermost first, Rust's legacy-mangled names shortened), all on one line that fits.       */
+
+static const char *trap_kind(wasmtime_trap_code_t c)
+{
+    switch (c) {
+    case WASMTIME_TRAP_CODE_UNREACHABLE_CODE_REACHED: return "unreachable executed (a Rust panic, or abort() in C)";
+    case WASMTIME_TRAP_CODE_MEMORY_OUT_OF_BOUNDS: return "out-of-bounds memory access";
+    case WASMTIME_TRAP_CODE_STACK_OVERFLOW: return "stack overflow";
+    case WASMTIME_TRAP_CODE_HEAP_MISALIGNED: return "misaligned memory access";
+    case WASMTIME_TRAP_CODE_TABLE_OUT_OF_BOUNDS: return "out-of-bounds table access";
+    case WASMTIME_TRAP_CODE_INDIRECT_CALL_TO_NULL: return "call through a null function pointer";
+    case WASMTIME_TRAP_CODE_BAD_SIGNATURE: return "call through a function pointer of the wrong type";
+    case WASMTIME_TRAP_CODE_INTEGER_OVERFLOW: return "integer overflow";
+    case WASMTIME_TRAP_CODE_INTEGER_DIVISION_BY_ZERO: return "integer division by zero";
+    case WASMTIME_TRAP_CODE_BAD_CONVERSION_TO_INTEGER: return "invalid conversion to integer";
+    case WASMTIME_TRAP_CODE_INTERRUPT: return "interrupted";
+    default: return NULL;
+    }
+}
+
+/* Appends name to out (at *n, cap bytes): a Rust legacy symbol _ZN<len><seg>...E becomes
+ * seg::seg (without the trailing h<hash> segment); anything else is copied, control and
+ * non-ASCII bytes as '.'. */
+static void put_name(char *out, size_t cap, size_t *n, const char *name, size_t len)
+{
+    char buf[256];
+    size_t b = 0;
+    if (len > 4 && !memcmp(name, "_ZN", 3) && name[len - 1] == 'E') {
+        size_t i = 3;
+        while (i < len - 1 && name[i] >= '0' && name[i] <= '9') {
+            size_t seg = 0;
+            while (i < len - 1 && name[i] >= '0' && name[i] <= '9')
+                seg = seg * 10 + (size_t)(name[i++] - '0');
+            if (seg == 0 || seg > len - 1 - i)
+                break;
+            bool hash = seg == 17 && name[i] == 'h';
+            if (!hash && b + seg + 2 < sizeof buf) {
+                if (b)
+                    buf[b++] = ':', buf[b++] = ':';
+                memcpy(buf + b, name + i, seg);
+                b += seg;
+            }
+            i += seg;
+        }
+        name = buf;
+        len = b;
+    }
+    for (size_t i = 0; i < len && *n + 1 < cap; i++)
+        out[(*n)++] = (unsigned char)name[i] < 0x20 || (unsigned char)name[i] >= 0x7f ? '.' : name[i];
+    out[*n] = 0;
+}
+
+/* true for the frames of the language runtime (Rust's std/core/alloc and panic machinery,
+ * wasi-libc's abort and start-up), which every crash report would otherwise begin with. */
+static bool library_frame(const char *name)
+{
+    static const char *const prefixes[] = {"std::", "core::", "alloc::", "panic_abort::", "panic_unwind::",
+                                           "__rust", "rust_panic", "rust_begin_unwind", "abort", "__wasilibc",
+                                           "__wasi_", "_start", "__main_void"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
+            return true;
+    return false;
+}
+
+/* "KIND at f0 <- f1 <- ... (+K more frames)" into out (cap bytes) from trap t (or error e). */
+static void crash_text(wasmtime_error_t *e, wasm_trap_t *t, char *out, size_t cap)
+{
+    wasmtime_trap_code_t code;
+    const char *kind = t && wasmtime_trap_code(t, &code) ? trap_kind(code) : NULL;
+    size_t n = 0;
+    out[0] = 0;
+    if (kind) {
+        n = (size_t)snprintf(out, cap, "%s", kind);
+    } else { /* no trap code: the first line of Wasmtime's message */
+        wasm_byte_vec_t msg = {0};
+        if (e)
+            wasmtime_error_message(e, &msg);
+        else if (t)
+            wasm_trap_message(t, &msg);
+        size_t len = 0;
+        while (len < msg.size && msg.data[len] != '\n')
+            len++;
+        put_name(out, cap < 200 ? cap : 200, &n, msg.data ? msg.data : "", len);
+        wasm_byte_vec_delete(&msg);
+    }
+    wasm_frame_vec_t frames = {0};
+    if (t)
+        wasm_trap_trace(t, &frames);
+    else if (e)
+        wasmtime_error_wasm_trace(e, &frames);
+    size_t shown = 0, hidden = 0, left = 0;
+    for (size_t i = 0; i < frames.size; i++) {
+        const wasm_name_t *fn = wasmtime_frame_func_name(frames.data[i]);
+        char one[160];
+        size_t on = 0;
+        if (fn && fn->size)
+            put_name(one, sizeof one, &on, fn->data, fn->size);
+        else
+            on = (size_t)snprintf(one, sizeof one, "function #%u", wasm_frame_func_index(frames.data[i]));
+        if (library_frame(one)) {
+            hidden++;
+            continue;
+        }
+        if (n + on + 48 >= cap) {
+            left++;
+            continue;
+        }
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", shown ? " <- " : " at ", one);
+        shown++;
+    }
+    if (left)
+        n += (size_t)snprintf(out + n, cap - n, " (+%zu more)", left);
+    if (hidden && n < cap)
+        snprintf(out + n, cap - n, " (%zu std/libc frame%s not shown)", hidden, hidden == 1 ? "" : "s");
+    wasm_frame_vec_delete(&frames);
+}
+
 static el_status engine_slots(el_runtime *rt, unsigned slots, wasm_engine_t **out, el_error *err)
 {
     if (!rt->engine) {
@@ -664,7 +784,13 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
                     s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: stack overflow (call stack exhausted)",
                                      m->name);
                 } else {
-                    s = wt_error(err, EL_ERR_TRAP, "capsule crashed", we, trap);
+                    char text[sizeof err->msg - 96];
+                    crash_text(we, trap, text, sizeof text);
+                    if (we)
+                        wasmtime_error_delete(we);
+                    if (trap)
+                        wasm_trap_delete(trap);
+                    s = el_error_set(err, EL_ERR_TRAP, "capsule %s crashed: %s", m->name, text);
                 }
             }
         }
