@@ -93,7 +93,7 @@ contains "$WORK/out" "verified greet 2.0.0"
 expect 0 "$E" verify greet@1.2
 contains "$WORK/out" "verified greet 1.2.3"
 # ... and a path is a path: with a '/', or ending in .capsule.
-expect 66 "$E" run ./greet </dev/null; expect_err_line
+expect 65 "$E" run ./greet </dev/null; expect_err_line; contains "$WORK/err" "./greet: not a regular file"
 expect 66 "$E" run nothere.capsule </dev/null; expect_err_line; contains "$WORK/err" "nothere.capsule: no such file"
 expect 0 "$E" rm greet@1.0.0; contains "$WORK/err" "removed greet 1.0.0"
 expect 66 "$E" rm greet@1.0.0; expect_err_line
