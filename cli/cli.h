@@ -47,6 +47,8 @@ bool cli_have_sources(void);
  * file; otherwise a CID in the local store, then the highest installed, trusted version of NAME
  * matching RANGE, then (when the store has none) an existing regular file of that name. */
 int cli_resolve(el_runtime *rt, const char *arg, char *path /* PATH_MAX */);
+/* true when the n bytes at s are a capsule name as `run NAME` takes it: 1-64 of [a-z0-9._-]. */
+bool cli_name_ok(const char *s, size_t n);
 
 int cmd_keygen(int argc, char **argv);
 int cmd_trust(int argc, char **argv);

@@ -274,6 +274,9 @@ static int rm_by_name(el_runtime *rt, const char *arg)
 {
     const char *at = strchr(arg, '@');
     size_t nl = at ? (size_t)(at - arg) : strlen(arg);
+    if (!cli_name_ok(arg, nl) || (at && !el_semver_valid(at + 1)))
+        return cli_failf(EL_ERR_FORMAT, "%s: not a CID, a capsule name, or NAME@VERSION (a full version, e.g. 1.0.0)",
+                         arg);
     el_store_entry *v;
     size_t n, removed = 0;
     el_error err;

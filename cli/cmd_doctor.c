@@ -85,6 +85,9 @@ static void check_shell(doctor *d)
              "capsule or reinstall elastos", err.msg);
         return;
     }
+    char canon[PATH_MAX];
+    if (realpath(path, canon))
+        snprintf(path, sizeof path, "%s", canon);
     el_artifact *a;
     if (el_artifact_open(d->rt, path, 0, &a, &err) == EL_OK) {
         const char *who = el_artifact_publisher_name(a);

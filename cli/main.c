@@ -192,6 +192,14 @@ int cli_open_runtime(el_runtime **rt)
     return el_runtime_open(NULL, rt, &err) == EL_OK ? 0 : cli_fail(&err);
 }
 
+bool cli_name_ok(const char *s, size_t n)
+{
+    bool ok = n > 0 && n <= 64;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || (s[i] && strchr("._-", s[i]));
+    return ok;
+}
+
 /* An argument names a file when it looks like one: it contains '/' or ends in ".capsule". A bare
  * word is a capsule name (or a CID) first, so a same-named directory (the capsule's sources, say)
  * does not hide the installed capsule; an existing file of that name is used only when the store
@@ -227,10 +235,7 @@ int cli_resolve(el_runtime *rt, const char *arg, char *path)
     /* NAME[@RANGE]: the highest matching version among installed, trusted capsules. */
     const char *at = strchr(arg, '@');
     size_t nl = at ? (size_t)(at - arg) : strlen(arg);
-    bool name_ok = nl > 0 && nl <= 64 && !strchr(arg, '/');
-    for (size_t i = 0; name_ok && i < nl; i++)
-        name_ok = (arg[i] >= 'a' && arg[i] <= 'z') || (arg[i] >= '0' && arg[i] <= '9') || strchr("._-", arg[i]);
-    if (!name_ok) {
+    if (!cli_name_ok(arg, nl)) {
         if (stat(arg, &st) == 0) {
             snprintf(path, PATH_MAX, "%s", arg);
             return 0;
