@@ -60,9 +60,13 @@ static el_status shell_path(el_runtime *rt, char *out, el_error *err)
 
 el_status el_shell_locate(el_runtime *rt, char *path, el_error *err) { return shell_path(rt, path, err); }
 
+/* The shell asks on the controlling terminal (/dev/tty) when there is one and stdin is that
+ * terminal or a pipe: `data | elastos run X` still prompts, as sudo and ssh do; stdin from a file
+ * or /dev/null means "no questions" (scripts, the daemon). */
 static bool have_tty(void)
 {
-    if (!isatty(STDIN_FILENO))
+    struct stat st;
+    if (!isatty(STDIN_FILENO) && !(fstat(STDIN_FILENO, &st) == 0 && S_ISFIFO(st.st_mode)))
         return false;
     int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
     if (fd < 0)
