@@ -74,6 +74,7 @@ int cmd_ps(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
 /* run --detach: launches path in the daemon and prints the instance id (cmd_serve.c). */
 int cli_run_detach(el_runtime *rt, const char *path, const char *const *grants, size_t n_grants,

@@ -289,6 +289,33 @@ int cli_run_detach(el_runtime *rt, const char *path, const char *const *grants, 
     return 0;
 }
 
+/* STARTED (UTC, to the second) and UPTIME (running: so far; exited: how long it ran) of v. */
+static void ps_times(json_t *v, char started[32], char uptime[32])
+{
+    int64_t st = (int64_t)json_integer_value(json_object_get(v, "started_ms"));
+    int64_t en = (int64_t)json_integer_value(json_object_get(v, "ended_ms"));
+    snprintf(started, 32, "-");
+    snprintf(uptime, 32, "-");
+    if (st <= 0)
+        return;
+    time_t t = (time_t)(st / 1000);
+    struct tm tm;
+    if (gmtime_r(&t, &tm))
+        strftime(started, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t end = en > 0 ? en : (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    int64_t s = (end - st) / 1000;
+    if (s < 0)
+        s = 0;
+    if (s < 60)
+        snprintf(uptime, 32, "%llds", (long long)s);
+    else if (s < 3600)
+        snprintf(uptime, 32, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+    else
+        snprintf(uptime, 32, "%lldh%02lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+}
+
 int cmd_ps(int argc, char **argv)
 {
     bool as_json = false;
@@ -311,7 +338,8 @@ int cmd_ps(int argc, char **argv)
             printf("%s\n", s ? s : "[]");
             free(s);
         } else {
-            printf("%-32s  %-20s  %-8s  %-5s  %s\n", "ID", "NAME", "STATE", "EXIT", "REASON");
+            printf("%-32s  %-20s  %-8s  %-5s  %-20s  %-9s  %s\n", "ID", "NAME", "STATE", "EXIT", "STARTED", "UPTIME",
+                   "REASON");
             size_t i;
             json_t *v;
             json_array_foreach(list, i, v)
@@ -321,15 +349,73 @@ int cmd_ps(int argc, char **argv)
                 if (ec)
                     snprintf(exit_s, sizeof exit_s, "%d", (int)json_integer_value(ec));
                 const char *reason = json_string_value(json_object_get(v, "reason"));
-                printf("%-32s  %-20s  %-8s  %-5s  %s\n", json_string_value(json_object_get(v, "id")),
+                char started[32], uptime[32];
+                ps_times(v, started, uptime);
+                printf("%-32s  %-20s  %-8s  %-5s  %-20s  %-9s  %s\n", json_string_value(json_object_get(v, "id")),
                        json_string_value(json_object_get(v, "name")), json_string_value(json_object_get(v, "state")),
-                       exit_s, reason ? reason : "");
+                       exit_s, started, uptime, reason ? reason : "");
             }
         }
         json_decref(resp);
     }
     el_runtime_close(rt);
     return rc;
+}
+
+/* The daemon's instance list (a new reference to the "instances" array in *list); 0 or the
+ * printed error's code. */
+static int instances(el_runtime *rt, json_t **list)
+{
+    json_t *resp;
+    int rc = call(rt, json_pack("{s:s}", "op", "ps"), &resp);
+    if (rc)
+        return rc;
+    *list = json_incref(json_object_get(resp, "instances"));
+    json_decref(resp);
+    return 0;
+}
+
+/* Resolves an instance ID or a unique prefix of one (like git and docker) into id (33 bytes):
+ * 66 when none matches, 64 when the prefix is ambiguous. */
+static int resolve_id(el_runtime *rt, const char *cmd, const char *prefix, char id[33])
+{
+    size_t pl = strlen(prefix);
+    for (size_t i = 0; i < pl; i++)
+        if (!((prefix[i] >= '0' && prefix[i] <= '9') || (prefix[i] >= 'a' && prefix[i] <= 'f')) || pl > 32)
+            return cli_usage(cmd, "\"%.40s\" is not an instance ID (32 lowercase hex characters, or a unique prefix)",
+                             prefix);
+    json_t *list, *v;
+    int rc = instances(rt, &list);
+    if (rc)
+        return rc;
+    size_t i, found = 0;
+    json_array_foreach(list, i, v)
+    {
+        const char *x = json_string_value(json_object_get(v, "id"));
+        if (x && !strncmp(x, prefix, pl) && found++ == 0)
+            snprintf(id, 33, "%s", x);
+    }
+    json_decref(list);
+    if (found == 0)
+        return cli_failf(EL_ERR_NOTFOUND, "%s: no instance %s in the daemon (elastos ps lists them)", cmd, prefix);
+    if (found > 1)
+        return cli_usage(cmd, "instance ID prefix %s is ambiguous (%zu instances match): give more characters", prefix,
+                         found);
+    return 0;
+}
+
+/* The instance object of id (new reference), or NULL with the printed error's code in *rc. */
+static json_t *instance(el_runtime *rt, const char *id, int *rc)
+{
+    json_t *list, *v, *found = NULL;
+    if ((*rc = instances(rt, &list)))
+        return NULL;
+    size_t i;
+    json_array_foreach(list, i, v) if (!strcmp(json_string_value(json_object_get(v, "id")), id)) found = json_incref(v);
+    json_decref(list);
+    if (!found)
+        *rc = cli_failf(EL_ERR_NOTFOUND, "instance %s is gone from the daemon", id);
+    return found;
 }
 
 static int one_id(const char *cmd, int argc, char **argv, const char **id)
@@ -342,15 +428,17 @@ static int one_id(const char *cmd, int argc, char **argv, const char **id)
 
 int cmd_stop(int argc, char **argv)
 {
-    const char *id = NULL;
-    int rc = one_id("stop", argc, argv, &id);
+    const char *arg = NULL;
+    char id[33];
+    int rc = one_id("stop", argc, argv, &arg);
     if (rc)
         return rc;
     el_runtime *rt;
     if ((rc = cli_open_runtime(&rt)))
         return rc;
     json_t *resp;
-    rc = call(rt, json_pack("{s:s, s:s}", "op", "stop", "id", id), &resp);
+    if (!(rc = resolve_id(rt, "stop", arg, id)))
+        rc = call(rt, json_pack("{s:s, s:s}", "op", "stop", "id", id), &resp);
     if (!rc) {
         json_t *in = json_object_get(resp, "instance");
         printf("%s exited %d%s%s\n", id, (int)json_integer_value(json_object_get(in, "exit_code")),
@@ -362,25 +450,123 @@ int cmd_stop(int argc, char **argv)
     return rc;
 }
 
+/* The instance's log as the daemon has it now (malloc'd, *n bytes); NULL with *rc on failure. */
+static uint8_t *log_now(el_runtime *rt, const char *id, size_t *n, int *rc)
+{
+    json_t *resp;
+    if ((*rc = call(rt, json_pack("{s:s, s:s}", "op", "logs", "id", id), &resp)))
+        return NULL;
+    uint8_t *d = el_base64_decode(json_string_value(json_object_get(resp, "data")), n);
+    json_decref(resp);
+    if (!d)
+        *rc = cli_failf(EL_ERR_INTERNAL, "logs: the daemon sent undecodable data");
+    return d;
+}
+
+/* Where the new bytes of cur begin, given prev (the last poll): after the end of prev's tail
+ * inside cur (the log is a ring of the newest bytes, so older ones may have dropped off). */
+static size_t new_from(const uint8_t *prev, size_t pn, const uint8_t *cur, size_t cn)
+{
+    if (pn == 0)
+        return 0;
+    size_t tail = pn < 256 ? pn : 256;
+    const uint8_t *hit = NULL;
+    for (const uint8_t *p = cur; cn >= tail && p + tail <= cur + cn;) {
+        const uint8_t *m = memmem(p, (size_t)(cur + cn - p), prev + pn - tail, tail);
+        if (!m)
+            break;
+        hit = m;
+        p = m + 1;
+    }
+    return hit ? (size_t)(hit - cur) + tail : 0;
+}
+
+/* logs -f: prints the log, then what is added, until the instance exits. */
+static int logs_follow(el_runtime *rt, const char *id)
+{
+    uint8_t *prev = NULL;
+    size_t pn = 0;
+    int rc = 0;
+    for (bool last = false;;) {
+        json_t *in = instance(rt, id, &rc);
+        if (!in)
+            break;
+        last = strcmp(json_string_value(json_object_get(in, "state")), "running") != 0;
+        json_decref(in);
+        size_t cn;
+        uint8_t *cur = log_now(rt, id, &cn, &rc);
+        if (!cur)
+            break;
+        size_t from = new_from(prev, pn, cur, cn);
+        fwrite(cur + from, 1, cn - from, stdout);
+        fflush(stdout);
+        free(prev);
+        prev = cur;
+        pn = cn;
+        if (last)
+            break;
+        usleep(100000);
+    }
+    free(prev);
+    return rc;
+}
+
 int cmd_logs(int argc, char **argv)
 {
-    const char *id = NULL;
-    int rc = one_id("logs", argc, argv, &id);
+    bool follow = argc == 3 && (!strcmp(argv[1], "-f") || !strcmp(argv[1], "--follow"));
+    if (follow) {
+        argv++;
+        argc--;
+    }
+    const char *arg = NULL;
+    char id[33];
+    int rc = one_id("logs", argc, argv, &arg);
     if (rc)
         return rc;
     el_runtime *rt;
     if ((rc = cli_open_runtime(&rt)))
         return rc;
-    json_t *resp;
-    rc = call(rt, json_pack("{s:s, s:s}", "op", "logs", "id", id), &resp);
-    if (!rc) {
-        size_t n;
-        uint8_t *d = el_base64_decode(json_string_value(json_object_get(resp, "data")), &n);
-        if (d)
-            fwrite(d, 1, n, stdout);
-        free(d);
-        json_decref(resp);
+    if (!(rc = resolve_id(rt, "logs", arg, id))) {
+        if (follow)
+            rc = logs_follow(rt, id);
+        else {
+            size_t n;
+            uint8_t *d = log_now(rt, id, &n, &rc);
+            if (d)
+                fwrite(d, 1, n, stdout);
+            free(d);
+        }
     }
+    el_runtime_close(rt);
+    return rc;
+}
+
+/* wait ID: until the instance exits; prints how it ended and exits with its status. */
+int cmd_wait(int argc, char **argv)
+{
+    const char *arg = NULL;
+    char id[33];
+    int rc = one_id("wait", argc, argv, &arg);
+    if (rc)
+        return rc;
+    el_runtime *rt;
+    if ((rc = cli_open_runtime(&rt)))
+        return rc;
+    if (!(rc = resolve_id(rt, "wait", arg, id)))
+        for (;;) {
+            json_t *in = instance(rt, id, &rc);
+            if (!in)
+                break;
+            if (strcmp(json_string_value(json_object_get(in, "state")), "running")) {
+                const char *reason = json_string_value(json_object_get(in, "reason"));
+                rc = (int)json_integer_value(json_object_get(in, "exit_code"));
+                printf("%s exited %d%s%s\n", id, rc, reason && *reason ? ": " : "", reason ? reason : "");
+                json_decref(in);
+                break;
+            }
+            json_decref(in);
+            usleep(50000);
+        }
     el_runtime_close(rt);
     return rc;
 }

@@ -111,9 +111,14 @@ static const cli_command commands[] = {
      "(default 1024), --calls-per-sec 1..10000000 (default 20000), --log-kib 1..65536 (default 64).\n"
      "--status: whether a daemon runs on this home (socket, pid, instances); 0, or 66 when none\n"
      "(--wait SECS: waits up to SECS for one to be ready). --stop: stops it (SIGTERM) and waits."},
-    {"ps", cmd_ps, "ps [--json]", "Lists the daemon's capsule instances: id, name, state, exit status, reason."},
-    {"stop", cmd_stop, "stop ID", "Stops a capsule instance in the daemon (it exits 137) and prints how it ended."},
-    {"logs", cmd_logs, "logs ID", "Prints what a daemon capsule instance wrote to stdout and stderr (the newest 64 KiB)."},
+    {"ps", cmd_ps, "ps [--json]", "Lists the daemon's capsule instances: id, name, state, exit status, start time (UTC),\n"
+     "uptime (how long it has run, or ran), reason. --json: the daemon's objects (started_ms, ended_ms)."},
+    {"stop", cmd_stop, "stop ID", "Stops a capsule instance in the daemon (it exits 137) and prints how it ended.\n"
+     "ID may be a unique prefix of the instance id (as with git and docker)."},
+    {"logs", cmd_logs, "logs [-f] ID", "Prints what a daemon capsule instance wrote to stdout and stderr (the newest 64 KiB).\n"
+     "-f (--follow): then keeps printing what it writes until it exits. ID may be a unique prefix."},
+    {"wait", cmd_wait, "wait ID", "Waits until a daemon capsule instance exits, prints how it ended, and exits with its\n"
+     "status. ID may be a unique prefix."},
     {"doctor", cmd_doctor, "doctor",
      "Checks this setup and says what is missing and how to fix it: the home, the system trust\n"
      "store, the shell capsule (found, and from a trusted publisher), trusted publishers, a\n"

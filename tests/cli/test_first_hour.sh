@@ -138,6 +138,26 @@ DPID=$!
 expect 0 "$E" serve --status --wait 60
 contains "$WORK/out" "elastos serve: running on $ELASTOS_HOME/serve.sock (pid $DPID), 0 instances (0 running)"
 contains "$WORK/serve.out" "elastos serve: ready on $ELASTOS_HOME/serve.sock (pid $DPID)"
+# ID prefixes, wait, logs -f, ps start time and uptime.
+ST=$B/capsules/servetest.capsule
+expect 0 "$E" run --detach "$ST" -- hello; ID=$(cat "$WORK/out")
+expect 0 "$E" wait "${ID:0:8}"
+contains "$WORK/out" "$ID exited 0"
+expect 0 "$E" logs "${ID:0:6}"; contains "$WORK/out" "hello from servetest"
+expect 0 "$E" run --detach "$ST" -- heartbeat; HB=$(cat "$WORK/out")
+expect 0 "$E" ps
+check 'grep -q "STARTED  *UPTIME" "$WORK/out" && grep "^$HB" "$WORK/out" | grep -Eq "running  *-  *20[0-9-]+T[0-9:]+Z  *[0-9]+s"'
+(sleep 1; "$E" stop "$HB" >/dev/null 2>&1) &
+STOPPER=$!
+expect 0 timeout 30 "$E" logs -f "${HB:0:10}"
+check '[ "$(grep -c "^beat " "$WORK/out")" -ge 10 ]'
+check '[ "$(grep "^beat " "$WORK/out" | sort | uniq -d | wc -l)" = 0 ]'   # nothing printed twice
+wait "$STOPPER"
+expect 66 "$E" logs ffffffffffff; expect_err_line
+expect 64 "$E" wait XYZ; expect_err_line
+# an ambiguous prefix: the empty-ish common prefix of two ids is refused (64), not guessed
+P2=$(python3 -c "import os,sys; a,b=sys.argv[1],sys.argv[2]; print(os.path.commonprefix([a,b]))" "$ID" "$HB")
+if [ -n "$P2" ]; then expect 64 "$E" logs "$P2"; expect_err_line; contains "$WORK/err" "ambiguous"; fi
 expect 0 "$E" serve --stop
 contains "$WORK/out" "elastos serve: stopped the daemon (pid $DPID)"
 wait "$DPID"; check '[ $? = 0 ]'
