@@ -7,8 +7,10 @@
 #include "elastos/runtime.h"
 #include "elastos/fetch.h"
 #include "elastos/store.h"
+#include "elastos/vm.h"
 
 #include <stdbool.h>
+#include <termios.h>
 
 typedef struct cli_command {
     const char *name;
@@ -31,21 +33,26 @@ void cli_print_help(const char *cmd);
  * usage error's exit code (64) naming the flag, the value and the range. */
 int cli_parse_uint(const char *cmd, const char *flag, const char *text, unsigned long long min,
                    unsigned long long max, unsigned long long *out);
+/* The terminal's settings around a vm capsule (tty.c): cli_tty_event is el_vm_options.tty. */
+typedef struct cli_tty {
+    struct termios saved, raw;
+    bool have, have_raw;
+} cli_tty;
+cli_tty cli_tty_init(void);
+void cli_tty_event(void *arg, el_vm_tty_event ev);
 
 /* Opens the runtime on $ELASTOS_HOME or fails with a printed error. */
 int cli_open_runtime(el_runtime **rt);
 
-/* Fetches cid from IPFS gateways (gws, or $ELASTOS_GATEWAYS when n is 0), verifies it, and
- * installs it in the store. 0, or the printed error's exit code. */
 /* Puts cid in the store (flags: EL_STORE_PIN), fetching it from srcs (or, when n is 0,
- * $ELASTOS_KUBO_API and $ELASTOS_GATEWAYS) when absent; returns an exit code, the error printed. */
+ * $ELASTOS_KUBO_API and $ELASTOS_GATEWAYS) when absent (el_launch_fetch, with a progress line on
+ * a terminal); returns an exit code, the error printed. */
 int cli_fetch_install(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t n, unsigned flags);
-/* true when $ELASTOS_KUBO_API or $ELASTOS_GATEWAYS names a source to fetch from. */
-bool cli_have_sources(void);
 
-/* Resolves FILE|CID|NAME[@RANGE] to a path. An argument with a '/' or ending in ".capsule" is a
- * file; otherwise a CID in the local store, then the highest installed, trusted version of NAME
- * matching RANGE, then (when the store has none) an existing regular file of that name. */
+/* Resolves FILE|CID|NAME[@RANGE] to a path with the library's rule (el_launch_resolve): a CID is
+ * a CID (the store, else fetched when a source is configured); an argument with a '/' or ending
+ * in ".capsule" is a file; otherwise the highest installed, trusted version of NAME matching
+ * RANGE, then (when the store has none) an existing regular file of that name. */
 int cli_resolve(el_runtime *rt, const char *arg, char *path /* PATH_MAX */);
 /* true when the n bytes at s are a capsule name as `run NAME` takes it: 1-64 of [a-z0-9._-]. */
 bool cli_name_ok(const char *s, size_t n);
@@ -76,8 +83,9 @@ int cmd_logs(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
-/* run --detach: launches path in the daemon and prints the instance id (cmd_serve.c). */
-int cli_run_detach(el_runtime *rt, const char *path, const char *const *grants, size_t n_grants,
+/* run --detach: launches target (FILE, CID or NAME[@RANGE]) in the daemon and prints the
+ * instance id (cmd_serve.c). */
+int cli_run_detach(el_runtime *rt, const char *target, const char *const *grants, size_t n_grants,
                    char *const *args, size_t n_args);
 
 #endif

@@ -111,6 +111,16 @@ int cmd_serve(int argc, char **argv)
      * hold up every capsule. Decisions come from the shell's policy file (or are denied). */
     if (!freopen("/dev/null", "r", stdin))
         return cli_failf(EL_ERR_IO, "serve: cannot redirect stdin from /dev/null");
+    /* Process-wide settings are the program's (serve.h): the daemon takes SIGTERM, SIGINT and
+     * SIGHUP through a signalfd, so they are blocked before any thread starts, and a client that
+     * hangs up must not kill it with SIGPIPE. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
     el_runtime *rt;
     rc = cli_open_runtime(&rt);
     if (rc)
@@ -262,12 +272,14 @@ static int call(el_runtime *rt, json_t *req, json_t **resp)
     return 0;
 }
 
-int cli_run_detach(el_runtime *rt, const char *path, const char *const *grants, size_t n_grants,
+int cli_run_detach(el_runtime *rt, const char *target, const char *const *grants, size_t n_grants,
                    char *const *args, size_t n_args)
 {
+    /* A CID or a NAME[@RANGE] is resolved by the daemon (which fetches a missing CID from its
+     * configured sources); a file is named by its absolute path. */
     char abs[PATH_MAX];
-    if (!realpath(path, abs))
-        return cli_failf(EL_ERR_NOTFOUND, "%s: not found", path);
+    el_error ignored;
+    const char *key = el_cid_validate(target, &ignored) == EL_OK ? "cid" : realpath(target, abs) ? "path" : "name";
     json_t *g = json_array(), *a = json_array();
     for (size_t i = 0; i < n_grants; i++)
         json_array_append_new(g, json_string(grants[i]));
@@ -281,7 +293,8 @@ int cli_run_detach(el_runtime *rt, const char *path, const char *const *grants, 
         json_array_append_new(a, s);
     }
     json_t *resp;
-    int rc = call(rt, json_pack("{s:s, s:s, s:o, s:o}", "op", "run", "path", abs, "grants", g, "args", a), &resp);
+    int rc = call(rt, json_pack("{s:s, s:s, s:o, s:o}", "op", "run", key, !strcmp(key, "path") ? abs : target,
+                                "grants", g, "args", a), &resp);
     if (rc)
         return rc;
     printf("%s\n", json_string_value(json_object_get(resp, "id")));

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "elastos/launch.h"
 #include "elastos/store.h"
 
 static const cli_command commands[] = {
@@ -205,72 +206,10 @@ bool cli_name_ok(const char *s, size_t n)
     return ok;
 }
 
-/* An argument names a file when it looks like one: it contains '/' or ends in ".capsule". A bare
- * word is a capsule name (or a CID) first, so a same-named directory (the capsule's sources, say)
- * does not hide the installed capsule; an existing file of that name is used only when the store
- * has no such capsule. */
-static bool looks_like_path(const char *arg)
-{
-    size_t n = strlen(arg);
-    return strchr(arg, '/') || (n >= 8 && !strcmp(arg + n - 8, ".capsule"));
-}
-
-static int resolve_name_or_file(el_runtime *rt, const char *arg, char *path, el_error *err);
-
 int cli_resolve(el_runtime *rt, const char *arg, char *path)
 {
-    struct stat st;
-    if (looks_like_path(arg)) {
-        if (stat(arg, &st) != 0)
-            return cli_failf(EL_ERR_NOTFOUND, "%s: no such file", arg);
-        snprintf(path, PATH_MAX, "%s", arg);
-        return 0;
-    }
-    el_error err;
-    if (el_cid_validate(arg, &err) == EL_OK) {
-        el_status s = el_store_locate(rt, arg, path, &err);
-        if (s == EL_ERR_NOTFOUND && cli_have_sources()) { /* fetch when missing, if configured */
-            int rc = cli_fetch_install(rt, arg, NULL, 0, 0); /* cached, not pinned */
-            if (rc)
-                return rc;
-            s = el_store_locate(rt, arg, path, &err);
-        }
-        return s == EL_OK ? 0 : cli_fail(&err);
-    }
-    /* NAME[@RANGE]: the highest matching version among installed, trusted capsules. */
-    const char *at = strchr(arg, '@');
-    size_t nl = at ? (size_t)(at - arg) : strlen(arg);
-    if (!cli_name_ok(arg, nl)) {
-        if (stat(arg, &st) == 0) {
-            snprintf(path, PATH_MAX, "%s", arg);
-            return 0;
-        }
-        return cli_failf(EL_ERR_NOTFOUND, "%s: no such file, CID, or installed capsule name", arg);
-    }
-    return resolve_name_or_file(rt, arg, path, &err);
-}
-
-/* NAME[@RANGE] in the store; when the store has no match and arg is an existing regular file,
- * that file (a bare file name given without "./"); a directory of that name is said plainly. */
-static int resolve_name_or_file(el_runtime *rt, const char *arg, char *path, el_error *err)
-{
-    char name[128], cid[EL_CID_MAX];
-    const char *at = strchr(arg, '@');
-    snprintf(name, sizeof name, "%.*s", (int)(at ? (size_t)(at - arg) : strlen(arg)), arg);
-    el_status s = el_store_resolve(rt, name, at ? at + 1 : NULL, cid, path, err);
-    if (s == EL_OK)
-        return 0;
-    struct stat st;
-    if (s == EL_ERR_NOTFOUND && stat(arg, &st) == 0) {
-        if (S_ISREG(st.st_mode)) {
-            snprintf(path, PATH_MAX, "%s", arg);
-            return 0;
-        }
-        return cli_failf(EL_ERR_NOTFOUND, "%s: no installed capsule of that name, and ./%s is a directory, "
-                                          "not an artifact (pack it first: elastos pack %s --key KEY)",
-                         arg, arg, arg);
-    }
-    return cli_fail(err);
+    el_error err; /* the library's one resolution rule (launch.h), a missing CID fetched */
+    return el_launch_resolve(rt, arg, EL_LAUNCH_FETCH, NULL, NULL, path, &err) == EL_OK ? 0 : cli_fail(&err);
 }
 
 /* ---------------------------------------------------------------------------------------- */

@@ -1,35 +1,60 @@
 /*
- * broker.c - a capsule instance's side of the runtime protocol (include/elastos/broker.h):
- * request dispatch, the capability flow, token checks on every use, providers, auditing.
+ * broker.c - the capability core: a capsule instance's side of the runtime protocol
+ * (include/elastos/broker.h). Sessions, request ids, the capability flow, grants, token checks
+ * on every use and the audit live here; the work a token unlocks is the providers' (provider.h,
+ * lib/prov_*.c), reached through the provider table, and every provider failure becomes a
+ * protocol code through the one table there.
+ *
+ * Auditing fails closed: a decision (request, grant, operator grant) is written through before
+ * it takes effect and a use is queued (audit.c) before it is performed; when the record cannot
+ * be written the request is refused with code "unavailable" (docs/protocol.md). Refusals are
+ * recorded but bounded per instance (refuse()): identical refusals are coalesced into one record
+ * with a count and first/last times, at most REFUSAL_RECORDS_MAX refusals are written one by one,
+ * and capability requests are rate-limited (REQ_RATE per second, REQ_BURST at once).
+ *
+ * Grants (operator --grant, "for this run", "always") remember the epoch they were made in and
+ * the tokens issued under them: revoking one of those tokens, or an epoch bump, drops the grant,
+ * so the next request goes to the shell again (drop_stale_grants; audited). That check runs on
+ * the request path only, from the in-memory revocation state token.c keeps current; the
+ * token-check path is unchanged.
  */
 #include "elastos/broker.h"
-#include "elastos/ai.h"
 #include "elastos/audit.h"
-#include "elastos/net.h"
 #include "elastos/protocol.h"
 #include "elastos/shell.h"
-#include "elastos/store.h"
 #include "elastos/token.h"
 #include "internal.h"
-#include "session.h"
+#include "provider.h"
 #include "storage.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-/* Largest payload that still fits a 1 MiB message once base64-encoded with its envelope. */
-#define MAX_PAYLOAD (EL_MSG_MAX / 4 * 3 - 4096)
+#include <time.h>
 
 typedef struct grant {
     char *resource; /* pattern */
     unsigned action;
     uint64_t max_uses, expiry; /* the scope decided; 0 = unlimited */
     bool delegatable;
+    uint64_t epoch;        /* the epoch it was made in: a later bump drops it */
+    uint8_t (*issued)[16]; /* ids of the tokens issued under it: revoking one drops it */
+    size_t n_issued;
 } grant;
+
+#define REFUSAL_KINDS 8           /* distinct refusals counted at once per instance */
+#define REFUSAL_RECORDS_MAX 256   /* refusals written one by one per instance; then only counted */
+#define REFUSAL_FLUSH_MS 10000    /* a running count reaches the audit at least this often */
+#define REQ_RATE 100              /* capability requests per second per instance, sustained */
+#define REQ_BURST 200             /* ... and at once */
+
+/* A refusal already written, and how many identical ones came after it (not yet written). */
+typedef struct refusal {
+    char *decision, *resource, *action, *reason, *token_id;
+    uint64_t count;
+    int64_t first_ms, last_ms; /* of the refusals counted */
+} refusal;
 
 struct el_session {
     el_runtime *rt;
@@ -42,7 +67,7 @@ struct el_session {
     size_t n_grants;
     char *pending;
     size_t pending_len;
-    int storage_fd; /* the capsule's storage root, opened on first use; -1 before */
+    void *pstate[EL__PROV_MAX]; /* each provider's per-session state (provider.h) */
     char storage_key[128]; /* "<name>@<publisher key prefix>": same-named capsules of two
                               publishers never share storage */
     /* shell sessions only */
@@ -53,10 +78,27 @@ struct el_session {
     el_decision decision;
     char reason[256];
     el_msg_router router; /* send == NULL: none */
+    el_channel channel;   /* this session as a substrate's channel (el_session_channel) */
+    uint64_t seen_revoked;  /* revocations known when the grants were last checked */
+    refusal refusals[REFUSAL_KINDS + 1]; /* the last: everything past REFUSAL_RECORDS_MAX */
+    uint64_t refusal_records; /* refusals written one by one so far */
+    double req_tokens;        /* the request rate limit's bucket */
+    int64_t req_last_ms;
+    bool audit_warned;        /* a failed audit append was reported (once per instance) */
 };
 
-static void audit(el_session *s, const char *decision, const char *resource, const char *action, const char *reason,
-                  const char *token_id)
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Records one event of this instance. Uses are queued (written within ~0.1 s, audit.c); every
+ * other record is written through before this returns. Not EL_OK: the record is not in the
+ * audit (the caller refuses what it was about to allow). */
+static el_status audit(el_session *s, const char *decision, const char *resource, const char *action,
+                       const char *reason, const char *token_id)
 {
     el_audit_record r = {.capsule = s->m->name,
                          .capsule_id = s->capsule_id,
@@ -67,10 +109,133 @@ static void audit(el_session *s, const char *decision, const char *resource, con
                          .reason = reason ? reason : "",
                          .token_id = token_id ? token_id : ""};
     el_error err;
-    /* Uses are frequent and harmless to batch; every decision is written through at once. */
     el_status st = !strcmp(decision, EL_AUDIT_USE) ? el_audit_defer(s->rt, &r, &err) : el_audit_append(s->rt, &r, &err);
-    if (st != EL_OK)
-        fprintf(stderr, "elastos: warning: audit append failed: %s\n", err.msg);
+    if (st != EL_OK && !s->audit_warned) { /* once per instance: a failing disk fails every record */
+        el__log(s->rt, EL_LOG_WARNING, "audit append failed: %s", err.msg);
+        s->audit_warned = true;
+    }
+    return st;
+}
+
+/* The answer to a request whose record could not be written: refused (docs/protocol.md). */
+static char *audit_unavailable(uint64_t id, size_t *len)
+{
+    return el_response_error(id, "unavailable", "refused: the audit log cannot be written", len);
+}
+
+/* ---- refusals: recorded, coalesced, bounded per instance ----------------------------------------- */
+
+static void refusal_clear(refusal *k)
+{
+    free(k->decision);
+    free(k->resource);
+    free(k->action);
+    free(k->reason);
+    free(k->token_id);
+    memset(k, 0, sizeof *k);
+}
+
+/* Writes k's running count (if any) as one record standing for that many refusals:
+ * "repeated N times, first at T1 ms, last at T2 ms: <reason>", so the audit accounts for every
+ * refusal (a record without that prefix stands for one). */
+static void refusal_flush(el_session *s, refusal *k)
+{
+    if (!k->count)
+        return;
+    char why[600];
+    snprintf(why, sizeof why, "repeated %llu times, first at %lld ms, last at %lld ms: %.400s",
+             (unsigned long long)k->count, (long long)k->first_ms, (long long)k->last_ms, k->reason);
+    audit(s, k->decision, k->resource, k->action, why, k->token_id);
+    k->count = 0;
+}
+
+static bool refusal_is(const refusal *k, const char *d, const char *res, const char *act, const char *why,
+                       const char *tid)
+{
+    return k->decision && !strcmp(k->decision, d) && !strcmp(k->resource, res) && !strcmp(k->action, act) &&
+           !strcmp(k->reason, why) && !strcmp(k->token_id, tid);
+}
+
+static void refusal_count(refusal *k, int64_t now)
+{
+    if (!k->count++)
+        k->first_ms = now;
+    k->last_ms = now;
+}
+
+/* Records a refusal (decision deny or throttle). The first of a kind is written at once; the
+ * identical ones after it are counted and written as one record (refusal_flush) when another
+ * kind takes its slot, when the count is REFUSAL_FLUSH_MS old, or when the instance ends. Past
+ * REFUSAL_RECORDS_MAX written refusals, every new kind only adds to one running count. */
+static void refuse(el_session *s, const char *decision, const char *resource, const char *action, const char *reason,
+                   const char *token_id)
+{
+    const char *res = resource ? resource : "", *act = action ? action : "", *why = reason ? reason : "",
+               *tid = token_id ? token_id : "";
+    int64_t now = now_ms();
+    refusal *k = NULL, *oldest = &s->refusals[0];
+    for (int i = 0; i < REFUSAL_KINDS && !k; i++) {
+        if (refusal_is(&s->refusals[i], decision, res, act, why, tid))
+            k = &s->refusals[i];
+        else if (!s->refusals[i].decision || (oldest->decision && s->refusals[i].last_ms < oldest->last_ms))
+            oldest = &s->refusals[i];
+    }
+    if (!k && s->refusal_records >= REFUSAL_RECORDS_MAX) {
+        k = &s->refusals[REFUSAL_KINDS];
+        if (!k->decision) {
+            k->decision = strdup(EL_AUDIT_DENY);
+            k->resource = strdup("*");
+            k->action = strdup("*");
+            k->reason = strdup("refusals of this instance past the per-instance record limit");
+            k->token_id = strdup("");
+        }
+    }
+    if (k && k->decision && k->resource && k->action && k->reason && k->token_id) {
+        refusal_count(k, now);
+        if (now - k->first_ms >= REFUSAL_FLUSH_MS)
+            refusal_flush(s, k);
+        return;
+    }
+    /* A new kind: written now, and remembered in the least recently seen slot. */
+    audit(s, decision, res, act, why, tid);
+    s->refusal_records++;
+    refusal_flush(s, oldest);
+    refusal_clear(oldest);
+    oldest->decision = strdup(decision);
+    oldest->resource = strdup(res);
+    oldest->action = strdup(act);
+    oldest->reason = strdup(why);
+    oldest->token_id = strdup(tid);
+    oldest->last_ms = now;
+    if (!oldest->decision || !oldest->resource || !oldest->action || !oldest->reason || !oldest->token_id)
+        refusal_clear(oldest); /* out of memory: the next one is written again, never lost */
+}
+
+/* Writes every running count older than REFUSAL_FLUSH_MS (all of them with all). */
+static void refusals_flush(el_session *s, bool all)
+{
+    int64_t now = now_ms();
+    for (int i = 0; i <= REFUSAL_KINDS; i++)
+        if (s->refusals[i].count && (all || now - s->refusals[i].first_ms >= REFUSAL_FLUSH_MS))
+            refusal_flush(s, &s->refusals[i]);
+}
+
+/* The request rate limit: true when this request may go on (a token bucket of REQ_BURST,
+ * refilled at REQ_RATE per second). */
+static bool request_allowed(el_session *s)
+{
+    int64_t now = now_ms();
+    if (s->req_last_ms == 0)
+        s->req_tokens = REQ_BURST;
+    else
+        s->req_tokens += (double)(now - s->req_last_ms) * REQ_RATE / 1000.0;
+    if (s->req_tokens > REQ_BURST)
+        s->req_tokens = REQ_BURST;
+    s->req_last_ms = now;
+    if (s->req_tokens < 1)
+        return false;
+    s->req_tokens -= 1;
+    return true;
 }
 
 static el_status session_init(el_runtime *rt, const el_artifact *art, const char *capsule_id, el_session **out,
@@ -80,7 +245,6 @@ static el_status session_init(el_runtime *rt, const el_artifact *art, const char
     if (!s)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     s->rt = rt;
-    s->storage_fd = -1;
     s->art = art;
     s->m = el_artifact_manifest(art);
     if (capsule_id)
@@ -98,8 +262,9 @@ el_status el_session_new(el_runtime *rt, const el_artifact *art, const char *cap
     return session_init(rt, art, capsule_id, out, err);
 }
 
-el_status el_session_new_shell(el_runtime *rt, const el_artifact *art, const char *capsule_id,
-                               const el_decision_request *q, el_session **out, el_error *err)
+/* A session for the shell capsule deciding q (copied). */
+static el_status session_new_shell(el_runtime *rt, const el_artifact *art, const char *capsule_id,
+                                   const el_decision_request *q, el_session **out, el_error *err)
 {
     el_status st = session_init(rt, art, capsule_id, out, err);
     if (st != EL_OK)
@@ -120,22 +285,53 @@ el_status el_session_new_shell(el_runtime *rt, const el_artifact *art, const cha
     return EL_OK;
 }
 
-el_decision el_session_shell_result(const el_session *s, char reason[256])
+/* What the shell answered; EL_DECIDE_DENY with "shell made no decision" when it said nothing. */
+static el_decision shell_result(const el_session *s, char reason[256])
 {
     snprintf(reason, 256, "%s", s->reason);
     return s->decided ? s->decision : EL_DECIDE_DENY;
+}
+
+/* Consults the shell capsule on q: one run of it (shell.c) on a shell session of its own, whose
+ * answer the run leaves in that session. Always a decision: deny when the shell is missing,
+ * crashes or says nothing. */
+static void decide(el_runtime *rt, const el_decision_request *q, el_decision *d, char reason[256])
+{
+    *d = EL_DECIDE_DENY;
+    const el_artifact *shell;
+    if (el_shell_load(rt, &shell, reason) != EL_OK)
+        return;
+    char id[33];
+    el_random_hex(id, 16);
+    el_session *ss;
+    el_error err;
+    if (session_new_shell(rt, shell, id, q, &ss, &err) != EL_OK) {
+        snprintf(reason, 256, "%.200s", err.msg);
+        return;
+    }
+    if (el_shell_run(rt, el_session_channel(ss), reason) == EL_OK)
+        *d = shell_result(ss, reason);
+    el_session_free(ss);
 }
 
 void el_session_free(el_session *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->n_grants; i++)
+    refusals_flush(s, true);
+    for (int i = 0; i <= REFUSAL_KINDS; i++)
+        refusal_clear(&s->refusals[i]);
+    for (size_t i = 0; i < s->n_grants; i++) {
         free(s->grants[i].resource);
+        free(s->grants[i].issued);
+    }
     free(s->grants);
     free(s->pending);
-    if (s->storage_fd >= 0)
-        close(s->storage_fd);
+    for (size_t i = 0; i < EL__PROV_MAX; i++) {
+        const el__provider *p = el__provider_at(i);
+        if (p && p->end && s->pstate[i])
+            p->end(s->pstate[i]);
+    }
     for (int i = 0; i < 5; i++)
         free(s->decide_strings[i]);
     json_decref(s->decide.constraints);
@@ -156,6 +352,19 @@ char **el_session_pending(el_session *s, size_t **len)
 {
     *len = &s->pending_len;
     return &s->pending;
+}
+
+static char *channel_handle(void *s, const void *msg, size_t len, size_t *out_len)
+{
+    return el_session_handle(s, msg, len, out_len);
+}
+
+static char **channel_kept(void *s, size_t **len) { return el_session_pending(s, len); }
+
+const el_channel *el_session_channel(el_session *s)
+{
+    s->channel = (el_channel){.handle = channel_handle, .kept = channel_kept, .arg = s, .capsule_id = s->capsule_id};
+    return &s->channel;
 }
 
 /* ---- capability flow ------------------------------------------------------------------------ */
@@ -187,31 +396,77 @@ static bool pattern_in_manifest(const el_manifest *m, const char *resource, unsi
  * decided: a limit the shell saw can't be dropped by asking again. */
 static bool within(uint64_t decided, uint64_t asked) { return decided == 0 || (asked != 0 && asked <= decided); }
 
-static bool grants_cover(const el_session *s, const char *resource, unsigned action, uint64_t max_uses,
-                         uint64_t expiry, bool delegatable)
-{
-    for (size_t i = 0; i < s->n_grants; i++) {
-        const grant *g = &s->grants[i];
-        if (g->action == action && covers(g->resource, resource) && within(g->max_uses, max_uses) &&
-            within(g->expiry, expiry) && (g->delegatable || !delegatable))
-            return true;
-    }
-    return false;
-}
-
 static el_status add_grant(el_session *s, const char *resource, unsigned action, uint64_t max_uses, uint64_t expiry,
-                           bool delegatable, el_error *err)
+                           bool delegatable, uint64_t epoch, el_error *err)
 {
     grant *ng = realloc(s->grants, (s->n_grants + 1) * sizeof *ng);
     if (!ng)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     s->grants = ng;
-    if (!(ng[s->n_grants].resource = strdup(resource)))
+    grant *g = &ng[s->n_grants];
+    memset(g, 0, sizeof *g);
+    if (!(g->resource = strdup(resource)))
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    ng[s->n_grants].action = action;
-    ng[s->n_grants].max_uses = max_uses;
-    ng[s->n_grants].expiry = expiry;
-    ng[s->n_grants++].delegatable = delegatable;
+    g->action = action;
+    g->max_uses = max_uses;
+    g->expiry = expiry;
+    g->delegatable = delegatable;
+    g->epoch = epoch;
+    s->n_grants++;
+    return EL_OK;
+}
+
+/* Remembers that token id was issued under grant i; false when out of memory (then the caller
+ * must not hand the token out: its revocation could not drop the grant). */
+static bool grant_issued(el_session *s, size_t i, const uint8_t id[16])
+{
+    grant *g = &s->grants[i];
+    if ((g->n_issued & (g->n_issued - 1)) == 0) { /* 0, 1, 2, 4, ...: grow by doubling */
+        uint8_t(*n)[16] = realloc(g->issued, (g->n_issued ? 2 * g->n_issued : 1) * sizeof *n);
+        if (!n)
+            return false;
+        g->issued = n;
+    }
+    memcpy(g->issued[g->n_issued++], id, 16);
+    return true;
+}
+
+/* Drops every grant made before the current epoch, and every grant one of whose tokens is
+ * revoked (by anyone, in any process), each with an audit record: the next request it would
+ * have covered goes to the shell. The issued ids are scanned only when the number of
+ * revocations changed since the last look. Not EL_OK: the revocation state could not be read
+ * (the caller refuses the request). */
+static el_status drop_stale_grants(el_session *s, el_error *err)
+{
+    if (!s->n_grants)
+        return EL_OK;
+    uint64_t epoch, n_revoked;
+    el_status st = el__token_state(s->rt, &epoch, &n_revoked, err);
+    if (st != EL_OK)
+        return st;
+    bool scan = n_revoked != s->seen_revoked;
+    s->seen_revoked = n_revoked;
+    size_t keep = 0;
+    for (size_t i = 0; i < s->n_grants; i++) {
+        grant *g = &s->grants[i];
+        char why[160] = "", tid[EL_TOKEN_ID_HEX] = "";
+        if (g->epoch < epoch)
+            snprintf(why, sizeof why, "grant dropped: epoch bumped to %llu; the shell decides again",
+                     (unsigned long long)epoch);
+        for (size_t k = 0; scan && !why[0] && k < g->n_issued; k++)
+            if (el__token_revoked(s->rt, g->issued[k])) {
+                el_hex_encode(g->issued[k], 16, tid);
+                snprintf(why, sizeof why, "grant dropped: its token %s was revoked; the shell decides again", tid);
+            }
+        if (why[0]) {
+            audit(s, EL_AUDIT_REVOKE, g->resource, el_action_name(g->action), why, tid);
+            free(g->resource);
+            free(g->issued);
+            continue;
+        }
+        s->grants[keep++] = *g;
+    }
+    s->n_grants = keep;
     return EL_OK;
 }
 
@@ -251,9 +506,12 @@ static el_status grant_one(el_session *s, const char *spec, el_error *err)
     snprintf(resource, sizeof resource, "%.*s", (int)(colon - spec), spec);
     if (!pattern_in_manifest(s->m, resource, action))
         return el_error_set(err, EL_ERR_USAGE, "--grant %.200s: outside the capsule's manifest permissions", spec);
-    el_status st = add_grant(s, resource, action, 0, 0, true, err);
+    uint64_t epoch, n_revoked;
+    el_status st = el__token_state(s->rt, &epoch, &n_revoked, err);
+    if (st == EL_OK && audit(s, EL_AUDIT_OPERATOR, resource, colon + 1, "granted on the command line", NULL) != EL_OK)
+        st = el_error_set(err, EL_ERR_IO, "--grant %.200s: refused: the audit log cannot be written", spec);
     if (st == EL_OK)
-        audit(s, EL_AUDIT_OPERATOR, resource, colon + 1, "granted on the command line", NULL);
+        st = add_grant(s, resource, action, 0, 0, true, epoch, err);
     return st;
 }
 
@@ -275,16 +533,16 @@ bool el_session_storage_preopen(el_session *s, char *host_dir, size_t cap, bool 
     return true;
 }
 
-static json_t *obj_type(const char *type)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "type", json_string(type));
-    return o;
-}
+#define obj_type(type) el__response_obj(type)
 
+/* Issues a token to the capsule and writes its grant record; on success *issued is true and
+ * tok_id holds the token's id. A token whose record cannot be written is revoked at once and
+ * refused. */
 static char *issue(el_session *s, uint64_t id, const char *resource, const char *action_name, unsigned action,
-                   uint32_t max_uses, uint64_t expiry, bool delegatable, const char *why, size_t *len)
+                   uint32_t max_uses, uint64_t expiry, bool delegatable, const char *why, uint8_t tok_id[16],
+                   bool *issued, size_t *len)
 {
+    *issued = false;
     el_token_request tr = {.holder_hex = s->capsule_id,
                            .capsule_name = s->m->name,
                            .publisher = s->publisher,
@@ -297,12 +555,18 @@ static char *issue(el_session *s, uint64_t id, const char *resource, const char 
     el_token tok;
     el_error err;
     if (el_token_issue(s->rt, &tr, &text, &tok, &err) != EL_OK) {
-        audit(s, EL_AUDIT_DENY, resource, action_name, err.msg, NULL);
+        refuse(s, EL_AUDIT_DENY, resource, action_name, err.msg, NULL);
         return el_response_error(id, "internal", err.msg, len);
     }
     char tid[EL_TOKEN_ID_HEX];
     el_hex_encode(tok.id, 16, tid);
-    audit(s, EL_AUDIT_GRANT, resource, action_name, why, tid);
+    if (audit(s, EL_AUDIT_GRANT, resource, action_name, why, tid) != EL_OK) {
+        el_token_revoke(s->rt, tid, &err); /* never usable: no record says it was granted */
+        free(text);
+        return audit_unavailable(id, len);
+    }
+    memcpy(tok_id, tok.id, 16);
+    *issued = true;
     json_t *r = obj_type("capability_token");
     json_object_set_new(r, "token", json_string(text));
     json_object_set_new(r, "token_id", json_string(tid));
@@ -310,6 +574,38 @@ static char *issue(el_session *s, uint64_t id, const char *resource, const char 
         json_object_set_new(r, "expires_at", json_integer((json_int_t)tok.expiry));
     free(text);
     return el_response_encode(id, r, len);
+}
+
+/* Index of the first grant covering the request, or -1. */
+static ptrdiff_t grant_covering(const el_session *s, const char *resource, unsigned action, uint64_t max_uses,
+                                uint64_t expiry, bool delegatable)
+{
+    for (size_t i = 0; i < s->n_grants; i++) {
+        const grant *g = &s->grants[i];
+        if (g->action == action && covers(g->resource, resource) && within(g->max_uses, max_uses) &&
+            within(g->expiry, expiry) && (g->delegatable || !delegatable))
+            return (ptrdiff_t)i;
+    }
+    return -1;
+}
+
+/* Issues under grant gi (already in s->grants) and remembers the token there. */
+static char *issue_under(el_session *s, size_t gi, uint64_t id, const char *resource, const char *action_name,
+                         unsigned action, uint32_t max_uses, uint64_t expiry, bool delegatable, const char *why,
+                         size_t *len)
+{
+    uint8_t tid[16];
+    bool issued;
+    char *r = issue(s, id, resource, action_name, action, max_uses, expiry, delegatable, why, tid, &issued, len);
+    if (issued && !grant_issued(s, gi, tid)) {
+        char hex[EL_TOKEN_ID_HEX];
+        el_error err;
+        el_hex_encode(tid, 16, hex);
+        el_token_revoke(s->rt, hex, &err);
+        free(r);
+        return el_response_error(id, "internal", "out of memory", len);
+    }
+    return r;
 }
 
 static char *request_capability(el_session *s, const el_request *q, size_t *len)
@@ -341,16 +637,28 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
     if (strlen(resource) > EL_RESOURCE_MAX || !(el_resource_match(resource, resource) ||
                                                (strlen(resource) > 2 && !strcmp(resource + strlen(resource) - 2, "/*"))))
         return el_response_error(q->id, "bad_request", "malformed resource", len);
-    audit(s, EL_AUDIT_REQUEST, resource, action_name, "", NULL);
-    if (!pattern_in_manifest(s->m, resource, action)) {
-        audit(s, EL_AUDIT_DENY, resource, action_name, "outside the manifest's permissions (shell not consulted)", NULL);
+    refusals_flush(s, false);
+    if (!request_allowed(s)) {
+        refuse(s, EL_AUDIT_THROTTLE, resource, action_name, "capability requests over the per-instance rate limit", NULL);
+        return el_response_error(q->id, "limit", "too many capability requests: slow down", len);
+    }
+    if (!pattern_in_manifest(s->m, resource, action)) { /* one refusal record stands for the request */
+        refuse(s, EL_AUDIT_DENY, resource, action_name, "outside the manifest's permissions (shell not consulted)", NULL);
         return el_response_error(q->id, "denied", "outside the capsule's manifest permissions", len);
     }
-    if (grants_cover(s, resource, action, max_uses, expiry, delegatable))
-        return issue(s, q->id, resource, action_name, action, (uint32_t)max_uses, expiry, delegatable,
-                     "covered by an operator or run grant", len);
+    if (audit(s, EL_AUDIT_REQUEST, resource, action_name, "", NULL) != EL_OK)
+        return audit_unavailable(q->id, len);
+    el_error err;
+    if (drop_stale_grants(s, &err) != EL_OK) {
+        refuse(s, EL_AUDIT_DENY, resource, action_name, err.msg, NULL);
+        return el_response_error(q->id, "internal", err.msg, len);
+    }
+    ptrdiff_t gi = grant_covering(s, resource, action, max_uses, expiry, delegatable);
+    if (gi >= 0)
+        return issue_under(s, (size_t)gi, q->id, resource, action_name, action, (uint32_t)max_uses, expiry,
+                           delegatable, "covered by an operator or run grant", len);
     if (s->is_shell) {
-        audit(s, EL_AUDIT_DENY, resource, action_name, "the shell holds no capabilities", NULL);
+        refuse(s, EL_AUDIT_DENY, resource, action_name, "the shell holds no capabilities", NULL);
         return el_response_error(q->id, "denied", "the shell holds no capabilities", len);
     }
     el_decision_request dq = {.request_id = ++s->rt->decision_seq,
@@ -362,352 +670,113 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
                               .constraints = c};
     el_decision d;
     char reason[256];
-    el_shell_decide(s->rt, &dq, &d, reason);
+    decide(s->rt, &dq, &d, reason);
     if (d == EL_DECIDE_DENY) {
         char why[300];
         snprintf(why, sizeof why, "shell: %s", reason);
-        audit(s, EL_AUDIT_DENY, resource, action_name, why, NULL);
+        refuse(s, EL_AUDIT_DENY, resource, action_name, why, NULL);
         return el_response_error(q->id, "denied", why, len);
     }
-    if (d != EL_DECIDE_ONCE)
-        add_grant(s, resource, action, max_uses, expiry, delegatable, NULL);
     const char *why = d == EL_DECIDE_ONCE ? "shell: grant once" : d == EL_DECIDE_RUN ? "shell: grant for this run"
                                                                                      : "shell: grant always";
-    return issue(s, q->id, resource, action_name, action, d == EL_DECIDE_ONCE ? 1 : (uint32_t)max_uses, expiry,
-                 delegatable, why, len);
+    if (d == EL_DECIDE_ONCE) {
+        uint8_t tid[16];
+        bool issued;
+        return issue(s, q->id, resource, action_name, action, 1, expiry, delegatable, why, tid, &issued, len);
+    }
+    /* "for this run" and "always": a grant for the rest of the run, made in the current epoch
+     * (a bump since the last look already dropped the older grants above). */
+    uint64_t epoch, n_revoked;
+    if (el__token_state(s->rt, &epoch, &n_revoked, &err) != EL_OK ||
+        add_grant(s, resource, action, max_uses, expiry, delegatable, epoch, &err) != EL_OK) {
+        refuse(s, EL_AUDIT_DENY, resource, action_name, err.msg, NULL);
+        return el_response_error(q->id, "internal", err.msg, len);
+    }
+    return issue_under(s, s->n_grants - 1, q->id, resource, action_name, action, (uint32_t)max_uses, expiry,
+                       delegatable, why, len);
 }
 
-/* Checks the token for one use; NULL when allowed, else the error response (audited). */
-static char *check_use(el_session *s, const el_request *q, const char *resource, unsigned action, el_token *tok,
-                       size_t *len)
+/* Checks the token for one use of resource/action (the core's service to providers, provider.h):
+ * EL_OK when allowed, else the refusal (audited) with c->code the token's protocol code. */
+static el_status check_use(el__pcall *c, const char *resource, unsigned action, el_token *tok, el_error *err)
 {
+    el_session *s = c->core;
     const char *code = "invalid_token";
-    el_error err;
     el_token t = {0};
-    el_status st = el_token_check(s->rt, el_req_str(q, "token"), s->capsule_id, resource, action, &t, &code, &err);
+    el_status st = el_token_check(s->rt, el_req_str(c->q, "token"), s->capsule_id, resource, action, &t, &code, err);
     char tid[EL_TOKEN_ID_HEX] = "";
     if (st == EL_OK || code == NULL || strcmp(code, "invalid_token") != 0)
         el_hex_encode(t.id, 16, tid);
     if (st != EL_OK) {
-        audit(s, EL_AUDIT_DENY, resource, el_action_name(action), err.msg, tid);
-        return el_response_error(q->id, code ? code : "denied", err.msg, len);
+        refuse(s, EL_AUDIT_DENY, resource, el_action_name(action), err->msg, tid);
+        c->code = code ? code : "denied";
+        return st;
     }
-    audit(s, EL_AUDIT_USE, resource, el_action_name(action), el_req_type_name(q->type), tid);
+    if (audit(s, EL_AUDIT_USE, resource, el_action_name(action), el_req_type_name(c->q->type), tid) != EL_OK) {
+        refuse(s, EL_AUDIT_DENY, resource, el_action_name(action), "the audit log cannot be written", tid);
+        c->code = "unavailable";
+        return el_error_set(err, EL_ERR_IO, "refused: the audit log cannot be written");
+    }
     if (tok)
         *tok = t;
-    return NULL;
+    return EL_OK;
 }
 
-static char *storage_op(el_session *s, const el_request *q, size_t *len)
+/* A provider's audit record (the core's service, provider.h); its refusals are coalesced and
+ * bounded like every other (refuse). */
+static void pcall_audit(el__pcall *c, const char *decision, const char *resource, const char *action,
+                        const char *reason, const char *token_id)
 {
-    const char *uri = el_req_str(q, "path"), *rel;
-    el_error err;
-    bool list = q->type == EL_REQ_STORAGE_LIST;
-    if (el_storage_parse(uri, &rel, list, &err) != EL_OK) {
-        audit(s, EL_AUDIT_DENY, uri, "", err.msg, NULL);
-        return el_response_error(q->id, "bad_request", err.msg, len);
+    if (!strcmp(decision, EL_AUDIT_DENY) || !strcmp(decision, EL_AUDIT_THROTTLE))
+        refuse(c->core, decision, resource, action, reason, token_id);
+    else
+        audit(c->core, decision, resource, action, reason, token_id);
+}
+
+/* Names the schemes provider_call serves, for the answer to an unknown uri. */
+static void known_schemes(char *out, size_t cap)
+{
+    size_t w = 0;
+    out[0] = 0;
+    for (size_t i = 0; el__provider_at(i); i++) {
+        const el__provider *p = el__provider_at(i);
+        if ((p->requests & EL__REQ_BIT(EL_REQ_PROVIDER_CALL)) && w < cap)
+            w += (size_t)snprintf(out + w, cap - w, "%s%s...", w ? ", " : "", p->scheme);
     }
-    unsigned action = q->type == EL_REQ_STORAGE_WRITE ? EL_ACT_WRITE : q->type == EL_REQ_STORAGE_DELETE ? EL_ACT_DELETE
-                                                                                                         : EL_ACT_READ;
-    /* Listing a directory needs a pattern covering all of its entries: check a child. */
-    char resource[EL_RESOURCE_MAX + 32];
-    snprintf(resource, sizeof resource, list ? "localhost://storage/%s%s_" : "localhost://storage/%s", rel,
-             *rel && list ? "/" : "");
-    el_token tok;
-    if (list && el_token_decode(el_req_str(q, "token"), &tok, &err) == EL_OK) {
-        size_t pl = strlen(tok.resource);
-        if (pl < 2 || strcmp(tok.resource + pl - 2, "/*") != 0) { /* refused before a use is spent */
-            audit(s, EL_AUDIT_DENY, resource, "read", "listing needs a token for a whole directory", NULL);
-            return el_response_error(q->id, "denied", "listing needs a token for a whole directory (.../*)", len);
-        }
+}
+
+/* Hands q to the provider that serves it; every failure becomes a protocol error code through
+ * the one table (el__status_code), or the token check's own code. */
+static char *provide(el_session *s, const el_request *q, size_t *len)
+{
+    size_t slot;
+    const char *uri = q->type == EL_REQ_PROVIDER_CALL ? el_req_str(q, "uri") : NULL;
+    const el__provider *p = el__provider_find(q->type, uri, &slot);
+    if (!p && q->type != EL_REQ_PROVIDER_CALL)
+        return el_response_error(q->id, "unsupported", "not available in this runtime version", len);
+    if (!p) {
+        char known[256], m[320];
+        known_schemes(known, sizeof known);
+        snprintf(m, sizeof m, "no provider for this uri (known: %s)", known);
+        return el_response_error(q->id, "not_found", m, len);
     }
-    char *deny = check_use(s, q, resource, action, &tok, len);
-    if (deny)
-        return deny;
-    el_status st = EL_OK;
-    json_t *r = NULL;
-    if (s->storage_fd < 0 && el_storage_open(s->rt, s->storage_key, &s->storage_fd, &err) != EL_OK)
-        return el_response_error(q->id, "internal", err.msg, len);
-    switch (q->type) {
-    case EL_REQ_STORAGE_READ: {
-        uint8_t *data;
-        size_t n;
-        st = el_storage_read(s->storage_fd, rel, MAX_PAYLOAD, &data, &n, &err);
-        if (st == EL_OK) {
-            char *resp = el_response_data(q->id, "storage_data", data, n, len);
-            free(data);
-            return resp;
-        }
-        break;
-    }
-    case EL_REQ_STORAGE_WRITE: {
-        size_t n;
-        uint8_t *data = el_base64_decode(el_req_str(q, "content"), &n);
-        if (!data)
-            return el_response_error(q->id, "bad_request", "content is not valid base64", len);
-        st = el_storage_write(s->storage_fd, rel, data, n, (uint64_t)s->m->limits.storage_mb << 20, &err);
-        free(data);
-        if (st == EL_OK)
-            r = obj_type("ok");
-        break;
-    }
-    case EL_REQ_STORAGE_LIST: {
-        json_t *entries;
-        st = el_storage_list(s->storage_fd, rel, &entries, &err);
-        if (st == EL_OK) {
-            r = obj_type("storage_list");
-            json_object_set_new(r, "entries", entries);
-        }
-        break;
-    }
-    default:
-        st = el_storage_delete(s->storage_fd, rel, &err);
-        if (st == EL_OK)
-            r = obj_type("ok");
-    }
-    if (st == EL_ERR_LIMIT) { /* a quota refusal is a limit enforced: audited */
-        char tid[EL_TOKEN_ID_HEX];
-        el_hex_encode(tok.id, 16, tid);
-        audit(s, EL_AUDIT_DENY, resource, el_action_name(action), err.msg, tid);
-    }
+    el__pcall c = {.rt = s->rt,
+                   .m = s->m,
+                   .capsule_id = s->capsule_id,
+                   .owner_key = s->storage_key,
+                   .router = &s->router,
+                   .q = q,
+                   .len = len,
+                   .state = &s->pstate[slot],
+                   .use = check_use,
+                   .audit = pcall_audit,
+                   .core = s};
+    char *resp = NULL;
+    el_error err = {.code = EL_OK, .msg = ""};
+    el_status st = p->call(&c, &resp, &err);
     if (st != EL_OK)
-        return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit"
-                                        : st == EL_ERR_FORMAT ? "bad_request" : "internal", err.msg, len);
-    return el_response_encode(q->id, r, len);
-}
-
-static char *fetch_content(el_session *s, const el_request *q, size_t *len)
-{
-    const char *uri = el_req_str(q, "uri");
-    static const char pfx[] = "elastos://cid/";
-    char cid[EL_CID_MAX] = "";
-    const char *path = NULL;
-    el_error err;
-    if (strncmp(uri, pfx, sizeof pfx - 1) == 0) {
-        const char *c = uri + sizeof pfx - 1, *slash = strchr(c, '/');
-        size_t cl = slash ? (size_t)(slash - c) : strlen(c);
-        if (cl < sizeof cid) {
-            memcpy(cid, c, cl);
-            cid[cl] = 0;
-        }
-        path = slash ? slash + 1 : NULL;
-    }
-    if (!cid[0] || el_cid_validate(cid, &err) != EL_OK || (path && !el_path_safe(path)))
-        return el_response_error(q->id, "bad_request", "uri must be elastos://cid/<cid>[/path]", len);
-    char *deny = check_use(s, q, uri, EL_ACT_READ, NULL, len);
-    if (deny)
-        return deny;
-    char spath[PATH_MAX];
-    if (el_store_locate(s->rt, cid, spath, &err) != EL_OK)
-        return el_response_error(q->id, "not_found", err.msg, len);
-    el_artifact *a = NULL;
-    const uint8_t *bytes = NULL;
-    size_t n = 0;
-    char actual[EL_CID_MAX];
-    el_status st = el_artifact_open(s->rt, spath, 0, &a, &err);
-    if (st == EL_OK)
-        st = el_artifact_cid(a, actual, &err);
-    if (st == EL_OK && strcmp(actual, cid) != 0)
-        st = el_error_set(&err, EL_ERR_TRUST, "stored content does not match its CID");
-    if (st == EL_OK && path) {
-        const el_artifact_file *f = el_artifact_find(a, path);
-        if (!f)
-            st = el_error_set(&err, EL_ERR_NOTFOUND, "%s has no file %s", cid, path);
-        else {
-            bytes = f->data;
-            n = f->size;
-        }
-    } else if (st == EL_OK) {
-        bytes = el_artifact_bytes(a);
-        n = (size_t)el_artifact_size(a);
-    }
-    if (st == EL_OK && n > MAX_PAYLOAD)
-        st = el_error_set(&err, EL_ERR_LIMIT, "content of %zu bytes exceeds what one message can carry", n);
-    char *resp;
-    if (st == EL_OK) {
-        resp = el_response_data(q->id, "content", bytes, n, len);
-    } else {
-        resp = el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit" : "denied",
-                                 err.msg, len);
-    }
-    el_artifact_close(a);
-    return resp;
-}
-
-/* provider_call: elastos://ai/<op> (ai.c), with a token for exactly that URI (execute). */
-static char *provider_call(el_session *s, const el_request *q, size_t *len)
-{
-    const char *uri = el_req_str(q, "uri");
-    static const char ai[] = "elastos://ai/";
-    if (strncmp(uri, ai, sizeof ai - 1) != 0 || strlen(uri) > EL_RESOURCE_MAX || !el_resource_match(uri, uri))
-        return el_response_error(q->id, "not_found", "no provider for this uri (known: elastos://ai/chat, elastos://net/HOST:PORT)", len);
-    char *deny = check_use(s, q, uri, EL_ACT_EXECUTE, NULL, len);
-    if (deny)
-        return deny;
-    json_t *result = NULL;
-    const char *code = "internal";
-    el_error err;
-    if (el_ai_call(s->rt, uri + sizeof ai - 1, json_object_get(q->body, "body"), &result, &code, &err) != EL_OK)
-        return el_response_error(q->id, code, err.msg, len);
-    json_t *r = obj_type("provider_result");
-    json_object_set_new(r, "result", result);
-    return el_response_encode(q->id, r, len);
-}
-
-/* Capsule names as in manifests: [a-z0-9][a-z0-9._-]{0,63}. */
-static bool capsule_name_ok(const char *n)
-{
-    size_t l = strlen(n);
-    if (l < 1 || l > 64 || !((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= '0' && n[0] <= '9')))
-        return false;
-    for (size_t i = 1; i < l; i++)
-        if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '.' || n[i] == '_' || n[i] == '-'))
-            return false;
-    return true;
-}
-
-#define MSG_DEFAULT_MAX 64
-
-static char *messaging(el_session *s, const el_request *q, size_t *len)
-{
-    el_error err;
-    if (q->type == EL_REQ_RECEIVE_MESSAGES) {
-        size_t max = (size_t)el_req_uint(q, "max", MSG_DEFAULT_MAX);
-        if (max < 1)
-            return el_response_error(q->id, "bad_request", "receive_messages.max must be at least 1", len);
-        if (max > MSG_DEFAULT_MAX)
-            max = MSG_DEFAULT_MAX;
-        json_t *msgs = s->router.receive ? s->router.receive(s->router.arg, s->capsule_id, max) : json_array();
-        json_t *r = obj_type("messages");
-        json_object_set_new(r, "messages", msgs ? msgs : json_array());
-        return el_response_encode(q->id, r, len);
-    }
-    const char *to = el_req_str(q, "to"), *payload = el_req_str(q, "payload");
-    json_t *rt = json_object_get(q->body, "reply_to");
-    const char *reply_to = rt ? json_string_value(rt) : NULL;
-    if (!capsule_name_ok(to))
-        return el_response_error(q->id, "bad_request", "send_message.to must be a capsule name", len);
-    if (reply_to && strlen(reply_to) > 128)
-        return el_response_error(q->id, "bad_request", "send_message.reply_to is too long", len);
-    size_t n;
-    uint8_t *bytes = el_base64_decode(payload, &n);
-    if (!bytes)
-        return el_response_error(q->id, "bad_request", "payload is not valid base64", len);
-    free(bytes);
-    char resource[EL_RESOURCE_MAX + 1];
-    snprintf(resource, sizeof resource, "elastos://capsule/%s", to);
-    char *deny = check_use(s, q, resource, EL_ACT_MESSAGE, NULL, len);
-    if (deny)
-        return deny;
-    el_status st = s->router.send ? s->router.send(s->router.arg, s->m->name, s->capsule_id, to, payload, reply_to, &err)
-                                  : el_error_set(&err, EL_ERR_NOTFOUND, "no capsule named %s is running", to);
-    if (st != EL_OK)
-        return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit" : "internal",
-                                 err.msg, len);
-    return el_response_encode(q->id, obj_type("ok"), len);
-}
-
-/* provider_call on elastos://net/HOST:PORT (net.h): the manifest's allowlist, then the token
- * (action execute), then one bounded TCP exchange. body: {send?: base64, max_bytes?, timeout_ms?,
- * shut_write?}; result: {data: base64}. */
-static char *net_call(el_session *s, const el_request *q, size_t *len)
-{
-    const char *uri = el_req_str(q, "uri");
-    char host[256], port[8];
-    el_error err;
-    if (el_net_parse(uri, host, port, &err) != EL_OK)
-        return el_response_error(q->id, "bad_request", err.msg, len);
-    json_t *b = json_object_get(q->body, "body"), *v;
-    const char *k;
-    if (!json_is_object(b))
-        return el_response_error(q->id, "bad_request", "body must be an object {send?, max_bytes?, timeout_ms?, shut_write?}", len);
-    json_object_foreach(b, k, v)
-    {
-        bool ok = (!strcmp(k, "send") && json_is_string(v)) || (!strcmp(k, "shut_write") && json_is_boolean(v)) ||
-                  (!strcmp(k, "max_bytes") && json_is_integer(v) && json_integer_value(v) >= 1 &&
-                   json_integer_value(v) <= MAX_PAYLOAD) ||
-                  (!strcmp(k, "timeout_ms") && json_is_integer(v) && json_integer_value(v) >= 1 &&
-                   json_integer_value(v) <= 60000);
-        if (!ok)
-            return el_response_error(q->id, "bad_request", "body: unknown field or bad value", len);
-    }
-    if (!el_net_allowed(s->m, host, port)) {
-        audit(s, EL_AUDIT_DENY, uri, "execute", "not in the manifest's resource_limits.network allowlist", NULL);
-        return el_response_error(q->id, "denied", "not in the capsule's resource_limits.network allowlist", len);
-    }
-    char *deny = check_use(s, q, uri, EL_ACT_EXECUTE, NULL, len);
-    if (deny)
-        return deny;
-    size_t n = 0;
-    uint8_t *send = NULL;
-    const char *sb = json_string_value(json_object_get(b, "send"));
-    if (sb && !(send = el_base64_decode(sb, &n)))
-        return el_response_error(q->id, "bad_request", "body.send is not valid base64", len);
-    size_t max = (size_t)el_req_uint(&(el_request){.body = b}, "max_bytes", MAX_PAYLOAD);
-    unsigned timeout = (unsigned)el_req_uint(&(el_request){.body = b}, "timeout_ms", 5000);
-    uint8_t *data = NULL;
-    size_t dn = 0;
-    if (s->router.blocking)
-        s->router.blocking(s->router.arg, true);
-    el_status st = el_net_exchange(host, port, send, n, !json_is_false(json_object_get(b, "shut_write")), max, timeout,
-                                   &data, &dn, &err);
-    if (s->router.blocking)
-        s->router.blocking(s->router.arg, false);
-    free(send);
-    if (st != EL_OK)
-        return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : "unavailable", err.msg, len);
-    char *b64 = el_base64_encode(data, dn);
-    free(data);
-    if (!b64)
-        return el_response_error(q->id, "internal", "out of memory", len);
-    json_t *r = obj_type("provider_result"), *res = json_object();
-    json_object_set_new(res, "data", json_string(b64));
-    free(b64);
-    json_object_set_new(r, "result", res);
-    return el_response_encode(q->id, r, len);
-}
-
-/* launch_capsule, stop_capsule, list_capsules: the orchestrator's, through the router. */
-static char *orchestrate(el_session *s, const el_request *q, size_t *len)
-{
-    const char *what = el_req_type_name(q->type);
-    if (!s->router.orchestrator || !s->router.launch) {
-        audit(s, EL_AUDIT_DENY, "elastos://capsule/*", "execute", "only the shell may launch, stop or list capsules", NULL);
-        return el_response_error(q->id, "denied", "only the shell capsule may do this", len);
-    }
-    el_error err;
-    el_status st = EL_OK;
-    json_t *r = NULL;
-    char why[320];
-    if (q->type == EL_REQ_LIST_CAPSULES) {
-        r = obj_type("capsule_list");
-        json_t *l = s->router.list(s->router.arg);
-        json_object_set_new(r, "capsules", l ? l : json_array());
-        return el_response_encode(q->id, r, len);
-    }
-    if (q->type == EL_REQ_STOP_CAPSULE) {
-        const char *id = el_req_str(q, "capsule_id");
-        st = s->router.stop(s->router.arg, id, &err);
-        snprintf(why, sizeof why, "%s %.64s", what, id);
-        if (st == EL_OK)
-            r = obj_type("ok");
-    } else {
-        char id[33] = "";
-        json_t *c = json_object_get(q->body, "config");
-        st = s->router.launch(s->router.arg, c, id, &err);
-        const char *n = json_string_value(json_object_get(c, "name")), *cid = json_string_value(json_object_get(c, "cid"));
-        snprintf(why, sizeof why, "%s %.80s: %s", what, n ? n : cid ? cid : "?", st == EL_OK ? id : err.msg);
-        if (st == EL_OK) {
-            r = obj_type("capsule_launched");
-            json_object_set_new(r, "capsule_id", json_string(id));
-        }
-    }
-    audit(s, st == EL_OK ? EL_AUDIT_LAUNCH : EL_AUDIT_DENY, "elastos://capsule/*", "execute", why, NULL);
-    if (st != EL_OK)
-        return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit"
-                                        : st == EL_ERR_USAGE || st == EL_ERR_FORMAT ? "bad_request" : "denied",
-                                 err.msg, len);
-    return el_response_encode(q->id, r, len);
+        return el_response_error(q->id, c.code ? c.code : el__status_code(st), err.msg, len);
+    return resp ? resp : el_response_error(q->id, "internal", "out of memory", len);
 }
 
 static char *shell_op(el_session *s, const el_request *q, size_t *len)
@@ -801,35 +870,14 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
     case EL_REQ_REQUEST_CAPABILITY:
         resp = request_capability(s, &q, len);
         break;
-    case EL_REQ_STORAGE_READ:
-    case EL_REQ_STORAGE_WRITE:
-    case EL_REQ_STORAGE_LIST:
-    case EL_REQ_STORAGE_DELETE:
-        resp = storage_op(s, &q, len);
-        break;
-    case EL_REQ_FETCH_CONTENT:
-        resp = fetch_content(s, &q, len);
-        break;
-    case EL_REQ_PROVIDER_CALL: /* elastos://net/ here (net.h); elastos://ai/ in provider_call (ai.c) */
-        resp = !strncmp(el_req_str(&q, "uri"), "elastos://net/", 14) ? net_call(s, &q, len) : provider_call(s, &q, len);
-        break;
-    case EL_REQ_SEND_MESSAGE:
-    case EL_REQ_RECEIVE_MESSAGES:
-        resp = messaging(s, &q, len);
-        break;
-    case EL_REQ_LAUNCH_CAPSULE:
-    case EL_REQ_STOP_CAPSULE:
-    case EL_REQ_LIST_CAPSULES:
-        resp = orchestrate(s, &q, len);
-        break;
     case EL_REQ_GRANT_CAPABILITY:
     case EL_REQ_DENY_CAPABILITY:
     case EL_REQ_REVOKE_CAPABILITY:
     case EL_REQ_GET_DECISION_REQUEST:
         resp = shell_op(s, &q, len);
         break;
-    default:
-        resp = el_response_error(q.id, "unsupported", "not available in this runtime version", len);
+    default: /* everything else is a provider's (the table in provider.c) */
+        resp = provide(s, &q, len);
     }
     el_request_free(&q);
     return resp;

@@ -109,7 +109,7 @@ contains "$WORK/err" "capsule arguments go after --, as in elastos run $B/capsul
 expect 64 "$E" pack "$WORK/st" --key "$WORK/k/publisher.pub"; expect_err_line
 contains "$WORK/err" "is a public key; pass the secret .key file"
 expect 64 "$E" run "$B/capsules/md-doc.capsule" </dev/null; expect_err_line
-contains "$WORK/err" "is a data capsule, which is opened in its viewer, not run: use elastos open"
+contains "$WORK/err" "is a data capsule: it is opened, not run (elastos open "
 # Grants take a list of actions.
 GR="$S/*:read,write,delete"
 expect 0 "$E" run --grant "$GR" "$CT" -- fs </dev/null; contains "$WORK/out" "fs: ok"
