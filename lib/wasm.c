@@ -147,10 +147,28 @@ static void crash_text(wasmtime_error_t *e, wasm_trap_t *t, char *out, size_t ca
             wasmtime_error_message(e, &msg);
         else if (t)
             wasm_trap_message(t, &msg);
+        /* The first line, or (when that is only "error while executing at wasm backtrace:") the
+         * last cause Wasmtime lists after "Caused by:". */
+        const char *text = msg.data ? msg.data : "", *end = text + msg.size;
+        const char *cause = memmem(text, msg.size, "Caused by:", 10);
+        if (memmem(text, msg.size, "invalid exit status", 19)) {
+            n = (size_t)snprintf(out, cap, "exit status outside 0-125 (WASI reserves 126-255: exit with a lower status)");
+            text = end;
+        } else if (cause) {
+            for (const char *line = cause + 10; line < end;) { /* the last non-empty line */
+                const char *nl = memchr(line, '\n', (size_t)(end - line)), *p = line;
+                while (p < end && p != nl && (*p == ' ' || (*p >= '0' && *p <= '9') || *p == ':'))
+                    p++;
+                if (p < end && p != nl)
+                    text = p;
+                line = nl ? nl + 1 : end;
+            }
+        }
         size_t len = 0;
-        while (len < msg.size && msg.data[len] != '\n')
+        while (text + len < end && text[len] != '\n')
             len++;
-        put_name(out, cap < 200 ? cap : 200, &n, msg.data ? msg.data : "", len);
+        if (text < end)
+            put_name(out, cap < 200 ? cap : 200, &n, text, len);
         wasm_byte_vec_delete(&msg);
     }
     wasm_frame_vec_t frames = {0};

@@ -120,6 +120,14 @@ expect 64 "$E" run --grant "$S/*:read,bogus" "$CT" -- fs </dev/null; expect_err_
 expect 134 "$E" run "$B/capsules/probe.capsule" -- trap </dev/null; expect_err_line
 contains "$WORK/err" "elastos: capsule probe crashed: unreachable executed (a Rust panic, or abort() in C) at "
 lacks "$WORK/err" "?"
+# proc_exit(200): WASI reserves 126-255; said so plainly (README documents the rule).
+mkdir -p "$WORK/ex"
+printf '#include <stdlib.h>\nint main(void) { exit(200); }\n' >"$WORK/ex.c"
+clang-14 --target=wasm32-wasi -O2 "$WORK/ex.c" -o "$WORK/ex/m.wasm" || bad "build ex"
+printf '{"name":"ex","version":"1.0.0","type":"wasm","entry":"m.wasm"}' >"$WORK/ex/capsule.json"
+"$E" pack "$WORK/ex" --key "$WORK/k/publisher.key" -o "$WORK/ex.capsule" >/dev/null 2>&1 || bad "pack ex"
+expect 134 "$E" run "$WORK/ex.capsule" </dev/null; expect_err_line
+contains "$WORK/err" "capsule ex crashed: exit status outside 0-125 (WASI reserves 126-255: exit with a lower status) at "
 
 # --- serve: validated flags, the ready line, --status, --stop ----------------------------------
 for bad_flag in "--max-running abc" "--max-running 99999999999" "--max-running 0" "--max-running -1" \
