@@ -1151,6 +1151,40 @@ static el_status prepared_get(el_runtime *rt, const el_artifact_file *f, deadlin
     return s;
 }
 
+/* true (err filled) when the module's memory needs more than the manifest's memory_mb allows:
+ * "memory_mb 1 is below the module's minimum of 17 pages (1.1 MiB): raise it to 2". Either
+ * module or pre names the module. */
+static bool memory_too_small(const wasmtime_module_t *module, const wasmtime_instance_pre_t *pre, const el_manifest *m,
+                             const el_limits *lim, el_error *err)
+{
+    wasmtime_module_t *owned = pre ? wasmtime_instance_pre_module(pre) : NULL;
+    const wasmtime_module_t *mod = owned ? owned : module;
+    if (!mod)
+        return false;
+    uint64_t pages = 0;
+    wasm_exporttype_vec_t ex = {0};
+    wasmtime_module_exports(mod, &ex);
+    for (size_t i = 0; i < ex.size; i++) {
+        const wasm_externtype_t *t = wasm_exporttype_type(ex.data[i]);
+        if (wasm_externtype_kind(t) == WASM_EXTERN_MEMORY) {
+            uint64_t min = wasmtime_memorytype_minimum(wasm_externtype_as_memorytype_const(t));
+            pages = min > pages ? min : pages;
+        }
+    }
+    wasm_exporttype_vec_delete(&ex);
+    if (owned)
+        wasmtime_module_delete(owned);
+    uint64_t need = pages * 65536, have = (uint64_t)lim->memory_mb << 20;
+    if (!pages || need <= have)
+        return false;
+    el_error_set(err, EL_ERR_FORMAT,
+                 "capsule %s cannot start: memory_mb %u is below the module's minimum of %llu pages (%.1f MiB): "
+                 "raise resource_limits.memory_mb to %llu",
+                 m->name, lim->memory_mb, (unsigned long long)pages, (double)need / (1 << 20),
+                 (unsigned long long)((need + (1 << 20) - 1) >> 20));
+    return true;
+}
+
 /* The run's limit that fired (d->fired), as the one-line error of a killed capsule. */
 static el_status limit_error(const deadline *d, const el_manifest *m, const el_limits *lim, el_error *err)
 {
@@ -1290,7 +1324,13 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     if (s == EL_OK) {
         we = fast ? wasmtime_instance_pre_instantiate(pre, ctx, &inst, &trap)
                   : wasmtime_linker_instantiate(linker, ctx, module, &inst, &trap);
-        if (we || trap)
+        if ((we || trap) && memory_too_small(fast ? NULL : module, fast ? pre : NULL, m, lim, err)) {
+            s = EL_ERR_FORMAT;
+            if (we)
+                wasmtime_error_delete(we);
+            if (trap)
+                wasm_trap_delete(trap);
+        } else if (we || trap)
             s = wt_error(err, we ? EL_ERR_FORMAT : EL_ERR_TRAP, "cannot start capsule", we, trap);
     }
     if (s == EL_OK) {

@@ -129,6 +129,15 @@ printf '{"name":"ex","version":"1.0.0","type":"wasm","entry":"m.wasm"}' >"$WORK/
 expect 134 "$E" run "$WORK/ex.capsule" </dev/null; expect_err_line
 contains "$WORK/err" "capsule ex crashed: exit status outside 0-125 (WASI reserves 126-255: exit with a lower status) at "
 
+# A memory_mb below the module's own minimum says so, with the number to use (65).
+mkdir -p "$WORK/mm"
+printf 'int main(void) { return 0; }\n' >"$WORK/mm.c"
+clang-14 --target=wasm32-wasi -O2 "$WORK/mm.c" -Wl,--initial-memory=2097152 -o "$WORK/mm/m.wasm" || bad "build mm"
+printf '{"name":"mm","version":"1.0.0","type":"wasm","entry":"m.wasm","resource_limits":{"memory_mb":1}}' >"$WORK/mm/capsule.json"
+"$E" pack "$WORK/mm" --key "$WORK/k/publisher.key" -o "$WORK/mm.capsule" >/dev/null 2>&1 || bad "pack mm"
+expect 65 "$E" run "$WORK/mm.capsule" </dev/null; expect_err_line
+contains "$WORK/err" "capsule mm cannot start: memory_mb 1 is below the module's minimum of 32 pages (2.0 MiB): raise resource_limits.memory_mb to 2"
+
 # --- serve: validated flags, the ready line, --status, --stop ----------------------------------
 for bad_flag in "--max-running abc" "--max-running 99999999999" "--max-running 0" "--max-running -1" \
     "--calls-per-sec x" "--log-kib 999999999" "--max-running" "--ready-fd 1x" "--bogus"; do
