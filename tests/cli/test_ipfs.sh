@@ -5,29 +5,15 @@
 # refuses when only bad gateways answer (nothing enters the store), and reports unknown CIDs (66).
 source "$(dirname "$0")/lib.sh"
 B=$ELASTOS_BUILD_DIR
-IPFS=${ELASTOS_KUBO:-$HOME/.cache/elastos/kubo/bin/ipfs}
-[ -x "$IPFS" ] || { echo "FAIL: Kubo not found at $IPFS (run scripts/build-kubo.sh)" >&2; exit 1; }
-export IPFS_PATH=$WORK/ipfs
-unset ELASTOS_GATEWAYS ELASTOS_KUBO_API
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$(dirname "$0")/kubo_lib.sh"
 API_PORT=$(free_port) GW_PORT=$(free_port) BAD_PORT=$(free_port) CUT_PORT=$(free_port) LOG_PORT=$(free_port)
 DROP_PORT=$(free_port)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-"$IPFS" init --empty-repo >/dev/null 2>&1 || bad "ipfs init"
-"$IPFS" config profile apply unixfs-v1-2025 >/dev/null 2>&1 || bad "profile"
-"$IPFS" config Addresses.API "/ip4/127.0.0.1/tcp/$API_PORT" || bad "config API"
-"$IPFS" config Addresses.Gateway "/ip4/127.0.0.1/tcp/$GW_PORT" || bad "config Gateway"
-"$IPFS" config --json Addresses.Swarm '[]' || bad "config Swarm"
-"$IPFS" daemon --offline >"$WORK/ipfs.log" 2>&1 &
-PIDS+=($!)
-API=http://127.0.0.1:$API_PORT GW=http://127.0.0.1:$GW_PORT BADGW=http://127.0.0.1:$BAD_PORT
-for _ in $(seq 100); do
-    curl -s -o /dev/null -X POST "$API/api/v0/id" && break; sleep 0.2
-done
-check 'curl -s -o /dev/null -X POST "$API/api/v0/id"'
+start_kubo
+BADGW=http://127.0.0.1:$BAD_PORT
 
 # Proxies in front of the good gateway: "flip" flips one byte in the middle of every body,
 # "cut" serves only the first half of it, "drop" breaks the connection halfway through a large
