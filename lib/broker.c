@@ -348,18 +348,17 @@ void el_session_set_router(el_session *s, const el_msg_router *r)
         memset(&s->router, 0, sizeof s->router);
 }
 
-char **el_session_pending(el_session *s, size_t **len)
-{
-    *len = &s->pending_len;
-    return &s->pending;
-}
-
 static char *channel_handle(void *s, const void *msg, size_t len, size_t *out_len)
 {
     return el_session_handle(s, msg, len, out_len);
 }
 
-static char **channel_kept(void *s, size_t **len) { return el_session_pending(s, len); }
+static char **channel_kept(void *arg, size_t **len)
+{
+    el_session *s = arg;
+    *len = &s->pending_len;
+    return &s->pending;
+}
 
 const el_channel *el_session_channel(el_session *s)
 {
