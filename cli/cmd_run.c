@@ -13,6 +13,24 @@
 #include "elastos/vm.h"
 #include "elastos/wasm.h"
 
+struct stuck_ctx {
+    el_runtime *rt;
+    const el_artifact *art;
+    const char *id;
+};
+
+/* el_wasm_options.stuck: the capsule passed a limit while blocked in a host call that cannot be
+ * cut short (a read of our stdin, say): audited like any kill, then the process ends with 137. */
+static void run_stuck(void *arg, const char *reason)
+{
+    const struct stuck_ctx *sc = arg;
+    el_error ae;
+    (void)el_instance_audit_kill(sc->rt, sc->art, sc->id, reason, &ae);
+    fprintf(stderr, "elastos: %s\n", reason);
+    fflush(stderr);
+    _exit(137);
+}
+
 int cmd_run(int argc, char **argv)
 {
     const char *target = NULL;
@@ -86,8 +104,9 @@ int cmd_run(int argc, char **argv)
     } else if (!rc) {
         char storage[PATH_MAX];
         bool writable = false;
+        struct stuck_ctx sc = {rt, a, el_session_capsule_id(s)};
         el_wasm_options o = {.args = (const char *const *)argv + i, .n_args = (size_t)(argc - i), .capsule_id = el_session_capsule_id(s),
-                             .channel = el_session_channel(s)};
+                             .channel = el_session_channel(s), .stuck = run_stuck, .stuck_arg = &sc};
         if (el_session_storage_preopen(s, storage, sizeof storage, &writable)) {
             o.preopen_host = storage;
             o.preopen_guest = "/storage";
