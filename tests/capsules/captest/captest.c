@@ -11,6 +11,8 @@
  *   forge PATH            flip every character of the token in turn and try read: prints how
  *                         many forged tokens were accepted (must be 0)
  *   repeat N read PATH    N reads; prints how many succeeded
+ *   reqflood N RES ACTION N capability requests for RES (RES ending in "#": RES0, RES1, ... each
+ *                         a different resource); prints how many were ok, denied, limit, other
  *   raw JSON              send a raw message envelope through elastos.call, print the response
  *   ping | info | fs      ping, runtime info, list /storage through plain WASI
  *   sleep MS              pause (lets a test revoke or bump the epoch meanwhile)
@@ -181,6 +183,34 @@ int main(int argc, char **argv)
                 }
             }
             printf("repeat: ok %d of %d\n", okc, n);
+        } else if (!strcmp(op, "reqflood") && i + 3 < argc) {
+            int n = atoi(argv[++i]), okc = 0, denied = 0, limit = 0, other = 0;
+            const char *res = argv[++i], *act = argv[++i];
+            size_t rl = strlen(res);
+            int numbered = rl > 0 && res[rl - 1] == '#';
+            char r[512];
+            for (int k = 0; k < n; k++) {
+                if (numbered)
+                    snprintf(r, sizeof r, "%.*s%d", (int)(rl - 1), res, k);
+                else
+                    snprintf(r, sizeof r, "%s", res);
+                CapabilityConstraints cc = ELASTOS_CONSTRAINTS_INIT;
+                char *t = NULL, *tid = NULL;
+                if (elastos_request_capability(c, r, act, &cc, &t, &tid) == 0) {
+                    okc++;
+                    free(t);
+                    free(tid);
+                    continue;
+                }
+                const char *code = elastos_client_error_code(c);
+                if (code && !strcmp(code, "denied"))
+                    denied++;
+                else if (code && !strcmp(code, "limit"))
+                    limit++;
+                else
+                    other++;
+            }
+            printf("reqflood: ok %d denied %d limit %d other %d\n", okc, denied, limit, other);
         } else if (!strcmp(op, "raw") && i + 1 < argc) {
             const char *m = argv[++i];
             static char buf[1 << 16];
