@@ -460,6 +460,18 @@ const char *el_launch_cid(const el_launch_ctx *l)
 
 /* ---- 9. run: the substrates ------------------------------------------------------------------- */
 
+static void audit_kill(el_launch_ctx *l, el_error *err);
+
+/* el_wasm_options.stuck: audits the kill, then the host ends the process (spec->stuck). */
+static void run_stuck(void *arg, const char *reason)
+{
+    el_launch_ctx *l = arg;
+    el_error e;
+    el_error_set(&e, EL_ERR_LIMIT, "%s", reason);
+    audit_kill(l, &e);
+    l->spec->stuck(l->spec->stuck_arg, e.msg);
+}
+
 static el_status run_wasm(el_launch_ctx *l, el_launch_result *res, el_error *err)
 {
     const el_launch_spec *spec = l->spec;
@@ -472,6 +484,10 @@ static el_status run_wasm(el_launch_ctx *l, el_launch_result *res, el_error *err
         o.preopen_host = l->storage;
         o.preopen_guest = "/storage";
         o.preopen_writable = l->writable;
+    }
+    if (spec->stuck) {
+        o.stuck = run_stuck;
+        o.stuck_arg = l;
     }
     el_wasm_result wr;
     el_status st = el_wasm_run(l->rt, l->art, &o, &wr, err);
