@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -161,12 +162,9 @@ int cli_open_runtime(el_runtime **rt)
 
 int cli_resolve(el_runtime *rt, const char *arg, char *path)
 {
-    struct stat st;
-    if (stat(arg, &st) == 0) {
-        snprintf(path, PATH_MAX, "%s", arg);
-        return 0;
-    }
     el_error err;
+    /* An argument that parses as a CID is that CID, never a file of that name in the current
+     * directory (./CID names the file); what is opened from the store is checked to be it. */
     if (el_cid_validate(arg, &err) == EL_OK) {
         el_status s = el_store_locate(rt, arg, path, &err);
         if (s == EL_ERR_NOTFOUND && cli_have_sources()) { /* fetch when missing, if configured */
@@ -176,6 +174,11 @@ int cli_resolve(el_runtime *rt, const char *arg, char *path)
             s = el_store_locate(rt, arg, path, &err);
         }
         return s == EL_OK ? 0 : cli_fail(&err);
+    }
+    struct stat st;
+    if (stat(arg, &st) == 0) {
+        snprintf(path, PATH_MAX, "%s", arg);
+        return 0;
     }
     /* NAME[@RANGE]: the highest matching version among installed, trusted capsules. */
     char name[128];
@@ -201,6 +204,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* A closed pipe or socket (a daemon that refused us, `elastos ps | head`) is an error to
+     * report, not a reason to die silently. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return EL_ERR_USAGE;

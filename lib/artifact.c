@@ -7,6 +7,7 @@
  */
 #include "elastos/artifact.h"
 #include "internal.h"
+#include "ceiling.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -37,7 +38,8 @@
 struct el_artifact {
     uint8_t *map;
     size_t size;
-    el_manifest *manifest;
+    el_manifest *manifest; /* its limits lowered to the operator's ceiling (ceiling.c) */
+    el_limits declared;    /* the limits as the manifest says (network: the manifest's) */
     el_artifact_file *files;
     size_t n_files;
     uint8_t publisher[EL_PK_BYTES];
@@ -336,9 +338,25 @@ static el_status parse_body(el_artifact *a, size_t body_len, el_error *err)
     return EL_OK;
 }
 
+el_status el_artifact_check_stored(el_runtime *rt, el_artifact *a, const char *path, el_error *err)
+{
+    char want[EL_CID_MAX], got[EL_CID_MAX];
+    if (!el_cid_store_entry(rt->home, path, want))
+        return EL_OK;
+    el_status s = el_artifact_cid(a, got, err);
+    if (s == EL_OK && strcmp(got, want) != 0)
+        s = el_error_set(err, EL_ERR_TRUST, "the store entry %s holds other bytes (%s): it was replaced; remove it "
+                         "(elastos rm %s) and install it again", want, got, want);
+    return s;
+}
+
 el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_artifact **out, el_error *err)
 {
     *out = NULL;
+    char want_cid[EL_CID_MAX]; /* a store entry: its bytes must be that CID's (el_artifact_check_stored) */
+    bool stored = el_cid_store_entry(rt->home, path, want_cid);
+    if (stored)
+        flags |= EL_OPEN_CID; /* the CID's SHA-256 pass overlaps the signature check */
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return el_error_set(err, errno == ENOENT ? EL_ERR_NOTFOUND : EL_ERR_IO, "%s: %s", path, strerror(errno));
@@ -410,6 +428,15 @@ el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_
     }
     if (s == EL_OK && a->manifest->entry && !el_artifact_find(a, a->manifest->entry))
         s = el_error_set(err, EL_ERR_FORMAT, "capsule.json: entry \"%s\" is not in the artifact", a->manifest->entry);
+    if (s == EL_OK && stored)
+        s = el_artifact_check_stored(rt, a, path, err);
+    el_ceiling ceiling;
+    if (s == EL_OK)
+        s = el__ceiling_read(rt, &ceiling, err);
+    if (s == EL_OK) {
+        a->declared = a->manifest->limits;
+        el__ceiling_clamp(&ceiling, &a->manifest->limits, &a->manifest->microvm);
+    }
     if (s != EL_OK) {
         el_artifact_close(a);
         return el_error_prefix(err, "%s", path);
@@ -433,6 +460,7 @@ void el_artifact_close(el_artifact *a)
 }
 
 const el_manifest *el_artifact_manifest(const el_artifact *a) { return a->manifest; }
+const el_limits *el_artifact_declared_limits(const el_artifact *a) { return &a->declared; }
 const uint8_t *el_artifact_publisher(const el_artifact *a) { return a->publisher; }
 const char *el_artifact_publisher_name(const el_artifact *a) { return a->publisher_name; }
 size_t el_artifact_file_count(const el_artifact *a) { return a->n_files; }

@@ -43,8 +43,9 @@ struct el_session {
     char *pending;
     size_t pending_len;
     int storage_fd; /* the capsule's storage root, opened on first use; -1 before */
-    char storage_key[128]; /* "<name>@<publisher key prefix>": same-named capsules of two
-                              publishers never share storage */
+    char storage_key[128]; /* the capsule's address, "<name>@<publisher id>" (el_capsule_address):
+                              it names its storage and its mailbox, so same-named capsules of
+                              two publishers share neither */
     /* shell sessions only */
     bool is_shell;
     el_decision_request decide;
@@ -88,7 +89,7 @@ static el_status session_init(el_runtime *rt, const el_artifact *art, const char
     else
         el_random_hex(s->capsule_id, 16);
     el_pubkey_format(el_artifact_publisher(art), s->publisher);
-    snprintf(s->storage_key, sizeof s->storage_key, "%s@%.16s", s->m->name, s->publisher + strlen("ed25519:"));
+    el_capsule_address(s->m->name, el_artifact_publisher(art), s->storage_key);
     *out = s;
     return EL_OK;
 }
@@ -143,6 +144,7 @@ void el_session_free(el_session *s)
 }
 
 const char *el_session_capsule_id(const el_session *s) { return s->capsule_id; }
+const char *el_session_address(const el_session *s) { return s->storage_key; }
 
 void el_session_set_router(el_session *s, const el_msg_router *r)
 {
@@ -160,6 +162,52 @@ char **el_session_pending(el_session *s, size_t **len)
 
 /* ---- capability flow ------------------------------------------------------------------------ */
 
+/* Capsule names as in manifests: [a-z0-9][a-z0-9._-]{0,63}. */
+static bool capsule_name_ok(const char *n)
+{
+    size_t l = strlen(n);
+    if (l < 1 || l > 64 || !((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= '0' && n[0] <= '9')))
+        return false;
+    for (size_t i = 1; i < l; i++)
+        if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '.' || n[i] == '_' || n[i] == '-'))
+            return false;
+    return true;
+}
+
+/* NAME or NAME@ID (ID: 16 lowercase hex digits, el_capsule_address): a capsule to message. */
+static bool capsule_address_ok(const char *a)
+{
+    const char *at = strchr(a, '@');
+    char name[72];
+    if (!at)
+        return capsule_name_ok(a);
+    if (at - a > 64 || strlen(at + 1) != EL_PUBLISHER_ID_LEN)
+        return false;
+    snprintf(name, sizeof name, "%.*s", (int)(at - a), a);
+    for (const char *p = at + 1; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return capsule_name_ok(name);
+}
+
+#define CAPSULE_RES "elastos://capsule/"
+
+/* Names are not unique across publishers, so a capsule is always named with its publisher:
+ * elastos://capsule/NAME (a capsule of the caller's own publisher) is short for
+ * elastos://capsule/NAME@<that publisher's id>, in grants, manifests, requests and uses alike.
+ * Returns resource itself, or out holding the long form. */
+static const char *capsule_resource(const el_session *s, const char *resource, char out[EL_RESOURCE_MAX + 1])
+{
+    size_t pl = strlen(CAPSULE_RES);
+    if (strncmp(resource, CAPSULE_RES, pl) != 0 || !capsule_name_ok(resource + pl))
+        return resource;
+    const char *id = strchr(s->storage_key, '@');
+    if ((size_t)snprintf(out, EL_RESOURCE_MAX + 1, "%s%s", resource, id) > EL_RESOURCE_MAX)
+        return resource;
+    return out;
+}
+
+
 /* Does pattern outer cover everything inner names? inner is a concrete resource or a pattern
  * ending in "/" "*"; a pattern is covered by itself or by a broader pattern, on whole segments. */
 static bool covers(const char *outer, const char *inner)
@@ -175,10 +223,12 @@ static bool covers(const char *outer, const char *inner)
            el_resource_match(outer, probe);
 }
 
-static bool pattern_in_manifest(const el_manifest *m, const char *resource, unsigned action)
+static bool pattern_in_manifest(const el_session *s, const char *resource, unsigned action)
 {
+    const el_manifest *m = s->m;
+    char buf[EL_RESOURCE_MAX + 1];
     for (size_t i = 0; i < m->n_permissions; i++)
-        if ((m->permissions[i].actions & action) && covers(m->permissions[i].resource, resource))
+        if ((m->permissions[i].actions & action) && covers(capsule_resource(s, m->permissions[i].resource, buf), resource))
             return true;
     return false;
 }
@@ -221,9 +271,10 @@ el_status el_session_grant(el_session *s, const char *spec, el_error *err)
     unsigned action = colon ? el_action_from_name(colon + 1) : 0;
     if (!colon || !action || colon == spec || colon - spec > EL_RESOURCE_MAX)
         return el_error_set(err, EL_ERR_USAGE, "--grant %.200s: expected RESOURCE:ACTION (action one of read, write, execute, message, delete, admin)", spec);
-    char resource[EL_RESOURCE_MAX + 1];
-    snprintf(resource, sizeof resource, "%.*s", (int)(colon - spec), spec);
-    if (!pattern_in_manifest(s->m, resource, action))
+    char given[EL_RESOURCE_MAX + 1], buf[EL_RESOURCE_MAX + 1];
+    snprintf(given, sizeof given, "%.*s", (int)(colon - spec), spec);
+    const char *resource = capsule_resource(s, given, buf);
+    if (!pattern_in_manifest(s, resource, action))
         return el_error_set(err, EL_ERR_USAGE, "--grant %.200s: outside the capsule's manifest permissions", spec);
     el_status st = add_grant(s, resource, action, 0, 0, true, err);
     if (st == EL_OK)
@@ -288,7 +339,8 @@ static char *issue(el_session *s, uint64_t id, const char *resource, const char 
 
 static char *request_capability(el_session *s, const el_request *q, size_t *len)
 {
-    const char *resource = el_req_str(q, "resource"), *action_name = el_req_str(q, "action");
+    char buf[EL_RESOURCE_MAX + 1];
+    const char *resource = capsule_resource(s, el_req_str(q, "resource"), buf), *action_name = el_req_str(q, "action");
     unsigned action = el_action_from_name(action_name);
     json_t *c = json_object_get(q->body, "constraints");
     uint64_t max_uses = 0, expiry = 0;
@@ -316,7 +368,7 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
                                                (strlen(resource) > 2 && !strcmp(resource + strlen(resource) - 2, "/*"))))
         return el_response_error(q->id, "bad_request", "malformed resource", len);
     audit(s, EL_AUDIT_REQUEST, resource, action_name, "", NULL);
-    if (!pattern_in_manifest(s->m, resource, action)) {
+    if (!pattern_in_manifest(s, resource, action)) {
         audit(s, EL_AUDIT_DENY, resource, action_name, "outside the manifest's permissions (shell not consulted)", NULL);
         return el_response_error(q->id, "denied", "outside the capsule's manifest permissions", len);
     }
@@ -528,18 +580,6 @@ static char *provider_call(el_session *s, const el_request *q, size_t *len)
     return el_response_encode(q->id, r, len);
 }
 
-/* Capsule names as in manifests: [a-z0-9][a-z0-9._-]{0,63}. */
-static bool capsule_name_ok(const char *n)
-{
-    size_t l = strlen(n);
-    if (l < 1 || l > 64 || !((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= '0' && n[0] <= '9')))
-        return false;
-    for (size_t i = 1; i < l; i++)
-        if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '.' || n[i] == '_' || n[i] == '-'))
-            return false;
-    return true;
-}
-
 #define MSG_DEFAULT_MAX 64
 
 static char *messaging(el_session *s, const el_request *q, size_t *len)
@@ -559,8 +599,8 @@ static char *messaging(el_session *s, const el_request *q, size_t *len)
     const char *to = el_req_str(q, "to"), *payload = el_req_str(q, "payload");
     json_t *rt = json_object_get(q->body, "reply_to");
     const char *reply_to = rt ? json_string_value(rt) : NULL;
-    if (!capsule_name_ok(to))
-        return el_response_error(q->id, "bad_request", "send_message.to must be a capsule name", len);
+    if (!capsule_address_ok(to))
+        return el_response_error(q->id, "bad_request", "send_message.to must be a capsule NAME or NAME@PUBLISHER_ID", len);
     if (reply_to && strlen(reply_to) > 128)
         return el_response_error(q->id, "bad_request", "send_message.reply_to is too long", len);
     size_t n;
@@ -568,13 +608,14 @@ static char *messaging(el_session *s, const el_request *q, size_t *len)
     if (!bytes)
         return el_response_error(q->id, "bad_request", "payload is not valid base64", len);
     free(bytes);
-    char resource[EL_RESOURCE_MAX + 1];
-    snprintf(resource, sizeof resource, "elastos://capsule/%s", to);
+    char given[EL_RESOURCE_MAX + 1], buf[EL_RESOURCE_MAX + 1];
+    snprintf(given, sizeof given, CAPSULE_RES "%s", to);
+    const char *resource = capsule_resource(s, given, buf), *addr = resource + strlen(CAPSULE_RES);
     char *deny = check_use(s, q, resource, EL_ACT_MESSAGE, NULL, len);
     if (deny)
         return deny;
-    el_status st = s->router.send ? s->router.send(s->router.arg, s->m->name, s->capsule_id, to, payload, reply_to, &err)
-                                  : el_error_set(&err, EL_ERR_NOTFOUND, "no capsule named %s is running", to);
+    el_status st = s->router.send ? s->router.send(s->router.arg, s->storage_key, s->capsule_id, addr, payload, reply_to, &err)
+                                  : el_error_set(&err, EL_ERR_NOTFOUND, "no capsule %s is running", addr);
     if (st != EL_OK)
         return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit" : "internal",
                                  err.msg, len);
@@ -769,6 +810,7 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
         json_object_set_new(r, "version", json_string(EL_VERSION));
         json_object_set_new(r, "capsule_name", json_string(s->m->name));
         json_object_set_new(r, "capsule_id", json_string(s->capsule_id));
+        json_object_set_new(r, "capsule_address", json_string(s->storage_key));
         resp = el_response_encode(q.id, r, len);
         break;
     }

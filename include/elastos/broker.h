@@ -32,6 +32,8 @@ void el_session_free(el_session *s);
 
 /* The instance id the capsule runs as (32 hex chars; valid while s lives). */
 const char *el_session_capsule_id(const el_session *s);
+/* The capsule's address, "<name>@<publisher id>" (el_capsule_address). */
+const char *el_session_address(const el_session *s);
 
 /* Pre-authorizes RESOURCE:ACTION for this run (elastos run --grant). Refused (EL_ERR_USAGE)
  * when outside the manifest's permissions. Audited as an operator grant. */
@@ -46,13 +48,15 @@ bool el_session_storage_preopen(el_session *s, char *host_dir, size_t cap, bool 
 char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *len);
 
 /* Capsule-to-capsule messages (SPEC section 5): send_message needs a token for
- * elastos://capsule/<to> with action message, checked like any other use; the router (serve.c)
- * delivers and queues. Without a router, send_message answers not_found (no capsule runs
- * beside a standalone one) and receive_messages an empty list. */
+ * elastos://capsule/<address> with action message, checked like any other use (a bare NAME is
+ * short for NAME@<the sender's publisher id>); the router (serve.c) delivers and queues.
+ * Without a router, send_message answers not_found (no capsule runs beside a standalone one)
+ * and receive_messages an empty list. */
 typedef struct el_msg_router {
-    /* Queues payload (base64, as sent) for a running capsule named to; EL_ERR_NOTFOUND when
-     * none runs, EL_ERR_LIMIT when its queue is full. */
-    el_status (*send)(void *arg, const char *from_name, const char *from_id, const char *to, const char *payload,
+    /* Queues payload (base64, as sent) for a running capsule at address to ("name@publisher
+     * id"), from the sender at address from (instance from_id); EL_ERR_NOTFOUND when none runs,
+     * EL_ERR_LIMIT when a mailbox bound is reached. */
+    el_status (*send)(void *arg, const char *from, const char *from_id, const char *to, const char *payload,
                       const char *reply_to, el_error *err);
     /* Takes up to max queued messages for capsule_id: a JSON array (new reference) of
      * {id, from, payload, timestamp, reply_to?}. */

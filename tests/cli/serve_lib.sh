@@ -42,6 +42,23 @@ variant() {
     echo "$WORK/$1.capsule"
 }
 
+# variant_by KEYDIR LABEL NAME 'SED-EXPR': like variant, but signed with KEYDIR/publisher.key and
+# written to $WORK/LABEL.capsule (two publishers' capsules of the same name); prints the path.
+variant_by() {
+    local d="$WORK/v-$2"
+    rm -rf "$d"
+    cp -r "$B/capsules/servetest.stage" "$d"
+    sed -i "s/\"name\": \"servetest\"/\"name\": \"$3\"/; $4" "$d/capsule.json"
+    "$E" pack "$d" --key "$1/publisher.key" -o "$WORK/$2.capsule" >/dev/null 2>&1 || bad "pack $2"
+    echo "$WORK/$2.capsule"
+}
+
+# pub_id KEYDIR: the publisher id of a key (first 16 hex digits), as in capsule addresses.
+pub_id() { sed 's/^ed25519://' "$1/publisher.pub" | head -c 16; }
+
+# wait_exit ID: waits (up to 4 s) until the instance has exited.
+wait_exit() { for _ in $(seq 1 200); do [ "$(ps_field "$1" state)" = exited ] && break; sleep 0.02; done; }
+
 # state_of ID: the instance's state field from ps --json ("running", "exited" or "").
 ps_field() {
     "$E" ps --json | python3 -c "
