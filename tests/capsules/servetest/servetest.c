@@ -5,8 +5,9 @@
  *   ask NAME TEXT       sends TEXT to capsule NAME, waits up to 10 s for the answer, prints
  *                       "reply: TEXT" (exit 0) or "ask: ..." (exit 1)
  *   sink                forever: prints "got PAYLOAD from FROM" for every message, answers none
- *   blast NAME N KIB    sends N messages of KIB KiB each to NAME; prints "blast: sent K" and,
- *                       when one is refused, "blast: refused after K: CODE MESSAGE" (exit 0)
+ *   blast NAME N KIB [NAME2]  sends N messages of KIB KiB each to NAME; when one is refused,
+ *                       prints "blast: refused after K: CODE MESSAGE", then "blast: sent K"; with
+ *                       NAME2, then one more to NAME2: "blast: then NAME2: ok" or ": CODE MESSAGE"
  *   tell NAME TEXT      sends TEXT to NAME once; prints "tell: ok" or "tell: CODE MESSAGE"
  *   addr                prints "addr: ADDRESS" (runtime_info's capsule_address)
  *   heartbeat           prints "beat N" every 20 ms, forever
@@ -152,6 +153,16 @@ int main(int argc, char **argv)
                 break;
             }
         printf("blast: sent %ld\n", k);
+        if (argc > 5) {
+            char res2[128], *tok2;
+            snprintf(res2, sizeof res2, "elastos://capsule/%s", argv[5]);
+            if (!(tok2 = token_for(c, res2, "message")))
+                return 1;
+            if (elastos_send_message(c, tok2, argv[5], buf, (size_t)kib << 10, NULL) != 0)
+                printf("blast: then %s: %s %s\n", argv[5], elastos_client_error_code(c), elastos_client_error(c));
+            else
+                printf("blast: then %s: ok\n", argv[5]);
+        }
     } else if (!strcmp(mode, "tell") && argc > 3) {
         RuntimeClient *c = client();
         char res[128];
