@@ -60,7 +60,8 @@ sleep 0.5
 expect 137 timeout 5 "$E" ps; expect_err_line
 contains "$WORK/err" "too many connections to the daemon"
 # A request larger than the socket buffer: the daemon closes before reading it (EPIPE).
-expect 137 timeout 5 "$E" run --detach "$ST" -- $(seq 100000 160000); expect_err_line
+big_run() { "$E" run --detach "$ST" -- $(seq 100000 160000); }   # ~420 KB of arguments
+expect 137 timeout 5 bash -c "$(declare -f big_run); E='$E' ST='$ST' big_run"; expect_err_line
 contains "$WORK/err" "too many connections to the daemon"
 # The waits end when the capsule does (its wall-clock limit); then clients get in again, the
 # idle connections making room.
