@@ -7,7 +7,6 @@
  */
 #include "elastos/artifact.h"
 #include "internal.h"
-#include "ceiling.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,7 +22,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "elastos/trust.h"
 
 #define BLOCK 512
 #define SUMS_PATH ".elastos/SHA256SUMS"
@@ -338,10 +336,10 @@ static el_status parse_body(el_artifact *a, size_t body_len, el_error *err)
     return EL_OK;
 }
 
-el_status el_artifact_check_stored(el_runtime *rt, el_artifact *a, const char *path, el_error *err)
+el_status el_artifact_check_stored(const char *home, el_artifact *a, const char *path, el_error *err)
 {
     char want[EL_CID_MAX], got[EL_CID_MAX];
-    if (!el_cid_store_entry(rt->home, path, want))
+    if (!el_cid_store_entry(home, path, want))
         return EL_OK;
     el_status s = el_artifact_cid(a, got, err);
     if (s == EL_OK && strcmp(got, want) != 0)
@@ -350,13 +348,12 @@ el_status el_artifact_check_stored(el_runtime *rt, el_artifact *a, const char *p
     return s;
 }
 
-el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_artifact **out, el_error *err)
+/* el_artifact_open's work, with step 3 (is the publisher trusted?) asked of trust(arg, ...):
+ * the format layer does not know where trust is kept (trust.c binds it to the runtime). */
+el_status el__artifact_load(const char *path, unsigned flags, el__trust_fn trust, void *arg, el_artifact **out,
+                            el_error *err)
 {
     *out = NULL;
-    char want_cid[EL_CID_MAX]; /* a store entry: its bytes must be that CID's (el_artifact_check_stored) */
-    bool stored = el_cid_store_entry(rt->home, path, want_cid);
-    if (stored)
-        flags |= EL_OPEN_CID; /* the CID's SHA-256 pass overlaps the signature check */
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return el_error_set(err, errno == ENOENT ? EL_ERR_NOTFOUND : EL_ERR_IO, "%s: %s", path, strerror(errno));
@@ -408,7 +405,7 @@ el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_
     if (s == EL_OK) {
         el_trust_entry te;
         el_error terr;
-        el_status ts = el_trust_check(rt, a->publisher, &te, &terr);
+        el_status ts = trust(arg, a->publisher, &te, &terr);
         if (ts == EL_OK)
             snprintf(a->publisher_name, sizeof a->publisher_name, "%s", te.name);
         else if (!(flags & EL_OPEN_ANY_PUBLISHER) || ts != EL_ERR_TRUST) {
@@ -428,15 +425,8 @@ el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_
     }
     if (s == EL_OK && a->manifest->entry && !el_artifact_find(a, a->manifest->entry))
         s = el_error_set(err, EL_ERR_FORMAT, "capsule.json: entry \"%s\" is not in the artifact", a->manifest->entry);
-    if (s == EL_OK && stored)
-        s = el_artifact_check_stored(rt, a, path, err);
-    el_ceiling ceiling;
     if (s == EL_OK)
-        s = el__ceiling_read(rt, &ceiling, err);
-    if (s == EL_OK) {
         a->declared = a->manifest->limits;
-        el__ceiling_clamp(&ceiling, &a->manifest->limits, &a->manifest->microvm);
-    }
     if (s != EL_OK) {
         el_artifact_close(a);
         return el_error_prefix(err, "%s", path);
@@ -461,6 +451,7 @@ void el_artifact_close(el_artifact *a)
 
 const el_manifest *el_artifact_manifest(const el_artifact *a) { return a->manifest; }
 const el_limits *el_artifact_declared_limits(const el_artifact *a) { return &a->declared; }
+el_manifest *el__artifact_manifest_mut(el_artifact *a) { return a->manifest; }
 const uint8_t *el_artifact_publisher(const el_artifact *a) { return a->publisher; }
 const char *el_artifact_publisher_name(const el_artifact *a) { return a->publisher_name; }
 size_t el_artifact_file_count(const el_artifact *a) { return a->n_files; }

@@ -4,25 +4,22 @@
  * integers; storage_mb may be 0, the others are at least 1). Whatever a signed manifest asks
  * for, a capsule gets at most this (docs/capabilities.md).
  *
- * el_artifact_open applies it to the manifest's limits in place, keeping what the manifest said
- * (el_artifact_declared_limits), so every consumer - wasm and VM runs, the storage quota,
- * instance slots, serve's LaunchConfig narrowing - sees the effective values without knowing
- * about the ceiling. The file is read when an artifact is opened (a stat when there is none),
- * which the daemon does once per artifact it verifies, never per launch. Reading (el__ceiling_read)
- * is one function apart from the parser and the clamp, so that it can move into the one place
- * that reads configuration files.
+ * el_artifact_open (trust.c) applies it to the manifest's limits in place, keeping what the
+ * manifest said (el_artifact_declared_limits), so every consumer - wasm and VM runs, the storage
+ * quota, instance slots, serve's LaunchConfig narrowing - sees the effective values without
+ * knowing about the ceiling. The file is read (through config.c, the one reader of operator
+ * files) when an artifact is opened (a stat when there is none), which the daemon does once per
+ * artifact it verifies, never per launch.
  */
 #include "ceiling.h"
-#include "elastos/fs.h"
 #include "internal.h"
 
-#include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 el_status el__ceiling_parse(const char *text, size_t len, el_ceiling *c, el_error *err)
 {
@@ -61,19 +58,28 @@ el_status el__ceiling_read(el_runtime *rt, el_ceiling *c, el_error *err)
 {
     for (int i = 0; i < EL_CEILING_N; i++)
         c->v[i] = UINT64_MAX;
-    char path[sizeof rt->home + 32];
-    snprintf(path, sizeof path, "%s/config/limits.json", rt->home);
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return errno == ENOENT ? EL_OK : el_error_set(err, EL_ERR_CONFIG, "%s: %s", path, strerror(errno));
-    char *text;
+    char *text, path[PATH_MAX];
     size_t len;
+    unsigned mode;
     el_error re;
-    if (el_read_file(path, 64 << 10, &text, &len, &re) != EL_OK)
+    el_status s = el__config_file(rt, "limits.json", 64 << 10, &text, &len, &mode, path, sizeof path, &re);
+    if (s == EL_ERR_NOTFOUND)
+        return EL_OK;
+    if (s != EL_OK)
         return el_error_set(err, EL_ERR_CONFIG, "%s", re.msg);
-    el_status s;
     s = el__ceiling_parse(text, len, c, err);
     free(text);
+    return s;
+}
+
+el_status el__ceiling_apply(el_runtime *rt, el_artifact *a, el_error *err)
+{
+    el_ceiling c;
+    el_status s = el__ceiling_read(rt, &c, err);
+    if (s == EL_OK) {
+        el_manifest *m = el__artifact_manifest_mut(a);
+        el__ceiling_clamp(&c, &m->limits, &m->microvm);
+    }
     return s;
 }
 

@@ -1,11 +1,12 @@
 /*
  * ceiling.h - the operator's ceiling on resource_limits (ceiling.c), internal to the library:
- * el_artifact_open applies it; the fuzz target tests/fuzz/fuzz_ceiling.c drives the parser.
+ * el_artifact_open (trust.c) applies it; the fuzz target tests/fuzz/fuzz_ceiling.c drives the parser.
  */
 #ifndef ELASTOS_CEILING_H
 #define ELASTOS_CEILING_H
 
 #include "elastos/manifest.h"
+#include "elastos/artifact.h"
 #include "elastos/runtime.h"
 
 enum { EL_CEILING_MEMORY_MB, EL_CEILING_CPU_MS, EL_CEILING_WALL_MS, EL_CEILING_STORAGE_MB, EL_CEILING_INSTANCES,
@@ -26,6 +27,9 @@ el_status el__ceiling_parse(const char *text, size_t len, el_ceiling *c, el_erro
 /* Reads $ELASTOS_HOME/config/limits.json: no file is no ceiling (EL_OK); an unreadable or
  * malformed one is EL_ERR_CONFIG. */
 el_status el__ceiling_read(el_runtime *rt, el_ceiling *c, el_error *err);
+
+/* el__ceiling_read, then el__ceiling_clamp on a's manifest (el_artifact_open's last step). */
+el_status el__ceiling_apply(el_runtime *rt, el_artifact *a, el_error *err);
 
 /* Lowers every limit of l above the ceiling to it (and a microVM's memory_mb, vm may be NULL);
  * true if anything was lowered. */
