@@ -32,18 +32,8 @@ ASAN=0
 libs=$(ldd "$E" 2>/dev/null)   # (no grep -q after a pipe under pipefail: SIGPIPE made this flaky)
 case $libs in *libasan*) ASAN=1 ;; esac
 
-# variant NAME 'SED-EXPR': a copy of servetest named NAME with its manifest edited; prints the path.
-variant() {
-    local d="$WORK/v-$1"
-    rm -rf "$d"
-    cp -r "$B/capsules/servetest.stage" "$d"
-    sed -i "s/\"name\": \"servetest\"/\"name\": \"$1\"/; $2" "$d/capsule.json"
-    "$E" pack "$d" --key "$B/keys/publisher.key" -o "$WORK/$1.capsule" >/dev/null 2>&1 || bad "pack $1"
-    echo "$WORK/$1.capsule"
-}
-
-# variant_by KEYDIR LABEL NAME 'SED-EXPR': like variant, but signed with KEYDIR/publisher.key and
-# written to $WORK/LABEL.capsule (two publishers' capsules of the same name); prints the path.
+# variant_by KEYDIR LABEL NAME 'SED-EXPR': a copy of servetest named NAME with its manifest edited,
+# signed with KEYDIR/publisher.key, written to $WORK/LABEL.capsule; prints the path.
 variant_by() {
     local d="$WORK/v-$2"
     rm -rf "$d"
@@ -52,6 +42,9 @@ variant_by() {
     "$E" pack "$d" --key "$1/publisher.key" -o "$WORK/$2.capsule" >/dev/null 2>&1 || bad "pack $2"
     echo "$WORK/$2.capsule"
 }
+
+# variant NAME 'SED-EXPR': the build publisher's copy of servetest named NAME; prints the path.
+variant() { variant_by "$B/keys" "$1" "$1" "$2"; }
 
 # pub_id KEYDIR: the publisher id of a key (first 16 hex digits), as in capsule addresses.
 pub_id() { sed 's/^ed25519://' "$1/publisher.pub" | head -c 16; }

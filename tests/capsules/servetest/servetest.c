@@ -74,6 +74,33 @@ static char *token_for(RuntimeClient *c, const char *resource, const char *actio
     return t;
 }
 
+/* A token to message the capsule at address (or bare name) to; NULL with the reason printed. */
+static char *capsule_token(RuntimeClient *c, const char *to)
+{
+    char res[128];
+    snprintf(res, sizeof res, "elastos://capsule/%s", to);
+    return token_for(c, res, "message");
+}
+
+/* Forever: each message is answered with its own payload (echo: tok) or printed (sink: NULL). */
+static int serve_messages(RuntimeClient *c, const char *tok)
+{
+    for (;;) {
+        ElastosMessage *m;
+        size_t n;
+        if (elastos_receive_messages(c, 16, &m, &n) != 0)
+            return 1;
+        for (size_t i = 0; i < n; i++)
+            if (!tok)
+                printf("got %.*s from %s\n", (int)m[i].payload_len, (const char *)m[i].payload, m[i].from);
+            else if (elastos_send_message(c, tok, m[i].from, m[i].payload, m[i].payload_len, m[i].id) != 0)
+                printf("echo: reply to %s failed: %s\n", m[i].from, elastos_client_error_code(c));
+        elastos_messages_free(m, n);
+        if (!n)
+            sleep_ms(2);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "hello";
@@ -86,23 +113,10 @@ int main(int argc, char **argv)
         if (!tok)
             return 1;
         printf("echo: ready\n");
-        for (;;) {
-            ElastosMessage *m;
-            size_t n;
-            if (elastos_receive_messages(c, 16, &m, &n) != 0)
-                return 1;
-            for (size_t i = 0; i < n; i++)
-                if (elastos_send_message(c, tok, m[i].from, m[i].payload, m[i].payload_len, m[i].id) != 0)
-                    printf("echo: reply to %s failed: %s\n", m[i].from, elastos_client_error_code(c));
-            elastos_messages_free(m, n);
-            if (!n)
-                sleep_ms(2);
-        }
+        return serve_messages(c, tok);
     } else if (!strcmp(mode, "ask") && argc > 3) {
         RuntimeClient *c = client();
-        char res[128];
-        snprintf(res, sizeof res, "elastos://capsule/%s", argv[2]);
-        char *tok = token_for(c, res, "message");
+        char *tok = capsule_token(c, argv[2]);
         if (!tok)
             return 1;
         if (elastos_send_message(c, tok, argv[2], argv[3], strlen(argv[3]), NULL) != 0) {
@@ -126,22 +140,10 @@ int main(int argc, char **argv)
     } else if (!strcmp(mode, "sink")) {
         RuntimeClient *c = client();
         printf("sink: ready\n");
-        for (;;) {
-            ElastosMessage *m;
-            size_t n;
-            if (elastos_receive_messages(c, 16, &m, &n) != 0)
-                return 1;
-            for (size_t i = 0; i < n; i++)
-                printf("got %.*s from %s\n", (int)m[i].payload_len, (const char *)m[i].payload, m[i].from);
-            elastos_messages_free(m, n);
-            if (!n)
-                sleep_ms(5);
-        }
+        return serve_messages(c, NULL);
     } else if (!strcmp(mode, "blast") && argc > 4) {
         RuntimeClient *c = client();
-        char res[128];
-        snprintf(res, sizeof res, "elastos://capsule/%s", argv[2]);
-        char *tok = token_for(c, res, "message");
+        char *tok = capsule_token(c, argv[2]);
         long n = atol(argv[3]), kib = atol(argv[4]);
         char *buf = tok && kib > 0 ? malloc((size_t)kib << 10) : NULL;
         if (!buf)
@@ -155,9 +157,8 @@ int main(int argc, char **argv)
             }
         printf("blast: sent %ld\n", k);
         if (argc > 5) {
-            char res2[128], *tok2;
-            snprintf(res2, sizeof res2, "elastos://capsule/%s", argv[5]);
-            if (!(tok2 = token_for(c, res2, "message")))
+            char *tok2 = capsule_token(c, argv[5]);
+            if (!tok2)
                 return 1;
             if (elastos_send_message(c, tok2, argv[5], buf, (size_t)kib << 10, NULL) != 0)
                 printf("blast: then %s: %s %s\n", argv[5], elastos_client_error_code(c), elastos_client_error(c));
@@ -166,9 +167,7 @@ int main(int argc, char **argv)
         }
     } else if (!strcmp(mode, "tell") && argc > 3) {
         RuntimeClient *c = client();
-        char res[128];
-        snprintf(res, sizeof res, "elastos://capsule/%s", argv[2]);
-        char *tok = token_for(c, res, "message");
+        char *tok = capsule_token(c, argv[2]);
         if (!tok) {
             printf("tell: %s\n", elastos_client_error_code(c));
             return 1;
