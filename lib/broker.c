@@ -350,18 +350,17 @@ void el_session_set_router(el_session *s, const el_msg_router *r)
         memset(&s->router, 0, sizeof s->router);
 }
 
-char **el_session_pending(el_session *s, size_t **len)
-{
-    *len = &s->pending_len;
-    return &s->pending;
-}
-
 static char *channel_handle(void *s, const void *msg, size_t len, size_t *out_len)
 {
     return el_session_handle(s, msg, len, out_len);
 }
 
-static char **channel_kept(void *s, size_t **len) { return el_session_pending(s, len); }
+static char **channel_kept(void *arg, size_t **len)
+{
+    el_session *s = arg;
+    *len = &s->pending_len;
+    return &s->pending;
+}
 
 const el_channel *el_session_channel(el_session *s)
 {
@@ -477,7 +476,33 @@ static el_status drop_stale_grants(el_session *s, el_error *err)
     return EL_OK;
 }
 
+static el_status grant_one(el_session *s, const char *spec, el_error *err);
+
+/* RESOURCE:ACTION[,ACTION]...: one operator grant per action (as in "RESOURCE:read,write"). */
 el_status el_session_grant(el_session *s, const char *spec, el_error *err)
+{
+    const char *colon = strrchr(spec, ':');
+    if (!colon || !strchr(colon, ','))
+        return grant_one(s, spec, err);
+    size_t rl = (size_t)(colon - spec);
+    if (rl > EL_RESOURCE_MAX)
+        return grant_one(s, spec, err); /* refused there, with the reason */
+    for (const char *a = colon + 1;;) {
+        const char *comma = strchr(a, ',');
+        size_t al = comma ? (size_t)(comma - a) : strlen(a);
+        char one[EL_RESOURCE_MAX + 32];
+        if (al == 0 || al > 16)
+            return el_error_set(err, EL_ERR_USAGE, "--grant %.200s: expected RESOURCE:ACTION[,ACTION]... (actions: read, "
+                                "write, execute, message, delete, admin)", spec);
+        snprintf(one, sizeof one, "%.*s:%.*s", (int)rl, spec, (int)al, a);
+        el_status st = grant_one(s, one, err);
+        if (st != EL_OK || !comma)
+            return st;
+        a = comma + 1;
+    }
+}
+
+static el_status grant_one(el_session *s, const char *spec, el_error *err)
 {
     const char *colon = strrchr(spec, ':');
     unsigned action = colon ? el_action_from_name(colon + 1) : 0;

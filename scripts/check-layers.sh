@@ -107,6 +107,27 @@ for c in comps:
     detail = "; ".join(f"{a} -> {b} ({edges[a][b]})" for a in c for b in sorted(edges.get(a, {})) if b in c)
     problems.append(f"link cycle of {len(c)} files: {' '.join(c)}: {detail}")
 
+# Visibility (libelastos is built with -fvisibility=hidden): a function a public header declares
+# is EL_EXTERN (exported), and nothing else is.
+public = {}
+for h in glob.glob(os.path.join(src, "include/elastos/*.h")):
+    for m in re.finditer(r"^EL_EXTERN\b[^;{]*?\b(el_[a-z0-9_]+)\s*\(", open(h).read(), re.M):
+        public[m.group(1)] = os.path.basename(h)
+    for m in re.finditer(r"^(?!EL_EXTERN|typedef|static|#)[A-Za-z_][^;{(]*?\b(el_[a-z0-9_]+)\s*\(", open(h).read(), re.M):
+        problems.append(f"include/elastos/{os.path.basename(h)} declares {m.group(1)} without EL_EXTERN")
+out = subprocess.run(["readelf", "-sW", lib], check=True, capture_output=True, text=True).stdout
+member = "?"
+for l in out.splitlines():
+    if l.startswith("File: "):
+        member = l.rsplit("(", 1)[-1].rstrip(")").replace(".c.o", "")
+        continue
+    w = l.split()
+    if len(w) < 8 or w[4] != "GLOBAL" or w[6] == "UND" or w[3] not in ("FUNC", "OBJECT"):
+        continue
+    name, vis = w[7], w[5]
+    if vis == "DEFAULT" and name not in public:
+        problems.append(f"{member}.c exports {name}, which no public header declares EL_EXTERN")
+
 for p in problems:
     print("check-layers: " + p)
 n_edges = sum(len(v) for v in edges.values())

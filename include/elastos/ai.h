@@ -44,15 +44,15 @@ typedef struct el_ai_config {
 
 /* Loads the operator's configuration. EL_ERR_NOTFOUND when nothing configures an endpoint,
  * EL_ERR_CONFIG when the configuration is malformed (err names the field, never the key). */
-el_status el_ai_config_load(el_runtime *rt, el_ai_config *cfg, el_error *err);
+EL_EXTERN el_status el_ai_config_load(el_runtime *rt, el_ai_config *cfg, el_error *err);
 
 /* Validates a capsule's body for op "chat" and builds the upstream request (malloc'd JSON
  * text in *out). EL_ERR_FORMAT with err naming the problem when the body is not acceptable. */
-el_status el_ai_build_request(const el_ai_config *cfg, const json_t *body, char **out, el_error *err);
+EL_EXTERN el_status el_ai_build_request(const el_ai_config *cfg, const json_t *body, char **out, el_error *err);
 
 /* Parses an upstream chat-completions response (untrusted bytes) into the result handed to the
  * capsule (*result, new reference). EL_ERR_FORMAT when malformed or without text content. */
-el_status el_ai_parse_response(const char *data, size_t len, json_t **result, el_error *err);
+EL_EXTERN el_status el_ai_parse_response(const char *data, size_t len, json_t **result, el_error *err);
 
 #ifdef __cplusplus
 }

@@ -50,43 +50,43 @@ enum {
 /* Opens and verifies the artifact at path (see the order above). *out owns a private, read-only
  * copy of the file's bytes (so nobody can change them after they were verified); close with
  * el_artifact_close. */
-el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_artifact **out, el_error *err);
-void el_artifact_close(el_artifact *a);
+EL_EXTERN el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_artifact **out, el_error *err);
+EL_EXTERN void el_artifact_close(el_artifact *a);
 
 /* When path is a store entry (home/store/<cid>.capsule, el_cid_store_entry), checks that a's
  * bytes are that CID (EL_ERR_TRUST if the entry was replaced); EL_OK for other paths.
  * el_artifact_open does it; a cache of opened artifacts does it on every reuse (the CID is
  * computed once per artifact, so a reuse costs a string compare). */
-el_status el_artifact_check_stored(const char *home, el_artifact *a, const char *path, el_error *err);
+EL_EXTERN el_status el_artifact_check_stored(const char *home, el_artifact *a, const char *path, el_error *err);
 
 /* The manifest, with its resource_limits (and a microVM's memory_mb) lowered to the operator's
  * ceiling, $ELASTOS_HOME/config/limits.json (docs/capabilities.md): the limits that apply. */
-const el_manifest *el_artifact_manifest(const el_artifact *a);
+EL_EXTERN const el_manifest *el_artifact_manifest(const el_artifact *a);
 /* The limits as the signed manifest states them, before the ceiling (for inspect). */
-const el_limits *el_artifact_declared_limits(const el_artifact *a);
-const uint8_t *el_artifact_publisher(const el_artifact *a); /* 32-byte Ed25519 key */
+EL_EXTERN const el_limits *el_artifact_declared_limits(const el_artifact *a);
+EL_EXTERN const uint8_t *el_artifact_publisher(const el_artifact *a); /* 32-byte Ed25519 key */
 /* Trust-store name of the publisher ("" when opened with EL_OPEN_ANY_PUBLISHER and unknown). */
-const char *el_artifact_publisher_name(const el_artifact *a);
-size_t el_artifact_file_count(const el_artifact *a);
-const el_artifact_file *el_artifact_file_at(const el_artifact *a, size_t i);
-const el_artifact_file *el_artifact_find(const el_artifact *a, const char *path);
-uint64_t el_artifact_size(const el_artifact *a);
+EL_EXTERN const char *el_artifact_publisher_name(const el_artifact *a);
+EL_EXTERN size_t el_artifact_file_count(const el_artifact *a);
+EL_EXTERN const el_artifact_file *el_artifact_file_at(const el_artifact *a, size_t i);
+EL_EXTERN const el_artifact_file *el_artifact_find(const el_artifact *a, const char *path);
+EL_EXTERN uint64_t el_artifact_size(const el_artifact *a);
 /* The verified bytes of the whole artifact (read-only, valid while it is open). */
-const uint8_t *el_artifact_bytes(const el_artifact *a);
+EL_EXTERN const uint8_t *el_artifact_bytes(const el_artifact *a);
 /* CID of the whole artifact, computed on first call. */
-el_status el_artifact_cid(el_artifact *a, char out[EL_CID_MAX], el_error *err);
+EL_EXTERN el_status el_artifact_cid(el_artifact *a, char out[EL_CID_MAX], el_error *err);
 
 /* Packs every regular file under dir (capsule.json required and validated; symlinks, devices
  * and unsafe names are refused) into out_path, atomically (temp file, fsync, rename). When
  * out_path is NULL the artifact goes to "NAME-VERSION.capsule" in the current directory, and
  * path_out (if not NULL, PATH_MAX bytes) receives the path used. cid_out gets its CID. */
-el_status el_artifact_pack(const char *dir, const el_keypair *key, const char *out_path,
+EL_EXTERN el_status el_artifact_pack(const char *dir, const el_keypair *key, const char *out_path,
                            char *path_out, char cid_out[EL_CID_MAX], el_error *err);
 
 /* Appends a signature block and the end-of-archive to tar bytes that end right before it
  * (body_len a multiple of 512). Used by the packer, and by tests to sign hostile archives.
  * *out is malloc'd. */
-el_status el_artifact_seal(const uint8_t *body, size_t body_len, const el_keypair *key,
+EL_EXTERN el_status el_artifact_seal(const uint8_t *body, size_t body_len, const el_keypair *key,
                            uint8_t **out, size_t *out_len, el_error *err);
 
 #ifdef __cplusplus

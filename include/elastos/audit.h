@@ -45,23 +45,23 @@ typedef struct el_audit_record {
 
 /* Appends one record, after any queued ones (seq and ts_ms are assigned). Durable when
  * it returns. Strings longer than 4096 bytes are cut (ending "..."), never dropped. */
-el_status el_audit_append(el_runtime *rt, const el_audit_record *r, el_error *err);
+EL_EXTERN el_status el_audit_append(el_runtime *rt, const el_audit_record *r, el_error *err);
 
 /* Queues a record in the runtime's buffer (up to EL_AUDIT_BUFFER, then written in one
  * transaction). For high-rate events (token uses): the timestamp is the event's, the order in the
  * chain is the order of the calls, and el_audit_append, el_audit_flush or el_runtime_close write
  * the queue. A process killed before that loses its queued records (never the chain's integrity). */
-el_status el_audit_defer(el_runtime *rt, const el_audit_record *r, el_error *err);
-el_status el_audit_flush(el_runtime *rt, el_error *err);
+EL_EXTERN el_status el_audit_defer(el_runtime *rt, const el_audit_record *r, el_error *err);
+EL_EXTERN el_status el_audit_flush(el_runtime *rt, el_error *err);
 #define EL_AUDIT_BUFFER 256
 
 /* Calls fn for each record in seq order (strings valid during the call); stops early if fn
  * returns non-zero. */
-el_status el_audit_each(el_runtime *rt, int (*fn)(const el_audit_record *r, void *arg), void *arg, el_error *err);
+EL_EXTERN el_status el_audit_each(el_runtime *rt, int (*fn)(const el_audit_record *r, void *arg), void *arg, el_error *err);
 
 /* EL_OK when the chain is intact; otherwise EL_ERR_FORMAT with err naming the first bad record
  * ("audit record 17: hash mismatch (edited or inserted)"), and *bad_seq set to it. */
-el_status el_audit_verify(el_runtime *rt, int64_t *n_records, int64_t *bad_seq, el_error *err);
+EL_EXTERN el_status el_audit_verify(el_runtime *rt, int64_t *n_records, int64_t *bad_seq, el_error *err);
 
 #ifdef __cplusplus
 }

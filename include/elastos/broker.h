@@ -27,26 +27,27 @@ typedef struct el_session el_session;
 
 /* A session for a capsule instance (capsule_id: 32 hex chars, or NULL for a fresh random id).
  * art must outlive the session. */
-el_status el_session_new(el_runtime *rt, const el_artifact *art, const char *capsule_id, el_session **out,
+EL_EXTERN el_status el_session_new(el_runtime *rt, const el_artifact *art, const char *capsule_id, el_session **out,
                          el_error *err);
-void el_session_free(el_session *s);
+EL_EXTERN void el_session_free(el_session *s);
 
 /* The instance id the capsule runs as (32 hex chars; valid while s lives). */
-const char *el_session_capsule_id(const el_session *s);
+EL_EXTERN const char *el_session_capsule_id(const el_session *s);
 /* The capsule's address, "<name>@<publisher id>" (el_capsule_address). */
-const char *el_session_address(const el_session *s);
+EL_EXTERN const char *el_session_address(const el_session *s);
 
-/* Pre-authorizes RESOURCE:ACTION for this run (elastos run --grant). Refused (EL_ERR_USAGE)
+/* Pre-authorizes RESOURCE:ACTION (or RESOURCE:ACTION,ACTION,..., one grant each) for this run
+ * (elastos run --grant). Refused (EL_ERR_USAGE)
  * when outside the manifest's permissions. Audited as an operator grant. */
-el_status el_session_grant(el_session *s, const char *spec, el_error *err);
+EL_EXTERN el_status el_session_grant(el_session *s, const char *spec, el_error *err);
 
 /* When a grant covers localhost://storage/ + "*", fills host_dir with the capsule's storage
  * directory and *writable with whether write was granted; returns false otherwise. */
-bool el_session_storage_preopen(el_session *s, char *host_dir, size_t cap, bool *writable);
+EL_EXTERN bool el_session_storage_preopen(el_session *s, char *host_dir, size_t cap, bool *writable);
 
 /* Handles one message; always returns a malloc'd response (an error response when the
  * message was bad). *len receives its length. */
-char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *len);
+EL_EXTERN char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *len);
 
 /* Capsule-to-capsule messages (SPEC section 5): send_message needs a token for
  * elastos://capsule/<address> with action message, checked like any other use (a bare NAME is
@@ -76,14 +77,12 @@ typedef struct el_msg_router {
 } el_msg_router;
 
 /* Routes this session's messages through r (copied); NULL removes the router. */
-void el_session_set_router(el_session *s, const el_msg_router *r);
+EL_EXTERN void el_session_set_router(el_session *s, const el_msg_router *r);
 
-/* For the host-call transport: the response kept because it did not fit (see protocol.md). */
-char **el_session_pending(el_session *s, size_t **len);
-
-/* The session as a substrate's runtime channel (channel.h): el_session_handle and
- * el_session_pending behind function pointers. Valid while s lives. */
-const el_channel *el_session_channel(el_session *s);
+/* The session as a substrate's runtime channel (channel.h): el_session_handle, and the slot
+ * for a response kept because it did not fit (the host-call transport, protocol.md), behind
+ * function pointers. Valid while s lives. */
+EL_EXTERN const el_channel *el_session_channel(el_session *s);
 
 #ifdef __cplusplus
 }

@@ -22,34 +22,34 @@ extern "C" {
 typedef struct el_cid_ctx el_cid_ctx;
 
 /* Creates a streaming context; NULL only when out of memory. Free with el_cid_free. */
-el_cid_ctx *el_cid_new(void);
-void el_cid_update(el_cid_ctx *c, const void *data, size_t len);
+EL_EXTERN el_cid_ctx *el_cid_new(void);
+EL_EXTERN void el_cid_update(el_cid_ctx *c, const void *data, size_t len);
 /* Writes the NUL-terminated text CID into out (EL_CID_MAX bytes). The context can't be reused. */
-el_status el_cid_final(el_cid_ctx *c, char out[EL_CID_MAX], el_error *err);
-void el_cid_free(el_cid_ctx *c);
+EL_EXTERN el_status el_cid_final(el_cid_ctx *c, char out[EL_CID_MAX], el_error *err);
+EL_EXTERN void el_cid_free(el_cid_ctx *c);
 
 /* One-shot helpers. */
-el_status el_cid_of_buffer(const void *data, size_t len, char out[EL_CID_MAX], el_error *err);
-el_status el_cid_of_file(const char *path, char out[EL_CID_MAX], el_error *err);
+EL_EXTERN el_status el_cid_of_buffer(const void *data, size_t len, char out[EL_CID_MAX], el_error *err);
+EL_EXTERN el_status el_cid_of_file(const char *path, char out[EL_CID_MAX], el_error *err);
 
 /* Checks that s is a syntactically valid CIDv1 in base32 (lowercase 'b' prefix) using sha2-256
  * with codec raw (0x55) or dag-pb (0x70). EL_ERR_FORMAT with a reason otherwise. */
-el_status el_cid_validate(const char *s, el_error *err);
+EL_EXTERN el_status el_cid_validate(const char *s, el_error *err);
 
 /* The store's file names (store.c): "<cid>.capsule". el_cid_store_name says whether name is
  * one (cid gets the CID); el_cid_store_entry whether path is home's store/<cid>.capsule, the
  * path el_store_locate makes. el_artifact_open checks the bytes of such a path against its CID,
  * so an entry replaced by other bytes (even another trusted artifact) never runs as that CID. */
-bool el_cid_store_name(const char *name, char cid[EL_CID_MAX]);
-bool el_cid_store_entry(const char *home, const char *path, char cid[EL_CID_MAX]);
+EL_EXTERN bool el_cid_store_name(const char *name, char cid[EL_CID_MAX]);
+EL_EXTERN bool el_cid_store_entry(const char *home, const char *path, char cid[EL_CID_MAX]);
 
 /* The same checks, also giving the 36 binary bytes: version, codec, multihash code, digest
  * length, then the SHA-256 digest. */
 #define EL_CID_BIN_LEN 36
-el_status el_cid_decode(const char *s, uint8_t bin[EL_CID_BIN_LEN], el_error *err);
+EL_EXTERN el_status el_cid_decode(const char *s, uint8_t bin[EL_CID_BIN_LEN], el_error *err);
 
 /* The text form (base32, 'b' prefix) of a binary CIDv1 of EL_CID_BIN_LEN bytes. */
-void el_cid_encode(const uint8_t bin[EL_CID_BIN_LEN], char out[EL_CID_MAX]);
+EL_EXTERN void el_cid_encode(const uint8_t bin[EL_CID_BIN_LEN], char out[EL_CID_MAX]);
 
 #ifdef __cplusplus
 }

@@ -35,28 +35,28 @@ typedef enum el_config_key {
     EL_CONFIG_VM_KERNEL,             /* ELASTOS_VM_KERNEL */
     EL_CONFIG_VM_BOOT_MS,            /* ELASTOS_VM_BOOT_MS */
     EL_CONFIG_VM_KVM_PROBE_MS,       /* ELASTOS_VM_KVM_PROBE_MS */
+    EL_CONFIG_KUBO_API,              /* ELASTOS_KUBO_API: a Kubo RPC API to fetch CIDs from */
+    EL_CONFIG_GATEWAYS,              /* ELASTOS_GATEWAYS: IPFS gateways, space-separated */
     EL_CONFIG_PATH,                  /* PATH: where QEMU is looked for */
     EL_CONFIG_TERM,                  /* TERM: passed to a VM capsule's console */
-    EL_CONFIG_KUBO_API,              /* ELASTOS_KUBO_API: a Kubo RPC API to fetch CIDs from (launch.h) */
-    EL_CONFIG_GATEWAYS,              /* ELASTOS_GATEWAYS: space-separated IPFS gateways to fetch from */
     EL_CONFIG_COUNT
 } el_config_key;
 
 typedef struct el_config el_config;
 
 /* An empty configuration: nothing set, so every setting has its default. */
-el_status el_config_new(el_config **out, el_error *err);
-void el_config_free(el_config *c);
+EL_EXTERN el_status el_config_new(el_config **out, el_error *err);
+EL_EXTERN void el_config_free(el_config *c);
 
 /* Sets (copies) one setting; NULL or "" unsets it. EL_ERR_USAGE for an unknown key. */
-el_status el_config_set(el_config *c, el_config_key key, const char *value, el_error *err);
+EL_EXTERN el_status el_config_set(el_config *c, el_config_key key, const char *value, el_error *err);
 
 /* Provides the text of an operator config file ("ai.json", "shell", ... under
  * $ELASTOS_HOME/config/), taken as private to the operator; NULL removes it. */
-el_status el_config_set_file(el_config *c, const char *name, const char *text, el_error *err);
+EL_EXTERN el_status el_config_set_file(el_config *c, const char *name, const char *text, el_error *err);
 
 /* The environment variable a key stands for ("ELASTOS_HOME", ...); NULL past the end. */
-const char *el_config_env_name(el_config_key key);
+EL_EXTERN const char *el_config_env_name(el_config_key key);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,15 @@ extern "C" {
 
 #define EL_VERSION "0.1.0"
 
+/* Marks the public API. libelastos is compiled with -fvisibility=hidden, so only what a public
+ * header declares EL_EXTERN is exported from a shared build; everything internal (el__*) stays
+ * hidden (scripts/check-layers.sh checks both ways). */
+#if defined(__GNUC__)
+#define EL_EXTERN __attribute__((visibility("default")))
+#else
+#define EL_EXTERN
+#endif
+
 typedef enum el_status {
     EL_OK = 0,
     EL_ERR_USAGE = 64,     /* bad command line or API misuse */
@@ -33,15 +42,15 @@ typedef enum el_status {
 /* A one-line error report. Fixed-size so that filling it never allocates. */
 typedef struct el_error {
     el_status code;
-    char msg[512];
+    char msg[1024];
 } el_error;
 
 /* Fills err (if not NULL) with code and a printf-style message; returns code. */
-el_status el_error_set(el_error *err, el_status code, const char *fmt, ...)
+EL_EXTERN el_status el_error_set(el_error *err, el_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Prefixes err->msg with "what: " (keeps the code); returns err->code. */
-el_status el_error_prefix(el_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+EL_EXTERN el_status el_error_prefix(el_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #ifdef __cplusplus
 }

@@ -51,20 +51,20 @@ typedef struct el_fetch_options {
  * on failure. EL_ERR_NOTFOUND when no source has it, EL_ERR_TRUST when a source served wrong
  * bytes (and none served the right ones), EL_ERR_FORMAT for a bad CID, EL_ERR_USAGE without
  * sources. rt gives the configuration (ELASTOS_FETCH_*_TIMEOUT, config.h). */
-el_status el_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, const char *out_path, el_error *err);
+EL_EXTERN el_status el_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, const char *out_path, el_error *err);
 
 /* Checks a CAR held in memory, car[0..len), as a fetch would (block mode, no network): every
  * block against its CID, then the UnixFS tree from root (the file's CID, or NULL for the CID of
  * the CAR's first block), writing the file's bytes to out_fd. A missing block is
  * EL_ERR_NOTFOUND; malformed or wrong data EL_ERR_TRUST or EL_ERR_FORMAT. On failure out_fd may
  * hold part of the file: the caller discards it. */
-el_status el_fetch_check_car(const uint8_t *car, size_t len, const char *root, int out_fd, el_error *err);
+EL_EXTERN el_status el_fetch_check_car(const uint8_t *car, size_t len, const char *root, int out_fd, el_error *err);
 
 /* Adds the file at path to the Kubo node whose RPC API is api_url (e.g. "http://127.0.0.1:5001")
  * with the unixfs-v1-2025 import options, pinned; cid_out gets the CID Kubo reports, which must
  * equal el_cid_of_file(path) (EL_ERR_TRUST otherwise, naming both). EL_ERR_NOTFOUND when the
  * API cannot be reached, EL_ERR_IO for other HTTP failures. */
-el_status el_publish_kubo(const char *api_url, const char *path, char cid_out[EL_CID_MAX], el_error *err);
+EL_EXTERN el_status el_publish_kubo(const char *api_url, const char *path, char cid_out[EL_CID_MAX], el_error *err);
 
 #ifdef __cplusplus
 }

@@ -102,37 +102,37 @@ typedef struct el_launch_ctx el_launch_ctx;
  * (the kill is in the audit; result->killed). Any other code: it could not start, err says why
  * in one line (66 not found, 65 malformed or wrong type, 77 untrusted, 78 no fetch source...),
  * and nothing of the launch is left behind (no slot, session or token). */
-el_status el_launch(el_runtime *rt, const el_launch_spec *spec, el_launch_result *result, el_error *err);
+EL_EXTERN el_status el_launch(el_runtime *rt, const el_launch_spec *spec, el_launch_result *result, el_error *err);
 
 /* Steps 1-8 of the pipeline. On success *out holds the instance slot, the session (with the
  * router and grants) and, for EL_LAUNCH_OPEN, the token; nothing has run. spec and what it
  * points to must outlive *out. On failure *out is NULL and nothing is held. */
-el_status el_launch_prepare(el_runtime *rt, const el_launch_spec *spec, el_launch_ctx **out, el_error *err);
+EL_EXTERN el_status el_launch_prepare(el_runtime *rt, const el_launch_spec *spec, el_launch_ctx **out, el_error *err);
 
 /* The instance id (32 hex), the manifest and the CID of what will run (valid while l lives). */
-const char *el_launch_capsule_id(const el_launch_ctx *l);
-const el_manifest *el_launch_manifest(const el_launch_ctx *l);
-const char *el_launch_cid(const el_launch_ctx *l);
+EL_EXTERN const char *el_launch_capsule_id(const el_launch_ctx *l);
+EL_EXTERN const el_manifest *el_launch_manifest(const el_launch_ctx *l);
+EL_EXTERN const char *el_launch_cid(const el_launch_ctx *l);
 
 /* Steps 9-11 of what runs: the capsule on the calling thread until it ends, then its kill audit
  * and the open token's revocation (audited), both through spec->lock. Returns like el_launch
  * (a failed revocation is reported even when the capsule exited). Once per l. */
-el_status el_launch_run(el_launch_ctx *l, el_launch_result *result, el_error *err);
+EL_EXTERN el_status el_launch_run(el_launch_ctx *l, el_launch_result *result, el_error *err);
 
 /* The rest of step 11: frees the session, gives the slot back (and revokes an open token that
  * never ran). Call with the runtime held (spec->lock) when other threads use it. NULL: no-op. */
-void el_launch_free(el_launch_ctx *l);
+EL_EXTERN void el_launch_free(el_launch_ctx *l);
 
 /* Step 1 alone: the file a target names (path: PATH_MAX bytes). flags: EL_LAUNCH_FETCH,
  * EL_LAUNCH_NO_FILE. lock/arg as in el_launch_lock_fn (may be NULL). EL_ERR_NOTFOUND when
  * nothing matches, EL_ERR_CONFIG for a missing CID with no source to fetch it from. */
-el_status el_launch_resolve(el_runtime *rt, const char *target, unsigned flags, el_launch_lock_fn lock, void *arg,
+EL_EXTERN el_status el_launch_resolve(el_runtime *rt, const char *target, unsigned flags, el_launch_lock_fn lock, void *arg,
                             char *path, el_error *err);
 
 /* Puts cid in the store (store_flags: EL_STORE_PIN), fetching it when absent from srcs, or when
  * n_srcs is 0 from the configured sources; verified like an install. progress may be NULL.
  * lock/arg as in el_launch_lock_fn (released while the network is waited on). */
-el_status el_launch_fetch(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t n_srcs,
+EL_EXTERN el_status el_launch_fetch(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t n_srcs,
                           unsigned store_flags, el_fetch_progress_fn progress, void *progress_ud,
                           el_launch_lock_fn lock, void *arg, el_error *err);
 

@@ -79,38 +79,39 @@ typedef struct el_manifest {
 
 /* Parses and validates len bytes of JSON. On success *out is a new manifest owned by the caller
  * (free with el_manifest_free). On failure *out is NULL and err names the offending field. */
-el_status el_manifest_parse(const char *json, size_t len, el_manifest **out, el_error *err);
+EL_EXTERN el_status el_manifest_parse(const char *json, size_t len, el_manifest **out, el_error *err);
 
-void el_manifest_free(el_manifest *m);
+EL_EXTERN void el_manifest_free(el_manifest *m);
 
 /* "wasm", "vm", "data", "agent". */
-const char *el_capsule_type_name(el_capsule_type t);
+EL_EXTERN const char *el_capsule_type_name(el_capsule_type t);
 
 /* Parses an action name ("read", ...) to its EL_ACT_* bit; 0 when unknown. */
-unsigned el_action_from_name(const char *name);
-const char *el_action_name(unsigned bit);
+EL_EXTERN unsigned el_action_from_name(const char *name);
+EL_EXTERN const char *el_action_name(unsigned bit);
 
 /* true if s is valid Semantic Versioning 2.0.0. */
-bool el_semver_valid(const char *s);
+EL_EXTERN bool el_semver_valid(const char *s);
 
 /* true if path is a safe relative path inside an artifact: non-empty, no leading '/', no '..' or
  * '.' or empty segments, no NUL, no backslash, at most 255 bytes. */
-bool el_path_safe(const char *path);
+EL_EXTERN bool el_path_safe(const char *path);
 
 /* Version ranges (dependencies[].version, viewer "name@range"): "*", or space-separated
  * comparators that must all hold, each an optional operator (=, ^, ~, >=, >, <=, <) directly
- * followed by a full SemVer version: "1.2.3", "^1.2.3", ">=1.0.0 <2.0.0". ^ keeps the left-most
- * non-zero component (^0.2.3 is >=0.2.3 <0.3.0), ~ keeps MAJOR.MINOR. */
-bool el_semver_range_valid(const char *range);
+ * followed by a full SemVer version: "1.2.3", "^1.2.3", ">=1.0.0 <2.0.0", or a partial one
+ * (npm/Cargo style): "1" (1.x.x), "1.2" (1.2.x), "^1.0", "~1.2", ">=1.2". ^ keeps the left-most
+ * non-zero component (^0.2.3 is >=0.2.3 <0.3.0), ~ keeps MAJOR.MINOR (~1 keeps MAJOR). */
+EL_EXTERN bool el_semver_range_valid(const char *range);
 
 /* SemVer 2.0.0 precedence: <0, 0, >0 (build metadata ignored). An invalid version sorts before
  * every valid one; two invalid ones compare as strings. */
-int el_semver_compare(const char *a, const char *b);
+EL_EXTERN int el_semver_compare(const char *a, const char *b);
 
 /* true if version (valid SemVer) satisfies range (valid range). A pre-release version satisfies
  * only a range with a comparator naming a pre-release of the same MAJOR.MINOR.PATCH, so "*" and
  * "^1.0.0" match releases only (as npm and Cargo do). */
-bool el_semver_satisfies(const char *version, const char *range);
+EL_EXTERN bool el_semver_satisfies(const char *version, const char *range);
 
 #ifdef __cplusplus
 }

@@ -17,15 +17,15 @@ extern "C" {
 #endif
 
 /* Splits elastos://net/HOST:PORT (HOST a name or IPv4 literal, [A-Za-z0-9.-]; PORT 1..65535). */
-el_status el_net_parse(const char *uri, char host[256], char port[8], el_error *err);
+EL_EXTERN el_status el_net_parse(const char *uri, char host[256], char port[8], el_error *err);
 
 /* Whether the manifest's allowlist has tcp://HOST:PORT (a "*" host or port matches any). */
-bool el_net_allowed(const el_manifest *m, const char *host, const char *port);
+EL_EXTERN bool el_net_allowed(const el_manifest *m, const char *host, const char *port);
 
 /* One exchange: connects over TCP (within timeout_ms), sends send[0..n), shuts down the write
  * side when shut_write, then reads until the peer closes, max bytes, or the timeout. *out is
  * malloc'd. EL_ERR_NOTFOUND when the name does not resolve, EL_ERR_IO when the connection fails. */
-el_status el_net_exchange(const char *host, const char *port, const void *send, size_t n, bool shut_write,
+EL_EXTERN el_status el_net_exchange(const char *host, const char *port, const void *send, size_t n, bool shut_write,
                           size_t max, unsigned timeout_ms, uint8_t **out, size_t *out_len, el_error *err);
 
 #ifdef __cplusplus

@@ -51,34 +51,34 @@ typedef struct el_request {
 
 /* Parses one message. On failure returns EL_ERR_FORMAT, sets *id_out to the envelope's id when
  * it could be read (else 0), and err->msg says what is wrong. */
-el_status el_request_parse(const void *buf, size_t len, el_request *req, uint64_t *id_out, el_error *err);
-void el_request_free(el_request *req);
+EL_EXTERN el_status el_request_parse(const void *buf, size_t len, el_request *req, uint64_t *id_out, el_error *err);
+EL_EXTERN void el_request_free(el_request *req);
 
 /* The hot path of field-less requests: true when buf is exactly the canonical encoding
  * {"id":N,"request":{"type":"T"}} of a type that needs no fields (what the SDKs send for ping).
  * Anything else returns false and goes through el_request_parse. */
-bool el_request_bare(const void *buf, size_t len, uint64_t *id, el_req_type *type);
-const char *el_req_type_name(el_req_type t);
+EL_EXTERN bool el_request_bare(const void *buf, size_t len, uint64_t *id, el_req_type *type);
+EL_EXTERN const char *el_req_type_name(el_req_type t);
 
 /* Field accessors for a parsed (hence validated) request; absent optional fields give NULL/0. */
-const char *el_req_str(const el_request *r, const char *field);
-uint64_t el_req_uint(const el_request *r, const char *field, uint64_t dflt);
+EL_EXTERN const char *el_req_str(const el_request *r, const char *field);
+EL_EXTERN uint64_t el_req_uint(const el_request *r, const char *field, uint64_t dflt);
 
 /* Encodes {"id":id,"response":resp}; takes ownership of resp. Returns malloc'd text. */
-char *el_response_encode(uint64_t id, json_t *resp, size_t *len);
+EL_EXTERN char *el_response_encode(uint64_t id, json_t *resp, size_t *len);
 /* An error response {"type":"error","code":code,"message":message}. */
-char *el_response_error(uint64_t id, const char *code, const char *message, size_t *len);
+EL_EXTERN char *el_response_error(uint64_t id, const char *code, const char *message, size_t *len);
 
 /* Standard base64 with padding; decode is strict. Both return malloc'd buffers (NULL on bad
  * input or no memory). */
-char *el_base64_encode(const void *data, size_t len);
+EL_EXTERN char *el_base64_encode(const void *data, size_t len);
 /* Encodes into out ((len + 2) / 3 * 4 + 1 bytes); returns the length written (NUL-terminated). */
-size_t el_base64_encode_into(const void *data, size_t len, char *out);
+EL_EXTERN size_t el_base64_encode_into(const void *data, size_t len, char *out);
 
 /* {"id":id,"response":{"type":type,"data":"<base64>"}} without building a JSON tree: the
  * storage and content hot path. */
-char *el_response_data(uint64_t id, const char *type, const void *data, size_t n, size_t *len);
-uint8_t *el_base64_decode(const char *text, size_t *len);
+EL_EXTERN char *el_response_data(uint64_t id, const char *type, const void *data, size_t n, size_t *len);
+EL_EXTERN uint8_t *el_base64_decode(const char *text, size_t *len);
 
 #ifdef __cplusplus
 }

@@ -37,27 +37,27 @@ typedef struct el_serve_options {
  * thread (pthread_sigmask before starting threads, as cli/cmd_serve.c does) and ignore
  * SIGPIPE: libelastos changes no process-wide setting itself. EL_ERR_CONFIG when another
  * daemon holds this home. */
-el_status el_serve(el_runtime *rt, const el_serve_options *o, el_error *err);
+EL_EXTERN el_status el_serve(el_runtime *rt, const el_serve_options *o, el_error *err);
 
 /* The socket path for rt's home (cap >= 108). */
-el_status el_serve_socket_path(el_runtime *rt, char *out, size_t cap, el_error *err);
+EL_EXTERN el_status el_serve_socket_path(el_runtime *rt, char *out, size_t cap, el_error *err);
 
 /* Parses one request line of the local API (docs/serve.md) strictly: one JSON object, no
  * duplicate keys, a known "op" and only that op's fields, each of the right type. *req is a new
  * reference on success; EL_ERR_USAGE with the reason otherwise. */
-el_status el_serve_parse_request(const char *line, size_t len, json_t **req, el_error *err);
+EL_EXTERN el_status el_serve_parse_request(const char *line, size_t len, json_t **req, el_error *err);
 
 /* Checks a LaunchConfig (launch_capsule's config, docs/serve.md) strictly: known fields only,
  * cid or name, args an array of strings, env an object of strings whose names are not ELASTOS_*,
  * limits (memory_mb, cpu_ms, wall_ms) positive and, with manifest, no wider than it (narrowed
  * then gets the result). EL_ERR_USAGE with the reason otherwise. */
-el_status el_serve_launch_config_check(const json_t *config, const el_limits *manifest, el_limits *narrowed,
+EL_EXTERN el_status el_serve_launch_config_check(const json_t *config, const el_limits *manifest, el_limits *narrowed,
                                        el_error *err);
 
 /* Client: connects to the daemon of rt's home. EL_ERR_NOTFOUND when none is running. */
-el_status el_serve_connect(el_runtime *rt, int *fd, el_error *err);
+EL_EXTERN el_status el_serve_connect(el_runtime *rt, int *fd, el_error *err);
 /* Client: sends one request object, reads its response (new reference). */
-el_status el_serve_call(int fd, json_t *req, json_t **resp, el_error *err);
+EL_EXTERN el_status el_serve_call(int fd, json_t *req, json_t **resp, el_error *err);
 
 #ifdef __cplusplus
 }

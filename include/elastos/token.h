@@ -68,30 +68,30 @@ typedef struct el_token_request {
 
 /* Issues and records a token. *text is malloc'd base64url (caller frees); tok (may be NULL)
  * receives the decoded fields. */
-el_status el_token_issue(el_runtime *rt, const el_token_request *req, char **text, el_token *tok, el_error *err);
+EL_EXTERN el_status el_token_issue(el_runtime *rt, const el_token_request *req, char **text, el_token *tok, el_error *err);
 
 /* Checks one use of a token (see the order above) for holder (32 hex chars) doing action on
  * the concrete resource. On failure returns EL_ERR_TRUST (or EL_ERR_LIMIT for use count), fills
  * err, and sets *code to the protocol error code: "invalid_token", "denied", "expired",
  * "revoked" or "limit". tok (may be NULL) receives the decoded token when it decoded. */
-el_status el_token_check(el_runtime *rt, const char *text, const char *holder_hex, const char *resource,
+EL_EXTERN el_status el_token_check(el_runtime *rt, const char *text, const char *holder_hex, const char *resource,
                          unsigned action, el_token *tok, const char **code, el_error *err);
 
 /* Decodes without checking anything but the encoding (for listing / tools). */
-el_status el_token_decode(const char *text, el_token *tok, el_error *err);
+EL_EXTERN el_status el_token_decode(const char *text, el_token *tok, el_error *err);
 
 /* True when resource (a concrete URI) is matched by pattern: equal, or pattern ends in "/" "*"
  * and resource continues below that prefix on a whole-segment boundary. Resources or patterns
  * with "..", "." or empty segments, a '%', a backslash or control bytes never match. */
-bool el_resource_match(const char *pattern, const char *resource);
+EL_EXTERN bool el_resource_match(const char *pattern, const char *resource);
 
 /* Revokes a token id (32 hex chars), durable, effective at once for every process. Revoking
  * an unknown id is allowed (it can never be used). */
-el_status el_token_revoke(el_runtime *rt, const char *id_hex, el_error *err);
+EL_EXTERN el_status el_token_revoke(el_runtime *rt, const char *id_hex, el_error *err);
 
 /* Bumps the epoch ("revoke all"): every token issued before is invalid from now on. */
-el_status el_epoch_bump(el_runtime *rt, uint64_t *new_epoch, el_error *err);
-el_status el_epoch_get(el_runtime *rt, uint64_t *epoch, el_error *err);
+EL_EXTERN el_status el_epoch_bump(el_runtime *rt, uint64_t *new_epoch, el_error *err);
+EL_EXTERN el_status el_epoch_get(el_runtime *rt, uint64_t *epoch, el_error *err);
 
 typedef struct el_token_info {
     char id[EL_TOKEN_ID_HEX];
@@ -105,10 +105,10 @@ typedef struct el_token_info {
 } el_token_info;
 
 /* Lists issued tokens, newest first; *out malloc'd (caller frees). */
-el_status el_token_list(el_runtime *rt, el_token_info **out, size_t *n, el_error *err);
+EL_EXTERN el_status el_token_list(el_runtime *rt, el_token_info **out, size_t *n, el_error *err);
 
 /* The runtime's own public key (created with its secret, 0600, on first use). */
-el_status el_runtime_pubkey(el_runtime *rt, uint8_t pk[EL_PK_BYTES], el_error *err);
+EL_EXTERN el_status el_runtime_pubkey(el_runtime *rt, uint8_t pk[EL_PK_BYTES], el_error *err);
 
 #ifdef __cplusplus
 }

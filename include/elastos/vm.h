@@ -63,14 +63,14 @@ typedef struct el_vm_result {
  * its deadline (bad kernel, corrupt rootfs, an init that never answers), EL_ERR_CONFIG when QEMU
  * or a kernel is missing. No process, socket or file of the VM outlives the call (the QEMU
  * child dies with its parent: PR_SET_PDEATHSIG). */
-el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options *opts, el_vm_result *result,
+EL_EXTERN el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options *opts, el_vm_result *result,
                     el_error *err);
 
 /* Writes a vm capsule source directory out_dir (created; must not exist or be empty):
  * capsule.json (name, version 0.1.0, type vm, entry rootfs.cpio) and rootfs.cpio (the init
  * from init_path at /init, the binary at /app/<name>, /etc/elastos/entry, and the virtio
  * modules of the host's cloud kernel when found). The binary must be a static ELF executable. */
-el_status el_vm_build_rootfs(const char *binary, const char *name, const char *init_path, const char *out_dir,
+EL_EXTERN el_status el_vm_build_rootfs(const char *binary, const char *name, const char *init_path, const char *out_dir,
                              el_error *err);
 
 #ifdef __cplusplus

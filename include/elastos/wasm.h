@@ -71,12 +71,12 @@ typedef struct el_wasm_result {
  * instances at once (copy-on-write memory images); runs with a session then share one linker,
  * and each module is compiled (or loaded from the cache) once and kept in memory with its
  * pre-instantiation (InstancePre), keyed by its content hash. Call before any other wasm use. */
-el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err);
+EL_EXTERN el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err);
 
 /* Runs the entry module of a verified artifact (type wasm or agent) to completion.
  * Returns EL_OK when the capsule ran and exited (result->exit_code is its status), EL_ERR_LIMIT
  * when a limit stopped it, EL_ERR_TRAP when it crashed, other codes when it could not start. */
-el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_options *opts, el_wasm_result *result,
+EL_EXTERN el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_options *opts, el_wasm_result *result,
                       el_error *err);
 
 #ifdef __cplusplus

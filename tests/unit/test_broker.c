@@ -1,0 +1,266 @@
+/*
+ * test_broker.c - the capability core (lib/broker.c) and the provider table (lib/provider.c),
+ * through el_session_handle on a real signed capsule, real tokens and a real audit trail:
+ * request ids, the capability flow (manifest, grants, the shell consulted and absent), the
+ * routing of every provider request through the table, the one status-to-code table as the
+ * capsule reads it (bad_request, not_found, denied, unavailable, unsupported), and a runtime
+ * configured by an el_config instead of the environment, with its log sink.
+ * (The storage provider has its own file: test_storage.c.)
+ */
+#include "capsule.h"
+#include "elastos/ai.h"
+#include "elastos/audit.h"
+#include "elastos/config.h"
+#include "provider.h" /* internal: the tables themselves (curl's UNITTEST pattern) */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+static const char *const MANIFEST =
+    "{\"name\":\"brokertest\",\"version\":\"1.0.0\",\"type\":\"wasm\",\"entry\":\"main.wasm\","
+    "\"permissions\":[{\"resource\":\"localhost://storage/*\",\"actions\":[\"read\",\"write\"]},"
+    "{\"resource\":\"elastos://net/*\",\"actions\":[\"execute\"]},"
+    "{\"resource\":\"elastos://ai/chat\",\"actions\":[\"execute\"]},"
+    "{\"resource\":\"elastos://capsule/*\",\"actions\":[\"message\"]}],"
+    "\"resource_limits\":{\"storage_mb\":1,\"network\":[\"tcp://127.0.0.1:*\"]}}";
+
+static void test_protocol_core(void)
+{
+    test_capsule t;
+    CHECK(tc_open(&t, "broker-core", MANIFEST, NULL));
+    json_t *r = tc_call(&t, "{\"type\":\"ping\"}");
+    CHECK_STREQ(tc_kind(r), "pong");
+    json_decref(r);
+    r = tc_call(&t, "{\"type\":\"get_runtime_info\"}");
+    CHECK_STREQ(tc_kind(r), "runtime_info");
+    CHECK_STREQ(json_string_value(json_object_get(r, "version")), EL_VERSION);
+    CHECK_STREQ(json_string_value(json_object_get(r, "capsule_name")), "brokertest");
+    CHECK_STREQ(json_string_value(json_object_get(r, "capsule_id")), el_session_capsule_id(t.s));
+    json_decref(r);
+    /* An id out of order is refused and does not count. */
+    size_t len;
+    const char *late = "{\"id\":9,\"request\":{\"type\":\"ping\"}}";
+    char *resp = el_session_handle(t.s, late, strlen(late), &len);
+    CHECK(resp && strstr(resp, "\"bad_request\"") && strstr(resp, "out of order"));
+    free(resp);
+    r = tc_call(&t, "{\"type\":\"ping\"}");
+    CHECK_STREQ(tc_kind(r), "pong");
+    json_decref(r);
+    /* The shell-only requests are the core's, refused to anyone else. */
+    r = tc_call(&t, "{\"type\":\"revoke_capability\",\"token_id\":\"00\"}");
+    CHECK_STREQ(tc_kind(r), "error:denied");
+    json_decref(r);
+    tc_close(&t);
+}
+
+static int count_decisions(const el_audit_record *rec, void *arg)
+{
+    int *n = arg;
+    n[0] += !strcmp(rec->decision, EL_AUDIT_DENY) && strstr(rec->reason, "shell not consulted");
+    n[1] += !strcmp(rec->decision, EL_AUDIT_GRANT);
+    n[2] += !strcmp(rec->decision, EL_AUDIT_DENY) && strstr(rec->reason, "no usable shell");
+    return 0;
+}
+
+static void test_capability_flow(void)
+{
+    const char *const grants[] = {"localhost://storage/*:read", NULL};
+    test_capsule t;
+    CHECK(tc_open(&t, "broker-flow", MANIFEST, grants));
+    /* Outside the manifest: denied without asking the shell. */
+    json_t *r = tc_call(&t, "{\"type\":\"request_capability\",\"resource\":\"localhost://storage/*\",\"action\":\"delete\"}");
+    CHECK_STREQ(tc_kind(r), "error:denied");
+    json_decref(r);
+    /* Covered by the operator's grant: a token, audited as a grant. */
+    char *tok = tc_token(&t, "localhost://storage/notes", "read");
+    CHECK(tok != NULL);
+    free(tok);
+    /* Inside the manifest, not granted: the shell decides; there is none, so denied. */
+    r = tc_call(&t, "{\"type\":\"request_capability\",\"resource\":\"localhost://storage/x\",\"action\":\"write\"}");
+    CHECK_STREQ(tc_kind(r), "error:denied");
+    CHECK(strstr(json_string_value(json_object_get(r, "message")), "no usable shell capsule") != NULL);
+    json_decref(r);
+    /* A --grant outside the manifest is refused. */
+    el_error err;
+    CHECK(el_session_grant(t.s, "elastos://cid/*:read", &err) == EL_ERR_USAGE && one_line(&err));
+    int n[3] = {0};
+    CHECK(el_audit_flush(t.rt, &err) == EL_OK);
+    CHECK(el_audit_each(t.rt, count_decisions, n, &err) == EL_OK);
+    CHECK(n[0] == 1 && n[1] == 1 && n[2] == 1);
+    tc_close(&t);
+}
+
+/* A loopback port nothing listens on (bound, then closed). */
+static int dead_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    CHECK(bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &al) == 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void test_providers(void)
+{
+    const char *const grants[] = {"elastos://net/*:execute", "elastos://ai/chat:execute", "elastos://capsule/*:message",
+                                  NULL};
+    unsetenv("ELASTOS_AI_URL");
+    test_capsule t;
+    CHECK(tc_open(&t, "broker-prov", MANIFEST, grants));
+    /* No provider for the uri: not_found, naming the schemes there are. */
+    json_t *r = tc_call(&t, "{\"type\":\"provider_call\",\"token\":\"x\",\"uri\":\"elastos://nowhere/x\",\"body\":{}}");
+    CHECK_STREQ(tc_kind(r), "error:not_found");
+    const char *m = json_string_value(json_object_get(r, "message"));
+    CHECK(m && strstr(m, "elastos://net/") && strstr(m, "elastos://ai/"));
+    json_decref(r);
+
+    /* net: a port nothing listens on is unavailable (net.c's I/O failure, through the table). */
+    char uri[64], body[512];
+    snprintf(uri, sizeof uri, "elastos://net/127.0.0.1:%d", dead_port());
+    char *tok = tc_token(&t, uri, "execute");
+    CHECK(tok != NULL);
+    snprintf(body, sizeof body, "{\"type\":\"provider_call\",\"token\":\"%s\",\"uri\":\"%s\",\"body\":{\"timeout_ms\":2000}}",
+             tok ? tok : "", uri);
+    r = tc_call(&t, body);
+    CHECK_STREQ(tc_kind(r), "error:unavailable");
+    json_decref(r);
+    /* a bad body: bad_request, before the token is spent */
+    snprintf(body, sizeof body, "{\"type\":\"provider_call\",\"token\":\"%s\",\"uri\":\"%s\",\"body\":{\"bogus\":1}}",
+             tok ? tok : "", uri);
+    r = tc_call(&t, body);
+    CHECK_STREQ(tc_kind(r), "error:bad_request");
+    json_decref(r);
+    /* outside the allowlist (tcp://127.0.0.1:* only): denied */
+    free(tok);
+    tok = tc_token(&t, "elastos://net/10.0.0.1:80", "execute");
+    snprintf(body, sizeof body, "{\"type\":\"provider_call\",\"token\":\"%s\",\"uri\":\"elastos://net/10.0.0.1:80\",\"body\":{}}",
+             tok ? tok : "");
+    r = tc_call(&t, body);
+    CHECK_STREQ(tc_kind(r), "error:denied");
+    CHECK(strstr(json_string_value(json_object_get(r, "message")), "allowlist") != NULL);
+    json_decref(r);
+    free(tok);
+
+    /* ai, with no endpoint configured: unsupported. */
+    tok = tc_token(&t, "elastos://ai/chat", "execute");
+    snprintf(body, sizeof body, "{\"type\":\"provider_call\",\"token\":\"%s\",\"uri\":\"elastos://ai/chat\",\"body\":{\"messages\":[]}}",
+             tok ? tok : "");
+    r = tc_call(&t, body);
+    CHECK_STREQ(tc_kind(r), "error:unsupported");
+    json_decref(r);
+    /* a token for another resource: the token check's own code */
+    snprintf(body, sizeof body, "{\"type\":\"provider_call\",\"token\":\"%s\",\"uri\":\"elastos://ai/other\",\"body\":{}}",
+             tok ? tok : "");
+    r = tc_call(&t, body);
+    CHECK(!strcmp(tc_kind(r), "error:denied") || !strcmp(tc_kind(r), "error:invalid_token"));
+    json_decref(r);
+    free(tok);
+
+    /* messaging without a router: nobody to send to, nothing to receive. */
+    r = tc_call(&t, "{\"type\":\"receive_messages\"}");
+    CHECK_STREQ(tc_kind(r), "messages");
+    CHECK(json_array_size(json_object_get(r, "messages")) == 0);
+    json_decref(r);
+    r = tc_call(&t, "{\"type\":\"send_message\",\"token\":\"x\",\"to\":\"Not A Name\",\"payload\":\"aGk=\"}");
+    CHECK_STREQ(tc_kind(r), "error:bad_request");
+    json_decref(r);
+    tok = tc_token(&t, "elastos://capsule/other", "message");
+    snprintf(body, sizeof body, "{\"type\":\"send_message\",\"token\":\"%s\",\"to\":\"other\",\"payload\":\"aGk=\"}", tok ? tok : "");
+    r = tc_call(&t, body);
+    CHECK_STREQ(tc_kind(r), "error:not_found");
+    json_decref(r);
+    free(tok);
+
+    /* orchestration is the orchestrator's only */
+    r = tc_call(&t, "{\"type\":\"list_capsules\"}");
+    CHECK_STREQ(tc_kind(r), "error:denied");
+    json_decref(r);
+    tc_close(&t);
+}
+
+/* The tables themselves: every provider request is answered by exactly the provider that
+ * declares it, and each failure status reads as one code. */
+static void test_tables(void)
+{
+    size_t slot;
+    CHECK(el__provider_find(EL_REQ_STORAGE_LIST, NULL, &slot) == &el__prov_storage);
+    CHECK(el__provider_find(EL_REQ_FETCH_CONTENT, NULL, &slot) == &el__prov_cid);
+    CHECK(el__provider_find(EL_REQ_PROVIDER_CALL, "elastos://net/h:1", &slot) == &el__prov_net);
+    CHECK(el__provider_find(EL_REQ_PROVIDER_CALL, "elastos://ai/chat", &slot) == &el__prov_ai);
+    CHECK(el__provider_find(EL_REQ_PROVIDER_CALL, "elastos://aix/chat", &slot) == NULL);
+    CHECK(el__provider_find(EL_REQ_SEND_MESSAGE, NULL, &slot) == &el__prov_msg);
+    CHECK(el__provider_find(EL_REQ_STOP_CAPSULE, NULL, &slot) == &el__prov_orch);
+    CHECK(el__provider_find(EL_REQ_PING, NULL, &slot) == NULL);
+    CHECK(el__provider_find(EL_REQ_REQUEST_CAPABILITY, NULL, &slot) == NULL);
+    for (size_t i = 0; el__provider_at(i); i++)
+        for (size_t j = i + 1; el__provider_at(j); j++) /* no request type served twice, but provider_call */
+            CHECK(!(el__provider_at(i)->requests & el__provider_at(j)->requests & ~EL__REQ_BIT(EL_REQ_PROVIDER_CALL)));
+    CHECK_STREQ(el__status_code(EL_ERR_FORMAT), "bad_request");
+    CHECK_STREQ(el__status_code(EL_ERR_USAGE), "bad_request");
+    CHECK_STREQ(el__status_code(EL_ERR_NOTFOUND), "not_found");
+    CHECK_STREQ(el__status_code(EL_ERR_TRUST), "denied");
+    CHECK_STREQ(el__status_code(EL_ERR_LIMIT), "limit");
+    CHECK_STREQ(el__status_code(EL__ERR_UNAVAILABLE), "unavailable");
+    CHECK_STREQ(el__status_code(EL__ERR_UNSUPPORTED), "unsupported");
+    CHECK_STREQ(el__status_code(EL_ERR_IO), "internal");
+    CHECK_STREQ(el__status_code(EL_ERR_CONFIG), "internal");
+}
+
+typedef struct logged {
+    int n;
+    char last[1024];
+} logged;
+
+static void capture(void *arg, el_log_level level, const char *msg)
+{
+    logged *l = arg;
+    l->n++;
+    snprintf(l->last, sizeof l->last, "%d %s", (int)level, msg);
+}
+
+/* An embedder's el_config: the environment is not consulted, config files come from the
+ * object, and messages for the operator go to the embedder's sink. */
+static void test_embedder_config(void)
+{
+    char dir[] = "/tmp/el-test-broker-cfg-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    setenv("ELASTOS_AI_URL", "http://127.0.0.1:1/v1", 1); /* must be ignored */
+    el_config *cfg;
+    el_error err;
+    CHECK(el_config_new(&cfg, &err) == EL_OK);
+    CHECK(el_config_set(cfg, EL_CONFIG_HOME, dir, &err) == EL_OK);
+    CHECK(el_config_set(cfg, (el_config_key)999, "x", &err) == EL_ERR_USAGE);
+    CHECK_STREQ(el_config_env_name(EL_CONFIG_AI_URL), "ELASTOS_AI_URL");
+    el_runtime *rt;
+    CHECK(el_runtime_open_config(NULL, cfg, &rt, &err) == EL_OK);
+    CHECK(rt && !strncmp(el_runtime_home(rt), "/tmp/", 5));
+    el_ai_config ac;
+    CHECK(el_ai_config_load(rt, &ac, &err) == EL_ERR_NOTFOUND); /* the environment's URL was not taken */
+    el_runtime_close(rt);
+    /* A config file given in the object (not on the disk), malformed: the capsule reads
+     * internal, the operator's sink gets the reason. */
+    CHECK(el_config_set_file(cfg, "ai.json", "{\"url\":\"file:///etc/passwd\"}", &err) == EL_OK);
+    CHECK(el_runtime_open_config(NULL, cfg, &rt, &err) == EL_OK);
+    logged lg = {0};
+    el_runtime_set_log(rt, capture, &lg);
+    json_t *result = NULL;
+    CHECK(el_ai_call(rt, "chat", NULL, &result, &err) == EL_ERR_CONFIG);
+    CHECK(strstr(err.msg, "misconfigured") && !strstr(err.msg, "passwd"));
+    CHECK(lg.n == 1 && strstr(lg.last, "url must start with http"));
+    el_runtime_close(rt);
+    el_config_free(cfg);
+    unsetenv("ELASTOS_AI_URL");
+    rm_rf(dir);
+}
+
+int main(void)
+{
+    test_protocol_core();
+    test_capability_flow();
+    test_providers();
+    test_tables();
+    test_embedder_config();
+    return TEST_DONE();
+}
