@@ -7,8 +7,10 @@
 #include "elastos/runtime.h"
 #include "elastos/fetch.h"
 #include "elastos/store.h"
+#include "elastos/vm.h"
 
 #include <stdbool.h>
+#include <termios.h>
 
 typedef struct cli_command {
     const char *name;
@@ -26,6 +28,14 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* True if argv holds -h or --help before any "--". */
 bool cli_wants_help(int argc, char **argv);
 void cli_print_help(const char *cmd);
+
+/* The terminal's settings around a vm capsule (tty.c): cli_tty_event is el_vm_options.tty. */
+typedef struct cli_tty {
+    struct termios saved, raw;
+    bool have, have_raw;
+} cli_tty;
+cli_tty cli_tty_init(void);
+void cli_tty_event(void *arg, el_vm_tty_event ev);
 
 /* Opens the runtime on $ELASTOS_HOME or fails with a printed error. */
 int cli_open_runtime(el_runtime **rt);

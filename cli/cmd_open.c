@@ -144,7 +144,7 @@ int cmd_open(int argc, char **argv)
         const char *names[] = {"ELASTOS_OPEN_URI", "ELASTOS_OPEN_TOKEN", "ELASTOS_OPEN_CID"};
         const char *values[] = {uri, token, cid};
         el_wasm_options o = {.args = (const char *const *)argv + i, .n_args = (size_t)(argc - i), .capsule_id = id,
-                             .session = s, .env_names = names, .env_values = values, .n_env = 3};
+                             .channel = el_session_channel(s), .env_names = names, .env_values = values, .n_env = 3};
         el_wasm_result res;
         fflush(stdout);
         el_status st = el_wasm_run(rt, viewer, &o, &res, &err);

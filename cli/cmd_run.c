@@ -76,7 +76,9 @@ int cmd_run(int argc, char **argv)
         if (el_session_grant(s, grants[g], &err) != EL_OK)
             rc = cli_fail(&err);
     if (!rc && m->type == EL_TYPE_VM) {
-        el_vm_options vo = {.args = (const char *const *)argv + i, .n_args = (size_t)(argc - i), .session = s};
+        cli_tty tty = cli_tty_init();
+        el_vm_options vo = {.args = (const char *const *)argv + i, .n_args = (size_t)(argc - i), .channel = el_session_channel(s),
+                            .tty = cli_tty_event, .tty_arg = &tty};
         el_vm_result vr;
         fflush(stdout);
         el_status st = el_vm_run(rt, a, &vo, &vr, &err);
@@ -85,7 +87,7 @@ int cmd_run(int argc, char **argv)
         char storage[PATH_MAX];
         bool writable = false;
         el_wasm_options o = {.args = (const char *const *)argv + i, .n_args = (size_t)(argc - i), .capsule_id = el_session_capsule_id(s),
-                             .session = s};
+                             .channel = el_session_channel(s)};
         if (el_session_storage_preopen(s, storage, sizeof storage, &writable)) {
             o.preopen_host = storage;
             o.preopen_guest = "/storage";

@@ -3,6 +3,8 @@
 #include "cli.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,16 @@ int cmd_serve(int argc, char **argv)
      * hold up every capsule. Decisions come from the shell's policy file (or are denied). */
     if (!freopen("/dev/null", "r", stdin))
         return cli_failf(EL_ERR_IO, "serve: cannot redirect stdin from /dev/null");
+    /* Process-wide settings are the program's (serve.h): the daemon takes SIGTERM, SIGINT and
+     * SIGHUP through a signalfd, so they are blocked before any thread starts, and a client that
+     * hangs up must not kill it with SIGPIPE. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
     el_runtime *rt;
     int rc = cli_open_runtime(&rt);
     if (rc)

@@ -6,6 +6,7 @@
  */
 #include "elastos/ai.h"
 #include "internal.h"
+#include "provider.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -55,15 +56,15 @@ static el_status set_key(el_ai_config *cfg, const char *key, el_error *err)
 static el_status load_file(el_runtime *rt, el_ai_config *cfg, bool *found, el_error *err)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/config/ai.json", el_runtime_home(rt));
-    struct stat st;
-    *found = false;
-    if (stat(path, &st) != 0)
-        return errno == ENOENT ? EL_OK : el_error_set(err, EL_ERR_CONFIG, "ai: cannot read %s: %s", path, strerror(errno));
     char *text;
     size_t len;
+    unsigned mode;
     el_error e2;
-    if (el_read_file(path, 64 << 10, &text, &len, &e2) != EL_OK)
+    *found = false;
+    el_status rs = el__config_file(rt, "ai.json", 64 << 10, &text, &len, &mode, path, sizeof path, &e2);
+    if (rs == EL_ERR_NOTFOUND)
+        return EL_OK;
+    if (rs != EL_OK)
         return el_error_set(err, EL_ERR_CONFIG, "ai: %s", e2.msg);
     json_error_t je;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
@@ -83,7 +84,7 @@ static el_status load_file(el_runtime *rt, el_ai_config *cfg, bool *found, el_er
         else if (!strcmp(k, "model") && str && strlen(json_string_value(v)) < sizeof cfg->model)
             snprintf(cfg->model, sizeof cfg->model, "%s", json_string_value(v));
         else if (!strcmp(k, "api_key") && str) {
-            if (st.st_mode & 077)
+            if (mode & 077)
                 s = el_error_set(err, EL_ERR_CONFIG, "ai: %s holds an api_key but others can read it (chmod 600 it)", path);
             else
                 s = set_key(cfg, json_string_value(v), err);
@@ -124,16 +125,16 @@ el_status el_ai_config_load(el_runtime *rt, el_ai_config *cfg, el_error *err)
     if (s != EL_OK)
         return s;
     const char *v;
-    if ((v = getenv("ELASTOS_AI_URL")) && *v && (s = set_url(cfg, v, err)) != EL_OK)
+    if ((v = el__config(rt, EL_CONFIG_AI_URL)) && (s = set_url(cfg, v, err)) != EL_OK)
         return s;
-    if ((v = getenv("ELASTOS_AI_KEY")) && *v && (s = set_key(cfg, v, err)) != EL_OK)
+    if ((v = el__config(rt, EL_CONFIG_AI_KEY)) && (s = set_key(cfg, v, err)) != EL_OK)
         return s;
-    if ((v = getenv("ELASTOS_AI_MODEL")) && *v) {
+    if ((v = el__config(rt, EL_CONFIG_AI_MODEL))) {
         if (strlen(v) >= sizeof cfg->model)
             return el_error_set(err, EL_ERR_CONFIG, "ai: ELASTOS_AI_MODEL is too long");
         snprintf(cfg->model, sizeof cfg->model, "%s", v);
     }
-    if ((v = getenv("ELASTOS_AI_TIMEOUT_MS")) && *v) {
+    if ((v = el__config(rt, EL_CONFIG_AI_TIMEOUT_MS))) {
         char *end;
         long t = strtol(v, &end, 10);
         if (*end || t <= 0 || t > 3600000)
@@ -278,33 +279,30 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg)
     return k;
 }
 
-static const char *http_code(long status)
+/* What an upstream HTTP error status means to the capsule (provider.h's statuses). */
+static el_status http_status(long status)
 {
-    return status == 400 ? "bad_request" : status == 404 ? "not_found" : (status == 413 || status == 429) ? "limit" : "internal";
+    return status == 400 ? EL_ERR_FORMAT : status == 404 ? EL_ERR_NOTFOUND : (status == 413 || status == 429) ? EL_ERR_LIMIT
+                                                                                                              : EL_ERR_INTERNAL;
 }
 
-el_status el_ai_call(el_runtime *rt, const char *op, const json_t *body, json_t **result, const char **code,
-                     el_error *err)
+el_status el_ai_call(el_runtime *rt, const char *op, const json_t *body, json_t **result, el_error *err)
 {
     *result = NULL;
-    if (strcmp(op, "chat") != 0) {
-        *code = "not_found";
+    if (strcmp(op, "chat") != 0)
         return el_error_set(err, EL_ERR_NOTFOUND, "the ai provider has no operation \"%.64s\" (only chat)", op);
-    }
     el_ai_config cfg;
     el_error cerr;
     el_status s = el_ai_config_load(rt, &cfg, &cerr);
     if (s != EL_OK) {
-        *code = s == EL_ERR_NOTFOUND ? "unsupported" : "internal";
         if (s == EL_ERR_NOTFOUND)
-            return el_error_set(err, s, "%s", cerr.msg);
-        fprintf(stderr, "elastos: %s\n", cerr.msg); /* for the operator; the capsule gets less */
+            return el_error_set(err, EL__ERR_UNSUPPORTED, "%s", cerr.msg);
+        el__log(rt, EL_LOG_ERROR, "%s", cerr.msg); /* for the operator; the capsule gets less */
         return el_error_set(err, s, "the ai provider is misconfigured on this host");
     }
     char *req;
     if ((s = el_ai_build_request(&cfg, body, &req, err)) != EL_OK) {
         explicit_bzero(cfg.key, sizeof cfg.key);
-        *code = "bad_request";
         return s;
     }
     el_curl_init();
@@ -341,18 +339,16 @@ el_status el_ai_call(el_runtime *rt, const char *op, const json_t *body, json_t 
     explicit_bzero(cfg.key, sizeof cfg.key);
     free(req);
     if (rc != CURLE_OK) {
-        *code = b.over || rc == CURLE_OPERATION_TIMEDOUT ? "limit" : "internal";
         s = b.over ? el_error_set(err, EL_ERR_LIMIT, "the model server's answer exceeds %zu bytes", cfg.max_response)
             : rc == CURLE_OPERATION_TIMEDOUT
                 ? el_error_set(err, EL_ERR_LIMIT, "the model server did not answer within %ld ms", cfg.timeout_ms)
                 : el_error_set(err, EL_ERR_INTERNAL, "the model server is unreachable (%s)", curl_easy_strerror(rc));
     } else if (status < 200 || status > 299) {
         /* The server's own message is not passed on: some quote the credentials they refused. */
-        *code = http_code(status);
-        s = el_error_set(err, status == 429 ? EL_ERR_LIMIT : EL_ERR_INTERNAL, "the model server answered HTTP %ld%s", status,
+        s = el_error_set(err, http_status(status), "the model server answered HTTP %ld%s", status,
                          status == 401 || status == 403 ? " (the operator's credentials were refused)" : "");
-    } else if ((s = el_ai_parse_response(b.data ? b.data : "", b.len, result, err)) != EL_OK) {
-        *code = "internal";
+    } else if (el_ai_parse_response(b.data ? b.data : "", b.len, result, err) != EL_OK) {
+        s = err->code = EL_ERR_INTERNAL; /* the server's fault, not the capsule's request */
     }
     free(b.data);
     return s;

@@ -22,7 +22,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "elastos/trust.h"
 
 #define BLOCK 512
 #define SUMS_PATH ".elastos/SHA256SUMS"
@@ -336,7 +335,10 @@ static el_status parse_body(el_artifact *a, size_t body_len, el_error *err)
     return EL_OK;
 }
 
-el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_artifact **out, el_error *err)
+/* el_artifact_open's work, with step 3 (is the publisher trusted?) asked of trust(arg, ...):
+ * the format layer does not know where trust is kept (trust.c binds it to the runtime). */
+el_status el__artifact_load(const char *path, unsigned flags, el__trust_fn trust, void *arg, el_artifact **out,
+                            el_error *err)
 {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -390,7 +392,7 @@ el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_
     if (s == EL_OK) {
         el_trust_entry te;
         el_error terr;
-        el_status ts = el_trust_check(rt, a->publisher, &te, &terr);
+        el_status ts = trust(arg, a->publisher, &te, &terr);
         if (ts == EL_OK)
             snprintf(a->publisher_name, sizeof a->publisher_name, "%s", te.name);
         else if (!(flags & EL_OPEN_ANY_PUBLISHER) || ts != EL_ERR_TRUST) {

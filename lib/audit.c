@@ -212,6 +212,7 @@ struct el_audit_buf {
     bool stop;
     pthread_t thread;
     sqlite3 *db;
+    const el_runtime *rt; /* for its log sink */
 };
 
 static int64_t now_ms(void)
@@ -359,7 +360,7 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&b->mu);
         if (st == EL_OK || b->stop) {
             if (st != EL_OK) /* closing and still failing: say what is lost */
-                fprintf(stderr, "elastos: warning: %zu audit records could not be written: %s\n", k, e.msg);
+                el__log(b->rt, EL_LOG_WARNING, "%zu audit records could not be written: %s", k, e.msg);
             for (size_t i = 0; i < k; i++)
                 free_pending(&batch[i]);
             free(batch);
@@ -397,6 +398,8 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+static void audit_buf_free(el_runtime *rt);
+
 static el_status start_writer(el_runtime *rt, el_error *err)
 {
     if (rt->audit)
@@ -409,6 +412,7 @@ static el_status start_writer(el_runtime *rt, el_error *err)
         free(b);
         return s;
     }
+    b->rt = rt;
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->wake, NULL);
     pthread_cond_init(&b->done, NULL);
@@ -418,6 +422,7 @@ static el_status start_writer(el_runtime *rt, el_error *err)
         return el_error_set(err, EL_ERR_INTERNAL, "cannot start the audit writer");
     }
     rt->audit = b;
+    el__runtime_on_close(rt, EL__TEARDOWN_WORKERS, audit_buf_free);
     return EL_OK;
 }
 
@@ -496,14 +501,14 @@ el_status el_audit_append(el_runtime *rt, const el_audit_record *r, el_error *er
     return enqueue(rt, r, true, err);
 }
 
-void el_audit_buf_free(el_runtime *rt)
+static void audit_buf_free(el_runtime *rt)
 {
     struct el_audit_buf *b = rt->audit;
     if (!b)
         return;
     el_error err;
     if (el_audit_flush(rt, &err) != EL_OK)
-        fprintf(stderr, "elastos: warning: %s\n", err.msg);
+        el__log(rt, EL_LOG_WARNING, "%s", err.msg);
     pthread_mutex_lock(&b->mu);
     b->stop = true;
     pthread_cond_signal(&b->wake);

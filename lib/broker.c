@@ -1,28 +1,23 @@
 /*
- * broker.c - a capsule instance's side of the runtime protocol (include/elastos/broker.h):
- * request dispatch, the capability flow, token checks on every use, providers, auditing.
+ * broker.c - the capability core: a capsule instance's side of the runtime protocol
+ * (include/elastos/broker.h). Sessions, request ids, the capability flow, grants, token checks
+ * on every use and the audit live here; the work a token unlocks is the providers' (provider.h,
+ * lib/prov_*.c), reached through the provider table, and every provider failure becomes a
+ * protocol code through the one table there.
  */
 #include "elastos/broker.h"
-#include "elastos/ai.h"
 #include "elastos/audit.h"
-#include "elastos/net.h"
 #include "elastos/protocol.h"
 #include "elastos/shell.h"
-#include "elastos/store.h"
 #include "elastos/token.h"
 #include "internal.h"
-#include "session.h"
+#include "provider.h"
 #include "storage.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-/* Largest payload that still fits a 1 MiB message once base64-encoded with its envelope. */
-#define MAX_PAYLOAD (EL_MSG_MAX / 4 * 3 - 4096)
 
 typedef struct grant {
     char *resource; /* pattern */
@@ -42,7 +37,7 @@ struct el_session {
     size_t n_grants;
     char *pending;
     size_t pending_len;
-    int storage_fd; /* the capsule's storage root, opened on first use; -1 before */
+    void *pstate[EL__PROV_MAX]; /* each provider's per-session state (provider.h) */
     char storage_key[128]; /* "<name>@<publisher key prefix>": same-named capsules of two
                               publishers never share storage */
     /* shell sessions only */
@@ -53,6 +48,7 @@ struct el_session {
     el_decision decision;
     char reason[256];
     el_msg_router router; /* send == NULL: none */
+    el_channel channel;   /* this session as a substrate's channel (el_session_channel) */
 };
 
 static void audit(el_session *s, const char *decision, const char *resource, const char *action, const char *reason,
@@ -70,7 +66,7 @@ static void audit(el_session *s, const char *decision, const char *resource, con
     /* Uses are frequent and harmless to batch; every decision is written through at once. */
     el_status st = !strcmp(decision, EL_AUDIT_USE) ? el_audit_defer(s->rt, &r, &err) : el_audit_append(s->rt, &r, &err);
     if (st != EL_OK)
-        fprintf(stderr, "elastos: warning: audit append failed: %s\n", err.msg);
+        el__log(s->rt, EL_LOG_WARNING, "audit append failed: %s", err.msg);
 }
 
 static el_status session_init(el_runtime *rt, const el_artifact *art, const char *capsule_id, el_session **out,
@@ -80,7 +76,6 @@ static el_status session_init(el_runtime *rt, const el_artifact *art, const char
     if (!s)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     s->rt = rt;
-    s->storage_fd = -1;
     s->art = art;
     s->m = el_artifact_manifest(art);
     if (capsule_id)
@@ -98,8 +93,9 @@ el_status el_session_new(el_runtime *rt, const el_artifact *art, const char *cap
     return session_init(rt, art, capsule_id, out, err);
 }
 
-el_status el_session_new_shell(el_runtime *rt, const el_artifact *art, const char *capsule_id,
-                               const el_decision_request *q, el_session **out, el_error *err)
+/* A session for the shell capsule deciding q (copied). */
+static el_status session_new_shell(el_runtime *rt, const el_artifact *art, const char *capsule_id,
+                                   const el_decision_request *q, el_session **out, el_error *err)
 {
     el_status st = session_init(rt, art, capsule_id, out, err);
     if (st != EL_OK)
@@ -120,10 +116,33 @@ el_status el_session_new_shell(el_runtime *rt, const el_artifact *art, const cha
     return EL_OK;
 }
 
-el_decision el_session_shell_result(const el_session *s, char reason[256])
+/* What the shell answered; EL_DECIDE_DENY with "shell made no decision" when it said nothing. */
+static el_decision shell_result(const el_session *s, char reason[256])
 {
     snprintf(reason, 256, "%s", s->reason);
     return s->decided ? s->decision : EL_DECIDE_DENY;
+}
+
+/* Consults the shell capsule on q: one run of it (shell.c) on a shell session of its own, whose
+ * answer the run leaves in that session. Always a decision: deny when the shell is missing,
+ * crashes or says nothing. */
+static void decide(el_runtime *rt, const el_decision_request *q, el_decision *d, char reason[256])
+{
+    *d = EL_DECIDE_DENY;
+    const el_artifact *shell;
+    if (el_shell_load(rt, &shell, reason) != EL_OK)
+        return;
+    char id[33];
+    el_random_hex(id, 16);
+    el_session *ss;
+    el_error err;
+    if (session_new_shell(rt, shell, id, q, &ss, &err) != EL_OK) {
+        snprintf(reason, 256, "%.200s", err.msg);
+        return;
+    }
+    if (el_shell_run(rt, el_session_channel(ss), reason) == EL_OK)
+        *d = shell_result(ss, reason);
+    el_session_free(ss);
 }
 
 void el_session_free(el_session *s)
@@ -134,8 +153,11 @@ void el_session_free(el_session *s)
         free(s->grants[i].resource);
     free(s->grants);
     free(s->pending);
-    if (s->storage_fd >= 0)
-        close(s->storage_fd);
+    for (size_t i = 0; i < EL__PROV_MAX; i++) {
+        const el__provider *p = el__provider_at(i);
+        if (p && p->end && s->pstate[i])
+            p->end(s->pstate[i]);
+    }
     for (int i = 0; i < 5; i++)
         free(s->decide_strings[i]);
     json_decref(s->decide.constraints);
@@ -156,6 +178,19 @@ char **el_session_pending(el_session *s, size_t **len)
 {
     *len = &s->pending_len;
     return &s->pending;
+}
+
+static char *channel_handle(void *s, const void *msg, size_t len, size_t *out_len)
+{
+    return el_session_handle(s, msg, len, out_len);
+}
+
+static char **channel_kept(void *s, size_t **len) { return el_session_pending(s, len); }
+
+const el_channel *el_session_channel(el_session *s)
+{
+    s->channel = (el_channel){.handle = channel_handle, .kept = channel_kept, .arg = s, .capsule_id = s->capsule_id};
+    return &s->channel;
 }
 
 /* ---- capability flow ------------------------------------------------------------------------ */
@@ -249,12 +284,7 @@ bool el_session_storage_preopen(el_session *s, char *host_dir, size_t cap, bool 
     return true;
 }
 
-static json_t *obj_type(const char *type)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "type", json_string(type));
-    return o;
-}
+#define obj_type(type) el__response_obj(type)
 
 static char *issue(el_session *s, uint64_t id, const char *resource, const char *action_name, unsigned action,
                    uint32_t max_uses, uint64_t expiry, bool delegatable, const char *why, size_t *len)
@@ -336,7 +366,7 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
                               .constraints = c};
     el_decision d;
     char reason[256];
-    el_shell_decide(s->rt, &dq, &d, reason);
+    decide(s->rt, &dq, &d, reason);
     if (d == EL_DECIDE_DENY) {
         char why[300];
         snprintf(why, sizeof why, "shell: %s", reason);
@@ -351,337 +381,78 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
                  delegatable, why, len);
 }
 
-/* Checks the token for one use; NULL when allowed, else the error response (audited). */
-static char *check_use(el_session *s, const el_request *q, const char *resource, unsigned action, el_token *tok,
-                       size_t *len)
+/* Checks the token for one use of resource/action (the core's service to providers, provider.h):
+ * EL_OK when allowed, else the refusal (audited) with c->code the token's protocol code. */
+static el_status check_use(el__pcall *c, const char *resource, unsigned action, el_token *tok, el_error *err)
 {
+    el_session *s = c->core;
     const char *code = "invalid_token";
-    el_error err;
     el_token t = {0};
-    el_status st = el_token_check(s->rt, el_req_str(q, "token"), s->capsule_id, resource, action, &t, &code, &err);
+    el_status st = el_token_check(s->rt, el_req_str(c->q, "token"), s->capsule_id, resource, action, &t, &code, err);
     char tid[EL_TOKEN_ID_HEX] = "";
     if (st == EL_OK || code == NULL || strcmp(code, "invalid_token") != 0)
         el_hex_encode(t.id, 16, tid);
     if (st != EL_OK) {
-        audit(s, EL_AUDIT_DENY, resource, el_action_name(action), err.msg, tid);
-        return el_response_error(q->id, code ? code : "denied", err.msg, len);
+        audit(s, EL_AUDIT_DENY, resource, el_action_name(action), err->msg, tid);
+        c->code = code ? code : "denied";
+        return st;
     }
-    audit(s, EL_AUDIT_USE, resource, el_action_name(action), el_req_type_name(q->type), tid);
+    audit(s, EL_AUDIT_USE, resource, el_action_name(action), el_req_type_name(c->q->type), tid);
     if (tok)
         *tok = t;
-    return NULL;
+    return EL_OK;
 }
 
-static char *storage_op(el_session *s, const el_request *q, size_t *len)
+static void pcall_audit(el__pcall *c, const char *decision, const char *resource, const char *action,
+                        const char *reason, const char *token_id)
 {
-    const char *uri = el_req_str(q, "path"), *rel;
-    el_error err;
-    bool list = q->type == EL_REQ_STORAGE_LIST;
-    if (el_storage_parse(uri, &rel, list, &err) != EL_OK) {
-        audit(s, EL_AUDIT_DENY, uri, "", err.msg, NULL);
-        return el_response_error(q->id, "bad_request", err.msg, len);
+    audit(c->core, decision, resource, action, reason, token_id);
+}
+
+/* Names the schemes provider_call serves, for the answer to an unknown uri. */
+static void known_schemes(char *out, size_t cap)
+{
+    size_t w = 0;
+    out[0] = 0;
+    for (size_t i = 0; el__provider_at(i); i++) {
+        const el__provider *p = el__provider_at(i);
+        if ((p->requests & EL__REQ_BIT(EL_REQ_PROVIDER_CALL)) && w < cap)
+            w += (size_t)snprintf(out + w, cap - w, "%s%s...", w ? ", " : "", p->scheme);
     }
-    unsigned action = q->type == EL_REQ_STORAGE_WRITE ? EL_ACT_WRITE : q->type == EL_REQ_STORAGE_DELETE ? EL_ACT_DELETE
-                                                                                                         : EL_ACT_READ;
-    /* Listing a directory needs a pattern covering all of its entries: check a child. */
-    char resource[EL_RESOURCE_MAX + 32];
-    snprintf(resource, sizeof resource, list ? "localhost://storage/%s%s_" : "localhost://storage/%s", rel,
-             *rel && list ? "/" : "");
-    el_token tok;
-    if (list && el_token_decode(el_req_str(q, "token"), &tok, &err) == EL_OK) {
-        size_t pl = strlen(tok.resource);
-        if (pl < 2 || strcmp(tok.resource + pl - 2, "/*") != 0) { /* refused before a use is spent */
-            audit(s, EL_AUDIT_DENY, resource, "read", "listing needs a token for a whole directory", NULL);
-            return el_response_error(q->id, "denied", "listing needs a token for a whole directory (.../*)", len);
-        }
+}
+
+/* Hands q to the provider that serves it; every failure becomes a protocol error code through
+ * the one table (el__status_code), or the token check's own code. */
+static char *provide(el_session *s, const el_request *q, size_t *len)
+{
+    size_t slot;
+    const char *uri = q->type == EL_REQ_PROVIDER_CALL ? el_req_str(q, "uri") : NULL;
+    const el__provider *p = el__provider_find(q->type, uri, &slot);
+    if (!p && q->type != EL_REQ_PROVIDER_CALL)
+        return el_response_error(q->id, "unsupported", "not available in this runtime version", len);
+    if (!p) {
+        char known[256], m[320];
+        known_schemes(known, sizeof known);
+        snprintf(m, sizeof m, "no provider for this uri (known: %s)", known);
+        return el_response_error(q->id, "not_found", m, len);
     }
-    char *deny = check_use(s, q, resource, action, &tok, len);
-    if (deny)
-        return deny;
-    el_status st = EL_OK;
-    json_t *r = NULL;
-    if (s->storage_fd < 0 && el_storage_open(s->rt, s->storage_key, &s->storage_fd, &err) != EL_OK)
-        return el_response_error(q->id, "internal", err.msg, len);
-    switch (q->type) {
-    case EL_REQ_STORAGE_READ: {
-        uint8_t *data;
-        size_t n;
-        st = el_storage_read(s->storage_fd, rel, MAX_PAYLOAD, &data, &n, &err);
-        if (st == EL_OK) {
-            char *resp = el_response_data(q->id, "storage_data", data, n, len);
-            free(data);
-            return resp;
-        }
-        break;
-    }
-    case EL_REQ_STORAGE_WRITE: {
-        size_t n;
-        uint8_t *data = el_base64_decode(el_req_str(q, "content"), &n);
-        if (!data)
-            return el_response_error(q->id, "bad_request", "content is not valid base64", len);
-        st = el_storage_write(s->storage_fd, rel, data, n, (uint64_t)s->m->limits.storage_mb << 20, &err);
-        free(data);
-        if (st == EL_OK)
-            r = obj_type("ok");
-        break;
-    }
-    case EL_REQ_STORAGE_LIST: {
-        json_t *entries;
-        st = el_storage_list(s->storage_fd, rel, &entries, &err);
-        if (st == EL_OK) {
-            r = obj_type("storage_list");
-            json_object_set_new(r, "entries", entries);
-        }
-        break;
-    }
-    default:
-        st = el_storage_delete(s->storage_fd, rel, &err);
-        if (st == EL_OK)
-            r = obj_type("ok");
-    }
-    if (st == EL_ERR_LIMIT) { /* a quota refusal is a limit enforced: audited */
-        char tid[EL_TOKEN_ID_HEX];
-        el_hex_encode(tok.id, 16, tid);
-        audit(s, EL_AUDIT_DENY, resource, el_action_name(action), err.msg, tid);
-    }
+    el__pcall c = {.rt = s->rt,
+                   .m = s->m,
+                   .capsule_id = s->capsule_id,
+                   .owner_key = s->storage_key,
+                   .router = &s->router,
+                   .q = q,
+                   .len = len,
+                   .state = &s->pstate[slot],
+                   .use = check_use,
+                   .audit = pcall_audit,
+                   .core = s};
+    char *resp = NULL;
+    el_error err = {.code = EL_OK, .msg = ""};
+    el_status st = p->call(&c, &resp, &err);
     if (st != EL_OK)
-        return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit"
-                                        : st == EL_ERR_FORMAT ? "bad_request" : "internal", err.msg, len);
-    return el_response_encode(q->id, r, len);
-}
-
-static char *fetch_content(el_session *s, const el_request *q, size_t *len)
-{
-    const char *uri = el_req_str(q, "uri");
-    static const char pfx[] = "elastos://cid/";
-    char cid[EL_CID_MAX] = "";
-    const char *path = NULL;
-    el_error err;
-    if (strncmp(uri, pfx, sizeof pfx - 1) == 0) {
-        const char *c = uri + sizeof pfx - 1, *slash = strchr(c, '/');
-        size_t cl = slash ? (size_t)(slash - c) : strlen(c);
-        if (cl < sizeof cid) {
-            memcpy(cid, c, cl);
-            cid[cl] = 0;
-        }
-        path = slash ? slash + 1 : NULL;
-    }
-    if (!cid[0] || el_cid_validate(cid, &err) != EL_OK || (path && !el_path_safe(path)))
-        return el_response_error(q->id, "bad_request", "uri must be elastos://cid/<cid>[/path]", len);
-    char *deny = check_use(s, q, uri, EL_ACT_READ, NULL, len);
-    if (deny)
-        return deny;
-    char spath[PATH_MAX];
-    if (el_store_locate(s->rt, cid, spath, &err) != EL_OK)
-        return el_response_error(q->id, "not_found", err.msg, len);
-    el_artifact *a = NULL;
-    const uint8_t *bytes = NULL;
-    size_t n = 0;
-    char actual[EL_CID_MAX];
-    el_status st = el_artifact_open(s->rt, spath, 0, &a, &err);
-    if (st == EL_OK)
-        st = el_artifact_cid(a, actual, &err);
-    if (st == EL_OK && strcmp(actual, cid) != 0)
-        st = el_error_set(&err, EL_ERR_TRUST, "stored content does not match its CID");
-    if (st == EL_OK && path) {
-        const el_artifact_file *f = el_artifact_find(a, path);
-        if (!f)
-            st = el_error_set(&err, EL_ERR_NOTFOUND, "%s has no file %s", cid, path);
-        else {
-            bytes = f->data;
-            n = f->size;
-        }
-    } else if (st == EL_OK) {
-        bytes = el_artifact_bytes(a);
-        n = (size_t)el_artifact_size(a);
-    }
-    if (st == EL_OK && n > MAX_PAYLOAD)
-        st = el_error_set(&err, EL_ERR_LIMIT, "content of %zu bytes exceeds what one message can carry", n);
-    char *resp;
-    if (st == EL_OK) {
-        resp = el_response_data(q->id, "content", bytes, n, len);
-    } else {
-        resp = el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit" : "denied",
-                                 err.msg, len);
-    }
-    el_artifact_close(a);
-    return resp;
-}
-
-/* provider_call: elastos://ai/<op> (ai.c), with a token for exactly that URI (execute). */
-static char *provider_call(el_session *s, const el_request *q, size_t *len)
-{
-    const char *uri = el_req_str(q, "uri");
-    static const char ai[] = "elastos://ai/";
-    if (strncmp(uri, ai, sizeof ai - 1) != 0 || strlen(uri) > EL_RESOURCE_MAX || !el_resource_match(uri, uri))
-        return el_response_error(q->id, "not_found", "no provider for this uri (known: elastos://ai/chat, elastos://net/HOST:PORT)", len);
-    char *deny = check_use(s, q, uri, EL_ACT_EXECUTE, NULL, len);
-    if (deny)
-        return deny;
-    json_t *result = NULL;
-    const char *code = "internal";
-    el_error err;
-    if (el_ai_call(s->rt, uri + sizeof ai - 1, json_object_get(q->body, "body"), &result, &code, &err) != EL_OK)
-        return el_response_error(q->id, code, err.msg, len);
-    json_t *r = obj_type("provider_result");
-    json_object_set_new(r, "result", result);
-    return el_response_encode(q->id, r, len);
-}
-
-/* Capsule names as in manifests: [a-z0-9][a-z0-9._-]{0,63}. */
-static bool capsule_name_ok(const char *n)
-{
-    size_t l = strlen(n);
-    if (l < 1 || l > 64 || !((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= '0' && n[0] <= '9')))
-        return false;
-    for (size_t i = 1; i < l; i++)
-        if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '.' || n[i] == '_' || n[i] == '-'))
-            return false;
-    return true;
-}
-
-#define MSG_DEFAULT_MAX 64
-
-static char *messaging(el_session *s, const el_request *q, size_t *len)
-{
-    el_error err;
-    if (q->type == EL_REQ_RECEIVE_MESSAGES) {
-        size_t max = (size_t)el_req_uint(q, "max", MSG_DEFAULT_MAX);
-        if (max < 1)
-            return el_response_error(q->id, "bad_request", "receive_messages.max must be at least 1", len);
-        if (max > MSG_DEFAULT_MAX)
-            max = MSG_DEFAULT_MAX;
-        json_t *msgs = s->router.receive ? s->router.receive(s->router.arg, s->capsule_id, max) : json_array();
-        json_t *r = obj_type("messages");
-        json_object_set_new(r, "messages", msgs ? msgs : json_array());
-        return el_response_encode(q->id, r, len);
-    }
-    const char *to = el_req_str(q, "to"), *payload = el_req_str(q, "payload");
-    json_t *rt = json_object_get(q->body, "reply_to");
-    const char *reply_to = rt ? json_string_value(rt) : NULL;
-    if (!capsule_name_ok(to))
-        return el_response_error(q->id, "bad_request", "send_message.to must be a capsule name", len);
-    if (reply_to && strlen(reply_to) > 128)
-        return el_response_error(q->id, "bad_request", "send_message.reply_to is too long", len);
-    size_t n;
-    uint8_t *bytes = el_base64_decode(payload, &n);
-    if (!bytes)
-        return el_response_error(q->id, "bad_request", "payload is not valid base64", len);
-    free(bytes);
-    char resource[EL_RESOURCE_MAX + 1];
-    snprintf(resource, sizeof resource, "elastos://capsule/%s", to);
-    char *deny = check_use(s, q, resource, EL_ACT_MESSAGE, NULL, len);
-    if (deny)
-        return deny;
-    el_status st = s->router.send ? s->router.send(s->router.arg, s->m->name, s->capsule_id, to, payload, reply_to, &err)
-                                  : el_error_set(&err, EL_ERR_NOTFOUND, "no capsule named %s is running", to);
-    if (st != EL_OK)
-        return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit" : "internal",
-                                 err.msg, len);
-    return el_response_encode(q->id, obj_type("ok"), len);
-}
-
-/* provider_call on elastos://net/HOST:PORT (net.h): the manifest's allowlist, then the token
- * (action execute), then one bounded TCP exchange. body: {send?: base64, max_bytes?, timeout_ms?,
- * shut_write?}; result: {data: base64}. */
-static char *net_call(el_session *s, const el_request *q, size_t *len)
-{
-    const char *uri = el_req_str(q, "uri");
-    char host[256], port[8];
-    el_error err;
-    if (el_net_parse(uri, host, port, &err) != EL_OK)
-        return el_response_error(q->id, "bad_request", err.msg, len);
-    json_t *b = json_object_get(q->body, "body"), *v;
-    const char *k;
-    if (!json_is_object(b))
-        return el_response_error(q->id, "bad_request", "body must be an object {send?, max_bytes?, timeout_ms?, shut_write?}", len);
-    json_object_foreach(b, k, v)
-    {
-        bool ok = (!strcmp(k, "send") && json_is_string(v)) || (!strcmp(k, "shut_write") && json_is_boolean(v)) ||
-                  (!strcmp(k, "max_bytes") && json_is_integer(v) && json_integer_value(v) >= 1 &&
-                   json_integer_value(v) <= MAX_PAYLOAD) ||
-                  (!strcmp(k, "timeout_ms") && json_is_integer(v) && json_integer_value(v) >= 1 &&
-                   json_integer_value(v) <= 60000);
-        if (!ok)
-            return el_response_error(q->id, "bad_request", "body: unknown field or bad value", len);
-    }
-    if (!el_net_allowed(s->m, host, port)) {
-        audit(s, EL_AUDIT_DENY, uri, "execute", "not in the manifest's resource_limits.network allowlist", NULL);
-        return el_response_error(q->id, "denied", "not in the capsule's resource_limits.network allowlist", len);
-    }
-    char *deny = check_use(s, q, uri, EL_ACT_EXECUTE, NULL, len);
-    if (deny)
-        return deny;
-    size_t n = 0;
-    uint8_t *send = NULL;
-    const char *sb = json_string_value(json_object_get(b, "send"));
-    if (sb && !(send = el_base64_decode(sb, &n)))
-        return el_response_error(q->id, "bad_request", "body.send is not valid base64", len);
-    size_t max = (size_t)el_req_uint(&(el_request){.body = b}, "max_bytes", MAX_PAYLOAD);
-    unsigned timeout = (unsigned)el_req_uint(&(el_request){.body = b}, "timeout_ms", 5000);
-    uint8_t *data = NULL;
-    size_t dn = 0;
-    if (s->router.blocking)
-        s->router.blocking(s->router.arg, true);
-    el_status st = el_net_exchange(host, port, send, n, !json_is_false(json_object_get(b, "shut_write")), max, timeout,
-                                   &data, &dn, &err);
-    if (s->router.blocking)
-        s->router.blocking(s->router.arg, false);
-    free(send);
-    if (st != EL_OK)
-        return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : "unavailable", err.msg, len);
-    char *b64 = el_base64_encode(data, dn);
-    free(data);
-    if (!b64)
-        return el_response_error(q->id, "internal", "out of memory", len);
-    json_t *r = obj_type("provider_result"), *res = json_object();
-    json_object_set_new(res, "data", json_string(b64));
-    free(b64);
-    json_object_set_new(r, "result", res);
-    return el_response_encode(q->id, r, len);
-}
-
-/* launch_capsule, stop_capsule, list_capsules: the orchestrator's, through the router. */
-static char *orchestrate(el_session *s, const el_request *q, size_t *len)
-{
-    const char *what = el_req_type_name(q->type);
-    if (!s->router.orchestrator || !s->router.launch) {
-        audit(s, EL_AUDIT_DENY, "elastos://capsule/*", "execute", "only the shell may launch, stop or list capsules", NULL);
-        return el_response_error(q->id, "denied", "only the shell capsule may do this", len);
-    }
-    el_error err;
-    el_status st = EL_OK;
-    json_t *r = NULL;
-    char why[320];
-    if (q->type == EL_REQ_LIST_CAPSULES) {
-        r = obj_type("capsule_list");
-        json_t *l = s->router.list(s->router.arg);
-        json_object_set_new(r, "capsules", l ? l : json_array());
-        return el_response_encode(q->id, r, len);
-    }
-    if (q->type == EL_REQ_STOP_CAPSULE) {
-        const char *id = el_req_str(q, "capsule_id");
-        st = s->router.stop(s->router.arg, id, &err);
-        snprintf(why, sizeof why, "%s %.64s", what, id);
-        if (st == EL_OK)
-            r = obj_type("ok");
-    } else {
-        char id[33] = "";
-        json_t *c = json_object_get(q->body, "config");
-        st = s->router.launch(s->router.arg, c, id, &err);
-        const char *n = json_string_value(json_object_get(c, "name")), *cid = json_string_value(json_object_get(c, "cid"));
-        snprintf(why, sizeof why, "%s %.80s: %s", what, n ? n : cid ? cid : "?", st == EL_OK ? id : err.msg);
-        if (st == EL_OK) {
-            r = obj_type("capsule_launched");
-            json_object_set_new(r, "capsule_id", json_string(id));
-        }
-    }
-    audit(s, st == EL_OK ? EL_AUDIT_LAUNCH : EL_AUDIT_DENY, "elastos://capsule/*", "execute", why, NULL);
-    if (st != EL_OK)
-        return el_response_error(q->id, st == EL_ERR_NOTFOUND ? "not_found" : st == EL_ERR_LIMIT ? "limit"
-                                        : st == EL_ERR_USAGE || st == EL_ERR_FORMAT ? "bad_request" : "denied",
-                                 err.msg, len);
-    return el_response_encode(q->id, r, len);
+        return el_response_error(q->id, c.code ? c.code : el__status_code(st), err.msg, len);
+    return resp ? resp : el_response_error(q->id, "internal", "out of memory", len);
 }
 
 static char *shell_op(el_session *s, const el_request *q, size_t *len)
@@ -775,35 +546,14 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
     case EL_REQ_REQUEST_CAPABILITY:
         resp = request_capability(s, &q, len);
         break;
-    case EL_REQ_STORAGE_READ:
-    case EL_REQ_STORAGE_WRITE:
-    case EL_REQ_STORAGE_LIST:
-    case EL_REQ_STORAGE_DELETE:
-        resp = storage_op(s, &q, len);
-        break;
-    case EL_REQ_FETCH_CONTENT:
-        resp = fetch_content(s, &q, len);
-        break;
-    case EL_REQ_PROVIDER_CALL: /* elastos://net/ here (net.h); elastos://ai/ in provider_call (ai.c) */
-        resp = !strncmp(el_req_str(&q, "uri"), "elastos://net/", 14) ? net_call(s, &q, len) : provider_call(s, &q, len);
-        break;
-    case EL_REQ_SEND_MESSAGE:
-    case EL_REQ_RECEIVE_MESSAGES:
-        resp = messaging(s, &q, len);
-        break;
-    case EL_REQ_LAUNCH_CAPSULE:
-    case EL_REQ_STOP_CAPSULE:
-    case EL_REQ_LIST_CAPSULES:
-        resp = orchestrate(s, &q, len);
-        break;
     case EL_REQ_GRANT_CAPABILITY:
     case EL_REQ_DENY_CAPABILITY:
     case EL_REQ_REVOKE_CAPABILITY:
     case EL_REQ_GET_DECISION_REQUEST:
         resp = shell_op(s, &q, len);
         break;
-    default:
-        resp = el_response_error(q.id, "unsupported", "not available in this runtime version", len);
+    default: /* everything else is a provider's (the table in provider.c) */
+        resp = provide(s, &q, len);
     }
     el_request_free(&q);
     return resp;

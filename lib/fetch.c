@@ -138,6 +138,7 @@ typedef struct blk {
 } blk;
 
 typedef struct fetch_ctx {
+    el_runtime *rt; /* its configuration: the timeouts */
     const el_fetch_options *o;
     const char *cid;
     uint8_t bin[BIN_CID_LEN];
@@ -313,22 +314,13 @@ static int dl_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     return 0;
 }
 
-static long env_long(const char *name, long def)
-{
-    const char *s = getenv(name);
-    if (!s || !*s)
-        return def;
-    char *end;
-    long v = strtol(s, &end, 10);
-    return (*end || v <= 0) ? def : v;
-}
-
 typedef enum { GET_BLOCK, GET_CAR, GET_FILE } get_kind;
 
 /* Requests what (a CID) from src: one raw block, a CAR, or the file's bytes (deserialized; from
  * offset d->n when resuming), into d. EL_ERR_NOTFOUND for unreachable sources and HTTP errors,
  * EL_ERR_LIMIT over d->max. */
-static el_status http_fetch(const el_fetch_source *src, const char *what, get_kind kind, dl *d, el_error *err)
+static el_status http_fetch(const fetch_ctx *c, const el_fetch_source *src, const char *what, get_kind kind, dl *d,
+                            el_error *err)
 {
     size_t ul = strlen(src->url);
     while (ul > 0 && src->url[ul - 1] == '/')
@@ -368,9 +360,9 @@ static el_status http_fetch(const el_fetch_source *src, const char *what, get_ki
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, env_long("ELASTOS_FETCH_CONNECT_TIMEOUT", 10));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)el__config_uint(c->rt, EL_CONFIG_FETCH_CONNECT_TIMEOUT, 10));
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, env_long("ELASTOS_FETCH_STALL_TIMEOUT", 30));
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)el__config_uint(c->rt, EL_CONFIG_FETCH_STALL_TIMEOUT, 30));
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "elastos/" EL_VERSION);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dl_write);
@@ -555,7 +547,7 @@ static el_status fetch_block(fetch_ctx *c, uint8_t codec, const uint8_t *digest,
         uint8_t *data = buf + 3 + BIN_CID_LEN;
         dl d = {.fd = -1, .mem = data, .max = EL_FETCH_MAX_BLOCK, .ctx = NULL};
         el_error e = {0};
-        el_status r = http_fetch(src, text, GET_BLOCK, &d, &e);
+        el_status r = http_fetch(c, src, text, GET_BLOCK, &d, &e);
         if (r == EL_OK) {
             uint8_t h[DIGEST_LEN];
             el_sha256(data, (size_t)d.n, h);
@@ -844,7 +836,7 @@ static el_status fetch_raw(fetch_ctx *c, el_error *err)
         const el_fetch_source *src = &c->o->sources[i];
         dl d = {.fd = -1, .mem = buf, .max = EL_FETCH_MAX_BLOCK, .ctx = c};
         el_error e = {0};
-        s = http_fetch(src, c->cid, GET_BLOCK, &d, &e);
+        s = http_fetch(c, src, c->cid, GET_BLOCK, &d, &e);
         uint8_t h[DIGEST_LEN];
         if (s == EL_OK) {
             el_sha256(buf, (size_t)d.n, h);
@@ -948,7 +940,7 @@ static el_status fetch_stream(fetch_ctx *c, uint64_t *have, el_error *err)
         }
         dl d = {.fd = c->out, .n = *have, .max = EL_FETCH_MAX_SIZE, .ctx = c, .hs = &hs};
         el_error e = {0};
-        s = http_fetch(src, c->cid, GET_FILE, &d, &e);
+        s = http_fetch(c, src, c->cid, GET_FILE, &d, &e);
         bool hashed = hasher_finish(&hs);
         cc = hs.cc;
         if (s == EL_OK && (!hashed || !cc))
@@ -1007,7 +999,7 @@ static el_status fetch_tree(fetch_ctx *c, el_error *err)
             return el_error_set(err, EL_ERR_IO, "cannot reset the partial download: %s", strerror(errno));
         dl d = {.fd = c->pfd, .max = MAX_CAR_SIZE, .ctx = c};
         el_error e = {0};
-        el_status r = http_fetch(src, c->cid, GET_CAR, &d, &e);
+        el_status r = http_fetch(c, src, c->cid, GET_CAR, &d, &e);
         if (r == EL_ERR_IO || r == EL_ERR_INTERNAL)
             return el_error_set(err, r, "%s", e.msg);
         if (r != EL_OK)
@@ -1103,10 +1095,9 @@ static off_t file_size(const char *path)
 
 el_status el_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, const char *out_path, el_error *err)
 {
-    (void)rt;
-    if (!cid || !out_path || !o || (o->n_sources > 0 && !o->sources))
+    if (!rt || !cid || !out_path || !o || (o->n_sources > 0 && !o->sources))
         return el_error_set(err, EL_ERR_USAGE, "el_fetch: NULL argument");
-    fetch_ctx c = {.o = o, .cid = cid, .pfd = -1, .out = -1};
+    fetch_ctx c = {.rt = rt, .o = o, .cid = cid, .pfd = -1, .out = -1};
     el_status s = el_cid_decode(cid, c.bin, err);
     if (s != EL_OK)
         return s;
@@ -1196,20 +1187,4 @@ el_status el_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, c
     }
     (void)el_fsync_dir_of(out_path, NULL); /* make the rename durable (best effort, as before) */
     return EL_OK;
-}
-
-el_status el_fetch_cid(el_runtime *rt, const char *cid, const char *const *gateways, size_t n, const char *out_path,
-                       el_error *err)
-{
-    if (n > 0 && !gateways)
-        return el_error_set(err, EL_ERR_USAGE, "el_fetch_cid: NULL argument");
-    el_fetch_source *src = calloc(n ? n : 1, sizeof *src);
-    if (!src)
-        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        src[i] = (el_fetch_source){EL_SOURCE_GATEWAY, gateways[i]};
-    el_fetch_options o = {.sources = src, .n_sources = n};
-    el_status s = el_fetch(rt, cid, &o, out_path, err);
-    free(src);
-    return s;
 }

@@ -1,7 +1,13 @@
-/* runtime.c - el_runtime: resolving and creating $ELASTOS_HOME, and owning per-host state. */
+/*
+ * runtime.c - el_runtime: resolving and creating $ELASTOS_HOME, and owning per-host state.
+ *
+ * The runtime is at the bottom of the state layer: it knows its home, its configuration and
+ * log sink, and a list of teardowns. What the subsystems above create on it (the engine, the
+ * ticker, the audit writer, the token cache, the database) they register with
+ * el__runtime_on_close when they create it; el_runtime_close runs the list and calls nothing
+ * above itself (docs/internals.md).
+ */
 #include "internal.h"
-
-#include "elastos/artifact.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -11,20 +17,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <sqlite3.h>
 #include <wasmtime.h>
 
 const char *el_wasmtime_version(void) { return WASMTIME_VERSION; }
 
-static el_status default_home(char *out, size_t cap, el_error *err)
+static el_status default_home(const el_config *cfg, char *out, size_t cap, el_error *err)
 {
-    const char *h = getenv("ELASTOS_HOME");
-    if (h && *h)
+    const char *h = el__config_in(cfg, EL_CONFIG_HOME);
+    if (h)
         return (size_t)snprintf(out, cap, "%s", h) < cap ? EL_OK : el_error_set(err, EL_ERR_CONFIG, "ELASTOS_HOME is too long");
-    const char *x = getenv("XDG_DATA_HOME");
+    const char *x = el__config_in(cfg, EL_CONFIG_XDG_DATA_HOME);
     if (x && *x == '/')
         return (size_t)snprintf(out, cap, "%s/elastos", x) < cap ? EL_OK : el_error_set(err, EL_ERR_CONFIG, "XDG_DATA_HOME is too long");
-    const char *home = getenv("HOME");
+    const char *home = el__config_in(cfg, EL_CONFIG_USER_HOME);
     if (!home || *home != '/')
         return el_error_set(err, EL_ERR_CONFIG, "cannot locate the state directory: set ELASTOS_HOME or HOME");
     return (size_t)snprintf(out, cap, "%s/.local/share/elastos", home) < cap ? EL_OK : el_error_set(err, EL_ERR_CONFIG, "HOME is too long");
@@ -32,15 +37,23 @@ static el_status default_home(char *out, size_t cap, el_error *err)
 
 el_status el_runtime_open(const char *home, el_runtime **out, el_error *err)
 {
+    return el_runtime_open_config(home, NULL, out, err);
+}
+
+el_status el_runtime_open_config(const char *home, const el_config *cfg, el_runtime **out, el_error *err)
+{
     *out = NULL;
     if (sodium_init() < 0)
         return el_error_set(err, EL_ERR_INTERNAL, "libsodium failed to initialize");
     el_runtime *rt = calloc(1, sizeof *rt);
     if (!rt)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    el_status st = home ? ((size_t)snprintf(rt->home, sizeof rt->home, "%s", home) < sizeof rt->home
-                               ? EL_OK : el_error_set(err, EL_ERR_CONFIG, "home path too long"))
-                        : default_home(rt->home, sizeof rt->home, err);
+    pthread_mutex_init(&rt->teardown_mu, NULL);
+    el_status st = el__config_copy(cfg, &rt->config, err);
+    if (st == EL_OK)
+        st = home ? ((size_t)snprintf(rt->home, sizeof rt->home, "%s", home) < sizeof rt->home
+                         ? EL_OK : el_error_set(err, EL_ERR_CONFIG, "home path too long"))
+                  : default_home(rt->config, rt->home, sizeof rt->home, err);
     if (st == EL_OK)
         st = el_mkdirs(rt->home, 0700, err);
     if (st == EL_OK) {
@@ -51,6 +64,8 @@ el_status el_runtime_open(const char *home, el_runtime **out, el_error *err)
             snprintf(rt->home, sizeof rt->home, "%s", abs);
     }
     if (st != EL_OK) {
+        el_config_free(rt->config);
+        pthread_mutex_destroy(&rt->teardown_mu);
         free(rt);
         return el_error_prefix(err, "ELASTOS_HOME");
     }
@@ -58,18 +73,28 @@ el_status el_runtime_open(const char *home, el_runtime **out, el_error *err)
     return EL_OK;
 }
 
+void el__runtime_on_close(el_runtime *rt, el__teardown_phase phase, void (*fn)(el_runtime *rt))
+{
+    pthread_mutex_lock(&rt->teardown_mu);
+    if (rt->n_teardown < EL__TEARDOWN_MAX) { /* a fixed set of subsystems, each registering once */
+        rt->teardown[rt->n_teardown].phase = phase;
+        rt->teardown[rt->n_teardown++].fn = fn;
+    } else {
+        abort(); /* a bug: raise EL__TEARDOWN_MAX */
+    }
+    pthread_mutex_unlock(&rt->teardown_mu);
+}
+
 void el_runtime_close(el_runtime *rt)
 {
     if (!rt)
         return;
-    el_ticker_stop(rt->ticker);
-    el_wasm_shared_free(rt->wshared);
-    el_audit_buf_free(rt);
-    el_artifact_close(rt->shell);
-    if (rt->engine)
-        wasm_engine_delete(rt->engine);
-    el_token_cache_free(rt->tokens);
-    sqlite3_close(rt->db);
+    for (int phase = 0; phase < EL__TEARDOWN_PHASES; phase++)
+        for (size_t i = rt->n_teardown; i-- > 0;)
+            if ((int)rt->teardown[i].phase == phase)
+                rt->teardown[i].fn(rt);
+    el_config_free(rt->config);
+    pthread_mutex_destroy(&rt->teardown_mu);
     free(rt);
 }
 

@@ -161,7 +161,7 @@ static void audit_inst(serve *sv, inst *in, const char *decision, const char *re
     el_status st = in->ca && !strcmp(decision, EL_AUDIT_KILL) ? el_instance_audit_kill(sv->rt, in->ca->art, in->id, reason, &err)
                                                               : el_audit_append(sv->rt, &r, &err);
     if (st != EL_OK)
-        fprintf(stderr, "elastos: warning: audit append failed: %s\n", err.msg);
+        el__log(sv->rt, EL_LOG_WARNING, "audit append failed: %s", err.msg);
 }
 
 /* ---- verified artifacts, cached by content hash ------------------------------------------------ */
@@ -380,7 +380,7 @@ static void run_inst(inst *in)
     el_wasm_options o = {.args = (const char *const *)in->args,
                          .n_args = in->n_args,
                          .capsule_id = in->id,
-                         .session = in->s,
+                         .channel = el_session_channel(in->s),
                          .stdio = EL_STDIO_CUSTOM,
                          .output = inst_output,
                          .output_arg = in,
@@ -1151,7 +1151,7 @@ static void accept_one(serve *sv, int lfd)
     struct ucred cr = {.uid = (uid_t)-1};
     socklen_t cl = sizeof cr;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) != 0 || cr.uid != geteuid()) {
-        fprintf(stderr, "elastos: serve: refused a connection from uid %d (only uid %d may use this daemon)\n",
+        el__log(sv->rt, EL_LOG_ERROR, "serve: refused a connection from uid %d (only uid %d may use this daemon)",
                 (int)cr.uid, (int)geteuid());
         close(fd);
         return;
@@ -1209,9 +1209,9 @@ static el_status listen_socket(serve *sv, int *out, int *lock_fd, el_error *err)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
-    mode_t old = umask(0177); /* the socket is created 0600 */
-    int rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&a, sizeof a);
-    umask(old);
+    /* The socket is created 0600: Linux gives a bound socket the mode of its inode (less the
+     * umask), so set that first - no window, and no process-wide umask change. */
+    int rc = fd < 0 || fchmod(fd, 0600) != 0 ? -1 : bind(fd, (struct sockaddr *)&a, sizeof a);
     if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 128) != 0) {
         st = el_error_set(err, EL_ERR_IO, "cannot listen on %s: %s", path, strerror(errno));
         if (fd >= 0)
@@ -1252,13 +1252,13 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     pthread_cond_init(&sv->work_cv, &ca);
     pthread_condattr_destroy(&ca);
 
+    /* The entry point blocked these and ignores SIGPIPE (serve.h): process-wide settings are
+     * the program's, not the library's. */
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
     int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
     int lfd = -1, lock_fd = -1;
     el_status st = sfd < 0 ? el_error_set(err, EL_ERR_INTERNAL, "signalfd: %s", strerror(errno)) : EL_OK;

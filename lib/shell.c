@@ -1,13 +1,14 @@
 /*
- * shell.c - consulting the shell capsule for a capability decision (include/elastos/shell.h).
- * The runtime only transports the question and enforces the answer; the policy is the shell's.
+ * shell.c - locating, loading and running the shell capsule for a capability decision
+ * (include/elastos/shell.h). The runtime only transports the question and enforces the answer;
+ * the policy is the shell's. The question and the answer travel over the channel the broker
+ * gives el_shell_run (its shell session), so this file knows nothing of sessions.
  */
 #include "elastos/shell.h"
 #include "elastos/artifact.h"
 #include "elastos/store.h"
 #include "elastos/wasm.h"
 #include "internal.h"
-#include "session.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -21,12 +22,12 @@
 static el_status shell_path(el_runtime *rt, char *out, el_error *err)
 {
     char conf[PATH_MAX], buf[PATH_MAX];
-    const char *choice = getenv("ELASTOS_SHELL");
-    if (!choice || !*choice) {
-        snprintf(conf, sizeof conf, "%s/config/shell", rt->home);
+    const char *choice = el__config(rt, EL_CONFIG_SHELL);
+    if (!choice) {
         char *text;
         size_t len;
-        if (el_read_file(conf, PATH_MAX - 1, &text, &len, err) == EL_OK) {
+        unsigned mode;
+        if (el__config_file(rt, "shell", PATH_MAX - 1, &text, &len, &mode, conf, sizeof conf, err) == EL_OK) {
             while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
                 text[--len] = 0;
             snprintf(buf, sizeof buf, "%s", text);
@@ -71,37 +72,44 @@ static bool have_tty(void)
     return true;
 }
 
-void el_shell_decide(el_runtime *rt, const el_decision_request *q, el_decision *d, char reason[256])
+static void shell_close(el_runtime *rt)
 {
-    *d = EL_DECIDE_DENY;
+    el_artifact_close(rt->shell);
+    rt->shell = NULL;
+}
+
+el_status el_shell_load(el_runtime *rt, const el_artifact **art, char reason[256])
+{
     el_error err;
     if (!rt->shell) {
         char path[PATH_MAX];
         if (shell_path(rt, path, &err) != EL_OK || el_artifact_open(rt, path, 0, &rt->shell, &err) != EL_OK) {
             snprintf(reason, 256, "no usable shell capsule: %.200s", err.msg);
-            return;
+            return err.code;
         }
+        el__runtime_on_close(rt, EL__TEARDOWN_USERS, shell_close);
     }
     const el_manifest *m = el_artifact_manifest(rt->shell);
     if (m->type != EL_TYPE_WASM) {
         snprintf(reason, 256, "the shell capsule must be of type wasm");
-        return;
+        return EL_ERR_FORMAT;
     }
-    char id[33], config[PATH_MAX];
-    el_random_hex(id, 16);
+    *art = rt->shell;
+    return EL_OK;
+}
+
+el_status el_shell_run(el_runtime *rt, const el_channel *ch, char reason[256])
+{
+    el_error err;
+    char config[PATH_MAX];
     snprintf(config, sizeof config, "%s/shell", rt->home);
     if (el_mkdirs(config, 0700, &err) != EL_OK) {
         snprintf(reason, 256, "%.200s", err.msg);
-        return;
-    }
-    el_session *s;
-    if (el_session_new_shell(rt, rt->shell, id, q, &s, &err) != EL_OK) {
-        snprintf(reason, 256, "%.200s", err.msg);
-        return;
+        return err.code;
     }
     bool tty = have_tty();
-    el_wasm_options o = {.capsule_id = id,
-                         .session = s,
+    el_wasm_options o = {.capsule_id = ch->capsule_id,
+                         .channel = ch,
                          .preopen_host = config,
                          .preopen_guest = "/config",
                          .preopen_writable = true,
@@ -110,10 +118,7 @@ void el_shell_decide(el_runtime *rt, const el_decision_request *q, el_decision *
                          .extra_env_value = tty ? "1" : "0"};
     el_wasm_result res;
     el_status st = el_wasm_run(rt, rt->shell, &o, &res, &err);
-    *d = el_session_shell_result(s, reason);
-    if (st != EL_OK) {
-        *d = EL_DECIDE_DENY;
+    if (st != EL_OK)
         snprintf(reason, 256, "the shell failed: %.200s", err.msg);
-    }
-    el_session_free(s);
+    return st;
 }

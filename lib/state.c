@@ -30,6 +30,12 @@ static const char SCHEMA[] =
     "  publisher TEXT NOT NULL, size INTEGER NOT NULL, pinned INTEGER NOT NULL, added_at INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS store_name ON store(name);";
 
+static void close_db(el_runtime *rt)
+{
+    sqlite3_close(rt->db);
+    rt->db = NULL;
+}
+
 el_status el_state_db(el_runtime *rt, sqlite3 **out, el_error *err)
 {
     if (rt->db) {
@@ -37,6 +43,8 @@ el_status el_state_db(el_runtime *rt, sqlite3 **out, el_error *err)
         return EL_OK;
     }
     el_status s = el_state_open(rt, &rt->db, err);
+    if (s == EL_OK)
+        el__runtime_on_close(rt, EL__TEARDOWN_DATABASE, close_db);
     *out = rt->db;
     return s;
 }

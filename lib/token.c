@@ -93,8 +93,10 @@ struct el_token_cache {
     struct sig_slot sigs[SIG_CACHE_SLOTS];
 };
 
-void el_token_cache_free(struct el_token_cache *c)
+static void token_cache_free(el_runtime *rt)
 {
+    struct el_token_cache *c = rt->tokens;
+    rt->tokens = NULL;
     if (!c)
         return;
     sqlite3_finalize(c->st_dv);
@@ -118,6 +120,7 @@ static el_status get_cache(el_runtime *rt, struct el_token_cache **out, el_error
         rt->tokens = calloc(1, sizeof *rt->tokens);
         if (!rt->tokens)
             return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+        el__runtime_on_close(rt, EL__TEARDOWN_STATE, token_cache_free);
     }
     *out = rt->tokens;
     return EL_OK;

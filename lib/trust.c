@@ -179,3 +179,14 @@ el_status el_trust_check(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], el_trust
     el_pubkey_format(pk, t);
     return el_error_set(err, EL_ERR_TRUST, "publisher %s is not trusted (add it with: elastos trust add %s)", t, t);
 }
+
+static el_status trust_of(void *rt, const uint8_t pk[EL_PK_BYTES], el_trust_entry *entry, el_error *err)
+{
+    return el_trust_check(rt, pk, entry, err);
+}
+
+/* Opening an artifact is verifying it against this runtime's trust store (artifact.h). */
+el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_artifact **out, el_error *err)
+{
+    return el__artifact_load(path, flags, trust_of, rt, out, err);
+}

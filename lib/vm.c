@@ -19,7 +19,7 @@
  * cached in $ELASTOS_HOME/cache/vm/accel, keyed by QEMU and kernel.
  */
 #include "elastos/vm.h"
-#include "elastos/broker.h"
+#include "elastos/channel.h"
 #include "elastos/fs.h"
 #include "elastos/protocol.h"
 #include "elastos/sign.h"
@@ -43,7 +43,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +59,7 @@ typedef struct linebuf {
 
 typedef struct vm_launch {
     /* inputs */
+    const el_runtime *rt; /* its configuration */
     const el_manifest *m;
     const char *qemu;
     const char *kernel_path; /* host path, or NULL when kernel_fd is used */
@@ -82,24 +82,13 @@ static long long now_ms(void)
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-static unsigned long long env_ms(const char *name, unsigned long long dflt)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return dflt;
-    char *end;
-    unsigned long long x = strtoull(v, &end, 10);
-    return *end || x == 0 ? dflt : x;
-}
-
-/* The executable file name in $PATH (or an absolute/relative path as given). */
-static bool find_exe(const char *name, char *out, size_t cap)
+/* The executable file name in path, a $PATH value (or an absolute/relative path as given). */
+static bool find_exe(const char *name, const char *path, char *out, size_t cap)
 {
     if (strchr(name, '/')) {
         snprintf(out, cap, "%s", name);
         return access(out, X_OK) == 0;
     }
-    const char *path = getenv("PATH");
     if (!path || !*path)
         path = "/usr/local/bin:/usr/bin:/bin";
     while (*path) {
@@ -203,9 +192,9 @@ static el_status launch(vm_launch *l, el_error *err)
     argv[a++] = "-accel";
     argv[a++] = l->kvm ? "kvm" : "tcg";
     if (l->kvm) {
-        const char *cpu = getenv("ELASTOS_VM_KVM_CPU"); /* default: the host's CPU model */
+        const char *cpu = el__config(l->rt, EL_CONFIG_VM_KVM_CPU); /* default: the host's CPU model */
         argv[a++] = "-cpu";
-        argv[a++] = cpu && *cpu ? cpu : "host";
+        argv[a++] = cpu ? cpu : "host";
     }
     argv[a++] = "-nodefaults";
     argv[a++] = "-no-user-config";
@@ -462,8 +451,8 @@ static bool stdin_is_null(void)
 }
 
 /* Serves one VM until it ends. boot_deadline bounds the wait for "ready". */
-static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const char *capsule_id,
-                  long long boot_deadline, long long wall_deadline, const struct termios *saved, run_state *rs)
+static void serve(vm_launch *l, const el_channel *ch, const el_vm_options *o, const char *capsule_id,
+                  long long boot_deadline, long long wall_deadline, bool have_tty, run_state *rs)
 {
     linebuf cb = {0}, rb = {0}, eb = {0};
     long long kill_at = 0; /* after the exit report: grace for the poweroff */
@@ -564,8 +553,8 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
                     hex_line(&cfg, &clen, &ccap, "id", capsule_id);
                     for (size_t i = 0; i < o->n_args; i++)
                         hex_line(&cfg, &clen, &ccap, "arg", o->args[i]);
-                    const char *term = getenv("TERM");
-                    if (tty && term && *term)
+                    const char *term = el__config(l->rt, EL_CONFIG_TERM);
+                    if (tty && term)
                         hex_line(&cfg, &clen, &ccap, "term", term);
                     char extra[96];
                     struct winsize ws;
@@ -617,17 +606,16 @@ static void serve(vm_launch *l, el_session *s, const el_vm_options *o, const cha
                 size_t rlen;
                 /* The shell may ask the user on this terminal: freeze QEMU (so it reads no
                  * keystroke) and give the terminal back its own settings meanwhile. */
-                bool pause = tty && saved && !of && strstr(line, "\"request_capability\"") != NULL;
-                struct termios raw;
+                bool pause = tty && have_tty && !of && strstr(line, "\"request_capability\"") != NULL;
                 if (pause) {
-                    pause = tcgetattr(STDIN_FILENO, &raw) == 0 && kill(l->pid, SIGSTOP) == 0;
+                    pause = kill(l->pid, SIGSTOP) == 0;
                     if (pause)
-                        tcsetattr(STDIN_FILENO, TCSANOW, saved);
+                        o->tty(o->tty_arg, EL_VM_TTY_PAUSE);
                 }
                 char *resp = of ? el_response_error(0, "bad_request", "message longer than 1 MiB", &rlen)
-                                : el_session_handle(s, line, len, &rlen);
+                                : ch->handle(ch->arg, line, len, &rlen);
                 if (pause) {
-                    tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+                    o->tty(o->tty_arg, EL_VM_TTY_RESUME);
                     kill(l->pid, SIGCONT);
                 }
                 free(line);
@@ -759,9 +747,9 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
     if (m->type != EL_TYPE_VM)
         return el_error_set(err, EL_ERR_USAGE, "capsule %s is of type %s, not a vm capsule", m->name,
                             el_capsule_type_name(m->type));
-    if (!o || !o->session)
+    if (!o || !o->channel)
         return el_error_set(err, EL_ERR_USAGE, "el_vm_run needs a session");
-    snprintf(res->capsule_id, sizeof res->capsule_id, "%s", el_session_capsule_id(o->session));
+    snprintf(res->capsule_id, sizeof res->capsule_id, "%s", o->channel->capsule_id);
     const el_microvm_config *mc = &m->microvm;
     if (mc->present && mc->backend && strcmp(mc->backend, "auto") && strcmp(mc->backend, "qemu"))
         return el_error_set(err, EL_ERR_CONFIG,
@@ -777,12 +765,12 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
                             rootfs_name, why);
 
     char qemu[PATH_MAX];
-    const char *qname = getenv("ELASTOS_QEMU");
-    if (!find_exe(qname && *qname ? qname : "qemu-system-x86_64", qemu, sizeof qemu))
+    const char *qname = el__config(rt, EL_CONFIG_QEMU);
+    if (!find_exe(qname ? qname : "qemu-system-x86_64", el__config(rt, EL_CONFIG_PATH), qemu, sizeof qemu))
         return el_error_set(err, EL_ERR_CONFIG, "%s not found: install qemu-system-x86 (scripts/setup.sh) or set ELASTOS_QEMU",
                             qname && *qname ? qname : "qemu-system-x86_64");
 
-    vm_launch l = {.m = m, .qemu = qemu, .kernel_fd = -1, .initrd_fd = -1, .pidfd = -1, .chan = -1, .ctl = -1, .errp = -1};
+    vm_launch l = {.rt = rt, .m = m, .qemu = qemu, .kernel_fd = -1, .initrd_fd = -1, .pidfd = -1, .chan = -1, .ctl = -1, .errp = -1};
     char kpath[PATH_MAX], release[256] = "";
     el_cpio mods = {0};
     el_status st = EL_OK;
@@ -816,7 +804,7 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
         if (l.kernel_fd < 0)
             return el_error_set(err, EL_ERR_IO, "cannot stage the guest kernel: %s", strerror(errno));
     } else {
-        st = el_vm_host_kernel(kpath, sizeof kpath, release, sizeof release, err);
+        st = el_vm_host_kernel(el__config(rt, EL_CONFIG_VM_KERNEL), kpath, sizeof kpath, release, sizeof release, err);
         if (st != EL_OK)
             return st;
         l.kernel_path = kpath;
@@ -851,7 +839,7 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
     l.memory_mb = mc->present ? mc->memory_mb : m->limits.memory_mb;
 
     /* Acceleration. */
-    const char *accel = o->accel ? o->accel : getenv("ELASTOS_VM_ACCEL");
+    const char *accel = o->accel ? o->accel : el__config(rt, EL_CONFIG_VM_ACCEL);
     char key[65];
     accel_key(qemu, l.kernel_path, key);
     bool probing = false;
@@ -879,21 +867,20 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
     long long start = now_ms();
     long long wall_deadline = start + (long long)m->limits.wall_ms;
     run_state rs;
-    struct termios saved;
-    bool have_tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+    bool have_tty = isatty(STDIN_FILENO) && o->tty;
     for (;;) {
         l.kvm = !strcmp(accel, "kvm");
         memset(&rs, 0, sizeof rs);
-        long long boot_deadline = now_ms() + (long long)(probing ? env_ms("ELASTOS_VM_KVM_PROBE_MS", DEFAULT_KVM_PROBE_MS)
-                                                                 : env_ms("ELASTOS_VM_BOOT_MS", DEFAULT_BOOT_MS));
+        long long boot_deadline = now_ms() + (long long)(probing ? el__config_uint(rt, EL_CONFIG_VM_KVM_PROBE_MS, DEFAULT_KVM_PROBE_MS)
+                                                                 : el__config_uint(rt, EL_CONFIG_VM_BOOT_MS, DEFAULT_BOOT_MS));
         st = launch(&l, err);
         if (st != EL_OK)
             break;
-        serve(&l, o->session, o, res->capsule_id, boot_deadline, wall_deadline, have_tty ? &saved : NULL, &rs);
+        serve(&l, o->channel, o, res->capsule_id, boot_deadline, wall_deadline, have_tty, &rs);
         bool kill_it = rs.out != OUT_GONE;
         int ws = finish(&l, kill_it);
         if (have_tty)
-            tcsetattr(STDIN_FILENO, TCSANOW, &saved); /* QEMU's stdio chardev made it raw */
+            o->tty(o->tty_arg, EL_VM_TTY_RESTORE); /* QEMU's stdio chardev made it raw */
         if (probing) {
             probing = false;
             if (!rs.ready) {
@@ -929,7 +916,7 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
         case OUT_BOOT_TIMEOUT:
             st = el_error_set(err, EL_ERR_FORMAT,
                               "capsule %s: the VM did not boot within %lld ms (no answer from its init: bad kernel or "
-                              "rootfs?)", m->name, (long long)env_ms("ELASTOS_VM_BOOT_MS", DEFAULT_BOOT_MS));
+                              "rootfs?)", m->name, (long long)el__config_uint(rt, EL_CONFIG_VM_BOOT_MS, DEFAULT_BOOT_MS));
             break;
         case OUT_GONE:
             if (!rs.ready && rs.qemu_err[0])

@@ -15,7 +15,7 @@ extern const char *const el_vm_modules[4];
 
 /* The guest kernel to boot when the manifest names none: $ELASTOS_VM_KERNEL, else the newest
  * /boot/vmlinuz-*-cloud-amd64. release receives the part after "vmlinuz-" ("" if unknown). */
-el_status el_vm_host_kernel(char *path, size_t cap, char *release, size_t rcap, el_error *err);
+el_status el_vm_host_kernel(const char *override, char *path, size_t cap, char *release, size_t rcap, el_error *err);
 
 /* Appends lib/modules/<release>/<module>.ko for el_vm_modules, read from the host's
  * /lib/modules/<release>/kernel; EL_ERR_NOTFOUND when a module is missing there. */

@@ -23,9 +23,9 @@ const char *const el_vm_modules[4] = {"drivers/virtio/virtio_ring", "drivers/vir
 
 #define MAX_BINARY ((size_t)512 << 20)
 
-el_status el_vm_host_kernel(char *path, size_t cap, char *release, size_t rcap, el_error *err)
+el_status el_vm_host_kernel(const char *override, char *path, size_t cap, char *release, size_t rcap, el_error *err)
 {
-    const char *env = getenv("ELASTOS_VM_KERNEL");
+    const char *env = override;
     if (env && *env) {
         snprintf(path, cap, "%s", env);
         const char *base = strrchr(env, '/');
@@ -139,7 +139,9 @@ el_status el_vm_build_rootfs(const char *binary, const char *name, const char *i
         /* The build host's modules; a runtime booting another kernel appends its own. */
         char kpath[PATH_MAX], rel[256];
         el_error ke;
-        if (el_vm_host_kernel(kpath, sizeof kpath, rel, sizeof rel, &ke) == EL_OK && rel[0])
+        /* (a build tool: no runtime, so the environment's ELASTOS_VM_KERNEL) */
+        if (el_vm_host_kernel(el__config_in(NULL, EL_CONFIG_VM_KERNEL), kpath, sizeof kpath, rel, sizeof rel, &ke) == EL_OK &&
+            rel[0])
             (void)el_vm_add_modules(&c, rel, &ke);
         if (!el_cpio_finish(&c))
             s = el_error_set(err, EL_ERR_INTERNAL, "out of memory building the initramfs");

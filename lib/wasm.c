@@ -3,7 +3,7 @@
  * configuration with no ambient authority, limits, and running a capsule to its exit.
  */
 #include "elastos/wasm.h"
-#include "elastos/broker.h"
+#include "elastos/channel.h"
 #include "elastos/protocol.h"
 #include "internal.h"
 #include "storage.h"
@@ -47,6 +47,12 @@ static el_status wt_error(el_error *err, el_status code, const char *what, wasmt
     return code;
 }
 
+static void engine_free(el_runtime *rt)
+{
+    wasm_engine_delete(rt->engine);
+    rt->engine = NULL;
+}
+
 static el_status engine_slots(el_runtime *rt, unsigned slots, wasm_engine_t **out, el_error *err)
 {
     if (!rt->engine) {
@@ -74,6 +80,7 @@ static el_status engine_slots(el_runtime *rt, unsigned slots, wasm_engine_t **ou
         rt->engine = wasm_engine_new_with_config(cfg);
         if (!rt->engine)
             return el_error_set(err, EL_ERR_INTERNAL, "wasmtime: cannot create the engine");
+        el__runtime_on_close(rt, EL__TEARDOWN_ENGINE, engine_free);
     }
     *out = rt->engine;
     return EL_OK;
@@ -201,6 +208,8 @@ static void *ticker_main(void *arg)
     return NULL;
 }
 
+static void ticker_stop(el_runtime *rt);
+
 static el_status ticker_start(el_runtime *rt, el_error *err)
 {
     if (rt->ticker)
@@ -220,11 +229,14 @@ static el_status ticker_start(el_runtime *rt, el_error *err)
         return el_error_set(err, EL_ERR_INTERNAL, "cannot start the deadline thread");
     }
     rt->ticker = t;
+    el__runtime_on_close(rt, EL__TEARDOWN_WORKERS, ticker_stop);
     return EL_OK;
 }
 
-void el_ticker_stop(struct el_ticker *t)
+static void ticker_stop(el_runtime *rt)
 {
+    struct el_ticker *t = rt->ticker;
+    rt->ticker = NULL;
     if (!t)
         return;
     pthread_mutex_lock(&t->mu);
@@ -362,7 +374,7 @@ static el_status wasi_setup(wasmtime_context_t *ctx, const el_manifest *m, const
 }
 
 typedef struct host_env {
-    el_session *s;
+    const el_channel *ch;
     el_wasm_gate_fn gate;
     void *gate_arg;
 } host_env;
@@ -377,8 +389,8 @@ static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmti
     wasmtime_context_t *ctx = wasmtime_caller_context(caller);
     /* the shared linker's function has no env: the run's host_env is the store's data */
     const host_env *he = env ? env : wasmtime_context_get_data(ctx);
-    el_session *s = he ? he->s : NULL;
-    if (!s)
+    const el_channel *ch = he ? he->ch : NULL;
+    if (!ch)
         return wasmtime_trap_new("elastos.call: no runtime channel", 32);
     wasmtime_extern_t mem;
     if (!wasmtime_caller_export_get(caller, "memory", 6, &mem) || mem.kind != WASMTIME_EXTERN_MEMORY)
@@ -390,7 +402,7 @@ static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmti
     if (rp + rl > size || op + oc > size)
         return wasmtime_trap_new("elastos.call: pointer outside the capsule's memory", 50);
     size_t *plen;
-    char **pending = el_session_pending(s, &plen);
+    char **pending = ch->kept(ch->arg, &plen);
     char *resp;
     size_t len;
     if (rp == 0 && rl == 0) {
@@ -410,7 +422,7 @@ static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmti
         memcpy(req, base + rp, rl);
         if (he->gate)
             he->gate(he->gate_arg, true);
-        resp = el_session_handle(s, req, rl, &len);
+        resp = ch->handle(ch->arg, req, rl, &len);
         if (he->gate)
             he->gate(he->gate_arg, false);
         free(req);
@@ -465,7 +477,7 @@ struct el_wasm_shared {
     size_t n;
 };
 
-void el_wasm_shared_free(struct el_wasm_shared *w)
+static void wasm_shared_free(struct el_wasm_shared *w)
 {
     if (!w)
         return;
@@ -479,6 +491,12 @@ void el_wasm_shared_free(struct el_wasm_shared *w)
     wasmtime_linker_delete(w->linker);
     pthread_mutex_destroy(&w->mu);
     free(w);
+}
+
+static void wshared_close(el_runtime *rt)
+{
+    wasm_shared_free(rt->wshared);
+    rt->wshared = NULL;
 }
 
 el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err)
@@ -500,10 +518,11 @@ el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err)
     if (s == EL_OK)
         s = define_host(w->linker, NULL, err);
     if (s != EL_OK) {
-        el_wasm_shared_free(w);
+        wasm_shared_free(w);
         return s;
     }
     rt->wshared = w;
+    el__runtime_on_close(rt, EL__TEARDOWN_USERS, wshared_close);
     return EL_OK;
 }
 
@@ -564,7 +583,7 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
         return el_error_set(err, EL_ERR_FORMAT, "entry %s is missing", m->entry);
 
     /* With el_wasm_prepare's shared linker: the module's InstancePre, kept in memory. */
-    bool fast = rt->wshared && o->session;
+    bool fast = rt->wshared && o->channel;
     const wasmtime_instance_pre_t *pre = NULL;
     wasmtime_module_t *module = NULL;
     el_status s = fast ? prepared_get(rt, f, &pre, &res->cache_hit, err) : load_module(rt, f, &module, &res->cache_hit, err);
@@ -575,7 +594,7 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     else
         el_random_hex(res->capsule_id, EL_CAPSULE_ID_LEN / 2);
 
-    host_env he = {.s = o->session, .gate = o->gate, .gate_arg = o->gate_arg};
+    host_env he = {.ch = o->channel, .gate = o->gate, .gate_arg = o->gate_arg};
     wasmtime_store_t *store = wasmtime_store_new(rt->engine, fast ? &he : NULL, NULL);
     wasmtime_linker_t *linker = fast ? NULL : wasmtime_linker_new(rt->engine);
     wasmtime_context_t *ctx = wasmtime_store_context(store);
@@ -586,7 +605,7 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
         s = wt_error(err, EL_ERR_INTERNAL, "wasmtime: WASI linker", we, NULL);
     if (s == EL_OK)
         s = wasi_setup(ctx, m, res->capsule_id, o, err);
-    if (s == EL_OK && o->session && !fast)
+    if (s == EL_OK && o->channel && !fast)
         s = define_host(linker, &he, err);
 
     deadline dl = {.cpu_start = thread_cpu_ns(), .cpu_ns = lim->cpu_ms * 1000000ULL, .stop = o->stop, .quota_dir = -1,

@@ -54,12 +54,6 @@ el_status el_ai_build_request(const el_ai_config *cfg, const json_t *body, char 
  * capsule (*result, new reference). EL_ERR_FORMAT when malformed or without text content. */
 el_status el_ai_parse_response(const char *data, size_t len, json_t **result, el_error *err);
 
-/* Serves provider_call for elastos://ai/<op> (the token was checked by the caller). On failure
- * *code is the protocol error code for the capsule ("bad_request", "not_found", "unsupported",
- * "limit", "internal") and err a message safe to show it. */
-el_status el_ai_call(el_runtime *rt, const char *op, const json_t *body, json_t **result, const char **code,
-                     el_error *err);
-
 #ifdef __cplusplus
 }
 #endif

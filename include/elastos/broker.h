@@ -13,6 +13,7 @@
 #define ELASTOS_BROKER_H
 
 #include "elastos/artifact.h"
+#include "elastos/channel.h"
 #include "elastos/runtime.h"
 
 #include <jansson.h>
@@ -75,6 +76,10 @@ void el_session_set_router(el_session *s, const el_msg_router *r);
 
 /* For the host-call transport: the response kept because it did not fit (see protocol.md). */
 char **el_session_pending(el_session *s, size_t **len);
+
+/* The session as a substrate's runtime channel (channel.h): el_session_handle and
+ * el_session_pending behind function pointers. Valid while s lives. */
+const el_channel *el_session_channel(el_session *s);
 
 #ifdef __cplusplus
 }

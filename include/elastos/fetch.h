@@ -42,21 +42,16 @@ typedef struct el_fetch_options {
     const char *partial_dir;
 } el_fetch_options;
 
-/* Fetches the file CID cid into out_path from the sources of o, every block verified (see
- * el_fetch_cid for the guarantees and error codes). */
+/* Fetches the bytes of the file CID cid into out_path from the sources of o (gateways, base
+ * URLs such as "http://127.0.0.1:8080", or Kubo APIs), tried in order until one serves bytes that
+ * verify: a raw CID as ?format=raw (SHA-256 checked), a dag-pb CID as its own bytes or a CAR
+ * (every block checked against its CID, the UnixFS tree walked from the root, sizes checked).
+ * The file is written next to out_path, fsync'd and renamed to out_path only after full
+ * verification (and a last check that el_cid_of_file(out_path) == cid); nothing is left behind
+ * on failure. EL_ERR_NOTFOUND when no source has it, EL_ERR_TRUST when a source served wrong
+ * bytes (and none served the right ones), EL_ERR_FORMAT for a bad CID, EL_ERR_USAGE without
+ * sources. rt gives the configuration (ELASTOS_FETCH_*_TIMEOUT, config.h). */
 el_status el_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, const char *out_path, el_error *err);
-
-/* Fetches the bytes of the file CID cid from the IPFS trustless gateways (base URLs such as
- * "http://127.0.0.1:8080"), tried in order until one serves bytes that verify: a raw CID as
- * ?format=raw (SHA-256 checked), a dag-pb CID as ?format=car (every block checked against its
- * CID, the UnixFS tree walked from the root, sizes checked). The file is written next to
- * out_path, fsync'd and renamed to out_path only after full verification (and a last check that
- * el_cid_of_file(out_path) == cid); nothing is left behind on failure.
- * EL_ERR_NOTFOUND when no gateway has it, EL_ERR_TRUST when a gateway served wrong bytes (and
- * none served the right ones), EL_ERR_FORMAT for a bad CID, EL_ERR_USAGE without gateways.
- * rt may be NULL (it is not used yet). */
-el_status el_fetch_cid(el_runtime *rt, const char *cid, const char *const *gateways, size_t n, const char *out_path,
-                       el_error *err);
 
 /* Checks a CAR held in memory, car[0..len), as a fetch would (block mode, no network): every
  * block against its CID, then the UnixFS tree from root (the file's CID, or NULL for the CID of

@@ -15,11 +15,26 @@ extern "C" {
 #endif
 
 typedef struct el_runtime el_runtime;
+struct el_config;
 
 /* Opens the runtime on home; NULL means $ELASTOS_HOME, else $XDG_DATA_HOME/elastos, else
  * ~/.local/share/elastos. The directory is created (mode 0700) when missing. */
 el_status el_runtime_open(const char *home, el_runtime **out, el_error *err);
+/* As el_runtime_open, configured by cfg (copied; config.h) instead of the environment and the
+ * files under home/config; cfg NULL is el_runtime_open. With cfg, a NULL home comes from its
+ * EL_CONFIG_HOME, EL_CONFIG_XDG_DATA_HOME or EL_CONFIG_USER_HOME, in that order. */
+el_status el_runtime_open_config(const char *home, const struct el_config *cfg, el_runtime **out, el_error *err);
 void el_runtime_close(el_runtime *rt);
+
+/* Messages for the operator (never for a capsule): a lost audit record, a misconfigured
+ * provider, a refused connection. One line each, without the "elastos: " prefix. */
+typedef enum el_log_level { EL_LOG_ERROR, EL_LOG_WARNING, EL_LOG_INFO } el_log_level;
+typedef void (*el_log_fn)(void *arg, el_log_level level, const char *msg);
+
+/* Sends the runtime's messages to fn (called from any of the runtime's threads); fn NULL
+ * restores the default, one line "elastos: [warning: ]msg" on stderr. Set it right after
+ * opening: libelastos writes nowhere else. */
+void el_runtime_set_log(el_runtime *rt, el_log_fn fn, void *arg);
 
 /* The absolute home path; valid while rt is open. */
 const char *el_runtime_home(const el_runtime *rt);

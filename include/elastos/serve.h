@@ -32,8 +32,11 @@ typedef struct el_serve_options {
     int ready_fd;           /* >= 0: "ready\n" is written there once the socket listens */
 } el_serve_options;
 
-/* Runs the daemon on rt until SIGTERM/SIGINT. Blocks those signals in the calling thread (and
- * so in every thread it starts). EL_ERR_CONFIG when another daemon holds this home. */
+/* Runs the daemon on rt until SIGTERM/SIGINT (read through a signalfd; SIGHUP is ignored). The
+ * caller - the program's entry point - must first block SIGTERM, SIGINT and SIGHUP in every
+ * thread (pthread_sigmask before starting threads, as cli/cmd_serve.c does) and ignore
+ * SIGPIPE: libelastos changes no process-wide setting itself. EL_ERR_CONFIG when another
+ * daemon holds this home. */
 el_status el_serve(el_runtime *rt, const el_serve_options *o, el_error *err);
 
 /* The socket path for rt's home (cap >= 108). */

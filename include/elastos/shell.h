@@ -15,6 +15,8 @@
 #ifndef ELASTOS_SHELL_H
 #define ELASTOS_SHELL_H
 
+#include "elastos/artifact.h"
+#include "elastos/channel.h"
 #include "elastos/runtime.h"
 
 #include <jansson.h>
@@ -34,9 +36,13 @@ typedef struct el_decision_request {
 /* The path of the shell capsule this runtime would consult (see above); EL_ERR_NOTFOUND when none. */
 el_status el_shell_locate(el_runtime *rt, char *path /* PATH_MAX */, el_error *err);
 
-/* Asks the shell. Always yields a decision (deny when the shell is missing, crashes, or says
- * nothing); reason (256 bytes) says why. */
-void el_shell_decide(el_runtime *rt, const el_decision_request *q, el_decision *d, char reason[256]);
+/* Loads (once per runtime) and checks the shell capsule; *art stays valid while rt is open.
+ * On failure reason says why (the decision is then a denial). */
+el_status el_shell_load(el_runtime *rt, const el_artifact **art, char reason[256]);
+
+/* Runs the loaded shell once, its runtime channel ch (the broker's shell session for one
+ * decision: the shell's answer arrives there). EL_OK when it ran to its end; else reason. */
+el_status el_shell_run(el_runtime *rt, const el_channel *ch, char reason[256]);
 
 #ifdef __cplusplus
 }

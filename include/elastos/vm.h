@@ -21,13 +21,23 @@
 extern "C" {
 #endif
 
-struct el_session;
+struct el_channel;
+
+/* The terminal, when stdin is one: QEMU's console puts it in raw mode, and only the program may
+ * change its settings (libelastos changes no process-wide state). PAUSE: a shell decision may
+ * prompt on it - give it the settings it had before the run (remember the current ones);
+ * RESUME: back to what PAUSE found; RESTORE: the run is over - the settings before the run. */
+typedef enum el_vm_tty_event { EL_VM_TTY_PAUSE, EL_VM_TTY_RESUME, EL_VM_TTY_RESTORE } el_vm_tty_event;
+typedef void (*el_vm_tty_fn)(void *arg, el_vm_tty_event ev);
 
 typedef struct el_vm_options {
     const char *const *args;    /* argv[1..] of the entry */
     size_t n_args;
-    struct el_session *session; /* serves the capsule's runtime channel (required) */
+    const struct el_channel *channel; /* serves the capsule's runtime channel (required; channel.h) */
     const char *accel;          /* "kvm", "tcg", or NULL: $ELASTOS_VM_ACCEL, else probe (cached) */
+    el_vm_tty_fn tty;           /* the program's terminal handling; NULL: the terminal is left as
+                                   QEMU leaves it (and no prompt is made on it mid-run) */
+    void *tty_arg;
 } el_vm_options;
 
 typedef struct el_vm_result {

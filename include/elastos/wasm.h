@@ -23,7 +23,7 @@ extern "C" {
 
 #define EL_CAPSULE_ID_LEN 32 /* hex characters */
 
-struct el_session;
+struct el_channel;
 
 typedef enum el_stdio { EL_STDIO_INHERIT, EL_STDIO_TTY, EL_STDIO_NONE, EL_STDIO_CUSTOM } el_stdio;
 
@@ -41,7 +41,7 @@ typedef struct el_wasm_options {
     const char *const *args;  /* argv[1..]; argv[0] is the manifest name */
     size_t n_args;
     const char *capsule_id;   /* 32 hex chars, or NULL for a fresh one */
-    struct el_session *session; /* serves the elastos.call import (broker.h); NULL = no import */
+    const struct el_channel *channel; /* serves the elastos.call import (channel.h); NULL = no import */
     const char *preopen_host; /* host directory to mount, or NULL */
     const char *preopen_guest;
     bool preopen_writable;

@@ -1,0 +1,106 @@
+/*
+ * provider.h - the interface between the capability core (broker.c) and the providers that do
+ * the work a token unlocks (lib/prov_*.c); internal to libelastos. docs/protocol.md "Providers".
+ *
+ * The core keeps sessions, request ids, capability requests, token checks, grants and the
+ * audit. A provider is one const el__provider: the scheme of the resources it serves, the
+ * request types it answers, and one handler (Redis's rio backends are the model: a small table
+ * of function pointers, no knowledge of the caller's internals). The core hands each call an
+ * el__pcall: what the provider may know about the capsule, the request, and the core's two
+ * services (a token use, an audit record) as function pointers, so providers never link against
+ * the broker. A handler answers with a status; the core turns every failure into a protocol
+ * error code through one table (el__status_code), so a given failure reads the same from every
+ * provider.
+ *
+ * Shape chosen so provider capsules (issue 17) can sit behind the same entry: a scheme, a set
+ * of requests, one call that gets a request and gives a response or a status.
+ */
+#ifndef ELASTOS_LIB_PROVIDER_H
+#define ELASTOS_LIB_PROVIDER_H
+
+#include "elastos/audit.h"
+#include "elastos/broker.h"
+#include "elastos/manifest.h"
+#include "elastos/protocol.h"
+#include "elastos/sign.h"
+#include "elastos/token.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+/* Largest payload that still fits a 1 MiB message once base64-encoded with its envelope. */
+#define EL__MAX_PAYLOAD (EL_MSG_MAX / 4 * 3 - 4096)
+
+/* Two outcomes only providers report; they are protocol codes, never exit codes, and never
+ * leave the broker. */
+#define EL__ERR_UNAVAILABLE ((el_status)200) /* an outside service could not be reached */
+#define EL__ERR_UNSUPPORTED ((el_status)201) /* this host does not offer the service */
+
+/* Most providers a table may hold (the size of a session's per-provider state). */
+#define EL__PROV_MAX 16
+
+typedef struct el__pcall el__pcall;
+
+/* One call of one provider, filled by the core. Valid for the duration of the call. */
+struct el__pcall {
+    el_runtime *rt;
+    const el_manifest *m;        /* the calling capsule's manifest (its limits, allowlists) */
+    const char *capsule_id;      /* the calling instance (32 hex chars) */
+    const char *owner_key;       /* "<name>@<publisher key prefix>": where this capsule's own
+                                    state is kept (same-named capsules of two publishers differ) */
+    const el_msg_router *router; /* the host's router (serve.c); its send == NULL: none */
+    const el_request *q;         /* the parsed request */
+    size_t *len;                 /* receives the response length */
+    void **state;                /* this provider's per-session state; NULL until it sets it */
+
+    /* Checks the request's token for one use of resource/action, and audits it (a use, or a
+     * deny). EL_OK, or the refusal (err filled, c->code set to the token's protocol code). */
+    el_status (*use)(el__pcall *c, const char *resource, unsigned action, el_token *tok, el_error *err);
+    /* Appends an audit record for this capsule (decision: an EL_AUDIT_* value). */
+    void (*audit)(el__pcall *c, const char *decision, const char *resource, const char *action, const char *reason,
+                  const char *token_id);
+    void *core;       /* the core's own (the session); providers don't touch it */
+    const char *code; /* set by use() on a refused token; overrides el__status_code */
+};
+
+typedef struct el__provider {
+    const char *name;   /* for messages and docs: "storage", "net", ... */
+    const char *scheme; /* the resource URIs it serves start with this */
+    uint32_t requests;  /* the request types it answers: bits (1u << el_req_type) */
+    /* Answers c->q. EL_OK with *resp the encoded response (el_response_*(c->q->id, ..., c->len)),
+     * or a status with err (the core encodes the error response). */
+    el_status (*call)(el__pcall *c, char **resp, el_error *err);
+    /* Frees the per-session state when the session ends (NULL: the provider keeps none). */
+    void (*end)(void *state);
+} el__provider;
+
+#define EL__REQ_BIT(t) (1u << (t))
+
+/* The providers (one per file). */
+extern const el__provider el__prov_storage, el__prov_cid, el__prov_net, el__prov_ai, el__prov_msg,
+    el__prov_orch;
+
+/* The provider answering a request of type t (for provider_call: the one whose scheme starts
+ * uri); NULL when none does. *slot receives its index (for per-session state). */
+const el__provider *el__provider_find(el_req_type t, const char *uri, size_t *slot);
+/* The provider at index slot (NULL past the end): for walking the table. */
+const el__provider *el__provider_at(size_t slot);
+
+/* ai.c: one chat call for elastos://ai/<op> (the token already checked). Failures are statuses
+ * of the table below: unconfigured host EL__ERR_UNSUPPORTED, bad body or HTTP 400
+ * EL_ERR_FORMAT, unknown op or HTTP 404 EL_ERR_NOTFOUND, timeout, size or HTTP 413/429
+ * EL_ERR_LIMIT, the rest EL_ERR_INTERNAL; err is safe to show the capsule. */
+el_status el_ai_call(el_runtime *rt, const char *op, const json_t *body, json_t **result, el_error *err);
+
+/* The one mapping from a failure status to a protocol error code (docs/protocol.md "Errors"). */
+const char *el__status_code(el_status st);
+
+/* A response object {"type": type} to fill (inline: providers link to nothing of the core). */
+static inline json_t *el__response_obj(const char *type)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string(type));
+    return o;
+}
+
+#endif
