@@ -40,16 +40,14 @@ void cli_tty_event(void *arg, el_vm_tty_event ev);
 /* Opens the runtime on $ELASTOS_HOME or fails with a printed error. */
 int cli_open_runtime(el_runtime **rt);
 
-/* Fetches cid from IPFS gateways (gws, or $ELASTOS_GATEWAYS when n is 0), verifies it, and
- * installs it in the store. 0, or the printed error's exit code. */
 /* Puts cid in the store (flags: EL_STORE_PIN), fetching it from srcs (or, when n is 0,
- * $ELASTOS_KUBO_API and $ELASTOS_GATEWAYS) when absent; returns an exit code, the error printed. */
+ * $ELASTOS_KUBO_API and $ELASTOS_GATEWAYS) when absent (el_launch_fetch, with a progress line on
+ * a terminal); returns an exit code, the error printed. */
 int cli_fetch_install(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t n, unsigned flags);
-/* true when $ELASTOS_KUBO_API or $ELASTOS_GATEWAYS names a source to fetch from. */
-bool cli_have_sources(void);
 
-/* Resolves FILE|CID|NAME[@RANGE] to a path: an existing file wins, then a CID in the local store,
- * then the highest installed, trusted version of NAME matching RANGE. */
+/* Resolves FILE|CID|NAME[@RANGE] to a path with the library's rule (el_launch_resolve): a CID is
+ * a CID (the store, else fetched when a source is configured), then an existing file, then the
+ * highest installed, trusted version of NAME matching RANGE. */
 int cli_resolve(el_runtime *rt, const char *arg, char *path /* PATH_MAX */);
 
 int cmd_keygen(int argc, char **argv);
@@ -75,8 +73,9 @@ int cmd_serve(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
-/* run --detach: launches path in the daemon and prints the instance id (cmd_serve.c). */
-int cli_run_detach(el_runtime *rt, const char *path, const char *const *grants, size_t n_grants,
+/* run --detach: launches target (FILE, CID or NAME[@RANGE]) in the daemon and prints the
+ * instance id (cmd_serve.c). */
+int cli_run_detach(el_runtime *rt, const char *target, const char *const *grants, size_t n_grants,
                    char *const *args, size_t n_args);
 
 #endif

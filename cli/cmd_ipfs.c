@@ -11,6 +11,7 @@
 
 #include "elastos/fetch.h"
 #include "elastos/fs.h"
+#include "elastos/launch.h"
 #include "elastos/store.h"
 
 #define MAX_SOURCES 32
@@ -67,12 +68,6 @@ static size_t env_sources(el_fetch_source *v, char **copy)
     return n;
 }
 
-bool cli_have_sources(void)
-{
-    const char *a = getenv("ELASTOS_KUBO_API"), *g = getenv("ELASTOS_GATEWAYS");
-    return (a && *a) || (g && *g);
-}
-
 /* Fetches cid into out_path (verified by CID), from srcs or the configured sources, with a
  * progress line on a terminal. */
 static el_status fetch_to(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t nsrc,
@@ -107,25 +102,11 @@ static el_status fetch_to(el_runtime *rt, const char *cid, const el_fetch_source
 int cli_fetch_install(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t nsrc, unsigned flags)
 {
     el_error err;
-    char have[PATH_MAX], installed[EL_CID_MAX];
-    if (el_store_locate(rt, cid, have, &err) == EL_OK) { /* already here: verify again, maybe pin it */
-        el_status s = el_store_add(rt, have, flags, installed, &err);
-        return s == EL_OK ? 0 : cli_fail(&err);
-    }
-    char dir[PATH_MAX], tmp[PATH_MAX];
-    el_status s = el_runtime_path(rt, "tmp", dir, sizeof dir, &err);
-    if (s == EL_OK)
-        s = el_mkdirs(dir, 0700, &err);
-    if (s == EL_OK && (size_t)snprintf(tmp, sizeof tmp, "%s/fetch-%ld-%s.capsule", dir, (long)getpid(), cid) >= sizeof tmp)
-        s = el_error_set(&err, EL_ERR_CONFIG, "temp path too long");
-    if (s == EL_OK)
-        s = fetch_to(rt, cid, srcs, nsrc, tmp, &err);
-    if (s == EL_OK) {
-        s = el_store_add(rt, tmp, flags, installed, &err);
-        unlink(tmp);
-        if (s == EL_OK && strcmp(installed, cid) != 0)
-            s = el_error_set(&err, EL_ERR_TRUST, "fetched %s but installed %s", cid, installed);
-    }
+    bar b = {.cid = cid, .start = now_s()};
+    bool show = isatty(STDERR_FILENO) && !getenv("ELASTOS_NO_PROGRESS");
+    el_status s = el_launch_fetch(rt, cid, srcs, nsrc, flags, show ? bar_update : NULL, &b, NULL, NULL, &err);
+    if (b.shown)
+        fprintf(stderr, "\r\033[K");
     return s == EL_OK ? 0 : cli_fail(&err);
 }
 

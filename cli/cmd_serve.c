@@ -79,12 +79,14 @@ static int call(el_runtime *rt, json_t *req, json_t **resp)
     return 0;
 }
 
-int cli_run_detach(el_runtime *rt, const char *path, const char *const *grants, size_t n_grants,
+int cli_run_detach(el_runtime *rt, const char *target, const char *const *grants, size_t n_grants,
                    char *const *args, size_t n_args)
 {
+    /* A CID or a NAME[@RANGE] is resolved by the daemon (which fetches a missing CID from its
+     * configured sources); a file is named by its absolute path. */
     char abs[PATH_MAX];
-    if (!realpath(path, abs))
-        return cli_failf(EL_ERR_NOTFOUND, "%s: not found", path);
+    el_error ignored;
+    const char *key = el_cid_validate(target, &ignored) == EL_OK ? "cid" : realpath(target, abs) ? "path" : "name";
     json_t *g = json_array(), *a = json_array();
     for (size_t i = 0; i < n_grants; i++)
         json_array_append_new(g, json_string(grants[i]));
@@ -98,7 +100,8 @@ int cli_run_detach(el_runtime *rt, const char *path, const char *const *grants, 
         json_array_append_new(a, s);
     }
     json_t *resp;
-    int rc = call(rt, json_pack("{s:s, s:s, s:o, s:o}", "op", "run", "path", abs, "grants", g, "args", a), &resp);
+    int rc = call(rt, json_pack("{s:s, s:s, s:o, s:o}", "op", "run", key, !strcmp(key, "path") ? abs : target,
+                                "grants", g, "args", a), &resp);
     if (rc)
         return rc;
     printf("%s\n", json_string_value(json_object_get(resp, "id")));

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "elastos/launch.h"
 #include "elastos/store.h"
 
 static const cli_command commands[] = {
@@ -161,34 +162,8 @@ int cli_open_runtime(el_runtime **rt)
 
 int cli_resolve(el_runtime *rt, const char *arg, char *path)
 {
-    struct stat st;
-    if (stat(arg, &st) == 0) {
-        snprintf(path, PATH_MAX, "%s", arg);
-        return 0;
-    }
-    el_error err;
-    if (el_cid_validate(arg, &err) == EL_OK) {
-        el_status s = el_store_locate(rt, arg, path, &err);
-        if (s == EL_ERR_NOTFOUND && cli_have_sources()) { /* fetch when missing, if configured */
-            int rc = cli_fetch_install(rt, arg, NULL, 0, 0); /* cached, not pinned */
-            if (rc)
-                return rc;
-            s = el_store_locate(rt, arg, path, &err);
-        }
-        return s == EL_OK ? 0 : cli_fail(&err);
-    }
-    /* NAME[@RANGE]: the highest matching version among installed, trusted capsules. */
-    char name[128];
-    const char *at = strchr(arg, '@');
-    size_t nl = at ? (size_t)(at - arg) : strlen(arg);
-    bool name_ok = nl > 0 && nl <= 64 && !strchr(arg, '/');
-    for (size_t i = 0; name_ok && i < nl; i++)
-        name_ok = (arg[i] >= 'a' && arg[i] <= 'z') || (arg[i] >= '0' && arg[i] <= '9') || strchr("._-", arg[i]);
-    if (!name_ok)
-        return cli_failf(EL_ERR_NOTFOUND, "%s: no such file, CID, or installed capsule name", arg);
-    snprintf(name, sizeof name, "%.*s", (int)nl, arg);
-    char cid[EL_CID_MAX];
-    return el_store_resolve(rt, name, at ? at + 1 : NULL, cid, path, &err) == EL_OK ? 0 : cli_fail(&err);
+    el_error err; /* the library's one resolution rule (launch.h), a missing CID fetched */
+    return el_launch_resolve(rt, arg, EL_LAUNCH_FETCH, NULL, NULL, path, &err) == EL_OK ? 0 : cli_fail(&err);
 }
 
 static void usage(FILE *f)

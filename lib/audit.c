@@ -19,11 +19,23 @@
  * database's synchronous=FULL the record is on disk when el_audit_append returns. The cost of an
  * append is one WAL fdatasync (~0.2 ms on the development VM: ~4,000-5,800 appends/s; the CPU
  * part alone is ~40 us); the statements are small and prepared per call.
+ *
+ * Failing closed. A decision (el_audit_append) returns only once its record is committed, or
+ * with the error; a use (el_audit_defer) is refused while the writer's last attempt failed
+ * (disk full, damaged head), so only the uses queued before that first failed attempt are at
+ * risk. Queued records are never dropped: a failed batch stays queued and is retried, also at
+ * close (CLOSE_ATTEMPTS). What still cannot be written at close is declared in
+ * $ELASTOS_HOME/audit.lost, one line per loss (count, kinds, first/last time, reason), written
+ * into space reserved when the writer started (fallocate, so a full disk cannot refuse it);
+ * el_audit_verify fails while that file is not empty. Records still only in memory when the
+ * process is killed (at most ~0.1 s of uses) are not declared anywhere.
  */
 #include "elastos/audit.h"
 #include "elastos/sign.h"
 #include "internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <openssl/evp.h>
@@ -32,9 +44,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define AUDIT_DOMAIN "elastos/audit/v1"
+#define LOST_FILE "audit.lost"
+#define LOST_RESERVE 65536  /* bytes of audit.lost reserved ahead, so a loss can be declared on a full disk */
+#define CLOSE_ATTEMPTS 5    /* tries to write what is queued at close, 0.2 s apart */
 #define AUDIT_FIELD_MAX 4096
 #define N_STR 8 /* capsule, capsule_id, publisher, resource, action, decision, reason, token_id */
 
@@ -212,6 +230,7 @@ struct el_audit_buf {
     bool stop;
     pthread_t thread;
     sqlite3 *db;
+    int lost_fd; /* $ELASTOS_HOME/audit.lost, space reserved; -1 if it could not be opened */
     const el_runtime *rt; /* for its log sink */
 };
 
@@ -333,6 +352,48 @@ static el_status append_batch(sqlite3 *db, const pending *recs, size_t n, el_err
     return s;
 }
 
+/* Opens $ELASTOS_HOME/audit.lost (0600, never through a symlink) and reserves LOST_RESERVE
+ * bytes past its end, so that declaring a loss later needs no new space. -1 on failure. */
+static int open_lost(el_runtime *rt)
+{
+    char path[PATH_MAX];
+    el_error err;
+    if (el_runtime_path(rt, LOST_FILE, path, sizeof path, &err) != EL_OK)
+        return -1;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0)
+        (void)fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size, LOST_RESERVE); /* best effort */
+    return fd;
+}
+
+/* Declares recs[0..n) lost in audit.lost: one line with the count, how many were uses, the
+ * events' first and last times and why. Called with b->mu held or after the writer ended. */
+static void declare_lost(struct el_audit_buf *b, const pending *recs, size_t n, const char *why)
+{
+    if (!n)
+        return;
+    size_t uses = 0;
+    int64_t first = recs[0].ts, last = recs[0].ts;
+    for (size_t i = 0; i < n; i++) {
+        uses += !strcmp(recs[i].s[5], EL_AUDIT_USE);
+        first = recs[i].ts < first ? recs[i].ts : first;
+        last = recs[i].ts > last ? recs[i].ts : last;
+    }
+    char line[800];
+    int len = snprintf(line, sizeof line,
+                       "%zu audit records lost (%zu uses, %zu other) from %" PRId64 " to %" PRId64 " ms, pid %ld: %.500s\n",
+                       n, uses, n - uses, first, last, (long)getpid(), why);
+    bool ok = b->lost_fd >= 0 && flock(b->lost_fd, LOCK_EX) == 0;
+    ok = ok && el_write_all(b->lost_fd, line, (size_t)(len < (int)sizeof line ? len : (int)sizeof line - 1));
+    if (b->lost_fd >= 0) {
+        fsync(b->lost_fd);
+        flock(b->lost_fd, LOCK_UN);
+    }
+    if (!ok)
+        el__log(b->rt, EL_LOG_WARNING, "audit.lost could not be written: %.*s", len > 0 ? len - 1 : 0, line);
+}
+
 static void *writer_main(void *arg)
 {
     struct el_audit_buf *b = arg;
@@ -358,9 +419,7 @@ static void *writer_main(void *arg)
         el_error e;
         el_status st = append_batch(b->db, batch, k, &e);
         pthread_mutex_lock(&b->mu);
-        if (st == EL_OK || b->stop) {
-            if (st != EL_OK) /* closing and still failing: say what is lost */
-                el__log(b->rt, EL_LOG_WARNING, "%zu audit records could not be written: %s", k, e.msg);
+        if (st == EL_OK) {
             for (size_t i = 0; i < k; i++)
                 free_pending(&batch[i]);
             free(batch);
@@ -377,7 +436,8 @@ static void *writer_main(void *arg)
                 b->q = merged;
                 b->cap = k + b->n > cap ? k + b->n : cap;
                 b->n += k;
-            } else { /* no memory to keep them: they are lost, and said so */
+            } else { /* no memory to keep them: they are lost, and declared so */
+                declare_lost(b, batch, k, "out of memory while the log could not be written");
                 for (size_t i = 0; i < k; i++)
                     free_pending(&batch[i]);
                 free(batch);
@@ -386,6 +446,8 @@ static void *writer_main(void *arg)
             b->failures++;
             b->fail = st;
             snprintf(b->fail_msg, sizeof b->fail_msg, "%s", e.msg);
+            if (b->stop) /* closing: el_audit_buf_free retries or declares what is left */
+                break;
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_sec += 1;
@@ -413,10 +475,13 @@ static el_status start_writer(el_runtime *rt, el_error *err)
         return s;
     }
     b->rt = rt;
+    b->lost_fd = open_lost(rt);
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->wake, NULL);
     pthread_cond_init(&b->done, NULL);
     if (pthread_create(&b->thread, NULL, writer_main, b) != 0) {
+        if (b->lost_fd >= 0)
+            close(b->lost_fd);
         sqlite3_close(b->db);
         free(b);
         return el_error_set(err, EL_ERR_INTERNAL, "cannot start the audit writer");
@@ -443,6 +508,12 @@ static el_status enqueue(el_runtime *rt, const el_audit_record *r, bool wait, el
     pthread_mutex_lock(&b->mu);
     if (b->n >= QUEUE_MAX && b->fail != EL_OK) { /* failing and full: refuse rather than grow */
         s = el_error_set(err, b->fail, "audit queue full while the log cannot be written: %s", b->fail_msg);
+        pthread_mutex_unlock(&b->mu);
+        free_pending(&p);
+        return s;
+    }
+    if (!wait && b->fail != EL_OK) { /* a use while the log cannot be written: refused */
+        s = el_error_set(err, b->fail, "the audit log cannot be written: %s", b->fail_msg);
         pthread_mutex_unlock(&b->mu);
         free_pending(&p);
         return s;
@@ -507,16 +578,23 @@ static void audit_buf_free(el_runtime *rt)
     if (!b)
         return;
     el_error err;
-    if (el_audit_flush(rt, &err) != EL_OK)
-        el__log(rt, EL_LOG_WARNING, "%s", err.msg);
+    el_status st = el_audit_flush(rt, &err);
+    for (int i = 1; st != EL_OK && i < CLOSE_ATTEMPTS; i++) { /* a full disk may free up */
+        usleep(200 * 1000);
+        st = el_audit_flush(rt, &err);
+    }
     pthread_mutex_lock(&b->mu);
     b->stop = true;
     pthread_cond_signal(&b->wake);
     pthread_mutex_unlock(&b->mu);
     pthread_join(b->thread, NULL);
+    /* What is still queued could not be written: declared, never dropped silently. */
+    declare_lost(b, b->q, b->n, b->fail_msg[0] ? b->fail_msg : "the audit log could not be written");
     for (size_t i = 0; i < b->n; i++)
         free_pending(&b->q[i]);
     free(b->q);
+    if (b->lost_fd >= 0)
+        close(b->lost_fd);
     sqlite3_close(b->db);
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->wake);
@@ -610,6 +688,33 @@ static el_status check_row(sqlite3_stmt *st, int64_t expect, uint8_t prev[32], c
     return EL_OK;
 }
 
+/* Records declared lost (audit.lost, see the top of this file) make the log incomplete: the
+ * first line is reported, with the count of all, as a gap after record n. */
+static el_status check_lost(el_runtime *rt, int64_t n, int64_t *bad, el_error *err)
+{
+    char path[PATH_MAX], *text = NULL;
+    size_t len = 0;
+    el_status s = el_runtime_path(rt, LOST_FILE, path, sizeof path, err);
+    if (s != EL_OK)
+        return s;
+    el_error e2;
+    if (el_read_file(path, 1 << 20, &text, &len, &e2) != EL_OK)
+        return e2.code == EL_ERR_NOTFOUND ? EL_OK : el_error_set(err, EL_ERR_FORMAT, "%s: %s", path, e2.msg);
+    uint64_t lost = 0;
+    for (char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        lost += strtoull(p, NULL, 10);
+    char *nl = text ? strchr(text, '\n') : NULL;
+    if (nl)
+        *nl = 0;
+    if (len)
+        s = el_error_set(err, EL_ERR_FORMAT,
+                         "audit records lost after record %" PRId64 ": %" PRIu64 " declared in %s (first: %.300s);"
+                         " remove that file once the loss is accounted for", n, lost, path, text);
+    *bad = n + 1;
+    free(text);
+    return s;
+}
+
 el_status el_audit_verify(el_runtime *rt, int64_t *n_records, int64_t *bad_seq, el_error *err)
 {
     if (el_audit_flush(rt, err) != EL_OK)
@@ -678,6 +783,9 @@ el_status el_audit_verify(el_runtime *rt, int64_t *n_records, int64_t *bad_seq, 
                              " (replaced, or the head was edited)", n);
         }
     }
+    if (s == EL_OK)
+        s = check_lost(rt, n, &bad, err);
+    broken |= s == EL_ERR_FORMAT;
     *n_records = n;
     if (broken)
         *bad_seq = bad;

@@ -4,6 +4,19 @@
  * on every use and the audit live here; the work a token unlocks is the providers' (provider.h,
  * lib/prov_*.c), reached through the provider table, and every provider failure becomes a
  * protocol code through the one table there.
+ *
+ * Auditing fails closed: a decision (request, grant, operator grant) is written through before
+ * it takes effect and a use is queued (audit.c) before it is performed; when the record cannot
+ * be written the request is refused with code "unavailable" (docs/protocol.md). Refusals are
+ * recorded but bounded per instance (refuse()): identical refusals are coalesced into one record
+ * with a count and first/last times, at most REFUSAL_RECORDS_MAX refusals are written one by one,
+ * and capability requests are rate-limited (REQ_RATE per second, REQ_BURST at once).
+ *
+ * Grants (operator --grant, "for this run", "always") remember the epoch they were made in and
+ * the tokens issued under them: revoking one of those tokens, or an epoch bump, drops the grant,
+ * so the next request goes to the shell again (drop_stale_grants; audited). That check runs on
+ * the request path only, from the in-memory revocation state token.c keeps current; the
+ * token-check path is unchanged.
  */
 #include "elastos/broker.h"
 #include "elastos/audit.h"
@@ -18,13 +31,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct grant {
     char *resource; /* pattern */
     unsigned action;
     uint64_t max_uses, expiry; /* the scope decided; 0 = unlimited */
     bool delegatable;
+    uint64_t epoch;        /* the epoch it was made in: a later bump drops it */
+    uint8_t (*issued)[16]; /* ids of the tokens issued under it: revoking one drops it */
+    size_t n_issued;
 } grant;
+
+#define REFUSAL_KINDS 8           /* distinct refusals counted at once per instance */
+#define REFUSAL_RECORDS_MAX 256   /* refusals written one by one per instance; then only counted */
+#define REFUSAL_FLUSH_MS 10000    /* a running count reaches the audit at least this often */
+#define REQ_RATE 100              /* capability requests per second per instance, sustained */
+#define REQ_BURST 200             /* ... and at once */
+
+/* A refusal already written, and how many identical ones came after it (not yet written). */
+typedef struct refusal {
+    char *decision, *resource, *action, *reason, *token_id;
+    uint64_t count;
+    int64_t first_ms, last_ms; /* of the refusals counted */
+} refusal;
 
 struct el_session {
     el_runtime *rt;
@@ -49,10 +79,26 @@ struct el_session {
     char reason[256];
     el_msg_router router; /* send == NULL: none */
     el_channel channel;   /* this session as a substrate's channel (el_session_channel) */
+    uint64_t seen_revoked;  /* revocations known when the grants were last checked */
+    refusal refusals[REFUSAL_KINDS + 1]; /* the last: everything past REFUSAL_RECORDS_MAX */
+    uint64_t refusal_records; /* refusals written one by one so far */
+    double req_tokens;        /* the request rate limit's bucket */
+    int64_t req_last_ms;
+    bool audit_warned;        /* a failed audit append was reported (once per instance) */
 };
 
-static void audit(el_session *s, const char *decision, const char *resource, const char *action, const char *reason,
-                  const char *token_id)
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Records one event of this instance. Uses are queued (written within ~0.1 s, audit.c); every
+ * other record is written through before this returns. Not EL_OK: the record is not in the
+ * audit (the caller refuses what it was about to allow). */
+static el_status audit(el_session *s, const char *decision, const char *resource, const char *action,
+                       const char *reason, const char *token_id)
 {
     el_audit_record r = {.capsule = s->m->name,
                          .capsule_id = s->capsule_id,
@@ -63,10 +109,133 @@ static void audit(el_session *s, const char *decision, const char *resource, con
                          .reason = reason ? reason : "",
                          .token_id = token_id ? token_id : ""};
     el_error err;
-    /* Uses are frequent and harmless to batch; every decision is written through at once. */
     el_status st = !strcmp(decision, EL_AUDIT_USE) ? el_audit_defer(s->rt, &r, &err) : el_audit_append(s->rt, &r, &err);
-    if (st != EL_OK)
+    if (st != EL_OK && !s->audit_warned) { /* once per instance: a failing disk fails every record */
         el__log(s->rt, EL_LOG_WARNING, "audit append failed: %s", err.msg);
+        s->audit_warned = true;
+    }
+    return st;
+}
+
+/* The answer to a request whose record could not be written: refused (docs/protocol.md). */
+static char *audit_unavailable(uint64_t id, size_t *len)
+{
+    return el_response_error(id, "unavailable", "refused: the audit log cannot be written", len);
+}
+
+/* ---- refusals: recorded, coalesced, bounded per instance ----------------------------------------- */
+
+static void refusal_clear(refusal *k)
+{
+    free(k->decision);
+    free(k->resource);
+    free(k->action);
+    free(k->reason);
+    free(k->token_id);
+    memset(k, 0, sizeof *k);
+}
+
+/* Writes k's running count (if any) as one record standing for that many refusals:
+ * "repeated N times, first at T1 ms, last at T2 ms: <reason>", so the audit accounts for every
+ * refusal (a record without that prefix stands for one). */
+static void refusal_flush(el_session *s, refusal *k)
+{
+    if (!k->count)
+        return;
+    char why[600];
+    snprintf(why, sizeof why, "repeated %llu times, first at %lld ms, last at %lld ms: %.400s",
+             (unsigned long long)k->count, (long long)k->first_ms, (long long)k->last_ms, k->reason);
+    audit(s, k->decision, k->resource, k->action, why, k->token_id);
+    k->count = 0;
+}
+
+static bool refusal_is(const refusal *k, const char *d, const char *res, const char *act, const char *why,
+                       const char *tid)
+{
+    return k->decision && !strcmp(k->decision, d) && !strcmp(k->resource, res) && !strcmp(k->action, act) &&
+           !strcmp(k->reason, why) && !strcmp(k->token_id, tid);
+}
+
+static void refusal_count(refusal *k, int64_t now)
+{
+    if (!k->count++)
+        k->first_ms = now;
+    k->last_ms = now;
+}
+
+/* Records a refusal (decision deny or throttle). The first of a kind is written at once; the
+ * identical ones after it are counted and written as one record (refusal_flush) when another
+ * kind takes its slot, when the count is REFUSAL_FLUSH_MS old, or when the instance ends. Past
+ * REFUSAL_RECORDS_MAX written refusals, every new kind only adds to one running count. */
+static void refuse(el_session *s, const char *decision, const char *resource, const char *action, const char *reason,
+                   const char *token_id)
+{
+    const char *res = resource ? resource : "", *act = action ? action : "", *why = reason ? reason : "",
+               *tid = token_id ? token_id : "";
+    int64_t now = now_ms();
+    refusal *k = NULL, *oldest = &s->refusals[0];
+    for (int i = 0; i < REFUSAL_KINDS && !k; i++) {
+        if (refusal_is(&s->refusals[i], decision, res, act, why, tid))
+            k = &s->refusals[i];
+        else if (!s->refusals[i].decision || (oldest->decision && s->refusals[i].last_ms < oldest->last_ms))
+            oldest = &s->refusals[i];
+    }
+    if (!k && s->refusal_records >= REFUSAL_RECORDS_MAX) {
+        k = &s->refusals[REFUSAL_KINDS];
+        if (!k->decision) {
+            k->decision = strdup(EL_AUDIT_DENY);
+            k->resource = strdup("*");
+            k->action = strdup("*");
+            k->reason = strdup("refusals of this instance past the per-instance record limit");
+            k->token_id = strdup("");
+        }
+    }
+    if (k && k->decision && k->resource && k->action && k->reason && k->token_id) {
+        refusal_count(k, now);
+        if (now - k->first_ms >= REFUSAL_FLUSH_MS)
+            refusal_flush(s, k);
+        return;
+    }
+    /* A new kind: written now, and remembered in the least recently seen slot. */
+    audit(s, decision, res, act, why, tid);
+    s->refusal_records++;
+    refusal_flush(s, oldest);
+    refusal_clear(oldest);
+    oldest->decision = strdup(decision);
+    oldest->resource = strdup(res);
+    oldest->action = strdup(act);
+    oldest->reason = strdup(why);
+    oldest->token_id = strdup(tid);
+    oldest->last_ms = now;
+    if (!oldest->decision || !oldest->resource || !oldest->action || !oldest->reason || !oldest->token_id)
+        refusal_clear(oldest); /* out of memory: the next one is written again, never lost */
+}
+
+/* Writes every running count older than REFUSAL_FLUSH_MS (all of them with all). */
+static void refusals_flush(el_session *s, bool all)
+{
+    int64_t now = now_ms();
+    for (int i = 0; i <= REFUSAL_KINDS; i++)
+        if (s->refusals[i].count && (all || now - s->refusals[i].first_ms >= REFUSAL_FLUSH_MS))
+            refusal_flush(s, &s->refusals[i]);
+}
+
+/* The request rate limit: true when this request may go on (a token bucket of REQ_BURST,
+ * refilled at REQ_RATE per second). */
+static bool request_allowed(el_session *s)
+{
+    int64_t now = now_ms();
+    if (s->req_last_ms == 0)
+        s->req_tokens = REQ_BURST;
+    else
+        s->req_tokens += (double)(now - s->req_last_ms) * REQ_RATE / 1000.0;
+    if (s->req_tokens > REQ_BURST)
+        s->req_tokens = REQ_BURST;
+    s->req_last_ms = now;
+    if (s->req_tokens < 1)
+        return false;
+    s->req_tokens -= 1;
+    return true;
 }
 
 static el_status session_init(el_runtime *rt, const el_artifact *art, const char *capsule_id, el_session **out,
@@ -149,8 +318,13 @@ void el_session_free(el_session *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->n_grants; i++)
+    refusals_flush(s, true);
+    for (int i = 0; i <= REFUSAL_KINDS; i++)
+        refusal_clear(&s->refusals[i]);
+    for (size_t i = 0; i < s->n_grants; i++) {
         free(s->grants[i].resource);
+        free(s->grants[i].issued);
+    }
     free(s->grants);
     free(s->pending);
     for (size_t i = 0; i < EL__PROV_MAX; i++) {
@@ -222,31 +396,77 @@ static bool pattern_in_manifest(const el_manifest *m, const char *resource, unsi
  * decided: a limit the shell saw can't be dropped by asking again. */
 static bool within(uint64_t decided, uint64_t asked) { return decided == 0 || (asked != 0 && asked <= decided); }
 
-static bool grants_cover(const el_session *s, const char *resource, unsigned action, uint64_t max_uses,
-                         uint64_t expiry, bool delegatable)
-{
-    for (size_t i = 0; i < s->n_grants; i++) {
-        const grant *g = &s->grants[i];
-        if (g->action == action && covers(g->resource, resource) && within(g->max_uses, max_uses) &&
-            within(g->expiry, expiry) && (g->delegatable || !delegatable))
-            return true;
-    }
-    return false;
-}
-
 static el_status add_grant(el_session *s, const char *resource, unsigned action, uint64_t max_uses, uint64_t expiry,
-                           bool delegatable, el_error *err)
+                           bool delegatable, uint64_t epoch, el_error *err)
 {
     grant *ng = realloc(s->grants, (s->n_grants + 1) * sizeof *ng);
     if (!ng)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     s->grants = ng;
-    if (!(ng[s->n_grants].resource = strdup(resource)))
+    grant *g = &ng[s->n_grants];
+    memset(g, 0, sizeof *g);
+    if (!(g->resource = strdup(resource)))
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    ng[s->n_grants].action = action;
-    ng[s->n_grants].max_uses = max_uses;
-    ng[s->n_grants].expiry = expiry;
-    ng[s->n_grants++].delegatable = delegatable;
+    g->action = action;
+    g->max_uses = max_uses;
+    g->expiry = expiry;
+    g->delegatable = delegatable;
+    g->epoch = epoch;
+    s->n_grants++;
+    return EL_OK;
+}
+
+/* Remembers that token id was issued under grant i; false when out of memory (then the caller
+ * must not hand the token out: its revocation could not drop the grant). */
+static bool grant_issued(el_session *s, size_t i, const uint8_t id[16])
+{
+    grant *g = &s->grants[i];
+    if ((g->n_issued & (g->n_issued - 1)) == 0) { /* 0, 1, 2, 4, ...: grow by doubling */
+        uint8_t(*n)[16] = realloc(g->issued, (g->n_issued ? 2 * g->n_issued : 1) * sizeof *n);
+        if (!n)
+            return false;
+        g->issued = n;
+    }
+    memcpy(g->issued[g->n_issued++], id, 16);
+    return true;
+}
+
+/* Drops every grant made before the current epoch, and every grant one of whose tokens is
+ * revoked (by anyone, in any process), each with an audit record: the next request it would
+ * have covered goes to the shell. The issued ids are scanned only when the number of
+ * revocations changed since the last look. Not EL_OK: the revocation state could not be read
+ * (the caller refuses the request). */
+static el_status drop_stale_grants(el_session *s, el_error *err)
+{
+    if (!s->n_grants)
+        return EL_OK;
+    uint64_t epoch, n_revoked;
+    el_status st = el__token_state(s->rt, &epoch, &n_revoked, err);
+    if (st != EL_OK)
+        return st;
+    bool scan = n_revoked != s->seen_revoked;
+    s->seen_revoked = n_revoked;
+    size_t keep = 0;
+    for (size_t i = 0; i < s->n_grants; i++) {
+        grant *g = &s->grants[i];
+        char why[160] = "", tid[EL_TOKEN_ID_HEX] = "";
+        if (g->epoch < epoch)
+            snprintf(why, sizeof why, "grant dropped: epoch bumped to %llu; the shell decides again",
+                     (unsigned long long)epoch);
+        for (size_t k = 0; scan && !why[0] && k < g->n_issued; k++)
+            if (el__token_revoked(s->rt, g->issued[k])) {
+                el_hex_encode(g->issued[k], 16, tid);
+                snprintf(why, sizeof why, "grant dropped: its token %s was revoked; the shell decides again", tid);
+            }
+        if (why[0]) {
+            audit(s, EL_AUDIT_REVOKE, g->resource, el_action_name(g->action), why, tid);
+            free(g->resource);
+            free(g->issued);
+            continue;
+        }
+        s->grants[keep++] = *g;
+    }
+    s->n_grants = keep;
     return EL_OK;
 }
 
@@ -260,9 +480,12 @@ el_status el_session_grant(el_session *s, const char *spec, el_error *err)
     snprintf(resource, sizeof resource, "%.*s", (int)(colon - spec), spec);
     if (!pattern_in_manifest(s->m, resource, action))
         return el_error_set(err, EL_ERR_USAGE, "--grant %.200s: outside the capsule's manifest permissions", spec);
-    el_status st = add_grant(s, resource, action, 0, 0, true, err);
+    uint64_t epoch, n_revoked;
+    el_status st = el__token_state(s->rt, &epoch, &n_revoked, err);
+    if (st == EL_OK && audit(s, EL_AUDIT_OPERATOR, resource, colon + 1, "granted on the command line", NULL) != EL_OK)
+        st = el_error_set(err, EL_ERR_IO, "--grant %.200s: refused: the audit log cannot be written", spec);
     if (st == EL_OK)
-        audit(s, EL_AUDIT_OPERATOR, resource, colon + 1, "granted on the command line", NULL);
+        st = add_grant(s, resource, action, 0, 0, true, epoch, err);
     return st;
 }
 
@@ -286,9 +509,14 @@ bool el_session_storage_preopen(el_session *s, char *host_dir, size_t cap, bool 
 
 #define obj_type(type) el__response_obj(type)
 
+/* Issues a token to the capsule and writes its grant record; on success *issued is true and
+ * tok_id holds the token's id. A token whose record cannot be written is revoked at once and
+ * refused. */
 static char *issue(el_session *s, uint64_t id, const char *resource, const char *action_name, unsigned action,
-                   uint32_t max_uses, uint64_t expiry, bool delegatable, const char *why, size_t *len)
+                   uint32_t max_uses, uint64_t expiry, bool delegatable, const char *why, uint8_t tok_id[16],
+                   bool *issued, size_t *len)
 {
+    *issued = false;
     el_token_request tr = {.holder_hex = s->capsule_id,
                            .capsule_name = s->m->name,
                            .publisher = s->publisher,
@@ -301,12 +529,18 @@ static char *issue(el_session *s, uint64_t id, const char *resource, const char 
     el_token tok;
     el_error err;
     if (el_token_issue(s->rt, &tr, &text, &tok, &err) != EL_OK) {
-        audit(s, EL_AUDIT_DENY, resource, action_name, err.msg, NULL);
+        refuse(s, EL_AUDIT_DENY, resource, action_name, err.msg, NULL);
         return el_response_error(id, "internal", err.msg, len);
     }
     char tid[EL_TOKEN_ID_HEX];
     el_hex_encode(tok.id, 16, tid);
-    audit(s, EL_AUDIT_GRANT, resource, action_name, why, tid);
+    if (audit(s, EL_AUDIT_GRANT, resource, action_name, why, tid) != EL_OK) {
+        el_token_revoke(s->rt, tid, &err); /* never usable: no record says it was granted */
+        free(text);
+        return audit_unavailable(id, len);
+    }
+    memcpy(tok_id, tok.id, 16);
+    *issued = true;
     json_t *r = obj_type("capability_token");
     json_object_set_new(r, "token", json_string(text));
     json_object_set_new(r, "token_id", json_string(tid));
@@ -314,6 +548,38 @@ static char *issue(el_session *s, uint64_t id, const char *resource, const char 
         json_object_set_new(r, "expires_at", json_integer((json_int_t)tok.expiry));
     free(text);
     return el_response_encode(id, r, len);
+}
+
+/* Index of the first grant covering the request, or -1. */
+static ptrdiff_t grant_covering(const el_session *s, const char *resource, unsigned action, uint64_t max_uses,
+                                uint64_t expiry, bool delegatable)
+{
+    for (size_t i = 0; i < s->n_grants; i++) {
+        const grant *g = &s->grants[i];
+        if (g->action == action && covers(g->resource, resource) && within(g->max_uses, max_uses) &&
+            within(g->expiry, expiry) && (g->delegatable || !delegatable))
+            return (ptrdiff_t)i;
+    }
+    return -1;
+}
+
+/* Issues under grant gi (already in s->grants) and remembers the token there. */
+static char *issue_under(el_session *s, size_t gi, uint64_t id, const char *resource, const char *action_name,
+                         unsigned action, uint32_t max_uses, uint64_t expiry, bool delegatable, const char *why,
+                         size_t *len)
+{
+    uint8_t tid[16];
+    bool issued;
+    char *r = issue(s, id, resource, action_name, action, max_uses, expiry, delegatable, why, tid, &issued, len);
+    if (issued && !grant_issued(s, gi, tid)) {
+        char hex[EL_TOKEN_ID_HEX];
+        el_error err;
+        el_hex_encode(tid, 16, hex);
+        el_token_revoke(s->rt, hex, &err);
+        free(r);
+        return el_response_error(id, "internal", "out of memory", len);
+    }
+    return r;
 }
 
 static char *request_capability(el_session *s, const el_request *q, size_t *len)
@@ -345,16 +611,28 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
     if (strlen(resource) > EL_RESOURCE_MAX || !(el_resource_match(resource, resource) ||
                                                (strlen(resource) > 2 && !strcmp(resource + strlen(resource) - 2, "/*"))))
         return el_response_error(q->id, "bad_request", "malformed resource", len);
-    audit(s, EL_AUDIT_REQUEST, resource, action_name, "", NULL);
-    if (!pattern_in_manifest(s->m, resource, action)) {
-        audit(s, EL_AUDIT_DENY, resource, action_name, "outside the manifest's permissions (shell not consulted)", NULL);
+    refusals_flush(s, false);
+    if (!request_allowed(s)) {
+        refuse(s, EL_AUDIT_THROTTLE, resource, action_name, "capability requests over the per-instance rate limit", NULL);
+        return el_response_error(q->id, "limit", "too many capability requests: slow down", len);
+    }
+    if (!pattern_in_manifest(s->m, resource, action)) { /* one refusal record stands for the request */
+        refuse(s, EL_AUDIT_DENY, resource, action_name, "outside the manifest's permissions (shell not consulted)", NULL);
         return el_response_error(q->id, "denied", "outside the capsule's manifest permissions", len);
     }
-    if (grants_cover(s, resource, action, max_uses, expiry, delegatable))
-        return issue(s, q->id, resource, action_name, action, (uint32_t)max_uses, expiry, delegatable,
-                     "covered by an operator or run grant", len);
+    if (audit(s, EL_AUDIT_REQUEST, resource, action_name, "", NULL) != EL_OK)
+        return audit_unavailable(q->id, len);
+    el_error err;
+    if (drop_stale_grants(s, &err) != EL_OK) {
+        refuse(s, EL_AUDIT_DENY, resource, action_name, err.msg, NULL);
+        return el_response_error(q->id, "internal", err.msg, len);
+    }
+    ptrdiff_t gi = grant_covering(s, resource, action, max_uses, expiry, delegatable);
+    if (gi >= 0)
+        return issue_under(s, (size_t)gi, q->id, resource, action_name, action, (uint32_t)max_uses, expiry,
+                           delegatable, "covered by an operator or run grant", len);
     if (s->is_shell) {
-        audit(s, EL_AUDIT_DENY, resource, action_name, "the shell holds no capabilities", NULL);
+        refuse(s, EL_AUDIT_DENY, resource, action_name, "the shell holds no capabilities", NULL);
         return el_response_error(q->id, "denied", "the shell holds no capabilities", len);
     }
     el_decision_request dq = {.request_id = ++s->rt->decision_seq,
@@ -370,15 +648,26 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
     if (d == EL_DECIDE_DENY) {
         char why[300];
         snprintf(why, sizeof why, "shell: %s", reason);
-        audit(s, EL_AUDIT_DENY, resource, action_name, why, NULL);
+        refuse(s, EL_AUDIT_DENY, resource, action_name, why, NULL);
         return el_response_error(q->id, "denied", why, len);
     }
-    if (d != EL_DECIDE_ONCE)
-        add_grant(s, resource, action, max_uses, expiry, delegatable, NULL);
     const char *why = d == EL_DECIDE_ONCE ? "shell: grant once" : d == EL_DECIDE_RUN ? "shell: grant for this run"
                                                                                      : "shell: grant always";
-    return issue(s, q->id, resource, action_name, action, d == EL_DECIDE_ONCE ? 1 : (uint32_t)max_uses, expiry,
-                 delegatable, why, len);
+    if (d == EL_DECIDE_ONCE) {
+        uint8_t tid[16];
+        bool issued;
+        return issue(s, q->id, resource, action_name, action, 1, expiry, delegatable, why, tid, &issued, len);
+    }
+    /* "for this run" and "always": a grant for the rest of the run, made in the current epoch
+     * (a bump since the last look already dropped the older grants above). */
+    uint64_t epoch, n_revoked;
+    if (el__token_state(s->rt, &epoch, &n_revoked, &err) != EL_OK ||
+        add_grant(s, resource, action, max_uses, expiry, delegatable, epoch, &err) != EL_OK) {
+        refuse(s, EL_AUDIT_DENY, resource, action_name, err.msg, NULL);
+        return el_response_error(q->id, "internal", err.msg, len);
+    }
+    return issue_under(s, s->n_grants - 1, q->id, resource, action_name, action, (uint32_t)max_uses, expiry,
+                       delegatable, why, len);
 }
 
 /* Checks the token for one use of resource/action (the core's service to providers, provider.h):
@@ -393,20 +682,29 @@ static el_status check_use(el__pcall *c, const char *resource, unsigned action, 
     if (st == EL_OK || code == NULL || strcmp(code, "invalid_token") != 0)
         el_hex_encode(t.id, 16, tid);
     if (st != EL_OK) {
-        audit(s, EL_AUDIT_DENY, resource, el_action_name(action), err->msg, tid);
+        refuse(s, EL_AUDIT_DENY, resource, el_action_name(action), err->msg, tid);
         c->code = code ? code : "denied";
         return st;
     }
-    audit(s, EL_AUDIT_USE, resource, el_action_name(action), el_req_type_name(c->q->type), tid);
+    if (audit(s, EL_AUDIT_USE, resource, el_action_name(action), el_req_type_name(c->q->type), tid) != EL_OK) {
+        refuse(s, EL_AUDIT_DENY, resource, el_action_name(action), "the audit log cannot be written", tid);
+        c->code = "unavailable";
+        return el_error_set(err, EL_ERR_IO, "refused: the audit log cannot be written");
+    }
     if (tok)
         *tok = t;
     return EL_OK;
 }
 
+/* A provider's audit record (the core's service, provider.h); its refusals are coalesced and
+ * bounded like every other (refuse). */
 static void pcall_audit(el__pcall *c, const char *decision, const char *resource, const char *action,
                         const char *reason, const char *token_id)
 {
-    audit(c->core, decision, resource, action, reason, token_id);
+    if (!strcmp(decision, EL_AUDIT_DENY) || !strcmp(decision, EL_AUDIT_THROTTLE))
+        refuse(c->core, decision, resource, action, reason, token_id);
+    else
+        audit(c->core, decision, resource, action, reason, token_id);
 }
 
 /* Names the schemes provider_call serves, for the answer to an unknown uri. */

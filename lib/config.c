@@ -41,6 +41,8 @@ static const char *const env_names[EL_CONFIG_COUNT] = {
     [EL_CONFIG_VM_KVM_PROBE_MS] = "ELASTOS_VM_KVM_PROBE_MS",
     [EL_CONFIG_PATH] = "PATH",
     [EL_CONFIG_TERM] = "TERM",
+    [EL_CONFIG_KUBO_API] = "ELASTOS_KUBO_API",
+    [EL_CONFIG_GATEWAYS] = "ELASTOS_GATEWAYS",
 };
 
 struct el_config {

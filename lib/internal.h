@@ -84,6 +84,14 @@ el_status el_state_db(el_runtime *rt, struct sqlite3 **db, el_error *err);
 /* A new connection to it, for another thread (the caller closes it). */
 el_status el_state_open(el_runtime *rt, struct sqlite3 **db, el_error *err);
 
+/* The current epoch and the number of revoked token ids known, brought up to date with the
+ * state database (revocations and bumps by other processes included) by the same cheap check
+ * the token-check path makes (token.c); for the capability-request path (broker.c). */
+el_status el__token_state(el_runtime *rt, uint64_t *epoch, uint64_t *revoked_count, el_error *err);
+/* Whether token id is revoked, as of the last el__token_state (or token check); true before
+ * any state was read (fail closed). */
+bool el__token_revoked(el_runtime *rt, const uint8_t id[16]);
+
 /* SHA-256 fetched once, with OpenSSL initialised without loading openssl.cnf (sign.c). */
 struct evp_md_st;
 const struct evp_md_st *el_sha256_md(void);

@@ -63,6 +63,33 @@ static const char *kind_name(field_kind k)
     return names[k];
 }
 
+/* The deepest nesting of arrays and objects in buf, counting the outermost value as 1, or
+ * stopping early (returning max + 1) once it passes max. Brackets inside strings do not count;
+ * the text need not be valid JSON (the parser judges that): this only keeps a deeply nested
+ * message from reaching jansson, whose own limit is 2048 levels. */
+static int nesting_depth(const char *buf, size_t len, int max)
+{
+    int depth = 0, deepest = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = buf[i];
+        if (in_str) {
+            if (ch == '\\')
+                i++; /* the escaped byte cannot end the string */
+            else if (ch == '"')
+                in_str = false;
+        } else if (ch == '"') {
+            in_str = true;
+        } else if (ch == '[' || ch == '{') {
+            if (++depth > deepest && (deepest = depth) > max)
+                return max + 1;
+        } else if ((ch == ']' || ch == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return deepest;
+}
+
 el_status el_request_parse(const void *buf, size_t len, el_request *req, uint64_t *id_out, el_error *err)
 {
     memset(req, 0, sizeof *req);
@@ -71,6 +98,8 @@ el_status el_request_parse(const void *buf, size_t len, el_request *req, uint64_
         return el_error_set(err, EL_ERR_FORMAT, "message of %zu bytes exceeds the 1 MiB limit", len);
     if (memchr(buf, 0, len))
         return el_error_set(err, EL_ERR_FORMAT, "message contains a NUL byte");
+    if (nesting_depth(buf, len, EL_MSG_MAX_DEPTH) > EL_MSG_MAX_DEPTH)
+        return el_error_set(err, EL_ERR_FORMAT, "message nested deeper than %d levels", EL_MSG_MAX_DEPTH);
     json_error_t je;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
     if (!root)

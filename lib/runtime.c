@@ -6,6 +6,10 @@
  * ticker, the audit writer, the token cache, the database) they register with
  * el__runtime_on_close when they create it; el_runtime_close runs the list and calls nothing
  * above itself (docs/internals.md).
+ *
+ * The home holds what decides trust (trust/, runtime.key, state.db): it is used only when it and
+ * its trust/ belong to the user running elastos (or root) and nobody else can write them
+ * (home_is_safe, the one place that rule lives).
  */
 #include "internal.h"
 
@@ -16,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <wasmtime.h>
 
@@ -33,6 +38,38 @@ static el_status default_home(const el_config *cfg, char *out, size_t cap, el_er
     if (!home || *home != '/')
         return el_error_set(err, EL_ERR_CONFIG, "cannot locate the state directory: set ELASTOS_HOME or HOME");
     return (size_t)snprintf(out, cap, "%s/.local/share/elastos", home) < cap ? EL_OK : el_error_set(err, EL_ERR_CONFIG, "HOME is too long");
+}
+
+/* Whether dir (which need not exist when optional) may hold this user's trust decisions:
+ * a directory, not a symlink, owned by the effective user or root, not writable by group or
+ * others. Otherwise EL_ERR_CONFIG with a one-line reason naming the fix. */
+static el_status dir_is_safe(const char *dir, bool optional, el_error *err)
+{
+    struct stat st;
+    if (lstat(dir, &st) != 0)
+        return optional && errno == ENOENT ? EL_OK : el_error_set(err, EL_ERR_CONFIG, "%s: %s", dir, strerror(errno));
+    uid_t me = geteuid();
+    if (!S_ISDIR(st.st_mode))
+        return el_error_set(err, EL_ERR_CONFIG, "%s is not a directory (remove it, or choose another ELASTOS_HOME)", dir);
+    if (st.st_uid != me && st.st_uid != 0)
+        return el_error_set(err, EL_ERR_CONFIG,
+                            "%s is owned by uid %u, not by you (uid %u): use your own directory as ELASTOS_HOME, "
+                            "or chown it to yourself", dir, (unsigned)st.st_uid, (unsigned)me);
+    if (st.st_mode & 022)
+        return el_error_set(err, EL_ERR_CONFIG, "%s is writable by %s: run chmod go-w '%s'", dir,
+                            (st.st_mode & 002) ? "others" : "its group", dir);
+    return EL_OK;
+}
+
+/* The home and its trust/ directory must be safe (dir_is_safe): another user able to plant a
+ * trust entry, a key or a state database would decide what this user runs. */
+static el_status home_is_safe(const char *home, el_error *err)
+{
+    char trust[PATH_MAX];
+    if ((size_t)snprintf(trust, sizeof trust, "%s/trust", home) >= sizeof trust)
+        return el_error_set(err, EL_ERR_CONFIG, "home path too long");
+    el_status st = dir_is_safe(home, false, err);
+    return st == EL_OK ? dir_is_safe(trust, true, err) : st;
 }
 
 el_status el_runtime_open(const char *home, el_runtime **out, el_error *err)
@@ -63,6 +100,8 @@ el_status el_runtime_open_config(const char *home, const el_config *cfg, el_runt
         else
             snprintf(rt->home, sizeof rt->home, "%s", abs);
     }
+    if (st == EL_OK)
+        st = home_is_safe(rt->home, err);
     if (st != EL_OK) {
         el_config_free(rt->config);
         pthread_mutex_destroy(&rt->teardown_mu);

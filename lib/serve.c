@@ -15,7 +15,7 @@
 #include "elastos/artifact.h"
 #include "elastos/audit.h"
 #include "elastos/broker.h"
-#include "elastos/instance.h"
+#include "elastos/launch.h"
 #include "elastos/protocol.h"
 #include "elastos/sign.h"
 #include "elastos/store.h"
@@ -75,16 +75,16 @@ typedef struct inst {
     int exit_code;
     char reason[300];
     cached_art *ca;
-    el_session *s;
-    int slot_fd; /* the instance slot (instance.h), -1 when none */
+    el_launch_ctx *l;     /* the launch (launch.h): slot, session, grants; NULL once it ended */
+    el_launch_spec spec;  /* what l was prepared from; points into this instance */
     char **args;
     size_t n_args;
+    char **grants;
+    size_t n_grants;
     char **env; /* n_env names, then n_env values */
     size_t n_env;
     el_limits limits; /* the manifest's, narrowed by a LaunchConfig */
-    bool has_limits;
-    char storage[PATH_MAX];
-    bool preopen, writable;
+    el_msg_router router;
     volatile int stop;
     int64_t started_ms, ended_ms;
     /* stdout+stderr: a ring of the newest log_cap bytes */
@@ -158,9 +158,7 @@ static void audit_inst(serve *sv, inst *in, const char *decision, const char *re
     el_audit_record r = {.capsule = in->name, .capsule_id = in->id, .publisher = pub, .resource = "",
                          .action = "", .decision = decision, .reason = reason, .token_id = ""};
     el_error err;
-    el_status st = in->ca && !strcmp(decision, EL_AUDIT_KILL) ? el_instance_audit_kill(sv->rt, in->ca->art, in->id, reason, &err)
-                                                              : el_audit_append(sv->rt, &r, &err);
-    if (st != EL_OK)
+    if (el_audit_append(sv->rt, &r, &err) != EL_OK)
         el__log(sv->rt, EL_LOG_WARNING, "audit append failed: %s", err.msg);
 }
 
@@ -343,11 +341,13 @@ static void mailbox_free(inst *in)
 
 static void inst_free(inst *in)
 {
-    if (in->slot_fd >= 0)
-        close(in->slot_fd);
+    el_launch_free(in->l);
     for (size_t i = 0; in->args && i < in->n_args; i++)
         free(in->args[i]);
     free(in->args);
+    for (size_t i = 0; in->grants && i < in->n_grants; i++)
+        free(in->grants[i]);
+    free(in->grants);
     for (size_t i = 0; in->env && i < 2 * in->n_env; i++)
         free(in->env[i]);
     free(in->env);
@@ -374,43 +374,21 @@ static void prune_exited(serve *sv)
     }
 }
 
+/* Runs a prepared instance to its end on this thread (el_launch_run audits a kill), then frees
+ * its launch and records how it ended. */
 static void run_inst(inst *in)
 {
     serve *sv = in->sv;
-    el_wasm_options o = {.args = (const char *const *)in->args,
-                         .n_args = in->n_args,
-                         .capsule_id = in->id,
-                         .channel = el_session_channel(in->s),
-                         .stdio = EL_STDIO_CUSTOM,
-                         .output = inst_output,
-                         .output_arg = in,
-                         .gate = inst_gate,
-                         .gate_arg = in,
-                         .stop = &in->stop,
-                         .limits = in->has_limits ? &in->limits : NULL,
-                         .env_names = (const char *const *)in->env,
-                         .env_values = in->env ? (const char *const *)in->env + in->n_env : NULL,
-                         .n_env = in->env ? in->n_env : 0};
-    if (in->preopen) {
-        o.preopen_host = in->storage;
-        o.preopen_guest = "/storage";
-        o.preopen_writable = in->writable;
-    }
-    el_wasm_result res;
+    el_launch_result res;
     el_error err = {0};
-    el_status st = el_wasm_run(sv->rt, in->ca->art, &o, &res, &err);
+    el_status st = el_launch_run(in->l, &res, &err);
     int code = st == EL_OK ? res.exit_code : (int)st;
 
     pthread_mutex_lock(&sv->rt_mu);
-    if (st == EL_ERR_LIMIT || st == EL_ERR_TRAP)
-        audit_inst(sv, in, EL_AUDIT_KILL, err.msg);
-    el_session_free(in->s);
-    in->s = NULL;
+    el_launch_free(in->l); /* session, slot */
+    in->l = NULL;
     art_release(sv, in->ca);
     in->ca = NULL;
-    if (in->slot_fd >= 0)
-        close(in->slot_fd);
-    in->slot_fd = -1;
     pthread_mutex_lock(&sv->mu);
     in->state = ST_EXITED;
     in->exit_code = code;
@@ -664,8 +642,44 @@ el_status el_serve_launch_config_check(const json_t *config, const el_limits *ma
     return st;
 }
 
-/* Verifies, checks and registers an instance, then starts it on a capsule thread, or (here)
- * leaves it for the caller to run_inst. rt_mu held. */
+/* Is ca the shell capsule this runtime consults? Looked up again when $ELASTOS_HOME/config/shell
+ * changes, and at least once a second (a replaced artifact file). rt_mu held. */
+static bool is_shell(serve *sv, const cached_art *ca)
+{
+    char conf[PATH_MAX];
+    struct stat cst;
+    snprintf(conf, sizeof conf, "%s/config/shell", el_runtime_home(sv->rt));
+    bool have_conf = stat(conf, &cst) == 0;
+    if (have_conf != sv->shell_conf_present || (have_conf && !same_file(&cst, &sv->shell_conf_st)) ||
+        mono_ms() - sv->shell_checked_ms >= 1000) {
+        sv->shell_conf_present = have_conf;
+        if (have_conf)
+            sv->shell_conf_st = cst;
+        char shell[PATH_MAX];
+        el_error ignored;
+        cached_art *sa = NULL;
+        sv->shell_cid[0] = 0;
+        if (el_shell_locate(sv->rt, shell, &ignored) == EL_OK && art_get(sv, shell, &sa, &ignored) == EL_OK)
+            snprintf(sv->shell_cid, sizeof sv->shell_cid, "%s", sa->cid);
+        art_release(sv, sa);
+        sv->shell_checked_ms = mono_ms();
+    }
+    return sv->shell_cid[0] && !strcmp(sv->shell_cid, ca->cid);
+}
+
+/* The runtime, for the launch layer's own use of it from a capsule thread (kill audit). */
+static void inst_hold(void *arg, bool hold)
+{
+    inst *in = arg;
+    if (hold)
+        pthread_mutex_lock(&in->sv->rt_mu);
+    else
+        pthread_mutex_unlock(&in->sv->rt_mu);
+}
+
+/* Prepares an instance through the launch layer (el_launch_prepare: type, dependencies, slot,
+ * session, grants, storage) with this daemon's hooks, registers it, then starts it on a capsule
+ * thread, or (here) leaves it for the caller to run_inst. rt_mu held. */
 static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst **out, el_error *err)
 {
     *out = NULL;
@@ -676,14 +690,12 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
     }
     in->sv = sv;
     in->ca = ls->ca;
-    in->slot_fd = -1;
     pthread_mutex_init(&in->log_mu, NULL);
     in->log_cap = sv->o.log_cap;
     in->log = malloc(in->log_cap);
     in->args = strings(ls->args, &in->n_args);
-    size_t n_grants;
-    char **grants = strings(ls->grants, &n_grants);
-    el_status st = in->log && in->args && grants ? EL_OK : el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    in->grants = strings(ls->grants, &in->n_grants);
+    el_status st = in->log && in->args && in->grants ? EL_OK : el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     if (st == EL_OK && ls->env) {
         in->n_env = json_object_size(ls->env);
         in->env = calloc(2 * in->n_env + 1, sizeof *in->env);
@@ -702,55 +714,30 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
             }
         }
     }
-    const el_manifest *m = st == EL_OK ? el_artifact_manifest(in->ca->art) : NULL;
+    const el_manifest *m = el_artifact_manifest(in->ca->art);
+    in->limits = m->limits;
     if (st == EL_OK)
-        st = el_store_check_deps(sv->rt, m, err);
-    if (st == EL_OK && m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT)
-        st = el_error_set(err, EL_ERR_USAGE, "%s: capsules of type %s cannot be served by this version", m->name,
-                          el_capsule_type_name(m->type));
-    if (st == EL_OK) {
-        in->limits = m->limits;
-        in->has_limits = ls->limits != NULL;
         st = narrow(&in->limits, ls->limits, err);
-    }
     if (st == EL_OK) {
         snprintf(in->name, sizeof in->name, "%s", m->name);
         snprintf(in->cid, sizeof in->cid, "%s", in->ca->cid);
-        st = el_session_new(sv->rt, in->ca->art, NULL, &in->s, err);
-    }
-    for (size_t i = 0; st == EL_OK && i < n_grants; i++)
-        st = el_session_grant(in->s, grants[i], err);
-    if (st == EL_OK) {
-        snprintf(in->id, sizeof in->id, "%s", el_session_capsule_id(in->s));
-        in->preopen = el_session_storage_preopen(in->s, in->storage, sizeof in->storage, &in->writable);
         /* The shell capsule, running here, orchestrates: it may launch, stop and list capsules. */
-        /* Which capsule is the shell: looked up again when $ELASTOS_HOME/config/shell changes, and
-         * at least once a second (a replaced artifact file). */
-        char conf[PATH_MAX];
-        struct stat cst;
-        snprintf(conf, sizeof conf, "%s/config/shell", el_runtime_home(sv->rt));
-        bool have_conf = stat(conf, &cst) == 0;
-        if (have_conf != sv->shell_conf_present || (have_conf && !same_file(&cst, &sv->shell_conf_st)) ||
-            mono_ms() - sv->shell_checked_ms >= 1000) {
-            sv->shell_conf_present = have_conf;
-            if (have_conf)
-                sv->shell_conf_st = cst;
-            char shell[PATH_MAX];
-            el_error ignored;
-            cached_art *sa = NULL;
-            sv->shell_cid[0] = 0;
-            if (el_shell_locate(sv->rt, shell, &ignored) == EL_OK && art_get(sv, shell, &sa, &ignored) == EL_OK)
-                snprintf(sv->shell_cid, sizeof sv->shell_cid, "%s", sa->cid);
-            art_release(sv, sa);
-            sv->shell_checked_ms = mono_ms();
-        }
-        bool orch = sv->shell_cid[0] && !strcmp(sv->shell_cid, in->ca->cid);
-        el_msg_router r = {.send = route_send, .receive = route_receive, .arg = sv, .orchestrator = orch,
-                           .launch = orch_launch, .stop = orch_stop, .list = orch_list, .blocking = unblock};
-        el_session_set_router(in->s, &r);
-        st = el_instance_slot(sv->rt, in->ca->art, &in->slot_fd, err); /* max_instances, host-wide */
+        in->router = (el_msg_router){.send = route_send, .receive = route_receive, .arg = sv,
+                                     .orchestrator = is_shell(sv, in->ca), .launch = orch_launch, .stop = orch_stop,
+                                     .list = orch_list, .blocking = unblock};
+        in->spec = (el_launch_spec){.artifact = in->ca->art, .artifact_cid = in->ca->cid,
+                                    .args = (const char *const *)in->args, .n_args = in->n_args,
+                                    .grants = (const char *const *)in->grants, .n_grants = in->n_grants,
+                                    .env_names = (const char *const *)in->env,
+                                    .env_values = in->env ? (const char *const *)in->env + in->n_env : NULL,
+                                    .n_env = in->env ? in->n_env : 0, .limits = ls->limits ? &in->limits : NULL,
+                                    .stdio = EL_STDIO_CUSTOM, .output = inst_output, .output_arg = in,
+                                    .gate = inst_gate, .gate_arg = in, .lock = inst_hold, .stop = &in->stop,
+                                    .router = &in->router};
+        st = el_launch_prepare(sv->rt, &in->spec, &in->l, err);
     }
     if (st == EL_OK) {
+        snprintf(in->id, sizeof in->id, "%s", el_launch_capsule_id(in->l));
         pthread_mutex_lock(&sv->mu);
         if (sv->stopping)
             st = el_error_set(err, EL_ERR_CONFIG, "the daemon is shutting down");
@@ -770,11 +757,9 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
         }
         pthread_mutex_unlock(&sv->mu);
     }
-    for (size_t i = 0; grants && i < n_grants; i++)
-        free(grants[i]);
-    free(grants);
     if (st != EL_OK) {
-        el_session_free(in->s);
+        el_launch_free(in->l);
+        in->l = NULL;
         art_release(sv, in->ca);
         inst_free(in);
         return st;
@@ -783,17 +768,43 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
     return EL_OK;
 }
 
+/* The runtime, released while the launch layer fetches a CID (sv: rt_mu held around it). */
+static void sv_hold(void *arg, bool hold)
+{
+    unblock(arg, !hold);
+}
+
+/* The file a "cid" or "name" (NAME[@RANGE]) names, a missing CID fetched from the configured
+ * sources with the runtime released meanwhile. rt_mu held. */
+static el_status resolve_locked(serve *sv, const char *cid, const char *name, char *path, el_error *err)
+{
+    return el_launch_resolve(sv->rt, cid ? cid : name, EL_LAUNCH_NO_FILE | EL_LAUNCH_FETCH, sv_hold, sv, path, err);
+}
+
 /* The API's run; with here, runs the capsule on the calling thread (run with "wait"). */
 static json_t *op_run(serve *sv, json_t *req, bool here)
 {
     launch_spec ls = {.path = json_string_value(json_object_get(req, "path")),
                       .args = json_object_get(req, "args"),
                       .grants = json_object_get(req, "grants")};
-    if (!ls.path || *ls.path != '/')
+    const char *cid = json_string_value(json_object_get(req, "cid")),
+               *name = json_string_value(json_object_get(req, "name"));
+    if (!!ls.path + !!cid + !!name != 1)
+        return fail(EL_ERR_USAGE, "run needs one of \"path\" (absolute), \"cid\" or \"name\"");
+    if (ls.path && *ls.path != '/')
         return fail(EL_ERR_USAGE, "run needs an absolute \"path\"");
     el_error err = {0};
     inst *in;
-    el_status st = art_get(sv, ls.path, &ls.ca, &err); /* verified before taking the runtime */
+    char path[PATH_MAX];
+    el_status st = EL_OK;
+    if (!ls.path) {
+        pthread_mutex_lock(&sv->rt_mu);
+        st = resolve_locked(sv, cid, name, path, &err);
+        pthread_mutex_unlock(&sv->rt_mu);
+        ls.path = path;
+    }
+    if (st == EL_OK)
+        st = art_get(sv, ls.path, &ls.ca, &err); /* verified before taking the runtime */
     if (st != EL_OK)
         return fail(st, err.msg);
     pthread_mutex_lock(&sv->rt_mu);
@@ -818,16 +829,8 @@ static el_status orch_launch(void *arg, const json_t *config, char *id, el_error
     const char *name = json_string_value(json_object_get(config, "name"));
     json_t *args = json_object_get(config, "args"), *env = json_object_get(config, "env"),
            *limits = json_object_get(config, "limits");
-    char path[PATH_MAX], rcid[EL_CID_MAX];
-    if (cid) {
-        st = el_store_locate(sv->rt, cid, path, err);
-    } else {
-        char nm[80];
-        const char *at = strchr(name, '@');
-        snprintf(nm, sizeof nm, "%.*s", at ? (int)(at - name) : (int)strlen(name), name);
-        st = el_store_resolve(sv->rt, nm, at ? at + 1 : NULL, rcid, path, err);
-    }
-    if (st != EL_OK)
+    char path[PATH_MAX];
+    if ((st = resolve_locked(sv, cid, name, path, err)) != EL_OK)
         return st;
     launch_spec ls = {.path = path, .args = args, .env = env, .limits = limits};
     unblock(sv, true); /* verifying may take a while: other capsules' requests go on */
@@ -892,14 +895,45 @@ static json_t *op_ps(serve *sv)
 
 static json_t *op_wait(serve *sv, const char *id, bool reap);
 
+/* How long stop waits for its capsule, and shutdown for all of them. A capsule sees its stop flag
+ * within an epoch tick in its code and within a poll slice in a blocking WASI call (wasm.c), so
+ * this is only reached by one stuck in something else. */
+#define STOP_GRACE_MS 5000
+
+/* Waits (mu held) until no capsule runs or, with id, until that one exited or was forgotten;
+ * false when the grace period ended first. */
+static bool wait_stopped(serve *sv, const char *id)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += STOP_GRACE_MS / 1000;
+    until.tv_nsec += (STOP_GRACE_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    for (;;) {
+        inst *in = id ? find_inst(sv, id) : NULL;
+        if (id ? !in || in->state != ST_RUNNING : sv->running == 0)
+            return true;
+        if (pthread_cond_timedwait(&sv->cv, &sv->mu, &until) == ETIMEDOUT)
+            return false;
+    }
+}
+
 static json_t *op_stop(serve *sv, const char *id)
 {
     pthread_mutex_lock(&sv->mu);
     inst *in = id ? find_inst(sv, id) : NULL;
     if (in)
-        in->stop = 1; /* the capsule stops within a deadline tick */
+        in->stop = 1;
+    bool stopped = !in || wait_stopped(sv, id);
     pthread_mutex_unlock(&sv->mu);
-    return in ? op_wait(sv, id, false) : fail(EL_ERR_NOTFOUND, "no such instance (elastos ps lists them)");
+    if (!in)
+        return fail(EL_ERR_NOTFOUND, "no such instance (elastos ps lists them)");
+    if (!stopped)
+        return fail(EL_ERR_LIMIT, "the instance did not stop within the grace period (it is still marked to stop)");
+    return op_wait(sv, id, false);
 }
 
 /* Waits for id to exit; with reap, forgets it afterwards. */
@@ -966,11 +1000,12 @@ typedef struct api_field {
 
 typedef struct api_op {
     const char *op;
-    api_field f[4];
+    api_field f[6];
 } api_op;
 
 static const api_op OPS[] = {
-    {"run", {{"path", JSON_STRING, true}, {"args", JSON_ARRAY, false}, {"grants", JSON_ARRAY, false}, {"wait", JSON_TRUE, false}}},
+    {"run", {{"path", JSON_STRING, false}, {"cid", JSON_STRING, false}, {"name", JSON_STRING, false},
+             {"args", JSON_ARRAY, false}, {"grants", JSON_ARRAY, false}, {"wait", JSON_TRUE, false}}},
     {"ps", {{0}}},
     {"stop", {{"id", JSON_STRING, true}}},
     {"wait", {{"id", JSON_STRING, true}, {"reap", JSON_TRUE, false}}},
@@ -1003,7 +1038,7 @@ el_status el_serve_parse_request(const char *line, size_t len, json_t **out, el_
             if (!strcmp(key, "op"))
                 continue;
             const api_field *f = NULL;
-            for (int i = 0; i < 4 && spec->f[i].name && !f; i++)
+            for (size_t i = 0; i < sizeof spec->f / sizeof spec->f[0] && spec->f[i].name && !f; i++)
                 if (!strcmp(spec->f[i].name, key))
                     f = &spec->f[i];
             bool ok = f && (f->type == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == (json_type)f->type);
@@ -1016,7 +1051,7 @@ el_status el_serve_parse_request(const char *line, size_t len, json_t **out, el_
                 break;
             }
         }
-    for (int i = 0; st == EL_OK && i < 4 && spec->f[i].name; i++)
+    for (size_t i = 0; st == EL_OK && i < sizeof spec->f / sizeof spec->f[0] && spec->f[i].name; i++)
         if (spec->f[i].required && !json_object_get(req, spec->f[i].name))
             st = el_error_set(err, EL_ERR_USAGE, "%s needs \"%s\"", op, spec->f[i].name);
     if (st != EL_OK) {
@@ -1306,11 +1341,18 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     sv->stopping = true;
     for (inst *in = sv->insts; in; in = in->next)
         in->stop = 1;
-    while (sv->running > 0)
-        pthread_cond_wait(&sv->cv, &sv->mu);
+    bool all_stopped = wait_stopped(sv, NULL);
     pthread_cond_broadcast(&sv->work_cv); /* idle capsule threads exit */
-    while (sv->workers > 0)
+    while (all_stopped && sv->workers > 0)
         pthread_cond_wait(&sv->cv, &sv->mu);
+    if (!all_stopped) { /* the process ends them: the lock is released, nothing they use is freed */
+        unsigned stuck = sv->running;
+        pthread_mutex_unlock(&sv->mu);
+        if (lock_fd >= 0)
+            close(lock_fd);
+        return el_error_set(err, EL_ERR_LIMIT, "%u capsule%s did not stop within %d s: exiting without them", stuck,
+                            stuck == 1 ? "" : "s", STOP_GRACE_MS / 1000);
+    }
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += 2;

@@ -2,13 +2,19 @@
  * state.c - the runtime's SQLite state database, $ELASTOS_HOME/state.db: epoch, issued tokens,
  * revocations, use counts, the audit chain. Opened lazily, WAL, synchronous=FULL (a revocation
  * or an audit record is on disk when the call returns), busy timeout for concurrent processes.
+ * state.db is created 0600 before SQLite opens it, because SQLite creates state.db-wal and
+ * state.db-shm with the database file's mode: so they are private from their first byte.
  */
 #include "internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -49,11 +55,43 @@ el_status el_state_db(el_runtime *rt, sqlite3 **out, el_error *err)
     return s;
 }
 
+/* Makes state.db and its -wal and -shm files (those that exist) private: the database is
+ * created 0600 here if missing (O_EXCL, never through a symlink), and files of an older runtime
+ * that created them 0644 are narrowed. SQLite then creates -wal and -shm with state.db's mode.
+ * An existing file is never opened here: closing a descriptor of a file drops every POSIX lock
+ * this process holds on it, SQLite's included (another connection of this process may be
+ * using it), so existing files are only lstat'ed and chmod'ed by name. */
+static el_status make_private(const char *path, el_error *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        int fd = errno == ENOENT ? open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+        if (fd < 0 && errno != EEXIST)
+            return el_error_set(err, EL_ERR_CONFIG, "state database %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd); /* new and empty: nobody holds a lock on it yet */
+    }
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+        if (lstat(p, &st) != 0)
+            continue; /* absent: SQLite creates it from state.db's mode */
+        if (!S_ISREG(st.st_mode))
+            return el_error_set(err, EL_ERR_CONFIG, "state database %s: not a regular file", p);
+        if ((st.st_mode & 077) && chmod(p, 0600) != 0)
+            return el_error_set(err, EL_ERR_CONFIG, "state database %s: cannot make it private: %s", p, strerror(errno));
+    }
+    return EL_OK;
+}
+
 el_status el_state_open(el_runtime *rt, sqlite3 **out, el_error *err)
 {
     *out = NULL;
     char path[PATH_MAX];
     el_status s = el_runtime_path(rt, "state.db", path, sizeof path, err);
+    if (s == EL_OK)
+        s = make_private(path, err);
     if (s != EL_OK)
         return s;
     sqlite3 *db = NULL;
@@ -73,7 +111,6 @@ el_status el_state_open(el_runtime *rt, sqlite3 **out, el_error *err)
         sqlite3_close(db);
         return EL_ERR_CONFIG;
     }
-    chmod(path, 0600);
     *out = db;
     return EL_OK;
 }

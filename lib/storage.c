@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,7 +176,47 @@ el_status el_storage_read(int root, const char *rel, size_t max, uint8_t **data,
     return EL_OK;
 }
 
-static uint64_t tree_bytes(int dfd, int depth)
+/* ---- the quota ledger ---------------------------------------------------------------------------
+ * What a capsule's storage holds is counted as allocated blocks, and every file and directory
+ * costs at least one 4 KiB block (so empty files and directories are not free), including files
+ * that were unlinked while still open (they keep their blocks until closed).
+ *
+ * Measuring that exactly means walking the tree, so it is done rarely: each storage directory has
+ * one ledger per process (shared by every instance of the capsule, with a lock of its own) whose
+ * estimate only grows: every write, create or mkdir is charged an upper bound of what it can add
+ * (through the storage provider here, through WASI in wasm.c's shadowed calls), and frees are not
+ * credited. Only when a charge would take the estimate past the quota is the tree measured again
+ * (exactly), and only if something was charged or freed since the last measure; the estimate is
+ * then reset to the truth. So a capsule far below its quota never walks, one at its quota walks
+ * at most once per change, and the walk is bounded by the quota itself (at most quota / 4 KiB
+ * entries can be there). Limitation: another process writing the same directory at the same time
+ * (two standalone runs of one capsule) is seen only at this process's next measure. */
+
+#define QUOTA_BLOCK 4096ULL
+
+struct el__quota {
+    struct el__quota *next;
+    dev_t dev;
+    ino_t ino;
+    char path[PATH_MAX]; /* for recognising its unlinked files among the process's fds */
+    pthread_mutex_t mu;
+    uint64_t est;   /* >= what the directory holds */
+    bool exact;     /* est was measured and nothing was charged or freed since */
+};
+
+static pthread_mutex_t quotas_mu = PTHREAD_MUTEX_INITIALIZER; /* the list only, never held long */
+static struct el__quota *quotas;
+
+/* What one entry costs: its allocated blocks, at least one block. */
+static uint64_t entry_cost(const struct stat *st)
+{
+    uint64_t b = (uint64_t)st->st_blocks * 512;
+    return b < QUOTA_BLOCK ? QUOTA_BLOCK : b;
+}
+
+/* Sum of entry_cost over everything below dfd (not dfd itself); deeper than paths may go counts
+ * as over any quota (fail closed). */
+static uint64_t tree_cost(int dfd, int depth)
 {
     uint64_t total = 0;
     /* openat(".") gives a description of its own: a dup would share (and move) the offset of
@@ -195,35 +236,153 @@ static uint64_t tree_bytes(int dfd, int depth)
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
             continue;
         if (S_ISDIR(st.st_mode) && depth >= EL_STORAGE_MAX_DEPTH) {
-            total = UINT64_MAX / 2; /* deeper than paths may go: fail closed */
+            total = UINT64_MAX / 2;
             break;
         }
+        total += entry_cost(&st);
         if (S_ISDIR(st.st_mode)) {
             int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub >= 0) {
-                total += tree_bytes(sub, depth + 1);
+                total += tree_cost(sub, depth + 1);
                 close(sub);
             }
-        } else {
-            total += (uint64_t)st.st_size;
         }
     }
     closedir(d);
     return total;
 }
 
-uint64_t el_storage_usage(int root)
+/* What files under path that are unlinked but still open in this process hold: each of our fds
+ * whose file has no link left and whose last name was under path, counted once per inode. */
+static uint64_t unlinked_cost(const char *path)
 {
-    return tree_bytes(root, 0);
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return UINT64_MAX / 2; /* cannot tell: fail closed */
+    size_t pl = strlen(path), n = 0;
+    struct { dev_t dev; ino_t ino; } seen[256];
+    uint64_t total = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char *end;
+        long fd = strtol(de->d_name, &end, 10);
+        struct stat st;
+        if (*end || fd < 0 || fd == dirfd(d) || fstat((int)fd, &st) != 0 || st.st_nlink != 0 || !S_ISREG(st.st_mode))
+            continue;
+        char link[PATH_MAX + 16], proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%ld", fd);
+        ssize_t l = readlink(proc, link, sizeof link - 1);
+        if (l <= (ssize_t)pl || memcmp(link, path, pl) != 0 || link[pl] != '/')
+            continue;
+        bool dup = false;
+        for (size_t i = 0; i < n && !dup; i++)
+            dup = seen[i].dev == st.st_dev && seen[i].ino == st.st_ino;
+        if (dup)
+            continue;
+        if (n < sizeof seen / sizeof *seen)
+            seen[n].dev = st.st_dev, seen[n].ino = st.st_ino, n++;
+        total += entry_cost(&st);
+    }
+    closedir(d);
+    return total;
+}
+
+el__quota *el__quota_get(int root)
+{
+    struct stat st;
+    if (fstat(root, &st) != 0)
+        return NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        pthread_mutex_lock(&quotas_mu);
+        el__quota *q = quotas;
+        while (q && !(q->dev == st.st_dev && q->ino == st.st_ino))
+            q = q->next;
+        pthread_mutex_unlock(&quotas_mu);
+        if (q || pass)
+            return q;
+        /* First use of this directory in this process: measured once, outside the list's lock. */
+        if (!(q = calloc(1, sizeof *q)))
+            return NULL;
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", root);
+        ssize_t l = readlink(proc, q->path, sizeof q->path - 1);
+        q->path[l > 0 ? l : 0] = 0;
+        q->dev = st.st_dev;
+        q->ino = st.st_ino;
+        q->est = tree_cost(root, 0) + unlinked_cost(q->path);
+        q->exact = true;
+        pthread_mutex_init(&q->mu, NULL);
+        pthread_mutex_lock(&quotas_mu);
+        el__quota *other = quotas;
+        while (other && !(other->dev == st.st_dev && other->ino == st.st_ino))
+            other = other->next;
+        if (!other) {
+            q->next = quotas;
+            quotas = q;
+        }
+        pthread_mutex_unlock(&quotas_mu);
+        if (other) { /* another thread measured it meanwhile */
+            pthread_mutex_destroy(&q->mu);
+            free(q);
+            return other;
+        }
+        return q;
+    }
+    return NULL;
+}
+
+bool el__quota_charge(el__quota *q, int root, uint64_t bytes, uint64_t quota, uint64_t *used)
+{
+    pthread_mutex_lock(&q->mu);
+    if (q->est + bytes > quota && !q->exact) { /* maybe over: measure again */
+        q->est = tree_cost(root, 0) + unlinked_cost(q->path);
+        q->exact = true;
+    }
+    bool ok = q->est + bytes <= quota;
+    if (ok && bytes) {
+        q->est += bytes;
+        q->exact = false;
+    }
+    if (used)
+        *used = q->est + (ok ? 0 : bytes);
+    pthread_mutex_unlock(&q->mu);
+    return ok;
+}
+
+uint64_t el__quota_measure(el__quota *q, int root)
+{
+    pthread_mutex_lock(&q->mu);
+    q->est = tree_cost(root, 0) + unlinked_cost(q->path);
+    q->exact = true;
+    uint64_t used = q->est;
+    pthread_mutex_unlock(&q->mu);
+    return used;
+}
+
+void el__quota_freed(el__quota *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->exact = false;
+    pthread_mutex_unlock(&q->mu);
+}
+
+uint64_t el__quota_bytes(uint64_t len)
+{
+    uint64_t b = (len + QUOTA_BLOCK - 1) / QUOTA_BLOCK * QUOTA_BLOCK;
+    return b < QUOTA_BLOCK ? QUOTA_BLOCK : b;
 }
 
 el_status el_storage_write(int root, const char *rel, const void *data, size_t len, uint64_t quota_bytes, el_error *err)
 {
-    uint64_t used = tree_bytes(root, 0);
-    if (used + len > quota_bytes) {
+    /* The new file (a temp file renamed over the old one, whose blocks are freed then) and, at
+     * most, one new block for each directory on its path. */
+    el__quota *q = el__quota_get(root);
+    uint64_t charge = el__quota_bytes(len);
+    for (const char *p = rel; (p = strchr(p, '/')); p++)
+        charge += QUOTA_BLOCK;
+    if (!q || !el__quota_charge(q, root, charge, quota_bytes, NULL))
         return el_error_set(err, EL_ERR_LIMIT, "storage quota of %llu MiB exceeded",
                             (unsigned long long)(quota_bytes >> 20));
-    }
     char leaf[256];
     int dfd = walk_dirs(root, rel, true, leaf, err);
     if (dfd < 0)
@@ -307,5 +466,8 @@ el_status el_storage_delete(int root, const char *rel, el_error *err)
     if (unlinkat(dfd, leaf, 0) != 0 && !(errno == EISDIR && unlinkat(dfd, leaf, AT_REMOVEDIR) == 0))
         s = el_error_set(err, errno == ENOENT ? EL_ERR_NOTFOUND : EL_ERR_IO, "storage: delete %s: %s", rel, strerror(errno));
     close(dfd);
+    el__quota *q = s == EL_OK ? el__quota_get(root) : NULL;
+    if (q)
+        el__quota_freed(q);
     return s;
 }

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 
 /* Limits that keep every storage resource URI within EL_RESOURCE_MAX and every tree within
- * what the quota walk counts. */
+ * what the quota measure counts. */
 #define EL_STORAGE_PATH_MAX 1000
 #define EL_STORAGE_MAX_DEPTH 32
 
@@ -23,9 +23,23 @@ el_status el_storage_root(el_runtime *rt, const char *capsule, char *out, size_t
  * operation below works beneath such a root fd, never by path. */
 el_status el_storage_open(el_runtime *rt, const char *capsule, int *fd, el_error *err);
 el_status el_storage_read(int root, const char *rel, size_t max, uint8_t **data, size_t *len, el_error *err);
-/* Bytes held under the storage directory root (apparent sizes; deeper than allowed counts as
- * over any quota). */
-uint64_t el_storage_usage(int root);
+/* The quota ledger of the storage directory open as root (storage.c explains it): one per
+ * directory and process, never freed; NULL when root cannot be examined. */
+typedef struct el__quota el__quota;
+el__quota *el__quota_get(int root);
+/* Charges bytes (an upper bound of what an operation about to happen may add) against quota,
+ * measuring root again when the estimate would pass it. False, and nothing charged, when the
+ * operation would take the directory over its quota; *used (may be NULL) gets the bytes counted. */
+bool el__quota_charge(el__quota *q, int root, uint64_t bytes, uint64_t quota, uint64_t *used);
+/* Measures the directory exactly now (its tree and its unlinked files still open here); returns
+ * the bytes counted, which become the estimate. */
+uint64_t el__quota_measure(el__quota *q, int root);
+/* Something under the directory may have been freed: the next charge that would pass the quota
+ * measures again. */
+void el__quota_freed(el__quota *q);
+/* What writing len bytes can add: len rounded up to whole 4 KiB blocks, at least one. */
+uint64_t el__quota_bytes(uint64_t len);
+/* Writes rel (a temp file renamed into place), charged to the directory's ledger first. */
 el_status el_storage_write(int root, const char *rel, const void *data, size_t len, uint64_t quota_bytes,
                            el_error *err);
 el_status el_storage_list(int root, const char *rel, json_t **entries, el_error *err);

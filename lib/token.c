@@ -900,6 +900,25 @@ el_status el_token_check(el_runtime *rt, const char *text, const char *holder_he
 
 /* ---------- revocation, epoch, listing ---------- */
 
+el_status el__token_state(el_runtime *rt, uint64_t *epoch, uint64_t *revoked_count, el_error *err)
+{
+    struct el_token_cache *c = NULL;
+    sqlite3 *db = NULL;
+    el_status st = open_state(rt, false, &c, &db, err);
+    if (st != EL_OK) {
+        el_error_prefix(err, "reading the epoch and revocations");
+        return st;
+    }
+    *epoch = c->epoch;
+    *revoked_count = c->revoked_n + (c->revoked_zero ? 1 : 0);
+    return EL_OK;
+}
+
+bool el__token_revoked(el_runtime *rt, const uint8_t id[16])
+{
+    return !rt->tokens || revoked_has(rt->tokens, id);
+}
+
 el_status el_token_revoke(el_runtime *rt, const char *id_hex, el_error *err)
 {
     uint8_t id[16];
@@ -961,15 +980,8 @@ el_status el_epoch_bump(el_runtime *rt, uint64_t *new_epoch, el_error *err)
 
 el_status el_epoch_get(el_runtime *rt, uint64_t *epoch, el_error *err)
 {
-    struct el_token_cache *c = NULL;
-    sqlite3 *db = NULL;
-    el_status st = open_state(rt, false, &c, &db, err);
-    if (st != EL_OK) {
-        el_error_prefix(err, "reading the epoch");
-        return st;
-    }
-    *epoch = c->epoch;
-    return EL_OK;
+    uint64_t n_revoked;
+    return el__token_state(rt, epoch, &n_revoked, err);
 }
 
 static void copy_col(char *dst, size_t cap, sqlite3_stmt *s, int col)

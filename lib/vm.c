@@ -70,9 +70,11 @@ typedef struct vm_launch {
     bool kvm;
     bool tty;       /* stdin and stdout are terminals: stdin goes through the serial console */
     bool pipe_mode; /* stdin is a pipe or file: relayed to the elastos.stdin port, not QEMU's */
+    bool custom;    /* EL_STDIO_CUSTOM (serve.c): stdin /dev/null, the console into a pipe */
     /* the running VM */
     pid_t pid;
     int pidfd, chan, ctl, errp, in; /* in: the elastos.stdin port, or -1 */
+    int outp;                       /* custom: the console pipe's read end, or -1 */
 } vm_launch;
 
 static long long now_ms(void)
@@ -156,12 +158,15 @@ static bool sandbox_supported(const char *qemu)
 /* Starts QEMU; fills l->pid and our ends of the channels. */
 static el_status launch(vm_launch *l, el_error *err)
 {
-    int chan[2] = {-1, -1}, ctl[2] = {-1, -1}, errp[2] = {-1, -1}, in[2] = {-1, -1};
+    int chan[2] = {-1, -1}, ctl[2] = {-1, -1}, errp[2] = {-1, -1}, in[2] = {-1, -1}, outp[2] = {-1, -1};
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) != 0 ||
         socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) != 0 ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0 || pipe2(errp, O_CLOEXEC) != 0 ||
+        (l->custom && pipe2(outp, O_CLOEXEC) != 0)) {
         int e = errno;
         for (int i = 0; i < 2; i++) {
+            if (outp[i] >= 0)
+                close(outp[i]);
             if (chan[i] >= 0)
                 close(chan[i]);
             if (ctl[i] >= 0)
@@ -237,7 +242,7 @@ static el_status launch(vm_launch *l, el_error *err)
 
     /* QEMU's stdin: ours on a terminal or when it is /dev/null; /dev/null when ours is relayed
      * (a pipe or file) or closed. */
-    int devnull = l->pipe_mode || fcntl(STDIN_FILENO, F_GETFD) < 0 ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
+    int devnull = l->custom || l->pipe_mode || fcntl(STDIN_FILENO, F_GETFD) < 0 ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -247,6 +252,10 @@ static el_status launch(vm_launch *l, el_error *err)
             close(ctl[i]);
             close(in[i]);
             close(errp[i]);
+        }
+        if (l->custom) {
+            close(outp[0]);
+            close(outp[1]);
         }
         return el_error_set(err, EL_ERR_IO, "cannot start QEMU: %s", strerror(e));
     }
@@ -268,12 +277,15 @@ static el_status launch(vm_launch *l, el_error *err)
         for (int i = 0; i < 5; i++)
             high[i] = want[i] >= 0 ? fcntl(want[i], F_DUPFD, 100) : -1;
         int hnull = devnull >= 0 ? fcntl(devnull, F_DUPFD, 100) : -1, herr = fcntl(errp[1], F_DUPFD, 100);
+        int hout = outp[1] >= 0 ? fcntl(outp[1], F_DUPFD, 100) : -1;
         for (int i = 0; i < 5; i++)
             if (high[i] >= 0 && dup2(high[i], 3 + i) < 0)
                 _exit(127);
         if (herr < 0 || dup2(herr, 2) < 0)
             _exit(127);
         if (hnull >= 0 && dup2(hnull, 0) < 0)
+            _exit(127);
+        if (hout >= 0 && dup2(hout, 1) < 0) /* custom: the serial console into our pipe */
             _exit(127);
         /* No other inherited descriptor: close 8.. (the dup2'd ones lost close-on-exec). */
         if (l->kernel_fd < 0)
@@ -294,6 +306,11 @@ static el_status launch(vm_launch *l, el_error *err)
     close(ctl[1]);
     close(in[1]);
     close(errp[1]);
+    if (outp[1] >= 0)
+        close(outp[1]);
+    l->outp = outp[0];
+    if (l->outp >= 0)
+        fcntl(l->outp, F_SETFL, O_NONBLOCK);
     l->in = in[0];
     fcntl(l->in, F_SETFL, O_NONBLOCK);
     l->pid = pid;
@@ -318,8 +335,8 @@ static int finish(vm_launch *l, bool kill_it)
             ;
         l->pid = 0;
     }
-    int *fds[5] = {&l->pidfd, &l->chan, &l->ctl, &l->errp, &l->in};
-    for (int i = 0; i < 5; i++)
+    int *fds[6] = {&l->pidfd, &l->chan, &l->ctl, &l->errp, &l->in, &l->outp};
+    for (int i = 0; i < 6; i++)
         if (*fds[i] >= 0) {
             close(*fds[i]);
             *fds[i] = -1;
@@ -416,7 +433,7 @@ static void hex_line(char **buf, size_t *len, size_t *cap, const char *key, cons
     (*buf)[(*len)++] = '\n';
 }
 
-typedef enum { OUT_NONE, OUT_EXIT, OUT_SIGNAL, OUT_ERROR, OUT_WALL, OUT_BOOT_TIMEOUT, OUT_GONE, OUT_IO } outcome;
+typedef enum { OUT_NONE, OUT_EXIT, OUT_SIGNAL, OUT_ERROR, OUT_WALL, OUT_BOOT_TIMEOUT, OUT_GONE, OUT_IO, OUT_STOP } outcome;
 
 typedef struct run_state {
     outcome out;
@@ -450,6 +467,24 @@ static bool stdin_is_null(void)
     return S_ISCHR(a.st_mode) && stat("/dev/null", &b) == 0 && a.st_rdev == b.st_rdev;
 }
 
+/* Custom stdio: hands what the serial console printed to the host's output callback; false at
+ * end of file. */
+static bool relay_console(vm_launch *l, const el_vm_options *o)
+{
+    char buf[16384];
+    for (;;) {
+        ssize_t n = read(l->outp, buf, sizeof buf);
+        if (n > 0) {
+            if (o->output)
+                o->output(o->output_arg, 1, (const unsigned char *)buf, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n < 0 && errno == EAGAIN;
+    }
+}
+
 /* Serves one VM until it ends. boot_deadline bounds the wait for "ready". */
 static void serve(vm_launch *l, const el_channel *ch, const el_vm_options *o, const char *capsule_id,
                   long long boot_deadline, long long wall_deadline, bool have_tty, run_state *rs)
@@ -474,26 +509,37 @@ static void serve(vm_launch *l, const el_channel *ch, const el_vm_options *o, co
     while (!qemu_gone) {
         long long now = now_ms();
         long long dl = kill_at ? kill_at : rs->ready ? wall_deadline : (boot_deadline < wall_deadline ? boot_deadline : wall_deadline);
+        if (o->stop && *o->stop && !kill_at) {
+            rs->out = OUT_STOP;
+            break;
+        }
         if (now >= dl) {
             if (!kill_at)
                 rs->out = !rs->ready && boot_deadline < wall_deadline ? OUT_BOOT_TIMEOUT : OUT_WALL;
             break;
         }
         /* A descriptor at end of file is not polled again (it would wake us in a loop). */
-        struct pollfd pf[6] = {{.fd = ctl_eof ? -1 : l->ctl, .events = POLLIN},
+        struct pollfd pf[7] = {{.fd = ctl_eof ? -1 : l->ctl, .events = POLLIN},
                                {.fd = rs->ready && !chan_eof ? l->chan : -1, .events = POLLIN},
                                {.fd = l->errp, .events = POLLIN}, {.fd = l->pidfd, .events = POLLIN},
                                {.fd = rs->ready && !in_eof && ilen < IBUF ? STDIN_FILENO : -1, .events = POLLIN},
-                               {.fd = ilen && !in_shut ? l->in : -1, .events = POLLOUT}};
+                               {.fd = ilen && !in_shut ? l->in : -1, .events = POLLOUT},
+                               {.fd = l->outp, .events = POLLIN}};
         long long wait = dl - now;
         if (l->pidfd < 0 && wait > 20)
             wait = 20;
+        if (o->stop && wait > 50)
+            wait = 50; /* the stop flag is a plain variable: looked at every 50 ms */
         if (tty && rs->ready && wait > 250)
             wait = 250; /* the terminal's size is checked a few times a second */
-        int r = poll(pf, 6, (int)(wait > 60000 ? 60000 : wait));
+        int r = poll(pf, 7, (int)(wait > 60000 ? 60000 : wait));
         if (r < 0 && errno != EINTR) {
             rs->out = OUT_IO;
             break;
+        }
+        if (pf[6].revents && !relay_console(l, o)) {
+            close(l->outp);
+            l->outp = -1;
         }
         if (pf[4].revents) {
             ssize_t n = read(STDIN_FILENO, ibuf + ilen, IBUF - ilen);
@@ -612,8 +658,12 @@ static void serve(vm_launch *l, const el_channel *ch, const el_vm_options *o, co
                     if (pause)
                         o->tty(o->tty_arg, EL_VM_TTY_PAUSE);
                 }
+                if (o->gate)
+                    o->gate(o->gate_arg, true);
                 char *resp = of ? el_response_error(0, "bad_request", "message longer than 1 MiB", &rlen)
                                 : ch->handle(ch->arg, line, len, &rlen);
+                if (o->gate)
+                    o->gate(o->gate_arg, false);
                 if (pause) {
                     o->tty(o->tty_arg, EL_VM_TTY_RESUME);
                     kill(l->pid, SIGCONT);
@@ -637,6 +687,8 @@ static void serve(vm_launch *l, const el_channel *ch, const el_vm_options *o, co
             fill(l->ctl, &cb);
             if (l->errp >= 0)
                 fill(l->errp, &eb);
+            if (l->outp >= 0)
+                relay_console(l, o);
             note_qemu_err(rs, &eb);
             char *line;
             size_t len;
@@ -770,7 +822,9 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
         return el_error_set(err, EL_ERR_CONFIG, "%s not found: install qemu-system-x86 (scripts/setup.sh) or set ELASTOS_QEMU",
                             qname && *qname ? qname : "qemu-system-x86_64");
 
-    vm_launch l = {.rt = rt, .m = m, .qemu = qemu, .kernel_fd = -1, .initrd_fd = -1, .pidfd = -1, .chan = -1, .ctl = -1, .errp = -1};
+    vm_launch l = {.rt = rt, .m = m, .qemu = qemu, .kernel_fd = -1, .initrd_fd = -1, .pidfd = -1, .chan = -1, .ctl = -1,
+                   .errp = -1, .in = -1, .outp = -1, .custom = o->stdio == EL_STDIO_CUSTOM};
+    const el_limits *lim = o->limits ? o->limits : &m->limits;
     char kpath[PATH_MAX], release[256] = "";
     el_cpio mods = {0};
     el_status st = EL_OK;
@@ -837,6 +891,8 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
     l.boot_args = mc->present ? mc->boot_args : NULL;
     l.vcpus = mc->present ? mc->vcpus : 1;
     l.memory_mb = mc->present ? mc->memory_mb : m->limits.memory_mb;
+    if (o->limits && o->limits->memory_mb && o->limits->memory_mb < l.memory_mb)
+        l.memory_mb = o->limits->memory_mb; /* narrowed by the launch (LaunchConfig) */
 
     /* Acceleration. */
     const char *accel = o->accel ? o->accel : el__config(rt, EL_CONFIG_VM_ACCEL);
@@ -862,12 +918,12 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
         return el_error_set(err, EL_ERR_USAGE, "VM acceleration %s: use kvm, tcg or auto", accel);
     }
 
-    l.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-    l.pipe_mode = !l.tty && !stdin_is_null();
+    l.tty = !l.custom && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    l.pipe_mode = !l.custom && !l.tty && !stdin_is_null();
     long long start = now_ms();
-    long long wall_deadline = start + (long long)m->limits.wall_ms;
+    long long wall_deadline = start + (long long)lim->wall_ms;
     run_state rs;
-    bool have_tty = isatty(STDIN_FILENO) && o->tty;
+    bool have_tty = !l.custom && isatty(STDIN_FILENO) && o->tty;
     for (;;) {
         l.kvm = !strcmp(accel, "kvm");
         memset(&rs, 0, sizeof rs);
@@ -911,7 +967,10 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
             break;
         case OUT_WALL:
             st = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: wall-clock limit of %llu ms exceeded", m->name,
-                              (unsigned long long)m->limits.wall_ms);
+                              (unsigned long long)lim->wall_ms);
+            break;
+        case OUT_STOP:
+            st = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: stopped by the operator", m->name);
             break;
         case OUT_BOOT_TIMEOUT:
             st = el_error_set(err, EL_ERR_FORMAT,

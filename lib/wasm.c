@@ -1,6 +1,19 @@
 /*
  * wasm.c - the wasm substrate (see wasm.h): engine set-up, the compiled-code cache, WASI
  * configuration with no ambient authority, limits, and running a capsule to its exit.
+ *
+ * Every limit binds everything a capsule makes the runtime do, not only its own code:
+ *   - compiling runs in a child process, killed at the capsule's CPU or wall-clock limit (the
+ *     compiler cannot be interrupted in-process), and in a daemon one module's compile never
+ *     holds up another module's launch;
+ *   - the WASI calls that can block (poll_oneoff: sleep, waiting on fds) are shadowed by our own
+ *     that wait in short slices and give up at the capsule's deadline or stop flag (Wasmtime's
+ *     epoch interruption only reaches wasm code, never a host call);
+ *   - what a capsule holds under /storage (blocks and inodes, unlinked-but-open files included)
+ *     is measured against its quota through the directory's ledger (storage.c): every so often
+ *     while it runs, and once at its end; creating symlinks there is refused;
+ *   - one linear memory per instance (multi-memory is off; no shared memories), so memory_mb,
+ *     which Wasmtime's limiter applies per memory, bounds the instance.
  */
 #include "elastos/wasm.h"
 #include "elastos/channel.h"
@@ -14,7 +27,12 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,7 +40,7 @@
 #include <wasmtime.h>
 
 /* Everything that changes the machine code Wasmtime produces goes into the cache key. */
-#define ENGINE_DESC "cranelift;opt=speed;epoch-interruption;v1"
+#define ENGINE_DESC "cranelift;opt=speed;epoch-interruption;no-multi-memory;v2"
 #define CACHE_MAGIC "ELCWASM1"
 #define CACHE_HDR (8 + 32 + 8)
 #define CACHE_MAX_BYTES ((size_t)1 << 30)
@@ -47,6 +65,18 @@ static el_status wt_error(el_error *err, el_status code, const char *what, wasmt
     return code;
 }
 
+/* What changes the code compiled: the same for the runtime's engine and a compile child's, so
+ * that what a child compiles loads here (and ENGINE_DESC names it). One non-shared memory per
+ * instance: Wasmtime's store limiter bounds each memory, so with 16 memories a module got 16x
+ * memory_mb; refusing multi-memory at validation is the simplest sound bound (and this build of
+ * Wasmtime has no threads proposal, so no shared memory either). */
+static void engine_settings(wasm_config_t *cfg)
+{
+    wasmtime_config_cranelift_opt_level_set(cfg, WASMTIME_OPT_LEVEL_SPEED);
+    wasmtime_config_epoch_interruption_set(cfg, true);
+    wasmtime_config_wasm_multi_memory_set(cfg, false);
+}
+
 static void engine_free(el_runtime *rt)
 {
     wasm_engine_delete(rt->engine);
@@ -59,8 +89,7 @@ static el_status engine_slots(el_runtime *rt, unsigned slots, wasm_engine_t **ou
         wasm_config_t *cfg = wasm_config_new();
         if (!cfg)
             return el_error_set(err, EL_ERR_INTERNAL, "wasmtime: cannot create a configuration");
-        wasmtime_config_cranelift_opt_level_set(cfg, WASMTIME_OPT_LEVEL_SPEED);
-        wasmtime_config_epoch_interruption_set(cfg, true);
+        engine_settings(cfg);
         if (slots) {
             /* Instances, memories and tables come from pools reserved once: a launch takes a
              * slot (its memory image mapped copy-on-write) instead of mmap'ing a fresh one. The
@@ -87,6 +116,73 @@ static el_status engine_slots(el_runtime *rt, unsigned slots, wasm_engine_t **ou
 }
 
 static el_status engine(el_runtime *rt, wasm_engine_t **out, el_error *err) { return engine_slots(rt, 0, out, err); }
+
+/* ---- deadlines ------------------------------------------------------------------------------- */
+
+typedef enum { FIRED_NONE, FIRED_WALL, FIRED_CPU, FIRED_STOP, FIRED_QUOTA } fired_kind;
+
+/* One run's limits as they are being spent: by its compile (in a child), its wasm code (the epoch
+ * callback) and its waits in shadowed WASI calls. */
+typedef struct deadline {
+    struct timespec at;  /* wall-clock deadline (CLOCK_MONOTONIC) */
+    uint64_t cpu_start;  /* this thread's CPU time at launch, ns */
+    uint64_t cpu_ns;     /* the manifest's cpu_ms */
+    uint64_t compile_ns; /* CPU its compile took (in the child), charged to cpu_ns */
+    fired_kind fired;
+    const volatile int *stop; /* el_wasm_options.stop */
+    uint64_t used;       /* FIRED_QUOTA: bytes counted in /storage */
+    /* A writable /storage mount: plain WASI writes are not seen one by one, so the directory's
+     * ledger (storage.c) is measured every so often, never taking more than ~1/QUOTA_DUTY of the
+     * capsule's time (the measure runs on its thread, under its CPU limit, no global lock). */
+    el__quota *quota;    /* NULL: none */
+    int quota_root;
+    uint64_t quota_bytes, next_measure;
+} deadline;
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t deadline_ns(const deadline *d)
+{
+    return (uint64_t)d->at.tv_sec * 1000000000ULL + (uint64_t)d->at.tv_nsec;
+}
+
+#define QUOTA_MIN_PERIOD_NS 20000000ULL
+#define QUOTA_DUTY 20
+
+/* Measures the storage ledger now; false (d->fired, d->used set) when over the quota. */
+static bool quota_measure(deadline *d)
+{
+    uint64_t t0 = mono_ns();
+    d->used = el__quota_measure(d->quota, d->quota_root);
+    uint64_t took = mono_ns() - t0;
+    d->next_measure = t0 + (took * QUOTA_DUTY > QUOTA_MIN_PERIOD_NS ? took * QUOTA_DUTY : QUOTA_MIN_PERIOD_NS);
+    if (d->used <= d->quota_bytes)
+        return true;
+    d->fired = FIRED_QUOTA;
+    return false;
+}
+
+/* Whether the wall-clock deadline passed or the run was stopped (then d->fired says which). */
+static bool deadline_passed(deadline *d)
+{
+    if (mono_ns() >= deadline_ns(d))
+        d->fired = FIRED_WALL;
+    else if (d->stop && *d->stop)
+        d->fired = FIRED_STOP;
+    return d->fired != FIRED_NONE;
+}
 
 static void cache_path(el_runtime *rt, const uint8_t module_sha[32], char *out, size_t cap)
 {
@@ -130,33 +226,157 @@ static wasmtime_module_t *cache_load(wasm_engine_t *eng, const char *path)
     return m;
 }
 
-static void cache_store(el_runtime *rt, const char *path, wasmtime_module_t *m)
+/* Writes a cache entry for serialized code ser (a failed write only costs the next run a compile). */
+static void cache_store(el_runtime *rt, const char *path, const uint8_t *ser, size_t ser_len)
 {
-    wasm_byte_vec_t ser = {0};
-    wasmtime_error_t *we = wasmtime_module_serialize(m, &ser);
-    if (we) {
-        wasmtime_error_delete(we);
-        return;
-    }
-    size_t len = CACHE_HDR + ser.size;
+    size_t len = CACHE_HDR + ser_len;
     uint8_t *buf = malloc(len);
     char dir[PATH_MAX];
     el_error e;
     snprintf(dir, sizeof dir, "%s/cache/wasm", rt->home);
     if (buf && el_mkdirs(dir, 0700, &e) == EL_OK) {
-        uint64_t plen = ser.size;
+        uint64_t plen = ser_len;
         memcpy(buf, CACHE_MAGIC, 8);
-        el_sha256(ser.data, ser.size, buf + 8);
+        el_sha256(ser, ser_len, buf + 8);
         memcpy(buf + 40, &plen, 8);
-        memcpy(buf + CACHE_HDR, ser.data, ser.size);
-        /* A failed cache write only costs the next run a compile. */
+        memcpy(buf + CACHE_HDR, ser, ser_len);
         (void)el_write_file_cache(path, buf, len, 0600, &e);
     }
     free(buf);
-    wasm_byte_vec_delete(&ser);
 }
 
-static el_status load_module(el_runtime *rt, const el_artifact_file *f, wasmtime_module_t **out, bool *hit, el_error *err)
+/* ---- compiling, bounded ------------------------------------------------------------------------
+ * Cranelift cannot be interrupted, and a small hostile module can take it many seconds, so the
+ * compile runs in a forked child: only this thread exists there, it builds an engine of its own
+ * (engine_settings: the code loads in ours), compiles, and writes the serialized code (or the
+ * error) to a pipe. The child's CPU time (all its threads) is bounded by an ITIMER_PROF timer at
+ * what the capsule's cpu_ms leaves, and the parent kills it at the wall-clock deadline or a stop. */
+#define COMPILE_POLL_MS 50
+
+static void compile_child(int wfd, const uint8_t *wasm, size_t len, uint64_t cpu_ns)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL); /* the child's own state (it is single-threaded) */
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigaction(SIGPROF, &dfl, NULL); /* its default action ends the process */
+    struct itimerval it = {.it_value = {.tv_sec = (time_t)(cpu_ns / 1000000000ULL),
+                                        .tv_usec = (suseconds_t)(cpu_ns % 1000000000ULL / 1000)}};
+    if (!it.it_value.tv_sec && !it.it_value.tv_usec)
+        it.it_value.tv_usec = 1;
+    setitimer(ITIMER_PROF, &it, NULL);
+    wasm_config_t *cfg = wasm_config_new();
+    if (!cfg)
+        _exit(1);
+    engine_settings(cfg);
+    wasm_engine_t *eng = wasm_engine_new_with_config(cfg);
+    wasmtime_module_t *m = NULL;
+    wasmtime_error_t *we = eng ? wasmtime_module_new(eng, wasm, len, &m) : NULL;
+    wasm_byte_vec_t out = {0};
+    char tag = 'O';
+    if (!eng)
+        _exit(1);
+    if (we) {
+        tag = 'E';
+        wasmtime_error_message(we, &out);
+    } else if ((we = wasmtime_module_serialize(m, &out)) != NULL) {
+        _exit(1);
+    }
+    if (!el_write_all(wfd, &tag, 1) || !el_write_all(wfd, out.data, out.size))
+        _exit(1);
+    _exit(0);
+}
+
+/* Reads the child's output until EOF, the deadline or a stop; false when cut short. */
+static bool compile_read(int rfd, deadline *d, uint8_t **buf, size_t *len)
+{
+    size_t cap = 0;
+    for (;;) {
+        if (deadline_passed(d))
+            return false;
+        uint64_t left_ms = (deadline_ns(d) - mono_ns()) / 1000000ULL;
+        struct pollfd p = {.fd = rfd, .events = POLLIN};
+        if (poll(&p, 1, left_ms < COMPILE_POLL_MS ? (int)left_ms + 1 : COMPILE_POLL_MS) <= 0)
+            continue;
+        if (cap - *len < 65536) {
+            size_t ncap = cap ? cap * 2 : 1 << 20;
+            uint8_t *nb = ncap <= CACHE_MAX_BYTES ? realloc(*buf, ncap) : NULL;
+            if (!nb)
+                return false;
+            *buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(rfd, *buf + *len, cap - *len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r == 0;
+        *len += (size_t)r;
+    }
+}
+
+/* Compiles f within what is left of d's limits; on success *ser is the serialized code (the
+ * caller frees it). EL_ERR_LIMIT (d->fired set) when a limit ended it, EL_ERR_FORMAT when the
+ * module is invalid. */
+static el_status compile_bounded(const el_artifact_file *f, deadline *d, uint8_t **ser, size_t *ser_len, el_error *err)
+{
+    *ser = NULL;
+    *ser_len = 0;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return el_error_set(err, EL_ERR_INTERNAL, "pipe: %s", strerror(errno));
+    uint64_t budget = d->cpu_ns > d->compile_ns ? d->cpu_ns - d->compile_ns : 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        compile_child(p[1], f->data, f->size, budget);
+    }
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        return el_error_set(err, EL_ERR_INTERNAL, "cannot start the compiler: %s", strerror(errno));
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    bool whole = compile_read(p[0], d, &buf, &len);
+    close(p[0]);
+    if (!whole)
+        kill(pid, SIGKILL);
+    int status = 0;
+    struct rusage ru = {0};
+    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
+        ;
+    d->compile_ns += (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ULL +
+                     (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ULL;
+    el_status s = EL_OK;
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGPROF) {
+        d->fired = FIRED_CPU;
+        s = EL_ERR_LIMIT;
+    } else if (!whole && d->fired) {
+        s = EL_ERR_LIMIT;
+    } else if (!whole || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || len < 1) {
+        s = el_error_set(err, EL_ERR_INTERNAL, "the compiler failed (%s %d)", WIFSIGNALED(status) ? "signal" : "status",
+                         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    } else if (buf[0] == 'E') {
+        size_t n = len - 1 > 400 ? 400 : len - 1;
+        s = el_error_set(err, EL_ERR_FORMAT, "invalid wasm module: %.*s", (int)n, (const char *)buf + 1);
+        for (char *q = err ? err->msg : NULL; q && *q; q++)
+            if (*q == '\n')
+                *q = ' ';
+    }
+    if (s == EL_OK) {
+        memmove(buf, buf + 1, len - 1);
+        *ser = buf;
+        *ser_len = len - 1;
+    } else {
+        free(buf);
+    }
+    return s;
+}
+
+/* f's compiled module: from the disk cache, or compiled (bounded by d) and cached. */
+static el_status load_module(el_runtime *rt, const el_artifact_file *f, deadline *d, wasmtime_module_t **out, bool *hit,
+                             el_error *err)
 {
     wasm_engine_t *eng = NULL;
     el_status s = engine(rt, &eng, err);
@@ -168,10 +388,17 @@ static el_status load_module(el_runtime *rt, const el_artifact_file *f, wasmtime
     *hit = *out != NULL;
     if (*out)
         return EL_OK;
-    wasmtime_error_t *we = wasmtime_module_new(eng, f->data, f->size, out);
-    if (we)
-        return wt_error(err, EL_ERR_FORMAT, "invalid wasm module", we, NULL);
-    cache_store(rt, path, *out);
+    uint8_t *ser;
+    size_t ser_len;
+    if ((s = compile_bounded(f, d, &ser, &ser_len, err)) != EL_OK)
+        return s;
+    wasmtime_error_t *we = wasmtime_module_deserialize(eng, ser, ser_len, out);
+    if (we) {
+        free(ser);
+        return wt_error(err, EL_ERR_INTERNAL, "loading the compiled module", we, NULL);
+    }
+    cache_store(rt, path, ser, ser_len);
+    free(ser);
     return EL_OK;
 }
 
@@ -249,55 +476,21 @@ static void ticker_stop(el_runtime *rt)
     free(t);
 }
 
-typedef enum { FIRED_NONE, FIRED_WALL, FIRED_CPU, FIRED_STOP, FIRED_QUOTA } fired_kind;
-
-typedef struct deadline {
-    struct timespec at;  /* wall-clock deadline (CLOCK_MONOTONIC) */
-    uint64_t cpu_start;  /* this thread's CPU time at launch, ns */
-    uint64_t cpu_ns;     /* the manifest's cpu_ms */
-    fired_kind fired;
-    const volatile int *stop; /* el_wasm_options.stop */
-    /* A writable /storage mount: plain WASI writes bypass the storage provider's quota check,
-     * so the directory is measured every few ticks instead (and once more at the end). */
-    int quota_dir;       /* -1: none */
-    uint64_t quota, used;
-    unsigned ticks;
-} deadline;
-
-#define QUOTA_EVERY_TICKS 4 /* ~20 ms at the 5 ms epoch tick */
-
-static uint64_t thread_cpu_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
-}
-
 /* Runs on the thread executing the capsule, so the thread CPU clock is the capsule's (plus the
- * runtime's work on its behalf in host calls). */
+ * runtime's work on its behalf in host calls); its compile's CPU was added before it ran. */
 static wasmtime_error_t *deadline_cb(wasmtime_context_t *ctx, void *data, uint64_t *delta,
                                      wasmtime_update_deadline_kind_t *kind)
 {
     (void)ctx;
     deadline *d = data;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (now.tv_sec > d->at.tv_sec || (now.tv_sec == d->at.tv_sec && now.tv_nsec >= d->at.tv_nsec)) {
-        d->fired = FIRED_WALL;
-        return wasmtime_error_new("wall-clock limit exceeded");
-    }
-    if (d->stop && *d->stop) {
-        d->fired = FIRED_STOP;
-        return wasmtime_error_new("stopped");
-    }
-    if (thread_cpu_ns() - d->cpu_start >= d->cpu_ns) {
+    if (deadline_passed(d))
+        return wasmtime_error_new(d->fired == FIRED_WALL ? "wall-clock limit exceeded" : "stopped");
+    if (thread_cpu_ns() - d->cpu_start + d->compile_ns >= d->cpu_ns) {
         d->fired = FIRED_CPU;
         return wasmtime_error_new("CPU time limit exceeded");
     }
-    if (d->quota_dir >= 0 && ++d->ticks % QUOTA_EVERY_TICKS == 0 && (d->used = el_storage_usage(d->quota_dir)) > d->quota) {
-        d->fired = FIRED_QUOTA;
+    if (d->quota && mono_ns() >= d->next_measure && !quota_measure(d))
         return wasmtime_error_new("storage quota exceeded");
-    }
     *delta = 1;
     *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
     return NULL;
@@ -459,6 +652,219 @@ static el_status define_host(wasmtime_linker_t *linker, host_env *s, el_error *e
     return we ? wt_error(err, EL_ERR_INTERNAL, "wasmtime: elastos.call", we, NULL) : EL_OK;
 }
 
+/* ---- shadowed WASI calls -----------------------------------------------------------------------
+ * Two wasi_snapshot_preview1 functions are replaced (linker shadowing) by ours. Wasmtime's own
+ * cannot be called through from here (a WASI function called by the host finds no caller memory),
+ * so each shadow is a complete implementation:
+ *   poll_oneoff: Wasmtime's blocks in a host call that epoch interruption cannot reach (sleep(3600)
+ *     outlived wall_ms and every stop). Ours waits in slices of POLL_SLICE_NS and gives up at the
+ *     run's deadline or stop flag. Clock subscriptions are served exactly; an fd subscription is
+ *     reported ready at once (fds here are files, which always are, or the stdio of a daemon's
+ *     capsule, which never blocks: empty stdin, collected output).
+ *   path_symlink: refused (EPERM), as a symlink planted in /storage could point outside it.
+ * The store's data is the run (wrun), whose first member is the host_env. */
+
+#define WASI_MODULE "wasi_snapshot_preview1"
+#define WASI_EFAULT 21
+#define WASI_EINVAL 28
+#define WASI_EPERM 63
+#define POLL_SLICE_NS 50000000ULL /* a blocked capsule notices its deadline or a stop this often */
+
+typedef struct wrun {
+    host_env he; /* first: host_call reads the store data as a host_env */
+    deadline *dl;
+    uint64_t wasi_epoch; /* host monotonic ns when the capsule's WASI monotonic clock read 0 */
+} wrun;
+
+static bool guest_mem(wasmtime_caller_t *caller, uint8_t **base, size_t *size)
+{
+    wasmtime_extern_t mem;
+    if (!wasmtime_caller_export_get(caller, "memory", 6, &mem) || mem.kind != WASMTIME_EXTERN_MEMORY)
+        return false;
+    wasmtime_context_t *ctx = wasmtime_caller_context(caller);
+    *base = wasmtime_memory_data(ctx, &mem.of.memory);
+    *size = wasmtime_memory_data_size(ctx, &mem.of.memory);
+    return true;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static wasm_trap_t *limit_trap(const deadline *d)
+{
+    static const char *const why[] = {"", "wall-clock limit exceeded", "CPU time limit exceeded", "stopped",
+                                      "storage quota exceeded"};
+    return wasmtime_trap_new(why[d->fired], strlen(why[d->fired]));
+}
+
+/* Subscription (48 bytes): userdata u64 @0, tag u8 @8 (0 clock, 1 fd_read, 2 fd_write); a clock
+ * has id u32 @16 (0 realtime, 1 monotonic), timeout u64 @24, flags u16 @40 (1: absolute). Event
+ * (32 bytes): userdata u64 @0, error u16 @8, type u8 @10, nbytes u64 @16, flags u16 @24. */
+#define SUB_SIZE 48
+#define EVENT_SIZE 32
+
+/* When (host monotonic ns) clock subscription sub is due; false for a clock WASI does not have. */
+static bool sub_due(const wrun *r, const uint8_t *sub, uint64_t now, uint64_t *due)
+{
+    uint32_t id;
+    memcpy(&id, sub + 16, 4);
+    uint64_t t = rd64(sub + 24);
+    if (id > 1)
+        return false;
+    if (sub[40] & 1) { /* absolute: on the capsule's clock */
+        uint64_t cnow;
+        if (id == 0) {
+            struct timespec rt;
+            clock_gettime(CLOCK_REALTIME, &rt);
+            cnow = (uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec;
+        } else {
+            cnow = now - r->wasi_epoch;
+        }
+        t = t > cnow ? t - cnow : 0;
+    }
+    *due = t > UINT64_MAX / 2 - now ? UINT64_MAX / 2 : now + t;
+    return true;
+}
+
+static void put_event(uint8_t *ev, const uint8_t *sub, uint64_t nbytes)
+{
+    memset(ev, 0, EVENT_SIZE);
+    memcpy(ev, sub, 8);
+    ev[10] = sub[8];
+    memcpy(ev + 16, &nbytes, 8);
+}
+
+/* Sleeps until due, the deadline or a stop, whichever comes first (in slices, to see a stop;
+ * the storage quota is measured as when it runs code); false when a limit ended it. */
+static bool sleep_until(deadline *d, uint64_t due)
+{
+    for (;;) {
+        uint64_t now = mono_ns();
+        if (now >= due)
+            return true;
+        if (deadline_passed(d) || (d->quota && now >= d->next_measure && !quota_measure(d)))
+            return false;
+        uint64_t until = due;
+        if (until > now + POLL_SLICE_NS)
+            until = now + POLL_SLICE_NS;
+        if (until > deadline_ns(d))
+            until = deadline_ns(d) + 1;
+        struct timespec ts = {.tv_sec = (time_t)((until - now) / 1000000000ULL),
+                              .tv_nsec = (long)((until - now) % 1000000000ULL)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* poll_oneoff(in, out, nsubscriptions, nevents_out) -> errno, bounded by the run's deadline. */
+static wasm_trap_t *shadow_poll(wasmtime_caller_t *caller, wrun *r, const wasmtime_val_t *args, wasmtime_val_t *result)
+{
+    uint8_t *base;
+    size_t size;
+    uint64_t in = (uint32_t)args[0].of.i32, out = (uint32_t)args[1].of.i32, n = (uint32_t)args[2].of.i32;
+    uint64_t nev = (uint32_t)args[3].of.i32;
+    result->of.i32 = 0;
+    if (n == 0) {
+        result->of.i32 = WASI_EINVAL; /* sleeping forever is not offered */
+        return NULL;
+    }
+    if (!guest_mem(caller, &base, &size) || in + n * SUB_SIZE > size || out + n * EVENT_SIZE > size || nev + 4 > size) {
+        result->of.i32 = WASI_EFAULT;
+        return NULL;
+    }
+    uint64_t *due = malloc(n * sizeof *due);
+    if (!due)
+        return wasmtime_trap_new("poll_oneoff: out of memory", 26);
+    uint64_t now = mono_ns(), first = UINT64_MAX;
+    uint32_t count = 0;
+    for (uint64_t i = 0; i < n && !result->of.i32; i++) { /* fds are ready now; clocks: when due */
+        const uint8_t *sub = base + in + i * SUB_SIZE;
+        due[i] = UINT64_MAX;
+        if (sub[8] == 1 || sub[8] == 2)
+            put_event(base + out + count++ * EVENT_SIZE, sub, sub[8] == 1 ? 1 : 0);
+        else if (sub[8] != 0 || !sub_due(r, sub, now, &due[i]))
+            result->of.i32 = WASI_EINVAL;
+        else if (due[i] < first)
+            first = due[i];
+    }
+    if (!result->of.i32 && !count && !sleep_until(r->dl, first)) {
+        free(due);
+        return limit_trap(r->dl);
+    }
+    guest_mem(caller, &base, &size); /* (it cannot have moved: nothing ran meanwhile) */
+    now = mono_ns();
+    for (uint64_t i = 0; i < n && !result->of.i32; i++) /* and every clock now due */
+        if (due[i] <= now)
+            put_event(base + out + count++ * EVENT_SIZE, base + in + i * SUB_SIZE, 0);
+    free(due);
+    if (!result->of.i32)
+        memcpy(base + nev, &count, 4);
+    return NULL;
+}
+
+static wasm_trap_t *shadow_cb(void *env, wasmtime_caller_t *caller, const wasmtime_val_t *args, size_t nargs,
+                              wasmtime_val_t *results, size_t nresults)
+{
+    (void)nargs;
+    (void)nresults;
+    wrun *r = wasmtime_context_get_data(wasmtime_caller_context(caller));
+    results[0].kind = WASMTIME_I32;
+    if (env) /* path_symlink: a symlink in /storage could point anywhere outside it */
+        results[0].of.i32 = WASI_EPERM;
+    else
+        return shadow_poll(caller, r, args, results);
+    return NULL;
+}
+
+/* Defines the shadows in linker (which already has WASI). */
+static el_status define_shadows(wasmtime_linker_t *linker, el_error *err)
+{
+    static const struct {
+        const char *name;
+        size_t np;
+        bool symlink;
+    } defs[] = {{"poll_oneoff", 4, false}, {"path_symlink", 5, true}};
+    wasmtime_linker_allow_shadowing(linker, true);
+    el_status s = EL_OK;
+    for (size_t k = 0; k < sizeof defs / sizeof *defs && s == EL_OK; k++) {
+        wasm_valtype_t *p[5], *r1[1] = {wasm_valtype_new_i32()};
+        for (size_t i = 0; i < defs[k].np; i++)
+            p[i] = wasm_valtype_new_i32();
+        wasm_valtype_vec_t params, results;
+        wasm_valtype_vec_new(&params, defs[k].np, p);
+        wasm_valtype_vec_new(&results, 1, r1);
+        wasm_functype_t *ty = wasm_functype_new(&params, &results);
+        wasmtime_error_t *we = wasmtime_linker_define_func(linker, WASI_MODULE, strlen(WASI_MODULE), defs[k].name,
+                                                           strlen(defs[k].name), ty, shadow_cb,
+                                                           defs[k].symlink ? (void *)linker : NULL, NULL);
+        wasm_functype_delete(ty);
+        if (we)
+            s = wt_error(err, EL_ERR_INTERNAL, "wasmtime: shadowing WASI", we, NULL);
+    }
+    wasmtime_linker_allow_shadowing(linker, false);
+    return s;
+}
+
+/* A linker with WASI (shadowed) and, with host, elastos.call. */
+static el_status make_linker(wasm_engine_t *eng, bool host, wasmtime_linker_t **linker, el_error *err)
+{
+    *linker = wasmtime_linker_new(eng);
+    wasmtime_error_t *we = wasmtime_linker_define_wasi(*linker);
+    el_status s = we ? wt_error(err, EL_ERR_INTERNAL, "wasmtime: WASI linker", we, NULL) : EL_OK;
+    if (s == EL_OK)
+        s = define_shadows(*linker, err);
+    if (s == EL_OK && host)
+        s = define_host(*linker, NULL, err);
+    if (s != EL_OK) {
+        wasmtime_linker_delete(*linker);
+        *linker = NULL;
+    }
+    return s;
+}
+
 /* The fast path of a long-lived host (el_wasm_prepare): one linker for all runs with a session,
  * and per module, by content hash, the compiled module and its InstancePre. */
 #define PREPARED_MAX 256
@@ -467,11 +873,12 @@ typedef struct prepared {
     struct prepared *next;
     uint8_t sha[32];
     wasmtime_module_t *module;
-    wasmtime_instance_pre_t *pre;
+    wasmtime_instance_pre_t *pre; /* NULL while its compile is in flight */
 } prepared;
 
 struct el_wasm_shared {
-    pthread_mutex_t mu;
+    pthread_mutex_t mu; /* the list; never held across a compile */
+    pthread_cond_t cv;  /* a compile finished */
     wasmtime_linker_t *linker;
     prepared *mods;
     size_t n;
@@ -484,12 +891,15 @@ static void wasm_shared_free(struct el_wasm_shared *w)
     while (w->mods) {
         prepared *p = w->mods;
         w->mods = p->next;
-        wasmtime_instance_pre_delete(p->pre);
-        wasmtime_module_delete(p->module);
+        if (p->pre)
+            wasmtime_instance_pre_delete(p->pre);
+        if (p->module)
+            wasmtime_module_delete(p->module);
         free(p);
     }
     wasmtime_linker_delete(w->linker);
     pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
     free(w);
 }
 
@@ -511,13 +921,12 @@ el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err)
     if (!w)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     pthread_mutex_init(&w->mu, NULL);
-    w->linker = wasmtime_linker_new(eng);
-    wasmtime_error_t *we = wasmtime_linker_define_wasi(w->linker);
-    if (we)
-        s = wt_error(err, EL_ERR_INTERNAL, "wasmtime: WASI linker", we, NULL);
-    if (s == EL_OK)
-        s = define_host(w->linker, NULL, err);
-    if (s != EL_OK) {
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if ((s = make_linker(eng, true, &w->linker, err)) != EL_OK) {
         wasm_shared_free(w);
         return s;
     }
@@ -526,45 +935,151 @@ el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err)
     return EL_OK;
 }
 
-/* The InstancePre for f's module (compiled or loaded from the disk cache on first use). The
- * lock is held while loading, so many launches of a new module wait for one compile. */
-static el_status prepared_get(el_runtime *rt, const el_artifact_file *f, const wasmtime_instance_pre_t **out, bool *hit,
-                              el_error *err)
+static prepared *prepared_find(struct el_wasm_shared *w, const uint8_t sha[32]) /* mu held */
 {
-    struct el_wasm_shared *w = rt->wshared;
-    pthread_mutex_lock(&w->mu);
-    for (prepared *p = w->mods; p; p = p->next)
-        if (memcmp(p->sha, f->sha256, 32) == 0) {
-            *out = p->pre;
-            *hit = true;
-            pthread_mutex_unlock(&w->mu);
-            return EL_OK;
-        }
-    el_status s = w->n >= PREPARED_MAX ? el_error_set(err, EL_ERR_INTERNAL, "too many distinct modules kept in memory")
-                                       : EL_OK;
-    prepared *p = s == EL_OK ? calloc(1, sizeof *p) : NULL;
-    if (s == EL_OK && !p)
-        s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    if (s == EL_OK)
-        s = load_module(rt, f, &p->module, hit, err);
+    prepared *p = w->mods;
+    while (p && memcmp(p->sha, sha, 32) != 0)
+        p = p->next;
+    return p;
+}
+
+/* Compiles (or loads from the disk cache) p's module and its InstancePre, with no lock held. */
+static el_status prepared_build(el_runtime *rt, const el_artifact_file *f, deadline *d, prepared *p, bool *hit,
+                                el_error *err)
+{
+    el_status s = load_module(rt, f, d, &p->module, hit, err);
     if (s == EL_OK) {
-        wasmtime_error_t *we = wasmtime_linker_instantiate_pre(w->linker, p->module, &p->pre);
+        wasmtime_error_t *we = wasmtime_linker_instantiate_pre(rt->wshared->linker, p->module, &p->pre);
         if (we) {
             wasmtime_module_delete(p->module);
+            p->module = NULL;
             s = wt_error(err, EL_ERR_FORMAT, "cannot start capsule", we, NULL);
         }
     }
-    if (s == EL_OK) {
+    return s;
+}
+
+/* The InstancePre for f's module. The first launch of a module puts an in-flight entry in the
+ * list and compiles with no lock held; other launches of the same module wait for it (within
+ * their own deadline), and launches of other modules do not wait at all. A failed compile (a
+ * limit of the launch that did it, say) removes the entry, and a waiter compiles in turn. */
+static el_status prepared_get(el_runtime *rt, const el_artifact_file *f, deadline *d,
+                              const wasmtime_instance_pre_t **out, bool *hit, el_error *err)
+{
+    struct el_wasm_shared *w = rt->wshared;
+    pthread_mutex_lock(&w->mu);
+    prepared *p;
+    while ((p = prepared_find(w, f->sha256)) && !p->pre) {
+        if (deadline_passed(d)) {
+            pthread_mutex_unlock(&w->mu);
+            return EL_ERR_LIMIT;
+        }
+        uint64_t t = mono_ns() + POLL_SLICE_NS;
+        struct timespec until = {.tv_sec = (time_t)(t / 1000000000ULL), .tv_nsec = (long)(t % 1000000000ULL)};
+        pthread_cond_timedwait(&w->cv, &w->mu, &until);
+    }
+    if (p) {
+        *out = p->pre;
+        *hit = true;
+        pthread_mutex_unlock(&w->mu);
+        return EL_OK;
+    }
+    bool full = w->n >= PREPARED_MAX;
+    p = full ? NULL : calloc(1, sizeof *p);
+    if (p) {
         memcpy(p->sha, f->sha256, 32);
         p->next = w->mods;
         w->mods = p;
         w->n++;
-        *out = p->pre;
-    } else {
-        free(p);
     }
     pthread_mutex_unlock(&w->mu);
+    if (!p)
+        return el_error_set(err, EL_ERR_INTERNAL, full ? "too many distinct modules kept in memory" : "out of memory");
+    el_status s = prepared_build(rt, f, d, p, hit, err);
+    pthread_mutex_lock(&w->mu);
+    if (s == EL_OK) {
+        *out = p->pre;
+    } else {
+        for (prepared **pp = &w->mods; *pp; pp = &(*pp)->next)
+            if (*pp == p) {
+                *pp = p->next;
+                break;
+            }
+        w->n--;
+        free(p);
+    }
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
     return s;
+}
+
+/* The run's limit that fired (d->fired), as the one-line error of a killed capsule. */
+static el_status limit_error(const deadline *d, const el_manifest *m, const el_limits *lim, el_error *err)
+{
+    switch (d->fired) {
+    case FIRED_STOP:
+        return el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: stopped by the operator", m->name);
+    case FIRED_QUOTA:
+        return el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: storage quota of %u MiB exceeded (%llu MiB in /storage)",
+                            m->name, lim->storage_mb, (unsigned long long)(d->used >> 20));
+    case FIRED_WALL:
+        return el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: wall-clock limit of %llu ms exceeded", m->name,
+                            (unsigned long long)lim->wall_ms);
+    default:
+        return el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: CPU time limit of %llu ms exceeded", m->name,
+                            (unsigned long long)lim->cpu_ms);
+    }
+}
+
+/* How _start ended (we and trap as wasmtime_func_call left them, consumed here). */
+static el_status run_outcome(wasmtime_context_t *ctx, wasmtime_instance_t *inst, const deadline *dl, const el_manifest *m,
+                             const el_limits *lim, wasmtime_error_t *we, wasm_trap_t *trap, el_wasm_result *res,
+                             el_error *err)
+{
+    int status;
+    if (we && wasmtime_error_exit_status(we, &status)) {
+        res->exit_code = status;
+        wasmtime_error_delete(we);
+        return EL_OK;
+    }
+    if (!we && !trap)
+        return EL_OK;
+    /* The C API's limiter makes memory.grow fail rather than trap, so a capsule that dies right
+     * after (malloc failed, abort) is told apart by its memory: within an eighth of the limit,
+     * the limit is why. The message carries the evidence. */
+    wasmtime_extern_t mem;
+    size_t mem_size = wasmtime_instance_export_get(ctx, inst, "memory", 6, &mem) && mem.kind == WASMTIME_EXTERN_MEMORY
+                          ? wasmtime_memory_data_size(ctx, &mem.of.memory)
+                          : 0;
+    size_t limit = (size_t)lim->memory_mb << 20;
+    wasmtime_trap_code_t tc = 0;
+    bool overflow = !dl->fired && mem_size < limit - limit / 8 && trap && wasmtime_trap_code(trap, &tc) &&
+                    tc == WASMTIME_TRAP_CODE_STACK_OVERFLOW;
+    if (!dl->fired && mem_size < limit - limit / 8 && !overflow)
+        return wt_error(err, EL_ERR_TRAP, "capsule crashed", we, trap);
+    if (we)
+        wasmtime_error_delete(we);
+    if (trap)
+        wasm_trap_delete(trap);
+    if (dl->fired)
+        return limit_error(dl, m, lim, err);
+    if (overflow) /* the stack is a limit too: 137 with a one-line reason, not a backtrace */
+        return el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: stack overflow (call stack exhausted)", m->name);
+    /* it crashed with its memory at the limit: the failed growth is why */
+    return el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: memory limit of %u MiB reached (it failed at %zu MiB)",
+                        m->name, lim->memory_mb, mem_size >> 20);
+}
+
+/* The writable /storage mount's quota ledger for the run (none without one). */
+static el_status run_quota(deadline *d, const el_wasm_options *o, const el_limits *lim, el_error *err)
+{
+    if (!o->preopen_host || !o->preopen_writable)
+        return EL_OK;
+    d->quota_root = open(o->preopen_host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    d->quota = d->quota_root >= 0 ? el__quota_get(d->quota_root) : NULL;
+    d->quota_bytes = (uint64_t)lim->storage_mb << 20;
+    d->next_measure = mono_ns() + QUOTA_MIN_PERIOD_NS;
+    return d->quota ? EL_OK : el_error_set(err, EL_ERR_IO, "cannot measure the capsule's storage: %s", strerror(errno));
 }
 
 el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_options *opts, el_wasm_result *res,
@@ -582,36 +1097,8 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     if (!f)
         return el_error_set(err, EL_ERR_FORMAT, "entry %s is missing", m->entry);
 
-    /* With el_wasm_prepare's shared linker: the module's InstancePre, kept in memory. */
-    bool fast = rt->wshared && o->channel;
-    const wasmtime_instance_pre_t *pre = NULL;
-    wasmtime_module_t *module = NULL;
-    el_status s = fast ? prepared_get(rt, f, &pre, &res->cache_hit, err) : load_module(rt, f, &module, &res->cache_hit, err);
-    if (s != EL_OK)
-        return s;
-    if (o->capsule_id)
-        snprintf(res->capsule_id, sizeof res->capsule_id, "%s", o->capsule_id);
-    else
-        el_random_hex(res->capsule_id, EL_CAPSULE_ID_LEN / 2);
-
-    host_env he = {.ch = o->channel, .gate = o->gate, .gate_arg = o->gate_arg};
-    wasmtime_store_t *store = wasmtime_store_new(rt->engine, fast ? &he : NULL, NULL);
-    wasmtime_linker_t *linker = fast ? NULL : wasmtime_linker_new(rt->engine);
-    wasmtime_context_t *ctx = wasmtime_store_context(store);
-    wasmtime_store_limiter(store, (int64_t)lim->memory_mb << 20, 1 << 20, 16, 16, 16);
-    wasmtime_context_set_epoch_deadline(ctx, 1);
-    wasmtime_error_t *we = fast ? NULL : wasmtime_linker_define_wasi(linker);
-    if (we)
-        s = wt_error(err, EL_ERR_INTERNAL, "wasmtime: WASI linker", we, NULL);
-    if (s == EL_OK)
-        s = wasi_setup(ctx, m, res->capsule_id, o, err);
-    if (s == EL_OK && o->channel && !fast)
-        s = define_host(linker, &he, err);
-
-    deadline dl = {.cpu_start = thread_cpu_ns(), .cpu_ns = lim->cpu_ms * 1000000ULL, .stop = o->stop, .quota_dir = -1,
-                   .quota = (uint64_t)lim->storage_mb << 20};
-    if (o->preopen_host && o->preopen_writable)
-        dl.quota_dir = open(o->preopen_host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* The limits start now: compiling is part of the launch. */
+    deadline dl = {.cpu_start = thread_cpu_ns(), .cpu_ns = lim->cpu_ms * 1000000ULL, .stop = o->stop, .quota_root = -1};
     clock_gettime(CLOCK_MONOTONIC, &dl.at);
     dl.at.tv_sec += (time_t)(lim->wall_ms / 1000);
     dl.at.tv_nsec += (long)(lim->wall_ms % 1000) * 1000000L;
@@ -619,12 +1106,42 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
         dl.at.tv_sec++;
         dl.at.tv_nsec -= 1000000000L;
     }
+
+    /* With el_wasm_prepare's shared linker: the module's InstancePre, kept in memory. */
+    bool fast = rt->wshared && o->channel;
+    const wasmtime_instance_pre_t *pre = NULL;
+    wasmtime_module_t *module = NULL;
+    el_status s = fast ? prepared_get(rt, f, &dl, &pre, &res->cache_hit, err)
+                       : load_module(rt, f, &dl, &module, &res->cache_hit, err);
+    if (s == EL_ERR_LIMIT && dl.fired)
+        return limit_error(&dl, m, lim, err);
+    if (s != EL_OK)
+        return s;
+    if (o->capsule_id)
+        snprintf(res->capsule_id, sizeof res->capsule_id, "%s", o->capsule_id);
+    else
+        el_random_hex(res->capsule_id, EL_CAPSULE_ID_LEN / 2);
+
+    wrun run = {.he = {.ch = o->channel, .gate = o->gate, .gate_arg = o->gate_arg}, .dl = &dl};
+    wasmtime_linker_t *linker = NULL;
+    if (!fast)
+        s = make_linker(rt->engine, o->channel != NULL, &linker, err);
+    if (s == EL_OK)
+        s = run_quota(&dl, o, lim, err);
+    wasmtime_store_t *store = wasmtime_store_new(rt->engine, &run, NULL);
+    wasmtime_context_t *ctx = wasmtime_store_context(store);
+    wasmtime_store_limiter(store, (int64_t)lim->memory_mb << 20, 1 << 20, 16, 16, 16);
+    wasmtime_context_set_epoch_deadline(ctx, 1);
+    run.wasi_epoch = mono_ns(); /* WASI's monotonic clock starts with its context, made now */
+    if (s == EL_OK)
+        s = wasi_setup(ctx, m, res->capsule_id, o, err);
     wasmtime_store_epoch_deadline_callback(store, deadline_cb, &dl, NULL);
     if (s == EL_OK)
         s = ticker_start(rt, err);
 
     wasmtime_instance_t inst;
     wasm_trap_t *trap = NULL;
+    wasmtime_error_t *we = NULL;
     if (s == EL_OK) {
         we = fast ? wasmtime_instance_pre_instantiate(pre, ctx, &inst, &trap)
                   : wasmtime_linker_instantiate(linker, ctx, module, &inst, &trap);
@@ -637,65 +1154,17 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
             s = el_error_set(err, EL_ERR_FORMAT, "module %s exports no _start function (build it as a WASI command)", m->entry);
         } else {
             trap = NULL;
-            wasmtime_trap_code_t tc = 0;
             we = wasmtime_func_call(ctx, &start.of.func, NULL, 0, NULL, 0, &trap);
-            int status;
-            if (we && wasmtime_error_exit_status(we, &status)) {
-                res->exit_code = status;
-                wasmtime_error_delete(we);
-            } else if (we || trap) {
-                /* The C API's limiter makes memory.grow fail rather than trap, so a capsule that dies
-                 * right after (malloc failed, abort) is told apart by its memory: within an eighth
-                 * of the limit, the limit is why. The message carries the evidence. */
-                wasmtime_extern_t mem;
-                size_t mem_size = wasmtime_instance_export_get(ctx, &inst, "memory", 6, &mem) &&
-                                          mem.kind == WASMTIME_EXTERN_MEMORY
-                                      ? wasmtime_memory_data_size(ctx, &mem.of.memory)
-                                      : 0;
-                size_t limit = (size_t)lim->memory_mb << 20;
-                bool mem_full = mem_size >= limit - limit / 8;
-                if (dl.fired || mem_full) {
-                    if (we)
-                        wasmtime_error_delete(we);
-                    if (trap)
-                        wasm_trap_delete(trap);
-                    if (dl.fired == FIRED_STOP)
-                        s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: stopped by the operator", m->name);
-                    else if (dl.fired == FIRED_QUOTA)
-                        s = el_error_set(err, EL_ERR_LIMIT,
-                                         "capsule %s killed: storage quota of %u MiB exceeded (%llu MiB in /storage)",
-                                         m->name, lim->storage_mb, (unsigned long long)(dl.used >> 20));
-                    else if (dl.fired == FIRED_WALL)
-                        s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: wall-clock limit of %llu ms exceeded",
-                                         m->name, (unsigned long long)lim->wall_ms);
-                    else if (dl.fired == FIRED_CPU)
-                        s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: CPU time limit of %llu ms exceeded",
-                                         m->name, (unsigned long long)lim->cpu_ms);
-                    else /* it crashed with its memory at the limit: the failed growth is why */
-                        s = el_error_set(err, EL_ERR_LIMIT,
-                                         "capsule %s killed: memory limit of %u MiB reached (it failed at %zu MiB)",
-                                         m->name, lim->memory_mb, mem_size >> 20);
-                } else if (trap && wasmtime_trap_code(trap, &tc) && tc == WASMTIME_TRAP_CODE_STACK_OVERFLOW) {
-                    /* the stack is a limit too: 137 with a one-line reason, not a backtrace */
-                    if (we)
-                        wasmtime_error_delete(we);
-                    wasm_trap_delete(trap);
-                    s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: stack overflow (call stack exhausted)",
-                                     m->name);
-                } else {
-                    s = wt_error(err, EL_ERR_TRAP, "capsule crashed", we, trap);
-                }
-            }
+            s = run_outcome(ctx, &inst, &dl, m, lim, we, trap, res, err);
         }
     }
-    if (s == EL_OK && dl.quota_dir >= 0 && (dl.used = el_storage_usage(dl.quota_dir)) > dl.quota)
-        s = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: storage quota of %u MiB exceeded (%llu MiB in /storage)",
-                         m->name, lim->storage_mb, (unsigned long long)(dl.used >> 20));
-    if (dl.quota_dir >= 0)
-        close(dl.quota_dir);
+    if (s == EL_OK && dl.quota && !quota_measure(&dl)) /* what it wrote last, its files still open */
+        s = limit_error(&dl, m, lim, err);
+    wasmtime_store_delete(store);
+    if (dl.quota_root >= 0)
+        close(dl.quota_root);
     if (linker)
         wasmtime_linker_delete(linker);
-    wasmtime_store_delete(store);
     if (module)
         wasmtime_module_delete(module);
     return s;

@@ -8,9 +8,14 @@
  * Policy lines:  allow|deny  WHO  RESOURCE  ACTIONS      ('#' starts a comment)
  *   WHO      * | NAME@ed25519:<hex> (that publisher's capsule NAME) | publisher:ed25519:<hex>
  *            | NAME (a capsule of that name from ANY trusted publisher: broader, avoid)
- *   RESOURCE * | exact URI | prefix pattern ending in / *  (no space), covering the request
+ *   RESOURCE * | exact URI | prefix pattern ending in / *, covering the request
  *   ACTIONS  * | comma-separated actions
- * A malformed policy file denies everything (fail closed) and says which line is wrong.
+ * WHO and RESOURCE are percent-encoded: %XX stands for the byte 0xXX, and a space, tab, '#',
+ * '%', control byte or non-ASCII byte must be written so (resources never contain '%', so
+ * decoding is unambiguous). The "always" line is written encoded, so it means exactly the
+ * request that was approved: a resource with "#" or spaces cannot turn into a comment or into
+ * extra fields. The whole file is parsed before any line is applied: a malformed line anywhere
+ * denies everything (fail closed) and says which line is wrong.
  */
 #include <elastos/guest.h>
 
@@ -45,40 +50,138 @@ static int action_listed(const char *list, const char *action)
     return 0;
 }
 
-/* Returns 1 allow, 0 deny, -1 no rule matched, -2 malformed (reason filled). */
+#define POLICY_MAX (1 << 20) /* bytes of policy file read; a longer file is malformed */
+#define FIELD_MAX 4096
+
+/* Percent-decodes in[0..n) into out (FIELD_MAX bytes); false on a bad escape, a NUL or overflow. */
+static int pct_decode(const char *in, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = (unsigned char)in[i];
+        if (v == '%') {
+            if (i + 2 >= n)
+                return 0;
+            char hex[3] = {in[i + 1], in[i + 2], 0}, *end;
+            if (!((hex[0] >= '0' && hex[0] <= '9') || (hex[0] >= 'A' && hex[0] <= 'F') || (hex[0] >= 'a' && hex[0] <= 'f')) ||
+                !((hex[1] >= '0' && hex[1] <= '9') || (hex[1] >= 'A' && hex[1] <= 'F') || (hex[1] >= 'a' && hex[1] <= 'f')))
+                return 0;
+            v = (unsigned)strtoul(hex, &end, 16);
+            i += 2;
+            if (v == 0)
+                return 0;
+        }
+        if (o + 1 >= FIELD_MAX)
+            return 0;
+        out[o++] = (char)v;
+    }
+    out[o] = 0;
+    return 1;
+}
+
+/* Writes s percent-encoded (see the header) to f. */
+static void pct_encode(FILE *f, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p <= 0x20 || *p >= 0x7f || *p == '#' || *p == '%')
+            fprintf(f, "%%%02X", *p);
+        else
+            fputc(*p, f);
+    }
+}
+
+typedef struct rule {
+    int allow, lineno;
+    char who[FIELD_MAX], res[FIELD_MAX], acts[256];
+} rule;
+
+/* Parses one line (comment already cut) into r; 0 blank, 1 rule, -1 malformed. */
+static int parse_line(char *line, rule *r)
+{
+    char *tok[5];
+    int n = 0;
+    for (char *p = line; *p && n < 5;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r')
+            p++;
+        if (!*p)
+            break;
+        tok[n++] = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\r')
+            p++;
+        if (*p)
+            *p++ = 0;
+    }
+    if (n == 0)
+        return 0;
+    if (n != 4 || (strcmp(tok[0], "allow") && strcmp(tok[0], "deny")) || strlen(tok[3]) >= sizeof r->acts ||
+        !pct_decode(tok[1], strlen(tok[1]), r->who) || !pct_decode(tok[2], strlen(tok[2]), r->res))
+        return -1;
+    r->allow = !strcmp(tok[0], "allow");
+    strcpy(r->acts, tok[3]);
+    return 1;
+}
+
+static int rule_matches(const rule *r, const ElastosDecisionRequest *q)
+{
+    const char *who = r->who, *at = strchr(who, '@');
+    size_t nl = strlen(q->capsule_name);
+    int who_ok = !strcmp(who, "*") || !strcmp(who, q->capsule_name) ||
+                 (!strncmp(who, "publisher:", 10) && !strcmp(who + 10, q->publisher)) ||
+                 (at && (size_t)(at - who) == nl && !strncmp(who, q->capsule_name, nl) && !strcmp(at + 1, q->publisher));
+    return who_ok && covers(r->res, q->resource) && action_listed(r->acts, q->action);
+}
+
+/* Returns 1 allow, 0 deny, -1 no rule matched, -2 malformed (reason filled). The whole file
+ * is read and every line parsed before the first matching rule decides. */
 static int consult_policy(const ElastosDecisionRequest *q, char *reason, size_t cap)
 {
     FILE *f = fopen(POLICY, "r");
     if (!f)
         return -1;
-    char line[2048];
-    int lineno = 0, verdict = -1;
-    while (verdict == -1 && fgets(line, sizeof line, f)) {
+    char *text = malloc(POLICY_MAX + 1);
+    size_t len = text ? fread(text, 1, POLICY_MAX + 1, f) : 0;
+    int err = !text || ferror(f);
+    fclose(f);
+    if (err || len > POLICY_MAX) {
+        snprintf(reason, cap, "the policy file is %s", err ? "unreadable" : "larger than 1 MiB");
+        free(text);
+        return -2;
+    }
+    text[len] = 0;
+    if (memchr(text, 0, len)) { /* a NUL would hide the rest of its line */
+        snprintf(reason, cap, "the policy file contains a NUL byte");
+        free(text);
+        return -2;
+    }
+    rule *r = malloc(sizeof *r);
+    int verdict = -1, lineno = 0;
+    char *line = text;
+    while (r && line && *line) {
+        char *nl = strchr(line, '\n'), *hash;
+        if (nl)
+            *nl = 0;
         lineno++;
-        char *hash = strchr(line, '#');
-        if (hash)
+        if ((hash = strchr(line, '#')))
             *hash = 0;
-        char verb[16], who[256], res[1100], acts[256], extra[2];
-        int n = sscanf(line, "%15s %255s %1099s %255s %1s", verb, who, res, acts, extra);
-        if (n <= 0)
-            continue;
-        if (n != 4 || (strcmp(verb, "allow") && strcmp(verb, "deny"))) {
-            snprintf(reason, cap, "policy line %d is malformed (want: allow|deny WHO RESOURCE ACTIONS)", lineno);
+        int k = parse_line(line, r);
+        if (k < 0) { /* anywhere in the file, even after a matching line: everything is denied */
+            snprintf(reason, cap, "policy line %d is malformed (want: allow|deny WHO RESOURCE ACTIONS,"
+                     " WHO and RESOURCE percent-encoded)", lineno);
             verdict = -2;
             break;
         }
-        const char *at = strchr(who, '@');
-        size_t nl = strlen(q->capsule_name);
-        int who_ok = !strcmp(who, "*") || !strcmp(who, q->capsule_name) ||
-                     (!strncmp(who, "publisher:", 10) && !strcmp(who + 10, q->publisher)) ||
-                     (at && (size_t)(at - who) == nl && !strncmp(who, q->capsule_name, nl) &&
-                      !strcmp(at + 1, q->publisher));
-        if (who_ok && covers(res, q->resource) && action_listed(acts, q->action)) {
-            verdict = !strcmp(verb, "allow");
-            snprintf(reason, cap, "policy line %d: %s", lineno, verb);
+        if (k > 0 && verdict == -1 && rule_matches(r, q)) {
+            verdict = r->allow;
+            snprintf(reason, cap, "policy line %d: %s", lineno, r->allow ? "allow" : "deny");
         }
+        line = nl ? nl + 1 : NULL;
     }
-    fclose(f);
+    if (!r) {
+        snprintf(reason, cap, "out of memory reading the policy");
+        verdict = -2;
+    }
+    free(r);
+    free(text);
     return verdict;
 }
 
@@ -124,7 +227,13 @@ int main(void)
             if (a == 'a') {
                 FILE *f = fopen(POLICY, "a");
                 if (f) {
-                    fprintf(f, "allow %s@%s %s %s\n", q.capsule_name, q.publisher, q.resource, q.action);
+                    fputs("allow ", f);
+                    pct_encode(f, q.capsule_name);
+                    fputc('@', f);
+                    pct_encode(f, q.publisher);
+                    fputc(' ', f);
+                    pct_encode(f, q.resource);
+                    fprintf(f, " %s\n", q.action);
                     fclose(f);
                 }
             }

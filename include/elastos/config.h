@@ -37,6 +37,8 @@ typedef enum el_config_key {
     EL_CONFIG_VM_KVM_PROBE_MS,       /* ELASTOS_VM_KVM_PROBE_MS */
     EL_CONFIG_PATH,                  /* PATH: where QEMU is looked for */
     EL_CONFIG_TERM,                  /* TERM: passed to a VM capsule's console */
+    EL_CONFIG_KUBO_API,              /* ELASTOS_KUBO_API: a Kubo RPC API to fetch CIDs from (launch.h) */
+    EL_CONFIG_GATEWAYS,              /* ELASTOS_GATEWAYS: space-separated IPFS gateways to fetch from */
     EL_CONFIG_COUNT
 } el_config_key;
 

@@ -3,7 +3,7 @@
  *
  * Parsing is strict: one JSON object, at most EL_MSG_MAX bytes, envelope {"id","request"},
  * a known "type", exactly the fields that type allows with the right JSON types, no duplicate
- * keys. Responses are encoded compactly with keys in insertion order ("type" first).
+ * keys, at most EL_MSG_MAX_DEPTH levels of nesting. Responses are encoded compactly with keys in insertion order ("type" first).
  */
 #ifndef ELASTOS_PROTOCOL_H
 #define ELASTOS_PROTOCOL_H
@@ -18,6 +18,8 @@ extern "C" {
 #endif
 
 #define EL_MSG_MAX (1u << 20)
+/* Deepest nesting of arrays and objects a message may have, counting the envelope. */
+#define EL_MSG_MAX_DEPTH 32
 
 typedef enum el_req_type {
     EL_REQ_PING,

@@ -30,11 +30,21 @@ struct el_channel;
 typedef enum el_vm_tty_event { EL_VM_TTY_PAUSE, EL_VM_TTY_RESUME, EL_VM_TTY_RESTORE } el_vm_tty_event;
 typedef void (*el_vm_tty_fn)(void *arg, el_vm_tty_event ev);
 
+/* Zero-initialised options (but the channel) give what `elastos run` does: the caller's stdio
+ * as the serial console, the manifest's limits, no gate, no stop. The host hooks mean what they
+ * mean in el_wasm_options, so one launch layer (launch.h) drives both substrates alike. */
 typedef struct el_vm_options {
     const char *const *args;    /* argv[1..] of the entry */
     size_t n_args;
     const struct el_channel *channel; /* serves the capsule's runtime channel (required; channel.h) */
     const char *accel;          /* "kvm", "tcg", or NULL: $ELASTOS_VM_ACCEL, else probe (cached) */
+    el_stdio stdio;             /* EL_STDIO_CUSTOM: stdin /dev/null, the console to output() */
+    el_wasm_output_fn output;   /* with EL_STDIO_CUSTOM: the serial console's bytes (fd 1) */
+    void *output_arg;
+    el_wasm_gate_fn gate;       /* around each request on the runtime channel; NULL: none */
+    void *gate_arg;
+    const volatile int *stop;   /* nonzero: the VM is killed within ~50 ms (137, "stopped") */
+    const el_limits *limits;    /* instead of the manifest's (wall_ms; memory_mb caps guest RAM) */
     el_vm_tty_fn tty;           /* the program's terminal handling; NULL: the terminal is left as
                                    QEMU leaves it (and no prompt is made on it mid-run) */
     void *tty_arg;

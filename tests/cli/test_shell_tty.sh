@@ -62,4 +62,30 @@ contains "$WORK/tty" "req: error denied shell: denied by the user"
 "$E" audit show >"$WORK/audit" 2>&1
 contains "$WORK/audit" "denied by the user"
 contains "$WORK/audit" "shell: grant always"
+
+# --- issue 12, finding 11: the "always" line means exactly what was approved ----------------------
+# Approving write on the resource "x delete#" must not write "... x delete# write" (read back as
+# "allow delete on x", the rest a comment): resources are percent-encoded in the policy file.
+tty a "$E" run "$CT" -- req "$S/x delete#" write
+contains "$WORK/tty" "req: ok"
+check 'grep -qxF "allow captest@$(cat "$B/keys/publisher.pub") localhost://storage/x%20delete%23 write" "$ELASTOS_HOME/shell/policy"'
+expect 0 "$E" run "$CT" -- req "$S/x" delete </dev/null      # not approved: no terminal, so denied
+check '[[ "$(grep "^req: " "$WORK/out")" == "req: error denied shell: no policy rule matches"* ]]'
+expect 0 "$E" run "$CT" -- req "$S/x delete#" write </dev/null   # the approved one holds
+check '[[ "$(grep "^req: " "$WORK/out")" == "req: ok"* ]]'
+# A malformed line anywhere denies everything, also after a line that matches.
+P=$ELASTOS_HOME/shell/policy
+cp "$P" "$WORK/policy.keep"
+printf 'allow captest localhost://storage/pol/* read\nallow captest\n' >"$P"
+expect 0 "$E" run "$CT" -- req "$S/pol/a" read </dev/null
+check '[[ "$(grep "^req: " "$WORK/out")" == "req: error denied shell: policy line 2 is malformed"* ]]'
+printf 'allow captest localhost://storage/pol/* read\nallow captest localhost://storage/%%G1 read\n' >"$P"
+expect 0 "$E" run "$CT" -- req "$S/pol/a" read </dev/null     # a bad escape is malformed too
+check '[[ "$(grep "^req: " "$WORK/out")" == *"policy line 2 is malformed"* ]]'
+# Hand-written encoded lines mean the decoded resource.
+printf '# notes\nallow captest localhost://storage/my%%20notes/* read   # a comment\n' >"$P"
+expect 0 "$E" run "$CT" -- req "$S/my notes/a" read req "$S/my" read </dev/null
+check '[[ "$(grep "^req: " "$WORK/out" | sed -n 1p)" == "req: ok"* ]]'
+check '[[ "$(grep "^req: " "$WORK/out" | sed -n 2p)" == "req: error denied"* ]]'
+cp "$WORK/policy.keep" "$P"
 finish

@@ -2,7 +2,8 @@
  * fuzz_protocol.c - libFuzzer target for the runtime side of the protocol: the input is one
  * message handed to a real session (el_session_handle) of a real, signed capsule with a storage
  * grant, twice (the second time out of order). The session must always answer with one valid
- * JSON response and never crash, leak, or write outside the capsule's storage.
+ * JSON response and never crash, leak, or write outside the capsule's storage; and what
+ * el_request_parse accepts is never nested deeper than EL_MSG_MAX_DEPTH (docs/protocol.md).
  */
 #include <jansson.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "elastos/broker.h"
+#include "elastos/protocol.h"
 #include "elastos/trust.h"
 
 static el_runtime *rt;
@@ -71,10 +73,44 @@ static void answer_is_valid(const char *r, size_t len)
     json_decref(v);
 }
 
+/* Levels of arrays and objects in v, v itself counting 1 (scalars 0). */
+static int depth_of(json_t *v)
+{
+    int d = 0;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *e;
+        json_object_foreach(v, k, e)
+        {
+            int c = depth_of(e);
+            d = c > d ? c : d;
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            int c = depth_of(e);
+            d = c > d ? c : d;
+        }
+    } else {
+        return 0;
+    }
+    return d + 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!rt)
         setup();
+    el_request q;
+    uint64_t qid;
+    el_error perr;
+    if (el_request_parse(data, size, &q, &qid, &perr) == EL_OK) {
+        if (depth_of(q.body) + 1 > EL_MSG_MAX_DEPTH) /* + 1: the envelope around the body */
+            abort();
+        el_request_free(&q);
+    }
     el_session *s;
     el_error err;
     if (el_session_new(rt, art, NULL, &s, &err) != EL_OK)

@@ -168,10 +168,59 @@ static void test_base64(void)
     free(r);
 }
 
+/* A provider_call whose body is an array nested so that the whole message is `levels` deep
+ * (envelope 1, request 2, body 3...), optionally with brackets inside a string. */
+static char *nested(int levels, const char *inner)
+{
+    size_t cap = 256 + 2 * (size_t)levels + strlen(inner);
+    char *m = malloc(cap), *p = m;
+    p += sprintf(p, "{\"id\":1,\"request\":{\"type\":\"provider_call\",\"token\":\"t\",\"uri\":\"u\",\"body\":");
+    for (int i = 2; i < levels; i++)
+        *p++ = '[';
+    p += sprintf(p, "%s", inner);
+    for (int i = 2; i < levels; i++)
+        *p++ = ']';
+    sprintf(p, "}}");
+    return m;
+}
+
+/* The documented limit (docs/protocol.md): 32 levels counting the envelope; 33 is refused
+ * before the JSON parser sees it, and brackets inside strings do not count. */
+static void test_depth(void)
+{
+    el_request q;
+    uint64_t id;
+    el_error err;
+    char *m = nested(32, "\"[[[[{{{{\\\"[[\"");
+    CHECK(el_request_parse(m, strlen(m), &q, &id, &err) == EL_OK);
+    if (q.body)
+        el_request_free(&q);
+    free(m);
+    m = nested(33, "1");
+    CHECK(el_request_parse(m, strlen(m), &q, &id, &err) == EL_ERR_FORMAT && strstr(err.msg, "deeper than 32"));
+    free(m);
+    m = nested(5000, "1"); /* far past jansson's own 2048 */
+    CHECK(el_request_parse(m, strlen(m), &q, &id, &err) == EL_ERR_FORMAT && strstr(err.msg, "deeper than 32"));
+    free(m);
+    /* Objects count as arrays do: 31 nested under the request's config make 33 levels. */
+    char objs[512], *p = objs;
+    p += sprintf(p, "{\"id\":1,\"request\":{\"type\":\"launch_capsule\",\"config\":");
+    for (int i = 0; i < 30; i++)
+        p += sprintf(p, "{\"a\":");
+    p += sprintf(p, "{}");
+    for (int i = 0; i < 32; i++)
+        *p++ = '}';
+    *p = 0;
+    CHECK(el_request_parse(objs, strlen(objs), &q, &id, &err) == EL_ERR_FORMAT && strstr(err.msg, "deeper than 32"));
+    objs[strlen(objs) - 1] = 0; /* one brace short: malformed JSON, still refused for depth first */
+    CHECK(el_request_parse(objs, strlen(objs), &q, &id, &err) == EL_ERR_FORMAT);
+}
+
 int main(void)
 {
     test_vectors();
     test_strict();
+    test_depth();
     test_bare();
     test_base64();
     return TEST_DONE();

@@ -11,15 +11,26 @@
  *   forge PATH            flip every character of the token in turn and try read: prints how
  *                         many forged tokens were accepted (must be 0)
  *   repeat N read PATH    N reads; prints how many succeeded
+ *   reqflood N RES ACTION N capability requests for RES (RES ending in "#": RES0, RES1, ... each
+ *                         a different resource); prints how many were ok, denied, limit, other
  *   raw JSON              send a raw message envelope through elastos.call, print the response
  *   ping | info | fs      ping, runtime info, list /storage through plain WASI
  *   sleep MS              pause (lets a test revoke or bump the epoch meanwhile)
  *   writebig PATH KIB     write KIB KiB of 'x' to PATH with the current token
+ * Hostile plain-WASI operations (the limits must hold against them):
+ *   pollin | readin       block in poll_oneoff on stdin (no timeout) | in fd_read on stdin
+ *   unlinkfill KIB        open /storage/u.bin, unlink it, write KIB KiB to it, hold it 300 ms
+ *   inodes N              create N empty files and N empty directories under /storage
+ *   symlink TARGET NAME   create /storage/NAME -> TARGET
  */
 #define _POSIX_C_SOURCE 200809L
 #include <elastos/guest.h>
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +183,34 @@ int main(int argc, char **argv)
                 }
             }
             printf("repeat: ok %d of %d\n", okc, n);
+        } else if (!strcmp(op, "reqflood") && i + 3 < argc) {
+            int n = atoi(argv[++i]), okc = 0, denied = 0, limit = 0, other = 0;
+            const char *res = argv[++i], *act = argv[++i];
+            size_t rl = strlen(res);
+            int numbered = rl > 0 && res[rl - 1] == '#';
+            char r[512];
+            for (int k = 0; k < n; k++) {
+                if (numbered)
+                    snprintf(r, sizeof r, "%.*s%d", (int)(rl - 1), res, k);
+                else
+                    snprintf(r, sizeof r, "%s", res);
+                CapabilityConstraints cc = ELASTOS_CONSTRAINTS_INIT;
+                char *t = NULL, *tid = NULL;
+                if (elastos_request_capability(c, r, act, &cc, &t, &tid) == 0) {
+                    okc++;
+                    free(t);
+                    free(tid);
+                    continue;
+                }
+                const char *code = elastos_client_error_code(c);
+                if (code && !strcmp(code, "denied"))
+                    denied++;
+                else if (code && !strcmp(code, "limit"))
+                    limit++;
+                else
+                    other++;
+            }
+            printf("reqflood: ok %d denied %d limit %d other %d\n", okc, denied, limit, other);
         } else if (!strcmp(op, "raw") && i + 1 < argc) {
             const char *m = argv[++i];
             static char buf[1 << 16];
@@ -202,6 +241,42 @@ int main(int argc, char **argv)
                 done++;
             int ok = f && done == kib && fclose(f) == 0;
             printf("fsfill: %s %ld KiB\n", ok ? "ok" : "error", done);
+        } else if (!strcmp(op, "pollin")) {
+            struct pollfd p = {.fd = 0, .events = POLLIN};
+            int n = poll(&p, 1, -1);
+            printf("pollin: ok %d\n", n);
+        } else if (!strcmp(op, "readin")) {
+            char b[16];
+            ssize_t n = read(0, b, sizeof b);
+            printf("readin: ok %zd\n", n);
+        } else if (!strcmp(op, "unlinkfill") && i + 1 < argc) {
+            long kib = atol(argv[++i]), done = 0;
+            int fd = open("/storage/u.bin", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            static char chunk[1024];
+            if (fd >= 0 && unlink("/storage/u.bin") == 0)
+                while (done < kib && write(fd, chunk, sizeof chunk) == (ssize_t)sizeof chunk)
+                    done++;
+            struct timespec ts = {0, 300000000L};
+            nanosleep(&ts, NULL);
+            printf("unlinkfill: %s %ld KiB\n", fd >= 0 && done == kib ? "ok" : "error", done);
+            if (fd >= 0)
+                close(fd);
+        } else if (!strcmp(op, "inodes") && i + 1 < argc) {
+            long n = atol(argv[++i]), made = 0;
+            char name[64];
+            for (long k = 0; k < n; k++) {
+                snprintf(name, sizeof name, "/storage/f%ld", k);
+                int fd = open(name, O_WRONLY | O_CREAT, 0600);
+                snprintf(name, sizeof name, "/storage/d%ld", k);
+                if (fd >= 0 && close(fd) == 0 && mkdir(name, 0700) == 0)
+                    made++;
+            }
+            printf("inodes: %s %ld\n", made == n ? "ok" : "error", made);
+        } else if (!strcmp(op, "symlink") && i + 2 < argc) {
+            const char *target = argv[++i];
+            char name[300];
+            snprintf(name, sizeof name, "/storage/%s", argv[++i]);
+            printf("symlink: %s\n", symlink(target, name) == 0 ? "ok" : "error");
         } else if (!strcmp(op, "fs")) {
             DIR *d = opendir("/storage");
             printf("fs: %s\n", d ? "ok" : "error no /storage");

@@ -16,7 +16,8 @@
  *   write PATH TEXT / read PATH   one storage operation (prints "ok" / the content)
  *   net HOST:PORT BASE64   one exchange through elastos://net/HOST:PORT; prints "net: RESULT_JSON"
  *   printenv            prints its environment, one variable per line
- *   launch NAME ARGS... / launchlim NAME MEMORY_MB ARGS... / launchenv NAME VAR VALUE ARGS...
+ *   launch NAME ARGS... / launchcid CID ARGS... / launchlim NAME MEMORY_MB ARGS... /
+ *   launchenv NAME VAR VALUE ARGS...
  *                       launch_capsule (the shell only),
  *                       prints "launched ID", then list_capsules: "list: N running"
  */
@@ -183,13 +184,16 @@ int main(int argc, char **argv)
         extern char **environ;
         for (char **e = environ; *e; e++)
             printf("%s\n", *e);
-    } else if ((!strcmp(mode, "launch") && argc > 2) || (!strcmp(mode, "launchlim") && argc > 3) ||
-               (!strcmp(mode, "launchenv") && argc > 4)) {
+    } else if (((!strcmp(mode, "launch") || !strcmp(mode, "launchcid")) && argc > 2) ||
+               (!strcmp(mode, "launchlim") && argc > 3) || (!strcmp(mode, "launchenv") && argc > 4)) {
         RuntimeClient *c = client();
         int lim = !strcmp(mode, "launchlim"), env = !strcmp(mode, "launchenv"), first = lim ? 4 : env ? 5 : 3;
         LaunchConfig lc;
         memset(&lc, 0, sizeof lc);
-        lc.name = argv[2];
+        if (!strcmp(mode, "launchcid"))
+            lc.cid = argv[2];
+        else
+            lc.name = argv[2];
         lc.memory_mb = lim ? (uint32_t)atoi(argv[3]) : 0;
         const char *en[1] = {argv[3]}, *ev[1] = {argv[4]};
         if (env) {

@@ -1,0 +1,554 @@
+/*
+ * launch.c - the one launch path (include/elastos/launch.h): resolve, verify, type, deps,
+ * limits, slot, session, token, run, kill audit, cleanup, for every capsule type and caller.
+ *
+ * Shaped as a pipeline of small steps, each a static function named after its step, so that
+ * el_launch_prepare and el_launch_run read top to bottom as the list in launch.h. The launch
+ * context (el_launch_ctx) owns everything a step acquires; el_launch_free releases whatever was
+ * acquired, so a step that fails simply returns and the caller frees. This is the only file
+ * outside the substrates that calls el_wasm_run or el_vm_run.
+ *
+ * Threads: a standalone caller passes no lock. serve.c prepares with its runtime mutex held and
+ * runs on a capsule thread without it; whatever the run side does to the shared runtime (kill
+ * audit, token revocation) goes through spec->lock, and fetching a CID (network) releases it.
+ */
+#include "elastos/launch.h"
+#include "elastos/audit.h"
+#include "elastos/fs.h"
+#include "elastos/instance.h"
+#include "elastos/sign.h"
+#include "elastos/store.h"
+#include "elastos/token.h"
+#include "elastos/vm.h"
+#include "internal.h"
+
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_SOURCES 32
+#define OPEN_ENV 3 /* ELASTOS_OPEN_URI, _TOKEN, _CID */
+
+struct el_launch_ctx {
+    el_runtime *rt;
+    const el_launch_spec *spec;
+    el_artifact *owned;     /* what runs, when opened here (NULL: spec->artifact) */
+    el_artifact *data;      /* EL_LAUNCH_OPEN: the data capsule */
+    const el_artifact *art; /* what runs */
+    const el_manifest *m;
+    char path[PATH_MAX];    /* the file the target resolved to ("" for spec->artifact) */
+    char cid[EL_CID_MAX];
+    el_limits limits;       /* the manifest's, narrowed by spec->limits */
+    int slot;               /* instance slot fd, -1 none */
+    el_session *s;
+    char storage[PATH_MAX];
+    bool preopen, writable;
+    const char **env_names, **env_values; /* spec's, then the open variables */
+    size_t n_env;
+    /* EL_LAUNCH_OPEN */
+    char open_cid[EL_CID_MAX], open_uri[EL_RESOURCE_MAX + 1], token_id[EL_TOKEN_ID_HEX];
+    char *token;
+    bool ran;
+};
+
+static void hold(const el_launch_spec *spec, bool on)
+{
+    if (spec->lock)
+        spec->lock(spec->gate_arg, on);
+}
+
+/* ---- 1. resolve ------------------------------------------------------------------------------ */
+
+/* Sources named by $ELASTOS_KUBO_API, then the space-separated $ELASTOS_GATEWAYS (config.h);
+ * *copy owns the strings split from the setting. */
+static size_t configured_sources(el_runtime *rt, el_fetch_source *v, char **copy)
+{
+    size_t n = 0;
+    const char *api = el__config(rt, EL_CONFIG_KUBO_API);
+    if (api && *api)
+        v[n++] = (el_fetch_source){EL_SOURCE_KUBO_API, api};
+    const char *env = el__config(rt, EL_CONFIG_GATEWAYS);
+    *copy = env ? strdup(env) : NULL;
+    char *save;
+    for (char *t = *copy ? strtok_r(*copy, " \t\n", &save) : NULL; t && n < MAX_SOURCES; t = strtok_r(NULL, " \t\n", &save))
+        v[n++] = (el_fetch_source){EL_SOURCE_GATEWAY, t};
+    return n;
+}
+
+static bool have_sources(el_runtime *rt)
+{
+    const char *a = el__config(rt, EL_CONFIG_KUBO_API), *g = el__config(rt, EL_CONFIG_GATEWAYS);
+    return (a && *a) || (g && *g);
+}
+
+/* Fetches cid into a fresh temporary file tmp (verified by CID), with the runtime released. */
+static el_status fetch_to_tmp(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t n,
+                              el_fetch_progress_fn progress, void *ud, el_launch_lock_fn lock, void *arg, char *tmp,
+                              el_error *err)
+{
+    char dir[PATH_MAX], partial[PATH_MAX], r[17];
+    el_random_hex(r, 8); /* several daemon threads may fetch the same CID at once */
+    el_status st = el_runtime_path(rt, "tmp", dir, sizeof dir, err);
+    if (st == EL_OK)
+        st = el_mkdirs(dir, 0700, err);
+    if (st == EL_OK)
+        st = el_runtime_path(rt, "tmp/partial", partial, sizeof partial, err);
+    if (st == EL_OK &&
+        (size_t)snprintf(tmp, PATH_MAX, "%s/fetch-%ld-%s-%s.capsule", dir, (long)getpid(), r, cid) >= PATH_MAX)
+        st = el_error_set(err, EL_ERR_CONFIG, "ELASTOS_HOME is too long for a temporary path");
+    if (st != EL_OK)
+        return st;
+    el_fetch_options o = {.sources = srcs, .n_sources = n, .partial_dir = partial, .progress = progress,
+                          .progress_ud = ud};
+    if (lock)
+        lock(arg, false);
+    st = el_fetch(rt, cid, &o, tmp, err);
+    if (lock)
+        lock(arg, true);
+    return st;
+}
+
+el_status el_launch_fetch(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t n_srcs,
+                          unsigned store_flags, el_fetch_progress_fn progress, void *progress_ud,
+                          el_launch_lock_fn lock, void *arg, el_error *err)
+{
+    char have[PATH_MAX], installed[EL_CID_MAX];
+    if (el_store_locate(rt, cid, have, err) == EL_OK) /* already here: verified again, maybe pinned */
+        return el_store_add(rt, have, store_flags, installed, err);
+    el_fetch_source env[MAX_SOURCES];
+    char *copy = NULL;
+    if (n_srcs == 0) {
+        n_srcs = configured_sources(rt, env, &copy);
+        srcs = env;
+    }
+    char tmp[PATH_MAX];
+    el_status st = n_srcs ? fetch_to_tmp(rt, cid, srcs, n_srcs, progress, progress_ud, lock, arg, tmp, err)
+                          : el_error_set(err, EL_ERR_CONFIG,
+                                         "%s: not in the local store, and no IPFS source configured (pass --gateway "
+                                         "URL or --api URL, or set ELASTOS_GATEWAYS=\"URL...\" or ELASTOS_KUBO_API=URL)",
+                                         cid);
+    free(copy);
+    if (st != EL_OK)
+        return st;
+    st = el_store_add(rt, tmp, store_flags, installed, err);
+    unlink(tmp);
+    if (st == EL_OK && strcmp(installed, cid) != 0)
+        st = el_error_set(err, EL_ERR_TRUST, "fetched %s but installed %s", cid, installed);
+    return st;
+}
+
+/* A CID from the store, fetched (cached, not pinned) when missing and a source is configured. */
+static el_status resolve_cid(el_runtime *rt, const char *cid, unsigned flags, el_launch_lock_fn lock, void *arg,
+                             char *path, el_error *err)
+{
+    el_status st = el_store_locate(rt, cid, path, err);
+    if (st != EL_ERR_NOTFOUND || !(flags & EL_LAUNCH_FETCH) || !have_sources(rt))
+        return st;
+    st = el_launch_fetch(rt, cid, NULL, 0, 0, NULL, NULL, lock, arg, err);
+    return st == EL_OK ? el_store_locate(rt, cid, path, err) : st;
+}
+
+/* NAME[@RANGE]: the highest matching version among installed, trusted capsules. */
+static el_status resolve_name(el_runtime *rt, const char *target, char *path, el_error *err)
+{
+    const char *at = strchr(target, '@');
+    size_t nl = at ? (size_t)(at - target) : strlen(target);
+    bool ok = nl > 0 && nl <= 64 && !strchr(target, '/');
+    for (size_t i = 0; ok && i < nl; i++)
+        ok = (target[i] >= 'a' && target[i] <= 'z') || (target[i] >= '0' && target[i] <= '9') || strchr("._-", target[i]);
+    if (!ok)
+        return el_error_set(err, EL_ERR_NOTFOUND, "%.200s: no such file, CID, or installed capsule name", target);
+    char name[128], cid[EL_CID_MAX];
+    snprintf(name, sizeof name, "%.*s", (int)nl, target);
+    return el_store_resolve(rt, name, at ? at + 1 : NULL, cid, path, err);
+}
+
+el_status el_launch_resolve(el_runtime *rt, const char *target, unsigned flags, el_launch_lock_fn lock, void *arg,
+                            char *path, el_error *err)
+{
+    el_error ignored;
+    if (!target || !*target)
+        return el_error_set(err, EL_ERR_USAGE, "nothing to launch: no FILE, CID or NAME");
+    if (el_cid_validate(target, &ignored) == EL_OK) /* a CID is a CID, whatever files exist */
+        return resolve_cid(rt, target, flags, lock, arg, path, err);
+    if (!(flags & EL_LAUNCH_NO_FILE) && access(target, F_OK) == 0) {
+        if ((size_t)snprintf(path, PATH_MAX, "%s", target) >= PATH_MAX)
+            return el_error_set(err, EL_ERR_USAGE, "path too long");
+        return EL_OK;
+    }
+    return resolve_name(rt, target, path, err);
+}
+
+/* ---- 2. verify ------------------------------------------------------------------------------- */
+
+/* Opens and verifies what spec names (or takes the caller's verified artifact). */
+static el_status open_target(el_launch_ctx *l, el_error *err)
+{
+    const el_launch_spec *spec = l->spec;
+    if (spec->artifact) {
+        if (!spec->artifact_cid)
+            return el_error_set(err, EL_ERR_USAGE, "el_launch: an artifact comes with its artifact_cid");
+        l->art = spec->artifact;
+        snprintf(l->cid, sizeof l->cid, "%s", spec->artifact_cid);
+        return EL_OK;
+    }
+    el_status st = el_launch_resolve(l->rt, spec->target, spec->flags, spec->lock, spec->gate_arg, l->path, err);
+    if (st == EL_OK)
+        st = el_artifact_open(l->rt, l->path, EL_OPEN_CID, &l->owned, err);
+    if (st == EL_OK)
+        st = el_artifact_cid(l->owned, l->cid, err);
+    l->art = l->owned;
+    return st;
+}
+
+/* ---- 3. type (and, for elastos open, the viewer) ----------------------------------------------- */
+
+/* The viewer named by a data capsule: a CID (store, then the configured sources) or name@range,
+ * verified, checked to be that CID, and a wasm capsule. */
+static el_status open_viewer(el_launch_ctx *l, const el_manifest *dm, el_error *err)
+{
+    char vpath[PATH_MAX];
+    el_error ignored;
+    bool by_cid = el_cid_validate(dm->viewer, &ignored) == EL_OK;
+    el_status st;
+    if (by_cid) {
+        st = resolve_cid(l->rt, dm->viewer, EL_LAUNCH_FETCH, l->spec->lock, l->spec->gate_arg, vpath, err);
+        if (st == EL_ERR_NOTFOUND)
+            return el_error_set(err, EL_ERR_NOTFOUND, "%s: its viewer %s is not installed (elastos fetch or install it)",
+                                dm->name, dm->viewer);
+    } else if (resolve_name(l->rt, dm->viewer, vpath, err) != EL_OK) {
+        return el_error_set(err, EL_ERR_NOTFOUND, "%s: no installed, trusted viewer matches %s (install one)", dm->name,
+                            dm->viewer);
+    } else {
+        st = EL_OK;
+    }
+    if (st != EL_OK)
+        return st;
+    if ((st = el_artifact_open(l->rt, vpath, EL_OPEN_CID, &l->owned, err)) != EL_OK)
+        return el_error_set(err, err->code, "%s: viewer %s: %.400s", dm->name, dm->viewer, err->msg);
+    l->art = l->owned;
+    if ((st = el_artifact_cid(l->owned, l->cid, err)) != EL_OK)
+        return st;
+    if (by_cid && strcmp(l->cid, dm->viewer) != 0)
+        return el_error_set(err, EL_ERR_TRUST, "%s: the stored viewer does not match its CID %s", dm->name, dm->viewer);
+    const el_manifest *vm = el_artifact_manifest(l->owned);
+    if (vm->type != EL_TYPE_WASM)
+        return el_error_set(err, EL_ERR_FORMAT, "%s: viewer %s is a %s capsule; a viewer must be a wasm capsule", dm->name,
+                            vm->name, el_capsule_type_name(vm->type));
+    return EL_OK;
+}
+
+/* elastos open: the data capsule goes into the store (its content is served by CID from there),
+ * and what runs becomes its viewer. */
+static el_status open_data(el_launch_ctx *l, el_error *err)
+{
+    const el_manifest *dm = el_artifact_manifest(l->art);
+    if (dm->type != EL_TYPE_DATA || !dm->viewer)
+        return el_error_set(err, EL_ERR_FORMAT, "%s is a %s capsule, not a data capsule with a viewer (use elastos run)",
+                            dm->name, el_capsule_type_name(dm->type));
+    l->data = l->owned;
+    l->owned = NULL;
+    snprintf(l->open_cid, sizeof l->open_cid, "%s", l->cid);
+    char stored[PATH_MAX], got[EL_CID_MAX];
+    if (el_store_locate(l->rt, l->open_cid, stored, err) != EL_OK) {
+        el_status st = l->path[0] ? el_store_add(l->rt, l->path, 0, got, err) /* a cache entry, like run CID */
+                                  : el_error_set(err, EL_ERR_USAGE, "el_launch: open needs a target, not an artifact");
+        if (st != EL_OK)
+            return st;
+        if (strcmp(got, l->open_cid) != 0)
+            return el_error_set(err, EL_ERR_TRUST, "%s changed while it was being opened", l->path);
+    }
+    snprintf(l->open_uri, sizeof l->open_uri, "elastos://cid/%s/%s", l->open_cid, dm->entry);
+    return open_viewer(l, dm, err);
+}
+
+static el_status check_type(el_launch_ctx *l, el_error *err)
+{
+    if (l->spec->flags & EL_LAUNCH_OPEN) {
+        el_status st = open_data(l, err);
+        if (st != EL_OK)
+            return st;
+    }
+    l->m = el_artifact_manifest(l->art);
+    switch (l->m->type) {
+    case EL_TYPE_WASM:
+    case EL_TYPE_AGENT:
+        return EL_OK;
+    case EL_TYPE_VM:
+        if (l->spec->n_env)
+            return el_error_set(err, EL_ERR_USAGE, "%s: a vm capsule takes no extra environment (config.env)", l->m->name);
+        return EL_OK;
+    case EL_TYPE_DATA:
+        return el_error_set(err, EL_ERR_USAGE, "%s is a data capsule: it is opened, not run (elastos open %s)",
+                            l->m->name, l->cid);
+    }
+    return el_error_set(err, EL_ERR_USAGE, "%s: capsules of type %s cannot be run by this version", l->m->name,
+                        el_capsule_type_name(l->m->type));
+}
+
+/* ---- 5. limits ------------------------------------------------------------------------------- */
+
+static el_status narrow_limits(el_launch_ctx *l, el_error *err)
+{
+    l->limits = l->m->limits;
+    const el_limits *n = l->spec->limits;
+    if (!n)
+        return EL_OK;
+    if ((n->memory_mb && n->memory_mb > l->limits.memory_mb) || (n->cpu_ms && n->cpu_ms > l->limits.cpu_ms) ||
+        (n->wall_ms && n->wall_ms > l->limits.wall_ms))
+        return el_error_set(err, EL_ERR_USAGE, "%s: launch limits may only narrow the manifest's", l->m->name);
+    if (n->memory_mb)
+        l->limits.memory_mb = n->memory_mb;
+    if (n->cpu_ms)
+        l->limits.cpu_ms = n->cpu_ms;
+    if (n->wall_ms)
+        l->limits.wall_ms = n->wall_ms;
+    return EL_OK;
+}
+
+/* ---- 7. session: router, grants, storage ---------------------------------------------------- */
+
+static el_status start_session(el_launch_ctx *l, el_error *err)
+{
+    el_status st = el_session_new(l->rt, l->art, NULL, &l->s, err);
+    if (st != EL_OK)
+        return st;
+    if (l->spec->router)
+        el_session_set_router(l->s, l->spec->router);
+    for (size_t i = 0; i < l->spec->n_grants; i++)
+        if ((st = el_session_grant(l->s, l->spec->grants[i], err)) != EL_OK)
+            return st;
+    if (l->m->type != EL_TYPE_VM) /* a vm capsule reaches storage through the protocol only */
+        l->preopen = el_session_storage_preopen(l->s, l->storage, sizeof l->storage, &l->writable);
+    return EL_OK;
+}
+
+/* ---- 8. token (elastos open) ----------------------------------------------------------------- */
+
+static el_status audit_open(el_launch_ctx *l, const char *decision, const char *reason, el_error *err)
+{
+    char pub[EL_PK_TEXT];
+    el_pubkey_format(el_artifact_publisher(l->art), pub);
+    el_audit_record r = {.capsule = l->m->name, .capsule_id = el_session_capsule_id(l->s), .publisher = pub,
+                         .resource = l->open_uri, .action = "read", .decision = decision, .reason = reason,
+                         .token_id = l->token_id};
+    return el_audit_append(l->rt, &r, err);
+}
+
+/* One read token for exactly the opened entry, held by this viewer instance only, expiring with
+ * its wall-clock limit; the viewer finds it in ELASTOS_OPEN_URI/_TOKEN/_CID. */
+static el_status issue_open_token(el_launch_ctx *l, el_error *err)
+{
+    char pub[EL_PK_TEXT];
+    el_pubkey_format(el_artifact_publisher(l->art), pub);
+    el_token_request tr = {.holder_hex = el_session_capsule_id(l->s), .capsule_name = l->m->name, .publisher = pub,
+                           .resource = l->open_uri, .action = EL_ACT_READ, .expiry_secs = l->limits.wall_ms / 1000 + 2};
+    el_token tok;
+    el_status st = el_token_issue(l->rt, &tr, &l->token, &tok, err);
+    if (st != EL_OK)
+        return st;
+    el_hex_encode(tok.id, 16, l->token_id);
+    char why[EL_CID_MAX + 96];
+    snprintf(why, sizeof why, "elastos open %s: the opened content, while the viewer runs", l->open_cid);
+    return audit_open(l, EL_AUDIT_GRANT, why, err); /* unrecorded, it is not handed out */
+}
+
+/* The spec's environment, then (open) the three variables of the opened content. */
+static el_status build_env(el_launch_ctx *l, el_error *err)
+{
+    const el_launch_spec *spec = l->spec;
+    size_t n = spec->n_env + (l->token ? OPEN_ENV : 0);
+    if (!n)
+        return EL_OK;
+    l->env_names = calloc(n, sizeof *l->env_names);
+    l->env_values = calloc(n, sizeof *l->env_values);
+    if (!l->env_names || !l->env_values)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < spec->n_env; i++) {
+        l->env_names[i] = spec->env_names[i];
+        l->env_values[i] = spec->env_values[i];
+    }
+    l->n_env = spec->n_env;
+    if (l->token) {
+        const char *names[OPEN_ENV] = {"ELASTOS_OPEN_URI", "ELASTOS_OPEN_TOKEN", "ELASTOS_OPEN_CID"};
+        const char *values[OPEN_ENV] = {l->open_uri, l->token, l->open_cid};
+        for (size_t i = 0; i < OPEN_ENV; i++, l->n_env++) {
+            l->env_names[l->n_env] = names[i];
+            l->env_values[l->n_env] = values[i];
+        }
+    }
+    return EL_OK;
+}
+
+/* ---- the pipeline ----------------------------------------------------------------------------- */
+
+el_status el_launch_prepare(el_runtime *rt, const el_launch_spec *spec, el_launch_ctx **out, el_error *err)
+{
+    *out = NULL;
+    el_launch_ctx *l = calloc(1, sizeof *l);
+    if (!l)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    l->rt = rt;
+    l->spec = spec;
+    l->slot = -1;
+    el_status st = open_target(l, err);                     /* 1-2: resolve, verify */
+    if (st == EL_OK)
+        st = check_type(l, err);                            /* 3: type; open: the viewer */
+    if (st == EL_OK)
+        st = el_store_check_deps(rt, l->m, err);            /* 4: dependencies */
+    if (st == EL_OK)
+        st = narrow_limits(l, err);                         /* 5: limits */
+    if (st == EL_OK)
+        st = el_instance_slot(rt, l->art, &l->slot, err);   /* 6: max_instances, host-wide */
+    if (st == EL_OK)
+        st = start_session(l, err);                         /* 7: session, grants, storage */
+    if (st == EL_OK && (spec->flags & EL_LAUNCH_OPEN))
+        st = issue_open_token(l, err);                      /* 8: the open token */
+    if (st == EL_OK)
+        st = build_env(l, err);
+    if (st != EL_OK) {
+        el_launch_free(l);
+        return st;
+    }
+    *out = l;
+    return EL_OK;
+}
+
+const char *el_launch_capsule_id(const el_launch_ctx *l)
+{
+    return el_session_capsule_id(l->s);
+}
+
+const el_manifest *el_launch_manifest(const el_launch_ctx *l)
+{
+    return l->m;
+}
+
+const char *el_launch_cid(const el_launch_ctx *l)
+{
+    return l->cid;
+}
+
+/* ---- 9. run: the substrates ------------------------------------------------------------------- */
+
+static el_status run_wasm(el_launch_ctx *l, el_launch_result *res, el_error *err)
+{
+    const el_launch_spec *spec = l->spec;
+    el_wasm_options o = {.args = spec->args, .n_args = spec->n_args, .capsule_id = el_session_capsule_id(l->s),
+                         .channel = el_session_channel(l->s), .stdio = spec->stdio, .output = spec->output, .output_arg = spec->output_arg,
+                         .gate = spec->gate, .gate_arg = spec->gate_arg, .stop = spec->stop,
+                         .limits = spec->limits ? &l->limits : NULL, .env_names = l->env_names,
+                         .env_values = l->env_values, .n_env = l->n_env};
+    if (l->preopen) {
+        o.preopen_host = l->storage;
+        o.preopen_guest = "/storage";
+        o.preopen_writable = l->writable;
+    }
+    el_wasm_result wr;
+    el_status st = el_wasm_run(l->rt, l->art, &o, &wr, err);
+    res->exit_code = wr.exit_code;
+    res->cache_hit = wr.cache_hit;
+    return st;
+}
+
+static el_status run_vm(el_launch_ctx *l, el_launch_result *res, el_error *err)
+{
+    const el_launch_spec *spec = l->spec;
+    el_vm_options o = {.args = spec->args, .n_args = spec->n_args, .channel = el_session_channel(l->s), .accel = spec->accel,
+                       .stdio = spec->stdio, .output = spec->output, .output_arg = spec->output_arg, .gate = spec->gate,
+                       .gate_arg = spec->gate_arg, .stop = spec->stop, .limits = spec->limits ? &l->limits : NULL,
+                       .tty = spec->tty, .tty_arg = spec->tty_arg};
+    el_vm_result vr;
+    el_status st = el_vm_run(l->rt, l->art, &o, &vr, err);
+    res->exit_code = vr.exit_code;
+    snprintf(res->accel, sizeof res->accel, "%s", vr.accel);
+    return st;
+}
+
+/* ---- 10. kill audit, and the open token's end ---------------------------------------------- */
+
+/* Every kill of every type, whoever launched it: a kill record with the one-line reason. A kill
+ * that cannot be recorded is still reported as the kill, with that said. */
+static void audit_kill(el_launch_ctx *l, el_error *err)
+{
+    el_error ae;
+    hold(l->spec, true);
+    el_status st = el_instance_audit_kill(l->rt, l->art, el_session_capsule_id(l->s), err->msg, &ae);
+    hold(l->spec, false);
+    if (st != EL_OK) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof err->msg - n, " (and the kill could not be audited: %.200s)", ae.msg);
+    }
+}
+
+/* However the viewer ended, its token ends with it (audited). */
+static el_status revoke_open_token(el_launch_ctx *l, el_error *err)
+{
+    if (!l->token_id[0])
+        return EL_OK;
+    el_error e;
+    el_status st = el_token_revoke(l->rt, l->token_id, &e);
+    if (st == EL_OK)
+        st = audit_open(l, EL_AUDIT_REVOKE, "the viewer exited", &e);
+    l->token_id[0] = 0;
+    if (st != EL_OK && err)
+        *err = e;
+    return st;
+}
+
+el_status el_launch_run(el_launch_ctx *l, el_launch_result *res, el_error *err)
+{
+    memset(res, 0, sizeof *res);
+    if (l->ran)
+        return el_error_set(err, EL_ERR_USAGE, "el_launch_run: this launch has run already");
+    l->ran = true;
+    snprintf(res->capsule_id, sizeof res->capsule_id, "%s", el_session_capsule_id(l->s));
+    res->type = l->m->type;
+    el_status st = l->m->type == EL_TYPE_VM ? run_vm(l, res, err) : run_wasm(l, res, err);   /* 9 */
+    res->killed = st == EL_ERR_LIMIT || st == EL_ERR_TRAP;
+    if (res->killed)
+        audit_kill(l, err);                                                                 /* 10 */
+    el_status rs = EL_OK;
+    if (l->token_id[0]) {
+        hold(l->spec, true);
+        rs = revoke_open_token(l, st == EL_OK ? err : NULL);                              /* 11 */
+        hold(l->spec, false);
+    }
+    return st != EL_OK ? st : rs;
+}
+
+/* ---- 11. cleanup ----------------------------------------------------------------------------- */
+
+void el_launch_free(el_launch_ctx *l)
+{
+    if (!l)
+        return;
+    if (l->s)
+        (void)revoke_open_token(l, NULL); /* prepared, never run */
+    if (l->token) /* a bearer credential: not left in freed memory */
+        sodium_memzero(l->token, strlen(l->token));
+    free(l->token);
+    free(l->env_names);
+    free(l->env_values);
+    el_session_free(l->s);
+    if (l->slot >= 0)
+        close(l->slot);
+    el_artifact_close(l->owned);
+    el_artifact_close(l->data);
+    free(l);
+}
+
+el_status el_launch(el_runtime *rt, const el_launch_spec *spec, el_launch_result *res, el_error *err)
+{
+    memset(res, 0, sizeof *res);
+    el_launch_ctx *l;
+    el_status st = el_launch_prepare(rt, spec, &l, err);
+    if (st != EL_OK)
+        return st;
+    st = el_launch_run(l, res, err);
+    el_launch_free(l);
+    return st;
+}
