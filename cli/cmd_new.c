@@ -1,5 +1,5 @@
 /*
- * cmd_new.c - `elastos new NAME [--lang c|rust] [--type wasm|vm]`: scaffolds ./NAME, a capsule project that
+ * cmd_new.c - `elastos new NAME [--lang c|rust|go] [--type wasm|vm]`: scaffolds ./NAME, a capsule project that
  * builds (`make`), packs (`make pack`) and runs (`make run`) with one command each. The guest
  * SDK is vendored into NAME/sdk from the copy embedded in this binary, so the project needs
  * nothing but the toolchain and elastos.
@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "elastos/fs.h"
+#include "new_go.h"
 #include "sdk_files.h"
 
 static const char MANIFEST[] =
@@ -90,16 +91,13 @@ static const char MAKE_C[] =
     "\tmkdir -p out && $(CC_WASM) --target=wasm32-wasi -O2 -Wall -Isdk/include $^ -Wl,--strip-debug -o $@\n\n";
 
 static const char MAKE_RUST[] =
-    "# Build with cargo for wasm32-wasi (called wasm32-wasip1 on newer toolchains); the SDK\n"
-    "# crate is vendored in sdk/elastos-guest.\n"
-    "# Debian's toolchain (cargo + rustc 1.63 + libstd-rust-dev-wasm32) when it is installed.\n"
-    "DEBIAN_WASM := $(wildcard /usr/lib/rustlib/wasm32-wasi)\n"
-    "CARGO ?= $(if $(DEBIAN_WASM),/usr/bin/cargo,cargo)\n"
-    "RUSTC ?= $(if $(DEBIAN_WASM),/usr/bin/rustc,)\n"
-    "TARGET ?= wasm32-wasi\n"
+    "# Build with the seed's command for WASI preview 1 (Rust 1.78 or later); the SDK crate is\n"
+    "# vendored in sdk/elastos-guest. rust-toolchain.toml, when elastos new wrote one, makes\n"
+    "# rustup's cargo use Debian's toolchain, which has the wasm32-wasip1 std (scripts/setup.sh).\n"
+    "CARGO ?= cargo\n"
     "out/@NAME@.wasm: Cargo.toml $(wildcard src/*.rs)\n"
-    "\t$(if $(RUSTC),RUSTC=$(RUSTC)) $(CARGO) build --release --target $(TARGET)\n"
-    "\tmkdir -p out && cp target/$(TARGET)/release/@NAME@.wasm $@\n\n";
+    "\t$(CARGO) build --target wasm32-wasip1 --release\n"
+    "\tmkdir -p out && cp target/wasm32-wasip1/release/@NAME@.wasm $@\n\n";
 
 static const char CARGO_TOML[] =
     "[package]\nname = \"@NAME@\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n"
@@ -171,14 +169,29 @@ static const char MAKE_VM_C[] =
     "\tmkdir -p out && $(CC_VM) -static -O2 -Wall -Isdk/include $^ -o $@\n\n";
 
 static const char MAKE_VM_RUST[] =
-    "# Build a static x86-64 Linux binary with cargo (+crt-static; Debian's 1.63 works); the SDK\n"
-    "# crate is vendored in sdk/elastos-guest.\n"
-    "CARGO ?= $(if $(wildcard /usr/bin/cargo),/usr/bin/cargo,cargo)\n"
-    "RUSTC ?= $(if $(wildcard /usr/bin/rustc),/usr/bin/rustc,)\n"
-    "TARGET ?= x86_64-unknown-linux-gnu\n"
+    "# Build a static x86-64 Linux binary with plain `cargo build --release` (.cargo/config.toml\n"
+    "# sets the target and +crt-static); the SDK crate is vendored in sdk/elastos-guest.\n"
+    "CARGO ?= cargo\n"
     "out/@NAME@: Cargo.toml $(wildcard src/*.rs)\n"
-    "\t$(if $(RUSTC),RUSTC=$(RUSTC)) RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release --target $(TARGET)\n"
-    "\tmkdir -p out && cp target/$(TARGET)/release/@NAME@ $@\n\n";
+    "\t$(CARGO) build --release\n"
+    "\tmkdir -p out && cp target/x86_64-unknown-linux-gnu/release/@NAME@ $@\n\n";
+
+/* A vm capsule's cargo configuration: a static binary from plain `cargo build --release` (the
+ * target named, so the flag does not reach build scripts and proc macros). */
+static const char CARGO_CONFIG_VM[] =
+    "# A vm capsule is a static x86-64 Linux executable (docs/vm.md).\n"
+    "[build]\ntarget = \"x86_64-unknown-linux-gnu\"\n\n"
+    "[target.x86_64-unknown-linux-gnu]\nrustflags = [\"-C\", \"target-feature=+crt-static\"]\n";
+
+/* Written when this machine's Debian Rust has a wasm32-wasip1 std (DEBIAN_WASM_STD): with rustup
+ * installed, its cargo would otherwise pick rustup's default toolchain, which may lack the target. */
+#define DEBIAN_WASM_STD "/usr/lib/rustlib/wasm32-wasip1/lib"
+static const char RUST_TOOLCHAIN[] =
+    "# Written by `elastos new` because this machine's Debian Rust (/usr) has the wasm32-wasip1\n"
+    "# std (scripts/setup.sh): with rustup installed, its cargo uses that toolchain here. Without\n"
+    "# rustup this file is ignored. To use a rustup toolchain instead, delete this file and run\n"
+    "# `rustup target add wasm32-wasip1`.\n"
+    "[toolchain]\npath = \"/usr\"\n";
 
 /* Creates the directories above path (which has at least one '/'). */
 static int make_parent(char *path)
@@ -236,6 +249,39 @@ static int vendor(const char *dir, const char *prefix)
     return n ? 0 : cli_failf(EL_ERR_INTERNAL, "this elastos was built without the %s SDK", prefix);
 }
 
+/* Prints how to use the new project. */
+static void created(const char *name, const char *lang, bool vm)
+{
+    printf("created ./%s (%s%s capsule)\n  cd %s && make        # build\n"
+           "  make key              # a publisher key (or pass KEY=path/to/publisher.key below)\n"
+           "  elastos trust add keys/publisher.pub --name %s-dev   # trust it on this host (your choice)\n"
+           "  make pack             # sign into %s.capsule\n"
+           "  make run              # run it\n", name, lang, vm ? " vm" : "", name, name, name);
+}
+
+/* --lang go: the manifest and the common Makefile half as for the others, the Go sources and
+ * build rules from new_go.c, the Go SDK (guest/go) vendored in sdk/. */
+static int new_go(const char *name, bool vm)
+{
+    const char *common = vm ? MAKE_VM_COMMON : MAKE_COMMON, *make = new_go_make(vm);
+    size_t n = strlen(make) + strlen(common) + 1;
+    char *mk = malloc(n);
+    if (!mk)
+        return cli_failf(EL_ERR_INTERNAL, "out of memory");
+    snprintf(mk, n, "%s%s", make, common);
+    int rc = write_template(name, "capsule.json", vm ? MANIFEST_VM : MANIFEST, name);
+    for (const new_file *f = new_go_files(); !rc && f->path; f++)
+        rc = write_template(name, f->path, f->text, name);
+    if (!rc)
+        rc = vendor(name, "guest/go/");
+    if (!rc)
+        rc = write_template(name, "Makefile", mk, name);
+    free(mk);
+    if (!rc)
+        created(name, "go", vm);
+    return rc;
+}
+
 static int name_ok(const char *n)
 {
     size_t len = strlen(n);
@@ -264,14 +310,16 @@ int cmd_new(int argc, char **argv)
         return cli_usage("new", "needs a NAME");
     if (!name_ok(name))
         return cli_usage("new", "bad name \"%.80s\": use 1-64 of [a-z0-9._-], starting with a letter or digit", name);
-    if (strcmp(lang, "c") && strcmp(lang, "rust"))
-        return cli_usage("new", "--lang must be c or rust");
+    if (strcmp(lang, "c") && strcmp(lang, "rust") && strcmp(lang, "go"))
+        return cli_usage("new", "--lang must be c, rust or go");
     if (strcmp(type, "wasm") && strcmp(type, "vm"))
         return cli_usage("new", "--type must be wasm or vm");
     bool vm = !strcmp(type, "vm");
     struct stat st;
     if (stat(name, &st) == 0)
         return cli_failf(EL_ERR_USAGE, "new: ./%s already exists; choose another name or remove it", name);
+    if (!strcmp(lang, "go"))
+        return new_go(name, vm);
     /* Per language: the source file, the build half of the Makefile, the vendored SDK. */
     bool c = !strcmp(lang, "c");
     const char *src_path = c ? "src/main.c" : "src/main.rs", *src = c ? MAIN_C : MAIN_RS;
@@ -286,16 +334,16 @@ int cmd_new(int argc, char **argv)
         rc = write_template(name, src_path, src, name);
     if (!rc && !c)
         rc = write_template(name, "Cargo.toml", CARGO_TOML, name);
+    if (!rc && !c && vm)
+        rc = write_template(name, ".cargo/config.toml", CARGO_CONFIG_VM, name);
+    if (!rc && !c && stat(DEBIAN_WASM_STD, &st) == 0)
+        rc = write_template(name, "rust-toolchain.toml", RUST_TOOLCHAIN, name);
     if (!rc)
         rc = vendor(name, sdk);
     if (!rc)
         rc = write_template(name, "Makefile", mk, name);
     if (rc)
         return rc;
-    printf("created ./%s (%s%s capsule)\n  cd %s && make        # build\n"
-           "  make key              # a publisher key (or pass KEY=path/to/publisher.key below)\n"
-           "  elastos trust add keys/publisher.pub --name %s-dev   # trust it on this host (your choice)\n"
-           "  make pack             # sign into %s.capsule\n"
-           "  make run              # run it\n", name, lang, vm ? " vm" : "", name, name, name);
+    created(name, lang, vm);
     return 0;
 }

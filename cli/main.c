@@ -62,7 +62,7 @@ static const cli_command commands[] = {
      "Verifies the artifact FILE and adds it, pinned, to a Kubo node (--api, default\n"
      "$ELASTOS_KUBO_API or http://127.0.0.1:5001) with the unixfs-v1-2025 import options; prints\n"
      "the CID, which must equal `elastos cid FILE` (77 otherwise)."},
-    {"new", cmd_new, "new NAME [--lang c|rust] [--type wasm|vm]",
+    {"new", cmd_new, "new NAME [--lang c|rust|go] [--type wasm|vm]",
      "Scaffolds ./NAME, a capsule project with its manifest, a source file, the guest SDK, and a\n"
      "Makefile: `make` builds it for wasm32-wasi (--type vm: a static native binary in a vm rootfs,\n"
      "docs/vm.md), `make key` makes a project key (trusting it is your own step: elastos trust add),\n"

@@ -2,12 +2,13 @@
 # Installs everything the build, the tests and the demo need on a fresh Debian 12 machine.
 # Idempotent: packages already present are skipped, so a warm machine pays ~1 s.
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 
 PKGS=(
   build-essential cmake ninja-build pkg-config
   libssl-dev libsodium-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev sqlite3
   clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev llvm-14
-  cargo rustc libstd-rust-dev-wasm32
+  rustc-web cargo-web rust-web-src lld-22   # current Rust (bookworm-security); wasm32-wasip1 std below
   openssl xxd curl python3 iproute2 util-linux
   qemu-system-x86 linux-image-cloud-amd64 musl-tools   # vm capsules: QEMU microvm, guest kernel, static init
 )
@@ -19,13 +20,19 @@ for p in "${PKGS[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  echo "setup: installing ${missing[*]}" >&2
+  # Debian's old Rust (1.63, target wasm32-wasi) conflicts with rustc-web: out in the same step.
+  old=()
+  for p in rustc cargo libstd-rust-dev-wasm32; do
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] && old+=("$p-")
+  done
+  echo "setup: installing ${missing[*]}${old:+ (removing ${old[*]%-})}" >&2
   $SUDO apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" "${old[@]}" >/dev/null
 fi
 
-# Rust toolchain used only to build Wasmtime's C API (needs a recent rustc; Debian's is 1.63).
-if ! command -v rustup >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
-  echo "setup: a recent Rust toolchain (rustup) is required to build Wasmtime's C API" >&2
-  exit 1
-fi
+# A wasm32-wasip1 std for that Rust, built once per compiler and cached (scripts/rust-wasm-std.sh;
+# a stamp check when done).
+bash "$here/rust-wasm-std.sh"
+
+# Wasmtime's C API (rust-version 1.95) builds with rustup's toolchain when there is one
+# (scripts/build-wasmtime.sh), else with Debian's rustc-web, which is new enough.

@@ -2,12 +2,15 @@
 # build-capsule.sh DIR OUT.capsule KEY
 #
 # Builds the Rust capsule in DIR (a Cargo package with one binary, next to its capsule.json)
-# for wasm32-wasi with Debian's toolchain, stages the module as the manifest's "entry" together
-# with capsule.json, and packs and signs it with the elastos binary named by $ELASTOS.
+# with the seed's command, `cargo build --target wasm32-wasip1 --release`, run in DIR, stages
+# the module as the manifest's "entry" together with capsule.json, and packs and signs it with
+# the elastos binary named by $ELASTOS.
 #
 #   ELASTOS           the elastos binary (required)
-#   CARGO, RUSTC      the toolchain (default /usr/bin/cargo, /usr/bin/rustc: Rust 1.63)
-#   RUST_WASM_TARGET  default wasm32-wasi (newer toolchains call the same ABI wasm32-wasip1)
+#   CARGO, RUSTC      the toolchain. Default: Debian's (/usr/bin/cargo, /usr/bin/rustc) when its
+#                     sysroot has the wasm32-wasip1 std (scripts/setup.sh puts it there), else
+#                     cargo and rustc from PATH (e.g. rustup's, after `rustup target add
+#                     wasm32-wasip1`)
 #   CARGO_TARGET_DIR  default ~/.cache/elastos/rust-guest-target/<hash of DIR's real path>
 #                     (never inside the repo; one per source tree, because cargo names its
 #                     outputs without the source path and would mix up two checkouts)
@@ -27,12 +30,14 @@ key=$3
 [ -f "$dir/capsule.json" ] || die "$dir/capsule.json: not found"
 [ -f "$key" ] || die "$key: not found"
 
-CARGO=${CARGO:-/usr/bin/cargo}
-RUSTC=${RUSTC:-/usr/bin/rustc}
-target=${RUST_WASM_TARGET:-wasm32-wasi}
+if [ -z "${CARGO:-}" ] && [ -d /usr/lib/rustlib/wasm32-wasip1/lib ]; then
+    CARGO=/usr/bin/cargo RUSTC=${RUSTC:-/usr/bin/rustc}
+fi
+CARGO=${CARGO:-cargo}
 tree=$(cd "$dir" && pwd -P | sha256sum | cut -c1-16)
 CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/elastos/rust-guest-target/$tree}
-export RUSTC CARGO_TARGET_DIR
+export CARGO_TARGET_DIR
+[ -z "${RUSTC:-}" ] || export RUSTC
 
 # The manifest's entry: a relative path inside the capsule.
 entry=$(sed -n 's/.*"entry"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$dir/capsule.json" | head -n 1)
@@ -41,13 +46,12 @@ case $entry in
     /* | ../* | */../* | *\\*) die "$dir/capsule.json: entry \"$entry\" is not a path inside the capsule" ;;
 esac
 
-# Build; cargo names the module it produced in its JSON messages ("executable").
-msgs=$("$CARGO" build --release --offline --target "$target" --manifest-path "$dir/Cargo.toml" \
-    --message-format=json-render-diagnostics)
-wasm=$(printf '%s\n' "$msgs" | sed -n 's/.*"executable":"\([^"]*\.wasm\)".*/\1/p')
-[ -n "$wasm" ] || die "cargo built no .wasm binary in $dir"
-[ "$(printf '%s\n' "$wasm" | wc -l)" -eq 1 ] || die "$dir builds more than one binary"
-[ -f "$wasm" ] || die "$wasm: not found"
+# Build; the package's one binary is <package name>.wasm.
+pkg=$(sed -n '/^\[package\]/,/^\[/s/^name[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$dir/Cargo.toml" | head -n 1)
+[ -n "$pkg" ] || die "$dir/Cargo.toml: no package name"
+(cd "$dir" && "$CARGO" build --target wasm32-wasip1 --release)
+wasm=$CARGO_TARGET_DIR/wasm32-wasip1/release/$pkg.wasm
+[ -f "$wasm" ] || die "cargo built no $pkg.wasm in $dir"
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/elastos-rust-stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT

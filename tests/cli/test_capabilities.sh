@@ -4,7 +4,8 @@
 # consulted exactly when it should be; `audit verify` catches tampering in a copy of this log.
 source "$(dirname "$0")/lib.sh"
 B=$ELASTOS_BUILD_DIR
-CT=$B/capsules/captest.capsule
+CT=${CAPTEST:-$B/capsules/captest.capsule}      # CAPTEST: the same operations in another SDK (go-captest)
+CTSTAGE=${CT%.capsule}.stage
 "$E" trust add "$B/keys/publisher.pub" --name build >/dev/null 2>&1 || bad "trust build key"
 S=localhost://storage
 run() { "$E" run "$@" </dev/null; }
@@ -92,7 +93,7 @@ check '[ ${#tok} -gt 100 ]'
 expect 0 run "$CT" -- settoken "$tok" read "$S/notes/today.txt"        # another instance
 check '[[ "$(line read)" == "read: error denied"* ]]'
 audit_has "deny" "another capsule"
-cp -r "$B/capsules/captest.stage" "$WORK/other"
+cp -r "$CTSTAGE" "$WORK/other"
 sed -i 's/"name": "captest"/"name": "othercap"/' "$WORK/other/capsule.json"
 "$E" pack "$WORK/other" --key "$B/keys/publisher.key" -o "$WORK/other.capsule" >/dev/null 2>&1 || bad "pack othercap"
 expect 0 run "$WORK/other.capsule" -- settoken "$tok" read "$S/notes/today.txt"   # another capsule
@@ -100,7 +101,7 @@ check '[[ "$(line read)" == "read: error denied"* ]]'
 check '[ -z "$(ls "$ELASTOS_HOME"/storage/othercap@*/notes 2>/dev/null)" ]'
 # The same name from another publisher gets storage of its own, not captest's.
 "$E" keygen --out "$WORK/k2" >/dev/null 2>&1; "$E" trust add "$WORK/k2/publisher.pub" >/dev/null 2>&1
-"$E" pack "$B/capsules/captest.stage" --key "$WORK/k2/publisher.key" -o "$WORK/impostor.capsule" >/dev/null 2>&1 || bad "pack impostor"
+"$E" pack "$CTSTAGE" --key "$WORK/k2/publisher.key" -o "$WORK/impostor.capsule" >/dev/null 2>&1 || bad "pack impostor"
 expect 0 run "${GRANT[@]}" "$WORK/impostor.capsule" -- req "$S/notes/today.txt" read read "$S/notes/today.txt"
 check '[[ "$(line read)" == "read: error not_found"* ]]'
 check '[ "$(ls -d "$ELASTOS_HOME"/storage/captest@* | wc -l)" = 2 ]'

@@ -39,14 +39,39 @@ check 'cmp -s "$WORK/cid1" "$WORK/cid2"'
 check '[ ! -e notes-c/keys/publisher.key.new ]'
 rm -f notes-c/notes-c.capsule
 expect 0 make -C notes-c pack
+# Rust: the seed's command exactly, in the scaffolded project, then pack and run.
+expect 0 "$E" new notes-rs --lang rust
+check '[ -f notes-rs/Cargo.toml ] && [ -f notes-rs/sdk/elastos-guest/src/lib.rs ]'
+# rust-toolchain.toml (rustup: use Debian's toolchain) exactly when Debian's Rust has the wasm std.
+check '{ [ -d /usr/lib/rustlib/wasm32-wasip1/lib ] && [ -f notes-rs/rust-toolchain.toml ]; } || { [ ! -d /usr/lib/rustlib/wasm32-wasip1/lib ] && [ ! -e notes-rs/rust-toolchain.toml ]; }'
+(cd notes-rs && cargo build --target wasm32-wasip1 --release) >"$WORK/cargo.out" 2>&1 || bad "cargo build --target wasm32-wasip1 --release: $(tail -c 600 "$WORK/cargo.out")"
+check '[ -f notes-rs/target/wasm32-wasip1/release/notes-rs.wasm ]'
+expect 0 make -C notes-rs pack KEY=../notes-c/keys/publisher.key
+expect 0 make -C notes-rs run ARGS="one two"
+contains "$WORK/out" "hello from notes-rs (instance "
+contains "$WORK/out" "wrote localhost://storage/last-run.txt"
+# Go: make, make pack, make run, with the SDK vendored and no network (GOPROXY=off).
+expect 0 "$E" new notes-go --lang go
+contains "$WORK/out" "created ./notes-go (go capsule)"
+check '[ -f notes-go/main.go ] && [ -f notes-go/go.mod ] && [ -f notes-go/sdk/go.mod ] && [ -f notes-go/sdk/client.go ] && [ ! -e notes-go/sdk/vectors_test.go ]'
+expect 0 make -C notes-go
+check '[ -f notes-go/out/notes-go.wasm ]'
+expect 0 make -C notes-go pack KEY=../notes-c/keys/publisher.key
+expect 0 make -C notes-go run ARGS="one two"
+contains "$WORK/out" "hello from notes-go (instance "
+contains "$WORK/out" "arg[2] = two"
+contains "$WORK/out" "wrote localhost://storage/last-run.txt"
+check '[ "$(cat "$ELASTOS_HOME"/storage/notes-go@*/last-run.txt)" = ok ]'
+expect 0 "$E" run notes-go/notes-go.capsule </dev/null      # no grant: the denial is handled
+contains "$WORK/out" "storage not granted: "
 # Refusals: existing directory, bad name, bad language, vm not yet.
 expect 64 "$E" new notes-c; expect_err_line
 expect 64 "$E" new Bad_Name; expect_err_line
 expect 64 "$E" new x --lang cobol; expect_err_line
 expect 64 "$E" new y --type container; expect_err_line
 check '[ ! -e x ] && [ ! -e y ]'
-# --type vm, C and Rust: the same sources as a static binary in a vm capsule (one boot each).
-for lang in c rust; do
+# --type vm, C, Rust and Go: the same sources as a static binary in a vm capsule (one boot each).
+for lang in c rust go; do
     expect 0 "$E" new "vm-$lang" --lang $lang --type vm
     contains "$WORK/out" "($lang vm capsule)"
     expect 0 make -C "vm-$lang" pack KEY=../notes-c/keys/publisher.key

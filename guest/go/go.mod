@@ -1,0 +1,3 @@
+module elastos-guest
+
+go 1.21
