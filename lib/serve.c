@@ -11,7 +11,8 @@
  * rt_mu, then mu, then art_mu, never the other way round. Capsule code runs with none held.
  */
 #include "elastos/serve.h"
-#include "elastos/shell.h"
+#include "serve_internal.h"
+#include "shell.h"
 #include "elastos/artifact.h"
 #include "elastos/audit.h"
 #include "elastos/broker.h"
@@ -600,7 +601,7 @@ static el_status narrow(el_limits *lim, json_t *l, el_error *err)
     return EL_OK;
 }
 
-el_status el_serve_launch_config_check(const json_t *config, const el_limits *manifest, el_limits *narrowed,
+el_status el__serve_launch_config_check(const json_t *config, const el_limits *manifest, el_limits *narrowed,
                                        el_error *err)
 {
     if (!json_is_object(config))
@@ -659,7 +660,7 @@ static bool is_shell(serve *sv, const cached_art *ca)
         el_error ignored;
         cached_art *sa = NULL;
         sv->shell_cid[0] = 0;
-        if (el_shell_locate(sv->rt, shell, &ignored) == EL_OK && art_get(sv, shell, &sa, &ignored) == EL_OK)
+        if (el__shell_locate(sv->rt, shell, &ignored) == EL_OK && art_get(sv, shell, &sa, &ignored) == EL_OK)
             snprintf(sv->shell_cid, sizeof sv->shell_cid, "%s", sa->cid);
         art_release(sv, sa);
         sv->shell_checked_ms = mono_ms();
@@ -822,7 +823,7 @@ static json_t *op_run(serve *sv, json_t *req, bool here)
 static el_status orch_launch(void *arg, const json_t *config, char *id, el_error *err)
 {
     serve *sv = arg;
-    el_status st = el_serve_launch_config_check(config, NULL, NULL, err);
+    el_status st = el__serve_launch_config_check(config, NULL, NULL, err);
     if (st != EL_OK)
         return st;
     const char *cid = json_string_value(json_object_get(config, "cid"));
@@ -1013,7 +1014,7 @@ static const api_op OPS[] = {
     {"ping", {{0}}},
 };
 
-el_status el_serve_parse_request(const char *line, size_t len, json_t **out, el_error *err)
+el_status el__serve_parse_request(const char *line, size_t len, json_t **out, el_error *err)
 {
     *out = NULL;
     if (len > LINE_MAX_BYTES)
@@ -1147,7 +1148,7 @@ static void *conn_main(void *arg)
         el_error err;
         if (n == -2)
             resp = fail(EL_ERR_USAGE, "request line longer than 1 MiB");
-        else if (el_serve_parse_request(line, (size_t)n, &req, &err) != EL_OK)
+        else if (el__serve_parse_request(line, (size_t)n, &req, &err) != EL_OK)
             resp = fail(err.code, err.msg);
         else
             resp = dispatch(sv, req);
@@ -1412,14 +1413,15 @@ el_status el_serve_connect(el_runtime *rt, int *out, el_error *err)
     return EL_OK;
 }
 
-el_status el_serve_call(int fd, json_t *req, json_t **resp, el_error *err)
+el_status el_serve_call(int fd, const char *req, char **resp, el_error *err)
 {
     *resp = NULL;
-    char *out = json_dumps(req, JSON_COMPACT);
+    size_t n = strlen(req);
+    char *out = malloc(n + 1);
     if (!out)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    size_t n = strlen(out);
-    out[n] = '\n'; /* json_dumps leaves room only for the NUL it wrote: replace it */
+    memcpy(out, req, n);
+    out[n] = '\n';
     bool ok = el_write_all(fd, out, n + 1);
     free(out);
     if (!ok)
@@ -1444,16 +1446,11 @@ el_status el_serve_call(int fd, json_t *req, json_t **resp, el_error *err)
         char *nl = memchr(buf + len, '\n', (size_t)r);
         len += (size_t)r;
         if (nl) {
-            json_error_t je;
-            *resp = json_loadb(buf, (size_t)(nl - buf), 0, &je);
-            break;
+            *nl = 0;
+            *resp = buf;
+            return EL_OK;
         }
     }
     free(buf);
-    if (!json_is_object(*resp)) {
-        json_decref(*resp);
-        *resp = NULL;
-        return el_error_set(err, EL_ERR_IO, "serve: the daemon closed the connection or sent a malformed response");
-    }
-    return EL_OK;
+    return el_error_set(err, EL_ERR_IO, "serve: the daemon closed the connection or sent a malformed response");
 }

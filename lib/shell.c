@@ -1,10 +1,10 @@
 /*
  * shell.c - locating, loading and running the shell capsule for a capability decision
- * (include/elastos/shell.h). The runtime only transports the question and enforces the answer;
+ * (lib/shell.h). The runtime only transports the question and enforces the answer;
  * the policy is the shell's. The question and the answer travel over the channel the broker
- * gives el_shell_run (its shell session), so this file knows nothing of sessions.
+ * gives el__shell_run (its shell session), so this file knows nothing of sessions.
  */
-#include "elastos/shell.h"
+#include "shell.h"
 #include "elastos/artifact.h"
 #include "elastos/store.h"
 #include "elastos/wasm.h"
@@ -59,7 +59,7 @@ static el_status shell_path(el_runtime *rt, char *out, el_error *err)
     return el_error_set(err, EL_ERR_NOTFOUND, "no shell capsule found (set ELASTOS_SHELL)");
 }
 
-el_status el_shell_locate(el_runtime *rt, char *path, el_error *err) { return shell_path(rt, path, err); }
+el_status el__shell_locate(el_runtime *rt, char *path, el_error *err) { return shell_path(rt, path, err); }
 
 static bool have_tty(void)
 {
@@ -78,7 +78,7 @@ static void shell_close(el_runtime *rt)
     rt->shell = NULL;
 }
 
-el_status el_shell_load(el_runtime *rt, const el_artifact **art, char reason[256])
+el_status el__shell_load(el_runtime *rt, const el_artifact **art, char reason[256])
 {
     el_error err;
     if (!rt->shell) {
@@ -98,7 +98,7 @@ el_status el_shell_load(el_runtime *rt, const el_artifact **art, char reason[256
     return EL_OK;
 }
 
-el_status el_shell_run(el_runtime *rt, const el_channel *ch, char reason[256])
+el_status el__shell_run(el_runtime *rt, const el_channel *ch, char reason[256])
 {
     el_error err;
     char config[PATH_MAX];

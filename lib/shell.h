@@ -1,4 +1,5 @@
 /*
+ * (internal to libelastos: unit tests include it from lib/)
  * shell.h - consulting the shell capsule, the replaceable policy outside the trusted core.
  *
  * The shell is an ordinary signed wasm capsule. Which one: $ELASTOS_SHELL (a file or a CID in
@@ -34,15 +35,15 @@ typedef struct el_decision_request {
 } el_decision_request;
 
 /* The path of the shell capsule this runtime would consult (see above); EL_ERR_NOTFOUND when none. */
-EL_EXTERN el_status el_shell_locate(el_runtime *rt, char *path /* PATH_MAX */, el_error *err);
+el_status el__shell_locate(el_runtime *rt, char *path /* PATH_MAX */, el_error *err);
 
 /* Loads (once per runtime) and checks the shell capsule; *art stays valid while rt is open.
  * On failure reason says why (the decision is then a denial). */
-EL_EXTERN el_status el_shell_load(el_runtime *rt, const el_artifact **art, char reason[256]);
+el_status el__shell_load(el_runtime *rt, const el_artifact **art, char reason[256]);
 
 /* Runs the loaded shell once, its runtime channel ch (the broker's shell session for one
  * decision: the shell's answer arrives there). EL_OK when it ran to its end; else reason. */
-EL_EXTERN el_status el_shell_run(el_runtime *rt, const el_channel *ch, char reason[256]);
+el_status el__shell_run(el_runtime *rt, const el_channel *ch, char reason[256]);
 
 #ifdef __cplusplus
 }
