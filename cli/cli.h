@@ -29,6 +29,10 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 bool cli_wants_help(int argc, char **argv);
 void cli_print_help(const char *cmd);
 
+/* Parses text as a decimal integer in [min, max] for flag of cmd into *out; 0, or the printed
+ * usage error's exit code (64) naming the flag, the value and the range. */
+int cli_parse_uint(const char *cmd, const char *flag, const char *text, unsigned long long min,
+                   unsigned long long max, unsigned long long *out);
 /* The terminal's settings around a vm capsule (tty.c): cli_tty_event is el_vm_options.tty. */
 typedef struct cli_tty {
     struct termios saved, raw;
@@ -46,9 +50,12 @@ int cli_open_runtime(el_runtime **rt);
 int cli_fetch_install(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t n, unsigned flags);
 
 /* Resolves FILE|CID|NAME[@RANGE] to a path with the library's rule (el_launch_resolve): a CID is
- * a CID (the store, else fetched when a source is configured), then an existing file, then the
- * highest installed, trusted version of NAME matching RANGE. */
+ * a CID (the store, else fetched when a source is configured); an argument with a '/' or ending
+ * in ".capsule" is a file; otherwise the highest installed, trusted version of NAME matching
+ * RANGE, then (when the store has none) an existing regular file of that name. */
 int cli_resolve(el_runtime *rt, const char *arg, char *path /* PATH_MAX */);
+/* true when the n bytes at s are a capsule name as `run NAME` takes it: 1-64 of [a-z0-9._-]. */
+bool cli_name_ok(const char *s, size_t n);
 
 int cmd_keygen(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
@@ -73,6 +80,9 @@ int cmd_serve(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
 /* run --detach: launches target (FILE, CID or NAME[@RANGE]) in the daemon and prints the
  * instance id (cmd_serve.c). */
 int cli_run_detach(el_runtime *rt, const char *target, const char *const *grants, size_t n_grants,

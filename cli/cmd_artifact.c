@@ -11,6 +11,18 @@
 #include "elastos/sign.h"
 #include "elastos/store.h"
 
+/* true when the file at path holds a public key ("ed25519:<hex>", a .pub file), which cannot sign. */
+static bool is_public_key_file(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    char head[9] = "";
+    size_t n = fread(head, 1, 8, f);
+    fclose(f);
+    return n == 8 && !memcmp(head, "ed25519:", 8);
+}
+
 int cmd_pack(int argc, char **argv)
 {
     const char *dir = NULL, *key = NULL, *out = NULL;
@@ -28,6 +40,8 @@ int cmd_pack(int argc, char **argv)
         return cli_usage("pack", "needs DIR and --key KEY");
     el_error err;
     el_keypair kp;
+    if (is_public_key_file(key))
+        return cli_usage("pack", "%s is a public key; pass the secret .key file (e.g. keys/publisher.key)", key);
     if (el_keypair_load(key, &kp, &err) != EL_OK)
         return cli_fail(&err);
     char path[PATH_MAX], cid[EL_CID_MAX];
@@ -71,7 +85,8 @@ int cmd_verify(int argc, char **argv)
 {
     el_runtime *rt;
     el_artifact *a;
-    int rc = open_artifact("verify", argc, argv, EL_OPEN_CID, NULL, &rt, &a);
+    bool as_json = false;
+    int rc = open_artifact("verify", argc, argv, EL_OPEN_CID, &as_json, &rt, &a);
     if (rc)
         return rc;
     const el_manifest *m = el_artifact_manifest(a);
@@ -80,7 +95,14 @@ int cmd_verify(int argc, char **argv)
     el_pubkey_format(el_artifact_publisher(a), pk);
     if (el_artifact_cid(a, cid, &err) != EL_OK)
         rc = cli_fail(&err);
-    else
+    else if (as_json) {
+        json_t *o = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s}", "verified", 1, "name", m->name, "version", m->version,
+                              "cid", cid, "publisher", pk, "publisher_name", el_artifact_publisher_name(a));
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        printf("%s\n", text ? text : "{}");
+        free(text);
+        json_decref(o);
+    } else
         printf("verified %s %s (%s) signed by %s (%s)\n", m->name, m->version, cid, el_artifact_publisher_name(a), pk);
     el_artifact_close(a);
     el_runtime_close(rt);
@@ -212,9 +234,9 @@ int cmd_install(int argc, char **argv)
 
 int cmd_ls(int argc, char **argv)
 {
-    (void)argv;
-    if (argc != 1)
-        return cli_usage("ls", "takes no arguments");
+    bool as_json = argc == 2 && !strcmp(argv[1], "--json");
+    if (argc != 1 && !as_json)
+        return cli_usage("ls", "unexpected argument \"%s\"", argv[1]);
     el_runtime *rt;
     int rc = cli_open_runtime(&rt);
     if (rc)
@@ -224,26 +246,71 @@ int cmd_ls(int argc, char **argv)
     el_error err;
     if (el_store_list(rt, &v, &n, &err) != EL_OK)
         rc = cli_fail(&err);
-    for (size_t i = 0; !rc && i < n; i++)
-        printf("%s  %-24s %-12s %-6s %10llu %-6s %s\n", v[i].cid, v[i].name, v[i].version,
-               el_capsule_type_name(v[i].type), (unsigned long long)v[i].size, v[i].pinned ? "pinned" : "cached",
-               v[i].trusted ? "trusted" : "NOT VERIFIED/TRUSTED");
+    json_t *arr = !rc && as_json ? json_array() : NULL;
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (arr)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:b}", "cid", v[i].cid, "name", v[i].name,
+                                                 "version", v[i].version, "type", el_capsule_type_name(v[i].type), "size",
+                                                 (json_int_t)v[i].size, "pinned", v[i].pinned, "trusted", v[i].trusted));
+        else
+            printf("%s  %-24s %-12s %-6s %10llu %-6s %s\n", v[i].cid, v[i].name, v[i].version,
+                   el_capsule_type_name(v[i].type), (unsigned long long)v[i].size, v[i].pinned ? "pinned" : "cached",
+                   v[i].trusted ? "trusted" : "NOT VERIFIED/TRUSTED");
+    }
+    if (arr) {
+        char *text = json_dumps(arr, JSON_COMPACT);
+        printf("%s\n", text ? text : "[]");
+        free(text);
+        json_decref(arr);
+    }
     if (!rc)
         free(v);
     el_runtime_close(rt);
     return rc;
 }
 
+/* rm NAME[@VERSION]: the store entries of that name (and exact version, when given). */
+static int rm_by_name(el_runtime *rt, const char *arg)
+{
+    const char *at = strchr(arg, '@');
+    size_t nl = at ? (size_t)(at - arg) : strlen(arg);
+    if (!cli_name_ok(arg, nl) || (at && !el_semver_valid(at + 1)))
+        return cli_failf(EL_ERR_FORMAT, "%s: not a CID, a capsule name, or NAME@VERSION (a full version, e.g. 1.0.0)",
+                         arg);
+    el_store_entry *v;
+    size_t n, removed = 0;
+    el_error err;
+    if (el_store_list(rt, &v, &n, &err) != EL_OK)
+        return cli_fail(&err);
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (strlen(v[i].name) != nl || strncmp(v[i].name, arg, nl) || (at && strcmp(v[i].version, at + 1)))
+            continue;
+        if (el_store_remove(rt, v[i].cid, &err) != EL_OK)
+            rc = cli_fail(&err);
+        else {
+            fprintf(stderr, "elastos: removed %s %s (%s)\n", v[i].name, v[i].version, v[i].cid);
+            removed++;
+        }
+    }
+    free(v);
+    if (!rc && !removed)
+        rc = cli_failf(EL_ERR_NOTFOUND, "%s: no such capsule in the store (see elastos ls)", arg);
+    return rc;
+}
+
 int cmd_rm(int argc, char **argv)
 {
     if (argc != 2 || argv[1][0] == '-')
-        return cli_usage("rm", "needs exactly one CID");
+        return cli_usage("rm", "needs exactly one CID or NAME[@VERSION]");
     el_runtime *rt;
     int rc = cli_open_runtime(&rt);
     if (rc)
         return rc;
     el_error err;
-    if (el_store_remove(rt, argv[1], &err) != EL_OK)
+    if (el_cid_validate(argv[1], &err) != EL_OK)
+        rc = rm_by_name(rt, argv[1]);
+    else if (el_store_remove(rt, argv[1], &err) != EL_OK)
         rc = cli_fail(&err);
     el_runtime_close(rt);
     return rc;

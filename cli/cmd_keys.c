@@ -1,4 +1,4 @@
-/* cmd_keys.c - `elastos keygen` and `elastos trust add|list|remove`. */
+/* cmd_keys.c - `elastos keygen` and `elastos trust add|list|remove` (remove by key or by name). */
 #include "cli.h"
 
 #include <limits.h>
@@ -9,6 +9,8 @@
 #include "elastos/fs.h"
 #include "elastos/sign.h"
 #include "elastos/trust.h"
+
+#include <jansson.h>
 
 int cmd_keygen(int argc, char **argv)
 {
@@ -51,6 +53,80 @@ int cmd_keygen(int argc, char **argv)
     return 0;
 }
 
+/* trust list [--json]: this home's publishers, then the system store's (marked "system"). */
+static int trust_list(int argc, char **argv)
+{
+    bool as_json = false;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            as_json = true;
+        else
+            return cli_usage("trust", "list: unexpected argument \"%s\"", argv[i]);
+    }
+    el_runtime *rt;
+    el_error err;
+    int rc = cli_open_runtime(&rt);
+    if (rc)
+        return rc;
+    el_trust_entry *v, *sv = NULL;
+    size_t n, sn = 0;
+    el_status s = el_trust_list(rt, &v, &n, &err);
+    el_runtime_close(rt);
+    if (s != EL_OK)
+        return cli_fail(&err);
+    (void)el_trust_list_system(&sv, &sn, NULL); /* absent or unusable: none (elastos doctor says why) */
+    json_t *arr = as_json ? json_array() : NULL;
+    for (size_t i = 0; i < n + sn; i++) {
+        const el_trust_entry *e = i < n ? &v[i] : &sv[i - n];
+        char t[EL_PK_TEXT];
+        el_pubkey_format(e->pk, t);
+        if (arr)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "key", t, "name", e->name, "store",
+                                                 i < n ? "home" : "system"));
+        else
+            printf("%s %s%s\n", t, e->name, i < n ? "" : " (system, read-only)");
+    }
+    if (arr) {
+        char *text = json_dumps(arr, JSON_COMPACT);
+        printf("%s\n", text ? text : "[]");
+        free(text);
+        json_decref(arr);
+    }
+    free(v);
+    free(sv);
+    return 0;
+}
+
+/* The keys trust remove KEY acts on: KEY itself (ed25519:<hex> or a key file), or every entry of
+ * this home's store named KEY (the --name given at add). *n is 0 with a printed error's code. */
+static int trust_remove_keys(el_runtime *rt, const char *key, uint8_t (**pks)[EL_PK_BYTES], size_t *n)
+{
+    el_error err;
+    *pks = malloc(EL_PK_BYTES);
+    *n = 0;
+    if (!*pks)
+        return cli_failf(EL_ERR_INTERNAL, "out of memory");
+    if (el_pubkey_parse(key, (*pks)[0], &err) == EL_OK) {
+        *n = 1;
+        return 0;
+    }
+    el_error perr = err;
+    el_trust_entry *v;
+    size_t m;
+    if (el_trust_list(rt, &v, &m, &err) != EL_OK)
+        return cli_fail(&err);
+    uint8_t(*nv)[EL_PK_BYTES] = realloc(*pks, (m ? m : 1) * EL_PK_BYTES);
+    if (nv)
+        *pks = nv;
+    for (size_t i = 0; nv && i < m; i++)
+        if (!strcmp(v[i].name, key))
+            memcpy((*pks)[(*n)++], v[i].pk, EL_PK_BYTES);
+    free(v);
+    if (*n == 0 && strchr(key, '/') == NULL && strncmp(key, "ed25519:", 8) != 0)
+        return cli_failf(EL_ERR_NOTFOUND, "no trusted publisher named \"%.80s\" (see elastos trust list)", key);
+    return *n ? 0 : cli_fail(&perr);
+}
+
 int cmd_trust(int argc, char **argv)
 {
     if (argc < 2)
@@ -58,27 +134,9 @@ int cmd_trust(int argc, char **argv)
     const char *sub = argv[1];
     el_runtime *rt;
     el_error err;
-    el_status s;
-    if (!strcmp(sub, "list")) {
-        if (argc != 2)
-            return cli_usage("trust", "list takes no arguments");
-        int rc = cli_open_runtime(&rt);
-        if (rc)
-            return rc;
-        el_trust_entry *v;
-        size_t n;
-        s = el_trust_list(rt, &v, &n, &err);
-        el_runtime_close(rt);
-        if (s != EL_OK)
-            return cli_fail(&err);
-        for (size_t i = 0; i < n; i++) {
-            char t[EL_PK_TEXT];
-            el_pubkey_format(v[i].pk, t);
-            printf("%s %s\n", t, v[i].name);
-        }
-        free(v);
-        return 0;
-    }
+    el_status s = EL_OK;
+    if (!strcmp(sub, "list"))
+        return trust_list(argc, argv);
     if (!strcmp(sub, "add") || !strcmp(sub, "remove")) {
         const char *key = NULL, *name = NULL;
         for (int i = 2; i < argc; i++) {
@@ -91,20 +149,36 @@ int cmd_trust(int argc, char **argv)
         }
         if (!key)
             return cli_usage("trust", "%s needs a public key", sub);
-        uint8_t pk[EL_PK_BYTES];
-        if (el_pubkey_parse(key, pk, &err) != EL_OK)
-            return cli_fail(&err);
-        int rc = cli_open_runtime(&rt);
-        if (rc)
+        uint8_t(*pks)[EL_PK_BYTES] = NULL;
+        size_t n = 0;
+        int rc = 0;
+        if (!strcmp(sub, "add")) {
+            if (!(pks = malloc(EL_PK_BYTES)))
+                return cli_failf(EL_ERR_INTERNAL, "out of memory");
+            if (el_pubkey_parse(key, pks[0], &err) != EL_OK) {
+                free(pks);
+                return cli_fail(&err);
+            }
+            n = 1;
+        }
+        if ((rc = cli_open_runtime(&rt))) {
+            free(pks);
             return rc;
-        s = !strcmp(sub, "add") ? el_trust_add(rt, pk, name, &err) : el_trust_remove(rt, pk, &err);
+        }
+        if (!pks)
+            rc = trust_remove_keys(rt, key, &pks, &n);
+        for (size_t i = 0; !rc && s == EL_OK && i < n; i++)
+            s = !strcmp(sub, "add") ? el_trust_add(rt, pks[i], name, &err) : el_trust_remove(rt, pks[i], &err);
         el_runtime_close(rt);
-        if (s != EL_OK)
-            return cli_fail(&err);
-        char t[EL_PK_TEXT];
-        el_pubkey_format(pk, t);
-        fprintf(stderr, "elastos: %s %s\n", !strcmp(sub, "add") ? "trusted" : "no longer trusted:", t);
-        return 0;
+        if (!rc && s != EL_OK)
+            rc = cli_fail(&err);
+        for (size_t i = 0; !rc && i < n; i++) {
+            char t[EL_PK_TEXT];
+            el_pubkey_format(pks[i], t);
+            fprintf(stderr, "elastos: %s %s\n", !strcmp(sub, "add") ? "trusted" : "no longer trusted:", t);
+        }
+        free(pks);
+        return rc;
     }
     return cli_usage("trust", "unknown subcommand \"%s\"", sub);
 }

@@ -59,17 +59,28 @@ static const char MAKE_COMMON[] =
     "ELASTOS ?= elastos\n"
     "KEY ?= keys/publisher.key\n"
     "ARGS ?=\n\n"
-    ".PHONY: all pack run clean\n"
+    ".PHONY: all key pack run clean\n"
+    ".DEFAULT_GOAL := all\n"
     "all: out/@NAME@.wasm out/capsule.json\n\n"
     "out/capsule.json: capsule.json\n\tmkdir -p out && cp capsule.json out/\n\n"
-    "# A development key of this project's, created and trusted on first use.\n"
-    "$(KEY):\n\t$(ELASTOS) keygen --out $(patsubst %/,%,$(dir $(KEY)))\n"
-    "\t$(ELASTOS) trust add $(dir $(KEY))publisher.pub --name @NAME@-dev\n\n"
-    "@NAME@.capsule: out/@NAME@.wasm out/capsule.json $(KEY)\n"
-    "\t$(ELASTOS) pack out --key $(KEY) -o $@\n\n"
+    "PACKDIR = out\n"
+    "PACKED = out/@NAME@.wasm out/capsule.json\n\n";
+
+/* Key, pack and run: the same for every type. */
+static const char MAKE_SIGN_RUN[] =
+    "# The operator grants of `make run`: capsule.json's permissions (keep the two in step).\n"
+    "GRANTS ?= --grant 'localhost://storage/*:read,write'\n\n"
+    "# A key of this project's: `make key` makes one. Nothing here changes which publishers this\n"
+    "# host trusts; that is your step: elastos trust add keys/publisher.pub --name @NAME@-dev\n"
+    "key:\n\t$(ELASTOS) keygen --out $(patsubst %/,%,$(dir $(KEY)))\n"
+    "\t@echo 'to run capsules signed with it here: elastos trust add $(dir $(KEY))publisher.pub --name @NAME@-dev'\n\n"
+    "# Signed once with KEY; `make run` runs that artifact (it never re-signs with another key).\n"
+    "@NAME@.capsule: $(PACKED)\n"
+    "\t@test -f $(KEY) || { echo 'no key $(KEY): run make key, or pass KEY=path/to/publisher.key' >&2; exit 1; }\n"
+    "\t$(ELASTOS) pack $(PACKDIR) --key $(KEY) -o $@\n\n"
     "pack: @NAME@.capsule\n\n"
     "run: @NAME@.capsule\n"
-    "\t$(ELASTOS) run @NAME@.capsule --grant 'localhost://storage/*:write' -- $(ARGS)\n\n"
+    "\t$(ELASTOS) run @NAME@.capsule $(GRANTS) -- $(ARGS)\n\n"
     "clean:\n\trm -rf out @NAME@.capsule\n";
 
 static const char MAKE_C[] =
@@ -142,21 +153,15 @@ static const char MAKE_VM_COMMON[] =
     "ELASTOS ?= elastos\n"
     "KEY ?= keys/publisher.key\n"
     "ARGS ?=\n\n"
-    ".PHONY: all pack run clean\n"
+    ".PHONY: all key pack run clean\n"
+    ".DEFAULT_GOAL := all\n"
     "all: out/vm/rootfs.cpio\n\n"
     "# The vm capsule directory: the static binary in an initramfs, plus capsule.json.\n"
     "out/vm/rootfs.cpio: out/@NAME@ capsule.json\n"
     "\trm -rf out/vm && $(ELASTOS) build-rootfs out/@NAME@ --name @NAME@ -o out/vm >/dev/null\n"
     "\tcp capsule.json out/vm/capsule.json\n\n"
-    "# A development key of this project's, created and trusted on first use.\n"
-    "$(KEY):\n\t$(ELASTOS) keygen --out $(patsubst %/,%,$(dir $(KEY)))\n"
-    "\t$(ELASTOS) trust add $(dir $(KEY))publisher.pub --name @NAME@-dev\n\n"
-    "@NAME@.capsule: out/vm/rootfs.cpio $(KEY)\n"
-    "\t$(ELASTOS) pack out/vm --key $(KEY) -o $@\n\n"
-    "pack: @NAME@.capsule\n\n"
-    "run: @NAME@.capsule\n"
-    "\t$(ELASTOS) run @NAME@.capsule --grant 'localhost://storage/*:write' -- $(ARGS)\n\n"
-    "clean:\n\trm -rf out @NAME@.capsule\n";
+    "PACKDIR = out/vm\n"
+    "PACKED = out/vm/rootfs.cpio\n\n";
 
 static const char MAKE_VM_C[] =
     "# Build a static x86-64 binary (musl-gcc when installed, else cc -static); the SDK is\n"
@@ -273,8 +278,9 @@ int cmd_new(int argc, char **argv)
     const char *make = c ? MAKE_C : MAKE_RUST, *sdk = c ? "guest/c/" : "guest/rust/";
     if (vm)
         make = c ? MAKE_VM_C : MAKE_VM_RUST;
-    char mk[sizeof MAKE_RUST + sizeof MAKE_C + sizeof MAKE_COMMON + sizeof MAKE_VM_RUST + sizeof MAKE_VM_COMMON];
-    snprintf(mk, sizeof mk, "%s%s", make, vm ? MAKE_VM_COMMON : MAKE_COMMON);
+    char mk[sizeof MAKE_RUST + sizeof MAKE_C + sizeof MAKE_COMMON + sizeof MAKE_VM_RUST + sizeof MAKE_VM_COMMON +
+            sizeof MAKE_SIGN_RUN];
+    snprintf(mk, sizeof mk, "%s%s%s", make, vm ? MAKE_VM_COMMON : MAKE_COMMON, MAKE_SIGN_RUN);
     int rc = write_template(name, "capsule.json", vm ? MANIFEST_VM : MANIFEST, name);
     if (!rc)
         rc = write_template(name, src_path, src, name);
@@ -286,7 +292,10 @@ int cmd_new(int argc, char **argv)
         rc = write_template(name, "Makefile", mk, name);
     if (rc)
         return rc;
-    printf("created ./%s (%s%s capsule)\n  cd %s && make        # build\n  make pack             # sign into %s.capsule\n"
-           "  make run              # run it\n", name, lang, vm ? " vm" : "", name, name);
+    printf("created ./%s (%s%s capsule)\n  cd %s && make        # build\n"
+           "  make key              # a publisher key (or pass KEY=path/to/publisher.key below)\n"
+           "  elastos trust add keys/publisher.pub --name %s-dev   # trust it on this host (your choice)\n"
+           "  make pack             # sign into %s.capsule\n"
+           "  make run              # run it\n", name, lang, vm ? " vm" : "", name, name, name);
     return 0;
 }

@@ -30,6 +30,9 @@ int cmd_run(int argc, char **argv)
             target = argv[i];
         else {
             free(grants);
+            if (target && argv[i][0] != '-')
+                return cli_usage("run", "unexpected argument \"%s\": capsule arguments go after --, as in "
+                                 "elastos run %s -- %s", argv[i], target, argv[i]);
             return cli_usage("run", "unexpected argument \"%s\"", argv[i]);
         }
     }

@@ -149,7 +149,7 @@ static int audit_show(bool json)
     return 0;
 }
 
-static int audit_verify(void)
+static int audit_verify(bool as_json)
 {
     el_runtime *rt;
     int rc = cli_open_runtime(&rt);
@@ -161,7 +161,10 @@ static int audit_verify(void)
     el_runtime_close(rt);
     if (s != EL_OK)
         return cli_fail(&err);
-    printf("audit: %" PRId64 " record%s, chain intact\n", n, n == 1 ? "" : "s");
+    if (as_json)
+        printf("{\"records\":%" PRId64 ",\"intact\":true}\n", n);
+    else
+        printf("audit: %" PRId64 " record%s, chain intact\n", n, n == 1 ? "" : "s");
     return 0;
 }
 
@@ -180,9 +183,9 @@ int cmd_audit(int argc, char **argv)
         return audit_show(json);
     }
     if (!strcmp(argv[1], "verify")) {
-        if (argc != 2)
-            return cli_usage("audit", "verify takes no arguments");
-        return audit_verify();
+        if (argc > 3 || (argc == 3 && strcmp(argv[2], "--json")))
+            return cli_usage("audit", "verify takes only --json");
+        return audit_verify(argc == 3);
     }
     return cli_usage("audit", "unknown subcommand \"%s\"", argv[1]);
 }
@@ -217,7 +220,7 @@ static const char *token_state(const el_token_info *t, uint64_t now)
     return "active";
 }
 
-static int tokens_list(void)
+static int tokens_list(bool as_json)
 {
     el_runtime *rt;
     int rc = cli_open_runtime(&rt);
@@ -231,12 +234,27 @@ static int tokens_list(void)
     if (s != EL_OK)
         return cli_fail(&err);
     uint64_t now = (uint64_t)time(NULL);
+    json_t *arr = as_json ? json_array() : NULL;
     for (size_t i = 0; i < n; i++) {
         const el_token_info *t = &v[i];
         const char *act = el_action_name(t->action);
         char exp[40] = "never";
         if (t->expiry)
             iso_time((int64_t)t->expiry * 1000, false, exp);
+        if (arr) {
+            json_t *o = json_object();
+            json_object_set_new(o, "id", json_string(t->id));
+            json_object_set_new(o, "capsule", jstr(t->capsule));
+            json_object_set_new(o, "holder", jstr(t->holder));
+            json_object_set_new(o, "resource", jstr(t->resource));
+            json_object_set_new(o, "action", json_string(act ? act : "?"));
+            json_object_set_new(o, "uses", json_integer(t->uses));
+            json_object_set_new(o, "max_uses", json_integer(t->max_uses));
+            json_object_set_new(o, "expires", json_string(exp));
+            json_object_set_new(o, "state", json_string(token_state(t, now)));
+            json_array_append_new(arr, o);
+            continue;
+        }
         printf("%s capsule=", t->id);
         put_word(t->capsule);
         fputs(" resource=", stdout);
@@ -247,6 +265,12 @@ static int tokens_list(void)
         else
             fputs("unlimited", stdout);
         printf(" expires=%s %s\n", exp, token_state(t, now));
+    }
+    if (arr) {
+        char *text = json_dumps(arr, JSON_COMPACT);
+        printf("%s\n", text ? text : "[]");
+        free(text);
+        json_decref(arr);
     }
     free(v);
     return 0;
@@ -291,9 +315,9 @@ int cmd_tokens(int argc, char **argv)
     if (argc < 2)
         return cli_usage("tokens", "missing subcommand");
     if (!strcmp(argv[1], "list")) {
-        if (argc != 2)
-            return cli_usage("tokens", "list takes no arguments");
-        return tokens_list();
+        if (argc > 3 || (argc == 3 && strcmp(argv[2], "--json")))
+            return cli_usage("tokens", "list takes only --json");
+        return tokens_list(argc == 3);
     }
     if (!strcmp(argv[1], "revoke")) {
         if (argc != 3)

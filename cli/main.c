@@ -21,24 +21,27 @@ static const cli_command commands[] = {
      "Builds a signed artifact from DIR (which must hold capsule.json and the entry it names),\n"
      "signed with the secret key file KEY. Writes NAME-VERSION.capsule (or FILE) and prints its CID.\n"
      "Packing is deterministic: the same DIR and KEY give the same bytes and CID."},
-    {"verify", cmd_verify, "verify FILE|CID",
+    {"verify", cmd_verify, "verify FILE|CID [--json]",
      "Checks the signature, the publisher (must be in the trust store), the archive and the manifest.\n"
-     "Exit 0 when valid; 77 when unsigned, tampered or from an unknown publisher; 65 when malformed."},
+     "Exit 0 when valid; 77 when unsigned, tampered or from an unknown publisher; 65 when malformed.\n"
+     "--json: one object (verified, name, version, cid, publisher, publisher_name)."},
     {"cid", cmd_cid, "cid FILE",
      "Prints the CID of any file (CIDv1, profile unixfs-v1-2025: the CID Kubo computes)."},
     {"inspect", cmd_inspect, "inspect FILE|CID [--json]",
      "Shows the manifest, files, signer and CID of an artifact. The signature is checked; an\n"
      "unknown publisher is reported, not refused."},
-    {"trust", cmd_trust, "trust add PUBKEY|KEYFILE [--name N] | list | remove PUBKEY",
+    {"trust", cmd_trust, "trust add PUBKEY|KEYFILE [--name N] | list [--json] | remove PUBKEY|NAME",
      "Manages the publishers whose artifacts this host accepts. PUBKEY is ed25519:<hex>;\n"
-     "KEYFILE is a .pub file (or a secret key file, whose public half is used)."},
+     "KEYFILE is a .pub file (or a secret key file, whose public half is used). remove NAME removes\n"
+     "the publishers added with --name NAME. list also shows the read-only system trust store\n"
+     "installed with elastos (<prefix>/share/elastos/trust/publishers: the shipped shell's publisher)."},
     {"install", cmd_install, "install FILE|CID",
      "Verifies FILE and copies it into the local store under its CID; prints the CID. A CID not\n"
      "on disk is fetched from $ELASTOS_KUBO_API / $ELASTOS_GATEWAYS first (every block verified)."},
-    {"ls", cmd_ls, "ls",
+    {"ls", cmd_ls, "ls [--json]",
      "Lists the local store: CID, name, version, type, size, pinned (installed) or cached (fetched\n"
      "on demand, removable by gc), and whether it verifies from a trusted publisher now."},
-    {"rm", cmd_rm, "rm CID", "Removes CID from the local store."},
+    {"rm", cmd_rm, "rm CID|NAME[@VERSION]", "Removes CID, or every stored version of NAME (or just NAME@VERSION), from the local store."},
     {"gc", cmd_gc, "gc [--dry-run]",
      "Removes what the store no longer needs: capsules fetched on demand (by `run CID`) that no\n"
      "installed capsule depends on, and the leftovers of interrupted installs and fetches.\n"
@@ -61,14 +64,18 @@ static const cli_command commands[] = {
     {"new", cmd_new, "new NAME [--lang c|rust] [--type wasm|vm]",
      "Scaffolds ./NAME, a capsule project with its manifest, a source file, the guest SDK, and a\n"
      "Makefile: `make` builds it for wasm32-wasi (--type vm: a static native binary in a vm rootfs,\n"
-     "docs/vm.md), `make pack` signs it (with a project key made and trusted on first use), `make\n"
-     "run` runs it."},
+     "docs/vm.md), `make key` makes a project key (trusting it is your own step: elastos trust add),\n"
+     "`make pack` signs it (KEY=... for another key), `make run` runs it with the grants of its\n"
+     "manifest's permissions. Nothing it does changes which publishers this host trusts."},
     {"run", cmd_run, "run FILE|CID|NAME[@RANGE] [--detach] [--grant RESOURCE:ACTION]... [-- ARGS...]",
      "Verifies and runs a capsule (NAME[@RANGE]: the highest matching installed, trusted version),\n"
      "after checking its dependencies (66 missing or mismatched, 77 untrusted). --grant pre-authorizes a capability inside the capsule's manifest\n"
      "permissions (audited as an operator grant); anything else it asks for goes to the shell capsule.\n"
-     "A grant of localhost://storage/* also mounts the capsule's storage at /storage (read, or\n"
-     "read-write with :write). Exit status: the capsule's own, or 64 usage, 65 malformed,\n"
+     "ACTION may be a list: RESOURCE:read,write. A grant of localhost://storage/* also mounts the\n"
+     "capsule's storage at /storage: read-only with :read, read-write with :read,write,delete (a\n"
+     "mount cannot forbid deleting, so it is read-write only when delete is granted too); :write\n"
+     "alone mounts nothing (storage_write requests still work). Capsule arguments go after --.\n"
+     "Exit status: the capsule's own, or 64 usage, 65 malformed,\n"
      "66 not found, 77 refused (signature or trust), 78 configuration, 134 crashed, 137 killed\n"
      "by a resource limit. --detach launches it in the daemon (elastos serve) and prints its\n"
      "instance id."},
@@ -85,7 +92,7 @@ static const cli_command commands[] = {
      "rootfs.cpio, an initramfs holding BINARY (a static x86-64 executable) as /app/NAME, the guest\n"
      "init, and the host cloud kernel's virtio modules. No root needed. Then `elastos pack DIR`.\n"
      "See docs/vm.md."},
-    {"tokens", cmd_tokens, "tokens list | revoke ID",
+    {"tokens", cmd_tokens, "tokens list [--json] | revoke ID",
      "list: the tokens this host issued, newest first: id, capsule, resource, action, uses/max,\n"
      "expiry and state (active, revoked, expired or used-up).\n"
      "revoke ID: revokes one token (ID is 32 lowercase hex characters) at once and for good,\n"
@@ -93,17 +100,34 @@ static const cli_command commands[] = {
     {"epoch", cmd_epoch, "epoch bump",
      "Revokes every token issued so far (\"revoke all\") by moving to a new epoch; prints the new\n"
      "epoch. The bump is written to the audit log."},
-    {"audit", cmd_audit, "audit show [--json] | verify",
+    {"audit", cmd_audit, "audit show [--json] | verify [--json]",
      "show: the audit log, one record per line (seq, UTC time, decision, capsule, resource,\n"
      "action, reason, token id), or a JSON array with --json.\n"
      "verify: checks the hash chain; exit 0 and \"audit: N records, chain intact\", or 65 naming\n"
      "the first edited, deleted, inserted or reordered record."},
-    {"serve", cmd_serve, "serve [--max-running N] [--calls-per-sec N] [--log-kib N]",
+    {"serve", cmd_serve, "serve [--max-running N] [--calls-per-sec N] [--log-kib N] | --status [--wait SECS] | --stop",
      "Runs the daemon hosting many capsules in this process (docs/serve.md), on the Unix socket\n"
-     "$ELASTOS_HOME/serve.sock (mode 0600, same user only). SIGTERM stops every capsule and exits."},
-    {"ps", cmd_ps, "ps [--json]", "Lists the daemon's capsule instances: id, name, state, exit status, reason."},
-    {"stop", cmd_stop, "stop ID", "Stops a capsule instance in the daemon (it exits 137) and prints how it ended."},
-    {"logs", cmd_logs, "logs ID", "Prints what a daemon capsule instance wrote to stdout and stderr (the newest 64 KiB)."},
+     "$ELASTOS_HOME/serve.sock (mode 0600, same user only). SIGTERM stops every capsule and exits.\n"
+     "Prints one line when ready (socket and pid) and one when stopped. --max-running 1..4096\n"
+     "(default 1024), --calls-per-sec 1..10000000 (default 20000), --log-kib 1..65536 (default 64).\n"
+     "--status: whether a daemon runs on this home (socket, pid, instances); 0, or 66 when none\n"
+     "(--wait SECS: waits up to SECS for one to be ready). --stop: stops it (SIGTERM) and waits."},
+    {"ps", cmd_ps, "ps [--json]", "Lists the daemon's capsule instances: id, name, state, exit status, start time (UTC),\n"
+     "uptime (how long it has run, or ran), reason. --json: the daemon's objects (started_ms, ended_ms)."},
+    {"stop", cmd_stop, "stop ID", "Stops a capsule instance in the daemon (it exits 137) and prints how it ended.\n"
+     "ID may be a unique prefix of the instance id (as with git and docker)."},
+    {"logs", cmd_logs, "logs [-f] ID", "Prints what a daemon capsule instance wrote to stdout and stderr (the newest 64 KiB).\n"
+     "-f (--follow): then keeps printing what it writes until it exits. ID may be a unique prefix."},
+    {"wait", cmd_wait, "wait ID", "Waits until a daemon capsule instance exits, prints how it ended, and exits with its\n"
+     "status. ID may be a unique prefix."},
+    {"doctor", cmd_doctor, "doctor",
+     "Checks this setup and says what is missing and how to fix it: the home, the system trust\n"
+     "store, the shell capsule (found, and from a trusted publisher), trusted publishers, a\n"
+     "publisher key, the daemon, KVM. Changes nothing. Exit 0 when nothing needs fixing, 78 otherwise."},
+    {"completion", cmd_completion, "completion bash|zsh|fish",
+     "Prints a shell completion script for elastos (commands and their flags), e.g.\n"
+     "  source <(elastos completion bash)\n"
+     "  elastos completion fish > ~/.config/fish/completions/elastos.fish"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -154,10 +178,32 @@ void cli_print_help(const char *cmd)
             printf("usage: elastos %s\n\n%s\n", commands[i].usage, commands[i].help);
 }
 
+int cli_parse_uint(const char *cmd, const char *flag, const char *text, unsigned long long min,
+                   unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = text[0] >= '0' && text[0] <= '9' ? strtoull(text, &end, 10) : 0;
+    if (!(text[0] >= '0' && text[0] <= '9') || *end || errno)
+        return cli_usage(cmd, "%s \"%.40s\" is not a number (want an integer from %llu to %llu)", flag, text, min, max);
+    if (v < min || v > max)
+        return cli_usage(cmd, "%s %llu is out of range (want an integer from %llu to %llu)", flag, v, min, max);
+    *out = v;
+    return 0;
+}
+
 int cli_open_runtime(el_runtime **rt)
 {
     el_error err;
     return el_runtime_open(NULL, rt, &err) == EL_OK ? 0 : cli_fail(&err);
+}
+
+bool cli_name_ok(const char *s, size_t n)
+{
+    bool ok = n > 0 && n <= 64;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || (s[i] && strchr("._-", s[i]));
+    return ok;
 }
 
 int cli_resolve(el_runtime *rt, const char *arg, char *path)
@@ -166,11 +212,135 @@ int cli_resolve(el_runtime *rt, const char *arg, char *path)
     return el_launch_resolve(rt, arg, EL_LAUNCH_FETCH, NULL, NULL, path, &err) == EL_OK ? 0 : cli_fail(&err);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Completions and the man page, generated from the command table above (one text for both   */
+/* --help and elastos(1)).                                                                   */
+
+/* The flags named in a usage line ("--grant", "-o", ...), space-separated, into out. */
+static void usage_flags(const char *usage, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = 0;
+    for (const char *p = usage; *p; p++) {
+        if (*p != '-' || (p > usage && p[-1] != ' ' && p[-1] != '[' && p[-1] != '|'))
+            continue;
+        size_t len = strspn(p, "-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+        if (len < 2 || (len == 2 && p[1] == '-'))
+            continue;
+        if (n + len + 2 < cap)
+            n += (size_t)snprintf(out + n, cap - n, "%s%.*s", n ? " " : "", (int)len, p);
+        p += len - 1;
+    }
+}
+
+static int completion_bash(void)
+{
+    printf("# bash completion for elastos (elastos completion bash)\n_elastos() {\n"
+           "    local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]}\n"
+           "    if [ \"$COMP_CWORD\" = 1 ]; then\n        COMPREPLY=($(compgen -W \"");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        printf("%s ", commands[i].name);
+    printf("--help --version\" -- \"$cur\"))\n        return\n    fi\n    case $cmd in\n");
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        char flags[512];
+        usage_flags(commands[i].usage, flags, sizeof flags);
+        printf("    %s) COMPREPLY=($(compgen -W \"%s --help\" -- \"$cur\") $(compgen -f -- \"$cur\")) ;;\n",
+               commands[i].name, flags);
+    }
+    printf("    esac\n}\ncomplete -F _elastos elastos\n");
+    return 0;
+}
+
+static int completion_zsh(void)
+{
+    printf("#compdef elastos\n# zsh completion for elastos (elastos completion zsh)\n_elastos() {\n"
+           "  local -a cmds\n  cmds=(\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        printf("    '%s'\n", commands[i].name);
+    printf("  )\n  if (( CURRENT == 2 )); then\n    compadd -a cmds\n  else\n    case $words[2] in\n");
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        char flags[512];
+        usage_flags(commands[i].usage, flags, sizeof flags);
+        printf("      %s) compadd -- %s --help; _files ;;\n", commands[i].name, flags);
+    }
+    printf("    esac\n  fi\n}\ncompdef _elastos elastos\n");
+    return 0;
+}
+
+static int completion_fish(void)
+{
+    printf("# fish completion for elastos (elastos completion fish)\ncomplete -c elastos -f\n");
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        printf("complete -c elastos -n __fish_use_subcommand -a %s\n", commands[i].name);
+        char flags[512], *save = NULL;
+        usage_flags(commands[i].usage, flags, sizeof flags);
+        for (char *f = strtok_r(flags, " ", &save); f; f = strtok_r(NULL, " ", &save))
+            printf("complete -c elastos -n '__fish_seen_subcommand_from %s' -%s %s\n", commands[i].name,
+                   f[1] == '-' ? "l" : "s", f + (f[1] == '-' ? 2 : 1));
+    }
+    return 0;
+}
+
+int cmd_completion(int argc, char **argv)
+{
+    if (argc != 2)
+        return cli_usage("completion", "needs one shell: bash, zsh or fish");
+    if (!strcmp(argv[1], "bash"))
+        return completion_bash();
+    if (!strcmp(argv[1], "zsh"))
+        return completion_zsh();
+    if (!strcmp(argv[1], "fish"))
+        return completion_fish();
+    return cli_usage("completion", "unknown shell \"%s\" (bash, zsh or fish)", argv[1]);
+}
+
+/* Text for roff: a leading '.' or '\'' would be a request, and '\\' an escape. */
+static void roff_text(const char *s)
+{
+    bool bol = true;
+    for (; *s; s++) {
+        if (bol && (*s == '.' || *s == '\''))
+            fputs("\\&", stdout);
+        if (*s == '\\')
+            fputs("\\e", stdout);
+        else if (*s == '-')
+            fputs("\\-", stdout);
+        else
+            putchar(*s);
+        bol = *s == '\n';
+    }
+}
+
+/* elastos(1), from the same command table as --help (`elastos help --man`). */
+static int print_man(void)
+{
+    printf(".TH ELASTOS 1 \"\" \"elastos %s\" \"User Commands\"\n", EL_VERSION);
+    printf(".SH NAME\nelastos \\- run signed, content-addressed capsules with zero ambient authority\n");
+    printf(".SH SYNOPSIS\n.B elastos\n.I COMMAND\n[\\fIARGS\\fR...]\n.br\n.B elastos\n\\-\\-help | \\-V | \\-\\-version\n");
+    printf(".SH DESCRIPTION\nEvery command has \\-\\-help, which prints the same text as this page. Errors are one\n"
+           "line on stderr starting \"elastos: \".\n.SH COMMANDS\n");
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        printf(".TP\n.B elastos ");
+        roff_text(commands[i].usage);
+        printf("\n");
+        roff_text(commands[i].help);
+        printf("\n");
+    }
+    printf(".SH EXIT STATUS\n0 success (or the capsule's own status), 64 usage, 65 malformed, 66 not found,\n"
+           "77 refused by signature or trust, 78 configuration, 134 the capsule crashed, 137 killed by a\n"
+           "resource limit.\n");
+    printf(".SH ENVIRONMENT\n.TP\n.B ELASTOS_HOME\nwhere state lives (default $XDG_DATA_HOME/elastos, else ~/.local/share/elastos).\n");
+    printf(".SH FILES\n.TP\n.I <prefix>/share/elastos/trust/publishers\nthe read\\-only system trust store: the publisher of the shipped shell capsule.\n");
+    printf(".SH SEE ALSO\nREADME.md and docs/ of the ElastOS Runtime sources.\n");
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: elastos COMMAND [ARGS...]   (elastos COMMAND --help for details)\n\ncommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  elastos %s\n", commands[i].usage);
+    fprintf(f, "  elastos help COMMAND | help --man | -V | --version\n");
     fprintf(f, "\nState lives in $ELASTOS_HOME (default $XDG_DATA_HOME/elastos or ~/.local/share/elastos).\n");
 }
 
@@ -180,11 +350,22 @@ int main(int argc, char **argv)
         usage(stderr);
         return EL_ERR_USAGE;
     }
+    if (!strcmp(argv[1], "help") && argc == 3 && !strcmp(argv[2], "--man"))
+        return print_man();
+    if (!strcmp(argv[1], "help") && argc == 3) {
+        for (size_t i = 0; i < N_COMMANDS; i++)
+            if (!strcmp(commands[i].name, argv[2])) {
+                cli_print_help(argv[2]);
+                return 0;
+            }
+        fprintf(stderr, "elastos: help: unknown command \"%s\" (see elastos --help)\n", argv[2]);
+        return EL_ERR_USAGE;
+    }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;
     }
-    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V") || !strcmp(argv[1], "version")) {
         printf("elastos %s (wasmtime %s)\n", EL_VERSION, el_wasmtime_version());
         return 0;
     }
@@ -196,6 +377,9 @@ int main(int argc, char **argv)
             }
             return commands[i].run(argc - 1, argv + 1);
         }
-    fprintf(stderr, "elastos: unknown command \"%s\" (see elastos --help)\n", argv[1]);
+    if (argv[1][0] == '-')
+        fprintf(stderr, "elastos: unknown option \"%s\" (options go after the command; see elastos --help)\n", argv[1]);
+    else
+        fprintf(stderr, "elastos: unknown command \"%s\" (see elastos --help)\n", argv[1]);
     return EL_ERR_USAGE;
 }

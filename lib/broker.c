@@ -21,7 +21,7 @@
 #include "elastos/broker.h"
 #include "elastos/audit.h"
 #include "elastos/protocol.h"
-#include "shell.h"
+#include "shell_internal.h"
 #include "elastos/token.h"
 #include "internal.h"
 #include "provider.h"
@@ -469,7 +469,33 @@ static el_status drop_stale_grants(el_session *s, el_error *err)
     return EL_OK;
 }
 
+static el_status grant_one(el_session *s, const char *spec, el_error *err);
+
+/* RESOURCE:ACTION[,ACTION]...: one operator grant per action (as in "RESOURCE:read,write"). */
 el_status el_session_grant(el_session *s, const char *spec, el_error *err)
+{
+    const char *colon = strrchr(spec, ':');
+    if (!colon || !strchr(colon, ','))
+        return grant_one(s, spec, err);
+    size_t rl = (size_t)(colon - spec);
+    if (rl > EL_RESOURCE_MAX)
+        return grant_one(s, spec, err); /* refused there, with the reason */
+    for (const char *a = colon + 1;;) {
+        const char *comma = strchr(a, ',');
+        size_t al = comma ? (size_t)(comma - a) : strlen(a);
+        char one[EL_RESOURCE_MAX + 32];
+        if (al == 0 || al > 16)
+            return el_error_set(err, EL_ERR_USAGE, "--grant %.200s: expected RESOURCE:ACTION[,ACTION]... (actions: read, "
+                                "write, execute, message, delete, admin)", spec);
+        snprintf(one, sizeof one, "%.*s:%.*s", (int)rl, spec, (int)al, a);
+        el_status st = grant_one(s, one, err);
+        if (st != EL_OK || !comma)
+            return st;
+        a = comma + 1;
+    }
+}
+
+static el_status grant_one(el_session *s, const char *spec, el_error *err)
 {
     const char *colon = strrchr(spec, ':');
     unsigned action = colon ? el_action_from_name(colon + 1) : 0;

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_SOURCES 32
@@ -166,6 +167,20 @@ static el_status resolve_name(el_runtime *rt, const char *target, char *path, el
     return el_store_resolve(rt, name, at ? at + 1 : NULL, cid, path, err);
 }
 
+/* A target names a file when it looks like one: it contains '/' or ends in ".capsule". */
+static bool looks_like_path(const char *t)
+{
+    size_t n = strlen(t);
+    return strchr(t, '/') || (n >= 8 && !strcmp(t + n - 8, ".capsule"));
+}
+
+static el_status use_file(const char *target, char *path, el_error *err)
+{
+    if ((size_t)snprintf(path, PATH_MAX, "%s", target) >= PATH_MAX)
+        return el_error_set(err, EL_ERR_USAGE, "path too long");
+    return EL_OK;
+}
+
 el_status el_launch_resolve(el_runtime *rt, const char *target, unsigned flags, el_launch_lock_fn lock, void *arg,
                             char *path, el_error *err)
 {
@@ -174,12 +189,23 @@ el_status el_launch_resolve(el_runtime *rt, const char *target, unsigned flags, 
         return el_error_set(err, EL_ERR_USAGE, "nothing to launch: no FILE, CID or NAME");
     if (el_cid_validate(target, &ignored) == EL_OK) /* a CID is a CID, whatever files exist */
         return resolve_cid(rt, target, flags, lock, arg, path, err);
-    if (!(flags & EL_LAUNCH_NO_FILE) && access(target, F_OK) == 0) {
-        if ((size_t)snprintf(path, PATH_MAX, "%s", target) >= PATH_MAX)
-            return el_error_set(err, EL_ERR_USAGE, "path too long");
-        return EL_OK;
+    bool files = !(flags & EL_LAUNCH_NO_FILE);
+    if (files && looks_like_path(target)) {
+        if (access(target, F_OK) != 0)
+            return el_error_set(err, EL_ERR_NOTFOUND, "%.200s: no such file", target);
+        return use_file(target, path, err);
     }
-    return resolve_name(rt, target, path, err);
+    /* A bare word is a name first: a same-named directory (the capsule's sources, say) does not
+     * hide the installed capsule; a file of that name is used when the store has none. */
+    el_status st = resolve_name(rt, target, path, err);
+    struct stat sb;
+    if (st != EL_ERR_NOTFOUND || !files || stat(target, &sb) != 0)
+        return st;
+    if (S_ISREG(sb.st_mode))
+        return use_file(target, path, err);
+    return el_error_set(err, EL_ERR_NOTFOUND,
+                        "%.100s: no installed capsule of that name, and ./%.100s is a directory, not an artifact "
+                        "(pack it first: elastos pack %.100s --key KEY)", target, target, target);
 }
 
 /* ---- 2. verify ------------------------------------------------------------------------------- */

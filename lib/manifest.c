@@ -423,13 +423,46 @@ int el_semver_compare(const char *a, const char *b)
 
 /* Version ranges: "*" alone, or one or more comparators separated by spaces, all of which must
  * hold. A comparator is an optional operator (=, ^, ~, >=, >, <=, <) directly followed by a full
- * SemVer version. */
+ * SemVer version or a partial one, MAJOR or MAJOR.MINOR (npm/Cargo style: "1" is 1.x.x, "1.2" is
+ * 1.2.x, "^1.0" is >=1.0.0 <2.0.0, "~1.2" is >=1.2.0 <1.3.0, ">1.2" is >=1.3.0, "<=1.2" is
+ * <1.3.0); the missing components count as 0 where a bound needs them. */
 typedef enum range_op { OP_EQ, OP_CARET, OP_TILDE, OP_GE, OP_GT, OP_LE, OP_LT } range_op;
 
 typedef struct comparator {
     range_op op;
+    int parts; /* 3 for a full version, 1 or 2 for a partial one */
     semver v;
 } comparator;
+
+/* Parses exactly n bytes of s as a partial version, MAJOR or MAJOR.MINOR (no leading zeros, no
+ * pre-release), into v with the missing components "0"; returns the number of components given,
+ * or 0 when s is not a partial version. */
+static int partial_parse(const char *s, size_t n, semver *v)
+{
+    memset(v, 0, sizeof *v);
+    size_t i = 0;
+    int k = 0;
+    while (k < 2) {
+        size_t start = i;
+        while (i < n && is_digit((unsigned char)s[i]))
+            i++;
+        if (i == start || (i - start > 1 && s[start] == '0'))
+            return 0;
+        v->core[k] = s + start;
+        v->core_len[k] = i - start;
+        k++;
+        if (i == n)
+            break;
+        if (s[i] != '.' || k == 2)
+            return 0;
+        i++;
+    }
+    for (int z = k; z < 3; z++) {
+        v->core[z] = "0";
+        v->core_len[z] = 1;
+    }
+    return k;
+}
 
 typedef struct range {
     bool any;
@@ -471,10 +504,11 @@ static const char *range_parse(const char *s, range *r)
             i++;
         if (i == start)
             return "has an operator without a version";
-        if (semver_parse(s + start, i - start, &c->v) != NULL)
-            return "has a comparator whose version is not MAJOR.MINOR.PATCH SemVer "
-                   "(supported: *, 1.2.3, =1.2.3, ^1.2.3, ~1.2.3, >=1.2.3, >1.2.3, <=1.2.3, "
-                   "<1.2.3, and space-separated conjunctions)";
+        c->parts = 3;
+        if (semver_parse(s + start, i - start, &c->v) != NULL && (c->parts = partial_parse(s + start, i - start, &c->v)) == 0)
+            return "has a comparator whose version is not SemVer MAJOR.MINOR.PATCH, MAJOR.MINOR or MAJOR "
+                   "(supported: *, 1.2.3, 1.2, 1, with =, ^, ~, >=, >, <=, < before it, and "
+                   "space-separated conjunctions)";
         while (i < len && s[i] == ' ')
             i++;
     }
@@ -489,25 +523,27 @@ bool el_semver_range_valid(const char *range_text)
 
 static bool is_zero(const char *s, size_t n) { return n == 1 && s[0] == '0'; }
 
+/* For a partial comparator (parts < 3) "=", ">" and "<=" compare only the components given
+ * (1.2 is every 1.2.x); the other operators use the zero-filled version. */
 static bool comparator_holds(const semver *v, const comparator *c)
 {
     int cmp = semver_cmp(v, &c->v);
+    int given = cmp_core(v, &c->v, c->parts);
     switch (c->op) {
-    case OP_EQ: return cmp == 0;
+    case OP_EQ: return c->parts == 3 ? cmp == 0 : given == 0;
     case OP_GE: return cmp >= 0;
-    case OP_GT: return cmp > 0;
-    case OP_LE: return cmp <= 0;
+    case OP_GT: return c->parts == 3 ? cmp > 0 : given > 0;
+    case OP_LE: return c->parts == 3 ? cmp <= 0 : given <= 0;
     case OP_LT: return cmp < 0;
-    case OP_TILDE: /* >=M.m.p <M.(m+1).0 */
-        return cmp >= 0 && cmp_core(v, &c->v, 2) == 0;
-    case OP_CARET: /* the left-most non-zero of M.m.p must not change */
+    case OP_TILDE: /* >=M.m.p <M.(m+1).0; ~M is >=M.0.0 <(M+1).0.0 */
+        return cmp >= 0 && cmp_core(v, &c->v, c->parts == 1 ? 1 : 2) == 0;
+    case OP_CARET: /* the left-most non-zero of the given components must not change */
         if (cmp < 0)
             return false;
-        if (!is_zero(c->v.core[0], c->v.core_len[0]))
-            return cmp_core(v, &c->v, 1) == 0;
-        if (!is_zero(c->v.core[1], c->v.core_len[1]))
-            return cmp_core(v, &c->v, 2) == 0;
-        return cmp_core(v, &c->v, 3) == 0;
+        for (int k = 0; k < c->parts; k++)
+            if (!is_zero(c->v.core[k], c->v.core_len[k]))
+                return cmp_core(v, &c->v, k + 1) == 0;
+        return given == 0;
     }
     return false;
 }

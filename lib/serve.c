@@ -12,7 +12,7 @@
  */
 #include "elastos/serve.h"
 #include "serve_internal.h"
-#include "shell.h"
+#include "shell_internal.h"
 #include "elastos/artifact.h"
 #include "elastos/audit.h"
 #include "elastos/broker.h"
@@ -660,7 +660,7 @@ static bool is_shell(serve *sv, const cached_art *ca)
         el_error ignored;
         cached_art *sa = NULL;
         sv->shell_cid[0] = 0;
-        if (el__shell_locate(sv->rt, shell, &ignored) == EL_OK && art_get(sv, shell, &sa, &ignored) == EL_OK)
+        if (el_shell_locate(sv->rt, shell, &ignored) == EL_OK && art_get(sv, shell, &sa, &ignored) == EL_OK)
             snprintf(sv->shell_cid, sizeof sv->shell_cid, "%s", sa->cid);
         art_release(sv, sa);
         sv->shell_checked_ms = mono_ms();

@@ -4,7 +4,7 @@
  * the policy is the shell's. The question and the answer travel over the channel the broker
  * gives el__shell_run (its shell session), so this file knows nothing of sessions.
  */
-#include "shell.h"
+#include "shell_internal.h"
 #include "elastos/artifact.h"
 #include "elastos/store.h"
 #include "elastos/wasm.h"
@@ -59,11 +59,15 @@ static el_status shell_path(el_runtime *rt, char *out, el_error *err)
     return el_error_set(err, EL_ERR_NOTFOUND, "no shell capsule found (set ELASTOS_SHELL)");
 }
 
-el_status el__shell_locate(el_runtime *rt, char *path, el_error *err) { return shell_path(rt, path, err); }
+el_status el_shell_locate(el_runtime *rt, char *path, el_error *err) { return shell_path(rt, path, err); }
 
+/* The shell asks on the controlling terminal (/dev/tty) when there is one and stdin is that
+ * terminal or a pipe: `data | elastos run X` still prompts, as sudo and ssh do; stdin from a file
+ * or /dev/null means "no questions" (scripts, the daemon). */
 static bool have_tty(void)
 {
-    if (!isatty(STDIN_FILENO))
+    struct stat st;
+    if (!isatty(STDIN_FILENO) && !(fstat(STDIN_FILENO, &st) == 0 && S_ISFIFO(st.st_mode)))
         return false;
     int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
     if (fd < 0)
@@ -84,7 +88,9 @@ el_status el__shell_load(el_runtime *rt, const el_artifact **art, char reason[25
     if (!rt->shell) {
         char path[PATH_MAX];
         if (shell_path(rt, path, &err) != EL_OK || el_artifact_open(rt, path, 0, &rt->shell, &err) != EL_OK) {
-            snprintf(reason, 256, "no usable shell capsule: %.200s", err.msg);
+            /* reason is short (256): the whole story, with the fix, is elastos doctor's */
+            snprintf(reason, 256, "no usable shell capsule (%s; run elastos doctor for why and the fix)",
+                     err.code == EL_ERR_TRUST ? "its publisher is not trusted" : err.code == EL_ERR_NOTFOUND ? "none found" : "it does not verify");
             return err.code;
         }
         el__runtime_on_close(rt, EL__TEARDOWN_USERS, shell_close);

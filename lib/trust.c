@@ -1,4 +1,5 @@
-/* trust.c - the publisher trust store ($ELASTOS_HOME/trust/publishers), see trust.h. */
+/* trust.c - the publisher trust store ($ELASTOS_HOME/trust/publishers) and the read-only system
+ * store installed with the runtime, see trust.h. */
 #include "elastos/trust.h"
 #include "internal.h"
 
@@ -6,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define TRUST_FILE "trust/publishers"
 #define TRUST_MAX_BYTES (1 << 20)
@@ -21,6 +24,9 @@ static bool name_ok(const char *n)
     return true;
 }
 
+static el_status parse(const char *path, char *text, el_trust_entry **out, size_t *n, el_error *err);
+static el_status load_file(const char *path, el_trust_entry **out, size_t *n, el_error *err);
+
 /* Parses the store; a damaged store is a configuration error, never "trust nothing" silently. */
 static el_status load(el_runtime *rt, el_trust_entry **out, size_t *n, el_error *err)
 {
@@ -30,9 +36,17 @@ static el_status load(el_runtime *rt, el_trust_entry **out, size_t *n, el_error 
     el_status st = el_runtime_path(rt, TRUST_FILE, path, sizeof path, err);
     if (st != EL_OK)
         return st;
+    return load_file(path, out, n, err);
+}
+
+/* Reads and parses the trust file at path (absent: empty). */
+static el_status load_file(const char *path, el_trust_entry **out, size_t *n, el_error *err)
+{
+    *out = NULL;
+    *n = 0;
     char *text;
     size_t len;
-    st = el_read_file(path, TRUST_MAX_BYTES, &text, &len, err);
+    el_status st = el_read_file(path, TRUST_MAX_BYTES, &text, &len, err);
     if (st == EL_ERR_NOTFOUND)
         return EL_OK;
     if (st == EL_ERR_FORMAT || st == EL_ERR_IO) { /* too large, not a regular file, unreadable */
@@ -42,6 +56,12 @@ static el_status load(el_runtime *rt, el_trust_entry **out, size_t *n, el_error 
     }
     if (st != EL_OK)
         return st;
+    return parse(path, text, out, n, err);
+}
+
+/* Parses text (freed here) of the trust file at path. */
+static el_status parse(const char *path, char *text, el_trust_entry **out, size_t *n, el_error *err)
+{
     size_t cap = 0;
     el_trust_entry *v = NULL;
     int lineno = 0;
@@ -105,6 +125,86 @@ static el_status save(el_runtime *rt, const el_trust_entry *v, size_t n, el_erro
     return st;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* The system trust store, installed read-only with the runtime (as /usr/share/keyrings is):    */
+/* <directory of the elastos binary>/../share/elastos/trust/publishers, holding the publisher  */
+/* of the shipped shell capsule, so a fresh home has a working shell without trusting anything */
+/* the user did not install. It is only read, never written, and used only when it and its     */
+/* directory belong to root or to this user and are writable by nobody else: whoever could     */
+/* change it could change the binary beside it, so it adds no trust the binary doesn't have.   */
+
+el_status el_trust_system_path(char out[PATH_MAX], el_error *err)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return el_error_set(err, EL_ERR_NOTFOUND, "cannot locate the elastos binary (/proc/self/exe)");
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = 0;
+    slash = strrchr(exe, '/'); /* <prefix>/bin -> <prefix> */
+    if (slash)
+        *slash = 0;
+    if ((size_t)snprintf(out, PATH_MAX, "%s/share/elastos/%s", exe, TRUST_FILE) >= PATH_MAX)
+        return el_error_set(err, EL_ERR_NOTFOUND, "the elastos binary's path is too long");
+    return EL_OK;
+}
+
+/* EL_OK when st is owned by root or this user and writable by neither group nor others. */
+static bool system_owned(const struct stat *st) { return (st->st_uid == 0 || st->st_uid == geteuid()) && !(st->st_mode & 022); }
+
+el_status el_trust_system_check_file(const char *path, el_error *err)
+{
+    struct stat st, dst;
+    if (lstat(path, &st) != 0)
+        return el_error_set(err, EL_ERR_NOTFOUND, "%s: no system trust store", path);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    if (!S_ISREG(st.st_mode) || stat(dir, &dst) != 0)
+        return el_error_set(err, EL_ERR_CONFIG, "%s: not a regular file", path);
+    if (!system_owned(&st) || !system_owned(&dst))
+        return el_error_set(err, EL_ERR_CONFIG,
+                            "%s: ignored: it (or its directory) is writable by others or owned by another user "
+                            "(make it root-owned, mode 0644)",
+                            path);
+    return EL_OK;
+}
+
+el_status el_trust_list_system(el_trust_entry **out, size_t *n, el_error *err)
+{
+    char path[PATH_MAX];
+    *out = NULL;
+    *n = 0;
+    el_status st = el_trust_system_path(path, err);
+    if (st == EL_OK)
+        st = el_trust_system_check_file(path, err);
+    if (st != EL_OK)
+        return st;
+    return load_file(path, out, n, err);
+}
+
+/* EL_OK (entry filled) when the system store names pk; anything else is "not there". */
+static bool system_trusts(const uint8_t pk[EL_PK_BYTES], el_trust_entry *entry)
+{
+    el_trust_entry *v;
+    size_t n;
+    if (el_trust_list_system(&v, &n, NULL) != EL_OK)
+        return false;
+    bool found = false;
+    for (size_t i = 0; i < n && !found; i++)
+        if (memcmp(v[i].pk, pk, EL_PK_BYTES) == 0) {
+            found = true;
+            if (entry)
+                *entry = v[i];
+        }
+    free(v);
+    return found;
+}
+
 el_status el_trust_add(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], const char *name, el_error *err)
 {
     if (name && !name_ok(name))
@@ -146,8 +246,11 @@ el_status el_trust_remove(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], el_erro
             v[w++] = v[i];
     if (w == n) {
         free(v);
-        char t[EL_PK_TEXT];
+        char t[EL_PK_TEXT], sys[PATH_MAX];
         el_pubkey_format(pk, t);
+        if (system_trusts(pk, NULL) && el_trust_system_path(sys, NULL) == EL_OK)
+            return el_error_set(err, EL_ERR_CONFIG, "%s is in the system trust store %s, which is read-only "
+                                "(installed with elastos; remove it there as root)", t, sys);
         return el_error_set(err, EL_ERR_NOTFOUND, "%s is not in the trust store", t);
     }
     st = save(rt, v, w, err);
@@ -175,6 +278,8 @@ el_status el_trust_check(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], el_trust
             return EL_OK;
         }
     free(v);
+    if (system_trusts(pk, entry))
+        return EL_OK;
     char t[EL_PK_TEXT];
     el_pubkey_format(pk, t);
     return el_error_set(err, EL_ERR_TRUST, "publisher %s is not trusted (add it with: elastos trust add %s)", t, t);

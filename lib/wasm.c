@@ -65,6 +65,144 @@ static el_status wt_error(el_error *err, el_status code, const char *what, wasmt
     return code;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Crash reports: the trap kind first, in words, then the wasm call stack by function name    */
+/* (innermost first, Rust's legacy-mangled names shortened), all on one line that fits.       */
+
+static const char *trap_kind(wasmtime_trap_code_t c)
+{
+    switch (c) {
+    case WASMTIME_TRAP_CODE_UNREACHABLE_CODE_REACHED: return "unreachable executed (a Rust panic, or abort() in C)";
+    case WASMTIME_TRAP_CODE_MEMORY_OUT_OF_BOUNDS: return "out-of-bounds memory access";
+    case WASMTIME_TRAP_CODE_STACK_OVERFLOW: return "stack overflow";
+    case WASMTIME_TRAP_CODE_HEAP_MISALIGNED: return "misaligned memory access";
+    case WASMTIME_TRAP_CODE_TABLE_OUT_OF_BOUNDS: return "out-of-bounds table access";
+    case WASMTIME_TRAP_CODE_INDIRECT_CALL_TO_NULL: return "call through a null function pointer";
+    case WASMTIME_TRAP_CODE_BAD_SIGNATURE: return "call through a function pointer of the wrong type";
+    case WASMTIME_TRAP_CODE_INTEGER_OVERFLOW: return "integer overflow";
+    case WASMTIME_TRAP_CODE_INTEGER_DIVISION_BY_ZERO: return "integer division by zero";
+    case WASMTIME_TRAP_CODE_BAD_CONVERSION_TO_INTEGER: return "invalid conversion to integer";
+    case WASMTIME_TRAP_CODE_INTERRUPT: return "interrupted";
+    default: return NULL;
+    }
+}
+
+/* Appends name to out (at *n, cap bytes): a Rust legacy symbol _ZN<len><seg>...E becomes
+ * seg::seg (without the trailing h<hash> segment); anything else is copied, control and
+ * non-ASCII bytes as '.'. */
+static void put_name(char *out, size_t cap, size_t *n, const char *name, size_t len)
+{
+    char buf[256];
+    size_t b = 0;
+    if (len > 4 && !memcmp(name, "_ZN", 3) && name[len - 1] == 'E') {
+        size_t i = 3;
+        while (i < len - 1 && name[i] >= '0' && name[i] <= '9') {
+            size_t seg = 0;
+            while (i < len - 1 && name[i] >= '0' && name[i] <= '9')
+                seg = seg * 10 + (size_t)(name[i++] - '0');
+            if (seg == 0 || seg > len - 1 - i)
+                break;
+            bool hash = seg == 17 && name[i] == 'h';
+            if (!hash && b + seg + 2 < sizeof buf) {
+                if (b)
+                    buf[b++] = ':', buf[b++] = ':';
+                memcpy(buf + b, name + i, seg);
+                b += seg;
+            }
+            i += seg;
+        }
+        name = buf;
+        len = b;
+    }
+    for (size_t i = 0; i < len && *n + 1 < cap; i++)
+        out[(*n)++] = (unsigned char)name[i] < 0x20 || (unsigned char)name[i] >= 0x7f ? '.' : name[i];
+    out[*n] = 0;
+}
+
+/* true for the frames of the language runtime (Rust's std/core/alloc and panic machinery,
+ * wasi-libc's abort and start-up), which every crash report would otherwise begin with. */
+static bool library_frame(const char *name)
+{
+    static const char *const prefixes[] = {"std::", "core::", "alloc::", "panic_abort::", "panic_unwind::",
+                                           "__rust", "rust_panic", "rust_begin_unwind", "abort", "__wasilibc",
+                                           "__wasi_", "_start", "__main_void"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
+            return true;
+    return false;
+}
+
+/* "KIND at f0 <- f1 <- ... (+K more frames)" into out (cap bytes) from trap t (or error e). */
+static void crash_text(wasmtime_error_t *e, wasm_trap_t *t, char *out, size_t cap)
+{
+    wasmtime_trap_code_t code;
+    const char *kind = t && wasmtime_trap_code(t, &code) ? trap_kind(code) : NULL;
+    size_t n = 0;
+    out[0] = 0;
+    if (kind) {
+        n = (size_t)snprintf(out, cap, "%s", kind);
+    } else { /* no trap code: the first line of Wasmtime's message */
+        wasm_byte_vec_t msg = {0};
+        if (e)
+            wasmtime_error_message(e, &msg);
+        else if (t)
+            wasm_trap_message(t, &msg);
+        /* The first line, or (when that is only "error while executing at wasm backtrace:") the
+         * last cause Wasmtime lists after "Caused by:". */
+        const char *text = msg.data ? msg.data : "", *end = text + msg.size;
+        const char *cause = memmem(text, msg.size, "Caused by:", 10);
+        if (memmem(text, msg.size, "invalid exit status", 19)) {
+            n = (size_t)snprintf(out, cap, "exit status outside 0-125 (WASI reserves 126-255: exit with a lower status)");
+            text = end;
+        } else if (cause) {
+            for (const char *line = cause + 10; line < end;) { /* the last non-empty line */
+                const char *nl = memchr(line, '\n', (size_t)(end - line)), *p = line;
+                while (p < end && p != nl && (*p == ' ' || (*p >= '0' && *p <= '9') || *p == ':'))
+                    p++;
+                if (p < end && p != nl)
+                    text = p;
+                line = nl ? nl + 1 : end;
+            }
+        }
+        size_t len = 0;
+        while (text + len < end && text[len] != '\n')
+            len++;
+        if (text < end)
+            put_name(out, cap < 200 ? cap : 200, &n, text, len);
+        wasm_byte_vec_delete(&msg);
+    }
+    wasm_frame_vec_t frames = {0};
+    if (t)
+        wasm_trap_trace(t, &frames);
+    else if (e)
+        wasmtime_error_wasm_trace(e, &frames);
+    size_t shown = 0, hidden = 0, left = 0;
+    for (size_t i = 0; i < frames.size; i++) {
+        const wasm_name_t *fn = wasmtime_frame_func_name(frames.data[i]);
+        char one[160];
+        size_t on = 0;
+        if (fn && fn->size)
+            put_name(one, sizeof one, &on, fn->data, fn->size);
+        else
+            on = (size_t)snprintf(one, sizeof one, "function #%u", wasm_frame_func_index(frames.data[i]));
+        if (library_frame(one)) {
+            hidden++;
+            continue;
+        }
+        if (n + on + 48 >= cap) {
+            left++;
+            continue;
+        }
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", shown ? " <- " : " at ", one);
+        shown++;
+    }
+    if (left)
+        n += (size_t)snprintf(out + n, cap - n, " (+%zu more)", left);
+    if (hidden && n < cap)
+        snprintf(out + n, cap - n, " (%zu std/libc frame%s not shown)", hidden, hidden == 1 ? "" : "s");
+    wasm_frame_vec_delete(&frames);
+}
+
 /* What changes the code compiled: the same for the runtime's engine and a compile child's, so
  * that what a child compiles loads here (and ENGINE_DESC names it). One non-shared memory per
  * instance: Wasmtime's store limiter bounds each memory, so with 16 memories a module got 16x
@@ -1013,6 +1151,40 @@ static el_status prepared_get(el_runtime *rt, const el_artifact_file *f, deadlin
     return s;
 }
 
+/* true (err filled) when the module's memory needs more than the manifest's memory_mb allows:
+ * "memory_mb 1 is below the module's minimum of 17 pages (1.1 MiB): raise it to 2". Either
+ * module or pre names the module. */
+static bool memory_too_small(const wasmtime_module_t *module, const wasmtime_instance_pre_t *pre, const el_manifest *m,
+                             const el_limits *lim, el_error *err)
+{
+    wasmtime_module_t *owned = pre ? wasmtime_instance_pre_module(pre) : NULL;
+    const wasmtime_module_t *mod = owned ? owned : module;
+    if (!mod)
+        return false;
+    uint64_t pages = 0;
+    wasm_exporttype_vec_t ex = {0};
+    wasmtime_module_exports(mod, &ex);
+    for (size_t i = 0; i < ex.size; i++) {
+        const wasm_externtype_t *t = wasm_exporttype_type(ex.data[i]);
+        if (wasm_externtype_kind(t) == WASM_EXTERN_MEMORY) {
+            uint64_t min = wasmtime_memorytype_minimum(wasm_externtype_as_memorytype_const(t));
+            pages = min > pages ? min : pages;
+        }
+    }
+    wasm_exporttype_vec_delete(&ex);
+    if (owned)
+        wasmtime_module_delete(owned);
+    uint64_t need = pages * 65536, have = (uint64_t)lim->memory_mb << 20;
+    if (!pages || need <= have)
+        return false;
+    el_error_set(err, EL_ERR_FORMAT,
+                 "capsule %s cannot start: memory_mb %u is below the module's minimum of %llu pages (%.1f MiB): "
+                 "raise resource_limits.memory_mb to %llu",
+                 m->name, lim->memory_mb, (unsigned long long)pages, (double)need / (1 << 20),
+                 (unsigned long long)((need + (1 << 20) - 1) >> 20));
+    return true;
+}
+
 /* The run's limit that fired (d->fired), as the one-line error of a killed capsule. */
 static el_status limit_error(const deadline *d, const el_manifest *m, const el_limits *lim, el_error *err)
 {
@@ -1055,8 +1227,15 @@ static el_status run_outcome(wasmtime_context_t *ctx, wasmtime_instance_t *inst,
     wasmtime_trap_code_t tc = 0;
     bool overflow = !dl->fired && mem_size < limit - limit / 8 && trap && wasmtime_trap_code(trap, &tc) &&
                     tc == WASMTIME_TRAP_CODE_STACK_OVERFLOW;
-    if (!dl->fired && mem_size < limit - limit / 8 && !overflow)
-        return wt_error(err, EL_ERR_TRAP, "capsule crashed", we, trap);
+    if (!dl->fired && mem_size < limit - limit / 8 && !overflow) {
+        char text[sizeof err->msg - 96];
+        crash_text(we, trap, text, sizeof text);
+        if (we)
+            wasmtime_error_delete(we);
+        if (trap)
+            wasm_trap_delete(trap);
+        return el_error_set(err, EL_ERR_TRAP, "capsule %s crashed: %s", m->name, text);
+    }
     if (we)
         wasmtime_error_delete(we);
     if (trap)
@@ -1145,7 +1324,13 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     if (s == EL_OK) {
         we = fast ? wasmtime_instance_pre_instantiate(pre, ctx, &inst, &trap)
                   : wasmtime_linker_instantiate(linker, ctx, module, &inst, &trap);
-        if (we || trap)
+        if ((we || trap) && memory_too_small(fast ? NULL : module, fast ? pre : NULL, m, lim, err)) {
+            s = EL_ERR_FORMAT;
+            if (we)
+                wasmtime_error_delete(we);
+            if (trap)
+                wasm_trap_delete(trap);
+        } else if (we || trap)
             s = wt_error(err, we ? EL_ERR_FORMAT : EL_ERR_TRAP, "cannot start capsule", we, trap);
     }
     if (s == EL_OK) {

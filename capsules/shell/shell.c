@@ -189,6 +189,8 @@ static char ask(const ElastosDecisionRequest *q)
 {
     for (int tries = 0; tries < 5; tries++) {
         printf("\nelastos: capsule \"%s\" (instance %.8s, publisher %.24s...) asks to %s\n  %s\n"
+               "  [o]nce = this one use only, [r]un = until this run ends, [a]lways = also later runs\n"
+               "  (saved to the policy file)\n"
                "  allow [o]nce, for this [r]un, [a]lways, or [d]eny? ",
                q->capsule_name, q->capsule_id, q->publisher, q->action, q->resource);
         fflush(stdout);

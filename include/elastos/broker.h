@@ -34,7 +34,8 @@ EL_EXTERN void el_session_free(el_session *s);
 /* The instance id the capsule runs as (32 hex chars; valid while s lives). */
 EL_EXTERN const char *el_session_capsule_id(const el_session *s);
 
-/* Pre-authorizes RESOURCE:ACTION for this run (elastos run --grant). Refused (EL_ERR_USAGE)
+/* Pre-authorizes RESOURCE:ACTION (or RESOURCE:ACTION,ACTION,..., one grant each) for this run
+ * (elastos run --grant). Refused (EL_ERR_USAGE)
  * when outside the manifest's permissions. Audited as an operator grant. */
 EL_EXTERN el_status el_session_grant(el_session *s, const char *spec, el_error *err);
 

@@ -42,7 +42,7 @@ typedef enum el_status {
 /* A one-line error report. Fixed-size so that filling it never allocates. */
 typedef struct el_error {
     el_status code;
-    char msg[512];
+    char msg[1024];
 } el_error;
 
 /* Fills err (if not NULL) with code and a printf-style message; returns code. */

@@ -99,8 +99,9 @@ EL_EXTERN bool el_path_safe(const char *path);
 
 /* Version ranges (dependencies[].version, viewer "name@range"): "*", or space-separated
  * comparators that must all hold, each an optional operator (=, ^, ~, >=, >, <=, <) directly
- * followed by a full SemVer version: "1.2.3", "^1.2.3", ">=1.0.0 <2.0.0". ^ keeps the left-most
- * non-zero component (^0.2.3 is >=0.2.3 <0.3.0), ~ keeps MAJOR.MINOR. */
+ * followed by a full SemVer version: "1.2.3", "^1.2.3", ">=1.0.0 <2.0.0", or a partial one
+ * (npm/Cargo style): "1" (1.x.x), "1.2" (1.2.x), "^1.0", "~1.2", ">=1.2". ^ keeps the left-most
+ * non-zero component (^0.2.3 is >=0.2.3 <0.3.0), ~ keeps MAJOR.MINOR (~1 keeps MAJOR). */
 EL_EXTERN bool el_semver_range_valid(const char *range);
 
 /* SemVer 2.0.0 precedence: <0, 0, >0 (build metadata ignored). An invalid version sorts before

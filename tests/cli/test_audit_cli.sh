@@ -137,8 +137,8 @@ expect 64 "$E" epoch reset; expect_err_line
 expect 64 "$E" epoch bump extra; expect_err_line
 check '[ "$(sqlite3 "$DB" "SELECT value FROM meta WHERE key = '"'epoch'"'")" = $((e2 + 1)) ]'
 expect 0 "$E" audit --help; contains "$WORK/out" "usage: elastos audit show [--json] | verify"
-expect 0 "$E" tokens --help; contains "$WORK/out" "usage: elastos tokens list | revoke ID"
+expect 0 "$E" tokens --help; contains "$WORK/out" "usage: elastos tokens list [--json] | revoke ID"
 expect 0 "$E" epoch --help; contains "$WORK/out" "usage: elastos epoch bump"
 expect 0 "$E" --help
-for c in "audit show [--json] | verify" "tokens list | revoke ID" "epoch bump"; do contains "$WORK/out" "elastos $c"; done
+for c in "audit show [--json] | verify [--json]" "tokens list [--json] | revoke ID" "epoch bump"; do contains "$WORK/out" "elastos $c"; done
 finish

@@ -24,7 +24,7 @@ check "grep -q ' kill capsule=servetest .*stack overflow' '$WORK/audit'"
 
 # The systemd unit is valid (when systemd-analyze is there).
 if command -v systemd-analyze >/dev/null; then
-    sed "s|/usr/local/bin/elastos|$E|" "$ELASTOS_SRC_DIR/contrib/elastos.service" >"$WORK/elastos.service"
+    sed "s|@CMAKE_INSTALL_FULL_BINDIR@/elastos|$E|" "$ELASTOS_SRC_DIR/contrib/elastos.service" >"$WORK/elastos.service"
     expect 0 systemd-analyze verify "$WORK/elastos.service"
     check '[ ! -s "$WORK/err" ]'
 fi

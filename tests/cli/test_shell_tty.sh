@@ -16,6 +16,12 @@ import os, pty, select, sys, time
 answer, args = sys.argv[1], sys.argv[2:]
 pid, fd = pty.fork()
 if pid == 0:
+    if os.environ.get("PIPE_STDIN"):  # stdin a pipe, the pty only the controlling terminal
+        r, w = os.pipe()
+        os.write(w, b"piped data\n")
+        os.close(w)
+        os.dup2(r, 0)
+        os.close(r)
     os.execv(args[0], args)
 out, deadline, prompts = b"", time.time() + 30, 0
 while time.time() < deadline:
@@ -62,6 +68,18 @@ contains "$WORK/tty" "req: error denied shell: denied by the user"
 "$E" audit show >"$WORK/audit" 2>&1
 contains "$WORK/audit" "denied by the user"
 contains "$WORK/audit" "shell: grant always"
+# The prompt says what each answer means.
+contains "$WORK/tty" "[o]nce = this one use only, [r]un = until this run ends, [a]lways = also later runs"
+# With stdin piped, the shell still asks on the controlling terminal (/dev/tty), like sudo.
+PIPE_STDIN=1 tty o "$E" run "$CT" -- req "$S/p.txt" write write "$S/p.txt" 1
+contains "$WORK/tty" "asks to write"
+contains "$WORK/tty" "write: ok"
+contains "$WORK/tty" "exit=0 prompts=1"
+# ... but not with stdin from a file (or /dev/null): no questions, the policy decides.
+echo x >"$WORK/in.txt"
+PIPE_STDIN= tty o /bin/sh -c "exec '$E' run '$CT' -- req '$S/f.txt' write <'$WORK/in.txt'"
+contains "$WORK/tty" "prompts=0"
+contains "$WORK/tty" "req: error denied shell: no policy rule matches"
 
 # --- issue 12, finding 11: the "always" line means exactly what was approved ----------------------
 # Approving write on the resource "x delete#" must not write "... x delete# write" (read back as

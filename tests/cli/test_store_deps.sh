@@ -56,5 +56,7 @@ lacks "$WORK/out" "hello from"
 expect 0 "$E" rm "$c100"
 expect 66 "$E" rm "$c100"; expect_err_line
 expect 66 "$E" run "$c100" </dev/null; expect_err_line
-expect 65 "$E" rm not-a-cid; expect_err_line
+expect 66 "$E" rm not-a-cid; expect_err_line      # a name, of nothing stored
+expect 65 "$E" rm 'Not/A*Name'; expect_err_line
+expect 65 "$E" rm 'x@^1'; expect_err_line
 finish
