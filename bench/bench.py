@@ -4,7 +4,9 @@
 Each measurement runs our command and its peer alternately, several rounds, and reports the
 median; the ratio is printed beside them. Nothing here asserts a target: it reports numbers.
 """
-import argparse, os, re, shutil, statistics, subprocess, time
+import argparse, json, os, re, shutil, statistics, subprocess, time
+
+RESULTS = []  # every row printed, written to --json at the end
 
 def timed(cmd, stdin=subprocess.DEVNULL, env=None):
     t = time.perf_counter()
@@ -20,21 +22,76 @@ def alternate(rounds, a, b, before_a=None, before_b=None):
         tb.append(b())
     return statistics.median(ta), statistics.median(tb)
 
-def row(name, ours, peer, unit, higher_better):
+def row(name, ours, peer, unit, higher_better, peer_name="peer"):
     ratio = (ours / peer) if higher_better else (peer / ours)
-    print(f"{name:<44} ours {ours:>12.3f} {unit:<8} peer {peer:>12.3f} {unit:<8} ratio {ratio:5.2f}x")
+    print(f"{name:<44} ours {ours:>12.3f} {unit:<8} {peer_name} {peer:>12.3f} {unit:<8} ratio {ratio:5.2f}x")
+    RESULTS.append({"row": name, "ours": ours, peer_name: peer, "unit": unit, "ratio": ratio,
+                    "higher_is_better": higher_better})
+
+def scale_row(name, small, big, n_small, n_big, unit, higher_better=False):
+    """Cost as the work grows: ours at the big size against ours at the small one (the baseline).
+    ratio 1.00x = flat; < 1 = the cost grows with the work."""
+    ratio = (big / small) if higher_better else (small / big)
+    print(f"{name:<44} at {n_big:>9,} {big:>12.3f} {unit:<8} at {n_small:>7,} {small:>12.3f} {unit:<8} ratio {ratio:5.2f}x")
+    RESULTS.append({"row": name, "ours": big, "baseline": small, "n": n_big, "baseline_n": n_small, "unit": unit,
+                    "ratio": ratio, "higher_is_better": higher_better})
+
+def kv(out):
+    return {k: float(v) for k, v in (l.split() for l in out.splitlines() if len(l.split()) == 2)}
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--elastos"); ap.add_argument("--build"); ap.add_argument("--wasmtime"); ap.add_argument("--work"); ap.add_argument("--kubo")
+    ap.add_argument("--json", help="write every row here (JSON)")
+    ap.add_argument("--only", default="", help="comma-separated sections: startup,cid,verify,run,protocol,scale,serve,fetch")
     a = ap.parse_args()
+    try:
+        sections(a)
+    finally:
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump({"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "loadavg": os.getloadavg(),
+                           "rows": RESULTS}, f, indent=1)
+            print(f"\nrows written to {a.json}")
+
+def sections(a):
+    want = lambda s: not a.only or s in a.only.split(",")
     E, W, work = a.elastos, a.wasmtime, a.work
     print(f"elastos: {subprocess.check_output([E, '--version'], text=True).strip()}")
     print(f"peer:    {subprocess.check_output([W, '--version'], text=True).strip()}, "
           f"{subprocess.check_output(['openssl', 'version'], text=True).strip()}")
     print("ratio > 1 means ours is better (faster / more per second)\n")
+    print(f"load average at start: {' '.join('%.2f' % x for x in os.getloadavg())}")
+
+    # 0. Process start-up: the dynamic loader and everything before main's first line.
+    if want("startup"):
+        ours, peer = alternate(200, lambda: timed([E, "--version"]), lambda: timed([W, "--version"]))
+        row("start-up (ms): --version vs wasmtime --version", ours * 1e3, peer * 1e3, "ms", False)
 
     # 1. CID throughput vs openssl dgst -sha256 on a 512 MiB file.
+    if want("cid"):
+        cid_bench(E, work)
+    home = os.environ["ELASTOS_HOME"]
+    subprocess.run([E, "trust", "add", os.path.join(a.build, "keys", "publisher.pub")], check=True,
+                   stderr=subprocess.DEVNULL)
+    cap = os.path.join(a.build, "capsules", "hello.capsule")
+    wasm = os.path.join(a.build, "capsules", "hello.stage", "hello.wasm")
+    wenv = ["--env", "ELASTOS_CAPSULE_NAME=hello", "--env", "ELASTOS_CAPSULE_ID=" + "0" * 32]
+    peer_verify = float("nan")
+    if want("verify") or want("protocol"):
+        peer_verify = verify_bench(a)
+    if want("run"):
+        run_bench(a, E, W, work, home, cap, wasm, wenv)
+    if want("protocol"):
+        protocol_bench(a, E, peer_verify)
+    if want("scale"):
+        scale_bench(a)
+    if want("serve"):
+        serve_bench(a, E, W, wasm, wenv)
+    if a.kubo and want("fetch"):
+        fetch_bench(a, E, work)
+
+def cid_bench(E, work):
     big = os.path.join(work, "big.bin")
     with open(big, "wb") as f:
         chunk = os.urandom(1 << 20)
@@ -46,25 +103,22 @@ def main():
     row("cid 512 MiB (MiB/s) vs openssl dgst", mib / ours, mib / peer, "MiB/s", True)
     os.unlink(big)
 
-    # 2. Signature verification on one core vs openssl speed ed25519.
+def verify_bench(a):
+    """2. Signature verification on one core vs openssl speed ed25519; returns openssl's rate."""
     out = subprocess.check_output([os.path.join(a.build, "bin", "bench_verify")], text=True)
     ours = float(re.search(r"verify_per_sec (\S+)", out).group(1))
     sp = subprocess.check_output(["openssl", "speed", "-seconds", "2", "ed25519"], text=True, stderr=subprocess.DEVNULL)
     m = re.search(r"253 bits EdDSA \(Ed25519\)\s+\S+s\s+\S+s\s+\S+\s+(\S+)", sp)
     peer = peer_verify = float(m.group(1)) if m else float("nan")
     row("ed25519 verify/s, one core vs openssl speed", ours, peer, "verify/s", True)
+    return peer_verify
 
-    # 3. elastos run hello.capsule (verify + run) vs wasmtime run hello.wasm, whole process.
-    home = os.environ["ELASTOS_HOME"]
-    subprocess.run([E, "trust", "add", os.path.join(a.build, "keys", "publisher.pub")], check=True,
-                   stderr=subprocess.DEVNULL)
-    cap = os.path.join(a.build, "capsules", "hello.capsule")
-    wasm = os.path.join(a.build, "capsules", "hello.stage", "hello.wasm")
+def run_bench(a, E, W, work, home, cap, wasm, wenv):
+    """3. elastos run hello.capsule (verify + run) vs wasmtime run hello.wasm, whole process."""
     cwasm = os.path.join(work, "hello.cwasm")
     subprocess.run([W, "compile", wasm, "-o", cwasm], check=True)
     cache = os.path.join(home, "cache")
     drop = lambda: shutil.rmtree(cache, ignore_errors=True)
-    wenv = ["--env", "ELASTOS_CAPSULE_NAME=hello", "--env", "ELASTOS_CAPSULE_ID=" + "0" * 32]
     runs = 30
     # Cold: both compile (our cache dropped; wasmtime's own cache, on by default, disabled).
     ours, peer = alternate(runs, lambda: timed([E, "run", cap]), lambda: timed([W, "run", "-C", "cache=n"] + wenv + [wasm]),
@@ -77,7 +131,8 @@ def main():
                            lambda: timed([W, "run", "--allow-precompiled"] + wenv + [cwasm]))
     row("warm run hello (ms): vs wasmtime precompiled", ours * 1e3, peer * 1e3, "ms", False)
 
-    # 4. Protocol and tokens (SPEC section 5 and 6), each beside its cheapest plain peer.
+def protocol_bench(a, E, peer_verify):
+    """4. Protocol and tokens (SPEC section 5 and 6), each beside its cheapest plain peer."""
     rt = os.path.join(a.build, "capsules", "rtbench.capsule")
     out = subprocess.check_output([E, "run", "--grant", "localhost://storage/*:read", "--grant",
                                    "localhost://storage/*:write", rt, "--", "200000"], text=True)
@@ -92,12 +147,26 @@ def main():
     tok = float(re.search(r"token_checks_per_sec (\S+)", out).group(1))
     row("token checks/s vs ed25519 verify/s (openssl)", tok, peer_verify, "checks/s", True)
 
-    # 5. elastos serve: launches per second and latency, memory per idle capsule.
-    serve_bench(a, E, W, wasm, wenv)
-
-    # 6. Fetch a 64 MiB artifact from a loopback Kubo gateway vs curl downloading the same bytes.
-    if a.kubo:
-        fetch_bench(a, E, work)
+def scale_bench(a):
+    """Cost as the work grows (bench_scale): each operation at N and 100N."""
+    sc = os.path.join(a.build, "bin", "bench_scale")
+    def ns(*args):
+        return kv(subprocess.check_output([sc, *map(str, args)], text=True))
+    rt = os.path.join(a.build, "capsules", "rtbench.capsule")
+    pub = os.path.join(a.build, "keys", "publisher.pub")
+    stage = os.path.join(a.build, "capsules", "hello.stage")
+    key = os.path.join(a.build, "keys", "publisher.key")
+    scale_row("token_check (ns), revoked tokens", ns("token", 0)["ns_per_op"], ns("token", 100000)["ns_per_op"],
+              0, 100000, "ns")
+    scale_row("NAME@RANGE resolve (us), installed", ns("resolve", 10, stage, key)["ns_per_op"] / 1e3,
+              ns("resolve", 10000, stage, key)["ns_per_op"] / 1e3, 10, 10000, "us")
+    # 10,000 files, not 100,000: the quota counts each file's blocks and the capsule's default
+    # storage_mb (64) holds about 16,000 of them.
+    scale_row("4 KiB storage_write (us), files in storage", ns("storage", 10, rt, pub)["ns_per_op"] / 1e3,
+              ns("storage", 10000, rt, pub)["ns_per_op"] / 1e3, 10, 10000, "us")
+    small, big = ns("audit", 10000), ns("audit", 1000000)
+    scale_row("audit verify (records/s), records", small["records_per_sec"], big["records_per_sec"], 10000, 1000000,
+              "rec/s", True)
 
 def fetch_bench(a, E, work):
     import socket, json, urllib.request
@@ -209,6 +278,12 @@ def serve_bench(a, E, W, wasm, wenv):
             lin = (m1 - m0) / 200
             print(f"{'idle capsule, RSS per capsule (KiB)':<44} {per:.0f} total, {lin:.0f} its linear memory, "
                   f"{per - lin:.0f} beyond it   (target: < 1024)")
+            RESULTS.append({"row": "idle capsule RSS per capsule", "ours": per, "linear_memory": lin, "unit": "KiB"})
+            # Cost as the work grows: a launch with the 200 idle capsules resident vs none.
+            out = subprocess.check_output([load, "seq", "5000", cap, "--one", "--threads", "1"], text=True)
+            r200 = kv(out)
+            scale_row("serve launch p50 (us), idle capsules", res[1]["p50_us"], r200["p50_us"], 0, 200, "us")
+            scale_row("serve launch p99 (us), idle capsules", res[1]["p99_us"], r200["p99_us"], 0, 200, "us")
     finally:
         d.terminate()
         d.wait()

@@ -21,5 +21,11 @@ if [[ "$have" != *" $wt_version "* ]]; then
 fi
 
 KUBO=$HOME/.cache/elastos/kubo/bin/ipfs   # built by `make kubo` (a dependency of `make bench`)
-python3 "$here/bench.py" --elastos "$E" --build "$build" --wasmtime "$WASMTIME" --work "$work" --kubo "$KUBO"
-python3 "$here/vm_bench.py" --elastos "$E" --build "$build" --work "$work"
+# Every row also goes to $build/bench.json (ELASTOS_BENCH_JSON to change), vm boot included;
+# ELASTOS_BENCH_ONLY=startup,scale,... runs only those sections of bench.py (see its --only).
+json=${ELASTOS_BENCH_JSON:-$build/bench.json}
+python3 "$here/bench.py" --elastos "$E" --build "$build" --wasmtime "$WASMTIME" --work "$work" --kubo "$KUBO" \
+    --json "$json" --only "${ELASTOS_BENCH_ONLY:-}"
+if [ -z "${ELASTOS_BENCH_ONLY:-}" ] || [[ ",$ELASTOS_BENCH_ONLY," == *,vm,* ]]; then
+    python3 "$here/vm_bench.py" --elastos "$E" --build "$build" --work "$work" --json "$json"
+fi

@@ -9,7 +9,7 @@ Peer:  `qemu-system-x86_64 -M microvm` by hand with the same kernel, the same in
 Both are timed from process start to the first byte on stdout, alternating, median of N rounds.
 The accelerator is what the runtime's probe chose (cached in $ELASTOS_HOME/cache/vm/accel).
 """
-import argparse, glob, os, re, shutil, statistics, subprocess, time
+import argparse, glob, json, os, re, shutil, statistics, subprocess, time
 
 def first_output(cmd, env=None):
     t = time.perf_counter()
@@ -25,6 +25,7 @@ def first_output(cmd, env=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--elastos"); ap.add_argument("--build"); ap.add_argument("--work")
+    ap.add_argument("--json", help="append the row to this file (written by bench.py)")
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("ELASTOS_VM_BENCH_ROUNDS", "5")))
     a = ap.parse_args()
     E, build = a.elastos, a.build
@@ -59,6 +60,13 @@ def main():
     o, p = statistics.median(to) * 1e3, statistics.median(tp) * 1e3
     print(f"{'vm boot to first output (ms), ' + accel + ': vs plain qemu':<44} ours {o:>12.3f} {'ms':<8} "
           f"peer {p:>12.3f} {'ms':<8} ratio {p / o:5.2f}x  (overhead {100 * (o - p) / p:+.1f}%)")
+    if a.json and os.path.exists(a.json):
+        with open(a.json) as f:
+            doc = json.load(f)
+        doc["rows"].append({"row": "vm boot to first output, " + accel, "ours": o, "peer": p, "unit": "ms",
+                            "ratio": p / o, "higher_is_better": False})
+        with open(a.json, "w") as f:
+            json.dump(doc, f, indent=1)
     if accel != "kvm":
         print("  (KVM not usable here: the probe chose TCG; the < 150 ms KVM target cannot be measured on this host)")
 

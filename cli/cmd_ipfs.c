@@ -193,7 +193,7 @@ int cmd_publish(int argc, char **argv)
         el_artifact_close(a);
     }
     if (s == EL_OK)
-        s = el_publish_kubo(api, file, cid, &err);
+        s = el_publish_kubo(rt, api, file, cid, &err);
     if (s == EL_OK && strcmp(cid, verified) != 0)
         s = el_error_set(&err, EL_ERR_TRUST, "%s changed while publishing: verified %s, published %s", file,
                          verified, cid);

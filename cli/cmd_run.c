@@ -5,8 +5,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "elastos/launch.h"
+
+/* el_launch_spec.stuck: the capsule passed a limit while blocked in a host call that cannot be
+ * cut short (a read of our stdin, say); the kill is audited already: the process ends with 137. */
+static void run_stuck(void *arg, const char *reason)
+{
+    (void)arg;
+    fprintf(stderr, "elastos: %s\n", reason);
+    fflush(stderr);
+    _exit(137);
+}
 
 int cmd_run(int argc, char **argv)
 {
@@ -52,7 +63,7 @@ int cmd_run(int argc, char **argv)
         cli_tty tty = cli_tty_init(); /* a vm capsule's console makes the terminal raw: ours to restore */
         el_launch_spec spec = {.target = target, .flags = EL_LAUNCH_FETCH, .args = (const char *const *)argv + i,
                                .n_args = (size_t)(argc - i), .grants = grants, .n_grants = n_grants,
-                               .tty = cli_tty_event, .tty_arg = &tty};
+                               .tty = cli_tty_event, .tty_arg = &tty, .stuck = run_stuck};
         el_launch_result res;
         el_error err;
         fflush(stdout); /* what we printed comes before what the capsule prints */

@@ -1,14 +1,14 @@
 /*
  * ai.c - the elastos://ai/ provider (ai.h): the operator's model endpoint configuration, the
  * capsule's chat request checked and rebuilt, one OpenAI-compatible chat-completions call with
- * libcurl (timeouts, response size cap, no redirects), and the answer parsed from untrusted
+ * the one HTTP client, http.c (timeouts, response size cap, no redirects), and the answer parsed from untrusted
  * bytes. The endpoint and its credentials never reach the capsule, not even in error messages.
  */
 #include "ai.h"
+#include "http.h"
 #include "internal.h"
 #include "provider.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -261,10 +261,10 @@ typedef struct buf {
     bool over;
 } buf;
 
-static size_t on_write(char *p, size_t size, size_t n, void *arg)
+static size_t on_write(void *arg, const char *p, size_t k, long status)
 {
+    (void)status;
     buf *b = arg;
-    size_t k = size * n;
     if (k > b->max - b->len) {
         b->over = true;
         return 0;
@@ -305,44 +305,29 @@ el_status el__ai_call(el_runtime *rt, const char *op, const json_t *body, json_t
         explicit_bzero(cfg.key, sizeof cfg.key);
         return s;
     }
-    el_curl_init();
-    CURL *h = curl_easy_init();
-    struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
-    hl = curl_slist_append(hl, "Accept: application/json");
-    if (cfg.key[0]) {
-        char auth[sizeof cfg.key + 32];
+    char auth[sizeof cfg.key + 32];
+    const char *headers[] = {"Content-Type: application/json", "Accept: application/json", auth};
+    if (cfg.key[0])
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", cfg.key);
-        hl = curl_slist_append(hl, auth); /* libcurl copies it */
-        explicit_bzero(auth, sizeof auth);
-    }
     buf b = {.max = cfg.max_response};
-    long status = 0;
-    CURLcode rc = CURLE_FAILED_INIT;
-    if (h && hl) {
-        curl_easy_setopt(h, CURLOPT_URL, cfg.url);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(req));
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* never replay the key to another host */
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, cfg.timeout_ms < 10000 ? cfg.timeout_ms : 10000L);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, cfg.timeout_ms);
-        curl_easy_setopt(h, CURLOPT_USERAGENT, "elastos/" EL_VERSION);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-        rc = curl_easy_perform(h);
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    }
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hl); /* (libcurl's copy of the header; ours was wiped) */
+    el__http_request hr = {.url = cfg.url, .headers = headers, .n_headers = cfg.key[0] ? 3 : 2, .post = true,
+                           .body = req, .body_len = strlen(req), .on_data = on_write, .ud = &b,
+                           .connect_ms = cfg.timeout_ms < 10000 ? cfg.timeout_ms : 10000L, .total_ms = cfg.timeout_ms};
+    el__http_result res;
+    el_error herr;
+    s = el__http_perform(&hr, &res, &herr); /* (http.c wipes its copies of the headers) */
+    explicit_bzero(auth, sizeof auth);
     explicit_bzero(cfg.key, sizeof cfg.key);
     free(req);
-    if (rc != CURLE_OK) {
+    long status = res.status;
+    if (s == EL_ERR_CONFIG) { /* no libcurl (no secret in the message: a library name and dlopen's reason) */
+        s = el_error_set(err, EL__ERR_UNSUPPORTED, "the ai provider cannot make HTTP requests on this host: %s",
+                         herr.msg);
+    } else if (s != EL_OK) {
         s = b.over ? el_error_set(err, EL_ERR_LIMIT, "the model server's answer exceeds %zu bytes", cfg.max_response)
-            : rc == CURLE_OPERATION_TIMEDOUT
+            : res.outcome == EL_HTTP_TIMEOUT
                 ? el_error_set(err, EL_ERR_LIMIT, "the model server did not answer within %ld ms", cfg.timeout_ms)
-                : el_error_set(err, EL_ERR_INTERNAL, "the model server is unreachable (%s)", curl_easy_strerror(rc));
+                : el_error_set(err, EL_ERR_INTERNAL, "the model server is unreachable (%s)", res.generic);
     } else if (status < 200 || status > 299) {
         /* The server's own message is not passed on: some quote the credentials they refused. */
         s = el_error_set(err, http_status(status), "the model server answered HTTP %ld%s", status,

@@ -46,6 +46,9 @@ struct el_artifact {
     pthread_t cid_thread;
     bool cid_running;
     el_status cid_status;
+    /* Opened from a prehash (el__artifact_open_prehashed): the digests computed as the bytes
+     * arrived, used by check_seal and parse_body instead of hashing again. */
+    const struct el__prehash *pre;
 };
 
 /* Above this size the CID is worth a thread of its own (it is one more SHA-256 pass). */
@@ -159,8 +162,9 @@ el_status el_artifact_seal(const uint8_t *body, size_t body_len, const el_keypai
     return EL_OK;
 }
 
-/* Checks the seal at the end of a[0..size) and returns the signed publisher. */
-static el_status check_seal(const uint8_t *a, size_t size, uint8_t pk[32], el_error *err)
+/* Checks the seal at the end of a[0..size) and returns the signed publisher. body_digest, when
+ * not NULL, is the SHA-256 of a[0..size - SEAL_LEN) computed already. */
+static el_status check_seal(const uint8_t *a, size_t size, const uint8_t *body_digest, uint8_t pk[32], el_error *err)
 {
     static const uint8_t zero[2 * BLOCK];
     if (size < SEAL_LEN || size % BLOCK)
@@ -180,12 +184,190 @@ static el_status check_seal(const uint8_t *a, size_t size, uint8_t pk[32], el_er
     if (memcmp(t, text, SIG_TEXT_LEN) != 0 || memcmp(t + SIG_TEXT_LEN, zero, BLOCK - SIG_TEXT_LEN) != 0)
         return el_error_set(err, EL_ERR_TRUST, "signature block is damaged");
     uint8_t actual[32];
-    el_sha256(a, size - SEAL_LEN, actual);
+    if (body_digest)
+        memcpy(actual, body_digest, 32);
+    else
+        el_sha256(a, size - SEAL_LEN, actual);
     if (memcmp(actual, digest, 32) != 0)
         return el_error_set(err, EL_ERR_TRUST, "content does not match its signature (the artifact was modified)");
     if (!el_verify_digest(pk, SIG_DOMAIN, digest, sig))
         return el_error_set(err, EL_ERR_TRUST, "invalid signature");
     return EL_OK;
+}
+
+/* ---- hashing as the bytes arrive (el__prehash, internal.h) ----------------------------------
+ *
+ * A fetch feeds the artifact's bytes, in order, as they are downloaded; each chunk is copied
+ * into private memory and hashed once, for everything el_artifact_open would hash later: the
+ * body digest of the seal (lagging SEAL_LEN bytes behind, since the seal is only known at the
+ * end) and each entry's SHA-256 for SHA256SUMS (found by following the ustar headers as they
+ * pass). These are only hints, keyed by the exact offset and size of what they cover:
+ * parse_body still checks every header and hashes anything the hints do not cover, and a
+ * malformed archive simply stops the hinting. */
+
+typedef struct file_hint {
+    size_t off, size; /* the entry's data in the artifact */
+    uint8_t sha256[32];
+} file_hint;
+
+struct el__prehash {
+    uint8_t *map; /* private copy of the bytes fed so far */
+    size_t n, cap;
+    bool broken;  /* out of memory or over the limit: the bytes are not all here */
+    EVP_MD_CTX *seal; /* SHA-256 of map[0..sealed) */
+    size_t sealed;
+    EVP_MD_CTX *file; /* the entry being hashed: its data at [cur_off, cur_off + cur_size) */
+    bool in_file, tar_done;
+    size_t cur_off, cur_size, cur_done, next_header;
+    file_hint *hints;
+    size_t n_hints, hints_cap;
+    char cid[EL_CID_MAX]; /* set by the fetch once the bytes matched it */
+};
+
+el__prehash *el__prehash_new(void)
+{
+    el__prehash *p = calloc(1, sizeof *p);
+    if (p && (!(p->seal = EVP_MD_CTX_new()) || !(p->file = EVP_MD_CTX_new()))) {
+        el__prehash_free(p);
+        return NULL;
+    }
+    if (p)
+        el__prehash_reset(p);
+    return p;
+}
+
+void el__prehash_free(el__prehash *p)
+{
+    if (!p)
+        return;
+    if (p->map)
+        munmap(p->map, p->cap);
+    EVP_MD_CTX_free(p->seal);
+    EVP_MD_CTX_free(p->file);
+    free(p->hints);
+    free(p);
+}
+
+void el__prehash_reset(el__prehash *p)
+{
+    p->n = p->sealed = p->n_hints = p->next_header = 0;
+    p->broken = p->in_file = p->tar_done = false;
+    p->cid[0] = '\0';
+    EVP_DigestInit_ex(p->seal, el_sha256_md(), NULL);
+}
+
+void el__prehash_invalidate(el__prehash *p)
+{
+    if (p)
+        p->broken = true;
+}
+
+size_t el__prehash_size(const el__prehash *p)
+{
+    return p && !p->broken ? p->n : 0;
+}
+
+void el__prehash_set_cid(el__prehash *p, const char *cid)
+{
+    snprintf(p->cid, sizeof p->cid, "%s", cid);
+}
+
+/* Follows the ustar headers over the bytes that arrived: hashes the data of the entry in
+ * progress, and starts the next entry when its whole header is here. */
+static void prehash_tar(el__prehash *p)
+{
+    while (!p->tar_done) {
+        if (p->in_file) {
+            size_t end = p->cur_off + p->cur_size, from = p->cur_off + p->cur_done;
+            size_t to = p->n < end ? p->n : end;
+            if (to > from) {
+                EVP_DigestUpdate(p->file, p->map + from, to - from);
+                p->cur_done += to - from;
+            }
+            if (to < end)
+                return;
+            if (p->n_hints == p->hints_cap) {
+                size_t nc = p->hints_cap ? 2 * p->hints_cap : 64;
+                file_hint *nv = nc <= EL_ARTIFACT_MAX_FILES + 1 ? realloc(p->hints, nc * sizeof *nv) : NULL;
+                if (!nv) {
+                    p->tar_done = true;
+                    return;
+                }
+                p->hints = nv;
+                p->hints_cap = nc;
+            }
+            file_hint *h = &p->hints[p->n_hints++];
+            h->off = p->cur_off;
+            h->size = p->cur_size;
+            EVP_DigestFinal_ex(p->file, h->sha256, NULL);
+            p->in_file = false;
+            p->next_header = p->cur_off + padded(p->cur_size);
+            continue;
+        }
+        if (p->n < p->next_header + BLOCK)
+            return;
+        const uint8_t *h = p->map + p->next_header;
+        uint64_t size = 0;
+        bool ok = memcmp(h + 257, "ustar", 6) == 0 && h[124 + 11] == 0;
+        for (int i = 0; ok && i < 11; i++) {
+            ok = h[124 + i] >= '0' && h[124 + i] <= '7';
+            size = size * 8 + (uint64_t)(h[124 + i] - '0');
+        }
+        if (!ok || size > EL_ARTIFACT_MAX_BYTES) {
+            p->tar_done = true; /* the end marker, the seal, or garbage: parse_body decides */
+            return;
+        }
+        p->cur_off = p->next_header + BLOCK;
+        p->cur_size = (size_t)size;
+        p->cur_done = 0;
+        p->in_file = true;
+        EVP_DigestInit_ex(p->file, el_sha256_md(), NULL);
+    }
+}
+
+bool el__prehash_update(el__prehash *p, const void *data, size_t len)
+{
+    if (p->broken)
+        return false;
+    if (len > EL_ARTIFACT_MAX_BYTES - p->n) {
+        p->broken = true;
+        return false;
+    }
+    if (p->n + len > p->cap) {
+        size_t nc = p->cap ? p->cap : (size_t)8 << 20;
+        while (nc < p->n + len)
+            nc *= 2;
+        void *m = p->map ? mremap(p->map, p->cap, nc, MREMAP_MAYMOVE)
+                         : mmap(NULL, nc, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) {
+            p->broken = true;
+            return false;
+        }
+        p->map = m;
+        p->cap = nc;
+    }
+    memcpy(p->map + p->n, data, len);
+    p->n += len;
+    if (p->n > p->sealed + SEAL_LEN) { /* the last SEAL_LEN bytes may be the seal: not yet */
+        EVP_DigestUpdate(p->seal, p->map + p->sealed, p->n - SEAL_LEN - p->sealed);
+        p->sealed = p->n - SEAL_LEN;
+    }
+    prehash_tar(p);
+    return true;
+}
+
+/* The SHA-256 of the entry data at [off, off + size), if the prehash has it; *next walks the
+ * hints in order (entries come in order). */
+static bool prehashed_file(const el__prehash *p, size_t *next, size_t off, size_t size, uint8_t out[32])
+{
+    if (!p)
+        return false;
+    while (*next < p->n_hints && p->hints[*next].off < off)
+        (*next)++;
+    if (*next >= p->n_hints || p->hints[*next].off != off || p->hints[*next].size != size)
+        return false;
+    memcpy(out, p->hints[*next].sha256, 32);
+    return true;
 }
 
 /* ---- reading the archive ----------------------------------------------------------------- */
@@ -240,7 +422,7 @@ static el_status sums_problem(const el_artifact *a, const char *sums, size_t len
 
 static el_status parse_body(el_artifact *a, size_t body_len, el_error *err)
 {
-    size_t off = 0, cap = 0;
+    size_t off = 0, cap = 0, hint = 0;
     const char *prev = NULL;
     const uint8_t *sums = NULL;
     size_t sums_len = 0;
@@ -314,7 +496,8 @@ static el_status parse_body(el_artifact *a, size_t body_len, el_error *err)
         a->n_files++;
         f->data = data;
         f->size = (size_t)size;
-        el_sha256(data, f->size, f->sha256);
+        if (!prehashed_file(a->pre, &hint, (size_t)(data - a->map), f->size, f->sha256))
+            el_sha256(data, f->size, f->sha256);
         prev = f->path;
     }
     if (!sums)
@@ -333,6 +516,42 @@ static el_status parse_body(el_artifact *a, size_t body_len, el_error *err)
     if (pos != sums_len)
         return sums_problem(a, (const char *)sums, sums_len, err);
     return EL_OK;
+}
+
+/* Every check of el_artifact_open (artifact.h) on the bytes in a->map: seal (body_digest: the
+ * body's SHA-256 when computed already), publisher (asked of trust(arg, ...)), archive, manifest. */
+static el_status verify(el_artifact *a, unsigned flags, const uint8_t *body_digest, el__trust_fn trust, void *arg,
+                        el_error *err)
+{
+    /* The CID is a hash of the raw bytes, safe to compute before they are verified. */
+    el_status s = EL_OK;
+    if ((flags & EL_OPEN_CID) && !a->cid[0] && a->size >= CID_THREAD_MIN)
+        a->cid_running = pthread_create(&a->cid_thread, NULL, cid_main, a) == 0;
+    s = check_seal(a->map, a->size, body_digest, a->publisher, err);
+    if (s == EL_OK) {
+        el_trust_entry te;
+        el_error terr;
+        el_status ts = trust(arg, a->publisher, &te, &terr);
+        if (ts == EL_OK)
+            snprintf(a->publisher_name, sizeof a->publisher_name, "%s", te.name);
+        else if (!(flags & EL_OPEN_ANY_PUBLISHER) || ts != EL_ERR_TRUST) {
+            s = ts;
+            if (err)
+                *err = terr;
+        }
+    }
+    if (s == EL_OK)
+        s = parse_body(a, a->size - SEAL_LEN, err);
+    if (s == EL_OK) {
+        const el_artifact_file *mf = el_artifact_find(a, "capsule.json");
+        if (!mf)
+            s = el_error_set(err, EL_ERR_FORMAT, "no capsule.json in the artifact");
+        else
+            s = el_manifest_parse((const char *)mf->data, mf->size, &a->manifest, err);
+    }
+    if (s == EL_OK && a->manifest->entry && !el_artifact_find(a, a->manifest->entry))
+        s = el_error_set(err, EL_ERR_FORMAT, "capsule.json: entry \"%s\" is not in the artifact", a->manifest->entry);
+    return s;
 }
 
 /* el_artifact_open's work, with step 3 (is the publisher trusted?) asked of trust(arg, ...):
@@ -384,37 +603,45 @@ el_status el__artifact_load(const char *path, unsigned flags, el__trust_fn trust
         }
     }
     close(fd);
-    /* The CID is a hash of the raw bytes, safe to compute before they are verified. */
-    if (s == EL_OK && (flags & EL_OPEN_CID) && a->size >= CID_THREAD_MIN)
-        a->cid_running = pthread_create(&a->cid_thread, NULL, cid_main, a) == 0;
     if (s == EL_OK)
-        s = check_seal(a->map, a->size, a->publisher, err);
-    if (s == EL_OK) {
-        el_trust_entry te;
-        el_error terr;
-        el_status ts = trust(arg, a->publisher, &te, &terr);
-        if (ts == EL_OK)
-            snprintf(a->publisher_name, sizeof a->publisher_name, "%s", te.name);
-        else if (!(flags & EL_OPEN_ANY_PUBLISHER) || ts != EL_ERR_TRUST) {
-            s = ts;
-            if (err)
-                *err = terr;
-        }
-    }
-    if (s == EL_OK)
-        s = parse_body(a, a->size - SEAL_LEN, err);
-    if (s == EL_OK) {
-        const el_artifact_file *mf = el_artifact_find(a, "capsule.json");
-        if (!mf)
-            s = el_error_set(err, EL_ERR_FORMAT, "no capsule.json in the artifact");
-        else
-            s = el_manifest_parse((const char *)mf->data, mf->size, &a->manifest, err);
-    }
-    if (s == EL_OK && a->manifest->entry && !el_artifact_find(a, a->manifest->entry))
-        s = el_error_set(err, EL_ERR_FORMAT, "capsule.json: entry \"%s\" is not in the artifact", a->manifest->entry);
+        s = verify(a, flags, NULL, trust, arg, err);
     if (s != EL_OK) {
         el_artifact_close(a);
         return el_error_prefix(err, "%s", path);
+    }
+    *out = a;
+    return EL_OK;
+}
+
+el_status el__artifact_load_prehashed(el__prehash *p, const char *name, unsigned flags, el__trust_fn trust, void *arg,
+                                      el_artifact **out, el_error *err)
+{
+    *out = NULL;
+    if (!p || p->broken || !p->map || p->n < SEAL_LEN)
+        return el_error_set(err, EL_ERR_INTERNAL, "%s: no prehashed bytes", name);
+    el_artifact *a = calloc(1, sizeof *a);
+    if (!a)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    /* The prehash's private copy becomes the artifact's: trimmed to its pages, then read-only. */
+    size_t pages = (p->n + 4095) & ~(size_t)4095;
+    if (pages < p->cap)
+        munmap(p->map + pages, p->cap - pages);
+    a->map = p->map;
+    a->size = p->n;
+    mprotect(a->map, a->size, PROT_READ);
+    p->map = NULL;
+    p->cap = 0;
+    p->broken = true; /* its bytes are gone */
+    uint8_t body[32];
+    EVP_DigestFinal_ex(p->seal, body, NULL);
+    snprintf(a->cid, sizeof a->cid, "%s", p->cid);
+    a->pre = p;
+    el_status s = p->sealed == a->size - SEAL_LEN ? verify(a, flags, body, trust, arg, err)
+                                                  : el_error_set(err, EL_ERR_INTERNAL, "prehash out of step");
+    a->pre = NULL;
+    if (s != EL_OK) {
+        el_artifact_close(a);
+        return el_error_prefix(err, "%s", name);
     }
     *out = a;
     return EL_OK;

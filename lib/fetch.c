@@ -31,9 +31,9 @@
  */
 #include "elastos/fetch.h"
 #include "elastos/sign.h"
+#include "http.h"
 #include "internal.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -46,6 +46,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DIGEST_LEN 32
@@ -56,17 +57,6 @@
 #define MAX_CAR_HEADER (1u << 20)
 /* Per-block overhead in a CAR: a length varint and a CID (36 bytes for ours; allow more). */
 #define MAX_CAR_SIZE (EL_FETCH_MAX_SIZE + (uint64_t)EL_FETCH_MAX_BLOCKS * 128 + MAX_CAR_HEADER)
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-void el_curl_init(void)
-{
-    pthread_once(&curl_once, curl_init_once);
-}
 
 /* ---- small helpers ---- */
 
@@ -152,6 +142,9 @@ typedef struct fetch_ctx {
     char notes[400]; /* failed sources, for the error message */
     size_t nl;
     bool tampered;
+    el__ipfs_limits lim;
+    double deadline_ms; /* CLOCK_MONOTONIC ms by which the whole fetch ends (0: none) */
+    el__prehash *ph;    /* optional: fed the bytes of the stream (el__fetch) */
 } fetch_ctx;
 
 static void note(fetch_ctx *c, const el_fetch_source *src, el_status s, const char *msg)
@@ -179,6 +172,7 @@ typedef struct hasher {
     pthread_cond_t cv;
     int fd;
     el_cid_ctx *cc;
+    el__prehash *ph;      /* optional: also fed every byte, in order, from byte 0 */
     uint64_t avail, done; /* bytes written to fd / hashed */
     bool finished, failed, running;
 } hasher;
@@ -203,6 +197,8 @@ static void *hasher_main(void *arg)
             if (r <= 0)
                 break;
             el_cid_update(h->cc, buf, (size_t)r);
+            if (h->ph)
+                el__prehash_update(h->ph, buf, (size_t)r);
             from += (size_t)r;
         }
         pthread_mutex_lock(&h->mu);
@@ -217,12 +213,16 @@ static void *hasher_main(void *arg)
     return NULL;
 }
 
-/* Starts hashing fd from offset from into cc (which already holds the bytes before it). */
-static bool hasher_start(hasher *h, int fd, el_cid_ctx *cc, uint64_t from)
+/* Starts hashing fd from offset from into cc (which already holds the bytes before it), and
+ * into ph unless ph did not see exactly the bytes before it. */
+static bool hasher_start(hasher *h, int fd, el_cid_ctx *cc, el__prehash *ph, uint64_t from)
 {
     memset(h, 0, sizeof *h);
     h->fd = fd;
     h->cc = cc;
+    if (ph && el__prehash_size(ph) != from)
+        el__prehash_invalidate(ph);
+    h->ph = ph;
     h->avail = h->done = from;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
@@ -266,20 +266,17 @@ typedef struct dl {
     hasher *hs;           /* optional: computes the CID of what is written to fd */
     bool restarted;       /* a resumed GET_FILE answered with the whole file: started over */
     bool first;           /* no byte received yet */
-    CURL *h;
+    bool no_progress;     /* ctx is for the deadlines only: progress is counted elsewhere */
     long status;          /* HTTP status of the response */
 } dl;
 
 static bool restart_stream(dl *d);
 
-static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *ud)
+static size_t dl_write(void *ud, const char *ptr, size_t len, long status)
 {
     dl *d = ud;
-    size_t len = size * nmemb;
     if (d->first) {
         d->first = false;
-        long status = 0;
-        curl_easy_getinfo(d->h, CURLINFO_RESPONSE_CODE, &status);
         /* Asked for the rest (Range / offset) but a gateway answering 200 sends it all again. */
         if (d->n > 0 && status == 200 && d->fd >= 0 && d->hs && !restart_stream(d)) {
             d->ioerr = true;
@@ -302,23 +299,45 @@ static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *ud)
     return len;
 }
 
-static int dl_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+static void dl_progress(void *ud, uint64_t received, uint64_t total)
 {
-    (void)dltotal, (void)ultotal, (void)ulnow;
     dl *d = ud;
     if (d->ctx) {
-        if (!d->ctx->total && dltotal > 0)
-            d->ctx->total = d->ctx->base + (uint64_t)dltotal;
-        progress(d->ctx, d->ctx->base + (uint64_t)dlnow);
+        if (!d->ctx->total && total > 0)
+            d->ctx->total = d->ctx->base + total;
+        progress(d->ctx, d->ctx->base + received);
     }
-    return 0;
+}
+
+/* A setting in seconds, as milliseconds (at most 1,000,000 s). */
+static long setting_ms(const el_runtime *rt, el_config_key key, unsigned long long dflt)
+{
+    unsigned long long v = el__config_uint(rt, key, dflt);
+    return (long)(v > 1000000 ? 1000000 : v) * 1000;
+}
+
+/* The deadlines of IPFS transfers (fetch and publish), in one place (docs/distribution.md). */
+void el__ipfs_deadlines(const el_runtime *rt, el__ipfs_limits *l)
+{
+    l->connect_ms = setting_ms(rt, EL_CONFIG_FETCH_CONNECT_TIMEOUT, 10);
+    l->stall_ms = setting_ms(rt, EL_CONFIG_FETCH_STALL_TIMEOUT, 30);
+    l->min_rate = EL_IPFS_MIN_RATE;
+    l->total_ms = setting_ms(rt, EL_CONFIG_FETCH_TIMEOUT, 1800);
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 typedef enum { GET_BLOCK, GET_CAR, GET_FILE } get_kind;
 
 /* Requests what (a CID) from src: one raw block, a CAR, or the file's bytes (deserialized; from
- * offset d->n when resuming), into d. EL_ERR_NOTFOUND for unreachable sources and HTTP errors,
- * EL_ERR_LIMIT over d->max. */
+ * offset d->n when resuming), into d, within what is left of the fetch's overall deadline.
+ * EL_ERR_NOTFOUND for unreachable, stalled or slow sources and HTTP errors (d->status),
+ * EL_ERR_LIMIT over d->max, EL_ERR_CONFIG without libcurl. */
 static el_status http_fetch(const fetch_ctx *c, const el_fetch_source *src, const char *what, get_kind kind, dl *d,
                             el_error *err)
 {
@@ -342,54 +361,40 @@ static el_status http_fetch(const fetch_ctx *c, const el_fetch_source *src, cons
     }
     if (w < 0 || w >= (int)sizeof url)
         return el_error_set(err, EL_ERR_USAGE, "source URL too long");
-    el_curl_init();
-    CURL *h = curl_easy_init();
-    if (!h)
-        return el_error_set(err, EL_ERR_INTERNAL, "libcurl initialisation failed");
     static const char *const accept[] = {"Accept: application/vnd.ipld.raw", "Accept: application/vnd.ipld.car",
                                          "Accept: application/octet-stream"};
-    struct curl_slist *hl = curl_slist_append(NULL, accept[kind]);
-    if (range[0])
-        hl = curl_slist_append(hl, range);
-    char ebuf[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    if (src->kind == EL_SOURCE_KUBO_API)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, ""); /* Kubo's RPC API takes POST only */
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)el__config_uint(c->rt, EL_CONFIG_FETCH_CONNECT_TIMEOUT, 10));
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)el__config_uint(c->rt, EL_CONFIG_FETCH_STALL_TIMEOUT, 30));
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "elastos/" EL_VERSION);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dl_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, d);
-    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024); /* fewer, larger writes (default 16 KiB) */
-    d->h = h;
-    d->first = true;
-    if (d->ctx && d->ctx->o->progress) {
-        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, dl_progress);
-        curl_easy_setopt(h, CURLOPT_XFERINFODATA, d);
-        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    const char *headers[] = {accept[kind], range};
+    el__http_request req = {
+        .url = url, .headers = headers, .n_headers = range[0] ? 2 : 1,
+        .post = src->kind == EL_SOURCE_KUBO_API, /* Kubo's RPC API takes POST only */
+        .fail_on_status = true, .on_data = dl_write, .ud = d,
+        .on_progress = c && c->o->progress && !d->no_progress ? dl_progress : NULL,
+        .connect_ms = c ? c->lim.connect_ms : 10000, .stall_ms = c ? c->lim.stall_ms : 30000,
+        .min_rate = c ? c->lim.min_rate : EL_IPFS_MIN_RATE,
+        .buffer_size = 512 * 1024, /* fewer, larger writes (default 16 KiB) */
+    };
+    if (c && c->deadline_ms > 0) {
+        /* A source is not started in the last 100 ms: it could not do anything useful. */
+        double left = c->deadline_ms - mono_ms();
+        if (left < 100)
+            return el_error_set(err, EL_ERR_NOTFOUND, "not tried: the fetch's %ld s deadline passed",
+                                c->lim.total_ms / 1000);
+        req.total_ms = (long)left + 1;
     }
-    CURLcode rc = curl_easy_perform(h);
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    d->status = status;
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hl);
-    if (rc == CURLE_OK)
-        return EL_OK;
+    d->first = true;
+    el__http_result res;
+    el_status s = el__http_perform(&req, &res, err);
+    d->status = res.status;
+    if (s == EL_OK || s == EL_ERR_CONFIG || s == EL_ERR_USAGE || s == EL_ERR_INTERNAL)
+        return s;
     if (d->over)
         return el_error_set(err, EL_ERR_LIMIT, "response larger than %llu bytes", (unsigned long long)d->max);
     if (d->ioerr)
         return el_error_set(err, EL_ERR_IO, "cannot write the download: %s", strerror(errno));
-    if (rc == CURLE_HTTP_RETURNED_ERROR)
-        return el_error_set(err, EL_ERR_NOTFOUND, "HTTP %ld", status);
-    return el_error_set(err, EL_ERR_NOTFOUND, "%s", ebuf[0] ? ebuf : curl_easy_strerror(rc));
+    if (res.outcome == EL_HTTP_TIMEOUT)
+        return el_error_set(err, EL_ERR_NOTFOUND, "no end within the fetch's %ld s deadline (ELASTOS_FETCH_TIMEOUT)",
+                            c ? c->lim.total_ms / 1000 : 0);
+    return el_error_set(err, EL_ERR_NOTFOUND, "%s", res.reason);
 }
 
 /* ---- the partial CAR ---- */
@@ -545,7 +550,7 @@ static el_status fetch_block(fetch_ctx *c, uint8_t codec, const uint8_t *digest,
         const el_fetch_source *src = &c->o->sources[i];
         /* Laid out as a CAR section: varint(len) CID data; the varint needs at most 3 bytes. */
         uint8_t *data = buf + 3 + BIN_CID_LEN;
-        dl d = {.fd = -1, .mem = data, .max = EL_FETCH_MAX_BLOCK, .ctx = NULL};
+        dl d = {.fd = -1, .mem = data, .max = EL_FETCH_MAX_BLOCK, .ctx = c, .no_progress = true};
         el_error e = {0};
         el_status r = http_fetch(c, src, text, GET_BLOCK, &d, &e);
         if (r == EL_OK) {
@@ -870,7 +875,10 @@ static bool restart_stream(dl *d)
         return false;
     }
     el_cid_free(d->hs->cc);
-    if (!hasher_start(d->hs, d->fd, fresh, 0)) {
+    el__prehash *ph = d->hs->ph;
+    if (ph)
+        el__prehash_reset(ph);
+    if (!hasher_start(d->hs, d->fd, fresh, ph, 0)) {
         el_cid_free(fresh);
         d->hs->cc = NULL;
         return false;
@@ -908,6 +916,8 @@ static el_cid_ctx *cid_of_prefix(int fd, uint64_t have)
 static bool start_over(fetch_ctx *c, el_cid_ctx **cc, uint64_t *have)
 {
     *have = 0;
+    if (c->ph)
+        el__prehash_reset(c->ph);
     el_cid_free(*cc);
     *cc = el_cid_new();
     return *cc && ftruncate(c->out, 0) == 0;
@@ -934,7 +944,7 @@ static el_status fetch_stream(fetch_ctx *c, uint64_t *have, el_error *err)
         }
         c->base = *have;
         hasher hs;
-        if (!hasher_start(&hs, c->out, cc, *have)) {
+        if (!hasher_start(&hs, c->out, cc, c->ph, *have)) {
             s = el_error_set(err, EL_ERR_INTERNAL, "cannot start the hashing thread");
             break;
         }
@@ -1095,14 +1105,24 @@ static off_t file_size(const char *path)
 
 el_status el_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, const char *out_path, el_error *err)
 {
+    return el__fetch(rt, cid, o, out_path, NULL, err);
+}
+
+el_status el__fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, const char *out_path, el__prehash *ph,
+                    el_error *err)
+{
     if (!rt || !cid || !out_path || !o || (o->n_sources > 0 && !o->sources))
         return el_error_set(err, EL_ERR_USAGE, "el_fetch: NULL argument");
-    fetch_ctx c = {.rt = rt, .o = o, .cid = cid, .pfd = -1, .out = -1};
+    fetch_ctx c = {.rt = rt, .o = o, .cid = cid, .pfd = -1, .out = -1, .ph = ph};
     el_status s = el_cid_decode(cid, c.bin, err);
     if (s != EL_OK)
         return s;
     if (o->n_sources == 0)
         return el_error_set(err, EL_ERR_USAGE, "no IPFS gateway or Kubo API to fetch %s from", cid);
+    if ((s = el__http_load(err)) != EL_OK)
+        return s;
+    el__ipfs_deadlines(rt, &c.lim);
+    c.deadline_ms = mono_ms() + (double)c.lim.total_ms;
 
     char tmp[PATH_MAX], ppath[PATH_MAX] = "", spath[PATH_MAX] = "";
     c.out = make_temp(out_path, tmp, err);
@@ -1186,5 +1206,9 @@ el_status el_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, c
         return el_error_set(err, EL_ERR_NOTFOUND, "%s not found on any source (%s)", cid, c.notes[0] ? c.notes : err->msg);
     }
     (void)el_fsync_dir_of(out_path, NULL); /* make the rename durable (best effort, as before) */
+    if (ph && streamed && el__prehash_size(ph) == c.written)
+        el__prehash_set_cid(ph, cid); /* it saw every byte the CID was computed over */
+    else
+        el__prehash_invalidate(ph);
     return EL_OK;
 }

@@ -103,8 +103,54 @@ el_status el_write_file_cache(const char *path, const void *data, size_t len, un
 /* Writes all of data to fd, retrying short writes and EINTR; false (errno set) on failure. */
 bool el_write_all(int fd, const void *data, size_t len);
 
-/* libcurl's global init, once per process (fetch.c); call before any curl handle. */
-void el_curl_init(void);
+/* The deadlines of IPFS transfers, fetch and publish alike (fetch.c; docs/distribution.md):
+ * connect, stall (less than min_rate bytes/s over stall_ms) and the whole operation. */
+#define EL_IPFS_MIN_RATE 1024L
+typedef struct el__ipfs_limits {
+    long connect_ms, stall_ms, min_rate, total_ms;
+} el__ipfs_limits;
+void el__ipfs_deadlines(const el_runtime *rt, el__ipfs_limits *l);
+
+/* An artifact's bytes hashed as they arrive (artifact.c): a fetch feeds them in order and
+ * el__artifact_open_prehashed then verifies without hashing again (one pass for the seal, the
+ * SHA256SUMS entries and - computed by the fetch - the CID). */
+typedef struct el__prehash el__prehash;
+el__prehash *el__prehash_new(void);
+void el__prehash_free(el__prehash *p);
+/* Forgets every byte fed (the download started over from byte 0). */
+void el__prehash_reset(el__prehash *p);
+/* Appends len bytes (copied into private memory) and hashes them; false once it cannot (out of
+ * memory, over the artifact limit, or invalidated): the caller then opens the file instead. */
+bool el__prehash_update(el__prehash *p, const void *data, size_t len);
+/* Marks it unusable (bytes came that it did not see). */
+void el__prehash_invalidate(el__prehash *p);
+/* Bytes held; 0 when invalidated. */
+size_t el__prehash_size(const el__prehash *p);
+/* Records the CID the fed bytes were verified to have. */
+void el__prehash_set_cid(el__prehash *p, const char *cid);
+/* Like el__artifact_load (every check, same errors; name is used in messages) on the bytes fed
+ * to p, which it takes: p is invalidated. el__artifact_open_prehashed (trust.c) is it with the
+ * runtime's trust store. */
+el_status el__artifact_load_prehashed(el__prehash *p, const char *name, unsigned flags, el__trust_fn trust, void *arg,
+                                      el_artifact **out, el_error *err);
+el_status el__artifact_open_prehashed(el_runtime *rt, el__prehash *p, const char *name, unsigned flags,
+                                      el_artifact **out, el_error *err);
+
+/* Fetches cid like el_fetch (fetch.h) into out_path, also feeding the bytes of a verified
+ * stream to ph in order (ph may be NULL). On EL_OK, ph holds the whole file with its CID set,
+ * or is invalidated when the file came another way (block by block, or resumed from a kept
+ * partial download). */
+struct el_fetch_options;
+el_status el__fetch(el_runtime *rt, const char *cid, const struct el_fetch_options *o, const char *out_path,
+                    el__prehash *ph, el_error *err);
+
+/* Adds the fetched artifact at tmp (a verified, fsync'd download of CID cid, ours, in
+ * $ELASTOS_HOME/tmp) like el_store_add (flags: EL_STORE_PIN), in one pass when ph holds its bytes
+ * (el__fetch fed it): verified from the digests computed as they arrived, and tmp renamed into
+ * the store rather than copied (store.c). Without ph (or an invalidated one) the file is opened
+ * and verified as usual. Nothing enters the store unless every check passed. */
+el_status el__store_add_fetched(el_runtime *rt, const char *tmp, el__prehash *ph, const char *cid, unsigned flags,
+                                el_error *err);
 
 /* fsyncs the directory holding path (after a rename into it); err may be NULL. */
 el_status el_fsync_dir_of(const char *path, el_error *err);

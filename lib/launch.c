@@ -85,10 +85,11 @@ static bool have_sources(el_runtime *rt)
     return (a && *a) || (g && *g);
 }
 
-/* Fetches cid into a fresh temporary file tmp (verified by CID), with the runtime released. */
+/* Fetches cid into a fresh temporary file tmp (verified by CID), with the runtime released;
+ * its bytes also go to ph (el__fetch), for a one-pass install. */
 static el_status fetch_to_tmp(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t n,
-                              el_fetch_progress_fn progress, void *ud, el_launch_lock_fn lock, void *arg, char *tmp,
-                              el_error *err)
+                              el_fetch_progress_fn progress, void *ud, el_launch_lock_fn lock, void *arg,
+                              el__prehash *ph, char *tmp, el_error *err)
 {
     char dir[PATH_MAX], partial[PATH_MAX], r[17];
     el_random_hex(r, 8); /* several daemon threads may fetch the same CID at once */
@@ -106,7 +107,7 @@ static el_status fetch_to_tmp(el_runtime *rt, const char *cid, const el_fetch_so
                           .progress_ud = ud};
     if (lock)
         lock(arg, false);
-    st = el_fetch(rt, cid, &o, tmp, err);
+    st = el__fetch(rt, cid, &o, tmp, ph, err);
     if (lock)
         lock(arg, true);
     return st;
@@ -126,18 +127,17 @@ el_status el_launch_fetch(el_runtime *rt, const char *cid, const el_fetch_source
         srcs = env;
     }
     char tmp[PATH_MAX];
-    el_status st = n_srcs ? fetch_to_tmp(rt, cid, srcs, n_srcs, progress, progress_ud, lock, arg, tmp, err)
+    el__prehash *ph = el__prehash_new(); /* NULL (out of memory): the download is opened instead */
+    el_status st = n_srcs ? fetch_to_tmp(rt, cid, srcs, n_srcs, progress, progress_ud, lock, arg, ph, tmp, err)
                           : el_error_set(err, EL_ERR_CONFIG,
                                          "%s: not in the local store, and no IPFS source configured (pass --gateway "
                                          "URL or --api URL, or set ELASTOS_GATEWAYS=\"URL...\" or ELASTOS_KUBO_API=URL)",
                                          cid);
     free(copy);
-    if (st != EL_OK)
-        return st;
-    st = el_store_add(rt, tmp, store_flags, installed, err);
-    unlink(tmp);
-    if (st == EL_OK && strcmp(installed, cid) != 0)
-        st = el_error_set(err, EL_ERR_TRUST, "fetched %s but installed %s", cid, installed);
+    if (st == EL_OK) /* one pass: verified from the digests of the download, renamed into the store */
+        st = el__store_add_fetched(rt, tmp, ph, cid, store_flags, err);
+    el__prehash_free(ph);
+    unlink(tmp); /* (gone when it was renamed into the store; fetch leaves nothing on failure) */
     return st;
 }
 
@@ -460,6 +460,18 @@ const char *el_launch_cid(const el_launch_ctx *l)
 
 /* ---- 9. run: the substrates ------------------------------------------------------------------- */
 
+static void audit_kill(el_launch_ctx *l, el_error *err);
+
+/* el_wasm_options.stuck: audits the kill, then the host ends the process (spec->stuck). */
+static void run_stuck(void *arg, const char *reason)
+{
+    el_launch_ctx *l = arg;
+    el_error e;
+    el_error_set(&e, EL_ERR_LIMIT, "%s", reason);
+    audit_kill(l, &e);
+    l->spec->stuck(l->spec->stuck_arg, e.msg);
+}
+
 static el_status run_wasm(el_launch_ctx *l, el_launch_result *res, el_error *err)
 {
     const el_launch_spec *spec = l->spec;
@@ -472,6 +484,10 @@ static el_status run_wasm(el_launch_ctx *l, el_launch_result *res, el_error *err
         o.preopen_host = l->storage;
         o.preopen_guest = "/storage";
         o.preopen_writable = l->writable;
+    }
+    if (spec->stuck) {
+        o.stuck = run_stuck;
+        o.stuck_arg = l;
     }
     el_wasm_result wr;
     el_status st = el_wasm_run(l->rt, l->art, &o, &wr, err);

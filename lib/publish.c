@@ -4,9 +4,9 @@
  * most 1024 links), pinned; the CID Kubo reports must equal el_cid_of_file.
  */
 #include "elastos/fetch.h"
+#include "http.h"
 #include "internal.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +19,10 @@ typedef struct body {
     bool over;
 } body;
 
-static size_t body_write(char *ptr, size_t size, size_t nmemb, void *ud)
+static size_t body_write(void *ud, const char *ptr, size_t len, long status)
 {
+    (void)status;
     body *b = ud;
-    size_t len = size * nmemb;
     if (b->n + len > 65536) {
         b->over = true;
         return 0;
@@ -37,9 +37,10 @@ static size_t body_write(char *ptr, size_t size, size_t nmemb, void *ud)
     return len;
 }
 
-el_status el_publish_kubo(const char *api_url, const char *path, char cid_out[EL_CID_MAX], el_error *err)
+el_status el_publish_kubo(el_runtime *rt, const char *api_url, const char *path, char cid_out[EL_CID_MAX],
+                          el_error *err)
 {
-    if (!api_url || !path || !cid_out)
+    if (!rt || !api_url || !path || !cid_out)
         return el_error_set(err, EL_ERR_USAGE, "el_publish_kubo: NULL argument");
     cid_out[0] = '\0';
     char ours[EL_CID_MAX];
@@ -57,48 +58,33 @@ el_status el_publish_kubo(const char *api_url, const char *path, char cid_out[EL
                  (int)al, api_url) >= (int)sizeof url)
         return el_error_set(err, EL_ERR_USAGE, "Kubo API URL too long");
 
-    el_curl_init();
-    CURL *h = curl_easy_init();
-    if (!h)
-        return el_error_set(err, EL_ERR_INTERNAL, "libcurl initialisation failed");
-    curl_mime *mime = curl_mime_init(h);
-    curl_mimepart *part = curl_mime_addpart(mime);
-    curl_mime_name(part, "file");
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    CURLcode rc = curl_mime_filedata(part, path);
-    curl_mime_filename(part, base);
-    curl_mime_type(part, "application/octet-stream");
+    s = el__http_load(err);
+    if (s != EL_OK)
+        return s;
+    /* The deadlines of fetch apply: a node that stops reading the upload, or never answers,
+     * ends the publish with a reason instead of holding it forever. */
+    el__ipfs_limits lim;
+    el__ipfs_deadlines(rt, &lim);
     body b = {0};
-    char ebuf[CURL_ERROR_SIZE] = "";
-    long status = 0;
-    if (rc == CURLE_OK) {
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-        curl_easy_setopt(h, CURLOPT_USERAGENT, "elastos/" EL_VERSION);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-        rc = curl_easy_perform(h);
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    }
-    curl_mime_free(mime);
-    curl_easy_cleanup(h);
-
-    if (rc != CURLE_OK) {
-        s = el_error_set(err, rc == CURLE_COULDNT_CONNECT ? EL_ERR_NOTFOUND : EL_ERR_IO,
-                         "cannot publish to the Kubo API at %.*s: %s (start `ipfs daemon` or set ELASTOS_KUBO_API)",
-                         (int)al, api_url, ebuf[0] ? ebuf : curl_easy_strerror(rc));
-    } else if (status != 200) {
+    el__http_request req = {.url = url, .post = true, .upload_path = path, .on_data = body_write, .ud = &b,
+                            .connect_ms = lim.connect_ms, .stall_ms = lim.stall_ms, .min_rate = lim.min_rate,
+                            .total_ms = lim.total_ms};
+    el__http_result res;
+    s = el__http_perform(&req, &res, err);
+    long status = res.status;
+    if (s == EL_ERR_NOTFOUND) { /* (other failures: no libcurl, an unreadable file; err says which) */
+        s = el_error_set(err, res.outcome == EL_HTTP_UNREACHABLE ? EL_ERR_NOTFOUND : EL_ERR_IO,
+                         "cannot publish to the Kubo API at %.*s: %s%s", (int)al, api_url, res.reason,
+                         res.outcome == EL_HTTP_UNREACHABLE ? " (start `ipfs daemon` or set ELASTOS_KUBO_API)"
+                         : res.outcome == EL_HTTP_TIMEOUT ? " (ELASTOS_FETCH_TIMEOUT)"
+                         : res.outcome == EL_HTTP_STALLED ? " (ELASTOS_FETCH_STALL_TIMEOUT)" : "");
+    } else if (s == EL_OK && status != 200) {
         /* Kubo's errors are JSON {"Message": ...}. */
         json_t *j = b.p ? json_loads(b.p, 0, NULL) : NULL;
         const char *m = j ? json_string_value(json_object_get(j, "Message")) : NULL;
         s = el_error_set(err, EL_ERR_IO, "Kubo API add failed: HTTP %ld%s%s", status, m ? ": " : "", m ? m : "");
         json_decref(j);
-    } else {
+    } else if (s == EL_OK) {
         /* Newline-delimited JSON objects; the last one with a "Hash" is the file's. */
         const char *hash = NULL;
         json_t *last = NULL;

@@ -133,33 +133,67 @@ static el_status index_delete(sqlite3 *db, const char *cid, el_error *err)
     return rc == SQLITE_DONE ? EL_OK : db_fail(db, err, "delete");
 }
 
+/* Puts the verified artifact a (of CID cid) into the store: the index row, then the file. The
+ * file is made from a's bytes (the ones that were verified), or, when from is not NULL, by
+ * renaming from - a fsync'd file holding exactly those bytes, ours (a fetch's temp file, in
+ * $ELASTOS_HOME/tmp) - into place, which saves writing and syncing the bytes again. */
+static el_status put(el_runtime *rt, el_artifact *a, const char *cid, unsigned flags, const char *from, el_error *err)
+{
+    char dir[PATH_MAX], path[PATH_MAX], pub[EL_PK_TEXT];
+    int lock = -1;
+    sqlite3 *db = NULL;
+    el_status s = el__state_db(rt, &db, err);
+    if (s == EL_OK)
+        s = lock_store(rt, LOCK_EX, dir, &lock, err);
+    if (s == EL_OK && (size_t)snprintf(path, sizeof path, "%s/%s.capsule", dir, cid) >= sizeof path)
+        s = el_error_set(err, EL_ERR_CONFIG, "store path too long");
+    if (s == EL_OK) {
+        el_pubkey_format(el_artifact_publisher(a), pub);
+        s = index_put(db, cid, el_artifact_manifest(a), pub, el_artifact_size(a), flags & EL_STORE_PIN,
+                      access(path, F_OK) == 0, err);
+    }
+    bool placed = false;
+    if (s == EL_OK && from) {
+        /* Same file system as the store (both under $ELASTOS_HOME) in the usual case; else copy. */
+        placed = rename(from, path) == 0;
+        if (placed)
+            s = el_fsync_dir_of(path, err);
+    }
+    /* Write the bytes that were verified (the mapping), not the file again: no check-then-use gap.
+     * An entry already there is kept only if it holds exactly these bytes: a damaged or foreign
+     * file at store/<cid>.capsule is replaced. */
+    if (s == EL_OK && !placed && !holds(path, el_artifact_bytes(a), (size_t)el_artifact_size(a)))
+        s = el_write_file_atomic(path, el_artifact_bytes(a), (size_t)el_artifact_size(a), 0600, err);
+    unlock_store(lock);
+    return s;
+}
+
 el_status el_store_add(el_runtime *rt, const char *file, unsigned flags, char cid_out[EL_CID_MAX], el_error *err)
 {
     el_artifact *a;
     el_status s = el_artifact_open(rt, file, EL_OPEN_CID, &a, err);
     if (s != EL_OK)
         return s;
-    char dir[PATH_MAX], path[PATH_MAX], pub[EL_PK_TEXT];
-    int lock = -1;
-    sqlite3 *db = NULL;
     s = el_artifact_cid(a, cid_out, err);
     if (s == EL_OK)
-        s = el__state_db(rt, &db, err);
+        s = put(rt, a, cid_out, flags, NULL, err);
+    el_artifact_close(a);
+    return s;
+}
+
+el_status el__store_add_fetched(el_runtime *rt, const char *tmp, el__prehash *ph, const char *cid, unsigned flags,
+                                el_error *err)
+{
+    el_artifact *a = NULL;
+    char got[EL_CID_MAX];
+    el_status s = el__prehash_size(ph) ? el__artifact_open_prehashed(rt, ph, tmp, EL_OPEN_CID, &a, err)
+                                       : el_artifact_open(rt, tmp, EL_OPEN_CID, &a, err);
     if (s == EL_OK)
-        s = lock_store(rt, LOCK_EX, dir, &lock, err);
-    if (s == EL_OK && (size_t)snprintf(path, sizeof path, "%s/%s.capsule", dir, cid_out) >= sizeof path)
-        s = el_error_set(err, EL_ERR_CONFIG, "store path too long");
-    if (s == EL_OK) {
-        el_pubkey_format(el_artifact_publisher(a), pub);
-        s = index_put(db, cid_out, el_artifact_manifest(a), pub, el_artifact_size(a), flags & EL_STORE_PIN,
-                      access(path, F_OK) == 0, err);
-    }
-    /* Write the bytes that were verified (the mapping), not the file again: no check-then-use gap.
-     * An entry already there is kept only if it holds exactly these bytes: a damaged or foreign
-     * file at store/<cid>.capsule is replaced. */
-    if (s == EL_OK && !holds(path, el_artifact_bytes(a), (size_t)el_artifact_size(a)))
-        s = el_write_file_atomic(path, el_artifact_bytes(a), (size_t)el_artifact_size(a), 0600, err);
-    unlock_store(lock);
+        s = el_artifact_cid(a, got, err);
+    if (s == EL_OK && strcmp(got, cid) != 0)
+        s = el_error_set(err, EL_ERR_TRUST, "fetched %s but the artifact's CID is %s", cid, got);
+    if (s == EL_OK)
+        s = put(rt, a, cid, flags, tmp, err);
     el_artifact_close(a);
     return s;
 }

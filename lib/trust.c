@@ -295,3 +295,9 @@ el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_
 {
     return el__artifact_load(path, flags, trust_of, rt, out, err);
 }
+
+el_status el__artifact_open_prehashed(el_runtime *rt, el__prehash *p, const char *name, unsigned flags,
+                                      el_artifact **out, el_error *err)
+{
+    return el__artifact_load_prehashed(p, name, flags, trust_of, rt, out, err);
+}

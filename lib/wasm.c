@@ -1249,6 +1249,82 @@ static el_status run_outcome(wasmtime_context_t *ctx, wasmtime_instance_t *inst,
                         m->name, lim->memory_mb, mem_size >> 20);
 }
 
+/* The standalone watchdog (el_wasm_options.stuck): a thread that waits for the run to end, and
+ * when a limit passed EL_WASM_STUCK_GRACE_MS ago and it still has not, reports it stuck. It reads
+ * only the clock and the stop flag, never the run's own state. */
+typedef struct watchdog {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done, started;
+    struct timespec at; /* the run's wall-clock deadline */
+    const volatile int *stop;
+    char reason[sizeof ((el_error *)0)->msg];
+    char stop_reason[sizeof ((el_error *)0)->msg];
+    void (*stuck)(void *, const char *);
+    void *arg;
+} watchdog;
+
+static void *watchdog_main(void *p)
+{
+    watchdog *w = p;
+    uint64_t at = (uint64_t)w->at.tv_sec * 1000000000ULL + (uint64_t)w->at.tv_nsec, fired = 0;
+    pthread_mutex_lock(&w->mu);
+    while (!w->done) {
+        uint64_t now = mono_ns();
+        if (!fired && (now >= at || (w->stop && *w->stop)))
+            fired = now;
+        if (fired && now - fired >= EL_WASM_STUCK_GRACE_MS * 1000000ULL) {
+            pthread_mutex_unlock(&w->mu);
+            w->stuck(w->arg, now >= at ? w->reason : w->stop_reason); /* does not return, as a rule */
+            return NULL;
+        }
+        uint64_t t = now + POLL_SLICE_NS;
+        struct timespec until = {.tv_sec = (time_t)(t / 1000000000ULL), .tv_nsec = (long)(t % 1000000000ULL)};
+        pthread_cond_timedwait(&w->cv, &w->mu, &until);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void watchdog_start(watchdog *w, const el_wasm_options *o, const deadline *dl, const el_manifest *m,
+                           const el_limits *lim)
+{
+    if (!o->stuck)
+        return;
+    w->at = dl->at;
+    w->stop = o->stop;
+    w->stuck = o->stuck;
+    w->arg = o->stuck_arg;
+    el_error e;
+    deadline d = {.fired = FIRED_WALL};
+    limit_error(&d, m, lim, &e);
+    snprintf(w->reason, sizeof w->reason, "%s", e.msg);
+    d.fired = FIRED_STOP;
+    limit_error(&d, m, lim, &e);
+    snprintf(w->stop_reason, sizeof w->stop_reason, "%s", e.msg);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    w->started = pthread_create(&w->thread, NULL, watchdog_main, w) == 0;
+}
+
+static void watchdog_end(watchdog *w)
+{
+    if (!w->started)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+}
+
 /* The writable /storage mount's quota ledger for the run (none without one). */
 static el_status run_quota(deadline *d, const el_wasm_options *o, const el_limits *lim, el_error *err)
 {
@@ -1321,6 +1397,9 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     wasmtime_instance_t inst;
     wasm_trap_t *trap = NULL;
     wasmtime_error_t *we = NULL;
+    watchdog wd = {0};
+    if (s == EL_OK)
+        watchdog_start(&wd, o, &dl, m, lim);
     if (s == EL_OK) {
         we = fast ? wasmtime_instance_pre_instantiate(pre, ctx, &inst, &trap)
                   : wasmtime_linker_instantiate(linker, ctx, module, &inst, &trap);
@@ -1343,6 +1422,7 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
             s = run_outcome(ctx, &inst, &dl, m, lim, we, trap, res, err);
         }
     }
+    watchdog_end(&wd);
     if (s == EL_OK && dl.quota && !quota_measure(&dl)) /* what it wrote last, its files still open */
         s = limit_error(&dl, m, lim, err);
     wasmtime_store_delete(store);

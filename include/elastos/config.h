@@ -29,6 +29,7 @@ typedef enum el_config_key {
     EL_CONFIG_AI_TIMEOUT_MS,         /* ELASTOS_AI_TIMEOUT_MS */
     EL_CONFIG_FETCH_CONNECT_TIMEOUT, /* ELASTOS_FETCH_CONNECT_TIMEOUT (s), docs/distribution.md */
     EL_CONFIG_FETCH_STALL_TIMEOUT,   /* ELASTOS_FETCH_STALL_TIMEOUT (s) */
+    EL_CONFIG_FETCH_TIMEOUT,         /* ELASTOS_FETCH_TIMEOUT (s): a whole fetch or publish */
     EL_CONFIG_QEMU,                  /* ELASTOS_QEMU, docs/vm.md */
     EL_CONFIG_VM_ACCEL,              /* ELASTOS_VM_ACCEL */
     EL_CONFIG_VM_KVM_CPU,            /* ELASTOS_VM_KVM_CPU */

@@ -63,8 +63,10 @@ EL_EXTERN el_status el_fetch_check_car(const uint8_t *car, size_t len, const cha
 /* Adds the file at path to the Kubo node whose RPC API is api_url (e.g. "http://127.0.0.1:5001")
  * with the unixfs-v1-2025 import options, pinned; cid_out gets the CID Kubo reports, which must
  * equal el_cid_of_file(path) (EL_ERR_TRUST otherwise, naming both). EL_ERR_NOTFOUND when the
- * API cannot be reached, EL_ERR_IO for other HTTP failures. */
-EL_EXTERN el_status el_publish_kubo(const char *api_url, const char *path, char cid_out[EL_CID_MAX], el_error *err);
+ * API cannot be reached, EL_ERR_IO for other HTTP failures (the stall and overall deadlines of
+ * a fetch apply, from rt's settings). */
+EL_EXTERN el_status el_publish_kubo(el_runtime *rt, const char *api_url, const char *path, char cid_out[EL_CID_MAX],
+                                    el_error *err);
 
 #ifdef __cplusplus
 }

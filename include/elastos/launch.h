@@ -83,6 +83,10 @@ typedef struct el_launch_spec {
     const char *accel;                /* vm: "kvm", "tcg", or NULL (el_vm_options.accel) */
     el_vm_tty_fn tty;                 /* vm: the program's terminal handling (el_vm_options.tty) */
     void *tty_arg;
+    /* wasm, standalone: the kill of a capsule stuck in a host call past a limit (audited first;
+     * el_wasm_options.stuck): expected to end the process with 137. NULL: no watchdog. */
+    void (*stuck)(void *arg, const char *reason);
+    void *stuck_arg;
 } el_launch_spec;
 
 typedef struct el_launch_result {

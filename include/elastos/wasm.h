@@ -22,6 +22,7 @@ extern "C" {
 #endif
 
 #define EL_CAPSULE_ID_LEN 32 /* hex characters */
+#define EL_WASM_STUCK_GRACE_MS 1000
 
 struct el_channel;
 
@@ -56,6 +57,14 @@ typedef struct el_wasm_options {
     el_wasm_gate_fn gate;       /* NULL: none */
     void *gate_arg;
     const volatile int *stop;   /* when it becomes nonzero, the capsule is stopped (137) */
+    /* A standalone run's last resort: a capsule blocked in a host call that cannot be cut short
+     * (fd_read on an inherited stdin, fd_write to a full pipe) when a limit passes is not
+     * stopped by it; if it is still there EL_WASM_STUCK_GRACE_MS later, stuck(stuck_arg, reason)
+     * is called on a watchdog thread with the one-line reason, and is expected to end the process
+     * (exit 137). NULL: no watchdog (a daemon's capsules have no such calls: their stdio never
+     * blocks, and poll_oneoff is bounded). */
+    void (*stuck)(void *arg, const char *reason);
+    void *stuck_arg;
     const el_limits *limits;    /* instead of the manifest's (a LaunchConfig narrows them); NULL: its own */
 } el_wasm_options;
 

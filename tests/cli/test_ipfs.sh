@@ -5,29 +5,15 @@
 # refuses when only bad gateways answer (nothing enters the store), and reports unknown CIDs (66).
 source "$(dirname "$0")/lib.sh"
 B=$ELASTOS_BUILD_DIR
-IPFS=${ELASTOS_KUBO:-$HOME/.cache/elastos/kubo/bin/ipfs}
-[ -x "$IPFS" ] || { echo "FAIL: Kubo not found at $IPFS (run scripts/build-kubo.sh)" >&2; exit 1; }
-export IPFS_PATH=$WORK/ipfs
-unset ELASTOS_GATEWAYS ELASTOS_KUBO_API
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$(dirname "$0")/kubo_lib.sh"
 API_PORT=$(free_port) GW_PORT=$(free_port) BAD_PORT=$(free_port) CUT_PORT=$(free_port) LOG_PORT=$(free_port)
 DROP_PORT=$(free_port)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-"$IPFS" init --empty-repo >/dev/null 2>&1 || bad "ipfs init"
-"$IPFS" config profile apply unixfs-v1-2025 >/dev/null 2>&1 || bad "profile"
-"$IPFS" config Addresses.API "/ip4/127.0.0.1/tcp/$API_PORT" || bad "config API"
-"$IPFS" config Addresses.Gateway "/ip4/127.0.0.1/tcp/$GW_PORT" || bad "config Gateway"
-"$IPFS" config --json Addresses.Swarm '[]' || bad "config Swarm"
-"$IPFS" daemon --offline >"$WORK/ipfs.log" 2>&1 &
-PIDS+=($!)
-API=http://127.0.0.1:$API_PORT GW=http://127.0.0.1:$GW_PORT BADGW=http://127.0.0.1:$BAD_PORT
-for _ in $(seq 100); do
-    curl -s -o /dev/null -X POST "$API/api/v0/id" && break; sleep 0.2
-done
-check 'curl -s -o /dev/null -X POST "$API/api/v0/id"'
+start_kubo
+BADGW=http://127.0.0.1:$BAD_PORT
 
 # Proxies in front of the good gateway: "flip" flips one byte in the middle of every body,
 # "cut" serves only the first half of it, "drop" breaks the connection halfway through a large
@@ -95,6 +81,27 @@ export ELASTOS_HOME=$WORK/home2
 expect 78 "$E" fetch "$HCID"; expect_err_line
 expect 0 "$E" fetch "$HCID" --gateway "$GW"; check '[ "$(cat "$WORK/out")" = "$HCID" ]'
 expect 0 "$E" run "$HCID" </dev/null; contains "$WORK/out" "hello from hello"
+# A fetched capsule is verified as it streams in (one pass) and renamed into the store: the
+# checks still refuse what the CID alone would let in - a tampered artifact served with its own
+# (correct) CID (77), a signed archive whose SHA256SUMS is wrong (65), an unknown publisher (77) -
+# and leave nothing behind. And the store holds exactly the bytes of the CID.
+expect 0 "$E" fetch "$BCID" --gateway "$GW"; check 'cmp -s "$ELASTOS_HOME/store/$BCID.capsule" "$WORK/big.capsule"'
+size=$(stat -c %s "$WORK/big.capsule")
+cp "$WORK/big.capsule" "$WORK/tampered.capsule"
+printf 'X' | dd of="$WORK/tampered.capsule" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+head -c $((size - 2048)) "$WORK/big.capsule" >"$WORK/body"
+printf 'X' | dd of="$WORK/body" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+"$ELASTOS_TESTTOOL" seal "$WORK/body" "$B/keys/publisher.key" "$WORK/badsums.capsule" || bad "seal badsums"
+"$E" keygen --out "$WORK/stranger" >/dev/null 2>&1 || bad "keygen stranger"
+"$E" pack "$WORK/big" --key "$WORK/stranger/publisher.key" -o "$WORK/stranger.capsule" >/dev/null 2>&1 || bad "pack stranger"
+for f in tampered:77:"does not match its signature" badsums:65:SHA256SUMS stranger:77:publisher; do
+    IFS=: read -r name code what <<<"$f"
+    cid=$("$IPFS" add -Q --pin=false "$WORK/$name.capsule")
+    check '[ "$cid" = "$("$E" cid "$WORK/$name.capsule")" ]'
+    expect "$code" "$E" fetch "$cid" --gateway "$GW"; expect_err_line; contains "$WORK/err" "$what"
+    check '[ ! -e "$ELASTOS_HOME/store/$cid.capsule" ] && [ -z "$(find "$ELASTOS_HOME/tmp" -name "fetch-*")" ]'
+done
+rm -rf "$ELASTOS_HOME/store"
 # run CID and install CID fetch when missing (gateways configured); offline they don't.
 rm -rf "$ELASTOS_HOME/store"
 expect 66 "$E" run "$HCID" </dev/null; expect_err_line

@@ -12,11 +12,15 @@
  *  - changing any one byte of the sealed file (at a position taken from the input) is refused
  *    with EL_ERR_TRUST, whatever the body;
  *  - the raw input, opened unsealed, never crashes (and never opens unless it is itself a
- *    sealed artifact of the fixed key).
+ *    sealed artifact of the fixed key);
+ *  - the one-pass path of a fetch (lib/internal.h's el__prehash: the bytes fed in chunks of
+ *    sizes taken from the input, then el__artifact_open_prehashed) decides exactly as
+ *    el_artifact_open does, on the sealed body and on the changed byte.
  * Seed corpus: tests/fuzz/corpus/artifact/ (tests/fuzz/make_artifact_corpus.py).
  */
 #include "elastos/artifact.h"
 #include "elastos/trust.h"
+#include "../../lib/internal.h"
 
 #include <fcntl.h>
 #include <ftw.h>
@@ -141,12 +145,44 @@ static void check_artifact(el_artifact *a, const uint8_t *bytes, size_t len)
     REQUIRE(strcmp(cid, cid2) == 0);
 }
 
+/* Opens p[0..n) through the prehash (fed in chunks of 1..4099 bytes, sizes from seed); on
+ * success checks the artifact like el_artifact_open's. Returns the status. */
+static el_status prehashed(const uint8_t *p, size_t n, uint32_t seed)
+{
+    el__prehash *ph = el__prehash_new();
+    REQUIRE(ph != NULL);
+    for (size_t off = 0; off < n;) {
+        seed = seed * 1103515245u + 12345u;
+        size_t k = 1 + (seed >> 8) % 4099;
+        if (k > n - off)
+            k = n - off;
+        REQUIRE(el__prehash_update(ph, p + off, k));
+        off += k;
+    }
+    REQUIRE(el__prehash_size(ph) == n);
+    el_artifact *a = NULL;
+    el_error err;
+    el_status st = n ? el__artifact_open_prehashed(rt, ph, file, 0, &a, &err) : EL_ERR_TRUST;
+    if (st == EL_OK) {
+        check_artifact(a, p, n);
+        el_artifact_close(a);
+    } else {
+        REQUIRE(a == NULL && err.code == st && one_line(&err));
+    }
+    el__prehash_free(ph);
+    return st;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!rt)
         setup();
     el_error err;
     el_artifact *a = NULL;
+
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < size; i++)
+        h = (h ^ data[i]) * 16777619u;
 
     /* (1) The input as a body, sealed with the trusted key. */
     size_t body_len = size / 512 * 512;
@@ -167,11 +203,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         REQUIRE(a == NULL);
         REQUIRE(err.code == st && one_line(&err));
     }
+    REQUIRE(prehashed(sealed, sealed_len, h) == st);
 
     /* (2) One changed byte anywhere in the sealed file: refused as untrustworthy. */
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < size; i++)
-        h = (h ^ data[i]) * 16777619u;
     size_t pos = h % sealed_len;
     sealed[pos] ^= (uint8_t)(1u << (h >> 29));
     write_file(sealed, sealed_len);
@@ -181,6 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "byte %zu of %zu changed: status %d (%s)\n", pos, sealed_len, st, st ? err.msg : "opened");
     REQUIRE(st == EL_ERR_TRUST && a == NULL);
     REQUIRE(one_line(&err));
+    REQUIRE(prehashed(sealed, sealed_len, h) == EL_ERR_TRUST);
     free(sealed);
 
     /* (3) The raw input, unsealed: anything but a crash (and a trusted open only when it carries
