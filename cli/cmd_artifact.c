@@ -121,7 +121,18 @@ int cmd_cid(int argc, char **argv)
     return 0;
 }
 
-static json_t *manifest_json(const el_manifest *m)
+static json_t *limits_json(const el_limits *l)
+{
+    json_t *net = json_array();
+    for (size_t i = 0; i < l->n_network; i++)
+        json_array_append_new(net, json_string(l->network[i]));
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}", "memory_mb", (json_int_t)l->memory_mb, "cpu_ms", (json_int_t)l->cpu_ms,
+                     "wall_ms", (json_int_t)l->wall_ms, "storage_mb", (json_int_t)l->storage_mb, "max_instances",
+                     (json_int_t)l->max_instances, "network", net);
+}
+
+/* The manifest as signed: its resource_limits are the declared ones (declared). */
+static json_t *manifest_json(const el_manifest *m, const el_limits *declared)
 {
     json_t *perms = json_array();
     for (size_t i = 0; i < m->n_permissions; i++) {
@@ -131,14 +142,8 @@ static json_t *manifest_json(const el_manifest *m)
                 json_array_append_new(acts, json_string(el_action_name(b)));
         json_array_append_new(perms, json_pack("{s:s,s:o}", "resource", m->permissions[i].resource, "actions", acts));
     }
-    json_t *net = json_array();
-    for (size_t i = 0; i < m->limits.n_network; i++)
-        json_array_append_new(net, json_string(m->limits.network[i]));
-    json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:o}}", "name", m->name, "version", m->version,
-                          "type", el_capsule_type_name(m->type), "permissions", perms, "resource_limits", "memory_mb",
-                          (json_int_t)m->limits.memory_mb, "cpu_ms", (json_int_t)m->limits.cpu_ms, "wall_ms",
-                          (json_int_t)m->limits.wall_ms, "storage_mb", (json_int_t)m->limits.storage_mb,
-                          "max_instances", (json_int_t)m->limits.max_instances, "network", net);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o}", "name", m->name, "version", m->version, "type",
+                          el_capsule_type_name(m->type), "permissions", perms, "resource_limits", limits_json(declared));
     if (m->entry)
         json_object_set_new(o, "entry", json_string(m->entry));
     if (m->description)
@@ -169,9 +174,10 @@ int cmd_inspect(int argc, char **argv)
             el_hex_encode(f->sha256, 32, hex);
             json_array_append_new(files, json_pack("{s:s,s:I,s:s}", "path", f->path, "size", (json_int_t)f->size, "sha256", hex));
         }
-        json_t *o = json_pack("{s:s,s:I,s:{s:s,s:b,s:s?},s:o,s:o}", "cid", cid, "size", (json_int_t)el_artifact_size(a),
+        json_t *o = json_pack("{s:s,s:I,s:{s:s,s:b,s:s?},s:o,s:o,s:o}", "cid", cid, "size", (json_int_t)el_artifact_size(a),
                               "signer", "key", pk, "trusted", *pname != 0, "name", *pname ? pname : NULL, "manifest",
-                              manifest_json(m), "files", files);
+                              manifest_json(m, el_artifact_declared_limits(a)), "effective_limits", limits_json(&m->limits),
+                              "files", files);
         char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         printf("%s\n", s);
         free(s);
@@ -184,8 +190,14 @@ int cmd_inspect(int argc, char **argv)
             printf("description: %s\n", m->description);
         printf("cid:         %s\nsize:        %llu bytes\n", cid, (unsigned long long)el_artifact_size(a));
         printf("signer:      %s (%s)\n", pk, *pname ? pname : "NOT TRUSTED on this host");
-        printf("limits:      memory %u MiB, cpu %llu ms, wall %llu ms, storage %u MiB\n", m->limits.memory_mb,
-               (unsigned long long)m->limits.cpu_ms, (unsigned long long)m->limits.wall_ms, m->limits.storage_mb);
+        const el_limits *dl = el_artifact_declared_limits(a), *el = &m->limits;
+        printf("limits:      memory %u MiB, cpu %llu ms, wall %llu ms, storage %u MiB, %u instances\n", el->memory_mb,
+               (unsigned long long)el->cpu_ms, (unsigned long long)el->wall_ms, el->storage_mb, el->max_instances);
+        if (dl->memory_mb != el->memory_mb || dl->cpu_ms != el->cpu_ms || dl->wall_ms != el->wall_ms ||
+            dl->storage_mb != el->storage_mb || dl->max_instances != el->max_instances)
+            printf("manifest:    memory %u MiB, cpu %llu ms, wall %llu ms, storage %u MiB, %u instances "
+                   "(lowered by config/limits.json)\n", dl->memory_mb, (unsigned long long)dl->cpu_ms,
+                   (unsigned long long)dl->wall_ms, dl->storage_mb, dl->max_instances);
         if (m->microvm.present)
             printf("microvm:     %u vcpus, %u MiB, kernel %s, backend %s\n", m->microvm.vcpus, m->microvm.memory_mb,
                    m->microvm.kernel ? m->microvm.kernel : "(host default)", m->microvm.backend ? m->microvm.backend : "auto");
@@ -219,8 +231,7 @@ int cmd_install(int argc, char **argv)
         return rc;
     char cid[EL_CID_MAX];
     el_error err;
-    struct stat st;
-    if (stat(argv[1], &st) != 0 && el_cid_validate(argv[1], &err) == EL_OK) {
+    if (el_cid_validate(argv[1], &err) == EL_OK) { /* a CID is a CID (./CID names a file), as in cli_resolve */
         rc = cli_fetch_install(rt, argv[1], NULL, 0, EL_STORE_PIN);
         if (!rc)
             printf("%s\n", argv[1]);

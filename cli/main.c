@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -346,6 +347,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* A closed pipe or socket (a daemon that refused us, `elastos ps | head`) is an error to
+     * report, not a reason to die silently. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return EL_ERR_USAGE;

@@ -36,7 +36,8 @@
 struct el_artifact {
     uint8_t *map;
     size_t size;
-    el_manifest *manifest;
+    el_manifest *manifest; /* its limits lowered to the operator's ceiling (ceiling.c) */
+    el_limits declared;    /* the limits as the manifest says (network: the manifest's) */
     el_artifact_file *files;
     size_t n_files;
     uint8_t publisher[EL_PK_BYTES];
@@ -551,6 +552,20 @@ static el_status verify(el_artifact *a, unsigned flags, const uint8_t *body_dige
     }
     if (s == EL_OK && a->manifest->entry && !el_artifact_find(a, a->manifest->entry))
         s = el_error_set(err, EL_ERR_FORMAT, "capsule.json: entry \"%s\" is not in the artifact", a->manifest->entry);
+    if (s == EL_OK)
+        a->declared = a->manifest->limits;
+    return s;
+}
+
+el_status el_artifact_check_stored(const char *home, el_artifact *a, const char *path, el_error *err)
+{
+    char want[EL_CID_MAX], got[EL_CID_MAX];
+    if (!el_cid_store_entry(home, path, want))
+        return EL_OK;
+    el_status s = el_artifact_cid(a, got, err);
+    if (s == EL_OK && strcmp(got, want) != 0)
+        s = el_error_set(err, EL_ERR_TRUST, "the store entry %s holds other bytes (%s): it was replaced; remove it "
+                         "(elastos rm %s) and install it again", want, got, want);
     return s;
 }
 
@@ -662,6 +677,8 @@ void el_artifact_close(el_artifact *a)
 }
 
 const el_manifest *el_artifact_manifest(const el_artifact *a) { return a->manifest; }
+const el_limits *el_artifact_declared_limits(const el_artifact *a) { return &a->declared; }
+el_manifest *el__artifact_manifest_mut(el_artifact *a) { return a->manifest; }
 const uint8_t *el_artifact_publisher(const el_artifact *a) { return a->publisher; }
 const char *el_artifact_publisher_name(const el_artifact *a) { return a->publisher_name; }
 size_t el_artifact_file_count(const el_artifact *a) { return a->n_files; }

@@ -68,8 +68,9 @@ struct el_session {
     char *pending;
     size_t pending_len;
     void *pstate[EL__PROV_MAX]; /* each provider's per-session state (provider.h) */
-    char storage_key[128]; /* "<name>@<publisher key prefix>": same-named capsules of two
-                              publishers never share storage */
+    char storage_key[128]; /* the capsule's address, "<name>@<publisher id>" (el_capsule_address):
+                              it names its storage and its mailbox, so same-named capsules of
+                              two publishers share neither */
     /* shell sessions only */
     bool is_shell;
     el_decision_request decide;
@@ -252,7 +253,7 @@ static el_status session_init(el_runtime *rt, const el_artifact *art, const char
     else
         el_random_hex(s->capsule_id, 16);
     el_pubkey_format(el_artifact_publisher(art), s->publisher);
-    snprintf(s->storage_key, sizeof s->storage_key, "%s@%.16s", s->m->name, s->publisher + strlen("ed25519:"));
+    el_capsule_address(s->m->name, el_artifact_publisher(art), s->storage_key);
     *out = s;
     return EL_OK;
 }
@@ -339,6 +340,7 @@ void el_session_free(el_session *s)
 }
 
 const char *el_session_capsule_id(const el_session *s) { return s->capsule_id; }
+const char *el_session_address(const el_session *s) { return s->storage_key; }
 
 void el_session_set_router(el_session *s, const el_msg_router *r)
 {
@@ -383,10 +385,15 @@ static bool covers(const char *outer, const char *inner)
            el_resource_match(outer, probe);
 }
 
-static bool pattern_in_manifest(const el_manifest *m, const char *resource, unsigned action)
+/* Whether the manifest lists resource/action; its elastos://capsule/NAME entries mean this
+ * capsule's publisher's NAME (el__capsule_resource). */
+static bool pattern_in_manifest(const el_session *s, const char *resource, unsigned action)
 {
+    const el_manifest *m = s->m;
+    char buf[EL_RESOURCE_MAX + 1];
     for (size_t i = 0; i < m->n_permissions; i++)
-        if ((m->permissions[i].actions & action) && covers(m->permissions[i].resource, resource))
+        if ((m->permissions[i].actions & action) &&
+            covers(el__capsule_resource(s->storage_key, m->permissions[i].resource, buf), resource))
             return true;
     return false;
 }
@@ -501,9 +508,10 @@ static el_status grant_one(el_session *s, const char *spec, el_error *err)
     unsigned action = colon ? el_action_from_name(colon + 1) : 0;
     if (!colon || !action || colon == spec || colon - spec > EL_RESOURCE_MAX)
         return el_error_set(err, EL_ERR_USAGE, "--grant %.200s: expected RESOURCE:ACTION (action one of read, write, execute, message, delete, admin)", spec);
-    char resource[EL_RESOURCE_MAX + 1];
-    snprintf(resource, sizeof resource, "%.*s", (int)(colon - spec), spec);
-    if (!pattern_in_manifest(s->m, resource, action))
+    char given[EL_RESOURCE_MAX + 1], buf[EL_RESOURCE_MAX + 1];
+    snprintf(given, sizeof given, "%.*s", (int)(colon - spec), spec);
+    const char *resource = el__capsule_resource(s->storage_key, given, buf);
+    if (!pattern_in_manifest(s, resource, action))
         return el_error_set(err, EL_ERR_USAGE, "--grant %.200s: outside the capsule's manifest permissions", spec);
     uint64_t epoch, n_revoked;
     el_status st = el__token_state(s->rt, &epoch, &n_revoked, err);
@@ -609,7 +617,9 @@ static char *issue_under(el_session *s, size_t gi, uint64_t id, const char *reso
 
 static char *request_capability(el_session *s, const el_request *q, size_t *len)
 {
-    const char *resource = el_req_str(q, "resource"), *action_name = el_req_str(q, "action");
+    char buf[EL_RESOURCE_MAX + 1];
+    const char *resource = el__capsule_resource(s->storage_key, el_req_str(q, "resource"), buf),
+               *action_name = el_req_str(q, "action");
     unsigned action = el_action_from_name(action_name);
     json_t *c = json_object_get(q->body, "constraints");
     uint64_t max_uses = 0, expiry = 0;
@@ -641,7 +651,7 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
         refuse(s, EL_AUDIT_THROTTLE, resource, action_name, "capability requests over the per-instance rate limit", NULL);
         return el_response_error(q->id, "limit", "too many capability requests: slow down", len);
     }
-    if (!pattern_in_manifest(s->m, resource, action)) { /* one refusal record stands for the request */
+    if (!pattern_in_manifest(s, resource, action)) { /* one refusal record stands for the request */
         refuse(s, EL_AUDIT_DENY, resource, action_name, "outside the manifest's permissions (shell not consulted)", NULL);
         return el_response_error(q->id, "denied", "outside the capsule's manifest permissions", len);
     }
@@ -863,6 +873,7 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
         json_object_set_new(r, "version", json_string(EL_VERSION));
         json_object_set_new(r, "capsule_name", json_string(s->m->name));
         json_object_set_new(r, "capsule_id", json_string(s->capsule_id));
+        json_object_set_new(r, "capsule_address", json_string(s->storage_key));
         resp = el_response_encode(q.id, r, len);
         break;
     }

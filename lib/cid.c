@@ -507,3 +507,21 @@ el_status el_cid_decode(const char *s, uint8_t bin[EL_CID_BIN_LEN], el_error *er
                             "invalid CID \"%s\": digest length %u, sha2-256 needs 32", q, bin[3]);
     return EL_OK;
 }
+
+bool el_cid_store_name(const char *name, char cid[EL_CID_MAX])
+{
+    size_t len = strlen(name);
+    if (len <= 8 || strcmp(name + len - 8, ".capsule") != 0 || len - 8 >= EL_CID_MAX)
+        return false;
+    memcpy(cid, name, len - 8);
+    cid[len - 8] = 0;
+    return el_cid_validate(cid, NULL) == EL_OK;
+}
+
+bool el_cid_store_entry(const char *home, const char *path, char cid[EL_CID_MAX])
+{
+    size_t hl = strlen(home);
+    if (strncmp(path, home, hl) != 0 || strncmp(path + hl, "/store/", 7) != 0 || strchr(path + hl + 7, '/'))
+        return false;
+    return el_cid_store_name(path + hl + 7, cid);
+}

@@ -60,6 +60,9 @@ struct el_runtime {
 typedef el_status (*el__trust_fn)(void *arg, const uint8_t pk[EL_PK_BYTES], el_trust_entry *entry, el_error *err);
 el_status el__artifact_load(const char *path, unsigned flags, el__trust_fn trust, void *arg, el_artifact **out,
                             el_error *err);
+/* artifact.c: the manifest an artifact owns, to lower its limits to the operator's ceiling
+ * (ceiling.c, from el_artifact_open); el_artifact_declared_limits keeps what it said. */
+el_manifest *el__artifact_manifest_mut(el_artifact *a);
 
 /* Registers fn to run at el_runtime_close in phase (runtime.c); thread-safe. Call it when the
  * thing fn frees is created. */

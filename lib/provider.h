@@ -46,8 +46,9 @@ struct el__pcall {
     el_runtime *rt;
     const el_manifest *m;        /* the calling capsule's manifest (its limits, allowlists) */
     const char *capsule_id;      /* the calling instance (32 hex chars) */
-    const char *owner_key;       /* "<name>@<publisher key prefix>": where this capsule's own
-                                    state is kept (same-named capsules of two publishers differ) */
+    const char *owner_key;       /* its address, "<name>@<publisher id>" (el_capsule_address): where
+                                    its own state is kept and its messages come from (same-named
+                                    capsules of two publishers differ) */
     const el_msg_router *router; /* the host's router (serve.c); its send == NULL: none */
     const el_request *q;         /* the parsed request */
     size_t *len;                 /* receives the response length */
@@ -75,6 +76,12 @@ typedef struct el__provider {
 } el__provider;
 
 #define EL__REQ_BIT(t) (1u << (t))
+
+/* prov_msg.c: elastos://capsule/NAME (a bare name) is short for NAME@<publisher id> of the
+ * capsule whose owner_key ("<name>@<publisher id>") is given; returns resource itself, or out
+ * holding the long form. Every capsule resource granted, listed, asked for or used goes through
+ * it, so tokens, policy lines and audit records always name the publisher. */
+const char *el__capsule_resource(const char *owner_key, const char *resource, char out[EL_RESOURCE_MAX + 1]);
 
 /* The providers (one per file). */
 extern const el__provider el__prov_storage, el__prov_cid, el__prov_net, el__prov_ai, el__prov_msg,

@@ -43,6 +43,12 @@
 
 #define LINE_MAX_BYTES (1 << 20)
 #define MAILBOX_MAX 256
+/* Undelivered messages are held in the daemon's memory: bounded per recipient, per sender
+ * (charged to whoever sent them, until they are received or their recipient exits) and in all. */
+#define MAILBOX_BYTES_MAX ((size_t)4 << 20)
+#define OUTBOX_BYTES_MAX ((size_t)4 << 20)
+#define MAILBOXES_BYTES_MAX ((size_t)64 << 20)
+#define MESSAGE_OVERHEAD 256 /* charged per message besides its payload and reply_to */
 #define ART_CACHE_MAX 64
 #define CONNS_MAX 512
 
@@ -56,9 +62,18 @@ typedef struct cached_art {
     bool in_cache;
 } cached_art;
 
+/* What one sender has queued and not yet had received; shared by the sender and its messages,
+ * freed with the last of them (a message may outlive its sender's instance). mu guards it. */
+typedef struct outbox {
+    size_t bytes;
+    unsigned refs;
+} outbox;
+
 typedef struct message {
     struct message *next;
     json_t *m;
+    size_t cost;    /* charged to sender, recipient and the daemon */
+    outbox *sender;
 } message;
 
 typedef enum { ST_RUNNING, ST_EXITED } inst_state;
@@ -71,6 +86,7 @@ typedef struct inst {
     serve *sv;
     char id[EL_CAPSULE_ID_LEN + 1];
     char name[72];
+    char addr[EL_ADDRESS_MAX]; /* "<name>@<publisher id>": where its messages go */
     char cid[EL_CID_MAX];
     inst_state state;
     int exit_code;
@@ -100,7 +116,8 @@ typedef struct inst {
     bool throttle_audited;
     /* mailbox */
     message *mb_head, *mb_tail;
-    size_t mb_n;
+    size_t mb_n, mb_bytes;
+    outbox *out; /* what it sent, undelivered (NULL until its first send) */
 } inst;
 
 struct serve {
@@ -114,7 +131,9 @@ struct serve {
     cached_art *arts;
     size_t n_arts;
     uint64_t msg_seq;
+    size_t mb_bytes; /* in every mailbox */
     int conns; /* connection threads alive */
+    struct conn *conn_list; /* their connections (mu) */
     char shell_cid[EL_CID_MAX]; /* the shell capsule's CID ("" none), as of shell_checked_ms */
     int64_t shell_checked_ms;
     bool shell_conf_present;    /* and config/shell as it was then */
@@ -198,13 +217,19 @@ static cached_art *art_find(serve *sv, const struct stat *fst, const uint8_t *sh
     return NULL;
 }
 
-/* The publisher of a cached artifact must still be trusted (trust can be removed meanwhile). */
+/* The publisher of a cached artifact must still be trusted (trust can be removed meanwhile),
+ * and a store entry must still be its CID's bytes (the cache matched it by file identity or by
+ * content: it may hold another entry's). A string compare: the CID was computed when cached. */
 static el_status art_trusted(serve *sv, cached_art *ca, const char *path, el_error *err)
 {
-    if (el_trust_check(sv->rt, el_artifact_publisher(ca->art), NULL, err) == EL_OK)
-        return EL_OK;
-    art_release(sv, ca);
-    return el_error_set(err, EL_ERR_TRUST, "%s: publisher is not trusted (elastos trust add)", path);
+    el_status st = el_artifact_check_stored(el_runtime_home(sv->rt), ca->art, path, err);
+    if (st != EL_OK)
+        el_error_prefix(err, "%s", path);
+    else if (el_trust_check(sv->rt, el_artifact_publisher(ca->art), NULL, err) != EL_OK)
+        st = el_error_set(err, EL_ERR_TRUST, "%s: publisher is not trusted (elastos trust add)", path);
+    if (st != EL_OK)
+        art_release(sv, ca);
+    return st;
 }
 
 /* Opens path through the cache. What runs is always a verified private copy: the file's identity
@@ -328,11 +353,27 @@ static void inst_gate(void *arg, bool enter)
     pthread_mutex_lock(&sv->rt_mu);
 }
 
-static void mailbox_free(inst *in)
+static void outbox_release(outbox *o) /* mu held */
+{
+    if (o && --o->refs == 0)
+        free(o);
+}
+
+/* Takes m off its charges: recipient in, its sender, the daemon (mu held). Keeps m->m. */
+static void message_uncharge(inst *in, message *m)
+{
+    in->mb_bytes -= m->cost;
+    in->sv->mb_bytes -= m->cost;
+    m->sender->bytes -= m->cost;
+    outbox_release(m->sender);
+}
+
+static void mailbox_free(inst *in) /* mu held, or the daemon is gone */
 {
     while (in->mb_head) {
         message *m = in->mb_head;
         in->mb_head = m->next;
+        message_uncharge(in, m);
         json_decref(m->m);
         free(m);
     }
@@ -353,6 +394,7 @@ static void inst_free(inst *in)
         free(in->env[i]);
     free(in->env);
     mailbox_free(in);
+    outbox_release(in->out);
     pthread_mutex_destroy(&in->log_mu);
     free(in->log);
     free(in);
@@ -475,27 +517,58 @@ static inst *find_inst(serve *sv, const char *id) /* mu held */
 
 /* ---- messages between capsules (the broker's router) -------------------------------------------- */
 
-static el_status route_send(void *arg, const char *from_name, const char *from_id, const char *to,
-                            const char *payload, const char *reply_to, el_error *err)
+/* The sender's outbox, made on its first send with the sender's own reference (mu held). */
+static outbox *outbox_of(inst *in)
+{
+    if (!in->out && (in->out = calloc(1, sizeof *in->out)))
+        in->out->refs = 1;
+    return in->out;
+}
+
+/* Why a message of cost bytes from sender to dest cannot be queued, or EL_OK (mu held). */
+static el_status mailbox_room(serve *sv, inst *sender, inst *dest, size_t cost, el_error *err)
+{
+    size_t queued = sender && sender->out ? sender->out->bytes : 0;
+    if (dest->mb_n >= MAILBOX_MAX)
+        return el_error_set(err, EL_ERR_LIMIT, "the mailbox of %s is full (%d messages)", dest->addr, MAILBOX_MAX);
+    if (queued + cost > OUTBOX_BYTES_MAX)
+        return el_error_set(err, EL_ERR_LIMIT, "this capsule's undelivered messages would exceed %zu KiB (%zu KiB queued): "
+                            "wait until they are received", OUTBOX_BYTES_MAX >> 10, queued >> 10);
+    if (dest->mb_bytes + cost > MAILBOX_BYTES_MAX)
+        return el_error_set(err, EL_ERR_LIMIT, "the mailbox of %s is full (%zu KiB of %zu KiB)", dest->addr,
+                            dest->mb_bytes >> 10, MAILBOX_BYTES_MAX >> 10);
+    if (sv->mb_bytes + cost > MAILBOXES_BYTES_MAX)
+        return el_error_set(err, EL_ERR_LIMIT, "the daemon holds %zu MiB of undelivered messages, its bound",
+                            MAILBOXES_BYTES_MAX >> 20);
+    return EL_OK;
+}
+
+/* Queues a message for the oldest running instance at address to (name and publisher id),
+ * charged to its sender (the instance from_id, at address from). */
+static el_status route_send(void *arg, const char *from, const char *from_id, const char *to, const char *payload,
+                            const char *reply_to, el_error *err)
 {
     serve *sv = arg;
+    size_t cost = strlen(payload) + (reply_to ? strlen(reply_to) : 0) + MESSAGE_OVERHEAD;
     pthread_mutex_lock(&sv->mu);
-    inst *dest = NULL;
-    for (inst *in = sv->insts; in; in = in->next) /* the oldest running instance named to */
-        if (in->state == ST_RUNNING && !strcmp(in->name, to) && strcmp(in->id, from_id) != 0)
+    inst *dest = NULL, *sender = find_inst(sv, from_id);
+    for (inst *in = sv->insts; in; in = in->next) /* newest first: the last match is the oldest */
+        if (in->state == ST_RUNNING && !strcmp(in->addr, to) && in != sender)
             dest = in;
     el_status st = EL_OK;
     message *m = NULL;
     if (!dest)
-        st = el_error_set(err, EL_ERR_NOTFOUND, "no capsule named %s is running", to);
-    else if (dest->mb_n >= MAILBOX_MAX)
-        st = el_error_set(err, EL_ERR_LIMIT, "the mailbox of %s is full (%d messages)", to, MAILBOX_MAX);
-    else if (!(m = calloc(1, sizeof *m)))
+        st = el_error_set(err, EL_ERR_NOTFOUND, "no capsule %s is running", to);
+    else if (!sender)
+        st = el_error_set(err, EL_ERR_INTERNAL, "the sending instance is not known to the daemon");
+    else if ((st = mailbox_room(sv, sender, dest, cost, err)) != EL_OK)
+        ;
+    else if (!outbox_of(sender) || !(m = calloc(1, sizeof *m)))
         st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     if (st == EL_OK) {
         char id[32];
         snprintf(id, sizeof id, "m%llu", (unsigned long long)++sv->msg_seq);
-        m->m = json_pack("{s:s, s:s, s:s, s:I}", "id", id, "from", from_name, "payload", payload, "timestamp",
+        m->m = json_pack("{s:s, s:s, s:s, s:I}", "id", id, "from", from, "payload", payload, "timestamp",
                          (json_int_t)(now_ms() / 1000));
         if (m->m && reply_to)
             json_object_set_new(m->m, "reply_to", json_string(reply_to));
@@ -503,6 +576,12 @@ static el_status route_send(void *arg, const char *from_name, const char *from_i
             free(m);
             st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
         } else {
+            m->cost = cost;
+            m->sender = sender->out;
+            m->sender->refs++;
+            m->sender->bytes += cost;
+            dest->mb_bytes += cost;
+            sv->mb_bytes += cost;
             if (dest->mb_tail)
                 dest->mb_tail->next = m;
             else
@@ -527,6 +606,7 @@ static json_t *route_receive(void *arg, const char *capsule_id, size_t max)
         if (!in->mb_head)
             in->mb_tail = NULL;
         in->mb_n--;
+        message_uncharge(in, m);
         json_array_append_new(a, m->m);
         free(m);
     }
@@ -721,6 +801,7 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
         st = narrow(&in->limits, ls->limits, err);
     if (st == EL_OK) {
         snprintf(in->name, sizeof in->name, "%s", m->name);
+        el_capsule_address(m->name, el_artifact_publisher(in->ca->art), in->addr);
         snprintf(in->cid, sizeof in->cid, "%s", in->ca->cid);
         /* The shell capsule, running here, orchestrates: it may launch, stop and list capsules. */
         in->router = (el_msg_router){.send = route_send, .receive = route_receive, .arg = sv,
@@ -872,7 +953,8 @@ static json_t *orch_list(void *arg)
 
 static json_t *inst_json(inst *in) /* mu held */
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "id", in->id, "name", in->name, "cid", in->cid, "state",
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "id", in->id, "name", in->name, "address", in->addr,
+                          "cid", in->cid, "state",
                           in->state == ST_RUNNING ? "running" : "exited", "started_ms", (json_int_t)in->started_ms,
                           "throttled", (json_int_t)in->throttled);
     if (in->state == ST_EXITED) {
@@ -1095,88 +1177,189 @@ static json_t *dispatch(serve *sv, json_t *req)
 
 /* ---- connections ------------------------------------------------------------------------------ */
 
+/* A connection may hold its thread only while it is used: one that sends nothing is closed after
+ * CONN_IDLE_MS, one whose request has begun but not ended after CONN_LINE_MS (a half-sent
+ * request holds no slot for ever), and when CONNS_MAX are open a new client evicts the one that
+ * has waited longest for a request (never one whose request is being answered). The daemon admits
+ * only its own uid (SO_PEERCRED), so a per-uid cap is this cap; what it bounds is threads. */
+#define CONN_IDLE_MS 60000
+#define CONN_LINE_MS 10000
+#define CONN_SLICE_MS 500 /* how often a waiting connection looks whether the daemon stops */
+
 typedef struct conn {
+    struct conn *next; /* sv->conn_list (mu) */
     serve *sv;
     int fd;
+    bool busy;          /* a request is being answered: never evicted (mu) */
+    bool evicted;       /* shut down to make room (mu) */
+    int64_t idle_since; /* mono_ms since it waits for a request (mu) */
+    char *buf;          /* received bytes [0, len) of cap; the next request starts at 0 */
+    size_t len, cap;
+    bool eof;
 } conn;
 
-/* Reads one line (without its newline) of at most LINE_MAX_BYTES into *buf; -1 at the end of
- * the stream, -2 when the line is longer (the connection is then dropped). */
-static ssize_t read_line(FILE *f, char **buf, size_t *cap)
+enum { RL_LINE, RL_EOF, RL_LONG, RL_SLOW, RL_IDLE };
+
+/* Waits for the next request line of c: RL_LINE with *n its length (without the newline; the
+ * last line may lack one), RL_EOF at the end of the stream (or evicted, or the daemon stops
+ * while no request is under way), RL_LONG over LINE_MAX_BYTES, RL_SLOW when a begun line is not
+ * complete within CONN_LINE_MS, RL_IDLE when nothing came within CONN_IDLE_MS. */
+static int conn_read_line(conn *c, size_t *n)
 {
-    size_t n = 0;
-    int c;
-    if (!*buf && !(*buf = malloc(*cap = 4096)))
-        return -2;
-    while ((c = getc_unlocked(f)) != EOF && c != '\n') {
-        if (n >= LINE_MAX_BYTES)
-            return -2;
-        if (n + 1 >= *cap) {
-            size_t nc = *cap ? *cap * 2 : 4096;
-            char *nb = realloc(*buf, nc);
-            if (!nb)
-                return -2;
-            *buf = nb;
-            *cap = nc;
+    serve *sv = c->sv;
+    int64_t start = mono_ms(), begun_at = start;
+    size_t scanned = 0;
+    for (;;) {
+        char *nl = c->len ? memchr(c->buf + scanned, '\n', c->len - scanned) : NULL;
+        if (nl || (c->eof && c->len)) {
+            *n = nl ? (size_t)(nl - c->buf) : c->len;
+            return *n > LINE_MAX_BYTES ? RL_LONG : RL_LINE;
         }
-        (*buf)[n++] = (char)c;
+        scanned = c->len;
+        if (c->len > LINE_MAX_BYTES)
+            return RL_LONG;
+        if (c->eof)
+            return RL_EOF;
+        if (c->len == c->cap) {
+            size_t nc = c->cap ? c->cap * 2 : 4096;
+            char *nb = nc <= 2 * (size_t)LINE_MAX_BYTES ? realloc(c->buf, nc) : NULL;
+            if (!nb)
+                return RL_LONG;
+            c->buf = nb;
+            c->cap = nc;
+        }
+        int64_t now = mono_ms(), deadline = c->len ? begun_at + CONN_LINE_MS : start + CONN_IDLE_MS;
+        if (now >= deadline)
+            return c->len ? RL_SLOW : RL_IDLE;
+        pthread_mutex_lock(&sv->mu);
+        bool gone = c->evicted || (sv->stopping && !c->len);
+        pthread_mutex_unlock(&sv->mu);
+        if (gone)
+            return RL_EOF;
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        int r = poll(&p, 1, (int)(deadline - now < CONN_SLICE_MS ? deadline - now : CONN_SLICE_MS));
+        if (r < 0 && errno != EINTR)
+            return RL_EOF;
+        if (r <= 0)
+            continue;
+        ssize_t got = read(c->fd, c->buf + c->len, c->cap - c->len);
+        if (got < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (got <= 0) {
+            pthread_mutex_lock(&sv->mu);
+            bool evicted = c->evicted;
+            pthread_mutex_unlock(&sv->mu);
+            if (evicted)
+                return RL_EOF; /* a half-sent request of an evicted connection is not answered */
+            c->eof = true;
+            continue;
+        }
+        if (!c->len)
+            begun_at = mono_ms();
+        c->len += (size_t)got;
     }
-    if (c == EOF && n == 0)
-        return -1;
-    return (ssize_t)n;
+}
+
+/* Drops the line of n bytes (and its newline) from c's buffer. */
+static void conn_consume(conn *c, size_t n)
+{
+    size_t used = n < c->len ? n + 1 : c->len;
+    memmove(c->buf, c->buf + used, c->len - used);
+    c->len -= used;
+}
+
+static void conn_set_busy(conn *c, bool busy)
+{
+    pthread_mutex_lock(&c->sv->mu);
+    c->busy = busy;
+    c->idle_since = mono_ms();
+    pthread_mutex_unlock(&c->sv->mu);
+}
+
+/* Answers why the connection ends (RL_LONG, RL_SLOW), and for RL_LONG reads what is left of the
+ * line (bounded in bytes and time) so that the client gets the answer rather than a reset. */
+static void conn_refuse(conn *c, int why)
+{
+    char msg[160];
+    json_t *r = why == RL_LONG ? fail(EL_ERR_USAGE, "request line longer than 1 MiB")
+                               : (snprintf(msg, sizeof msg, "request not complete within %d s: connection closed",
+                                           CONN_LINE_MS / 1000),
+                                  fail(EL_ERR_USAGE, msg));
+    char *out = json_dumps(r, JSON_COMPACT);
+    json_decref(r);
+    bool ok = out && el_write_all(c->fd, out, strlen(out)) && el_write_all(c->fd, "\n", 1);
+    free(out);
+    shutdown(c->fd, SHUT_WR);
+    int64_t until = mono_ms() + CONN_LINE_MS;
+    char sink[65536];
+    for (size_t drained = 0; ok && why == RL_LONG && drained < ((size_t)64 << 20) && mono_ms() < until;) {
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        if (poll(&p, 1, CONN_SLICE_MS) < 0 && errno != EINTR)
+            break;
+        ssize_t got = read(c->fd, sink, sizeof sink);
+        if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN))
+            break;
+        drained += got > 0 ? (size_t)got : 0;
+    }
 }
 
 static void *conn_main(void *arg)
 {
     conn *c = arg;
     serve *sv = c->sv;
-    /* one stream each way: a read-write stream may not switch direction with unread input */
-    int wfd = dup(c->fd);
-    FILE *f = fdopen(c->fd, "r"), *w = wfd >= 0 ? fdopen(wfd, "w") : NULL;
-    if (!w && wfd >= 0)
-        close(wfd);
-    if (!w && f) {
-        fclose(f);
-        f = NULL;
-        c->fd = -1;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while (f && (n = read_line(f, &line, &cap)) != -1) {
+    size_t n;
+    int rl;
+    while ((rl = conn_read_line(c, &n)) == RL_LINE) {
+        conn_set_busy(c, true);
         json_t *resp, *req = NULL;
         el_error err;
-        if (n == -2)
-            resp = fail(EL_ERR_USAGE, "request line longer than 1 MiB");
-        else if (el__serve_parse_request(line, (size_t)n, &req, &err) != EL_OK)
+        if (el__serve_parse_request(c->buf, n, &req, &err) != EL_OK)
             resp = fail(err.code, err.msg);
         else
             resp = dispatch(sv, req);
         json_decref(req);
+        conn_consume(c, n);
         char *out = json_dumps(resp, JSON_COMPACT);
         json_decref(resp);
-        bool ok = out && fputs(out, w) >= 0 && fputc('\n', w) != EOF && fflush(w) == 0;
+        bool ok = out && el_write_all(c->fd, out, strlen(out)) && el_write_all(c->fd, "\n", 1);
         free(out);
-        if (ok && n == -2) { /* drop the connection, after the client has read why (bounded) */
-            for (size_t drained = 0; drained < ((size_t)64 << 20) && getc_unlocked(f) != EOF; drained++)
-                ;
-        }
-        if (!ok || n == -2)
+        conn_set_busy(c, false);
+        if (!ok)
             break;
     }
-    free(line);
-    if (w)
-        fclose(w);
-    if (f)
-        fclose(f);
-    else if (c->fd >= 0)
-        close(c->fd);
+    if (rl == RL_LONG || rl == RL_SLOW)
+        conn_refuse(c, rl);
     pthread_mutex_lock(&sv->mu);
+    for (conn **pp = &sv->conn_list; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    close(c->fd); /* under mu: an eviction never shuts down a descriptor reused meanwhile */
     sv->conns--;
     pthread_cond_broadcast(&sv->cv);
     pthread_mutex_unlock(&sv->mu);
+    free(c->buf);
     free(c);
     return NULL;
+}
+
+/* Room for one more connection (mu held): below CONNS_MAX, or by evicting the connection that
+ * has waited longest for a request. Evicted ones end within a moment; past 2 * CONNS_MAX (all
+ * of them answering, or being evicted) a client is refused. */
+static bool conn_admit(serve *sv)
+{
+    if (sv->conns < CONNS_MAX)
+        return true;
+    conn *victim = NULL;
+    for (conn *c = sv->conn_list; c; c = c->next)
+        if (!c->busy && !c->evicted && (!victim || c->idle_since < victim->idle_since))
+            victim = c;
+    if (!victim || sv->conns >= 2 * CONNS_MAX)
+        return false;
+    victim->evicted = true;
+    shutdown(victim->fd, SHUT_RDWR);
+    return true;
 }
 
 static void accept_one(serve *sv, int lfd)
@@ -1192,36 +1375,40 @@ static void accept_one(serve *sv, int lfd)
         close(fd);
         return;
     }
+    struct timeval tv = {.tv_sec = CONN_LINE_MS / 1000}; /* a client that reads no answer frees its thread */
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    conn *c = calloc(1, sizeof *c);
     pthread_mutex_lock(&sv->mu);
-    bool full = sv->conns >= CONNS_MAX;
+    bool room = c && conn_admit(sv);
+    if (room) {
+        c->sv = sv;
+        c->fd = fd;
+        c->idle_since = mono_ms();
+        c->next = sv->conn_list;
+        sv->conn_list = c;
+        sv->conns++;
+    }
     pthread_mutex_unlock(&sv->mu);
-    if (full) { /* one thread per connection: a bound on both */
-        static const char msg[] = "{\"ok\":false,\"code\":137,\"error\":\"too many connections to the daemon\"}\n";
+    if (!room) { /* one thread per connection: a bound on both */
+        static const char msg[] = "{\"ok\":false,\"code\":137,\"error\":\"too many connections to the daemon, all "
+                                  "of them busy\"}\n";
         (void)!write(fd, msg, sizeof msg - 1);
         close(fd);
+        free(c);
         return;
     }
-    conn *c = malloc(sizeof *c);
     pthread_attr_t at;
     pthread_attr_init(&at);
     pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
     /* default stack size: a "run" with "wait" runs the capsule on this thread */
     pthread_t th;
-    if (c) {
-        c->sv = sv;
-        c->fd = fd;
+    if (pthread_create(&th, &at, conn_main, c) != 0) {
         pthread_mutex_lock(&sv->mu);
-        sv->conns++;
-        pthread_mutex_unlock(&sv->mu);
-        if (pthread_create(&th, &at, conn_main, c) != 0) {
-            pthread_mutex_lock(&sv->mu);
-            sv->conns--;
-            pthread_mutex_unlock(&sv->mu);
-            free(c);
-            close(fd);
-        }
-    } else {
+        sv->conn_list = c->next; /* still first: only this thread adds, under mu */
+        sv->conns--;
         close(fd);
+        pthread_mutex_unlock(&sv->mu);
+        free(c);
     }
     pthread_attr_destroy(&at);
 }
@@ -1422,10 +1609,11 @@ el_status el_serve_call(int fd, const char *req, char **resp, el_error *err)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     memcpy(out, req, n);
     out[n] = '\n';
+    /* A daemon that refuses the connection answers why and closes: the write may then fail
+     * (EPIPE: the caller ignores SIGPIPE), and the answer is still there to be read. */
     bool ok = el_write_all(fd, out, n + 1);
+    int werr = errno;
     free(out);
-    if (!ok)
-        return el_error_set(err, EL_ERR_IO, "serve: cannot send the request: %s", strerror(errno));
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -1452,5 +1640,7 @@ el_status el_serve_call(int fd, const char *req, char **resp, el_error *err)
         }
     }
     free(buf);
+    if (!ok)
+        return el_error_set(err, EL_ERR_IO, "serve: cannot send the request: %s", strerror(werr));
     return el_error_set(err, EL_ERR_IO, "serve: the daemon closed the connection or sent a malformed response");
 }

@@ -151,6 +151,13 @@ void el_pubkey_format(const uint8_t pk[EL_PK_BYTES], char out[EL_PK_TEXT])
     el_hex_encode(pk, EL_PK_BYTES, out + strlen(PK_PREFIX));
 }
 
+void el_capsule_address(const char *name, const uint8_t pk[EL_PK_BYTES], char out[EL_ADDRESS_MAX])
+{
+    char hex[2 * EL_PK_BYTES + 1];
+    el_hex_encode(pk, EL_PK_BYTES, hex);
+    snprintf(out, EL_ADDRESS_MAX, "%.64s@%.*s", name, EL_PUBLISHER_ID_LEN, hex);
+}
+
 static bool parse_pk_text(const char *s, size_t len, uint8_t pk[EL_PK_BYTES])
 {
     size_t pl = strlen(PK_PREFIX);

@@ -204,16 +204,7 @@ el_status el_store_install(el_runtime *rt, const char *file, char cid_out[EL_CID
 }
 
 /* true if name is "<valid cid>.capsule"; cid gets the CID. */
-static bool entry_name(const char *name, char cid[EL_CID_MAX])
-{
-    size_t len = strlen(name);
-    if (len <= 8 || strcmp(name + len - 8, ".capsule") != 0 || len - 8 >= EL_CID_MAX)
-        return false;
-    memcpy(cid, name, len - 8);
-    cid[len - 8] = 0;
-    el_error ignored;
-    return el_cid_validate(cid, &ignored) == EL_OK;
-}
+static bool entry_name(const char *name, char cid[EL_CID_MAX]) { return el_cid_store_name(name, cid); }
 
 /* Makes the index match the files (caller holds the exclusive lock): drops rows without a file,
  * indexes (pinned) files without a row that open as artifacts. */

@@ -2,6 +2,7 @@
  * store installed with the runtime, see trust.h. */
 #include "elastos/trust.h"
 #include "internal.h"
+#include "ceiling.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -290,10 +291,24 @@ static el_status trust_of(void *rt, const uint8_t pk[EL_PK_BYTES], el_trust_entr
     return el_trust_check(rt, pk, entry, err);
 }
 
-/* Opening an artifact is verifying it against this runtime's trust store (artifact.h). */
+/* Opening an artifact is verifying it against this runtime's trust store (artifact.h); a store
+ * entry is also checked to be its CID's bytes (the CID's SHA-256 pass overlaps the signature
+ * check, EL_OPEN_CID), and the limits are lowered to the operator's ceiling (ceiling.c). */
 el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_artifact **out, el_error *err)
 {
-    return el__artifact_load(path, flags, trust_of, rt, out, err);
+    char want[EL_CID_MAX];
+    bool stored = el_cid_store_entry(rt->home, path, want);
+    el_status s = el__artifact_load(path, stored ? flags | EL_OPEN_CID : flags, trust_of, rt, out, err);
+    if (s == EL_OK && stored)
+        s = el_artifact_check_stored(rt->home, *out, path, err);
+    if (s == EL_OK)
+        s = el__ceiling_apply(rt, *out, err);
+    if (s != EL_OK && *out) {
+        el_artifact_close(*out);
+        *out = NULL;
+        el_error_prefix(err, "%s", path);
+    }
+    return s;
 }
 
 el_status el__artifact_open_prehashed(el_runtime *rt, el__prehash *p, const char *name, unsigned flags,

@@ -15,7 +15,8 @@
  *
  * Every capability goes through the runtime: a read token for URI, a token for elastos://ai/chat
  * (execute), read/write tokens for localhost://storage/memory.txt, and for each tool a token for
- * elastos://capsule/NAME (action message; the tool needs its own token to answer). The operator grants them
+ * elastos://capsule/NAME (action message; the tool needs its own token to answer; a bare NAME is a
+ * tool of the agent's own publisher, NAME@PUBLISHER_ID any other). The operator grants them
  * (elastos run --grant ...) or the shell decides; without them the agent gets "denied".
  * Exit status: 0 answered, 1 a capability or the provider failed, 2 usage.
  */
@@ -243,12 +244,33 @@ static void sleep_ms(long ms)
     nanosleep(&t, NULL);
 }
 
+/* The address an answer from the tool `name` comes from: name itself when it is NAME@PUBLISHER_ID,
+ * else NAME@<this capsule's own publisher id> (a bare name is a capsule of our own publisher, to
+ * the router as to us: a same-named capsule of someone else is another sender). */
+static int tool_address(const char *name, char *out, size_t cap)
+{
+    char *mine = NULL;
+    if (strchr(name, '@'))
+        return snprintf(out, cap, "%s", name) < (int)cap ? 0 : -1;
+    if (elastos_get_capsule_address(c, &mine) != 0 || !strchr(mine, '@')) {
+        free(mine);
+        return -1;
+    }
+    int r = snprintf(out, cap, "%s%s", name, strchr(mine, '@')) < (int)cap ? 0 : -1;
+    free(mine);
+    return r;
+}
+
 /* Sends d[0..n) to the tool capsule `name` with a token for elastos://capsule/<name> (message) and
- * waits up to TOOL_WAIT_MS for its answer (a message from `name` with reply_to set). Returns the
- * answer (malloc'd, NUL-terminated) or NULL with the reason on stderr. */
+ * waits up to TOOL_WAIT_MS for its answer (a message from the tool's address with reply_to set).
+ * Returns the answer (malloc'd, NUL-terminated) or NULL with the reason on stderr. */
 static char *ask_tool(const char *name, const uint8_t *d, size_t n)
 {
-    char res[96], *tok = NULL, *answer = NULL;
+    char res[128], from[96], *tok = NULL, *answer = NULL;
+    if (tool_address(name, from, sizeof from) != 0) {
+        fprintf(stderr, "doc-agent: %s: not a tool address (NAME or NAME@PUBLISHER_ID)\n", name);
+        return NULL;
+    }
     snprintf(res, sizeof res, "elastos://capsule/%s", name);
     if (elastos_request_capability(c, res, "message", NULL, &tok, NULL) != 0) {
         fprintf(stderr, "doc-agent: no token to message the tool %s: %s (%s)\n", name, elastos_client_error(c),
@@ -270,7 +292,7 @@ static char *ask_tool(const char *name, const uint8_t *d, size_t n)
             return NULL;
         }
         for (size_t i = 0; i < k; i++) {
-            if (!answer && m[i].reply_to && !strcmp(m[i].from, name)) {
+            if (!answer && m[i].reply_to && !strcmp(m[i].from, from)) {
                 answer = malloc(m[i].payload_len + 1);
                 if (!answer)
                     break;

@@ -4,8 +4,10 @@
  * message with "lines=L words=W bytes=B" of its payload (lines: newlines; words: runs of
  * non-space bytes, as wc counts them), sent back to the sender with send_message, reply_to set to
  * the message's id. Answering needs its own token for elastos://capsule/<sender> (action
- * message), requested once per sender through the normal capability flow (an operator grant,
- * e.g. --grant elastos://capsule/doc-agent:message, or the shell's policy); without it the
+ * message; the sender's address, NAME@PUBLISHER_ID, as the runtime set it in from), requested
+ * once per sender through the normal capability flow (an operator grant, e.g. --grant
+ * elastos://capsule/doc-agent:message for a doc-agent of the same publisher, or the shell's
+ * policy); without it the
  * message goes unanswered and the refusal is printed (its log: elastos logs ID).
  *
  *   wordcount-tool [SECONDS]   serve for at most SECONDS (default 600, at most 3600), or until a
@@ -22,13 +24,13 @@
 #include <time.h>
 
 #define POLL_MS 5
-#define MAX_SENDERS 16 /* tokens kept, one per sender name */
+#define MAX_SENDERS 16 /* tokens kept, one per sender address */
 
 static RuntimeClient *c;
 
 static struct sender {
-    char name[72];
-    char *token; /* NULL: refused (asked again next time) */
+    char name[96]; /* the sender's address, NAME@PUBLISHER_ID (a message's from) */
+    char *token;   /* NULL: refused (asked again next time) */
 } senders[MAX_SENDERS];
 static size_t n_senders;
 
@@ -60,7 +62,7 @@ static const char *token_for(const char *name)
         s->token = NULL;
         snprintf(s->name, sizeof s->name, "%s", name);
     }
-    char res[96];
+    char res[128];
     snprintf(res, sizeof res, "elastos://capsule/%s", name);
     if (elastos_request_capability(c, res, "message", NULL, &s->token, NULL) != 0) {
         s->token = NULL;

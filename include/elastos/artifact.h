@@ -53,7 +53,17 @@ enum {
 EL_EXTERN el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_artifact **out, el_error *err);
 EL_EXTERN void el_artifact_close(el_artifact *a);
 
+/* When path is a store entry (home/store/<cid>.capsule, el_cid_store_entry), checks that a's
+ * bytes are that CID (EL_ERR_TRUST if the entry was replaced); EL_OK for other paths.
+ * el_artifact_open does it; a cache of opened artifacts does it on every reuse (the CID is
+ * computed once per artifact, so a reuse costs a string compare). */
+EL_EXTERN el_status el_artifact_check_stored(const char *home, el_artifact *a, const char *path, el_error *err);
+
+/* The manifest, with its resource_limits (and a microVM's memory_mb) lowered to the operator's
+ * ceiling, $ELASTOS_HOME/config/limits.json (docs/capabilities.md): the limits that apply. */
 EL_EXTERN const el_manifest *el_artifact_manifest(const el_artifact *a);
+/* The limits as the signed manifest states them, before the ceiling (for inspect). */
+EL_EXTERN const el_limits *el_artifact_declared_limits(const el_artifact *a);
 EL_EXTERN const uint8_t *el_artifact_publisher(const el_artifact *a); /* 32-byte Ed25519 key */
 /* Trust-store name of the publisher ("" when opened with EL_OPEN_ANY_PUBLISHER and unknown). */
 EL_EXTERN const char *el_artifact_publisher_name(const el_artifact *a);

@@ -33,6 +33,8 @@ EL_EXTERN void el_session_free(el_session *s);
 
 /* The instance id the capsule runs as (32 hex chars; valid while s lives). */
 EL_EXTERN const char *el_session_capsule_id(const el_session *s);
+/* The capsule's address, "<name>@<publisher id>" (el_capsule_address). */
+EL_EXTERN const char *el_session_address(const el_session *s);
 
 /* Pre-authorizes RESOURCE:ACTION (or RESOURCE:ACTION,ACTION,..., one grant each) for this run
  * (elastos run --grant). Refused (EL_ERR_USAGE)
@@ -48,13 +50,15 @@ EL_EXTERN bool el_session_storage_preopen(el_session *s, char *host_dir, size_t 
 EL_EXTERN char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *len);
 
 /* Capsule-to-capsule messages (SPEC section 5): send_message needs a token for
- * elastos://capsule/<to> with action message, checked like any other use; the router (serve.c)
- * delivers and queues. Without a router, send_message answers not_found (no capsule runs
- * beside a standalone one) and receive_messages an empty list. */
+ * elastos://capsule/<address> with action message, checked like any other use (a bare NAME is
+ * short for NAME@<the sender's publisher id>); the router (serve.c) delivers and queues.
+ * Without a router, send_message answers not_found (no capsule runs beside a standalone one)
+ * and receive_messages an empty list. */
 typedef struct el_msg_router {
-    /* Queues payload (base64, as sent) for a running capsule named to; EL_ERR_NOTFOUND when
-     * none runs, EL_ERR_LIMIT when its queue is full. */
-    el_status (*send)(void *arg, const char *from_name, const char *from_id, const char *to, const char *payload,
+    /* Queues payload (base64, as sent) for a running capsule at address to ("name@publisher
+     * id"), from the sender at address from (instance from_id); EL_ERR_NOTFOUND when none runs,
+     * EL_ERR_LIMIT when a mailbox bound is reached. */
+    el_status (*send)(void *arg, const char *from, const char *from_id, const char *to, const char *payload,
                       const char *reply_to, el_error *err);
     /* Takes up to max queued messages for capsule_id: a JSON array (new reference) of
      * {id, from, payload, timestamp, reply_to?}. */

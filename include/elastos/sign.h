@@ -39,6 +39,14 @@ EL_EXTERN void el_pubkey_format(const uint8_t pk[EL_PK_BYTES], char out[EL_PK_TE
 /* Accepts "ed25519:<hex>" text, or a path to a file holding it (or to a secret key file). */
 EL_EXTERN el_status el_pubkey_parse(const char *text_or_path, uint8_t pk[EL_PK_BYTES], el_error *err);
 
+/* A capsule's address, "<name>@<publisher id>", the id being the first EL_PUBLISHER_ID_LEN hex
+ * digits of the publisher's key. Names are unique only per publisher: the address is what names
+ * a capsule's storage, its mailbox, the sender of its messages and elastos://capsule/ resources.
+ * name is a manifest name (at most 64 bytes). */
+#define EL_PUBLISHER_ID_LEN 16
+#define EL_ADDRESS_MAX (64 + 1 + EL_PUBLISHER_ID_LEN + 1)
+EL_EXTERN void el_capsule_address(const char *name, const uint8_t pk[EL_PK_BYTES], char out[EL_ADDRESS_MAX]);
+
 /* Detached signatures over a 32-byte digest, with a domain-separation context string so a
  * signature made for one purpose can never be replayed for another. */
 EL_EXTERN void el_sign_digest(const el_keypair *kp, const char *domain, const uint8_t digest[32],

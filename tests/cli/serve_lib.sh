@@ -32,15 +32,25 @@ ASAN=0
 libs=$(ldd "$E" 2>/dev/null)   # (no grep -q after a pipe under pipefail: SIGPIPE made this flaky)
 case $libs in *libasan*) ASAN=1 ;; esac
 
-# variant NAME 'SED-EXPR': a copy of servetest named NAME with its manifest edited; prints the path.
-variant() {
-    local d="$WORK/v-$1"
+# variant_by KEYDIR LABEL NAME 'SED-EXPR': a copy of servetest named NAME with its manifest edited,
+# signed with KEYDIR/publisher.key, written to $WORK/LABEL.capsule; prints the path.
+variant_by() {
+    local d="$WORK/v-$2"
     rm -rf "$d"
     cp -r "$B/capsules/servetest.stage" "$d"
-    sed -i "s/\"name\": \"servetest\"/\"name\": \"$1\"/; $2" "$d/capsule.json"
-    "$E" pack "$d" --key "$B/keys/publisher.key" -o "$WORK/$1.capsule" >/dev/null 2>&1 || bad "pack $1"
-    echo "$WORK/$1.capsule"
+    sed -i "s/\"name\": \"servetest\"/\"name\": \"$3\"/; $4" "$d/capsule.json"
+    "$E" pack "$d" --key "$1/publisher.key" -o "$WORK/$2.capsule" >/dev/null 2>&1 || bad "pack $2"
+    echo "$WORK/$2.capsule"
 }
+
+# variant NAME 'SED-EXPR': the build publisher's copy of servetest named NAME; prints the path.
+variant() { variant_by "$B/keys" "$1" "$1" "$2"; }
+
+# pub_id KEYDIR: the publisher id of a key (first 16 hex digits), as in capsule addresses.
+pub_id() { sed 's/^ed25519://' "$1/publisher.pub" | head -c 16; }
+
+# wait_exit ID: waits (up to 4 s) until the instance has exited.
+wait_exit() { for _ in $(seq 1 200); do [ "$(ps_field "$1" state)" = exited ] && break; sleep 0.02; done; }
 
 # state_of ID: the instance's state field from ps --json ("running", "exited" or "").
 ps_field() {

@@ -9,6 +9,7 @@ source "$(dirname "$0")/serve_lib.sh"
 AG=$B/capsules/doc-agent.capsule
 TOOL=$B/capsules/wordcount-tool.capsule
 CT=$B/capsules/captest.capsule
+BID=$(pub_id "$B/keys")   # capsules are addressed NAME@PUBLISHER_ID (docs/serve.md); all three are the build's
 KEY=sk-test-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1
 unset ELASTOS_AI_URL ELASTOS_AI_KEY ELASTOS_AI_MODEL ELASTOS_AI_TIMEOUT_MS
@@ -49,7 +50,7 @@ check '[ "$RC" = 0 ]'
 contains "$WORK/log" "tool wordcount-tool: $WC"
 contains "$WORK/log" "answer: From the document: $WC (earlier questions: 0)"
 "$E" logs "$T1" >"$WORK/tlog"
-contains "$WORK/tlog" "wordcount-tool: answered doc-agent: $WC"
+contains "$WORK/tlog" "wordcount-tool: answered doc-agent@$BID: $WC"
 # The model got the tool's result after the document.
 python3 - "$WORK/ai.log" "$WC" >"$WORK/py" 2>&1 <<'PY'
 import json, sys
@@ -59,8 +60,8 @@ assert "--- document ---\n# ElastOS data capsules" in sysmsg, sysmsg[:200]
 assert sysmsg.endswith("\n--- tool wordcount-tool, given the document ---\n%s\n" % sys.argv[2]), sysmsg[-200:]
 PY
 if [ $? = 0 ]; then ok; else bad "the model did not get the tool's result: $(cat "$WORK/py")"; fi
-audit_has "use capsule=doc-agent" "resource=elastos://capsule/wordcount-tool action=message"
-audit_has "use capsule=wordcount-tool" "resource=elastos://capsule/doc-agent action=message"
+audit_has "use capsule=doc-agent" "resource=elastos://capsule/wordcount-tool@$BID action=message"
+audit_has "use capsule=wordcount-tool" "resource=elastos://capsule/doc-agent@$BID action=message"
 
 # --- without its message token, the agent is denied (audited) and nothing reaches the tool --------
 n_ai=$(wc -l <"$WORK/ai.log")
@@ -68,7 +69,7 @@ detached "$AG" "${G[@]}" -- ask --tool wordcount-tool "$DOC" "How many words are
 check '[ "$RC" = 1 ]'
 contains "$WORK/log" "doc-agent: no token to message the tool wordcount-tool"
 contains "$WORK/log" "(denied)"
-audit_has "deny capsule=doc-agent" "resource=elastos://capsule/wordcount-tool action=message"
+audit_has "deny capsule=doc-agent" "resource=elastos://capsule/wordcount-tool@$BID action=message"
 check '[ "$(wc -l <"$WORK/ai.log")" = "$n_ai" ]'
 # A send with no token, or with a token for another capsule, is refused at the send (audited).
 detached "$CT" -- send wordcount-tool "one two"
@@ -76,7 +77,7 @@ contains "$WORK/log" "send: error invalid_token"
 detached "$CT" --grant "elastos://capsule/other:message" -- req elastos://capsule/other message send wordcount-tool "one two"
 contains "$WORK/log" "req: ok"
 contains "$WORK/log" "send: error denied"
-audit_has "deny capsule=captest" "resource=elastos://capsule/wordcount-tool action=message"
+audit_has "deny capsule=captest" "resource=elastos://capsule/wordcount-tool@$BID action=message"
 "$E" logs "$T1" >"$WORK/tlog"
 check '[ "$(grep -c "answered" "$WORK/tlog")" = 1 ]'                      # still only the first
 check '[ "$(ps_field "$T1" state)" = running ]'
@@ -87,7 +88,7 @@ contains "$WORK/log" "send: ok"
 wait_exit "$T1"
 check '[ "$(ps_field "$T1" exit_code)" = 0 ]'
 "$E" logs "$T1" >"$WORK/tlog"
-contains "$WORK/tlog" "wordcount-tool: quit (asked by captest)"
+contains "$WORK/tlog" "wordcount-tool: quit (asked by captest@$BID)"
 contains "$WORK/tlog" "wordcount-tool: done, 1 answered"
 
 # --- a tool without its own token cannot answer: the agent waits (bounded) and gives up ------------
@@ -100,7 +101,7 @@ lacks "$WORK/log" "answer:"
 "$E" logs "$T2" >"$WORK/tlog"
 contains "$WORK/tlog" "wordcount-tool: no token to answer doc-agent"
 contains "$WORK/tlog" "(denied)"
-audit_has "deny capsule=wordcount-tool" "resource=elastos://capsule/doc-agent action=message"
+audit_has "deny capsule=wordcount-tool" "resource=elastos://capsule/doc-agent@$BID action=message"
 check '[ "$(wc -l <"$WORK/ai.log")" = "$n_ai" ]'                          # the model was not asked
 expect 0 "$E" stop "$T2"
 

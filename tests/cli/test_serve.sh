@@ -181,7 +181,7 @@ expect 0 "$E" tokens revoke "$TOK"
 ASKR=$("$E" run --detach "$ASKER" --grant 'elastos://capsule/*:message' -- ask servetest revoked)
 for _ in $(seq 1 400); do [ "$(ps_field "$ASKR" state)" = exited ] && break; sleep 0.05; done
 "$E" logs "$GOOD" >"$WORK/out"
-contains "$WORK/out" "reply to asker failed: revoked"
+check "grep -q 'reply to asker@[0-9a-f]\{16\} failed: revoked' '$WORK/out'"
 
 # The shell capsule running in the daemon orchestrates (LaunchConfig): it launches by name from
 # the store, with arguments and narrowed limits, and lists; widening a limit is refused; any

@@ -779,6 +779,19 @@ int elastos_get_runtime_info(RuntimeClient *c, char **version, char **name, char
     return finish(&r, 0);
 }
 
+int elastos_get_capsule_address(RuntimeClient *c, char **address)
+{
+    eg_jw w;
+    eg_resp r;
+    *address = NULL;
+    if (req_begin(c, &w, "get_runtime_info"))
+        return bad_arg(c, &w, "no client");
+    int st = exchange(c, &w, "runtime_info", &r);
+    if (!st)
+        st = dup_str(c, &r, r.obj, "capsule_address", 1, address);
+    return finish(&r, st);
+}
+
 static void put_constraints(eg_jw *w, const CapabilityConstraints *k)
 {
     if (!k || (!k->max_uses && !k->expiry_secs && k->delegatable < 0))

@@ -4,6 +4,12 @@
  *   echo                forever: answers every message with its own payload (reply_to set)
  *   ask NAME TEXT       sends TEXT to capsule NAME, waits up to 10 s for the answer, prints
  *                       "reply: TEXT" (exit 0) or "ask: ..." (exit 1)
+ *   sink                forever: prints "got PAYLOAD from FROM" for every message, answers none
+ *   blast NAME N KIB [NAME2]  sends N messages of KIB KiB each to NAME; when one is refused,
+ *                       prints "blast: refused after K: CODE MESSAGE", then "blast: sent K"; with
+ *                       NAME2, then one more to NAME2: "blast: then NAME2: ok" or ": CODE MESSAGE"
+ *   tell NAME TEXT      sends TEXT to NAME once; prints "tell: ok" or "tell: CODE MESSAGE"
+ *   addr                prints "addr: ADDRESS" (runtime_info's capsule_address)
  *   heartbeat           prints "beat N" every 20 ms, forever
  *   idle                sleeps forever, waking every 50 ms (a long-lived capsule doing nothing)
  *   spin                an infinite loop
@@ -68,6 +74,33 @@ static char *token_for(RuntimeClient *c, const char *resource, const char *actio
     return t;
 }
 
+/* A token to message the capsule at address (or bare name) to; NULL with the reason printed. */
+static char *capsule_token(RuntimeClient *c, const char *to)
+{
+    char res[128];
+    snprintf(res, sizeof res, "elastos://capsule/%s", to);
+    return token_for(c, res, "message");
+}
+
+/* Forever: each message is answered with its own payload (echo: tok) or printed (sink: NULL). */
+static int serve_messages(RuntimeClient *c, const char *tok)
+{
+    for (;;) {
+        ElastosMessage *m;
+        size_t n;
+        if (elastos_receive_messages(c, 16, &m, &n) != 0)
+            return 1;
+        for (size_t i = 0; i < n; i++)
+            if (!tok)
+                printf("got %.*s from %s\n", (int)m[i].payload_len, (const char *)m[i].payload, m[i].from);
+            else if (elastos_send_message(c, tok, m[i].from, m[i].payload, m[i].payload_len, m[i].id) != 0)
+                printf("echo: reply to %s failed: %s\n", m[i].from, elastos_client_error_code(c));
+        elastos_messages_free(m, n);
+        if (!n)
+            sleep_ms(2);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "hello";
@@ -80,23 +113,10 @@ int main(int argc, char **argv)
         if (!tok)
             return 1;
         printf("echo: ready\n");
-        for (;;) {
-            ElastosMessage *m;
-            size_t n;
-            if (elastos_receive_messages(c, 16, &m, &n) != 0)
-                return 1;
-            for (size_t i = 0; i < n; i++)
-                if (elastos_send_message(c, tok, m[i].from, m[i].payload, m[i].payload_len, m[i].id) != 0)
-                    printf("echo: reply to %s failed: %s\n", m[i].from, elastos_client_error_code(c));
-            elastos_messages_free(m, n);
-            if (!n)
-                sleep_ms(2);
-        }
+        return serve_messages(c, tok);
     } else if (!strcmp(mode, "ask") && argc > 3) {
         RuntimeClient *c = client();
-        char res[128];
-        snprintf(res, sizeof res, "elastos://capsule/%s", argv[2]);
-        char *tok = token_for(c, res, "message");
+        char *tok = capsule_token(c, argv[2]);
         if (!tok)
             return 1;
         if (elastos_send_message(c, tok, argv[2], argv[3], strlen(argv[3]), NULL) != 0) {
@@ -117,6 +137,52 @@ int main(int argc, char **argv)
         }
         printf("ask: no reply\n");
         return 1;
+    } else if (!strcmp(mode, "sink")) {
+        RuntimeClient *c = client();
+        printf("sink: ready\n");
+        return serve_messages(c, NULL);
+    } else if (!strcmp(mode, "blast") && argc > 4) {
+        RuntimeClient *c = client();
+        char *tok = capsule_token(c, argv[2]);
+        long n = atol(argv[3]), kib = atol(argv[4]);
+        char *buf = tok && kib > 0 ? malloc((size_t)kib << 10) : NULL;
+        if (!buf)
+            return 1;
+        memset(buf, 'b', (size_t)kib << 10);
+        long k = 0;
+        for (; k < n; k++)
+            if (elastos_send_message(c, tok, argv[2], buf, (size_t)kib << 10, NULL) != 0) {
+                printf("blast: refused after %ld: %s %s\n", k, elastos_client_error_code(c), elastos_client_error(c));
+                break;
+            }
+        printf("blast: sent %ld\n", k);
+        if (argc > 5) {
+            char *tok2 = capsule_token(c, argv[5]);
+            if (!tok2)
+                return 1;
+            if (elastos_send_message(c, tok2, argv[5], buf, (size_t)kib << 10, NULL) != 0)
+                printf("blast: then %s: %s %s\n", argv[5], elastos_client_error_code(c), elastos_client_error(c));
+            else
+                printf("blast: then %s: ok\n", argv[5]);
+        }
+    } else if (!strcmp(mode, "tell") && argc > 3) {
+        RuntimeClient *c = client();
+        char *tok = capsule_token(c, argv[2]);
+        if (!tok) {
+            printf("tell: %s\n", elastos_client_error_code(c));
+            return 1;
+        }
+        if (elastos_send_message(c, tok, argv[2], argv[3], strlen(argv[3]), NULL) != 0) {
+            printf("tell: %s %s\n", elastos_client_error_code(c), elastos_client_error(c));
+            return 1;
+        }
+        printf("tell: ok\n");
+    } else if (!strcmp(mode, "addr")) {
+        RuntimeClient *c = client();
+        char *a = NULL;
+        if (elastos_get_capsule_address(c, &a) != 0)
+            return 1;
+        printf("addr: %s\n", a);
     } else if (!strcmp(mode, "heartbeat")) {
         for (unsigned long i = 0;; i++) {
             printf("beat %lu\n", i);

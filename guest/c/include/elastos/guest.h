@@ -152,6 +152,10 @@ int elastos_ping(RuntimeClient *c);
 /* get_runtime_info -> runtime_info. Any output may be NULL (not wanted). */
 int elastos_get_runtime_info(RuntimeClient *c, char **version, char **name, char **id);
 
+/* get_runtime_info -> runtime_info's capsule_address: this capsule's address, "NAME@PUBLISHER_ID"
+ * (what receivers see as a message's from, and what elastos://capsule/ resources name). */
+int elastos_get_capsule_address(RuntimeClient *c, char **address);
+
 /* request_capability -> capability_token. constraints may be NULL (none). token is the opaque
  * token string to pass to later requests, token_id its id (for revocation); token_id may be
  * NULL (not wanted). */
@@ -182,13 +186,15 @@ int elastos_storage_delete(RuntimeClient *c, const char *token, const char *path
 int elastos_fetch_content(RuntimeClient *c, const char *token, const char *uri, uint8_t **data,
                           size_t *len);
 
-/* send_message -> ok. to is the receiving capsule's name; reply_to (NULL: not sent) names the
- * message this one answers. payload may be NULL when len is 0. */
+/* send_message -> ok. to is the receiving capsule's address, NAME@PUBLISHER_ID (a message's
+ * from), or a bare NAME for a capsule of this capsule's own publisher; reply_to (NULL: not
+ * sent) names the message this one answers. payload may be NULL when len is 0. */
 int elastos_send_message(RuntimeClient *c, const char *token, const char *to,
                          const void *payload, size_t len, const char *reply_to);
 
-/* One received message. reply_to is NULL when the message answers nothing; timestamp is Unix
- * seconds. */
+/* One received message. from is the sender's address, NAME@PUBLISHER_ID, set by the runtime
+ * (a capsule named like another but signed by someone else has another address); reply_to is
+ * NULL when the message answers nothing; timestamp is Unix seconds. */
 typedef struct ElastosMessage {
     char *id, *from;
     uint8_t *payload;
