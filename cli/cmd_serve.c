@@ -17,6 +17,7 @@
 #include "elastos/protocol.h"
 #include "elastos/serve.h"
 
+#include <jansson.h>
 /* Flag limits of `elastos serve` (0 would mean "the default" to el_serve, so it is refused). */
 #define SERVE_MAX_RUNNING 4096
 #define SERVE_MAX_CALLS_PER_SEC 10000000
@@ -247,6 +248,22 @@ static int serve_stop(void)
     return rc;
 }
 
+/* el_serve_call with JSON values: req encoded, the response line parsed (an object). */
+static el_status call_json(int fd, json_t *req, json_t **resp, el_error *err)
+{
+    char *text = json_dumps(req, JSON_COMPACT), *line = NULL;
+    el_status st = text ? el_serve_call(fd, text, &line, err) : el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    free(text);
+    *resp = line ? json_loads(line, 0, NULL) : NULL;
+    free(line);
+    if (st == EL_OK && !json_is_object(*resp)) {
+        json_decref(*resp);
+        *resp = NULL;
+        st = el_error_set(err, EL_ERR_IO, "serve: the daemon closed the connection or sent a malformed response");
+    }
+    return st;
+}
+
 /* One request to the daemon; 0 and *resp on success, else the printed error's exit code. */
 static int call(el_runtime *rt, json_t *req, json_t **resp)
 {
@@ -254,7 +271,7 @@ static int call(el_runtime *rt, json_t *req, json_t **resp)
     el_error err;
     el_status st = el_serve_connect(rt, &fd, &err);
     if (st == EL_OK) {
-        st = el_serve_call(fd, req, resp, &err);
+        st = call_json(fd, req, resp, &err);
         close(fd);
     }
     json_decref(req);

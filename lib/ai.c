@@ -4,7 +4,7 @@
  * the one HTTP client, http.c (timeouts, response size cap, no redirects), and the answer parsed from untrusted
  * bytes. The endpoint and its credentials never reach the capsule, not even in error messages.
  */
-#include "elastos/ai.h"
+#include "ai.h"
 #include "http.h"
 #include "internal.h"
 #include "provider.h"
@@ -115,7 +115,7 @@ static el_status load_file(el_runtime *rt, el_ai_config *cfg, bool *found, el_er
     return s;
 }
 
-el_status el_ai_config_load(el_runtime *rt, el_ai_config *cfg, el_error *err)
+el_status el__ai_config_load(el_runtime *rt, el_ai_config *cfg, el_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->timeout_ms = EL_AI_DEFAULT_TIMEOUT_MS;
@@ -149,7 +149,7 @@ el_status el_ai_config_load(el_runtime *rt, el_ai_config *cfg, el_error *err)
 
 /* ---- the request ---------------------------------------------------------------------------- */
 
-el_status el_ai_build_request(const el_ai_config *cfg, const json_t *body, char **out, el_error *err)
+el_status el__ai_build_request(const el_ai_config *cfg, const json_t *body, char **out, el_error *err)
 {
     *out = NULL;
     if (!json_is_object(body))
@@ -210,7 +210,7 @@ el_status el_ai_build_request(const el_ai_config *cfg, const json_t *body, char 
 
 /* ---- the response --------------------------------------------------------------------------- */
 
-el_status el_ai_parse_response(const char *data, size_t len, json_t **result, el_error *err)
+el_status el__ai_parse_response(const char *data, size_t len, json_t **result, el_error *err)
 {
     *result = NULL;
     json_error_t je;
@@ -286,14 +286,14 @@ static el_status http_status(long status)
                                                                                                               : EL_ERR_INTERNAL;
 }
 
-el_status el_ai_call(el_runtime *rt, const char *op, const json_t *body, json_t **result, el_error *err)
+el_status el__ai_call(el_runtime *rt, const char *op, const json_t *body, json_t **result, el_error *err)
 {
     *result = NULL;
     if (strcmp(op, "chat") != 0)
         return el_error_set(err, EL_ERR_NOTFOUND, "the ai provider has no operation \"%.64s\" (only chat)", op);
     el_ai_config cfg;
     el_error cerr;
-    el_status s = el_ai_config_load(rt, &cfg, &cerr);
+    el_status s = el__ai_config_load(rt, &cfg, &cerr);
     if (s != EL_OK) {
         if (s == EL_ERR_NOTFOUND)
             return el_error_set(err, EL__ERR_UNSUPPORTED, "%s", cerr.msg);
@@ -301,7 +301,7 @@ el_status el_ai_call(el_runtime *rt, const char *op, const json_t *body, json_t 
         return el_error_set(err, s, "the ai provider is misconfigured on this host");
     }
     char *req;
-    if ((s = el_ai_build_request(&cfg, body, &req, err)) != EL_OK) {
+    if ((s = el__ai_build_request(&cfg, body, &req, err)) != EL_OK) {
         explicit_bzero(cfg.key, sizeof cfg.key);
         return s;
     }
@@ -332,7 +332,7 @@ el_status el_ai_call(el_runtime *rt, const char *op, const json_t *body, json_t 
         /* The server's own message is not passed on: some quote the credentials they refused. */
         s = el_error_set(err, http_status(status), "the model server answered HTTP %ld%s", status,
                          status == 401 || status == 403 ? " (the operator's credentials were refused)" : "");
-    } else if (el_ai_parse_response(b.data ? b.data : "", b.len, result, err) != EL_OK) {
+    } else if (el__ai_parse_response(b.data ? b.data : "", b.len, result, err) != EL_OK) {
         s = err->code = EL_ERR_INTERNAL; /* the server's fault, not the capsule's request */
     }
     free(b.data);

@@ -469,7 +469,7 @@ static el_status start_writer(el_runtime *rt, el_error *err)
     struct el_audit_buf *b = calloc(1, sizeof *b);
     if (!b)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    el_status s = el_state_open(rt, &b->db, err);
+    el_status s = el__state_open(rt, &b->db, err);
     if (s != EL_OK) {
         free(b);
         return s;
@@ -612,7 +612,7 @@ el_status el_audit_each(el_runtime *rt, int (*fn)(const el_audit_record *r, void
     if (el_audit_flush(rt, err) != EL_OK)
         return err ? err->code : EL_ERR_IO;
     sqlite3 *db;
-    el_status s = el_state_db(rt, &db, err);
+    el_status s = el__state_db(rt, &db, err);
     if (s != EL_OK)
         return s;
     sqlite3_stmt *st = prepare(db, SELECT_ALL);
@@ -727,7 +727,7 @@ el_status el_audit_verify(el_runtime *rt, int64_t *n_records, int64_t *bad_seq, 
     *n_records = 0;
     *bad_seq = 0;
     sqlite3 *db;
-    el_status s = el_state_db(rt, &db, err);
+    el_status s = el__state_db(rt, &db, err);
     if (s != EL_OK)
         return s;
     /* One read transaction: the rows and the head come from the same snapshot. */

@@ -21,7 +21,7 @@
 #include "elastos/broker.h"
 #include "elastos/audit.h"
 #include "elastos/protocol.h"
-#include "elastos/shell.h"
+#include "shell_internal.h"
 #include "elastos/token.h"
 #include "internal.h"
 #include "provider.h"
@@ -300,7 +300,7 @@ static void decide(el_runtime *rt, const el_decision_request *q, el_decision *d,
 {
     *d = EL_DECIDE_DENY;
     const el_artifact *shell;
-    if (el_shell_load(rt, &shell, reason) != EL_OK)
+    if (el__shell_load(rt, &shell, reason) != EL_OK)
         return;
     char id[33];
     el_random_hex(id, 16);
@@ -310,7 +310,7 @@ static void decide(el_runtime *rt, const el_decision_request *q, el_decision *d,
         snprintf(reason, 256, "%.200s", err.msg);
         return;
     }
-    if (el_shell_run(rt, el_session_channel(ss), reason) == EL_OK)
+    if (el__shell_run(rt, el_session_channel(ss), reason) == EL_OK)
         *d = shell_result(ss, reason);
     el_session_free(ss);
 }
@@ -534,7 +534,7 @@ bool el_session_storage_preopen(el_session *s, char *host_dir, size_t cap, bool 
     /* WASI can only mount read-only or read-write (which includes unlink), never write-only:
      * mount only what the grants fully cover. */
     el_error err;
-    if (!r || el_storage_root(s->rt, s->storage_key, host_dir, cap, &err) != EL_OK)
+    if (!r || el__storage_root(s->rt, s->storage_key, host_dir, cap, &err) != EL_OK)
         return false;
     *writable = w && d;
     return true;

@@ -42,7 +42,7 @@ static void pad4(el_cpio *c)
         c->buf[c->len++] = 0;
 }
 
-bool el_cpio_add(el_cpio *c, const char *name, unsigned mode, const void *data, size_t size)
+bool el__cpio_add(el_cpio *c, const char *name, unsigned mode, const void *data, size_t size)
 {
     size_t nlen = strlen(name) + 1;
     if (nlen > 4096 || size > 0xFFFFFFFFu) {
@@ -66,16 +66,16 @@ bool el_cpio_add(el_cpio *c, const char *name, unsigned mode, const void *data, 
     return true;
 }
 
-bool el_cpio_finish(el_cpio *c)
+bool el__cpio_finish(el_cpio *c)
 {
     uint32_t ino = c->ino;
     c->ino = (uint32_t)-1; /* the trailer's inode is 0 */
-    bool ok = el_cpio_add(c, "TRAILER!!!", 0, NULL, 0);
+    bool ok = el__cpio_add(c, "TRAILER!!!", 0, NULL, 0);
     c->ino = ino;
     return ok && !c->failed;
 }
 
-void el_cpio_free(el_cpio *c)
+void el__cpio_free(el_cpio *c)
 {
     free(c->buf);
     memset(c, 0, sizeof *c);
@@ -95,7 +95,7 @@ static bool field(const uint8_t *p, uint32_t *out)
     return true;
 }
 
-bool el_cpio_check(const uint8_t *data, size_t len, size_t max_members, char *why, size_t why_cap)
+bool el__cpio_check(const uint8_t *data, size_t len, size_t max_members, char *why, size_t why_cap)
 {
     size_t off = 0, n = 0;
     bool trailer = false;
@@ -151,7 +151,7 @@ bool el_cpio_check(const uint8_t *data, size_t len, size_t max_members, char *wh
     return true;
 }
 
-bool el_cpio_has(const uint8_t *data, size_t len, const char *name)
+bool el__cpio_has(const uint8_t *data, size_t len, const char *name)
 {
     size_t want = strlen(name) + 1, off = 0;
     while (off + HDR <= len) {

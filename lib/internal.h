@@ -83,9 +83,9 @@ el_status el__config_copy(const struct el_config *src, struct el_config **out, e
 void el__log(const el_runtime *rt, el_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* The state database (state.c), opened and migrated on first use; owned by rt. */
-el_status el_state_db(el_runtime *rt, struct sqlite3 **db, el_error *err);
+el_status el__state_db(el_runtime *rt, struct sqlite3 **db, el_error *err);
 /* A new connection to it, for another thread (the caller closes it). */
-el_status el_state_open(el_runtime *rt, struct sqlite3 **db, el_error *err);
+el_status el__state_open(el_runtime *rt, struct sqlite3 **db, el_error *err);
 
 /* The current epoch and the number of revoked token ids known, brought up to date with the
  * state database (revocations and bumps by other processes included) by the same cheap check

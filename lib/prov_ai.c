@@ -16,7 +16,7 @@ static el_status ai_call(el__pcall *c, char **resp, el_error *err)
     if (st != EL_OK)
         return st;
     json_t *result = NULL;
-    if ((st = el_ai_call(c->rt, uri + strlen(el__prov_ai.scheme), json_object_get(q->body, "body"), &result, err)) != EL_OK)
+    if ((st = el__ai_call(c->rt, uri + strlen(el__prov_ai.scheme), json_object_get(q->body, "body"), &result, err)) != EL_OK)
         return st;
     json_t *r = el__response_obj("provider_result");
     json_object_set_new(r, "result", result);

@@ -31,7 +31,7 @@ static int root_fd(el__pcall *c, el_error *err)
         return -1;
     }
     *fd = -1;
-    if (el_storage_open(c->rt, c->owner_key, fd, err) != EL_OK)
+    if (el__storage_open(c->rt, c->owner_key, fd, err) != EL_OK)
         return -1;
     return *fd;
 }
@@ -41,7 +41,7 @@ static el_status storage_call(el__pcall *c, char **resp, el_error *err)
     const el_request *q = c->q;
     const char *uri = el_req_str(q, "path"), *rel;
     bool list = q->type == EL_REQ_STORAGE_LIST;
-    el_status st = el_storage_parse(uri, &rel, list, err);
+    el_status st = el__storage_parse(uri, &rel, list, err);
     if (st != EL_OK) {
         c->audit(c, EL_AUDIT_DENY, uri, "", err->msg, NULL);
         return st;
@@ -71,7 +71,7 @@ static el_status storage_call(el__pcall *c, char **resp, el_error *err)
     case EL_REQ_STORAGE_READ: {
         uint8_t *data;
         size_t n;
-        st = el_storage_read(fd, rel, EL__MAX_PAYLOAD, &data, &n, err);
+        st = el__storage_read(fd, rel, EL__MAX_PAYLOAD, &data, &n, err);
         if (st == EL_OK) {
             *resp = el_response_data(q->id, "storage_data", data, n, c->len);
             free(data);
@@ -84,7 +84,7 @@ static el_status storage_call(el__pcall *c, char **resp, el_error *err)
         uint8_t *data = el_base64_decode(el_req_str(q, "content"), &n);
         if (!data)
             return el_error_set(err, EL_ERR_FORMAT, "content is not valid base64");
-        st = el_storage_write(fd, rel, data, n, (uint64_t)c->m->limits.storage_mb << 20, err);
+        st = el__storage_write(fd, rel, data, n, (uint64_t)c->m->limits.storage_mb << 20, err);
         free(data);
         if (st == EL_OK)
             r = el__response_obj("ok");
@@ -92,7 +92,7 @@ static el_status storage_call(el__pcall *c, char **resp, el_error *err)
     }
     case EL_REQ_STORAGE_LIST: {
         json_t *entries;
-        st = el_storage_list(fd, rel, &entries, err);
+        st = el__storage_list(fd, rel, &entries, err);
         if (st == EL_OK) {
             r = el__response_obj("storage_list");
             json_object_set_new(r, "entries", entries);
@@ -100,7 +100,7 @@ static el_status storage_call(el__pcall *c, char **resp, el_error *err)
         break;
     }
     default:
-        st = el_storage_delete(fd, rel, err);
+        st = el__storage_delete(fd, rel, err);
         if (st == EL_OK)
             r = el__response_obj("ok");
     }

@@ -97,7 +97,7 @@ const el__provider *el__provider_at(size_t slot);
  * of the table below: unconfigured host EL__ERR_UNSUPPORTED, bad body or HTTP 400
  * EL_ERR_FORMAT, unknown op or HTTP 404 EL_ERR_NOTFOUND, timeout, size or HTTP 413/429
  * EL_ERR_LIMIT, the rest EL_ERR_INTERNAL; err is safe to show the capsule. */
-el_status el_ai_call(el_runtime *rt, const char *op, const json_t *body, json_t **result, el_error *err);
+el_status el__ai_call(el_runtime *rt, const char *op, const json_t *body, json_t **result, el_error *err);
 
 /* The one mapping from a failure status to a protocol error code (docs/protocol.md "Errors"). */
 const char *el__status_code(el_status st);

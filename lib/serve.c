@@ -11,7 +11,8 @@
  * rt_mu, then mu, then art_mu, never the other way round. Capsule code runs with none held.
  */
 #include "elastos/serve.h"
-#include "elastos/shell.h"
+#include "serve_internal.h"
+#include "shell_internal.h"
 #include "elastos/artifact.h"
 #include "elastos/audit.h"
 #include "elastos/broker.h"
@@ -680,7 +681,7 @@ static el_status narrow(el_limits *lim, json_t *l, el_error *err)
     return EL_OK;
 }
 
-el_status el_serve_launch_config_check(const json_t *config, const el_limits *manifest, el_limits *narrowed,
+el_status el__serve_launch_config_check(const json_t *config, const el_limits *manifest, el_limits *narrowed,
                                        el_error *err)
 {
     if (!json_is_object(config))
@@ -903,7 +904,7 @@ static json_t *op_run(serve *sv, json_t *req, bool here)
 static el_status orch_launch(void *arg, const json_t *config, char *id, el_error *err)
 {
     serve *sv = arg;
-    el_status st = el_serve_launch_config_check(config, NULL, NULL, err);
+    el_status st = el__serve_launch_config_check(config, NULL, NULL, err);
     if (st != EL_OK)
         return st;
     const char *cid = json_string_value(json_object_get(config, "cid"));
@@ -1095,7 +1096,7 @@ static const api_op OPS[] = {
     {"ping", {{0}}},
 };
 
-el_status el_serve_parse_request(const char *line, size_t len, json_t **out, el_error *err)
+el_status el__serve_parse_request(const char *line, size_t len, json_t **out, el_error *err)
 {
     *out = NULL;
     if (len > LINE_MAX_BYTES)
@@ -1312,7 +1313,7 @@ static void *conn_main(void *arg)
         conn_set_busy(c, true);
         json_t *resp, *req = NULL;
         el_error err;
-        if (el_serve_parse_request(c->buf, n, &req, &err) != EL_OK)
+        if (el__serve_parse_request(c->buf, n, &req, &err) != EL_OK)
             resp = fail(err.code, err.msg);
         else
             resp = dispatch(sv, req);
@@ -1599,14 +1600,15 @@ el_status el_serve_connect(el_runtime *rt, int *out, el_error *err)
     return EL_OK;
 }
 
-el_status el_serve_call(int fd, json_t *req, json_t **resp, el_error *err)
+el_status el_serve_call(int fd, const char *req, char **resp, el_error *err)
 {
     *resp = NULL;
-    char *out = json_dumps(req, JSON_COMPACT);
+    size_t n = strlen(req);
+    char *out = malloc(n + 1);
     if (!out)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    size_t n = strlen(out);
-    out[n] = '\n'; /* json_dumps leaves room only for the NUL it wrote: replace it */
+    memcpy(out, req, n);
+    out[n] = '\n';
     /* A daemon that refuses the connection answers why and closes: the write may then fail
      * (EPIPE: the caller ignores SIGPIPE), and the answer is still there to be read. */
     bool ok = el_write_all(fd, out, n + 1);
@@ -1632,18 +1634,13 @@ el_status el_serve_call(int fd, json_t *req, json_t **resp, el_error *err)
         char *nl = memchr(buf + len, '\n', (size_t)r);
         len += (size_t)r;
         if (nl) {
-            json_error_t je;
-            *resp = json_loadb(buf, (size_t)(nl - buf), 0, &je);
-            break;
+            *nl = 0;
+            *resp = buf;
+            return EL_OK;
         }
     }
     free(buf);
-    if (!json_is_object(*resp)) {
-        json_decref(*resp);
-        *resp = NULL;
-        if (!ok)
-            return el_error_set(err, EL_ERR_IO, "serve: cannot send the request: %s", strerror(werr));
-        return el_error_set(err, EL_ERR_IO, "serve: the daemon closed the connection or sent a malformed response");
-    }
-    return EL_OK;
+    if (!ok)
+        return el_error_set(err, EL_ERR_IO, "serve: cannot send the request: %s", strerror(werr));
+    return el_error_set(err, EL_ERR_IO, "serve: the daemon closed the connection or sent a malformed response");
 }

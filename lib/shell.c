@@ -1,10 +1,10 @@
 /*
  * shell.c - locating, loading and running the shell capsule for a capability decision
- * (include/elastos/shell.h). The runtime only transports the question and enforces the answer;
+ * (lib/shell.h). The runtime only transports the question and enforces the answer;
  * the policy is the shell's. The question and the answer travel over the channel the broker
- * gives el_shell_run (its shell session), so this file knows nothing of sessions.
+ * gives el__shell_run (its shell session), so this file knows nothing of sessions.
  */
-#include "elastos/shell.h"
+#include "shell_internal.h"
 #include "elastos/artifact.h"
 #include "elastos/store.h"
 #include "elastos/wasm.h"
@@ -82,7 +82,7 @@ static void shell_close(el_runtime *rt)
     rt->shell = NULL;
 }
 
-el_status el_shell_load(el_runtime *rt, const el_artifact **art, char reason[256])
+el_status el__shell_load(el_runtime *rt, const el_artifact **art, char reason[256])
 {
     el_error err;
     if (!rt->shell) {
@@ -104,7 +104,7 @@ el_status el_shell_load(el_runtime *rt, const el_artifact **art, char reason[256
     return EL_OK;
 }
 
-el_status el_shell_run(el_runtime *rt, const el_channel *ch, char reason[256])
+el_status el__shell_run(el_runtime *rt, const el_channel *ch, char reason[256])
 {
     el_error err;
     char config[PATH_MAX];

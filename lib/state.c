@@ -42,13 +42,13 @@ static void close_db(el_runtime *rt)
     rt->db = NULL;
 }
 
-el_status el_state_db(el_runtime *rt, sqlite3 **out, el_error *err)
+el_status el__state_db(el_runtime *rt, sqlite3 **out, el_error *err)
 {
     if (rt->db) {
         *out = rt->db;
         return EL_OK;
     }
-    el_status s = el_state_open(rt, &rt->db, err);
+    el_status s = el__state_open(rt, &rt->db, err);
     if (s == EL_OK)
         el__runtime_on_close(rt, EL__TEARDOWN_DATABASE, close_db);
     *out = rt->db;
@@ -85,7 +85,7 @@ static el_status make_private(const char *path, el_error *err)
     return EL_OK;
 }
 
-el_status el_state_open(el_runtime *rt, sqlite3 **out, el_error *err)
+el_status el__state_open(el_runtime *rt, sqlite3 **out, el_error *err)
 {
     *out = NULL;
     char path[PATH_MAX];

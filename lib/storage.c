@@ -22,7 +22,7 @@
 
 #define PREFIX "localhost://storage"
 
-el_status el_storage_parse(const char *uri, const char **rel, bool allow_root, el_error *err)
+el_status el__storage_parse(const char *uri, const char **rel, bool allow_root, el_error *err)
 {
     size_t pl = strlen(PREFIX);
     if (strncmp(uri, PREFIX, pl) != 0 || (uri[pl] != 0 && uri[pl] != '/'))
@@ -74,13 +74,13 @@ static int open_root(el_runtime *rt, const char *capsule, bool create, el_error 
     return fd;
 }
 
-el_status el_storage_open(el_runtime *rt, const char *capsule, int *fd, el_error *err)
+el_status el__storage_open(el_runtime *rt, const char *capsule, int *fd, el_error *err)
 {
     *fd = open_root(rt, capsule, true, err);
     return *fd < 0 ? err->code : EL_OK;
 }
 
-el_status el_storage_root(el_runtime *rt, const char *capsule, char *out, size_t cap, el_error *err)
+el_status el__storage_root(el_runtime *rt, const char *capsule, char *out, size_t cap, el_error *err)
 {
     int fd = open_root(rt, capsule, true, err);
     if (fd < 0)
@@ -128,7 +128,7 @@ static int walk_dirs(int root, const char *rel, bool create, char leaf[256], el_
     }
 }
 
-el_status el_storage_read(int root, const char *rel, size_t max, uint8_t **data, size_t *len, el_error *err)
+el_status el__storage_read(int root, const char *rel, size_t max, uint8_t **data, size_t *len, el_error *err)
 {
     *data = NULL;
     *len = 0;
@@ -372,7 +372,7 @@ uint64_t el__quota_bytes(uint64_t len)
     return b < QUOTA_BLOCK ? QUOTA_BLOCK : b;
 }
 
-el_status el_storage_write(int root, const char *rel, const void *data, size_t len, uint64_t quota_bytes, el_error *err)
+el_status el__storage_write(int root, const char *rel, const void *data, size_t len, uint64_t quota_bytes, el_error *err)
 {
     /* The new file (a temp file renamed over the old one, whose blocks are freed then) and, at
      * most, one new block for each directory on its path. */
@@ -415,7 +415,7 @@ el_status el_storage_write(int root, const char *rel, const void *data, size_t l
     return s;
 }
 
-el_status el_storage_list(int root, const char *rel, json_t **entries, el_error *err)
+el_status el__storage_list(int root, const char *rel, json_t **entries, el_error *err)
 {
     *entries = NULL;
     int dfd = dup(root);
@@ -456,7 +456,7 @@ el_status el_storage_list(int root, const char *rel, json_t **entries, el_error 
     return EL_OK;
 }
 
-el_status el_storage_delete(int root, const char *rel, el_error *err)
+el_status el__storage_delete(int root, const char *rel, el_error *err)
 {
     char leaf[256];
     int dfd = walk_dirs(root, rel, false, leaf, err);

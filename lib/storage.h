@@ -16,13 +16,13 @@
 
 /* Checks a localhost://storage/... URI; *rel points into uri after the prefix ("" = root,
  * accepted only with allow_root). */
-el_status el_storage_parse(const char *uri, const char **rel, bool allow_root, el_error *err);
+el_status el__storage_parse(const char *uri, const char **rel, bool allow_root, el_error *err);
 /* The capsule's storage directory (created 0700); used for the WASI /storage preopen. */
-el_status el_storage_root(el_runtime *rt, const char *capsule, char *out, size_t cap, el_error *err);
+el_status el__storage_root(el_runtime *rt, const char *capsule, char *out, size_t cap, el_error *err);
 /* Opens (creating, 0700) the capsule's storage root; the fd is the caller's to close. Every
  * operation below works beneath such a root fd, never by path. */
-el_status el_storage_open(el_runtime *rt, const char *capsule, int *fd, el_error *err);
-el_status el_storage_read(int root, const char *rel, size_t max, uint8_t **data, size_t *len, el_error *err);
+el_status el__storage_open(el_runtime *rt, const char *capsule, int *fd, el_error *err);
+el_status el__storage_read(int root, const char *rel, size_t max, uint8_t **data, size_t *len, el_error *err);
 /* The quota ledger of the storage directory open as root (storage.c explains it): one per
  * directory and process, never freed; NULL when root cannot be examined. */
 typedef struct el__quota el__quota;
@@ -40,9 +40,9 @@ void el__quota_freed(el__quota *q);
 /* What writing len bytes can add: len rounded up to whole 4 KiB blocks, at least one. */
 uint64_t el__quota_bytes(uint64_t len);
 /* Writes rel (a temp file renamed into place), charged to the directory's ledger first. */
-el_status el_storage_write(int root, const char *rel, const void *data, size_t len, uint64_t quota_bytes,
+el_status el__storage_write(int root, const char *rel, const void *data, size_t len, uint64_t quota_bytes,
                            el_error *err);
-el_status el_storage_list(int root, const char *rel, json_t **entries, el_error *err);
-el_status el_storage_delete(int root, const char *rel, el_error *err);
+el_status el__storage_list(int root, const char *rel, json_t **entries, el_error *err);
+el_status el__storage_delete(int root, const char *rel, el_error *err);
 
 #endif

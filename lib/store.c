@@ -142,7 +142,7 @@ static el_status put(el_runtime *rt, el_artifact *a, const char *cid, unsigned f
     char dir[PATH_MAX], path[PATH_MAX], pub[EL_PK_TEXT];
     int lock = -1;
     sqlite3 *db = NULL;
-    el_status s = el_state_db(rt, &db, err);
+    el_status s = el__state_db(rt, &db, err);
     if (s == EL_OK)
         s = lock_store(rt, LOCK_EX, dir, &lock, err);
     if (s == EL_OK && (size_t)snprintf(path, sizeof path, "%s/%s.capsule", dir, cid) >= sizeof path)
@@ -300,7 +300,7 @@ static bool push_entry(el_store_entry **v, size_t *n, size_t *cap, const el_stor
 static el_status fresh_index(el_runtime *rt, sqlite3 **db, char *dir, el_error *err)
 {
     int lock;
-    el_status s = el_state_db(rt, db, err);
+    el_status s = el__state_db(rt, db, err);
     if (s == EL_OK)
         s = lock_store(rt, LOCK_EX, dir, &lock, err);
     if (s != EL_OK)
@@ -380,7 +380,7 @@ el_status el_store_remove(el_runtime *rt, const char *cid, el_error *err)
         return s;
     sqlite3 *db;
     int lock = -1;
-    s = el_state_db(rt, &db, err);
+    s = el__state_db(rt, &db, err);
     if (s == EL_OK)
         s = lock_store(rt, LOCK_EX, dir, &lock, err);
     /* File first: a crash in between leaves a row without a file, which reconcile drops. */
@@ -485,7 +485,7 @@ el_status el_store_gc(el_runtime *rt, bool dry_run, el_gc_report *report, el_err
     sqlite3 *db;
     char dir[PATH_MAX];
     int lock;
-    el_status s = el_state_db(rt, &db, err);
+    el_status s = el__state_db(rt, &db, err);
     if (s == EL_OK)
         s = lock_store(rt, LOCK_EX, dir, &lock, err);
     if (s != EL_OK)

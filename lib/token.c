@@ -584,7 +584,7 @@ static int wal_probe(sqlite3 *db)
 static el_status refresh_state(el_runtime *rt, struct el_token_cache *c, sqlite3 **dbp, el_error *err)
 {
     sqlite3 *db = NULL;
-    el_status st = el_state_db(rt, &db, err);
+    el_status st = el__state_db(rt, &db, err);
     if (st != EL_OK)
         return st;
     *dbp = db;

@@ -812,7 +812,7 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
     if (!rootfs)
         return el_error_set(err, EL_ERR_FORMAT, "capsule %s: rootfs %s is missing", m->name, rootfs_name);
     char why[160];
-    if (!el_cpio_check(rootfs->data, rootfs->size, 1u << 20, why, sizeof why))
+    if (!el__cpio_check(rootfs->data, rootfs->size, 1u << 20, why, sizeof why))
         return el_error_set(err, EL_ERR_FORMAT, "capsule %s: rootfs %s is not a newc cpio initramfs: %s", m->name,
                             rootfs_name, why);
 
@@ -858,22 +858,22 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
         if (l.kernel_fd < 0)
             return el_error_set(err, EL_ERR_IO, "cannot stage the guest kernel: %s", strerror(errno));
     } else {
-        st = el_vm_host_kernel(el__config(rt, EL_CONFIG_VM_KERNEL), kpath, sizeof kpath, release, sizeof release, err);
+        st = el__vm_host_kernel(el__config(rt, EL_CONFIG_VM_KERNEL), kpath, sizeof kpath, release, sizeof release, err);
         if (st != EL_OK)
             return st;
         l.kernel_path = kpath;
     }
     if (release[0]) {
         char probe[PATH_MAX], inside[PATH_MAX];
-        snprintf(probe, sizeof probe, "/lib/modules/%s/kernel/%s.ko", release, el_vm_modules[0]);
+        snprintf(probe, sizeof probe, "/lib/modules/%s/kernel/%s.ko", release, el__vm_modules[0]);
         snprintf(inside, sizeof inside, "lib/modules/%s/virtio_console.ko", release);
         /* The host's modules for this kernel are appended unless the rootfs already carries
          * them (build-rootfs on this host puts them in), so the initramfs is exactly the
          * artifact's whenever it can be. */
-        if (access(probe, R_OK) == 0 && !el_cpio_has(rootfs->data, rootfs->size, inside)) {
-            el_status ms = el_vm_add_modules(&mods, release, err);
-            if (ms != EL_OK || !el_cpio_finish(&mods)) {
-                el_cpio_free(&mods);
+        if (access(probe, R_OK) == 0 && !el__cpio_has(rootfs->data, rootfs->size, inside)) {
+            el_status ms = el__vm_add_modules(&mods, release, err);
+            if (ms != EL_OK || !el__cpio_finish(&mods)) {
+                el__cpio_free(&mods);
                 if (l.kernel_fd >= 0)
                     close(l.kernel_fd);
                 return ms != EL_OK ? ms : el_error_set(err, EL_ERR_INTERNAL, "out of memory");
@@ -881,7 +881,7 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
         }
     }
     l.initrd_fd = memfd_with("elastos-initrd", rootfs->data, rootfs->size, mods.buf, mods.len);
-    el_cpio_free(&mods);
+    el__cpio_free(&mods);
     if (l.initrd_fd < 0) {
         int e = errno;
         if (l.kernel_fd >= 0)

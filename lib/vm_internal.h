@@ -11,14 +11,14 @@
 
 /* The virtio modules the guest init loads, in dependency order, relative to
  * /lib/modules/<release>/kernel/. */
-extern const char *const el_vm_modules[4];
+extern const char *const el__vm_modules[4];
 
 /* The guest kernel to boot when the manifest names none: $ELASTOS_VM_KERNEL, else the newest
  * /boot/vmlinuz-*-cloud-amd64. release receives the part after "vmlinuz-" ("" if unknown). */
-el_status el_vm_host_kernel(const char *override, char *path, size_t cap, char *release, size_t rcap, el_error *err);
+el_status el__vm_host_kernel(const char *override, char *path, size_t cap, char *release, size_t rcap, el_error *err);
 
-/* Appends lib/modules/<release>/<module>.ko for el_vm_modules, read from the host's
+/* Appends lib/modules/<release>/<module>.ko for el__vm_modules, read from the host's
  * /lib/modules/<release>/kernel; EL_ERR_NOTFOUND when a module is missing there. */
-el_status el_vm_add_modules(el_cpio *c, const char *release, el_error *err);
+el_status el__vm_add_modules(el_cpio *c, const char *release, el_error *err);
 
 #endif

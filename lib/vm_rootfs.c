@@ -18,12 +18,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *const el_vm_modules[4] = {"drivers/virtio/virtio_ring", "drivers/virtio/virtio",
+const char *const el__vm_modules[4] = {"drivers/virtio/virtio_ring", "drivers/virtio/virtio",
                                       "drivers/virtio/virtio_mmio", "drivers/char/virtio_console"};
 
 #define MAX_BINARY ((size_t)512 << 20)
 
-el_status el_vm_host_kernel(const char *override, char *path, size_t cap, char *release, size_t rcap, el_error *err)
+el_status el__vm_host_kernel(const char *override, char *path, size_t cap, char *release, size_t rcap, el_error *err)
 {
     const char *env = override;
     if (env && *env) {
@@ -54,23 +54,23 @@ el_status el_vm_host_kernel(const char *override, char *path, size_t cap, char *
     return EL_OK;
 }
 
-el_status el_vm_add_modules(el_cpio *c, const char *release, el_error *err)
+el_status el__vm_add_modules(el_cpio *c, const char *release, el_error *err)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "lib/modules/%s", release);
-    el_cpio_add(c, "lib", S_IFDIR | 0755, NULL, 0);
-    el_cpio_add(c, "lib/modules", S_IFDIR | 0755, NULL, 0);
-    el_cpio_add(c, dir, S_IFDIR | 0755, NULL, 0);
-    for (size_t i = 0; i < sizeof el_vm_modules / sizeof *el_vm_modules; i++) {
+    el__cpio_add(c, "lib", S_IFDIR | 0755, NULL, 0);
+    el__cpio_add(c, "lib/modules", S_IFDIR | 0755, NULL, 0);
+    el__cpio_add(c, dir, S_IFDIR | 0755, NULL, 0);
+    for (size_t i = 0; i < sizeof el__vm_modules / sizeof *el__vm_modules; i++) {
         char src[PATH_MAX], dst[PATH_MAX];
-        snprintf(src, sizeof src, "/lib/modules/%s/kernel/%s.ko", release, el_vm_modules[i]);
-        snprintf(dst, sizeof dst, "%s/%s.ko", dir, strrchr(el_vm_modules[i], '/') + 1);
+        snprintf(src, sizeof src, "/lib/modules/%s/kernel/%s.ko", release, el__vm_modules[i]);
+        snprintf(dst, sizeof dst, "%s/%s.ko", dir, strrchr(el__vm_modules[i], '/') + 1);
         char *data;
         size_t len;
         el_status s = el_read_file(src, 64 << 20, &data, &len, err);
         if (s != EL_OK)
             return el_error_prefix(err, "guest kernel modules");
-        el_cpio_add(c, dst, S_IFREG | 0644, data, len);
+        el__cpio_add(c, dst, S_IFREG | 0644, data, len);
         free(data);
     }
     return c->failed ? el_error_set(err, EL_ERR_INTERNAL, "out of memory building the initramfs") : EL_OK;
@@ -132,18 +132,18 @@ el_status el_vm_build_rootfs(const char *binary, const char *name, const char *i
         snprintf(entry, sizeof entry, "/app/%s\n", name);
         static const char *const dirs[] = {"app", "dev", "etc", "etc/elastos", "proc", "sys", "tmp"};
         for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
-            el_cpio_add(&c, dirs[i], S_IFDIR | 0755, NULL, 0);
-        el_cpio_add(&c, app, S_IFREG | 0755, bin, bin_len);
-        el_cpio_add(&c, "etc/elastos/entry", S_IFREG | 0644, entry + 0, strlen(entry));
-        el_cpio_add(&c, "init", S_IFREG | 0755, init, init_len);
+            el__cpio_add(&c, dirs[i], S_IFDIR | 0755, NULL, 0);
+        el__cpio_add(&c, app, S_IFREG | 0755, bin, bin_len);
+        el__cpio_add(&c, "etc/elastos/entry", S_IFREG | 0644, entry + 0, strlen(entry));
+        el__cpio_add(&c, "init", S_IFREG | 0755, init, init_len);
         /* The build host's modules; a runtime booting another kernel appends its own. */
         char kpath[PATH_MAX], rel[256];
         el_error ke;
         /* (a build tool: no runtime, so the environment's ELASTOS_VM_KERNEL) */
-        if (el_vm_host_kernel(el__config_in(NULL, EL_CONFIG_VM_KERNEL), kpath, sizeof kpath, rel, sizeof rel, &ke) == EL_OK &&
+        if (el__vm_host_kernel(el__config_in(NULL, EL_CONFIG_VM_KERNEL), kpath, sizeof kpath, rel, sizeof rel, &ke) == EL_OK &&
             rel[0])
-            (void)el_vm_add_modules(&c, rel, &ke);
-        if (!el_cpio_finish(&c))
+            (void)el__vm_add_modules(&c, rel, &ke);
+        if (!el__cpio_finish(&c))
             s = el_error_set(err, EL_ERR_INTERNAL, "out of memory building the initramfs");
     }
     if (s == EL_OK) {
@@ -174,7 +174,7 @@ el_status el_vm_build_rootfs(const char *binary, const char *name, const char *i
         if (s == EL_OK)
             s = el_write_file_atomic(path, json, strlen(json), 0644, err);
     }
-    el_cpio_free(&c);
+    el__cpio_free(&c);
     free(bin);
     free(init);
     return s;

@@ -16,7 +16,6 @@
 #include "elastos/manifest.h"
 #include "elastos/runtime.h"
 
-#include <jansson.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -42,22 +41,12 @@ EL_EXTERN el_status el_serve(el_runtime *rt, const el_serve_options *o, el_error
 /* The socket path for rt's home (cap >= 108). */
 EL_EXTERN el_status el_serve_socket_path(el_runtime *rt, char *out, size_t cap, el_error *err);
 
-/* Parses one request line of the local API (docs/serve.md) strictly: one JSON object, no
- * duplicate keys, a known "op" and only that op's fields, each of the right type. *req is a new
- * reference on success; EL_ERR_USAGE with the reason otherwise. */
-EL_EXTERN el_status el_serve_parse_request(const char *line, size_t len, json_t **req, el_error *err);
-
-/* Checks a LaunchConfig (launch_capsule's config, docs/serve.md) strictly: known fields only,
- * cid or name, args an array of strings, env an object of strings whose names are not ELASTOS_*,
- * limits (memory_mb, cpu_ms, wall_ms) positive and, with manifest, no wider than it (narrowed
- * then gets the result). EL_ERR_USAGE with the reason otherwise. */
-EL_EXTERN el_status el_serve_launch_config_check(const json_t *config, const el_limits *manifest, el_limits *narrowed,
-                                       el_error *err);
-
 /* Client: connects to the daemon of rt's home. EL_ERR_NOTFOUND when none is running. */
 EL_EXTERN el_status el_serve_connect(el_runtime *rt, int *fd, el_error *err);
-/* Client: sends one request object, reads its response (new reference). */
-EL_EXTERN el_status el_serve_call(int fd, json_t *req, json_t **resp, el_error *err);
+/* Client: sends one request (the compact JSON text of an object, no newline; docs/serve.md) and
+ * reads its response line into *resp (malloc'd, NUL-terminated, without the newline).
+ * EL_ERR_IO when the daemon closed the connection first. */
+EL_EXTERN el_status el_serve_call(int fd, const char *req, char **resp, el_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /*
  * fuzz_ai_response.c - libFuzzer target for the ai provider's parsing of outside input
- * (lib/ai.c): the model server's chat-completions answer (el_ai_parse_response) and a capsule's
- * request body (el_ai_build_request), both untrusted.
+ * (lib/ai.c): the model server's chat-completions answer (el__ai_parse_response) and a capsule's
+ * request body (el__ai_build_request), both untrusted.
  *
  * Beyond "no crash, no leak, no UB" it checks that an accepted answer yields exactly the result
  * shape the capsule is promised ({"content": string, finish_reason?, model?, usage?} and
@@ -9,7 +9,7 @@
  * operator's model, with roles and contents copied through unchanged.
  * The hostile seed corpus is tests/fuzz/corpus/ai_response/.
  */
-#include "elastos/ai.h"
+#include "ai.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_t *result = NULL;
     el_error err;
-    if (el_ai_parse_response((const char *)data, size, &result, &err) == EL_OK)
+    if (el__ai_parse_response((const char *)data, size, &result, &err) == EL_OK)
         check_result(result);
     else
         REQUIRE(result == NULL && err.code == EL_ERR_FORMAT && !strchr(err.msg, '\n'));
@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (body) {
         el_ai_config cfg = {.url = "http://127.0.0.1:1/v1/chat/completions", .model = "operator-model"};
         char *req = NULL;
-        if (el_ai_build_request(&cfg, body, &req, &err) == EL_OK)
+        if (el__ai_build_request(&cfg, body, &req, &err) == EL_OK)
             check_request(body, req);
         else
             REQUIRE(req == NULL);

@@ -19,6 +19,8 @@
 
 #include "elastos/serve.h"
 
+#include <jansson.h>
+
 static el_runtime *rt;
 static const char *path;
 static json_t *args;
@@ -33,11 +35,20 @@ typedef struct worker {
     char first_error[512];
 } worker;
 
-/* el_serve_call, releasing req. */
+/* el_serve_call with JSON values, releasing req. */
 static el_status call(int fd, json_t *req, json_t **resp, el_error *err)
 {
-    el_status st = el_serve_call(fd, req, resp, err);
+    char *text = json_dumps(req, JSON_COMPACT), *line = NULL;
     json_decref(req);
+    el_status st = text ? el_serve_call(fd, text, &line, err) : el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    free(text);
+    *resp = line ? json_loads(line, 0, NULL) : NULL;
+    free(line);
+    if (st == EL_OK && !json_is_object(*resp)) {
+        json_decref(*resp);
+        *resp = NULL;
+        st = el_error_set(err, EL_ERR_IO, "serve: malformed response");
+    }
     return st;
 }
 

@@ -3,7 +3,7 @@
  * capsule body checked and rebuilt for upstream, the server's answer reduced to the result.
  * (The HTTP call itself is tested end to end in tests/cli/test_agent.sh.)
  */
-#include "elastos/ai.h"
+#include "ai.h"
 #include "harness.h"
 
 #include <stdlib.h>
@@ -21,7 +21,7 @@ static void test_config(void)
     unsetenv("ELASTOS_AI_MODEL");
     unsetenv("ELASTOS_AI_TIMEOUT_MS");
     el_ai_config cfg;
-    CHECK(el_ai_config_load(rt, &cfg, &err) == EL_ERR_NOTFOUND && one_line(&err));
+    CHECK(el__ai_config_load(rt, &cfg, &err) == EL_ERR_NOTFOUND && one_line(&err));
 
     char dir[4200], path[4300];
     snprintf(dir, sizeof dir, "%s/config", home);
@@ -31,44 +31,44 @@ static void test_config(void)
     fputs("{\"url\":\"https://models.example/v1/\",\"model\":\"m1\",\"api_key\":\"sk-1\",\"timeout_ms\":5000}", f);
     fclose(f);
     chmod(path, 0600);
-    CHECK(el_ai_config_load(rt, &cfg, &err) == EL_OK);
+    CHECK(el__ai_config_load(rt, &cfg, &err) == EL_OK);
     CHECK_STREQ(cfg.url, "https://models.example/v1/chat/completions");
     CHECK_STREQ(cfg.model, "m1");
     CHECK_STREQ(cfg.key, "sk-1");
     CHECK(cfg.timeout_ms == 5000 && cfg.max_response == EL_AI_DEFAULT_MAX_RESPONSE);
 
     chmod(path, 0644); /* a key others can read */
-    CHECK(el_ai_config_load(rt, &cfg, &err) == EL_ERR_CONFIG && strstr(err.msg, "chmod 600") && !strstr(err.msg, "sk-1"));
+    CHECK(el__ai_config_load(rt, &cfg, &err) == EL_ERR_CONFIG && strstr(err.msg, "chmod 600") && !strstr(err.msg, "sk-1"));
     chmod(path, 0600);
 
     setenv("ELASTOS_AI_URL", "http://127.0.0.1:8080/v1/chat/completions", 1);
     setenv("ELASTOS_AI_KEY", "sk-env\n", 1);
     setenv("ELASTOS_AI_MODEL", "m2", 1);
-    CHECK(el_ai_config_load(rt, &cfg, &err) == EL_OK);
+    CHECK(el__ai_config_load(rt, &cfg, &err) == EL_OK);
     CHECK_STREQ(cfg.url, "http://127.0.0.1:8080/v1/chat/completions");
     CHECK_STREQ(cfg.key, "sk-env");
     CHECK_STREQ(cfg.model, "m2");
     setenv("ELASTOS_AI_URL", "file:///etc/passwd", 1);
-    CHECK(el_ai_config_load(rt, &cfg, &err) == EL_ERR_CONFIG && one_line(&err));
+    CHECK(el__ai_config_load(rt, &cfg, &err) == EL_ERR_CONFIG && one_line(&err));
     setenv("ELASTOS_AI_URL", "http://a b", 1);
-    CHECK(el_ai_config_load(rt, &cfg, &err) == EL_ERR_CONFIG);
+    CHECK(el__ai_config_load(rt, &cfg, &err) == EL_ERR_CONFIG);
     unsetenv("ELASTOS_AI_URL");
     setenv("ELASTOS_AI_TIMEOUT_MS", "0", 1);
-    CHECK(el_ai_config_load(rt, &cfg, &err) == EL_ERR_CONFIG);
+    CHECK(el__ai_config_load(rt, &cfg, &err) == EL_ERR_CONFIG);
     unsetenv("ELASTOS_AI_TIMEOUT_MS");
     setenv("ELASTOS_AI_KEY", "sk\x01x", 1);
-    CHECK(el_ai_config_load(rt, &cfg, &err) == EL_ERR_CONFIG && !strstr(err.msg, "sk"));
+    CHECK(el__ai_config_load(rt, &cfg, &err) == EL_ERR_CONFIG && !strstr(err.msg, "sk"));
     unsetenv("ELASTOS_AI_KEY");
     unsetenv("ELASTOS_AI_MODEL");
 
     f = fopen(path, "w");
     fputs("{\"url\":\"http://x/v1\",\"proxy\":\"http://evil\"}", f);
     fclose(f);
-    CHECK(el_ai_config_load(rt, &cfg, &err) == EL_ERR_CONFIG && strstr(err.msg, "proxy"));
+    CHECK(el__ai_config_load(rt, &cfg, &err) == EL_ERR_CONFIG && strstr(err.msg, "proxy"));
     f = fopen(path, "w");
     fputs("{\"url\":\"http://x/v1\",\"url\":\"http://y/v1\"}", f);
     fclose(f);
-    CHECK(el_ai_config_load(rt, &cfg, &err) == EL_ERR_CONFIG);
+    CHECK(el__ai_config_load(rt, &cfg, &err) == EL_ERR_CONFIG);
     el_runtime_close(rt);
     rm_rf(home);
 }
@@ -77,7 +77,7 @@ static el_status build(const char *body, char **out, el_error *err)
 {
     el_ai_config cfg = {.model = "m"};
     json_t *b = json_loads(body, 0, NULL);
-    el_status s = el_ai_build_request(&cfg, b, out, err);
+    el_status s = el__ai_build_request(&cfg, b, out, err);
     json_decref(b);
     return s;
 }
@@ -111,7 +111,7 @@ static void test_response(void)
     el_error err;
     const char *ok = "{\"id\":\"c\",\"model\":\"tiny\",\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},"
                      "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"total_tokens\":5,\"x\":1},\"extra\":true}";
-    CHECK(el_ai_parse_response(ok, strlen(ok), &r, &err) == EL_OK);
+    CHECK(el__ai_parse_response(ok, strlen(ok), &r, &err) == EL_OK);
     char *t = json_dumps(r, JSON_COMPACT);
     CHECK_STREQ(t, "{\"content\":\"hi\",\"finish_reason\":\"stop\",\"model\":\"tiny\",\"usage\":{\"prompt_tokens\":3,\"total_tokens\":5}}");
     free(t);
@@ -119,7 +119,7 @@ static void test_response(void)
     const char *bad[] = {"", "null", "[]", "{\"choices\":[]}", "{\"choices\":[{\"message\":{\"content\":null}}]}",
                          "{\"choices\":[{\"text\":\"legacy\"}]}", "{\"choices\":[{\"message\":{\"content\":\"a\"}}],\"x\":1,\"x\":2}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK(el_ai_parse_response(bad[i], strlen(bad[i]), &r, &err) == EL_ERR_FORMAT && r == NULL && one_line(&err));
+        CHECK(el__ai_parse_response(bad[i], strlen(bad[i]), &r, &err) == EL_ERR_FORMAT && r == NULL && one_line(&err));
 }
 
 int main(void)

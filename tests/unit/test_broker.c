@@ -8,7 +8,7 @@
  * (The storage provider has its own file: test_storage.c.)
  */
 #include "capsule.h"
-#include "elastos/ai.h"
+#include "ai.h"
 #include "elastos/audit.h"
 #include "elastos/config.h"
 #include "provider.h" /* internal: the tables themselves (curl's UNITTEST pattern) */
@@ -237,7 +237,7 @@ static void test_embedder_config(void)
     CHECK(el_runtime_open_config(NULL, cfg, &rt, &err) == EL_OK);
     CHECK(rt && !strncmp(el_runtime_home(rt), "/tmp/", 5));
     el_ai_config ac;
-    CHECK(el_ai_config_load(rt, &ac, &err) == EL_ERR_NOTFOUND); /* the environment's URL was not taken */
+    CHECK(el__ai_config_load(rt, &ac, &err) == EL_ERR_NOTFOUND); /* the environment's URL was not taken */
     el_runtime_close(rt);
     /* A config file given in the object (not on the disk), malformed: the capsule reads
      * internal, the operator's sink gets the reason. */
@@ -246,7 +246,7 @@ static void test_embedder_config(void)
     logged lg = {0};
     el_runtime_set_log(rt, capture, &lg);
     json_t *result = NULL;
-    CHECK(el_ai_call(rt, "chat", NULL, &result, &err) == EL_ERR_CONFIG);
+    CHECK(el__ai_call(rt, "chat", NULL, &result, &err) == EL_ERR_CONFIG);
     CHECK(strstr(err.msg, "misconfigured") && !strstr(err.msg, "passwd"));
     CHECK(lg.n == 1 && strstr(lg.last, "url must start with http"));
     el_runtime_close(rt);

@@ -1,9 +1,10 @@
 /*
+ * (internal to libelastos: unit tests include it from lib/)
  * ai.h - the elastos://ai/ provider: model access for capsules (agents) through the OpenAI-
  * compatible chat-completions HTTP API, to an endpoint only the operator configures.
  *
  * A capsule reaches it with provider_call {token, uri: "elastos://ai/chat", body} and a token
- * for elastos://ai/chat (action execute); the broker checks the token, then calls el_ai_call.
+ * for elastos://ai/chat (action execute); the broker checks the token, then calls el__ai_call.
  * The capsule never sees the endpoint, the model server's credentials, or the server's own error
  * messages (which may quote them): it gets the answer, or a protocol error code.
  *
@@ -44,15 +45,15 @@ typedef struct el_ai_config {
 
 /* Loads the operator's configuration. EL_ERR_NOTFOUND when nothing configures an endpoint,
  * EL_ERR_CONFIG when the configuration is malformed (err names the field, never the key). */
-EL_EXTERN el_status el_ai_config_load(el_runtime *rt, el_ai_config *cfg, el_error *err);
+el_status el__ai_config_load(el_runtime *rt, el_ai_config *cfg, el_error *err);
 
 /* Validates a capsule's body for op "chat" and builds the upstream request (malloc'd JSON
  * text in *out). EL_ERR_FORMAT with err naming the problem when the body is not acceptable. */
-EL_EXTERN el_status el_ai_build_request(const el_ai_config *cfg, const json_t *body, char **out, el_error *err);
+el_status el__ai_build_request(const el_ai_config *cfg, const json_t *body, char **out, el_error *err);
 
 /* Parses an upstream chat-completions response (untrusted bytes) into the result handed to the
  * capsule (*result, new reference). EL_ERR_FORMAT when malformed or without text content. */
-EL_EXTERN el_status el_ai_parse_response(const char *data, size_t len, json_t **result, el_error *err);
+el_status el__ai_parse_response(const char *data, size_t len, json_t **result, el_error *err);
 
 #ifdef __cplusplus
 }
