@@ -264,11 +264,11 @@ static void created(const char *name, const char *lang, bool vm)
 static int new_go(const char *name, bool vm)
 {
     const char *common = vm ? MAKE_VM_COMMON : MAKE_COMMON, *make = new_go_make(vm);
-    size_t n = strlen(make) + strlen(common) + 1;
+    size_t n = strlen(make) + strlen(common) + sizeof MAKE_SIGN_RUN;
     char *mk = malloc(n);
     if (!mk)
         return cli_failf(EL_ERR_INTERNAL, "out of memory");
-    snprintf(mk, n, "%s%s", make, common);
+    snprintf(mk, n, "%s%s%s", make, common, MAKE_SIGN_RUN);
     int rc = write_template(name, "capsule.json", vm ? MANIFEST_VM : MANIFEST, name);
     for (const new_file *f = new_go_files(); !rc && f->path; f++)
         rc = write_template(name, f->path, f->text, name);

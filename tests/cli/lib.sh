@@ -36,3 +36,9 @@ finish() {
     echo "$PASS passed, $FAIL failed"
     [ "$FAIL" = 0 ]
 }
+# How many refusals the matching records stand for: identical refusals are coalesced into one
+# record "repeated N times, ..." (issue 12, finding 4), which counts N.
+refusal_count() {
+    "$E" audit show 2>/dev/null | grep -F -- "$1" | grep -F -- "$2" |
+        sed -n 's/.*reason="repeated \([0-9]*\) times, .*/\1/p; t; s/.*/1/p' | awk '{n += $1} END {print n + 0}'
+}

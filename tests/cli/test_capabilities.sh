@@ -12,12 +12,6 @@ run() { "$E" run "$@" </dev/null; }
 line() { grep "^$1: " "$WORK/out" | sed -n "${2:-1}p"; }
 # (No grep -q after a pipe: its early exit would SIGPIPE the first grep, which pipefail reports.)
 audit_has() { "$E" audit show >"$WORK/audit" 2>&1; if grep -F -- "$1" "$WORK/audit" | grep -F -- "$2" >/dev/null; then ok; else bad "audit lacks [$1 ... $2]"; fi; }
-# How many refusals the matching records stand for: identical refusals are coalesced into one
-# record "repeated N times, ..." (issue 12, finding 4), which counts N.
-refusal_count() {
-    "$E" audit show 2>/dev/null | grep -F -- "$1" | grep -F -- "$2" |
-        sed -n 's/.*reason="repeated \([0-9]*\) times, .*/\1/p; t; s/.*/1/p' | awk '{n += $1} END {print n + 0}'
-}
 GRANT=(--grant "$S/*:read" --grant "$S/*:write" --grant "$S/*:delete")
 
 # --- shell: the default one denies without a terminal or a policy --------------------------------

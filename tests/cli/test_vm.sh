@@ -14,7 +14,6 @@ S=localhost://storage
 run() { "$E" run "$@" </dev/null; }
 line() { grep "^$1: " "$WORK/out" | sed -n "${2:-1}p"; }
 audit_has() { "$E" audit show >"$WORK/audit" 2>&1; if grep -F -- "$1" "$WORK/audit" | grep -F -- "$2" >/dev/null; then ok; else bad "audit lacks [$1 ... $2]"; fi; }
-audit_count() { "$E" audit show 2>/dev/null | grep -F -- "$1" | grep -cF -- "$2"; }
 secs() { date +%s.%N; }
 within() { if awk "BEGIN { exit !($2 - $1 < $3) }"; then ok; else bad "took $(awk "BEGIN { print $2 - $1 }") s, limit $3 s"; fi; }
 pack() { "$E" pack "$1" --key "$B/keys/publisher.key" -o "$2" >/dev/null 2>&1 || bad "pack $1"; }
@@ -117,7 +116,7 @@ check '[ "$(line info)" = "info: rust-vm $id_r" ]'
 check '[[ "$(line outside)" == "outside: error"*"denied"* ]]'
 
 # --- capabilities: the same broker as wasm capsules ------------------------------------------------
-n_before=$(audit_count deny "invalid token")
+n_before=$(refusal_count deny "invalid token")
 GRANT=(--grant "$S/*:read" --grant "$S/*:write" --grant "$S/*:delete")
 expect 0 run "${GRANT[@]}" "$VP" -- cap read "$S/n.txt" req "$S/n.txt" write write "$S/n.txt" "hello vm" \
     req "$S/n.txt" read read "$S/n.txt" forge "$S/n.txt" printtoken req "localhost://secrets/key" read \
@@ -139,7 +138,7 @@ audit_has "operator_grant" "$S/*"
 audit_has "use" "$S/n.txt"
 audit_has "deny" "outside the manifest"
 audit_has "deny" "cannot decode"
-check "[ \$(( \$(audit_count deny 'invalid token') - n_before )) -ge ${len:-1} ]"
+check "[ \$(( \$(refusal_count deny 'invalid token') - n_before )) -ge ${len:-1} ]"
 check '"$E" audit verify >/dev/null 2>&1'
 # A token of another instance is refused (bound to its holder); storage persists across runs.
 expect 0 run --grant "$S/*:read" "$VP" -- cap settoken "$tok" read "$S/n.txt" req "$S/n.txt" read read "$S/n.txt"
