@@ -5,7 +5,7 @@
 #   1. blocking in WASI (sleep, poll on stdin) ends at wall_ms; in the daemon `stop` returns and
 #      SIGTERM ends the daemon, which releases its lock (a new one starts);
 #   5. /storage quota counts a file unlinked while open, and empty files and directories;
-#   7. compiling counts against cpu_ms/wall_ms, and in the daemon one module's compile does not
+#   7. compiling is bounded by wall_ms (killed at the deadline), and in the daemon one module's compile does not
 #      hold up another capsule's launch;
 #   9. memory_mb cannot be multiplied by declaring many memories (multi-memory is refused);
 #  13. a capsule cannot plant a symlink in /storage.
