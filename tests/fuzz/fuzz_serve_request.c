@@ -16,9 +16,14 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         const char *op = json_string_value(json_object_get(req, "op"));
         if (!op)
             abort();
-        json_t *path = json_object_get(req, "path");
-        if (!strcmp(op, "run") && !json_is_string(path))
-            abort();
+        /* run names its capsule by "path", "cid" or "name" (op_run wants exactly one): each one
+         * given has the declared type, a string. */
+        static const char *const run_keys[] = {"path", "cid", "name"};
+        for (size_t i = 0; !strcmp(op, "run") && i < 3; i++) {
+            json_t *v = json_object_get(req, run_keys[i]);
+            if (v && !json_is_string(v))
+                abort();
+        }
         json_decref(req);
     } else if (req || !err.msg[0] || strchr(err.msg, '\n')) {
         abort();
