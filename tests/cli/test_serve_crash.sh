@@ -27,6 +27,9 @@ for round in $(seq 1 "$ROUNDS"); do
     # A revocation by another process while the daemon works.
     tok=$("$E" tokens list | awk '$0 ~ / active/ {print $1; exit}')
     if [ -n "$tok" ] && "$E" tokens revoke "$tok" >/dev/null 2>&1; then echo "$tok" >>"$WORK/revoked"; fi
+    # The crash comes after churn has written (the first round may still be compiling it, and
+    # an ASan build compiles slowly): what was written before the kill must survive it.
+    for _ in $(seq 1 600); do read -r n _ < <(storage_ok); [ "$n" -gt 0 ] && break; sleep 0.1; done
     sleep "0.$((RANDOM % 5 + 1))"
     kill -9 "$DPID"
     wait "$DPID" 2>/dev/null
