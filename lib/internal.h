@@ -34,6 +34,14 @@ typedef enum el__teardown_phase {
 
 #define EL__TEARDOWN_MAX 16
 
+/* How the policy layer gets the shell capsule run for one decision (shell.c): the host layer
+ * registers it (launch.c, on every el_launch_prepare), since only the host runs capsules. It runs
+ * shell on the decision's channel ch with config_dir as its writable /config, on the terminal
+ * when tty (else with no stdio); EL_OK when it ran to its end. */
+struct el_channel;
+typedef el_status (*el__shell_runner)(el_runtime *rt, const el_artifact *shell, const struct el_channel *ch,
+                                      const char *config_dir, bool tty, el_error *err);
+
 struct el_runtime {
     char home[4096];
     struct wasm_engine_t *engine;     /* created on first wasm launch (wasm.c) */
@@ -47,7 +55,8 @@ struct el_runtime {
     struct el_config *config;         /* the embedder's configuration; NULL: the environment */
     el_log_fn log;                    /* the log sink (log.c); NULL: stderr */
     void *log_arg;
-    pthread_mutex_t teardown_mu;
+    el__shell_runner shell_runner;    /* the host's (launch.c); NULL: no shell can run */
+    pthread_mutex_t teardown_mu;      /* the teardown list and shell_runner */
     struct {
         el__teardown_phase phase;
         void (*fn)(el_runtime *rt);
@@ -67,6 +76,9 @@ el_manifest *el__artifact_manifest_mut(el_artifact *a);
 /* Registers fn to run at el_runtime_close in phase (runtime.c); thread-safe. Call it when the
  * thing fn frees is created. */
 void el__runtime_on_close(el_runtime *rt, el__teardown_phase phase, void (*fn)(el_runtime *rt));
+/* The shell runner (runtime.c; thread-safe): set by the host, read by shell.c (NULL: none). */
+void el__runtime_set_shell_runner(el_runtime *rt, el__shell_runner fn);
+el__shell_runner el__runtime_shell_runner(el_runtime *rt);
 
 /* config.c: a setting (NULL when unset or empty), from the runtime's el_config or else the
  * environment; a positive integer setting, dflt when unset or not one; an operator config file

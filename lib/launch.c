@@ -6,7 +6,8 @@
  * el_launch_prepare and el_launch_run read top to bottom as the list in launch.h. The launch
  * context (el_launch_ctx) owns everything a step acquires; el_launch_free releases whatever was
  * acquired, so a step that fails simply returns and the caller frees. This is the only file
- * outside the substrates that calls el_wasm_run or el_vm_run.
+ * outside the substrates that calls el_wasm_run or el_vm_run: the shell capsule too is run from
+ * here (run_shell, the runner el_launch_prepare registers for shell.c).
  *
  * Threads: a standalone caller passes no lock. serve.c prepares with its runtime mutex held and
  * runs on a capsule thread without it; whatever the run side does to the shared runtime (kill
@@ -411,6 +412,9 @@ static el_status build_env(el_launch_ctx *l, el_error *err)
 
 /* ---- the pipeline ----------------------------------------------------------------------------- */
 
+static el_status run_shell(el_runtime *rt, const el_artifact *shell, const el_channel *ch, const char *config_dir,
+                           bool tty, el_error *err);
+
 el_status el_launch_prepare(el_runtime *rt, const el_launch_spec *spec, el_launch_ctx **out, el_error *err)
 {
     *out = NULL;
@@ -420,6 +424,7 @@ el_status el_launch_prepare(el_runtime *rt, const el_launch_spec *spec, el_launc
     l->rt = rt;
     l->spec = spec;
     l->slot = -1;
+    el__runtime_set_shell_runner(rt, run_shell); /* what runs here may ask the shell */
     el_status st = open_target(l, err);                     /* 1-2: resolve, verify */
     if (st == EL_OK)
         st = check_type(l, err);                            /* 3: type; open: the viewer */
@@ -508,6 +513,19 @@ static el_status run_vm(el_launch_ctx *l, el_launch_result *res, el_error *err)
     res->exit_code = vr.exit_code;
     snprintf(res->accel, sizeof res->accel, "%s", vr.accel);
     return st;
+}
+
+/* The shell capsule for one decision (el__shell_runner; the policy layer asks, the host runs):
+ * its /config writable, the terminal when it may ask (ELASTOS_SHELL_TTY says which). */
+static el_status run_shell(el_runtime *rt, const el_artifact *shell, const el_channel *ch, const char *config_dir,
+                           bool tty, el_error *err)
+{
+    el_wasm_options o = {.capsule_id = ch->capsule_id, .channel = ch, .preopen_host = config_dir,
+                         .preopen_guest = "/config", .preopen_writable = true,
+                         .stdio = tty ? EL_STDIO_TTY : EL_STDIO_NONE, .extra_env_name = "ELASTOS_SHELL_TTY",
+                         .extra_env_value = tty ? "1" : "0"};
+    el_wasm_result res;
+    return el_wasm_run(rt, shell, &o, &res, err);
 }
 
 /* ---- 10. kill audit, and the open token's end ---------------------------------------------- */
