@@ -20,9 +20,10 @@
  */
 #include "elastos/broker.h"
 #include "elastos/audit.h"
-#include "elastos/protocol.h"
+#include "protocol_internal.h"
 #include "shell_internal.h"
 #include "elastos/token.h"
+#include "broker_internal.h"
 #include "internal.h"
 #include "provider.h"
 #include "storage.h"

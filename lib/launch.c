@@ -21,6 +21,7 @@
 #include "elastos/store.h"
 #include "elastos/token.h"
 #include "elastos/vm.h"
+#include "broker_internal.h"
 #include "internal.h"
 
 #include <limits.h>

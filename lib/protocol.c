@@ -2,7 +2,7 @@
  * protocol.c - strict parsing of RuntimeRequest messages and encoding of RuntimeResponses
  * (docs/protocol.md). Every request type declares its fields; anything else is bad_request.
  */
-#include "elastos/protocol.h"
+#include "protocol_internal.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

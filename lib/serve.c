@@ -17,11 +17,12 @@
 #include "elastos/audit.h"
 #include "elastos/broker.h"
 #include "elastos/launch.h"
-#include "elastos/protocol.h"
+#include "protocol_internal.h"
 #include "elastos/sign.h"
 #include "elastos/store.h"
 #include "elastos/trust.h"
 #include "elastos/wasm.h"
+#include "broker_internal.h"
 #include "internal.h"
 
 #include <errno.h>

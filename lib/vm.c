@@ -21,7 +21,7 @@
 #include "elastos/vm.h"
 #include "elastos/channel.h"
 #include "elastos/fs.h"
-#include "elastos/protocol.h"
+#include "protocol_internal.h"
 #include "elastos/sign.h"
 #include "elastos/store.h"
 #include "internal.h"

@@ -17,7 +17,7 @@
  */
 #include "elastos/wasm.h"
 #include "elastos/channel.h"
-#include "elastos/protocol.h"
+#include "protocol_internal.h"
 #include "internal.h"
 #include "storage.h"
 

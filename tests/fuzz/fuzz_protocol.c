@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "elastos/broker.h"
-#include "elastos/protocol.h"
+#include "protocol_internal.h" /* internal: the framing the library parses */
 #include "elastos/trust.h"
 
 static el_runtime *rt;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elastos/protocol.h"
+#include "protocol_internal.h" /* internal: the framing the library parses */
 #include "harness.h"
 
 static void test_vectors(void)
