@@ -341,7 +341,6 @@ void el_session_free(el_session *s)
 }
 
 const char *el_session_capsule_id(const el_session *s) { return s->capsule_id; }
-const char *el_session_address(const el_session *s) { return s->storage_key; }
 
 void el_session_set_router(el_session *s, const el_msg_router *r)
 {

@@ -5,7 +5,7 @@
  * processes and threads, and the kernel drops them when a process dies: a crash or kill -9
  * never leaks a slot. The scan starts at a random slot, so a nearly full set costs few tries.
  */
-#include "elastos/instance.h"
+#include "instance.h"
 #include "elastos/audit.h"
 #include "elastos/sign.h"
 #include "internal.h"

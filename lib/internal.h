@@ -90,6 +90,16 @@ unsigned long long el__config_uint(const el_runtime *rt, el_config_key key, unsi
 el_status el__config_file(const el_runtime *rt, const char *name, size_t max, char **text, size_t *len,
                           unsigned *mode, char *path, size_t path_cap, el_error *err);
 el_status el__config_copy(const struct el_config *src, struct el_config **out, el_error *err);
+/* The one reader of the operator's JSON files (config.c): el__config_file's file name (at most
+ * max bytes; *mode, path as there), parsed strictly by el__json_object into *root (the caller's
+ * to json_decref). EL_ERR_NOTFOUND when there is none; EL_ERR_CONFIG for one that cannot be read
+ * or is not a JSON object. The text is wiped before it is freed (ai.json may hold a key). */
+struct json_t;
+el_status el__config_json(const el_runtime *rt, const char *name, size_t max, struct json_t **root, unsigned *mode,
+                          char *path, size_t path_cap, el_error *err);
+/* text[0..len) as one JSON object, duplicate keys refused; EL_ERR_CONFIG "<what> is not a JSON
+ * object" otherwise (*root NULL). */
+el_status el__json_object(const char *text, size_t len, const char *what, struct json_t **root, el_error *err);
 
 /* log.c: one message for the operator through the runtime's sink (rt may be NULL: stderr). */
 void el__log(const el_runtime *rt, el_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -167,9 +177,48 @@ el_status el__fetch(el_runtime *rt, const char *cid, const struct el_fetch_optio
 el_status el__store_add_fetched(el_runtime *rt, const char *tmp, el__prehash *ph, const char *cid, unsigned flags,
                                 el_error *err);
 
+/* The one check that launch limits only narrow (launch.c; serve.c's LaunchConfig uses it too):
+ * each nonzero memory_mb, cpu_ms, wall_ms of want replaces lim's when not above it; one above is
+ * EL_ERR_USAGE "<what>.<field>: N is above the manifest's M (limits only narrow)", lim unchanged. */
+el_status el__limits_narrow(el_limits *lim, const el_limits *want, const char *what, el_error *err);
+
 /* fsyncs the directory holding path (after a rename into it); err may be NULL. */
 el_status el_fsync_dir_of(const char *path, el_error *err);
 
+
+/* ---- cid.c: the binary form, and the store's names (used by fetch, store, artifact) ---- */
+
+/* The store's file names (store.c): "<cid>.capsule". el_cid_store_name says whether name is
+ * one (cid gets the CID); el_cid_store_entry whether path is home's store/<cid>.capsule, the
+ * path el_store_locate makes. el_artifact_open checks the bytes of such a path against its CID,
+ * so an entry replaced by other bytes (even another trusted artifact) never runs as that CID. */
+bool el_cid_store_name(const char *name, char cid[EL_CID_MAX]);
+bool el_cid_store_entry(const char *home, const char *path, char cid[EL_CID_MAX]);
+
+/* el_cid_validate's checks, also giving the 36 binary bytes: version, codec, multihash code, digest
+ * length, then the SHA-256 digest. */
+#define EL_CID_BIN_LEN 36
+el_status el_cid_decode(const char *s, uint8_t bin[EL_CID_BIN_LEN], el_error *err);
+
+/* The text form (base32, 'b' prefix) of a binary CIDv1 of EL_CID_BIN_LEN bytes. */
+void el_cid_encode(const uint8_t bin[EL_CID_BIN_LEN], char out[EL_CID_MAX]);
+
+/* ---- fetch.c (the fuzz target and test_fetch too) ---- */
+
+/* Checks a CAR held in memory, car[0..len), as a fetch would (block mode, no network): every
+ * block against its CID, then the UnixFS tree from root (the file's CID, or NULL for the CID of
+ * the CAR's first block), writing the file's bytes to out_fd. A missing block is
+ * EL_ERR_NOTFOUND; malformed or wrong data EL_ERR_TRUST or EL_ERR_FORMAT. On failure out_fd may
+ * hold part of the file: the caller discards it. */
+el_status el_fetch_check_car(const uint8_t *car, size_t len, const char *root, int out_fd, el_error *err);
+
+/* ---- artifact.c ---- */
+
+/* When path is a store entry (home/store/<cid>.capsule, el_cid_store_entry), checks that a's
+ * bytes are that CID (EL_ERR_TRUST if the entry was replaced); EL_OK for other paths.
+ * el_artifact_open does it; a cache of opened artifacts does it on every reuse (the CID is
+ * computed once per artifact, so a reuse costs a string compare). */
+el_status el_artifact_check_stored(const char *home, el_artifact *a, const char *path, el_error *err);
 
 /* Fresh random lowercase-hex id of 2*nbytes characters. */
 void el_random_hex(char *out, size_t nbytes);

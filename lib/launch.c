@@ -16,7 +16,7 @@
 #include "elastos/launch.h"
 #include "elastos/audit.h"
 #include "elastos/fs.h"
-#include "elastos/instance.h"
+#include "instance.h"
 #include "elastos/sign.h"
 #include "elastos/store.h"
 #include "elastos/token.h"
@@ -319,22 +319,27 @@ static el_status check_type(el_launch_ctx *l, el_error *err)
 
 /* ---- 5. limits ------------------------------------------------------------------------------- */
 
+el_status el__limits_narrow(el_limits *lim, const el_limits *want, const char *what, el_error *err)
+{
+    static const char *const names[3] = {"memory_mb", "cpu_ms", "wall_ms"};
+    uint64_t have[3] = {lim->memory_mb, lim->cpu_ms, lim->wall_ms}, to[3] = {want->memory_mb, want->cpu_ms, want->wall_ms};
+    for (int i = 0; i < 3; i++)
+        if (to[i] > have[i])
+            return el_error_set(err, EL_ERR_USAGE, "%s.%s: %llu is above the manifest's %llu (limits only narrow)", what,
+                                names[i], (unsigned long long)to[i], (unsigned long long)have[i]);
+    if (to[0])
+        lim->memory_mb = (uint32_t)to[0];
+    if (to[1])
+        lim->cpu_ms = to[1];
+    if (to[2])
+        lim->wall_ms = to[2];
+    return EL_OK;
+}
+
 static el_status narrow_limits(el_launch_ctx *l, el_error *err)
 {
     l->limits = l->m->limits;
-    const el_limits *n = l->spec->limits;
-    if (!n)
-        return EL_OK;
-    if ((n->memory_mb && n->memory_mb > l->limits.memory_mb) || (n->cpu_ms && n->cpu_ms > l->limits.cpu_ms) ||
-        (n->wall_ms && n->wall_ms > l->limits.wall_ms))
-        return el_error_set(err, EL_ERR_USAGE, "%s: launch limits may only narrow the manifest's", l->m->name);
-    if (n->memory_mb)
-        l->limits.memory_mb = n->memory_mb;
-    if (n->cpu_ms)
-        l->limits.cpu_ms = n->cpu_ms;
-    if (n->wall_ms)
-        l->limits.wall_ms = n->wall_ms;
-    return EL_OK;
+    return l->spec->limits ? el__limits_narrow(&l->limits, l->spec->limits, "limits", err) : EL_OK;
 }
 
 /* ---- 7. session: router, grants, storage ---------------------------------------------------- */

@@ -2,7 +2,7 @@
  * net.c - the network provider (include/elastos/net.h): parsing elastos://net/HOST:PORT,
  * matching the manifest's allowlist, and one bounded TCP exchange with deadlines.
  */
-#include "elastos/net.h"
+#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -229,7 +229,8 @@ char *el_response_error(uint64_t id, const char *code, const char *message, size
  * costs ~4x more per byte on the storage hot path (measured with perf). */
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-size_t el_base64_encode_into(const void *data, size_t len, char *out)
+/* Encodes into out ((len + 2) / 3 * 4 + 1 bytes); returns the length written (NUL-terminated). */
+static size_t base64_encode_into(const void *data, size_t len, char *out)
 {
     const uint8_t *p = data;
     char *o = out;
@@ -264,7 +265,7 @@ char *el_base64_encode(const void *data, size_t len)
 {
     char *out = malloc((len + 2) / 3 * 4 + 1);
     if (out)
-        el_base64_encode_into(data, len, out);
+        base64_encode_into(data, len, out);
     return out;
 }
 
@@ -313,7 +314,7 @@ char *el_response_data(uint64_t id, const char *type, const void *data, size_t n
     if (!out)
         return NULL;
     memcpy(out, head, (size_t)hl);
-    size_t bl = el_base64_encode_into(data, n, out + hl);
+    size_t bl = base64_encode_into(data, n, out + hl);
     memcpy(out + hl + bl, "\"}}", 4);
     *len = (size_t)hl + bl + 3;
     return out;

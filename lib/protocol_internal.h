@@ -64,9 +64,6 @@ char *el_response_encode(uint64_t id, json_t *resp, size_t *len);
 /* An error response {"type":"error","code":code,"message":message}. */
 char *el_response_error(uint64_t id, const char *code, const char *message, size_t *len);
 
-/* Encodes into out ((len + 2) / 3 * 4 + 1 bytes); returns the length written (NUL-terminated). */
-size_t el_base64_encode_into(const void *data, size_t len, char *out);
-
 /* {"id":id,"response":{"type":type,"data":"<base64>"}} without building a JSON tree: the
  * storage and content hot path. */
 char *el_response_data(uint64_t id, const char *type, const void *data, size_t n, size_t *len);

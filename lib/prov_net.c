@@ -4,7 +4,7 @@
  * bounded TCP exchange (net.c). body: {send?: base64, max_bytes?, timeout_ms?, shut_write?};
  * result: {data: base64}. A peer that cannot be reached is unavailable.
  */
-#include "elastos/net.h"
+#include "net.h"
 #include "provider.h"
 
 #include <stdlib.h>

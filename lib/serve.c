@@ -657,29 +657,35 @@ static char **strings(json_t *a, size_t *n)
     return v;
 }
 
-/* Narrows lim by the LaunchConfig limits object; anything else is refused. */
-static el_status narrow(el_limits *lim, json_t *l, el_error *err)
+/* The LaunchConfig limits object as limits to narrow to (el__limits_narrow; 0: keep); anything
+ * but memory_mb, cpu_ms, wall_ms of positive integers is refused. */
+static el_status config_limits(json_t *l, el_limits *want, el_error *err)
 {
+    *want = (el_limits){0};
     const char *k;
     json_t *v;
     json_object_foreach(l, k, v)
     {
         json_int_t x = json_integer_value(v);
-        uint64_t cur = !strcmp(k, "memory_mb") ? lim->memory_mb : !strcmp(k, "cpu_ms") ? lim->cpu_ms
-                                                               : !strcmp(k, "wall_ms") ? lim->wall_ms : 0;
-        if (!json_is_integer(v) || x < 1 || !cur)
+        bool mem = !strcmp(k, "memory_mb"), cpu = !strcmp(k, "cpu_ms"), wall = !strcmp(k, "wall_ms");
+        if (!json_is_integer(v) || x < 1 || !(mem || cpu || wall) || (mem && x > UINT32_MAX))
             return el_error_set(err, EL_ERR_USAGE, "config.limits.%.32s: not a limit, or not a positive integer", k);
-        if ((uint64_t)x > cur)
-            return el_error_set(err, EL_ERR_USAGE, "config.limits.%.32s: %lld is above the manifest's %llu (limits only narrow)",
-                                k, (long long)x, (unsigned long long)cur);
-        if (!strcmp(k, "memory_mb"))
-            lim->memory_mb = (uint32_t)x;
-        else if (!strcmp(k, "cpu_ms"))
-            lim->cpu_ms = (uint64_t)x;
+        if (mem)
+            want->memory_mb = (uint32_t)x;
+        else if (cpu)
+            want->cpu_ms = (uint64_t)x;
         else
-            lim->wall_ms = (uint64_t)x;
+            want->wall_ms = (uint64_t)x;
     }
     return EL_OK;
+}
+
+/* lim narrowed by the LaunchConfig limits object l (NULL: unchanged). */
+static el_status narrow(el_limits *lim, json_t *l, el_error *err)
+{
+    el_limits want;
+    el_status st = config_limits(l, &want, err);
+    return st == EL_OK ? el__limits_narrow(lim, &want, "config.limits", err) : st;
 }
 
 el_status el__serve_launch_config_check(const json_t *config, const el_limits *manifest, el_limits *narrowed,

@@ -32,8 +32,6 @@ EL_EXTERN void el_session_free(el_session *s);
 
 /* The instance id the capsule runs as (32 hex chars; valid while s lives). */
 EL_EXTERN const char *el_session_capsule_id(const el_session *s);
-/* The capsule's address, "<name>@<publisher id>" (el_capsule_address). */
-EL_EXTERN const char *el_session_address(const el_session *s);
 
 /* Pre-authorizes RESOURCE:ACTION (or RESOURCE:ACTION,ACTION,..., one grant each) for this run
  * (elastos run --grant). Refused (EL_ERR_USAGE)

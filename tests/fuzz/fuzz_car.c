@@ -6,6 +6,7 @@
  * Corpus: tests/fuzz/corpus/car/ (CARs exported by Kubo, see tests/data/car/README).
  */
 #include "elastos/fetch.h"
+#include "internal.h" /* el_fetch_check_car: internal, for tests */
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elastos/net.h"
+#include "net.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {

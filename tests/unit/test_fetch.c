@@ -7,6 +7,7 @@
  * block - gives back exactly the same file: a changed CAR never yields different bytes.
  */
 #include "elastos/fetch.h"
+#include "internal.h" /* el_fetch_check_car: internal, for tests */
 
 #include "harness.h"
 
