@@ -52,6 +52,18 @@ el_status el_read_file(const char *path, size_t max, char **out, size_t *len, el
     return EL_OK;
 }
 
+el_status el__exe_dir(char out[PATH_MAX], el_error *err)
+{
+    ssize_t n = readlink("/proc/self/exe", out, PATH_MAX - 1);
+    if (n <= 0)
+        return el_error_set(err, EL_ERR_NOTFOUND, "cannot locate the elastos binary (/proc/self/exe)");
+    out[n] = 0;
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = 0;
+    return EL_OK;
+}
+
 el_status el_fsync_dir_of(const char *path, el_error *err)
 {
     char dir[PATH_MAX];

@@ -11,6 +11,7 @@
 #include "elastos/runtime.h"
 #include "elastos/trust.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -181,6 +182,10 @@ el_status el__store_add_fetched(el_runtime *rt, const char *tmp, el__prehash *ph
  * each nonzero memory_mb, cpu_ms, wall_ms of want replaces lim's when not above it; one above is
  * EL_ERR_USAGE "<what>.<field>: N is above the manifest's M (limits only narrow)", lim unchanged. */
 el_status el__limits_narrow(el_limits *lim, const el_limits *want, const char *what, el_error *err);
+
+/* The directory of the running binary (/proc/self/exe), where the shipped files are found
+ * relative to (fsutil.c); EL_ERR_NOTFOUND when it cannot be read. */
+el_status el__exe_dir(char out[PATH_MAX], el_error *err);
 
 /* fsyncs the directory holding path (after a rename into it); err may be NULL. */
 el_status el_fsync_dir_of(const char *path, el_error *err);

@@ -45,12 +45,8 @@ static el_status shell_path(el_runtime *rt, char *out, el_error *err)
         return el_store_locate(rt, choice, out, err);
     }
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
+    if (el__exe_dir(exe, err) != EL_OK)
         return el_error_set(err, EL_ERR_NOTFOUND, "cannot locate the shipped shell capsule");
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    *slash = 0;
     const char *candidates[] = {"../share/elastos/shell.capsule", "../capsules/shell.capsule"};
     for (size_t i = 0; i < 2; i++) {
         snprintf(out, PATH_MAX, "%s/%s", exe, candidates[i]);

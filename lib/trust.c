@@ -137,14 +137,9 @@ static el_status save(el_runtime *rt, const el_trust_entry *v, size_t n, el_erro
 el_status el_trust_system_path(char out[PATH_MAX], el_error *err)
 {
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return el_error_set(err, EL_ERR_NOTFOUND, "cannot locate the elastos binary (/proc/self/exe)");
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash)
-        *slash = 0;
-    slash = strrchr(exe, '/'); /* <prefix>/bin -> <prefix> */
+    if (el__exe_dir(exe, err) != EL_OK)
+        return EL_ERR_NOTFOUND;
+    char *slash = strrchr(exe, '/'); /* <prefix>/bin -> <prefix> */
     if (slash)
         *slash = 0;
     if ((size_t)snprintf(out, PATH_MAX, "%s/share/elastos/%s", exe, TRUST_FILE) >= PATH_MAX)
