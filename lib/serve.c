@@ -642,7 +642,7 @@ static json_t *orch_list(void *arg);
 typedef struct launch_spec {
     const char *path;
     json_t *args, *grants; /* arrays of strings */
-    json_t *env;           /* object of strings */
+    json_t *env;           /* object of strings (env and limits: checked by el__serve_launch_config_check) */
     json_t *limits;        /* {memory_mb?, cpu_ms?, wall_ms?}: narrowing only */
     cached_art *ca;        /* the verified artifact (art_get), handed over */
 } launch_spec;
@@ -790,12 +790,8 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
         const char *k;
         json_t *v;
         size_t i = 0;
-        json_object_foreach(ls->env, k, v)
+        json_object_foreach(ls->env, k, v) /* checked by el__serve_launch_config_check */
         {
-            if (!json_is_string(v) || !strncmp(k, "ELASTOS_", 8) || !*k || strchr(k, '=')) {
-                st = el_error_set(err, EL_ERR_USAGE, "config.env.%.32s: a name (not ELASTOS_*) and a string value", k);
-                break;
-            }
             if (in->env) {
                 in->env[i] = strdup(k);
                 in->env[in->n_env + i++] = strdup(json_string_value(v));
