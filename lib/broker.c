@@ -89,13 +89,6 @@ struct el_session {
     bool audit_warned;        /* a failed audit append was reported (once per instance) */
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Records one event of this instance. Uses are queued (written within ~0.1 s, audit.c); every
  * other record is written through before this returns. Not EL_OK: the record is not in the
  * audit (the caller refuses what it was about to allow). */
@@ -174,7 +167,7 @@ static void refuse(el_session *s, const char *decision, const char *resource, co
 {
     const char *res = resource ? resource : "", *act = action ? action : "", *why = reason ? reason : "",
                *tid = token_id ? token_id : "";
-    int64_t now = now_ms();
+    int64_t now = el__clock_ms(CLOCK_REALTIME);
     refusal *k = NULL, *oldest = &s->refusals[0];
     for (int i = 0; i < REFUSAL_KINDS && !k; i++) {
         if (refusal_is(&s->refusals[i], decision, res, act, why, tid))
@@ -216,7 +209,7 @@ static void refuse(el_session *s, const char *decision, const char *resource, co
 /* Writes every running count older than REFUSAL_FLUSH_MS (all of them with all). */
 static void refusals_flush(el_session *s, bool all)
 {
-    int64_t now = now_ms();
+    int64_t now = el__clock_ms(CLOCK_REALTIME);
     for (int i = 0; i <= REFUSAL_KINDS; i++)
         if (s->refusals[i].count && (all || now - s->refusals[i].first_ms >= REFUSAL_FLUSH_MS))
             refusal_flush(s, &s->refusals[i]);
@@ -226,7 +219,7 @@ static void refusals_flush(el_session *s, bool all)
  * refilled at REQ_RATE per second). */
 static bool request_allowed(el_session *s)
 {
-    int64_t now = now_ms();
+    int64_t now = el__clock_ms(CLOCK_REALTIME);
     if (s->req_last_ms == 0)
         s->req_tokens = REQ_BURST;
     else

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct wasm_engine_t;
 struct sqlite3;
@@ -186,6 +187,15 @@ el_status el__limits_narrow(el_limits *lim, const el_limits *want, const char *w
 /* The directory of the running binary (/proc/self/exe), where the shipped files are found
  * relative to (fsutil.c); EL_ERR_NOTFOUND when it cannot be read. */
 el_status el__exe_dir(char out[PATH_MAX], el_error *err);
+
+/* Milliseconds on clock c: CLOCK_REALTIME since the epoch (what records show), CLOCK_MONOTONIC
+ * for deadlines and intervals. */
+static inline int64_t el__clock_ms(clockid_t c)
+{
+    struct timespec t;
+    clock_gettime(c, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 /* fsyncs the directory holding path (after a rename into it); err may be NULL. */
 el_status el_fsync_dir_of(const char *path, el_error *err);
