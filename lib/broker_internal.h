@@ -40,6 +40,6 @@ struct el_msg_router {
 };
 
 /* Routes this session's messages through r (copied); NULL removes the router. */
-void el_session_set_router(el_session *s, const el_msg_router *r);
+void el__session_set_router(el_session *s, const el_msg_router *r);
 
 #endif

@@ -13,11 +13,11 @@
 /* Takes one of the capsule's max_instances slots (by name and publisher) for as long as *fd is
  * open; close(*fd) gives it back, and so does the death of the process. EL_ERR_LIMIT when all
  * are taken. */
-el_status el_instance_slot(el_runtime *rt, const el_artifact *art, int *fd, el_error *err);
+el_status el__instance_slot(el_runtime *rt, const el_artifact *art, int *fd, el_error *err);
 
 /* Audits that instance capsule_id of art was stopped (a limit, a crash, or the operator), with
  * the one-line reason (decision "kill"). */
-el_status el_instance_audit_kill(el_runtime *rt, const el_artifact *art, const char *capsule_id, const char *reason,
+el_status el__instance_audit_kill(el_runtime *rt, const el_artifact *art, const char *capsule_id, const char *reason,
                                  el_error *err);
 
 #endif

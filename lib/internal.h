@@ -121,14 +121,14 @@ bool el__token_revoked(el_runtime *rt, const uint8_t id[16]);
 
 /* SHA-256 fetched once, with OpenSSL initialised without loading openssl.cnf (sign.c). */
 struct evp_md_st;
-const struct evp_md_st *el_sha256_md(void);
+const struct evp_md_st *el__sha256_md(void);
 
 /* Like el_write_file_atomic (temp file + rename: readers see old or new, never half) but
  * without fsync: for caches whose entries are checksummed, where losing one costs a rebuild. */
-el_status el_write_file_cache(const char *path, const void *data, size_t len, unsigned mode, el_error *err);
+el_status el__write_file_cache(const char *path, const void *data, size_t len, unsigned mode, el_error *err);
 
 /* Writes all of data to fd, retrying short writes and EINTR; false (errno set) on failure. */
-bool el_write_all(int fd, const void *data, size_t len);
+bool el__write_all(int fd, const void *data, size_t len);
 
 /* The deadlines of IPFS transfers, fetch and publish alike (fetch.c; docs/distribution.md):
  * connect, stall (less than min_rate bytes/s over stall_ms) and the whole operation. */
@@ -198,25 +198,25 @@ static inline int64_t el__clock_ms(clockid_t c)
 }
 
 /* fsyncs the directory holding path (after a rename into it); err may be NULL. */
-el_status el_fsync_dir_of(const char *path, el_error *err);
+el_status el__fsync_dir_of(const char *path, el_error *err);
 
 
 /* ---- cid.c: the binary form, and the store's names (used by fetch, store, artifact) ---- */
 
-/* The store's file names (store.c): "<cid>.capsule". el_cid_store_name says whether name is
- * one (cid gets the CID); el_cid_store_entry whether path is home's store/<cid>.capsule, the
+/* The store's file names (store.c): "<cid>.capsule". el__cid_store_name says whether name is
+ * one (cid gets the CID); el__cid_store_entry whether path is home's store/<cid>.capsule, the
  * path el_store_locate makes. el_artifact_open checks the bytes of such a path against its CID,
  * so an entry replaced by other bytes (even another trusted artifact) never runs as that CID. */
-bool el_cid_store_name(const char *name, char cid[EL_CID_MAX]);
-bool el_cid_store_entry(const char *home, const char *path, char cid[EL_CID_MAX]);
+bool el__cid_store_name(const char *name, char cid[EL_CID_MAX]);
+bool el__cid_store_entry(const char *home, const char *path, char cid[EL_CID_MAX]);
 
 /* el_cid_validate's checks, also giving the 36 binary bytes: version, codec, multihash code, digest
  * length, then the SHA-256 digest. */
 #define EL_CID_BIN_LEN 36
-el_status el_cid_decode(const char *s, uint8_t bin[EL_CID_BIN_LEN], el_error *err);
+el_status el__cid_decode(const char *s, uint8_t bin[EL_CID_BIN_LEN], el_error *err);
 
 /* The text form (base32, 'b' prefix) of a binary CIDv1 of EL_CID_BIN_LEN bytes. */
-void el_cid_encode(const uint8_t bin[EL_CID_BIN_LEN], char out[EL_CID_MAX]);
+void el__cid_encode(const uint8_t bin[EL_CID_BIN_LEN], char out[EL_CID_MAX]);
 
 /* ---- fetch.c (the fuzz target and test_fetch too) ---- */
 
@@ -225,17 +225,17 @@ void el_cid_encode(const uint8_t bin[EL_CID_BIN_LEN], char out[EL_CID_MAX]);
  * the CAR's first block), writing the file's bytes to out_fd. A missing block is
  * EL_ERR_NOTFOUND; malformed or wrong data EL_ERR_TRUST or EL_ERR_FORMAT. On failure out_fd may
  * hold part of the file: the caller discards it. */
-el_status el_fetch_check_car(const uint8_t *car, size_t len, const char *root, int out_fd, el_error *err);
+el_status el__fetch_check_car(const uint8_t *car, size_t len, const char *root, int out_fd, el_error *err);
 
 /* ---- artifact.c ---- */
 
-/* When path is a store entry (home/store/<cid>.capsule, el_cid_store_entry), checks that a's
+/* When path is a store entry (home/store/<cid>.capsule, el__cid_store_entry), checks that a's
  * bytes are that CID (EL_ERR_TRUST if the entry was replaced); EL_OK for other paths.
  * el_artifact_open does it; a cache of opened artifacts does it on every reuse (the CID is
  * computed once per artifact, so a reuse costs a string compare). */
-el_status el_artifact_check_stored(const char *home, el_artifact *a, const char *path, el_error *err);
+el_status el__artifact_check_stored(const char *home, el_artifact *a, const char *path, el_error *err);
 
 /* Fresh random lowercase-hex id of 2*nbytes characters. */
-void el_random_hex(char *out, size_t nbytes);
+void el__random_hex(char *out, size_t nbytes);
 
 #endif

@@ -94,7 +94,7 @@ static el_status fetch_to_tmp(el_runtime *rt, const char *cid, const el_fetch_so
                               el__prehash *ph, char *tmp, el_error *err)
 {
     char dir[PATH_MAX], partial[PATH_MAX], r[17];
-    el_random_hex(r, 8); /* several daemon threads may fetch the same CID at once */
+    el__random_hex(r, 8); /* several daemon threads may fetch the same CID at once */
     el_status st = el_runtime_path(rt, "tmp", dir, sizeof dir, err);
     if (st == EL_OK)
         st = el_mkdirs(dir, 0700, err);
@@ -350,7 +350,7 @@ static el_status start_session(el_launch_ctx *l, el_error *err)
     if (st != EL_OK)
         return st;
     if (l->spec->router)
-        el_session_set_router(l->s, l->spec->router);
+        el__session_set_router(l->s, l->spec->router);
     for (size_t i = 0; i < l->spec->n_grants; i++)
         if ((st = el_session_grant(l->s, l->spec->grants[i], err)) != EL_OK)
             return st;
@@ -439,7 +439,7 @@ el_status el_launch_prepare(el_runtime *rt, const el_launch_spec *spec, el_launc
     if (st == EL_OK)
         st = narrow_limits(l, err);                         /* 5: limits */
     if (st == EL_OK)
-        st = el_instance_slot(rt, l->art, &l->slot, err);   /* 6: max_instances, host-wide */
+        st = el__instance_slot(rt, l->art, &l->slot, err);   /* 6: max_instances, host-wide */
     if (st == EL_OK)
         st = start_session(l, err);                         /* 7: session, grants, storage */
     if (st == EL_OK && (spec->flags & EL_LAUNCH_OPEN))
@@ -542,7 +542,7 @@ static void audit_kill(el_launch_ctx *l, el_error *err)
 {
     el_error ae;
     hold(l->spec, true);
-    el_status st = el_instance_audit_kill(l->rt, l->art, el_session_capsule_id(l->s), err->msg, &ae);
+    el_status st = el__instance_audit_kill(l->rt, l->art, el_session_capsule_id(l->s), err->msg, &ae);
     hold(l->spec, false);
     if (st != EL_OK) {
         size_t n = strlen(err->msg);

@@ -42,7 +42,7 @@ static const req_spec SPECS[EL_REQ_COUNT] = {
     [EL_REQ_GET_DECISION_REQUEST] = {"get_decision_request", {{0}}},
 };
 
-const char *el_req_type_name(el_req_type t) { return t < EL_REQ_COUNT ? SPECS[t].name : "?"; }
+const char *el__req_type_name(el_req_type t) { return t < EL_REQ_COUNT ? SPECS[t].name : "?"; }
 
 static int kind_ok(json_t *v, field_kind k)
 {
@@ -90,7 +90,7 @@ static int nesting_depth(const char *buf, size_t len, int max)
     return deepest;
 }
 
-el_status el_request_parse(const void *buf, size_t len, el_request *req, uint64_t *id_out, el_error *err)
+el_status el__request_parse(const void *buf, size_t len, el_request *req, uint64_t *id_out, el_error *err)
 {
     memset(req, 0, sizeof *req);
     *id_out = 0;
@@ -160,7 +160,7 @@ el_status el_request_parse(const void *buf, size_t len, el_request *req, uint64_
     return EL_OK;
 }
 
-bool el_request_bare(const void *buf, size_t len, uint64_t *id, el_req_type *type)
+bool el__request_bare(const void *buf, size_t len, uint64_t *id, el_req_type *type)
 {
     static const char head[] = "{\"id\":", mid[] = ",\"request\":{\"type\":\"", tail[] = "\"}}";
     const char *p = buf, *end = p + len;
@@ -189,21 +189,21 @@ bool el_request_bare(const void *buf, size_t len, uint64_t *id, el_req_type *typ
     return false;
 }
 
-void el_request_free(el_request *req)
+void el__request_free(el_request *req)
 {
     json_decref(req->body);
     req->body = NULL;
 }
 
-const char *el_req_str(const el_request *r, const char *field) { return json_string_value(json_object_get(r->body, field)); }
+const char *el__req_str(const el_request *r, const char *field) { return json_string_value(json_object_get(r->body, field)); }
 
-uint64_t el_req_uint(const el_request *r, const char *field, uint64_t dflt)
+uint64_t el__req_uint(const el_request *r, const char *field, uint64_t dflt)
 {
     json_t *v = json_object_get(r->body, field);
     return json_is_integer(v) ? (uint64_t)json_integer_value(v) : dflt;
 }
 
-char *el_response_encode(uint64_t id, json_t *resp, size_t *len)
+char *el__response_encode(uint64_t id, json_t *resp, size_t *len)
 {
     json_t *env = json_object();
     json_object_set_new(env, "id", json_integer((json_int_t)id));
@@ -214,7 +214,7 @@ char *el_response_encode(uint64_t id, json_t *resp, size_t *len)
     return text;
 }
 
-char *el_response_error(uint64_t id, const char *code, const char *message, size_t *len)
+char *el__response_error(uint64_t id, const char *code, const char *message, size_t *len)
 {
     json_t *r = json_object();
     json_object_set_new(r, "type", json_string("error"));
@@ -222,7 +222,7 @@ char *el_response_error(uint64_t id, const char *code, const char *message, size
     /* Messages may quote hostile input: make sure they are valid UTF-8 for the encoder. */
     json_t *m = json_string(message);
     json_object_set_new(r, "message", m ? m : json_string("(message not valid UTF-8)"));
-    return el_response_encode(id, r, len);
+    return el__response_encode(id, r, len);
 }
 
 /* Plain table-driven base64: the payloads are not secret, and libsodium's constant-time coder
@@ -306,7 +306,7 @@ uint8_t *el_base64_decode(const char *text, size_t *len)
     return out;
 }
 
-char *el_response_data(uint64_t id, const char *type, const void *data, size_t n, size_t *len)
+char *el__response_data(uint64_t id, const char *type, const void *data, size_t n, size_t *len)
 {
     char head[96];
     int hl = snprintf(head, sizeof head, "{\"id\":%llu,\"response\":{\"type\":\"%s\",\"data\":\"", (unsigned long long)id, type);

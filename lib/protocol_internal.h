@@ -41,31 +41,31 @@ typedef enum el_req_type {
 typedef struct el_request {
     uint64_t id;
     el_req_type type;
-    json_t *body; /* the inner request object (owned; freed by el_request_free) */
+    json_t *body; /* the inner request object (owned; freed by el__request_free) */
 } el_request;
 
 /* Parses one message. On failure returns EL_ERR_FORMAT, sets *id_out to the envelope's id when
  * it could be read (else 0), and err->msg says what is wrong. */
-el_status el_request_parse(const void *buf, size_t len, el_request *req, uint64_t *id_out, el_error *err);
-void el_request_free(el_request *req);
+el_status el__request_parse(const void *buf, size_t len, el_request *req, uint64_t *id_out, el_error *err);
+void el__request_free(el_request *req);
 
 /* The hot path of field-less requests: true when buf is exactly the canonical encoding
  * {"id":N,"request":{"type":"T"}} of a type that needs no fields (what the SDKs send for ping).
- * Anything else returns false and goes through el_request_parse. */
-bool el_request_bare(const void *buf, size_t len, uint64_t *id, el_req_type *type);
-const char *el_req_type_name(el_req_type t);
+ * Anything else returns false and goes through el__request_parse. */
+bool el__request_bare(const void *buf, size_t len, uint64_t *id, el_req_type *type);
+const char *el__req_type_name(el_req_type t);
 
 /* Field accessors for a parsed (hence validated) request; absent optional fields give NULL/0. */
-const char *el_req_str(const el_request *r, const char *field);
-uint64_t el_req_uint(const el_request *r, const char *field, uint64_t dflt);
+const char *el__req_str(const el_request *r, const char *field);
+uint64_t el__req_uint(const el_request *r, const char *field, uint64_t dflt);
 
 /* Encodes {"id":id,"response":resp}; takes ownership of resp. Returns malloc'd text. */
-char *el_response_encode(uint64_t id, json_t *resp, size_t *len);
+char *el__response_encode(uint64_t id, json_t *resp, size_t *len);
 /* An error response {"type":"error","code":code,"message":message}. */
-char *el_response_error(uint64_t id, const char *code, const char *message, size_t *len);
+char *el__response_error(uint64_t id, const char *code, const char *message, size_t *len);
 
 /* {"id":id,"response":{"type":type,"data":"<base64>"}} without building a JSON tree: the
  * storage and content hot path. */
-char *el_response_data(uint64_t id, const char *type, const void *data, size_t n, size_t *len);
+char *el__response_data(uint64_t id, const char *type, const void *data, size_t n, size_t *len);
 
 #endif

@@ -223,7 +223,7 @@ static cached_art *art_find(serve *sv, const struct stat *fst, const uint8_t *sh
  * content: it may hold another entry's). A string compare: the CID was computed when cached. */
 static el_status art_trusted(serve *sv, cached_art *ca, const char *path, el_error *err)
 {
-    el_status st = el_artifact_check_stored(el_runtime_home(sv->rt), ca->art, path, err);
+    el_status st = el__artifact_check_stored(el_runtime_home(sv->rt), ca->art, path, err);
     if (st != EL_OK)
         el_error_prefix(err, "%s", path);
     else if (el_trust_check(sv->rt, el_artifact_publisher(ca->art), NULL, err) != EL_OK)
@@ -1290,7 +1290,7 @@ static void conn_refuse(conn *c, int why)
                                   fail(EL_ERR_USAGE, msg));
     char *out = json_dumps(r, JSON_COMPACT);
     json_decref(r);
-    bool ok = out && el_write_all(c->fd, out, strlen(out)) && el_write_all(c->fd, "\n", 1);
+    bool ok = out && el__write_all(c->fd, out, strlen(out)) && el__write_all(c->fd, "\n", 1);
     free(out);
     shutdown(c->fd, SHUT_WR);
     int64_t until = mono_ms() + CONN_LINE_MS;
@@ -1324,7 +1324,7 @@ static void *conn_main(void *arg)
         conn_consume(c, n);
         char *out = json_dumps(resp, JSON_COMPACT);
         json_decref(resp);
-        bool ok = out && el_write_all(c->fd, out, strlen(out)) && el_write_all(c->fd, "\n", 1);
+        bool ok = out && el__write_all(c->fd, out, strlen(out)) && el__write_all(c->fd, "\n", 1);
         free(out);
         conn_set_busy(c, false);
         if (!ok)
@@ -1614,7 +1614,7 @@ el_status el_serve_call(int fd, const char *req, char **resp, el_error *err)
     out[n] = '\n';
     /* A daemon that refuses the connection answers why and closes: the write may then fail
      * (EPIPE: the caller ignores SIGPIPE), and the answer is still there to be read. */
-    bool ok = el_write_all(fd, out, n + 1);
+    bool ok = el__write_all(fd, out, n + 1);
     int werr = errno;
     free(out);
     size_t cap = 4096, len = 0;

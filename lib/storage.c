@@ -395,14 +395,14 @@ el_status el__storage_write(int root, const char *rel, const void *data, size_t 
         return err->code;
     char tmp[300];
     char rnd[17];
-    el_random_hex(rnd, 8);
+    el__random_hex(rnd, 8);
     snprintf(tmp, sizeof tmp, ".tmp-%s", rnd);
     int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     el_status s = EL_OK;
     if (fd < 0) {
         s = el_error_set(err, EL_ERR_IO, "storage: cannot write %s: %s", rel, strerror(errno));
     } else {
-        if (!el_write_all(fd, data, len))
+        if (!el__write_all(fd, data, len))
             s = el_error_set(err, EL_ERR_IO, "storage: write %s: %s", rel, strerror(errno));
         if (s == EL_OK && fsync(fd) != 0)
             s = el_error_set(err, EL_ERR_IO, "storage: fsync %s: %s", rel, strerror(errno));

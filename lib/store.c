@@ -157,7 +157,7 @@ static el_status put(el_runtime *rt, el_artifact *a, const char *cid, unsigned f
         /* Same file system as the store (both under $ELASTOS_HOME) in the usual case; else copy. */
         placed = rename(from, path) == 0;
         if (placed)
-            s = el_fsync_dir_of(path, err);
+            s = el__fsync_dir_of(path, err);
     }
     /* Write the bytes that were verified (the mapping), not the file again: no check-then-use gap.
      * An entry already there is kept only if it holds exactly these bytes: a damaged or foreign
@@ -204,7 +204,7 @@ el_status el_store_install(el_runtime *rt, const char *file, char cid_out[EL_CID
 }
 
 /* true if name is "<valid cid>.capsule"; cid gets the CID. */
-static bool entry_name(const char *name, char cid[EL_CID_MAX]) { return el_cid_store_name(name, cid); }
+static bool entry_name(const char *name, char cid[EL_CID_MAX]) { return el__cid_store_name(name, cid); }
 
 /* Makes the index match the files (caller holds the exclusive lock): drops rows without a file,
  * indexes (pinned) files without a row that open as artifacts. */

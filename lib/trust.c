@@ -292,10 +292,10 @@ static el_status trust_of(void *rt, const uint8_t pk[EL_PK_BYTES], el_trust_entr
 el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_artifact **out, el_error *err)
 {
     char want[EL_CID_MAX];
-    bool stored = el_cid_store_entry(rt->home, path, want);
+    bool stored = el__cid_store_entry(rt->home, path, want);
     el_status s = el__artifact_load(path, stored ? flags | EL_OPEN_CID : flags, trust_of, rt, out, err);
     if (s == EL_OK && stored)
-        s = el_artifact_check_stored(rt->home, *out, path, err);
+        s = el__artifact_check_stored(rt->home, *out, path, err);
     if (s == EL_OK)
         s = el__ceiling_apply(rt, *out, err);
     if (s != EL_OK && *out) {

@@ -103,8 +103,8 @@ static int memfd_with(const char *name, const void *a, size_t alen, const void *
         return -1;
     static const char zeros[4];
     /* The kernel reads concatenated archives only at 4-byte aligned offsets. */
-    if (!el_write_all(fd, a, alen) || (blen && !el_write_all(fd, zeros, (4 - alen % 4) % 4)) ||
-        (blen && !el_write_all(fd, b, blen))) {
+    if (!el__write_all(fd, a, alen) || (blen && !el__write_all(fd, zeros, (4 - alen % 4) % 4)) ||
+        (blen && !el__write_all(fd, b, blen))) {
         close(fd);
         return -1;
     }
@@ -653,7 +653,7 @@ static void serve(vm_launch *l, const el_channel *ch, const el_vm_options *o, co
                 }
                 if (o->gate)
                     o->gate(o->gate_arg, true);
-                char *resp = of ? el_response_error(0, "bad_request", "message longer than 1 MiB", &rlen)
+                char *resp = of ? el__response_error(0, "bad_request", "message longer than 1 MiB", &rlen)
                                 : ch->handle(ch->arg, line, len, &rlen);
                 if (o->gate)
                     o->gate(o->gate_arg, false);
@@ -782,7 +782,7 @@ static void accel_store(el_runtime *rt, const char *key, const char *verdict)
     accel_cache_path(rt, path, sizeof path);
     int n = snprintf(line, sizeof line, "%s %s\n", key, verdict);
     if (el_mkdirs(dir, 0700, &e) == EL_OK)
-        (void)el_write_file_cache(path, line, (size_t)n, 0600, &e);
+        (void)el__write_file_cache(path, line, (size_t)n, 0600, &e);
 }
 
 el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options *o, el_vm_result *res, el_error *err)

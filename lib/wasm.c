@@ -377,7 +377,7 @@ static void cache_store(el_runtime *rt, const char *path, const uint8_t *ser, si
         el_sha256(ser, ser_len, buf + 8);
         memcpy(buf + 40, &plen, 8);
         memcpy(buf + CACHE_HDR, ser, ser_len);
-        (void)el_write_file_cache(path, buf, len, 0600, &e);
+        (void)el__write_file_cache(path, buf, len, 0600, &e);
     }
     free(buf);
 }
@@ -422,7 +422,7 @@ static void compile_child(int wfd, const uint8_t *wasm, size_t len, uint64_t cpu
     } else if ((we = wasmtime_module_serialize(m, &out)) != NULL) {
         _exit(1);
     }
-    if (!el_write_all(wfd, &tag, 1) || !el_write_all(wfd, out.data, out.size))
+    if (!el__write_all(wfd, &tag, 1) || !el__write_all(wfd, out.data, out.size))
         _exit(1);
     _exit(0);
 }
@@ -738,7 +738,7 @@ static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmti
     size_t len;
     if (rp == 0 && rl == 0) {
         if (!*pending) {
-            char *e = el_response_error(0, "bad_request", "no kept response to fetch", &len);
+            char *e = el__response_error(0, "bad_request", "no kept response to fetch", &len);
             resp = e;
         } else {
             resp = *pending;
@@ -1375,7 +1375,7 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     if (o->capsule_id)
         snprintf(res->capsule_id, sizeof res->capsule_id, "%s", o->capsule_id);
     else
-        el_random_hex(res->capsule_id, EL_CAPSULE_ID_LEN / 2);
+        el__random_hex(res->capsule_id, EL_CAPSULE_ID_LEN / 2);
 
     wrun run = {.he = {.ch = o->channel, .gate = o->gate, .gate_arg = o->gate_arg}, .dl = &dl};
     wasmtime_linker_t *linker = NULL;
