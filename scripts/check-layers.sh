@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check-layers.sh LIBELASTOS_A [SRC_DIR] - fails when a file of lib/ uses a layer above its own,
 # when files use each other in a cycle, when a process-wide symbol is used outside the one
-# file allowed to, or when the public/internal naming and visibility rules are broken (the map: scripts/layers.txt; the reasons: docs/internals.md).
+# file allowed to, or when the public/internal naming and visibility rules are broken (the map:
+# scripts/layers.txt; the reasons: docs/internals.md).
 # Uses: `nm` of each object in the archive (who defines and who needs each symbol) and the
 # #include "..." lines of lib/*.c. Prints every violation, one per line; exit 1 if any.
 set -euo pipefail
