@@ -876,7 +876,7 @@ el_status el__session_answer(el_session *s, json_t **result, const char **code, 
     *code = NULL;
     if (!s->answered) {
         *code = "unavailable";
-        return el_error_set(err, EL__ERR_UNAVAILABLE, "the provider capsule ended without answering");
+        return el_error_set(err, EL__ERR_UNAVAILABLE, "the provider of %s ended without answering", s->call.scheme);
     }
     if (s->answer_code) {
         *code = s->answer_code;
