@@ -612,14 +612,29 @@ static const char *resource_problem(const char *r)
     if (n > MAX_RESOURCE_BYTES)
         return "is longer than 1024 bytes";
     const char *rest;
-    bool elastos = false;
+    bool elastos = false, web = false;
     if (strncmp(r, "localhost://", 12) == 0) {
         rest = r + 12;
     } else if (strncmp(r, "elastos://", 10) == 0) {
         rest = r + 10;
         elastos = true;
+    } else if (strncmp(r, "http://", 7) == 0 || strncmp(r, "https://", 8) == 0) {
+        rest = r + (r[4] == 's' ? 8 : 7);
+        web = true;
     } else {
-        return "must start with localhost:// or elastos://";
+        return "must start with localhost://, elastos://, http:// or https://";
+    }
+    if (web) { /* egress (docs/providers.md): HOST:PORT, HOST lowercase name or [IPv6], PORT digits */
+        size_t al = strcspn(rest, "/"), colon = al;
+        while (colon > 0 && rest[colon - 1] != ':')
+            colon--;
+        bool ok = colon > 1 && colon < al && strspn(rest + colon, "0123456789") == al - colon && al - colon <= 5;
+        if (ok && rest[0] == '[')
+            ok = rest[colon - 2] == ']' && strspn(rest + 1, "0123456789abcdef:.") == colon - 3;
+        else if (ok)
+            ok = strspn(rest, "abcdefghijklmnopqrstuvwxyz0123456789.-") == colon - 1;
+        if (!ok)
+            return "must name HOST:PORT after http:// or https:// (lowercase host or [IPv6], explicit port)";
     }
     if (!*rest)
         return "names no resource after the scheme";
@@ -636,7 +651,7 @@ static const char *resource_problem(const char *r)
                 return "may use \"*\" only as a final \"/*\" segment";
             if (idx == 0)
                 return "must name a root before \"/*\" (e.g. localhost://storage/*)";
-        } else {
+        } else if (!(web && idx == 0)) { /* a web authority was checked above */
             for (size_t i = 0; i < len; i++) {
                 unsigned char c = (unsigned char)seg[i];
                 if (c == '*')

@@ -26,7 +26,7 @@
 #include <time.h>
 
 static const el__provider *const table[] = {
-    &el__prov_storage, &el__prov_cid, &el__prov_net, &el__prov_ai, &el__prov_msg, &el__prov_orch,
+    &el__prov_storage, &el__prov_cid, &el__prov_net, &el__prov_ai, &el__prov_msg, &el__prov_orch, &el__prov_egress,
 };
 _Static_assert(sizeof table / sizeof table[0] <= EL__PROV_MAX, "raise EL__PROV_MAX");
 

@@ -135,7 +135,7 @@ const char *el__capsule_resource(const char *owner_key, const char *resource, ch
 
 /* The providers (one per file). */
 extern const el__provider el__prov_storage, el__prov_cid, el__prov_net, el__prov_ai, el__prov_msg,
-    el__prov_orch;
+    el__prov_orch, el__prov_egress;
 /* prov_capsule.c: every provider_call no built-in provider serves (a bound scheme, or not_found);
  * not in the table, the broker's fallback. */
 extern const el__provider el__prov_capsule;

@@ -35,7 +35,9 @@ static void check_manifest(const el_manifest *m)
         unsigned a = m->permissions[i].actions;
         REQUIRE(a != 0 && (a & ~0x3fu) == 0);
         REQUIRE(strncmp(m->permissions[i].resource, "localhost://", 12) == 0 ||
-                strncmp(m->permissions[i].resource, "elastos://", 10) == 0);
+                strncmp(m->permissions[i].resource, "elastos://", 10) == 0 ||
+                strncmp(m->permissions[i].resource, "http://", 7) == 0 ||
+                strncmp(m->permissions[i].resource, "https://", 8) == 0);
         REQUIRE(strstr(m->permissions[i].resource, "/../") == NULL);
     }
     const el_limits *l = &m->limits;

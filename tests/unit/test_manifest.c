@@ -322,8 +322,12 @@ static const bad_case BAD[] = {
      "contains an empty segment"},
     {"permission percent-encoding", PERM("localhost://storage/%2e%2e/x", "['read']"), 0,
      "percent-encoding is not allowed"},
-    {"permission other scheme", PERM("http://example.com/x", "['read']"), 0,
-     "must start with localhost:// or elastos://"},
+    {"permission other scheme", PERM("ftp://example.com/x", "['read']"), 0,
+     "must start with localhost://, elastos://, http:// or https://"},
+    {"permission web without port", PERM("https://example.com/x", "['read']"), 0, "explicit port"},
+    {"permission web capital host", PERM("https://Example.com:443/x", "['read']"), 0, "explicit port"},
+    {"permission web userinfo", PERM("https://u@example.com:443/x", "['read']"), 0, "explicit port"},
+    {"permission web bad v6", PERM("http://[::1x]:80/x", "['read']"), 0, "explicit port"},
     {"permission nothing after scheme", PERM("elastos://", "['read']"), 0,
      "names no resource after the scheme"},
     {"permission malformed elastos root", PERM("elastos://Peers/x", "['read']"), 0,
@@ -774,6 +778,12 @@ static void test_full_inline(void)
     CHECK_STREQ(m->provides[0], "elastos://kv/");
     CHECK_STREQ(m->provides[1], "elastos://kv-2/");
     CHECK_STREQ(m->permissions[0].resource, "elastos://kv/*");
+    el_manifest_free(m);
+    m = parse_ok(W(",'permissions':[{'resource':'https://api.example.com:443/v1/*','actions':['read']},"
+                   "{'resource':'http://[::1]:8080/*','actions':['write']}]"));
+    if (!m)
+        return;
+    CHECK(m->n_permissions == 2);
     el_manifest_free(m);
 
     /* A data capsule whose viewer is a CID. */
