@@ -184,9 +184,10 @@ static bool setup(CURL *h, const el__http_request *r, xfer *x, struct curl_slist
     C->easy_setopt(h, CURLOPT_URL, r->url);
     C->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     if (r->pin) { /* the one address the caller checked: libcurl resolves nothing itself */
-        if (!(*pin = C->slist_append(NULL, r->pin)))
+        if (r->pin[0] && !(*pin = C->slist_append(NULL, r->pin)))
             return false;
-        C->easy_setopt(h, CURLOPT_RESOLVE, *pin);
+        if (*pin)
+            C->easy_setopt(h, CURLOPT_RESOLVE, *pin);
         C->easy_setopt(h, CURLOPT_PROXY, ""); /* nor goes through a proxy from the environment */
     }
     if (r->method && !strcmp(r->method, "HEAD"))

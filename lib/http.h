@@ -64,7 +64,8 @@ typedef struct el__http_request {
     size_t buffer_size;            /* receive buffer (0: libcurl's default, 16 KiB) */
     const char *method;            /* GET (default), HEAD, POST, PUT, PATCH, DELETE; a body with post */
     const char *pin;               /* "HOST:PORT:ADDRESS": connect there, resolve nothing, no proxy
-                                      (egress: the address the caller checked) */
+                                      (egress: the address the caller checked); "": the URL's host is
+                                      an address literal (nothing to resolve), no proxy */
 } el__http_request;
 
 typedef struct el__http_result {

@@ -184,8 +184,12 @@ static el_status resolve_checked(const egress_conf *cf, const el__http_url *u, c
     freeaddrinfo(res);
     if (st == EL_OK && !first[0])
         st = el_error_set(err, EL__ERR_UNAVAILABLE, "%s has no IPv4 or IPv6 address", u->host);
-    if (st == EL_OK)
-        snprintf(pin, cap, "%s:%s:%s%s%s", name, u->port, first_v6 ? "[" : "", first, first_v6 ? "]" : "");
+    struct in6_addr lit;
+    bool literal = inet_pton(AF_INET, name, &lit) == 1 || inet_pton(AF_INET6, name, &lit) == 1;
+    if (st == EL_OK && literal)
+        pin[0] = 0; /* libcurl connects to the literal it parsed, the one checked: nothing to pin */
+    else if (st == EL_OK)
+        snprintf(pin, cap, "%s:%s:%s%s%s", u->host, u->port, first_v6 ? "[" : "", first, first_v6 ? "]" : "");
     return st;
 }
 
