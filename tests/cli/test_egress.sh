@@ -9,8 +9,8 @@
 # hop-by-hop headers; the operator's credential header reaches the server, never the capsule.
 source "$(dirname "$0")/lib.sh"
 B=$ELASTOS_BUILD_DIR
-SRV=
-trap 'if [ -n "$SRV" ]; then kill "$SRV" 2>/dev/null; fi; rm -rf "$WORK"' EXIT
+SRV= DPID=
+trap 'for p in $SRV $DPID; do kill -9 "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
 "$E" trust add "$B/keys/publisher.pub" --name build >/dev/null 2>&1 || bad "trust build key"
 python3 "$ELASTOS_SRC_DIR/tests/tools/egress_server.py" "$WORK/port" "$WORK/srv.log" &
 SRV=$!
@@ -20,19 +20,23 @@ check '[ -n "$P" ]'
 L="http://127.0.0.1:$P"
 # http-get repacked with permissions for this server's port (and the refused forms' resources).
 D="$WORK/hg"; cp -r "$B/capsules/http-get.stage" "$D"
-python3 - "$D/capsule.json" "$P" <<'PY'
+# Literal forms of every refused range (nothing listens there: the refusal comes first).
+RANGES="0.0.0.0 10.1.2.3 100.64.0.1 172.16.0.1 192.168.1.1 198.18.0.1 224.0.0.1 255.255.255.255 [::] [fc00::1]
+[fe80::1] [ff02::1] [::127.0.0.1] [64:ff9b::7f00:1] [64:ff9b::a9fe:a9fe] [2002:c0a8:101::1] [2001:db8::1]"
+python3 - "$D/capsule.json" "$P" "$RANGES" <<'PY'
 import json, sys
 p, port = sys.argv[1], sys.argv[2]
 m = json.load(open(p))
 m["permissions"] = [{"resource": r % port if "%s" in r else r, "actions": a} for r, a in [
     ("http://127.0.0.1:%s/*", ["read", "write"]), ("http://[::1]:%s/*", ["read"]),
     ("http://[::ffff:127.0.0.1]:%s/*", ["read"]), ("http://localhost:%s/*", ["read"]),
-    ("http://169.254.169.254:80/*", ["read"])]]
+    ("http://169.254.169.254:80/*", ["read"])] + [("http://%s:80/*" % h, ["read"]) for h in sys.argv[3].split()]]
 json.dump(m, open(p, "w"))
 PY
 "$E" pack "$D" --key "$B/keys/publisher.key" -o "$WORK/hg.capsule" >/dev/null 2>&1 || bad "pack http-get"
 GR=(--grant "$L/*:read,write" --grant "http://[::1]:$P/*:read" --grant "http://[::ffff:127.0.0.1]:$P/*:read"
     --grant "http://localhost:$P/*:read" --grant "http://169.254.169.254:80/*:read")
+for h in $RANGES; do GR+=(--grant "http://$h:80/*:read"); done
 hg() { "$E" run "$WORK/hg.capsule" "${GR[@]}" -- "$@" </dev/null; }
 denied_by_address() { # URL TOKEN-PATTERN: refused by the address check, and audited as such
     expect 1 hg --token-for "$2" "$1"
@@ -50,6 +54,7 @@ denied_by_address "http://[::1]:$P/data" "http://[::1]:$P/*"
 denied_by_address "http://[::ffff:127.0.0.1]:$P/data" "http://[::ffff:127.0.0.1]:$P/*"
 denied_by_address "http://localhost:$P/data" "http://localhost:$P/*"
 denied_by_address "http://169.254.169.254/latest/meta-data/" "http://169.254.169.254:80/*"
+for h in $RANGES; do denied_by_address "http://$h/x" "http://$h:80/*"; done
 N1=$(grep -c '^GET' "$WORK/srv.log" 2>/dev/null || echo 0)
 check '[ "$N0" = "$N1" ]'   # the server saw none of them
 "$E" audit show >"$WORK/audit"
@@ -98,4 +103,20 @@ contains "$WORK/srv.log" "X-Api-Key: s3cret-key-42"
 contains "$WORK/srv.log" "X-Trace: t1"
 lacks "$WORK/out" "s3cret"
 "$E" audit show >"$WORK/audit"; lacks "$WORK/audit" "s3cret"
+
+# ---- through the daemon: the same rules, the runtime released while the network is waited on --
+"$E" serve 2>>"$WORK/serve.log" &
+DPID=$!
+for _ in $(seq 1 100); do "$E" ps >/dev/null 2>&1 && break; sleep 0.05; done
+I1=$("$E" run --detach "$WORK/hg.capsule" "${GR[@]}" -- "$L/data") || bad "launch in serve"
+I2=$("$E" run --detach "$WORK/hg.capsule" "${GR[@]}" -- --token-for "http://[::1]:$P/*" "http://[::1]:$P/data") || bad "launch 2"
+for _ in $(seq 1 300); do
+    "$E" ps --json >"$WORK/ps"
+    [ "$(grep -o '"state":"exited"' "$WORK/ps" | wc -l)" -ge 2 ] && break
+    sleep 0.05
+done
+"$E" logs "$I1" >"$WORK/out"; check '[ "$(wc -c <"$WORK/out")" = 4096 ]'
+"$E" logs "$I2" >"$WORK/out"; contains "$WORK/out" "a non-public address the operator does not allow"
+kill -TERM "$DPID"; wait "$DPID"; check '[ $? = 0 ]'
+if grep -q Sanitizer "$WORK/serve.log"; then bad "daemon: $(grep -m3 -A12 Sanitizer "$WORK/serve.log")"; fi
 finish
