@@ -80,7 +80,12 @@ expect 1 run_cli get k; contains "$WORK/out" "kv-cli: not_found: no provider for
 "$E" audit show >"$WORK/audit"; contains "$WORK/audit" 'provider_unbind capsule=- resource=elastos://kv/'
 
 # ---- a misbehaving provider: a clear error, within its deadline (wall_ms 3000) -----------------
-expect 0 "$E" provider add elastos://kv/ provtest
+# Outside a call, get_provider_call is refused.
+expect 1 "$E" run provtest </dev/null; contains "$WORK/out" "provtest: denied: only a provider capsule serving a call"
+expect 0 "$E" provider add elastos://kv/ provtest --grant "$X"
+# A provider holding a token for a bound scheme still cannot call a provider capsule: no chains.
+expect 0 run_cli call chain; contains "$WORK/out" '{"chain":"denied"}'
+check '[ "$("$E" audit show | grep -c "forward capsule=provtest")" = 0 ]' 
 expect 0 run_cli get k; check '[ "$(cat "$WORK/out")" = from-provtest ]'
 for op in crash hang silent garbage; do
     expect 1 timeout 60 "$E" run kv-cli --grant "$X" -- call "$op"
