@@ -168,7 +168,18 @@ static el_status put(el_runtime *rt, el_artifact *a, const char *cid, unsigned f
     return s;
 }
 
-el_status el_store_add(el_runtime *rt, const char *file, unsigned flags, char cid_out[EL_CID_MAX], el_error *err)
+/* Closes a, or hands it to *keep when keep is given and s is EL_OK. */
+static el_status close_or_keep(el_artifact *a, el_artifact **keep, el_status s)
+{
+    if (keep && s == EL_OK)
+        *keep = a;
+    else
+        el_artifact_close(a);
+    return s;
+}
+
+el_status el__store_add_keep(el_runtime *rt, const char *file, unsigned flags, char cid_out[EL_CID_MAX],
+                             el_artifact **keep, el_error *err)
 {
     el_artifact *a;
     el_status s = el_artifact_open(rt, file, EL_OPEN_CID, &a, err);
@@ -177,12 +188,16 @@ el_status el_store_add(el_runtime *rt, const char *file, unsigned flags, char ci
     s = el_artifact_cid(a, cid_out, err);
     if (s == EL_OK)
         s = put(rt, a, cid_out, flags, NULL, err);
-    el_artifact_close(a);
-    return s;
+    return close_or_keep(a, keep, s);
+}
+
+el_status el_store_add(el_runtime *rt, const char *file, unsigned flags, char cid_out[EL_CID_MAX], el_error *err)
+{
+    return el__store_add_keep(rt, file, flags, cid_out, NULL, err);
 }
 
 el_status el__store_add_fetched(el_runtime *rt, const char *tmp, el__prehash *ph, const char *cid, unsigned flags,
-                                el_error *err)
+                                el_artifact **keep, el_error *err)
 {
     el_artifact *a = NULL;
     char got[EL_CID_MAX];
@@ -194,8 +209,7 @@ el_status el__store_add_fetched(el_runtime *rt, const char *tmp, el__prehash *ph
         s = el_error_set(err, EL_ERR_TRUST, "fetched %s but the artifact's CID is %s", cid, got);
     if (s == EL_OK)
         s = put(rt, a, cid, flags, tmp, err);
-    el_artifact_close(a);
-    return s;
+    return a ? close_or_keep(a, keep, s) : s;
 }
 
 el_status el_store_install(el_runtime *rt, const char *file, char cid_out[EL_CID_MAX], el_error *err)
