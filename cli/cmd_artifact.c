@@ -50,7 +50,7 @@ int cmd_pack(int argc, char **argv)
     if (s != EL_OK)
         return cli_fail(&err);
     printf("%s\n", cid);
-    fprintf(stderr, "elastos: packed %s\n", path);
+    cli_note("packed %s", path);
     return 0;
 }
 
@@ -300,7 +300,7 @@ static int rm_by_name(el_runtime *rt, const char *arg)
         if (el_store_remove(rt, v[i].cid, &err) != EL_OK)
             rc = cli_fail(&err);
         else {
-            fprintf(stderr, "elastos: removed %s %s (%s)\n", v[i].name, v[i].version, v[i].cid);
+            cli_note("removed %s %s (%s)", v[i].name, v[i].version, v[i].cid);
             removed++;
         }
     }

@@ -69,6 +69,8 @@ int cmd_run(int argc, char **argv)
         fflush(stdout); /* what we printed comes before what the capsule prints */
         el_status st = el_launch(rt, &spec, &res, &err);
         rc = st == EL_OK ? res.exit_code : cli_fail(&err);
+        if (st == EL_OK)
+            cli_verbose("instance %s of %s exited %d", res.capsule_id, target, res.exit_code);
     }
     el_runtime_close(rt);
     free(grants);

@@ -306,7 +306,7 @@ static int tokens_revoke(const char *id)
     free(v);
     el_runtime_close(rt);
     if (!rc)
-        fprintf(stderr, "elastos: revoked token %s%s\n", id, t ? "" : " (not issued here: it can never be used)");
+        cli_note("revoked token %s%s", id, t ? "" : " (not issued here: it can never be used)");
     return rc;
 }
 

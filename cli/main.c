@@ -93,6 +93,18 @@ static const cli_command commands[] = {
      "rootfs.cpio, an initramfs holding BINARY (a static x86-64 executable) as /app/NAME, the guest\n"
      "init, and the host cloud kernel's virtio modules. No root needed. Then `elastos pack DIR`.\n"
      "See docs/vm.md."},
+    {"policy", cmd_policy, "policy list [--json] | add allow|deny WHO RESOURCE ACTIONS [--first] | remove LINE | check CAPSULE|NAME@PUBLISHER RESOURCE ACTION",
+     "The default shell's policy file ($ELASTOS_HOME/shell/policy, docs/capabilities.md), read and\n"
+     "written with the shell's own parser. list: the rules, numbered by line (as the shell reads\n"
+     "them: WHO and RESOURCE percent-encoded; --json: decoded). add: appends a rule (--first: puts\n"
+     "it first, so it decides before the others), after checking WHO (*, NAME@ed25519:<hex>,\n"
+     "publisher:ed25519:<hex> or NAME), RESOURCE (* or a pattern like localhost://storage/*) and\n"
+     "ACTIONS (* or e.g. read,write); the file is replaced atomically, never half-written, and a\n"
+     "malformed file is not edited (65 naming its line). remove LINE: removes that rule.\n"
+     "check: what the shell decides for CAPSULE (FILE|CID|NAME) or NAME@PUBLISHER asking for\n"
+     "ACTION on RESOURCE, and which line decides: exit 0 allow, 77 deny, 66 no rule matches (the\n"
+     "shell then asks on a terminal, or denies). The runtime asks the shell only for requests\n"
+     "inside the capsule's manifest permissions that no --grant covers."},
     {"tokens", cmd_tokens, "tokens list [--json] | revoke ID",
      "list: the tokens this host issued, newest first: id, capsule, resource, action, uses/max,\n"
      "expiry and state (active, revoked, expired or used-up).\n"
@@ -150,6 +162,32 @@ int cli_failf(int code, const char *fmt, ...)
     return code;
 }
 
+int cli_verbosity;
+
+void cli_note(const char *fmt, ...)
+{
+    if (cli_verbosity < 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("elastos: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void cli_verbose(const char *fmt, ...)
+{
+    if (cli_verbosity <= 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("elastos: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
@@ -193,10 +231,43 @@ int cli_parse_uint(const char *cmd, const char *flag, const char *text, unsigned
     return 0;
 }
 
+/* The library's messages: "elastos: [warning: ]message" on stderr, info lines dropped when
+ * quiet (the default sink's format, with the one -q rule). */
+static void log_sink(void *arg, el_log_level level, const char *msg)
+{
+    (void)arg;
+    if (level == EL_LOG_INFO && cli_verbosity < 0)
+        return;
+    fprintf(stderr, "elastos: %s%s\n", level == EL_LOG_WARNING ? "warning: " : "", msg);
+}
+
 int cli_open_runtime(el_runtime **rt)
 {
     el_error err;
-    return el_runtime_open(NULL, rt, &err) == EL_OK ? 0 : cli_fail(&err);
+    if (el_runtime_open(NULL, rt, &err) != EL_OK)
+        return cli_fail(&err);
+    el_runtime_set_log(*rt, log_sink, NULL);
+    cli_verbose("home %s", el_runtime_home(*rt));
+    return 0;
+}
+
+/* Takes the global -q/--quiet and -v/--verbose out of argv (anywhere before "--", before or
+ * after the command), setting cli_verbosity; the last one given wins. Returns the new argc. */
+static int take_verbosity(int argc, char **argv)
+{
+    int o = 1, i = 1;
+    for (; i < argc && strcmp(argv[i], "--"); i++) {
+        if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+            cli_verbosity = -1;
+        else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+            cli_verbosity = 1;
+        else
+            argv[o++] = argv[i];
+    }
+    for (; i < argc; i++)
+        argv[o++] = argv[i];
+    argv[o] = NULL;
+    return o;
 }
 
 bool cli_name_ok(const char *s, size_t n)
@@ -210,7 +281,10 @@ bool cli_name_ok(const char *s, size_t n)
 int cli_resolve(el_runtime *rt, const char *arg, char *path)
 {
     el_error err; /* the library's one resolution rule (launch.h), a missing CID fetched */
-    return el_launch_resolve(rt, arg, EL_LAUNCH_FETCH, NULL, NULL, path, &err) == EL_OK ? 0 : cli_fail(&err);
+    if (el_launch_resolve(rt, arg, EL_LAUNCH_FETCH, NULL, NULL, path, &err) != EL_OK)
+        return cli_fail(&err);
+    cli_verbose("%s is %s", arg, path);
+    return 0;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -319,7 +393,10 @@ static int print_man(void)
     printf(".SH NAME\nelastos \\- run signed, content-addressed capsules with zero ambient authority\n");
     printf(".SH SYNOPSIS\n.B elastos\n.I COMMAND\n[\\fIARGS\\fR...]\n.br\n.B elastos\n\\-\\-help | \\-V | \\-\\-version\n");
     printf(".SH DESCRIPTION\nEvery command has \\-\\-help, which prints the same text as this page. Errors are one\n"
-           "line on stderr starting \"elastos: \".\n.SH COMMANDS\n");
+           "line on stderr starting \"elastos: \".\n");
+    printf(".SH OPTIONS\n.TP\n.BR \\-q \", \" \\-\\-quiet\nonly errors, warnings and what the command prints as its result"
+           " (no notes, no progress lines).\n.TP\n.BR \\-v \", \" \\-\\-verbose\nalso what was resolved, opened and decided"
+           " on the way.\nBoth may go before or after the command (not after \\-\\-).\n.SH COMMANDS\n");
     for (size_t i = 0; i < N_COMMANDS; i++) {
         printf(".TP\n.B elastos ");
         roff_text(commands[i].usage);
@@ -342,6 +419,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  elastos %s\n", commands[i].usage);
     fprintf(f, "  elastos help COMMAND | help --man | -V | --version\n");
+    fprintf(f, "\nGlobal flags (before or after the command): -q, --quiet: only errors, warnings and what the\n"
+               "command prints as its result; -v, --verbose: also what was resolved and decided on the way.\n");
     fprintf(f, "\nState lives in $ELASTOS_HOME (default $XDG_DATA_HOME/elastos or ~/.local/share/elastos).\n");
 }
 
@@ -350,6 +429,7 @@ int main(int argc, char **argv)
     /* A closed pipe or socket (a daemon that refused us, `elastos ps | head`) is an error to
      * report, not a reason to die silently. */
     signal(SIGPIPE, SIG_IGN);
+    argc = take_verbosity(argc, argv);
     if (argc < 2) {
         usage(stderr);
         return EL_ERR_USAGE;
