@@ -105,9 +105,11 @@ static const cli_command commands[] = {
      "ACTION on RESOURCE, and which line decides: exit 0 allow, 77 deny, 66 no rule matches (the\n"
      "shell then asks on a terminal, or denies). The runtime asks the shell only for requests\n"
      "inside the capsule's manifest permissions that no --grant covers."},
-    {"tokens", cmd_tokens, "tokens list [--json] | revoke ID",
-     "list: the tokens this host issued, newest first: id, capsule, resource, action, uses/max,\n"
-     "expiry and state (active, revoked, expired or used-up).\n"
+    {"tokens", cmd_tokens, "tokens list [--json] [--all] | revoke ID",
+     "list: the tokens this host issued to capsule instances running now, newest first: id,\n"
+     "capsule, resource, action, uses/max, expiry and state (active, revoked, expired or used-up);\n"
+     "--all: also those of instances that have exited. uses: the uses recorded (the runtime's\n"
+     "counter for a token with a use limit, else the audit log's use records of the token).\n"
      "revoke ID: revokes one token (ID is 32 lowercase hex characters) at once and for good,\n"
      "for every process; the revocation is written to the audit log."},
     {"epoch", cmd_epoch, "epoch bump",

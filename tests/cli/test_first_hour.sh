@@ -186,7 +186,7 @@ expect 0 "$E" -V; contains "$WORK/out" "elastos 0."
 expect 64 "$E" --bogus; expect_err_line; contains "$WORK/err" "unknown option"
 expect 0 "$E" verify "$B/capsules/shell.capsule" --json
 check 'python3 -c "import json,sys; v=json.load(open(sys.argv[1])); assert v[\"verified\"] and v[\"name\"]==\"shell\"" "$WORK/out"'
-expect 0 "$E" tokens list --json
+expect 0 "$E" tokens list --all --json
 check 'python3 -c "import json,sys; v=json.load(open(sys.argv[1])); assert isinstance(v, list) and all(\"uses\" in t and \"state\" in t for t in v) and len(v) > 0" "$WORK/out"'
 expect 0 "$E" audit verify --json
 check 'python3 -c "import json,sys; v=json.load(open(sys.argv[1])); assert v[\"intact\"] and v[\"records\"] > 0" "$WORK/out"'
