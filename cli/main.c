@@ -21,7 +21,10 @@ static const cli_command commands[] = {
     {"pack", cmd_pack, "pack DIR --key KEY [-o FILE]",
      "Builds a signed artifact from DIR (which must hold capsule.json and the entry it names),\n"
      "signed with the secret key file KEY. Writes NAME-VERSION.capsule (or FILE) and prints its CID.\n"
-     "Packing is deterministic: the same DIR and KEY give the same bytes and CID."},
+     "Packing is deterministic: the same DIR and KEY give the same bytes and CID. A wasm entry is\n"
+     "checked first with the runtime's own checks (65 with the reason): a valid module, importing\n"
+     "only what the runtime provides (WASI preview 1 and elastos::call), its memory minimum within\n"
+     "resource_limits.memory_mb."},
     {"verify", cmd_verify, "verify FILE|CID [--json]",
      "Checks the signature, the publisher (must be in the trust store), the archive and the manifest.\n"
      "Exit 0 when valid; 77 when unsigned, tampered or from an unknown publisher; 65 when malformed.\n"
