@@ -16,6 +16,8 @@ line() { grep "^$1: " "$WORK/out" | sed -n "${2:-1}p"; }
 audit_has() { "$E" audit show >"$WORK/audit" 2>&1; if grep -F -- "$1" "$WORK/audit" | grep -F -- "$2" >/dev/null; then ok; else bad "audit lacks [$1 ... $2]"; fi; }
 secs() { date +%s.%N; }
 within() { if awk "BEGIN { exit !($2 - $1 < $3) }"; then ok; else bad "took $(awk "BEGIN { print $2 - $1 }") s, limit $3 s"; fi; }
+# The capsule reached the runtime over its channel (on failure, show what it printed).
+ping_ok() { if [ "$(line ping)" = "ping: ok" ]; then ok; else bad "no 'ping: ok' in: $(head -c 600 "$WORK/out") / $(head -c 600 "$WORK/err")"; fi; }
 pack() { "$E" pack "$1" --key "$B/keys/publisher.key" -o "$2" >/dev/null 2>&1 || bad "pack $1"; }
 
 # --- C capsule: stdout is exactly the capsule's (no kernel messages), args, exit code, identity -------
@@ -24,7 +26,7 @@ check '[ "$(sed -n 1p "$WORK/out" | cut -d" " -f1-2)" = "vmprobe vmprobe" ]'
 id1=$(sed -n 's/^vmprobe vmprobe \([0-9a-f]\{32\}\)$/\1/p' "$WORK/out")
 check '[ ${#id1} = 32 ]'
 check '[ "$(sed -n 2,4p "$WORK/out")" = "$(printf "arg[1] = exit\narg[2] = 7\narg[3] = two words")" ]'
-check '[ "$(line ping)" = "ping: ok" ]'                     # the runtime channel, via the C SDK
+ping_ok                     # the runtime channel, via the C SDK
 check '[ "$(wc -l <"$WORK/out")" = 5 ] && [ ! -s "$WORK/err" ]'
 # The acceleration probe ran (a bounded KVM boot where /dev/kvm exists) and its verdict is cached.
 check 'grep -Eq "^[0-9a-f]{64} (kvm|tcg)$" "$ELASTOS_HOME/cache/vm/accel"'
@@ -102,7 +104,7 @@ contains "$WORK/tty2" "[d]eny? o"                         # echoed: the terminal
 H2=$WORK/home2
 ELASTOS_HOME=$H2 "$E" trust add "$B/keys/publisher.pub" >/dev/null 2>&1 || bad "trust (home2)"
 t0=$(secs); ELASTOS_HOME=$H2 ELASTOS_VM_KVM_CPU=qemu64 ELASTOS_VM_KVM_PROBE_MS=3000 expect 4 run "$VP" -- exit 4; t1=$(secs)
-check '[ "$(line ping)" = "ping: ok" ]'
+ping_ok
 check 'grep -Eq "^[0-9a-f]{64} (kvm|tcg)$" "$H2/cache/vm/accel"'
 [ -e /dev/kvm ] || check 'grep -q " tcg$" "$H2/cache/vm/accel"'
 within "$t0" "$t1" 40
@@ -161,17 +163,16 @@ check 'grep -qaF "lib/modules/${kernel#/boot/vmlinuz-}" "$B/capsules/vmprobe.sta
 sed "s/\"vcpus\": 1/\"vcpus\": 1, \"kernel\": \"$kc\"/" "$B/capsules/vmprobe.stage/capsule.json" >"$WORK/nomod/capsule.json"
 pack "$WORK/nomod" "$WORK/kcid.capsule"
 expect 6 run "$WORK/kcid.capsule" -- exit 6
-check '[ "$(line ping)" = "ping: ok" ]'
+ping_ok
 expect 0 "$E" rm "$kc"
 expect 66 run "$WORK/kcid.capsule"; expect_err_line
 contains "$WORK/err" "kernel $kc is not in the local store"
 
 # --- limits ---------------------------------------------------------------------------------------
 # Memory: the guest's OOM killer stops the capsule; the host sees 137 and the reason.
-t0=$(secs); expect 137 run "$VP" -- oom; t1=$(secs)
+expect 137 run "$VP" -- oom    # the reason below says it was memory, not the wall clock
 expect_err_line
 contains "$WORK/err" "memory limit of 128 MiB"
-within "$t0" "$t1" 30
 # Scratch space: /tmp holds resource_limits.storage_mb (1 MiB here; unsized it would be half the RAM).
 expect 0 run "$VP" -- fill
 check '[ "$(line fill | tr -dc 0-9)" -le 1 ]'
@@ -187,7 +188,7 @@ t0=$(secs); expect 137 run "$WORK/wall.capsule" -- hang; t1=$(secs)
 expect_err_line
 contains "$WORK/err" "wall-clock limit of 5000 ms"
 within "$t0" "$t1" 8
-check '[ "$(line ping)" = "ping: ok" ]'                     # it did run before the limit
+ping_ok                     # it did run before the limit
 
 # --- boot failures: a clear one-line error inside the deadline ---------------------------------------
 printf 'this is not a kernel\n' >"$WORK/vmlinuz-bad"

@@ -20,7 +20,7 @@
  *   churn               forever: writes k<i%20> = "value-<i>-" + 4000 'x', reads it back, and prints
  *                       "churn: mismatch" if what it reads is not what it wrote
  *   write PATH TEXT / read PATH   one storage operation (prints "ok" / the content)
- *   net HOST:PORT BASE64   one exchange through elastos://net/HOST:PORT; prints "net: RESULT_JSON"
+ *   net HOST:PORT BASE64 [MS]   one exchange through elastos://net/HOST:PORT (timeout MS, 3000); prints "net: RESULT_JSON"
  *   printenv            prints its environment, one variable per line
  *   launch NAME ARGS... / launchcid CID ARGS... / launchlim NAME MEMORY_MB ARGS... /
  *   launchenv NAME VAR VALUE ARGS...
@@ -290,7 +290,7 @@ int main(int argc, char **argv)
         char *tok = token_for(c, uri, "execute");
         if (!tok)
             return 1;
-        snprintf(body, sizeof body, "{\"send\":\"%s\",\"timeout_ms\":3000}", argv[3]);
+        snprintf(body, sizeof body, "{\"send\":\"%s\",\"timeout_ms\":%s}", argv[3], argc > 4 ? argv[4] : "3000");
         if (elastos_provider_call(c, tok, uri, body, &res) != 0) {
             printf("net: error %s %s\n", elastos_client_error_code(c), elastos_client_error(c));
             return 1;
