@@ -185,6 +185,8 @@ static json_t *manifest_json(const el_manifest *m, const el_limits *declared)
         json_object_set_new(o, "entry", json_string(m->entry));
     if (m->description)
         json_object_set_new(o, "description", json_string(m->description));
+    if (m->viewer)
+        json_object_set_new(o, "viewer", json_string(m->viewer));
     return o;
 }
 
@@ -225,6 +227,8 @@ int cmd_inspect(int argc, char **argv)
             printf("entry:       %s\n", m->entry);
         if (m->description)
             printf("description: %s\n", m->description);
+        if (m->viewer)
+            printf("viewer:      %s\n", m->viewer);
         printf("cid:         %s\nsize:        %llu bytes\n", cid, (unsigned long long)el_artifact_size(a));
         printf("signer:      %s (%s)\n", pk, *pname ? pname : "NOT TRUSTED on this host");
         const el_limits *dl = el_artifact_declared_limits(a), *el = &m->limits;

@@ -65,17 +65,21 @@ static const cli_command commands[] = {
      "Verifies the artifact FILE and adds it, pinned, to a Kubo node (--api, default\n"
      "$ELASTOS_KUBO_API or http://127.0.0.1:5001) with the unixfs-v1-2025 import options; prints\n"
      "the CID, which must equal `elastos cid FILE` (77 otherwise)."},
-    {"new", cmd_new, "new NAME [--lang c|rust|go] [--type wasm|vm]",
+    {"new", cmd_new, "new NAME [--lang c|rust|go] [--type wasm|vm|data|agent]",
      "Scaffolds ./NAME, a capsule project with its manifest, a source file, the guest SDK, and a\n"
      "Makefile: `make` builds it for wasm32-wasi (--type vm: a static native binary in a vm rootfs,\n"
      "docs/vm.md), `make key` makes a project key (trusting it is your own step: elastos trust add),\n"
      "`make pack` signs it (KEY=... for another key), `make run` runs it with the grants of its\n"
-     "manifest's permissions. Nothing it does changes which publishers this host trusts."},
-    {"run", cmd_run, "run FILE|CID|NAME[@RANGE] [--detach] [--grant RESOURCE:ACTION]... [-- ARGS...]",
+     "manifest's permissions (run --grant-manifest). --type data (C): a data capsule NAME and its\n"
+     "viewer NAME-viewer; `make run` installs the viewer and opens NAME.capsule (docs/data-capsules.md).\n"
+     "--type agent (C): an agent asking the model through elastos://ai/chat (docs/agent-capsules.md).\n"
+     "Nothing it does changes which publishers this host trusts."},
+    {"run", cmd_run, "run FILE|CID|NAME[@RANGE] [--detach] [--grant RESOURCE:ACTION]... [--grant-manifest] [-- ARGS...]",
      "Verifies and runs a capsule (NAME[@RANGE]: the highest matching installed, trusted version),\n"
      "after checking its dependencies (66 missing or mismatched, 77 untrusted). --grant pre-authorizes a capability inside the capsule's manifest\n"
      "permissions (audited as an operator grant); anything else it asks for goes to the shell capsule.\n"
-     "ACTION may be a list: RESOURCE:read,write. A grant of localhost://storage/* also mounts the\n"
+     "ACTION may be a list: RESOURCE:read,write. --grant-manifest grants every permission the\n"
+     "manifest declares, as if each was given with --grant (what `make run` of a scaffold does). A grant of localhost://storage/* also mounts the\n"
      "capsule's storage at /storage: read-only with :read, read-write with :read,write,delete (a\n"
      "mount cannot forbid deleting, so it is read-write only when delete is granted too); :write\n"
      "alone mounts nothing (storage_write requests still work). Capsule arguments go after --.\n"
