@@ -416,7 +416,10 @@ static int print_man(void)
     printf(".SH EXIT STATUS\n0 success (or the capsule's own status), 64 usage, 65 malformed, 66 not found,\n"
            "77 refused by signature or trust, 78 configuration, 134 the capsule crashed, 137 killed by a\n"
            "resource limit.\n");
-    printf(".SH ENVIRONMENT\n.TP\n.B ELASTOS_HOME\nwhere state lives (default $XDG_DATA_HOME/elastos, else ~/.local/share/elastos).\n");
+    printf(".SH ENVIRONMENT\n.TP\n.B ELASTOS_HOME\nwhere state lives (default $XDG_DATA_HOME/elastos, else ~/.local/share/elastos); when set,\n"
+           "also the config files ($ELASTOS_HOME/config) and caches ($ELASTOS_HOME/cache).\n"
+           ".TP\n.B XDG_CONFIG_HOME\nwithout ELASTOS_HOME: config files in $XDG_CONFIG_HOME/elastos (else ~/.config/elastos).\n"
+           ".TP\n.B XDG_CACHE_HOME\nwithout ELASTOS_HOME: caches in $XDG_CACHE_HOME/elastos (else ~/.cache/elastos).\n");
     printf(".SH FILES\n.TP\n.I <prefix>/share/elastos/trust/publishers\nthe read\\-only system trust store: the publisher of the shipped shell capsule.\n");
     printf(".SH SEE ALSO\nREADME.md and docs/ of the ElastOS Runtime sources.\n");
     return 0;
@@ -430,7 +433,9 @@ static void usage(FILE *f)
     fprintf(f, "  elastos help COMMAND | help --man | -V | --version\n");
     fprintf(f, "\nGlobal flags (before or after the command): -q, --quiet: only errors, warnings and what the\n"
                "command prints as its result; -v, --verbose: also what was resolved and decided on the way.\n");
-    fprintf(f, "\nState lives in $ELASTOS_HOME (default $XDG_DATA_HOME/elastos or ~/.local/share/elastos).\n");
+    fprintf(f, "\nState lives in $ELASTOS_HOME (default $XDG_DATA_HOME/elastos or ~/.local/share/elastos), config\n"
+               "files in $XDG_CONFIG_HOME/elastos (~/.config/elastos), caches in $XDG_CACHE_HOME/elastos\n"
+               "(~/.cache/elastos); with ELASTOS_HOME set, config and caches are in it too.\n");
 }
 
 int main(int argc, char **argv)

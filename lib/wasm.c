@@ -335,7 +335,7 @@ static void cache_path(el_runtime *rt, const uint8_t module_sha[32], char *out, 
     el_sha256(buf, n + 32, key);
     char hex[65];
     el_hex_encode(key, 32, hex);
-    snprintf(out, cap, "%s/cache/wasm/%s.cwasm", rt->home, hex);
+    snprintf(out, cap, "%s/wasm/%s.cwasm", rt->cache_dir, hex);
 }
 
 /* Loads a cache entry; any problem (missing, short, bad checksum, rejected by Wasmtime) is a
@@ -376,7 +376,7 @@ static void cache_store(el_runtime *rt, const char *path, const uint8_t *ser, si
     uint8_t *buf = malloc(len);
     char dir[PATH_MAX];
     el_error e;
-    snprintf(dir, sizeof dir, "%s/cache/wasm", rt->home);
+    snprintf(dir, sizeof dir, "%s/wasm", rt->cache_dir);
     if (buf && el_mkdirs(dir, 0700, &e) == EL_OK) {
         uint64_t plen = ser_len;
         memcpy(buf, CACHE_MAGIC, 8);
