@@ -180,27 +180,29 @@ int cli_failf(int code, const char *fmt, ...)
 
 int cli_verbosity;
 
-void cli_note(const char *fmt, ...)
+/* "elastos: <fmt...>" on stderr when cli_verbosity is at least min (the one -q/-v rule). */
+static void say(int min, const char *fmt, va_list ap)
 {
-    if (cli_verbosity < 0)
+    if (cli_verbosity < min)
         return;
-    va_list ap;
-    va_start(ap, fmt);
     fputs("elastos: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+}
+
+void cli_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say(0, fmt, ap);
     va_end(ap);
 }
 
 void cli_verbose(const char *fmt, ...)
 {
-    if (cli_verbosity <= 0)
-        return;
     va_list ap;
     va_start(ap, fmt);
-    fputs("elastos: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say(1, fmt, ap);
     va_end(ap);
 }
 
