@@ -257,8 +257,10 @@ static el_status token_uses(el_runtime *rt, const el_token_info *v, size_t n, ui
         free(u.n);
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     }
-    memcpy(u.sorted, v, n * sizeof *v);
-    qsort(u.sorted, n, sizeof *v, cmp_info_id);
+    if (n) { /* v is NULL when no token was ever issued */
+        memcpy(u.sorted, v, n * sizeof *v);
+        qsort(u.sorted, n, sizeof *v, cmp_info_id);
+    }
     el_status st = el_audit_each(rt, count_use, &u, err);
     for (size_t i = 0; st == EL_OK && i < n; i++) {
         el_token_info *t = bsearch(&v[i], u.sorted, n, sizeof *v, cmp_info_id);
@@ -282,7 +284,8 @@ static el_status tokens_live(el_runtime *rt, const el_token_info *v, size_t n, b
     el_status st = el_instance_running(rt, &ids, &k, err);
     if (st != EL_OK)
         return st;
-    qsort(ids, k, sizeof *ids, cmp_instance);
+    if (k) /* ids is NULL when nothing runs */
+        qsort(ids, k, sizeof *ids, cmp_instance);
     for (size_t i = 0; i < n; i++) {
         el_instance_id key;
         snprintf(key.id, sizeof key.id, "%s", v[i].holder);
