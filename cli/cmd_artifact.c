@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "elastos/fs.h"
+#include "elastos/launch.h"
 #include "elastos/manifest.h"
 #include "elastos/sign.h"
 #include "elastos/wasm.h"
@@ -276,7 +277,7 @@ int cmd_install(int argc, char **argv)
         rc = cli_fetch_install(rt, argv[1], NULL, 0, EL_STORE_PIN);
         if (!rc)
             printf("%s\n", argv[1]);
-    } else if (el_store_install(rt, argv[1], cid, &err) != EL_OK)
+    } else if (el_launch_install(rt, argv[1], cid, &err) != EL_OK)
         rc = cli_fail(&err);
     else
         printf("%s\n", cid);

@@ -155,7 +155,18 @@ el_status el__fetch(el_runtime *rt, const char *cid, const struct el_fetch_optio
  * the store rather than copied (store.c). Without ph (or an invalidated one) the file is opened
  * and verified as usual. Nothing enters the store unless every check passed. */
 el_status el__store_add_fetched(el_runtime *rt, const char *tmp, el__prehash *ph, const char *cid, unsigned flags,
-                                el_error *err);
+                                el_artifact **keep, el_error *err);
+
+/* el_store_add that, when keep is not NULL and the install succeeded, hands over the verified
+ * artifact (the caller closes it) instead of closing it, so the caller can use it without
+ * verifying the bytes again (launch.c compiles ahead with it). */
+el_status el__store_add_keep(el_runtime *rt, const char *file, unsigned flags, char cid_out[EL_CID_MAX],
+                             el_artifact **keep, el_error *err);
+
+/* Leaves the compiled code of art's wasm entry in the disk cache (compiled as a run would, in the
+ * bounded child, within the capsule's wall_ms), so the first run after an install is a warm one.
+ * EL_OK without doing anything for other capsule types or when the code is cached already. */
+el_status el__wasm_precompile(el_runtime *rt, const el_artifact *art, el_error *err);
 
 /* fsyncs the directory holding path (after a rename into it); err may be NULL. */
 el_status el_fsync_dir_of(const char *path, el_error *err);

@@ -114,13 +114,30 @@ static el_status fetch_to_tmp(el_runtime *rt, const char *cid, const el_fetch_so
     return st;
 }
 
+/* After an install (st its outcome, a the installed artifact or NULL): a wasm capsule's code is
+ * compiled into the cache now, so its first run is a warm one. Best effort: a module that does not
+ * compile, or a compile past the capsule's wall_ms, only leaves the first run to compile (and
+ * report) as before. Closes a; returns st. */
+static el_status compile_ahead(el_runtime *rt, el_status st, el_artifact *a)
+{
+    if (st == EL_OK && a) {
+        el_error ignored;
+        (void)el__wasm_precompile(rt, a, &ignored);
+    }
+    el_artifact_close(a);
+    return st;
+}
+
 el_status el_launch_fetch(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t n_srcs,
                           unsigned store_flags, el_fetch_progress_fn progress, void *progress_ud,
                           el_launch_lock_fn lock, void *arg, el_error *err)
 {
     char have[PATH_MAX], installed[EL_CID_MAX];
-    if (el_store_locate(rt, cid, have, err) == EL_OK) /* already here: verified again, maybe pinned */
-        return el_store_add(rt, have, store_flags, installed, err);
+    el_artifact *a = NULL;
+    if (el_store_locate(rt, cid, have, err) == EL_OK) { /* already here: verified again, maybe pinned */
+        el_status st = el__store_add_keep(rt, have, store_flags, installed, &a, err);
+        return compile_ahead(rt, st, a);
+    }
     el_fetch_source env[MAX_SOURCES];
     char *copy = NULL;
     if (n_srcs == 0) {
@@ -136,10 +153,17 @@ el_status el_launch_fetch(el_runtime *rt, const char *cid, const el_fetch_source
                                          cid);
     free(copy);
     if (st == EL_OK) /* one pass: verified from the digests of the download, renamed into the store */
-        st = el__store_add_fetched(rt, tmp, ph, cid, store_flags, err);
+        st = el__store_add_fetched(rt, tmp, ph, cid, store_flags, &a, err);
     el__prehash_free(ph);
     unlink(tmp); /* (gone when it was renamed into the store; fetch leaves nothing on failure) */
-    return st;
+    return compile_ahead(rt, st, a);
+}
+
+el_status el_launch_install(el_runtime *rt, const char *file, char cid_out[EL_CID_MAX], el_error *err)
+{
+    el_artifact *a = NULL;
+    el_status st = el__store_add_keep(rt, file, EL_STORE_PIN, cid_out, &a, err);
+    return compile_ahead(rt, st, a);
 }
 
 /* A CID from the store, fetched (cached, not pinned) when missing and a source is configured. */

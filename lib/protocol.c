@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 typedef enum { F_STR, F_UINT, F_BOOL, F_OBJ, F_ARR, F_ANY } field_kind;
@@ -232,11 +233,35 @@ char *el_response_error(uint64_t id, const char *code, const char *message, size
  * costs ~4x more per byte on the storage hot path (measured with perf). */
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/* Two output characters for each 12-bit value (filled once): a 4 KiB storage_read spends most of
+ * its encoding time here, and two lookups per 3 bytes with one 8-byte store per 6 bytes cost a
+ * third of four lookups and four stores per 3 bytes. */
+static uint16_t B64_PAIR[4096];
+static pthread_once_t b64_pair_once = PTHREAD_ONCE_INIT;
+
+static void b64_pair_fill(void)
+{
+    for (unsigned v = 0; v < 4096; v++) {
+        char two[2] = {B64[v >> 6], B64[v & 63]};
+        memcpy(&B64_PAIR[v], two, 2);
+    }
+}
+
 size_t el_base64_encode_into(const void *data, size_t len, char *out)
 {
     const uint8_t *p = data;
     char *o = out;
     size_t i = 0;
+    pthread_once(&b64_pair_once, b64_pair_fill);
+    for (; i + 8 <= len; i += 6) { /* reads 8 bytes, uses 6 */
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        v = __builtin_bswap64(v); /* p[i] in the top byte */
+        uint16_t c[4] = {B64_PAIR[v >> 52], B64_PAIR[(v >> 40) & 4095], B64_PAIR[(v >> 28) & 4095],
+                         B64_PAIR[(v >> 16) & 4095]};
+        memcpy(o, c, 8);
+        o += 8;
+    }
     for (; i + 3 <= len; i += 3) {
         uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
         o[0] = B64[v >> 18];
