@@ -23,6 +23,16 @@ typedef struct cli_command {
 int cli_fail(const el_error *err);
 /* Same with a formatted message and an explicit code. */
 int cli_failf(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The global -q/--quiet and -v/--verbose flags (main.c takes them anywhere before "--"), the
+ * same for every command: -1 quiet, 0 normal, 1 verbose. Quiet drops informational messages
+ * (cli_note, the library's info lines, progress lines) and keeps errors, warnings and what a
+ * command exists to print (a CID, a listing); verbose adds cli_verbose lines (what was resolved,
+ * opened and decided on the way). */
+extern int cli_verbosity;
+/* An informational "elastos: ..." line on stderr, unless quiet. */
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An "elastos: ..." line on stderr only when verbose. */
+void cli_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Usage error for cmd (exit 64). */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True if argv holds -h or --help before any "--". */
@@ -84,6 +94,7 @@ int cmd_logs(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
 /* run --detach: launches target (FILE, CID or NAME[@RANGE]) in the daemon and prints the
  * instance id (cmd_serve.c). */
 int cli_run_detach(el_runtime *rt, const char *target, const char *const *grants, size_t n_grants,

@@ -8,8 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "elastos/fs.h"
 #include "elastos/launch.h"
+#include "elastos/manifest.h"
 #include "elastos/sign.h"
+#include "elastos/wasm.h"
 #include "elastos/store.h"
 
 /* true when the file at path holds a public key ("ed25519:<hex>", a .pub file), which cannot sign. */
@@ -22,6 +25,35 @@ static bool is_public_key_file(const char *path)
     size_t n = fread(head, 1, 8, f);
     fclose(f);
     return n == 8 && !memcmp(head, "ed25519:", 8);
+}
+
+/* A wasm capsule's entry must be a module the runtime can start: valid, importing only what the
+ * runtime provides, its memory minimum within the manifest's memory_mb - el_wasm_check, the
+ * runtime's own checks, so that what fails at run time fails here first (65). A manifest or entry
+ * that cannot be read is left to el_artifact_pack to report. 0 or the printed error's code. */
+static int check_wasm_entry(const char *dir)
+{
+    char path[PATH_MAX], *text = NULL;
+    size_t len = 0;
+    el_error err;
+    el_manifest *m = NULL;
+    snprintf(path, sizeof path, "%s/capsule.json", dir);
+    if (el_read_file(path, 64 * 1024, &text, &len, &err) != EL_OK || el_manifest_parse(text, len, &m, &err) != EL_OK) {
+        free(text);
+        return 0;
+    }
+    free(text);
+    text = NULL;
+    int rc = 0;
+    if (m->type == EL_TYPE_WASM && m->entry && (size_t)snprintf(path, sizeof path, "%s/%s", dir, m->entry) < sizeof path &&
+        el_read_file(path, (size_t)1 << 30, &text, &len, &err) == EL_OK) {
+        cli_verbose("checking %s against the runtime's imports and memory_mb %u", path, m->limits.memory_mb);
+        if (el_wasm_check((const uint8_t *)text, len, m->limits.memory_mb, &err) != EL_OK)
+            rc = cli_failf(err.code, "pack: %s: %s", path, err.msg);
+    }
+    free(text);
+    el_manifest_free(m);
+    return rc;
 }
 
 int cmd_pack(int argc, char **argv)
@@ -45,13 +77,18 @@ int cmd_pack(int argc, char **argv)
         return cli_usage("pack", "%s is a public key; pass the secret .key file (e.g. keys/publisher.key)", key);
     if (el_keypair_load(key, &kp, &err) != EL_OK)
         return cli_fail(&err);
+    int rc = check_wasm_entry(dir);
+    if (rc) {
+        el_keypair_wipe(&kp);
+        return rc;
+    }
     char path[PATH_MAX], cid[EL_CID_MAX];
     el_status s = el_artifact_pack(dir, &kp, out, path, cid, &err);
     el_keypair_wipe(&kp);
     if (s != EL_OK)
         return cli_fail(&err);
     printf("%s\n", cid);
-    fprintf(stderr, "elastos: packed %s\n", path);
+    cli_note("packed %s", path);
     return 0;
 }
 
@@ -149,6 +186,8 @@ static json_t *manifest_json(const el_manifest *m, const el_limits *declared)
         json_object_set_new(o, "entry", json_string(m->entry));
     if (m->description)
         json_object_set_new(o, "description", json_string(m->description));
+    if (m->viewer)
+        json_object_set_new(o, "viewer", json_string(m->viewer));
     return o;
 }
 
@@ -189,6 +228,8 @@ int cmd_inspect(int argc, char **argv)
             printf("entry:       %s\n", m->entry);
         if (m->description)
             printf("description: %s\n", m->description);
+        if (m->viewer)
+            printf("viewer:      %s\n", m->viewer);
         printf("cid:         %s\nsize:        %llu bytes\n", cid, (unsigned long long)el_artifact_size(a));
         printf("signer:      %s (%s)\n", pk, *pname ? pname : "NOT TRUSTED on this host");
         const el_limits *dl = el_artifact_declared_limits(a), *el = &m->limits;
@@ -301,7 +342,7 @@ static int rm_by_name(el_runtime *rt, const char *arg)
         if (el_store_remove(rt, v[i].cid, &err) != EL_OK)
             rc = cli_fail(&err);
         else {
-            fprintf(stderr, "elastos: removed %s %s (%s)\n", v[i].name, v[i].version, v[i].cid);
+            cli_note("removed %s %s (%s)", v[i].name, v[i].version, v[i].cid);
             removed++;
         }
     }

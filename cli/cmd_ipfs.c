@@ -46,6 +46,12 @@ static void bar_update(void *ud, uint64_t got, uint64_t total)
     b->shown = true;
 }
 
+/* Whether to draw the progress line: on a terminal, unless -q or $ELASTOS_NO_PROGRESS. */
+static bool show_progress(void)
+{
+    return isatty(STDERR_FILENO) && !getenv("ELASTOS_NO_PROGRESS") && cli_verbosity >= 0;
+}
+
 static void add_source(el_fetch_source *v, size_t *n, el_source_kind kind, const char *url)
 {
     if (*n < MAX_SOURCES)
@@ -87,7 +93,7 @@ static el_status fetch_to(el_runtime *rt, const char *cid, const el_fetch_source
     el_status s = el_runtime_path(rt, "tmp/partial", partial, sizeof partial, err);
     bar b = {.cid = cid, .start = now_s()};
     el_fetch_options o = {.sources = srcs, .n_sources = nsrc, .partial_dir = partial};
-    if (isatty(STDERR_FILENO) && !getenv("ELASTOS_NO_PROGRESS")) {
+    if (show_progress()) {
         o.progress = bar_update;
         o.progress_ud = &b;
     }
@@ -103,7 +109,7 @@ int cli_fetch_install(el_runtime *rt, const char *cid, const el_fetch_source *sr
 {
     el_error err;
     bar b = {.cid = cid, .start = now_s()};
-    bool show = isatty(STDERR_FILENO) && !getenv("ELASTOS_NO_PROGRESS");
+    bool show = show_progress();
     el_status s = el_launch_fetch(rt, cid, srcs, nsrc, flags, show ? bar_update : NULL, &b, NULL, NULL, &err);
     if (b.shown)
         fprintf(stderr, "\r\033[K");

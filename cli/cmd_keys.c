@@ -49,7 +49,7 @@ int cmd_keygen(int argc, char **argv)
     el_pubkey_format(kp.pk, text);
     el_keypair_wipe(&kp);
     printf("%s\n", text);
-    fprintf(stderr, "elastos: wrote %s (secret, 0600) and %s\n", sk, pk);
+    cli_note("wrote %s (secret, 0600) and %s", sk, pk);
     return 0;
 }
 
@@ -175,7 +175,7 @@ int cmd_trust(int argc, char **argv)
         for (size_t i = 0; !rc && i < n; i++) {
             char t[EL_PK_TEXT];
             el_pubkey_format(pks[i], t);
-            fprintf(stderr, "elastos: %s %s\n", !strcmp(sub, "add") ? "trusted" : "no longer trusted:", t);
+            cli_note("%s %s", !strcmp(sub, "add") ? "trusted" : "no longer trusted:", t);
         }
         free(pks);
         return rc;

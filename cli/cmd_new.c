@@ -1,5 +1,5 @@
 /*
- * cmd_new.c - `elastos new NAME [--lang c|rust|go] [--type wasm|vm]`: scaffolds ./NAME, a capsule project that
+ * cmd_new.c - `elastos new NAME [--lang c|rust|go] [--type wasm|vm|data|agent]`: scaffolds ./NAME, a capsule project that
  * builds (`make`), packs (`make pack`) and runs (`make run`) with one command each. The guest
  * SDK is vendored into NAME/sdk from the copy embedded in this binary, so the project needs
  * nothing but the toolchain and elastos.
@@ -16,6 +16,7 @@
 
 #include "elastos/fs.h"
 #include "new_go.h"
+#include "new_kinds.h"
 #include "sdk_files.h"
 
 static const char MANIFEST[] =
@@ -67,17 +68,24 @@ static const char MAKE_COMMON[] =
     "PACKDIR = out\n"
     "PACKED = out/@NAME@.wasm out/capsule.json\n\n";
 
-/* Key, pack and run: the same for every type. */
+/* The project key, and NEED_KEY, the first line of every signing rule: the same for every type.
+ * Nothing here changes which publishers the host trusts. */
+#define MAKE_KEY                                                                                          \
+    "# A key of this project's: `make key` makes one. Nothing here changes which publishers this\n"      \
+    "# host trusts; that is your step: elastos trust add keys/publisher.pub --name @NAME@-dev\n"          \
+    "key:\n\t$(ELASTOS) keygen --out $(patsubst %/,%,$(dir $(KEY)))\n"                                    \
+    "\t@echo 'to run capsules signed with it here: elastos trust add $(dir $(KEY))publisher.pub --name @NAME@-dev'\n\n" \
+    "NEED_KEY = @test -f $(KEY) || { echo 'no key $(KEY): run make key, or pass KEY=path/to/publisher.key' >&2; exit 1; }\n\n"
+
+/* Key, pack and run of one capsule: the same for every type but data. */
 static const char MAKE_SIGN_RUN[] =
-    "# The operator grants of `make run`: capsule.json's permissions (keep the two in step).\n"
-    "GRANTS ?= --grant 'localhost://storage/*:read,write'\n\n"
-    "# A key of this project's: `make key` makes one. Nothing here changes which publishers this\n"
-    "# host trusts; that is your step: elastos trust add keys/publisher.pub --name @NAME@-dev\n"
-    "key:\n\t$(ELASTOS) keygen --out $(patsubst %/,%,$(dir $(KEY)))\n"
-    "\t@echo 'to run capsules signed with it here: elastos trust add $(dir $(KEY))publisher.pub --name @NAME@-dev'\n\n"
+    MAKE_KEY
+    "# The operator grants of `make run`: every permission capsule.json declares (add more with\n"
+    "# GRANTS='--grant-manifest --grant RESOURCE:ACTION', or fewer: GRANTS='--grant ...').\n"
+    "GRANTS ?= --grant-manifest\n\n"
     "# Signed once with KEY; `make run` runs that artifact (it never re-signs with another key).\n"
     "@NAME@.capsule: $(PACKED)\n"
-    "\t@test -f $(KEY) || { echo 'no key $(KEY): run make key, or pass KEY=path/to/publisher.key' >&2; exit 1; }\n"
+    "\t$(NEED_KEY)\n"
     "\t$(ELASTOS) pack $(PACKDIR) --key $(KEY) -o $@\n\n"
     "pack: @NAME@.capsule\n\n"
     "run: @NAME@.capsule\n"
@@ -249,14 +257,18 @@ static int vendor(const char *dir, const char *prefix)
     return n ? 0 : cli_failf(EL_ERR_INTERNAL, "this elastos was built without the %s SDK", prefix);
 }
 
-/* Prints how to use the new project. */
-static void created(const char *name, const char *lang, bool vm)
+/* Prints how to use the new project (kind: "", " vm", " data", " agent"). */
+static void created(const char *name, const char *lang, const char *kind)
 {
+    bool data = !strcmp(kind, " data");
+    char packed[160];
+    snprintf(packed, sizeof packed, data ? "%s-viewer.capsule and %s.capsule" : "%s.capsule%.0s", name, name);
     printf("created ./%s (%s%s capsule)\n  cd %s && make        # build\n"
            "  make key              # a publisher key (or pass KEY=path/to/publisher.key below)\n"
            "  elastos trust add keys/publisher.pub --name %s-dev   # trust it on this host (your choice)\n"
-           "  make pack             # sign into %s.capsule\n"
-           "  make run              # run it\n", name, lang, vm ? " vm" : "", name, name, name);
+           "  make pack             # sign into %s\n"
+           "  make run              # %s\n", name, lang, kind, name, name, packed,
+           data ? "install the viewer, then elastos open it" : "run it with the grants of its manifest");
 }
 
 /* --lang go: the manifest and the common Makefile half as for the others, the Go sources and
@@ -278,7 +290,28 @@ static int new_go(const char *name, bool vm)
         rc = write_template(name, "Makefile", mk, name);
     free(mk);
     if (!rc)
-        created(name, "go", vm);
+        created(name, "go", vm ? " vm" : "");
+    return rc;
+}
+
+/* --type data|agent (C): the kind's files from new_kinds.c, the C SDK, and the Makefile: for data
+ * its own (two capsules), for agent the C wasm one of every scaffold. */
+static int new_kind(const char *name, bool data)
+{
+    char mk[sizeof MAKE_C + sizeof MAKE_COMMON + sizeof MAKE_SIGN_RUN + 8192];
+    if (data)
+        snprintf(mk, sizeof mk, "%s%s", new_data_make(), MAKE_KEY);
+    else
+        snprintf(mk, sizeof mk, "%s%s%s", MAKE_C, MAKE_COMMON, MAKE_SIGN_RUN);
+    int rc = 0;
+    for (const new_file *f = data ? new_data_files() : new_agent_files(); !rc && f->path; f++)
+        rc = write_template(name, f->path, f->text, name);
+    if (!rc)
+        rc = vendor(name, "guest/c/");
+    if (!rc)
+        rc = write_template(name, "Makefile", mk, name);
+    if (!rc)
+        created(name, "c", data ? " data" : " agent");
     return rc;
 }
 
@@ -312,12 +345,19 @@ int cmd_new(int argc, char **argv)
         return cli_usage("new", "bad name \"%.80s\": use 1-64 of [a-z0-9._-], starting with a letter or digit", name);
     if (strcmp(lang, "c") && strcmp(lang, "rust") && strcmp(lang, "go"))
         return cli_usage("new", "--lang must be c, rust or go");
-    if (strcmp(type, "wasm") && strcmp(type, "vm"))
-        return cli_usage("new", "--type must be wasm or vm");
-    bool vm = !strcmp(type, "vm");
+    if (strcmp(type, "wasm") && strcmp(type, "vm") && strcmp(type, "data") && strcmp(type, "agent"))
+        return cli_usage("new", "--type must be wasm, vm, data or agent");
+    bool vm = !strcmp(type, "vm"), kind = !strcmp(type, "data") || !strcmp(type, "agent");
+    if (kind && strcmp(lang, "c"))
+        return cli_usage("new", "--type %s scaffolds are in C (--lang c)", type);
+    if (!strcmp(type, "data") && strlen(name) > 64 - strlen("-viewer"))
+        return cli_usage("new", "a data capsule's name is at most %zu characters (its viewer is NAME-viewer)",
+                         64 - strlen("-viewer"));
     struct stat st;
     if (stat(name, &st) == 0)
         return cli_failf(EL_ERR_USAGE, "new: ./%s already exists; choose another name or remove it", name);
+    if (kind)
+        return new_kind(name, !strcmp(type, "data"));
     if (!strcmp(lang, "go"))
         return new_go(name, vm);
     /* Per language: the source file, the build half of the Makefile, the vendored SDK. */
@@ -344,6 +384,6 @@ int cmd_new(int argc, char **argv)
         rc = write_template(name, "Makefile", mk, name);
     if (rc)
         return rc;
-    created(name, lang, vm);
+    created(name, lang, vm ? " vm" : "");
     return 0;
 }

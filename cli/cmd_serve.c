@@ -448,32 +448,42 @@ static json_t *instance(el_runtime *rt, const char *id, int *rc)
     return found;
 }
 
-static int one_id(const char *cmd, int argc, char **argv, const char **id)
+/* The preamble of stop, logs and wait: argv holds exactly one instance ID (or a unique prefix),
+ * the runtime opens and the daemon knows the instance. On success *rt is open (the caller
+ * closes it) and id holds the full ID; otherwise the printed error's code, *rt closed. */
+static int open_instance(const char *cmd, int argc, char **argv, el_runtime **rt, char id[33])
 {
+    *rt = NULL;
     if (argc != 2 || argv[1][0] == '-')
         return cli_usage(cmd, "needs exactly one instance ID (elastos ps lists them)");
-    *id = argv[1];
-    return 0;
+    int rc = cli_open_runtime(rt);
+    if (rc)
+        return rc;
+    if ((rc = resolve_id(*rt, cmd, argv[1], id))) {
+        el_runtime_close(*rt);
+        *rt = NULL;
+    }
+    return rc;
+}
+
+/* "ID exited N[: reason]" for the instance object in. */
+static void print_ended(const char *id, json_t *in)
+{
+    const char *reason = json_string_value(json_object_get(in, "reason"));
+    printf("%s exited %d%s%s\n", id, (int)json_integer_value(json_object_get(in, "exit_code")),
+           reason && *reason ? ": " : "", reason ? reason : "");
 }
 
 int cmd_stop(int argc, char **argv)
 {
-    const char *arg = NULL;
     char id[33];
-    int rc = one_id("stop", argc, argv, &arg);
+    el_runtime *rt;
+    int rc = open_instance("stop", argc, argv, &rt, id);
     if (rc)
         return rc;
-    el_runtime *rt;
-    if ((rc = cli_open_runtime(&rt)))
-        return rc;
     json_t *resp;
-    if (!(rc = resolve_id(rt, "stop", arg, id)))
-        rc = call(rt, json_pack("{s:s, s:s}", "op", "stop", "id", id), &resp);
-    if (!rc) {
-        json_t *in = json_object_get(resp, "instance");
-        printf("%s exited %d%s%s\n", id, (int)json_integer_value(json_object_get(in, "exit_code")),
-               *json_string_value(json_object_get(in, "reason")) ? ": " : "",
-               json_string_value(json_object_get(in, "reason")));
+    if (!(rc = call(rt, json_pack("{s:s, s:s}", "op", "stop", "id", id), &resp))) {
+        print_ended(id, json_object_get(resp, "instance"));
         json_decref(resp);
     }
     el_runtime_close(rt);
@@ -548,24 +558,19 @@ int cmd_logs(int argc, char **argv)
         argv++;
         argc--;
     }
-    const char *arg = NULL;
     char id[33];
-    int rc = one_id("logs", argc, argv, &arg);
+    el_runtime *rt;
+    int rc = open_instance("logs", argc, argv, &rt, id);
     if (rc)
         return rc;
-    el_runtime *rt;
-    if ((rc = cli_open_runtime(&rt)))
-        return rc;
-    if (!(rc = resolve_id(rt, "logs", arg, id))) {
-        if (follow)
-            rc = logs_follow(rt, id);
-        else {
-            size_t n;
-            uint8_t *d = log_now(rt, id, &n, &rc);
-            if (d)
-                fwrite(d, 1, n, stdout);
-            free(d);
-        }
+    if (follow) {
+        rc = logs_follow(rt, id);
+    } else {
+        size_t n;
+        uint8_t *d = log_now(rt, id, &n, &rc);
+        if (d)
+            fwrite(d, 1, n, stdout);
+        free(d);
     }
     el_runtime_close(rt);
     return rc;
@@ -574,29 +579,24 @@ int cmd_logs(int argc, char **argv)
 /* wait ID: until the instance exits; prints how it ended and exits with its status. */
 int cmd_wait(int argc, char **argv)
 {
-    const char *arg = NULL;
     char id[33];
-    int rc = one_id("wait", argc, argv, &arg);
+    el_runtime *rt;
+    int rc = open_instance("wait", argc, argv, &rt, id);
     if (rc)
         return rc;
-    el_runtime *rt;
-    if ((rc = cli_open_runtime(&rt)))
-        return rc;
-    if (!(rc = resolve_id(rt, "wait", arg, id)))
-        for (;;) {
-            json_t *in = instance(rt, id, &rc);
-            if (!in)
-                break;
-            if (strcmp(json_string_value(json_object_get(in, "state")), "running")) {
-                const char *reason = json_string_value(json_object_get(in, "reason"));
-                rc = (int)json_integer_value(json_object_get(in, "exit_code"));
-                printf("%s exited %d%s%s\n", id, rc, reason && *reason ? ": " : "", reason ? reason : "");
-                json_decref(in);
-                break;
-            }
+    for (;;) {
+        json_t *in = instance(rt, id, &rc);
+        if (!in)
+            break;
+        if (strcmp(json_string_value(json_object_get(in, "state")), "running")) {
+            print_ended(id, in);
+            rc = (int)json_integer_value(json_object_get(in, "exit_code"));
             json_decref(in);
-            usleep(50000);
+            break;
         }
+        json_decref(in);
+        usleep(50000);
+    }
     el_runtime_close(rt);
     return rc;
 }

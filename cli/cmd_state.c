@@ -220,7 +220,81 @@ static const char *token_state(const el_token_info *t, uint64_t now)
     return "active";
 }
 
-static int tokens_list(bool as_json)
+static int cmp_info_id(const void *a, const void *b)
+{
+    return strcmp(((const el_token_info *)a)->id, ((const el_token_info *)b)->id);
+}
+
+typedef struct use_count {
+    el_token_info *sorted; /* by id */
+    uint64_t *n;           /* uses recorded, parallel to sorted */
+    size_t len;
+} use_count;
+
+/* el_audit_each: one "use" record is one use of its token. */
+static int count_use(const el_audit_record *r, void *arg)
+{
+    use_count *u = arg;
+    if (strcmp(r->decision, EL_AUDIT_USE) || !*r->token_id)
+        return 0;
+    el_token_info key;
+    snprintf(key.id, sizeof key.id, "%s", r->token_id);
+    el_token_info *t = bsearch(&key, u->sorted, u->len, sizeof *u->sorted, cmp_info_id);
+    if (t)
+        u->n[t - u->sorted]++;
+    return 0;
+}
+
+/* The uses recorded of each of v[0..n) into uses[]: the runtime's own counter for a token with a
+ * use limit (what the use-count check enforces), else the audit log's "use" records of it (every
+ * use that passed the token checks is one; a use reaches the log within ~0.1 s). */
+static el_status token_uses(el_runtime *rt, const el_token_info *v, size_t n, uint64_t *uses, el_error *err)
+{
+    use_count u = {.sorted = malloc((n ? n : 1) * sizeof *v), .n = calloc(n ? n : 1, sizeof *u.n), .len = n};
+    if (!u.sorted || !u.n) {
+        free(u.sorted);
+        free(u.n);
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    }
+    if (n) { /* v is NULL when no token was ever issued */
+        memcpy(u.sorted, v, n * sizeof *v);
+        qsort(u.sorted, n, sizeof *v, cmp_info_id);
+    }
+    el_status st = el_audit_each(rt, count_use, &u, err);
+    for (size_t i = 0; st == EL_OK && i < n; i++) {
+        el_token_info *t = bsearch(&v[i], u.sorted, n, sizeof *v, cmp_info_id);
+        uses[i] = v[i].max_uses ? v[i].uses : t ? u.n[t - u.sorted] : 0;
+    }
+    free(u.sorted);
+    free(u.n);
+    return st;
+}
+
+static int cmp_instance(const void *a, const void *b)
+{
+    return strcmp(((const el_instance_id *)a)->id, ((const el_instance_id *)b)->id);
+}
+
+/* live[i]: whether token i's holder instance runs now (el_instance_running). */
+static el_status tokens_live(el_runtime *rt, const el_token_info *v, size_t n, bool *live, el_error *err)
+{
+    el_instance_id *ids = NULL;
+    size_t k = 0;
+    el_status st = el_instance_running(rt, &ids, &k, err);
+    if (st != EL_OK)
+        return st;
+    if (k) /* ids is NULL when nothing runs */
+        qsort(ids, k, sizeof *ids, cmp_instance);
+    for (size_t i = 0; i < n; i++) {
+        el_instance_id key;
+        snprintf(key.id, sizeof key.id, "%s", v[i].holder);
+        live[i] = k && bsearch(&key, ids, k, sizeof *ids, cmp_instance);
+    }
+    free(ids);
+    return EL_OK;
+}
+
+static int tokens_list(bool as_json, bool all)
 {
     el_runtime *rt;
     int rc = cli_open_runtime(&rt);
@@ -229,14 +303,31 @@ static int tokens_list(bool as_json)
     el_token_info *v = NULL;
     size_t n = 0;
     el_error err;
+    uint64_t *uses = NULL;
+    bool *live = NULL;
     el_status s = el_token_list(rt, &v, &n, &err);
+    if (s == EL_OK && (!(uses = calloc(n ? n : 1, sizeof *uses)) || !(live = calloc(n ? n : 1, sizeof *live))))
+        s = el_error_set(&err, EL_ERR_INTERNAL, "out of memory");
+    if (s == EL_OK)
+        s = token_uses(rt, v, n, uses, &err);
+    if (s == EL_OK)
+        s = tokens_live(rt, v, n, live, &err);
     el_runtime_close(rt);
-    if (s != EL_OK)
+    if (s != EL_OK) {
+        free(v);
+        free(uses);
+        free(live);
         return cli_fail(&err);
+    }
     uint64_t now = (uint64_t)time(NULL);
+    size_t hidden = 0;
     json_t *arr = as_json ? json_array() : NULL;
     for (size_t i = 0; i < n; i++) {
         const el_token_info *t = &v[i];
+        if (!all && !live[i]) {
+            hidden++;
+            continue;
+        }
         const char *act = el_action_name(t->action);
         char exp[40] = "never";
         if (t->expiry)
@@ -246,9 +337,10 @@ static int tokens_list(bool as_json)
             json_object_set_new(o, "id", json_string(t->id));
             json_object_set_new(o, "capsule", jstr(t->capsule));
             json_object_set_new(o, "holder", jstr(t->holder));
+            json_object_set_new(o, "holder_running", json_boolean(live[i]));
             json_object_set_new(o, "resource", jstr(t->resource));
             json_object_set_new(o, "action", json_string(act ? act : "?"));
-            json_object_set_new(o, "uses", json_integer(t->uses));
+            json_object_set_new(o, "uses", json_integer((json_int_t)uses[i]));
             json_object_set_new(o, "max_uses", json_integer(t->max_uses));
             json_object_set_new(o, "expires", json_string(exp));
             json_object_set_new(o, "state", json_string(token_state(t, now)));
@@ -259,12 +351,12 @@ static int tokens_list(bool as_json)
         put_word(t->capsule);
         fputs(" resource=", stdout);
         put_word(t->resource);
-        printf(" action=%s uses=%" PRIu32 "/", act ? act : "?", t->uses);
+        printf(" action=%s uses=%" PRIu64 "/", act ? act : "?", uses[i]);
         if (t->max_uses)
             printf("%" PRIu32, t->max_uses);
         else
             fputs("unlimited", stdout);
-        printf(" expires=%s %s\n", exp, token_state(t, now));
+        printf(" expires=%s %s\n", exp, token_state(t, now)); /* --json also says holder_running */
     }
     if (arr) {
         char *text = json_dumps(arr, JSON_COMPACT);
@@ -272,7 +364,12 @@ static int tokens_list(bool as_json)
         free(text);
         json_decref(arr);
     }
+    if (hidden)
+        cli_note("%zu token%s of instances that have exited not shown (tokens list --all shows them)", hidden,
+                 hidden == 1 ? "" : "s");
     free(v);
+    free(uses);
+    free(live);
     return 0;
 }
 
@@ -306,7 +403,7 @@ static int tokens_revoke(const char *id)
     free(v);
     el_runtime_close(rt);
     if (!rc)
-        fprintf(stderr, "elastos: revoked token %s%s\n", id, t ? "" : " (not issued here: it can never be used)");
+        cli_note("revoked token %s%s", id, t ? "" : " (not issued here: it can never be used)");
     return rc;
 }
 
@@ -315,9 +412,16 @@ int cmd_tokens(int argc, char **argv)
     if (argc < 2)
         return cli_usage("tokens", "missing subcommand");
     if (!strcmp(argv[1], "list")) {
-        if (argc > 3 || (argc == 3 && strcmp(argv[2], "--json")))
-            return cli_usage("tokens", "list takes only --json");
-        return tokens_list(argc == 3);
+        bool json = false, all = false;
+        for (int i = 2; i < argc; i++) {
+            if (!strcmp(argv[i], "--json") && !json)
+                json = true;
+            else if (!strcmp(argv[i], "--all") && !all)
+                all = true;
+            else
+                return cli_usage("tokens", "list takes only --json and --all");
+        }
+        return tokens_list(json, all);
     }
     if (!strcmp(argv[1], "revoke")) {
         if (argc != 3)

@@ -21,7 +21,10 @@ static const cli_command commands[] = {
     {"pack", cmd_pack, "pack DIR --key KEY [-o FILE]",
      "Builds a signed artifact from DIR (which must hold capsule.json and the entry it names),\n"
      "signed with the secret key file KEY. Writes NAME-VERSION.capsule (or FILE) and prints its CID.\n"
-     "Packing is deterministic: the same DIR and KEY give the same bytes and CID."},
+     "Packing is deterministic: the same DIR and KEY give the same bytes and CID. A wasm entry is\n"
+     "checked first with the runtime's own checks (65 with the reason): a valid module, importing\n"
+     "only what the runtime provides (WASI preview 1 and elastos::call), its memory minimum within\n"
+     "resource_limits.memory_mb."},
     {"verify", cmd_verify, "verify FILE|CID [--json]",
      "Checks the signature, the publisher (must be in the trust store), the archive and the manifest.\n"
      "Exit 0 when valid; 77 when unsigned, tampered or from an unknown publisher; 65 when malformed.\n"
@@ -62,17 +65,21 @@ static const cli_command commands[] = {
      "Verifies the artifact FILE and adds it, pinned, to a Kubo node (--api, default\n"
      "$ELASTOS_KUBO_API or http://127.0.0.1:5001) with the unixfs-v1-2025 import options; prints\n"
      "the CID, which must equal `elastos cid FILE` (77 otherwise)."},
-    {"new", cmd_new, "new NAME [--lang c|rust|go] [--type wasm|vm]",
+    {"new", cmd_new, "new NAME [--lang c|rust|go] [--type wasm|vm|data|agent]",
      "Scaffolds ./NAME, a capsule project with its manifest, a source file, the guest SDK, and a\n"
      "Makefile: `make` builds it for wasm32-wasi (--type vm: a static native binary in a vm rootfs,\n"
      "docs/vm.md), `make key` makes a project key (trusting it is your own step: elastos trust add),\n"
      "`make pack` signs it (KEY=... for another key), `make run` runs it with the grants of its\n"
-     "manifest's permissions. Nothing it does changes which publishers this host trusts."},
-    {"run", cmd_run, "run FILE|CID|NAME[@RANGE] [--detach] [--grant RESOURCE:ACTION]... [-- ARGS...]",
+     "manifest's permissions (run --grant-manifest). --type data (C): a data capsule NAME and its\n"
+     "viewer NAME-viewer; `make run` installs the viewer and opens NAME.capsule (docs/data-capsules.md).\n"
+     "--type agent (C): an agent asking the model through elastos://ai/chat (docs/agent-capsules.md).\n"
+     "Nothing it does changes which publishers this host trusts."},
+    {"run", cmd_run, "run FILE|CID|NAME[@RANGE] [--detach] [--grant RESOURCE:ACTION]... [--grant-manifest] [-- ARGS...]",
      "Verifies and runs a capsule (NAME[@RANGE]: the highest matching installed, trusted version),\n"
      "after checking its dependencies (66 missing or mismatched, 77 untrusted). --grant pre-authorizes a capability inside the capsule's manifest\n"
      "permissions (audited as an operator grant); anything else it asks for goes to the shell capsule.\n"
-     "ACTION may be a list: RESOURCE:read,write. A grant of localhost://storage/* also mounts the\n"
+     "ACTION may be a list: RESOURCE:read,write. --grant-manifest grants every permission the\n"
+     "manifest declares, as if each was given with --grant (what `make run` of a scaffold does). A grant of localhost://storage/* also mounts the\n"
      "capsule's storage at /storage: read-only with :read, read-write with :read,write,delete (a\n"
      "mount cannot forbid deleting, so it is read-write only when delete is granted too); :write\n"
      "alone mounts nothing (storage_write requests still work). Capsule arguments go after --.\n"
@@ -93,9 +100,23 @@ static const cli_command commands[] = {
      "rootfs.cpio, an initramfs holding BINARY (a static x86-64 executable) as /app/NAME, the guest\n"
      "init, and the host cloud kernel's virtio modules. No root needed. Then `elastos pack DIR`.\n"
      "See docs/vm.md."},
-    {"tokens", cmd_tokens, "tokens list [--json] | revoke ID",
-     "list: the tokens this host issued, newest first: id, capsule, resource, action, uses/max,\n"
-     "expiry and state (active, revoked, expired or used-up).\n"
+    {"policy", cmd_policy, "policy list [--json] | add allow|deny WHO RESOURCE ACTIONS [--first] | remove LINE | check CAPSULE|NAME@PUBLISHER RESOURCE ACTION",
+     "The default shell's policy file ($ELASTOS_HOME/shell/policy, docs/capabilities.md), read and\n"
+     "written with the shell's own parser. list: the rules, numbered by line (as the shell reads\n"
+     "them: WHO and RESOURCE percent-encoded; --json: decoded). add: appends a rule (--first: puts\n"
+     "it first, so it decides before the others), after checking WHO (*, NAME@ed25519:<hex>,\n"
+     "publisher:ed25519:<hex> or NAME), RESOURCE (* or a pattern like localhost://storage/*) and\n"
+     "ACTIONS (* or e.g. read,write); the file is replaced atomically, never half-written, and a\n"
+     "malformed file is not edited (65 naming its line). remove LINE: removes that rule.\n"
+     "check: what the shell decides for CAPSULE (FILE|CID|NAME) or NAME@PUBLISHER asking for\n"
+     "ACTION on RESOURCE, and which line decides: exit 0 allow, 77 deny, 66 no rule matches (the\n"
+     "shell then asks on a terminal, or denies). The runtime asks the shell only for requests\n"
+     "inside the capsule's manifest permissions that no --grant covers."},
+    {"tokens", cmd_tokens, "tokens list [--json] [--all] | revoke ID",
+     "list: the tokens this host issued to capsule instances running now, newest first: id,\n"
+     "capsule, resource, action, uses/max, expiry and state (active, revoked, expired or used-up);\n"
+     "--all: also those of instances that have exited. uses: the uses recorded (the runtime's\n"
+     "counter for a token with a use limit, else the audit log's use records of the token).\n"
      "revoke ID: revokes one token (ID is 32 lowercase hex characters) at once and for good,\n"
      "for every process; the revocation is written to the audit log."},
     {"provider", cmd_provider, "provider add SCHEME NAME[@RANGE]|CID [--grant RESOURCE:ACTION]... | list [--json] | remove SCHEME",
@@ -157,6 +178,34 @@ int cli_failf(int code, const char *fmt, ...)
     return code;
 }
 
+int cli_verbosity;
+
+/* "elastos: <fmt...>" on stderr when cli_verbosity is at least min (the one -q/-v rule). */
+static void say(int min, const char *fmt, va_list ap)
+{
+    if (cli_verbosity < min)
+        return;
+    fputs("elastos: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void cli_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say(0, fmt, ap);
+    va_end(ap);
+}
+
+void cli_verbose(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say(1, fmt, ap);
+    va_end(ap);
+}
+
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
@@ -200,10 +249,43 @@ int cli_parse_uint(const char *cmd, const char *flag, const char *text, unsigned
     return 0;
 }
 
+/* The library's messages: "elastos: [warning: ]message" on stderr, info lines dropped when
+ * quiet (the default sink's format, with the one -q rule). */
+static void log_sink(void *arg, el_log_level level, const char *msg)
+{
+    (void)arg;
+    if (level == EL_LOG_INFO && cli_verbosity < 0)
+        return;
+    fprintf(stderr, "elastos: %s%s\n", level == EL_LOG_WARNING ? "warning: " : "", msg);
+}
+
 int cli_open_runtime(el_runtime **rt)
 {
     el_error err;
-    return el_runtime_open(NULL, rt, &err) == EL_OK ? 0 : cli_fail(&err);
+    if (el_runtime_open(NULL, rt, &err) != EL_OK)
+        return cli_fail(&err);
+    el_runtime_set_log(*rt, log_sink, NULL);
+    cli_verbose("home %s", el_runtime_home(*rt));
+    return 0;
+}
+
+/* Takes the global -q/--quiet and -v/--verbose out of argv (anywhere before "--", before or
+ * after the command), setting cli_verbosity; the last one given wins. Returns the new argc. */
+static int take_verbosity(int argc, char **argv)
+{
+    int o = 1, i = 1;
+    for (; i < argc && strcmp(argv[i], "--"); i++) {
+        if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+            cli_verbosity = -1;
+        else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+            cli_verbosity = 1;
+        else
+            argv[o++] = argv[i];
+    }
+    for (; i < argc; i++)
+        argv[o++] = argv[i];
+    argv[o] = NULL;
+    return o;
 }
 
 bool cli_name_ok(const char *s, size_t n)
@@ -217,7 +299,10 @@ bool cli_name_ok(const char *s, size_t n)
 int cli_resolve(el_runtime *rt, const char *arg, char *path)
 {
     el_error err; /* the library's one resolution rule (launch.h), a missing CID fetched */
-    return el_launch_resolve(rt, arg, EL_LAUNCH_FETCH, NULL, NULL, path, &err) == EL_OK ? 0 : cli_fail(&err);
+    if (el_launch_resolve(rt, arg, EL_LAUNCH_FETCH, NULL, NULL, path, &err) != EL_OK)
+        return cli_fail(&err);
+    cli_verbose("%s is %s", arg, path);
+    return 0;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -326,7 +411,10 @@ static int print_man(void)
     printf(".SH NAME\nelastos \\- run signed, content-addressed capsules with zero ambient authority\n");
     printf(".SH SYNOPSIS\n.B elastos\n.I COMMAND\n[\\fIARGS\\fR...]\n.br\n.B elastos\n\\-\\-help | \\-V | \\-\\-version\n");
     printf(".SH DESCRIPTION\nEvery command has \\-\\-help, which prints the same text as this page. Errors are one\n"
-           "line on stderr starting \"elastos: \".\n.SH COMMANDS\n");
+           "line on stderr starting \"elastos: \".\n");
+    printf(".SH OPTIONS\n.TP\n.BR \\-q \", \" \\-\\-quiet\nonly errors, warnings and what the command prints as its result"
+           " (no notes, no progress lines).\n.TP\n.BR \\-v \", \" \\-\\-verbose\nalso what was resolved, opened and decided"
+           " on the way.\nBoth may go before or after the command (not after \\-\\-).\n.SH COMMANDS\n");
     for (size_t i = 0; i < N_COMMANDS; i++) {
         printf(".TP\n.B elastos ");
         roff_text(commands[i].usage);
@@ -337,7 +425,10 @@ static int print_man(void)
     printf(".SH EXIT STATUS\n0 success (or the capsule's own status), 64 usage, 65 malformed, 66 not found,\n"
            "77 refused by signature or trust, 78 configuration, 134 the capsule crashed, 137 killed by a\n"
            "resource limit.\n");
-    printf(".SH ENVIRONMENT\n.TP\n.B ELASTOS_HOME\nwhere state lives (default $XDG_DATA_HOME/elastos, else ~/.local/share/elastos).\n");
+    printf(".SH ENVIRONMENT\n.TP\n.B ELASTOS_HOME\nwhere state lives (default $XDG_DATA_HOME/elastos, else ~/.local/share/elastos); when set,\n"
+           "also the config files ($ELASTOS_HOME/config) and caches ($ELASTOS_HOME/cache).\n"
+           ".TP\n.B XDG_CONFIG_HOME\nwithout ELASTOS_HOME: config files in $XDG_CONFIG_HOME/elastos (else ~/.config/elastos).\n"
+           ".TP\n.B XDG_CACHE_HOME\nwithout ELASTOS_HOME: caches in $XDG_CACHE_HOME/elastos (else ~/.cache/elastos).\n");
     printf(".SH FILES\n.TP\n.I <prefix>/share/elastos/trust/publishers\nthe read\\-only system trust store: the publisher of the shipped shell capsule.\n");
     printf(".SH SEE ALSO\nREADME.md and docs/ of the ElastOS Runtime sources.\n");
     return 0;
@@ -349,7 +440,11 @@ static void usage(FILE *f)
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  elastos %s\n", commands[i].usage);
     fprintf(f, "  elastos help COMMAND | help --man | -V | --version\n");
-    fprintf(f, "\nState lives in $ELASTOS_HOME (default $XDG_DATA_HOME/elastos or ~/.local/share/elastos).\n");
+    fprintf(f, "\nGlobal flags (before or after the command): -q, --quiet: only errors, warnings and what the\n"
+               "command prints as its result; -v, --verbose: also what was resolved and decided on the way.\n");
+    fprintf(f, "\nState lives in $ELASTOS_HOME (default $XDG_DATA_HOME/elastos or ~/.local/share/elastos), config\n"
+               "files in $XDG_CONFIG_HOME/elastos (~/.config/elastos), caches in $XDG_CACHE_HOME/elastos\n"
+               "(~/.cache/elastos); with ELASTOS_HOME set, config and caches are in it too.\n");
 }
 
 int main(int argc, char **argv)
@@ -357,6 +452,7 @@ int main(int argc, char **argv)
     /* A closed pipe or socket (a daemon that refused us, `elastos ps | head`) is an error to
      * report, not a reason to die silently. */
     signal(SIGPIPE, SIG_IGN);
+    argc = take_verbosity(argc, argv);
     if (argc < 2) {
         usage(stderr);
         return EL_ERR_USAGE;

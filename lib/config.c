@@ -4,7 +4,7 @@
  *
  * A runtime opened without an el_config looks each setting up in the environment when it is
  * needed (so a setting changed between two calls counts, as the CLI always had it), and reads
- * $ELASTOS_HOME/config/<name> from the disk. A runtime opened with one uses only the object's
+ * <config dir>/<name> from the disk ($ELASTOS_HOME/config, or $XDG_CONFIG_HOME/elastos: runtime.c). A runtime opened with one uses only the object's
  * copy, taken at open. Either way every caller asks here, through el__config*, so the rule
  * "where does a setting come from" is made once.
  */
@@ -45,6 +45,8 @@ static const char *const env_names[EL_CONFIG_COUNT] = {
     [EL_CONFIG_GATEWAYS] = "ELASTOS_GATEWAYS",
     [EL_CONFIG_PATH] = "PATH",
     [EL_CONFIG_TERM] = "TERM",
+    [EL_CONFIG_XDG_CONFIG_HOME] = "XDG_CONFIG_HOME",
+    [EL_CONFIG_XDG_CACHE_HOME] = "XDG_CACHE_HOME",
 };
 
 struct el_config {
@@ -155,7 +157,7 @@ el_status el__config_file(const el_runtime *rt, const char *name, size_t max, ch
                           unsigned *mode, char *path, size_t path_cap, el_error *err)
 {
     *text = NULL;
-    snprintf(path, path_cap, "%s/config/%s", rt->home, name);
+    snprintf(path, path_cap, "%s/%s", rt->config_dir, name);
     if (rt->config) {
         for (int i = 0; i < MAX_FILES; i++)
             if (rt->config->files[i].name && !strcmp(rt->config->files[i].name, name)) {

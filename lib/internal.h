@@ -46,6 +46,8 @@ typedef el_status (*el__shell_runner)(el_runtime *rt, const el_artifact *shell, 
 
 struct el_runtime {
     char home[4096];
+    char config_dir[4096];            /* operator config files: home/config, or XDG (runtime.c) */
+    char cache_dir[4096];             /* caches (compiled code, vm probes): home/cache, or XDG */
     struct wasm_engine_t *engine;     /* created on first wasm launch (wasm.c) */
     struct sqlite3 *db;               /* state.db, opened on first use (state.c) */
     struct el_token_cache *tokens;    /* token.c's verified-signature cache and key */

@@ -470,6 +470,8 @@ el_status el_launch_prepare(el_runtime *rt, const el_launch_spec *spec, el_launc
         st = el__instance_slot(rt, l->art, &l->slot, err);   /* 6: max_instances, host-wide */
     if (st == EL_OK)
         st = start_session(l, err);                         /* 7: session, grants, storage */
+    if (st == EL_OK)
+        st = el__instance_label(l->slot, el_session_capsule_id(l->s), err); /* who holds the slot */
     if (st == EL_OK && (spec->flags & EL_LAUNCH_OPEN))
         st = issue_open_token(l, err);                      /* 8: the open token */
     if (st == EL_OK)

@@ -15,6 +15,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -62,6 +63,61 @@ static el_status dir_is_safe(const char *dir, bool optional, el_error *err)
     return EL_OK;
 }
 
+/* One of the XDG base directories for kind ("config" or "cache", sub: ".config" or ".cache"):
+ * $XDG_<KIND>_HOME/elastos when that is absolute, else $HOME/<sub>/elastos; false when neither
+ * can be formed. */
+static bool xdg_dir(const el_config *cfg, el_config_key key, const char *sub, char *out, size_t cap)
+{
+    const char *x = el__config_in(cfg, key), *home = el__config_in(cfg, EL_CONFIG_USER_HOME);
+    if (x && *x == '/')
+        return (size_t)snprintf(out, cap, "%s/elastos", x) < cap;
+    return home && *home == '/' && (size_t)snprintf(out, cap, "%s/%s/elastos", home, sub) < cap;
+}
+
+/* Moves a home's old directory (home/config, home/cache) to its XDG place once, when the new one
+ * does not exist yet; where it cannot be moved (another file system, say) the old one stays in
+ * use, so nothing is lost: out is the directory to use. */
+static void migrate(const char *old, const char *xdg, char *out, size_t cap)
+{
+    struct stat st;
+    snprintf(out, cap, "%s", xdg);
+    if (lstat(old, &st) != 0 || !S_ISDIR(st.st_mode) || lstat(xdg, &st) == 0)
+        return;
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", xdg);
+    char *slash = strrchr(parent, '/');
+    el_error ignored;
+    if (slash && slash != parent)
+        *slash = 0;
+    if (!slash || el_mkdirs(parent, 0700, &ignored) != EL_OK || rename(old, xdg) != 0)
+        snprintf(out, cap, "%s", old);
+}
+
+/* Where rt's operator config files and caches live. Under the home when the home was named
+ * (ELASTOS_HOME or the caller's argument): one directory holds everything, as before. Otherwise
+ * the XDG base directories: $XDG_CONFIG_HOME/elastos (default ~/.config/elastos) and
+ * $XDG_CACHE_HOME/elastos (~/.cache/elastos), the home ($XDG_DATA_HOME/elastos) keeping state;
+ * an older home's config/ and cache/ are moved there the first time. */
+static el_status place_dirs(el_runtime *rt, bool named, el_error *err)
+{
+    char old_cfg[PATH_MAX], old_cache[PATH_MAX], xdg[PATH_MAX];
+    if ((size_t)snprintf(old_cfg, sizeof old_cfg, "%s/config", rt->home) >= sizeof old_cfg ||
+        (size_t)snprintf(old_cache, sizeof old_cache, "%s/cache", rt->home) >= sizeof old_cache)
+        return el_error_set(err, EL_ERR_CONFIG, "home path too long");
+    snprintf(rt->config_dir, sizeof rt->config_dir, "%s", old_cfg);
+    snprintf(rt->cache_dir, sizeof rt->cache_dir, "%s", old_cache);
+    if (named)
+        return EL_OK;
+    if (xdg_dir(rt->config, EL_CONFIG_XDG_CONFIG_HOME, ".config", xdg, sizeof xdg))
+        migrate(old_cfg, xdg, rt->config_dir, sizeof rt->config_dir);
+    if (xdg_dir(rt->config, EL_CONFIG_XDG_CACHE_HOME, ".cache", xdg, sizeof xdg))
+        migrate(old_cache, xdg, rt->cache_dir, sizeof rt->cache_dir);
+    /* Config names the shell and holds keys; the cache holds native code that is loaded and
+     * run: both must be as safe as the home. */
+    el_status st = dir_is_safe(rt->config_dir, true, err);
+    return st == EL_OK ? dir_is_safe(rt->cache_dir, true, err) : st;
+}
+
 /* The home and its trust/ directory must be safe (dir_is_safe): another user able to plant a
  * trust entry, a key or a state database would decide what this user runs. */
 static el_status home_is_safe(const char *home, el_error *err)
@@ -103,6 +159,8 @@ el_status el_runtime_open_config(const char *home, const el_config *cfg, el_runt
     }
     if (st == EL_OK)
         st = home_is_safe(rt->home, err);
+    if (st == EL_OK)
+        st = place_dirs(rt, home || el__config_in(rt->config, EL_CONFIG_HOME), err);
     if (st != EL_OK) {
         el_config_free(rt->config);
         pthread_mutex_destroy(&rt->teardown_mu);
@@ -154,6 +212,10 @@ void el_runtime_close(el_runtime *rt)
 }
 
 const char *el_runtime_home(const el_runtime *rt) { return rt->home; }
+
+const char *el_runtime_config_dir(const el_runtime *rt) { return rt->config_dir; }
+
+const char *el_runtime_cache_dir(const el_runtime *rt) { return rt->cache_dir; }
 
 el_status el_runtime_path(const el_runtime *rt, const char *rel, char *out, size_t cap, el_error *err)
 {

@@ -16,7 +16,8 @@
  * Acceleration: KVM when /dev/kvm opens and a bounded boot shows it works (the first capsule's
  * own boot is the probe: its init must say "ready" within ELASTOS_VM_KVM_PROBE_MS, default
  * 4000; otherwise that VM is killed and the capsule is booted again under TCG). The verdict is
- * cached in $ELASTOS_HOME/cache/vm/accel, keyed by QEMU and kernel.
+ * cached in <cache dir>/vm/accel (runtime.c: $ELASTOS_HOME/cache or $XDG_CACHE_HOME/elastos), keyed
+ * by QEMU and kernel.
  */
 #include "elastos/vm.h"
 #include "elastos/channel.h"
@@ -740,7 +741,7 @@ static bool bzimage_release(const uint8_t *k, size_t n, char *out, size_t cap)
 
 static void accel_cache_path(el_runtime *rt, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/cache/vm/accel", el_runtime_home(rt));
+    snprintf(out, cap, "%s/vm/accel", rt->cache_dir);
 }
 
 /* The cache key: QEMU's and the kernel's identity (path, size, mtime). */
@@ -778,7 +779,7 @@ static void accel_store(el_runtime *rt, const char *key, const char *verdict)
 {
     char path[PATH_MAX], dir[PATH_MAX], line[80];
     el_error e;
-    snprintf(dir, sizeof dir, "%s/cache/vm", el_runtime_home(rt));
+    snprintf(dir, sizeof dir, "%s/vm", rt->cache_dir);
     accel_cache_path(rt, path, sizeof path);
     int n = snprintf(line, sizeof line, "%s %s\n", key, verdict);
     if (el_mkdirs(dir, 0700, &e) == EL_OK)

@@ -52,11 +52,17 @@ static el_status wt_error(el_error *err, el_status code, const char *what, wasmt
         wasmtime_error_message(e, &msg);
     else if (t)
         wasm_trap_message(t, &msg);
-    el_error_set(err, code, "%s: %.*s", what, (int)(msg.size > 400 ? 400 : msg.size), msg.data ? msg.data : "");
-    /* Wasmtime messages can span lines; errors are one line. */
-    for (char *p = err ? err->msg : NULL; p && *p; p++)
-        if (*p == '\n')
-            *p = ' ';
+    /* Wasmtime messages span lines and indent; errors are one line: each run of white space
+     * becomes one space (before el_error_set, which would make a newline a '?'). */
+    char text[400];
+    size_t n = 0;
+    for (size_t i = 0; i < msg.size && n < sizeof text - 1; i++) {
+        bool space = msg.data[i] == '\n' || msg.data[i] == ' ' || msg.data[i] == '\t' || msg.data[i] == '\r';
+        if (!space || (n && text[n - 1] != ' '))
+            text[n++] = space ? ' ' : msg.data[i];
+    }
+    text[n] = 0;
+    el_error_set(err, code, "%s: %s", what, text);
     wasm_byte_vec_delete(&msg);
     if (e)
         wasmtime_error_delete(e);
@@ -329,7 +335,7 @@ static void cache_path(el_runtime *rt, const uint8_t module_sha[32], char *out, 
     el_sha256(buf, n + 32, key);
     char hex[65];
     el_hex_encode(key, 32, hex);
-    snprintf(out, cap, "%s/cache/wasm/%s.cwasm", rt->home, hex);
+    snprintf(out, cap, "%s/wasm/%s.cwasm", rt->cache_dir, hex);
 }
 
 /* Loads a cache entry; any problem (missing, short, bad checksum, rejected by Wasmtime) is a
@@ -370,7 +376,7 @@ static void cache_store(el_runtime *rt, const char *path, const uint8_t *ser, si
     uint8_t *buf = malloc(len);
     char dir[PATH_MAX];
     el_error e;
-    snprintf(dir, sizeof dir, "%s/cache/wasm", rt->home);
+    snprintf(dir, sizeof dir, "%s/wasm", rt->cache_dir);
     if (buf && el_mkdirs(dir, 0700, &e) == EL_OK) {
         uint64_t plen = ser_len;
         memcpy(buf, CACHE_MAGIC, 8);
@@ -1151,11 +1157,12 @@ static el_status prepared_get(el_runtime *rt, const el_artifact_file *f, deadlin
     return s;
 }
 
-/* true (err filled) when the module's memory needs more than the manifest's memory_mb allows:
- * "memory_mb 1 is below the module's minimum of 17 pages (1.1 MiB): raise it to 2". Either
- * module or pre names the module. */
-static bool memory_too_small(const wasmtime_module_t *module, const wasmtime_instance_pre_t *pre, const el_manifest *m,
-                             const el_limits *lim, el_error *err)
+/* true (err filled) when the module's memory needs more than memory_mb allows: "memory_mb 1 is
+ * below the module's minimum of 17 pages (1.1 MiB): raise resource_limits.memory_mb to 2".
+ * Either module or pre names the module. The one check, at run time (el_wasm_run, when the
+ * instantiation failed) and at pack time (el_wasm_check). */
+static bool memory_too_small(const wasmtime_module_t *module, const wasmtime_instance_pre_t *pre, unsigned memory_mb,
+                             el_error *err)
 {
     wasmtime_module_t *owned = pre ? wasmtime_instance_pre_module(pre) : NULL;
     const wasmtime_module_t *mod = owned ? owned : module;
@@ -1174,13 +1181,12 @@ static bool memory_too_small(const wasmtime_module_t *module, const wasmtime_ins
     wasm_exporttype_vec_delete(&ex);
     if (owned)
         wasmtime_module_delete(owned);
-    uint64_t need = pages * 65536, have = (uint64_t)lim->memory_mb << 20;
+    uint64_t need = pages * 65536, have = (uint64_t)memory_mb << 20;
     if (!pages || need <= have)
         return false;
     el_error_set(err, EL_ERR_FORMAT,
-                 "capsule %s cannot start: memory_mb %u is below the module's minimum of %llu pages (%.1f MiB): "
-                 "raise resource_limits.memory_mb to %llu",
-                 m->name, lim->memory_mb, (unsigned long long)pages, (double)need / (1 << 20),
+                 "memory_mb %u is below the module's minimum of %llu pages (%.1f MiB): raise resource_limits.memory_mb to %llu",
+                 memory_mb, (unsigned long long)pages, (double)need / (1 << 20),
                  (unsigned long long)((need + (1 << 20) - 1) >> 20));
     return true;
 }
@@ -1425,8 +1431,8 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     if (s == EL_OK) {
         we = fast ? wasmtime_instance_pre_instantiate(pre, ctx, &inst, &trap)
                   : wasmtime_linker_instantiate(linker, ctx, module, &inst, &trap);
-        if ((we || trap) && memory_too_small(fast ? NULL : module, fast ? pre : NULL, m, lim, err)) {
-            s = EL_ERR_FORMAT;
+        if ((we || trap) && memory_too_small(fast ? NULL : module, fast ? pre : NULL, lim->memory_mb, err)) {
+            s = el_error_prefix(err, "capsule %s cannot start", m->name);
             if (we)
                 wasmtime_error_delete(we);
             if (trap)
@@ -1454,5 +1460,73 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
         wasmtime_linker_delete(linker);
     if (module)
         wasmtime_module_delete(module);
+    return s;
+}
+
+/* ---- the pack-time check (el_wasm_check) --------------------------------------------------- */
+
+/* The first import of module that linker does not define, as "module::name" into out; false
+ * when every import is defined (whether its type fits is instantiate_pre's to say). */
+static bool missing_import(wasm_engine_t *eng, wasmtime_linker_t *linker, const wasmtime_module_t *module, char *out,
+                           size_t cap)
+{
+    wasmtime_store_t *store = wasmtime_store_new(eng, NULL, NULL);
+    if (!store)
+        return false;
+    wasmtime_context_t *ctx = wasmtime_store_context(store);
+    wasm_importtype_vec_t im = {0};
+    wasmtime_module_imports(module, &im);
+    bool missing = false;
+    for (size_t i = 0; i < im.size && !missing; i++) {
+        const wasm_name_t *mod = wasm_importtype_module(im.data[i]), *name = wasm_importtype_name(im.data[i]);
+        wasmtime_extern_t item;
+        if (wasmtime_linker_get(linker, ctx, mod->data, mod->size, name->data, name->size, &item)) {
+            wasmtime_extern_delete(&item);
+            continue;
+        }
+        missing = true;
+        snprintf(out, cap, "%.*s::%.*s", (int)(mod->size > 100 ? 100 : mod->size), mod->data,
+                 (int)(name->size > 100 ? 100 : name->size), name->data);
+        for (char *p = out; *p; p++) /* names are the module's bytes: one printable line */
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+    }
+    wasm_importtype_vec_delete(&im);
+    wasmtime_store_delete(store);
+    return missing;
+}
+
+el_status el_wasm_check(const uint8_t *wasm, size_t len, unsigned memory_mb, el_error *err)
+{
+    wasm_config_t *cfg = wasm_config_new();
+    if (!cfg)
+        return el_error_set(err, EL_ERR_INTERNAL, "wasmtime: cannot create a configuration");
+    engine_settings(cfg); /* what the runtime validates with; the code itself is thrown away: */
+    wasmtime_config_cranelift_opt_level_set(cfg, WASMTIME_OPT_LEVEL_NONE);
+    wasm_engine_t *eng = wasm_engine_new_with_config(cfg);
+    if (!eng)
+        return el_error_set(err, EL_ERR_INTERNAL, "wasmtime: cannot create the engine");
+    wasmtime_module_t *module = NULL;
+    wasmtime_linker_t *linker = NULL;
+    wasmtime_instance_pre_t *pre = NULL;
+    wasmtime_error_t *we = wasmtime_module_new(eng, wasm, len, &module);
+    el_status s = we ? wt_error(err, EL_ERR_FORMAT, "not a valid wasm module", we, NULL) : EL_OK;
+    if (s == EL_OK)
+        s = make_linker(eng, true, &linker, err); /* the runtime's own imports: WASI and elastos.call */
+    char name[208];
+    if (s == EL_OK && missing_import(eng, linker, module, name, sizeof name))
+        s = el_error_set(err, EL_ERR_FORMAT, "it imports %s, which the runtime does not provide (a capsule may import"
+                         " only WASI preview 1, wasi_snapshot_preview1::*, and elastos::call)", name);
+    if (s == EL_OK && (we = wasmtime_linker_instantiate_pre(linker, module, &pre)))
+        s = wt_error(err, EL_ERR_FORMAT, "it cannot be linked", we, NULL);
+    if (s == EL_OK && memory_too_small(module, NULL, memory_mb, err))
+        s = EL_ERR_FORMAT;
+    if (pre)
+        wasmtime_instance_pre_delete(pre);
+    if (linker)
+        wasmtime_linker_delete(linker);
+    if (module)
+        wasmtime_module_delete(module);
+    wasm_engine_delete(eng);
     return s;
 }

@@ -2,7 +2,8 @@
  * config.h - the operator's configuration of a runtime: one object instead of the environment.
  *
  * By default (el_runtime_open, or el_runtime_open_config with cfg NULL) libelastos reads the
- * documented environment variables and the files under $ELASTOS_HOME/config/, each when it is
+ * documented environment variables and the operator's config files (under $ELASTOS_HOME/config/
+ * when ELASTOS_HOME names the home, else $XDG_CONFIG_HOME/elastos/: runtime.c), each when it is
  * needed, exactly as the CLI documents them. An embedder that wants no ambient configuration
  * builds an el_config instead: then only what was set in it counts; the environment is never
  * consulted and config files come from the object (el_config_set_file), not from the disk.
@@ -40,6 +41,8 @@ typedef enum el_config_key {
     EL_CONFIG_GATEWAYS,              /* ELASTOS_GATEWAYS: IPFS gateways, space-separated */
     EL_CONFIG_PATH,                  /* PATH: where QEMU is looked for */
     EL_CONFIG_TERM,                  /* TERM: passed to a VM capsule's console */
+    EL_CONFIG_XDG_CONFIG_HOME,       /* XDG_CONFIG_HOME: config files in $XDG_CONFIG_HOME/elastos */
+    EL_CONFIG_XDG_CACHE_HOME,        /* XDG_CACHE_HOME: caches in $XDG_CACHE_HOME/elastos */
     EL_CONFIG_COUNT
 } el_config_key;
 

@@ -144,6 +144,16 @@ EL_EXTERN el_status el_launch_fetch(el_runtime *rt, const char *cid, const el_fe
                           unsigned store_flags, el_fetch_progress_fn progress, void *progress_ud,
                           el_launch_lock_fn lock, void *arg, el_error *err);
 
+/* One running instance's id (32 hex chars). */
+typedef struct el_instance_id {
+    char id[33];
+} el_instance_id;
+
+/* The instances running on this host now, standalone runs and daemons alike (every process
+ * whose slot locks this one can see in /proc/locks: the same pid namespace): *ids malloc'd
+ * (caller frees), *n of them. */
+EL_EXTERN el_status el_instance_running(el_runtime *rt, el_instance_id **ids, size_t *n, el_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,6 +38,11 @@ EL_EXTERN void el_runtime_set_log(el_runtime *rt, el_log_fn fn, void *arg);
 
 /* The absolute home path; valid while rt is open. */
 EL_EXTERN const char *el_runtime_home(const el_runtime *rt);
+/* Where the operator's config files are read from ($ELASTOS_HOME/config when the home was named,
+ * else $XDG_CONFIG_HOME/elastos) and where caches are kept ($ELASTOS_HOME/cache, else
+ * $XDG_CACHE_HOME/elastos). */
+EL_EXTERN const char *el_runtime_config_dir(const el_runtime *rt);
+EL_EXTERN const char *el_runtime_cache_dir(const el_runtime *rt);
 
 /* Joins home and a relative path into out (PATH_MAX); EL_ERR_CONFIG if it would not fit. */
 EL_EXTERN el_status el_runtime_path(const el_runtime *rt, const char *rel, char *out, size_t cap, el_error *err);

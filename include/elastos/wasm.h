@@ -85,6 +85,14 @@ EL_EXTERN el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *er
 /* Runs the entry module of a verified artifact (type wasm or agent) to completion.
  * Returns EL_OK when the capsule ran and exited (result->exit_code is its status), EL_ERR_LIMIT
  * when a limit stopped it, EL_ERR_TRAP when it crashed, other codes when it could not start. */
+/* Checks, before anything runs (elastos pack), that wasm[0..len) is a module the runtime can
+ * start with memory_mb: a valid module, importing only what the runtime provides (the same
+ * linker el_wasm_run uses: WASI preview 1 and elastos.call, with their types), whose memory
+ * minimum fits memory_mb (the same check el_wasm_run makes). EL_ERR_FORMAT with the reason:
+ * "it imports env::foo, which the runtime does not provide (...)", "memory_mb 1 is below the
+ * module's minimum of 17 pages (1.1 MiB): raise resource_limits.memory_mb to 2". */
+EL_EXTERN el_status el_wasm_check(const uint8_t *wasm, size_t len, unsigned memory_mb, el_error *err);
+
 EL_EXTERN el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_options *opts, el_wasm_result *result,
                       el_error *err);
 

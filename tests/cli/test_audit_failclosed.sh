@@ -9,7 +9,7 @@ B=$ELASTOS_BUILD_DIR
 CT=$B/capsules/captest.capsule
 S=localhost://storage
 uses() { "$E" audit show --json | python3 -c 'import json,sys; print(sum(r["decision"] == "use" for r in json.load(sys.stdin)))'; }
-ntokens() { "$E" tokens list 2>/dev/null | grep -c '^[0-9a-f]\{32\}'; }
+ntokens() { "$E" tokens list --all 2>/dev/null | grep -c '^[0-9a-f]\{32\}'; }
 
 # --- (a) a damaged head: the operator grant, the request and the grant are all refused -----------
 "$E" trust add "$B/keys/publisher.pub" --name build >/dev/null 2>&1 || bad "trust build key"

@@ -187,7 +187,7 @@ done
 audit_has "revoke" "revoked by operator"
 audit_has "epoch_bump" ""
 # ...and they survive a restart of the runtime: listed as revoked by a fresh process.
-"$E" tokens list >"$WORK/tokens" 2>&1
+"$E" tokens list --all >"$WORK/tokens" 2>&1
 check "grep -F '$tid' '$WORK/tokens' | grep revoked >/dev/null"
 
 # --- content by CID from the local store, verified against its CID --------------------------------

@@ -134,9 +134,31 @@ mkdir -p "$WORK/mm"
 printf 'int main(void) { return 0; }\n' >"$WORK/mm.c"
 clang-14 --target=wasm32-wasi -O2 "$WORK/mm.c" -Wl,--initial-memory=2097152 -o "$WORK/mm/m.wasm" || bad "build mm"
 printf '{"name":"mm","version":"1.0.0","type":"wasm","entry":"m.wasm","resource_limits":{"memory_mb":1}}' >"$WORK/mm/capsule.json"
+# pack knows it already (65, nothing written): the runtime's own check (el_wasm_check).
+expect 65 "$E" pack "$WORK/mm" --key "$WORK/k/publisher.key" -o "$WORK/mm.capsule"; expect_err_line
+contains "$WORK/err" "elastos: pack: $WORK/mm/m.wasm: memory_mb 1 is below the module's minimum of 32 pages (2.0 MiB): raise resource_limits.memory_mb to 2"
+check '[ ! -e "$WORK/mm.capsule" ] && [ -z "$(ls "$WORK" | grep "mm.capsule.tmp")" ]'
+# At run time the same check: memory_mb 2 packs, and an operator ceiling of 1 makes it too small.
+printf '{"name":"mm","version":"1.0.0","type":"wasm","entry":"m.wasm","resource_limits":{"memory_mb":2}}' >"$WORK/mm/capsule.json"
 "$E" pack "$WORK/mm" --key "$WORK/k/publisher.key" -o "$WORK/mm.capsule" >/dev/null 2>&1 || bad "pack mm"
+mkdir -p "$ELASTOS_HOME/config" && echo '{"memory_mb": 1}' >"$ELASTOS_HOME/config/limits.json"
 expect 65 "$E" run "$WORK/mm.capsule" </dev/null; expect_err_line
 contains "$WORK/err" "capsule mm cannot start: memory_mb 1 is below the module's minimum of 32 pages (2.0 MiB): raise resource_limits.memory_mb to 2"
+rm "$ELASTOS_HOME/config/limits.json"
+
+# pack refuses a wasm entry importing what the runtime does not provide, naming the import (65);
+# and one that is not wasm at all, in one readable line.
+mkdir -p "$WORK/imp"
+printf 'extern int foo(void) __attribute__((import_module("env"), import_name("foo")));\nint main(void) { return foo(); }\n' >"$WORK/imp.c"
+clang-14 --target=wasm32-wasi -O2 "$WORK/imp.c" -o "$WORK/imp/m.wasm" || bad "build imp"
+printf '{"name":"imp","version":"1.0.0","type":"wasm","entry":"m.wasm"}' >"$WORK/imp/capsule.json"
+expect 65 "$E" pack "$WORK/imp" --key "$WORK/k/publisher.key" -o "$WORK/imp.capsule"; expect_err_line
+contains "$WORK/err" "m.wasm: it imports env::foo, which the runtime does not provide"
+check '[ ! -e "$WORK/imp.capsule" ]'
+echo 'not wasm' >"$WORK/imp/m.wasm"
+expect 65 "$E" pack "$WORK/imp" --key "$WORK/k/publisher.key" -o "$WORK/imp.capsule"; expect_err_line
+contains "$WORK/err" "not a valid wasm module: failed to parse WebAssembly module Caused by: magic header not detected"
+lacks "$WORK/err" "?"
 
 # --- serve: validated flags, the ready line, --status, --stop ----------------------------------
 for bad_flag in "--max-running abc" "--max-running 99999999999" "--max-running 0" "--max-running -1" \
@@ -186,7 +208,7 @@ expect 0 "$E" -V; contains "$WORK/out" "elastos 0."
 expect 64 "$E" --bogus; expect_err_line; contains "$WORK/err" "unknown option"
 expect 0 "$E" verify "$B/capsules/shell.capsule" --json
 check 'python3 -c "import json,sys; v=json.load(open(sys.argv[1])); assert v[\"verified\"] and v[\"name\"]==\"shell\"" "$WORK/out"'
-expect 0 "$E" tokens list --json
+expect 0 "$E" tokens list --all --json
 check 'python3 -c "import json,sys; v=json.load(open(sys.argv[1])); assert isinstance(v, list) and all(\"uses\" in t and \"state\" in t for t in v) and len(v) > 0" "$WORK/out"'
 expect 0 "$E" audit verify --json
 check 'python3 -c "import json,sys; v=json.load(open(sys.argv[1])); assert v[\"intact\"] and v[\"records\"] > 0" "$WORK/out"'

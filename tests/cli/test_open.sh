@@ -81,7 +81,7 @@ check 'python3 "$WORK/tags.py" "$WORK/page.html" >/dev/null'
 
 # --- the token: one, for exactly the opened file, revoked when the viewer exited -------------------
 URI="elastos://cid/$DCID/guide.md"
-"$E" tokens list >"$WORK/tokens" 2>&1
+"$E" tokens list --all >"$WORK/tokens" 2>&1
 check '[ "$(grep -c "resource=$URI " "$WORK/tokens")" = 4 ]'                   # one per open above
 check '[ "$(grep "resource=$URI " "$WORK/tokens" | grep -c " revoked$")" = 4 ]'
 check '[ "$(grep -c "resource=elastos://cid/" "$WORK/tokens")" = 4 ]'          # and no other
@@ -104,7 +104,7 @@ contains "$WORK/err" "denied"
 audit_has "deny" "elastos://cid/$DCID/capsule.json"
 expect 1 "$E" open "$DCID" -- --uri "elastos://cid/$DCID"                      # the whole artifact
 contains "$WORK/err" "denied"
-"$E" tokens list >"$WORK/tokens" 2>&1
+"$E" tokens list --all >"$WORK/tokens" 2>&1
 check '! grep -q " active$" "$WORK/tokens"'
 
 # --- the token is active exactly while the viewer runs (captest as a viewer, by CID) ---------------
@@ -119,7 +119,7 @@ pid=$!
 for _ in $(seq 100); do grep -q "^fetch: " "$WORK/bg.out" && break; sleep 0.05; done
 "$E" tokens list >"$WORK/tokens.during" 2>&1
 wait $pid; check "[ $? = 0 ]"
-"$E" tokens list >"$WORK/tokens.after" 2>&1
+"$E" tokens list --all >"$WORK/tokens.after" 2>&1
 check '[ "$(grep -c "^envtoken: ok elastos://cid/$CTCID/guide.md$" "$WORK/bg.out")" = 1 ]'
 check '[ "$(grep -c "^fetch: ok $(stat -c %s "$WORK/ct/guide.md") bytes" "$WORK/bg.out")" = 2 ]'
 check 'grep -q "^fetch: error denied" "$WORK/bg.out"'                             # another CID with the open token

@@ -179,7 +179,7 @@ expect 0 "$E" run --detach "$FEW" -- idle
 check "grep -q ' kill capsule=few .*stopped by the operator' '$WORK/audit'"
 
 # A revoked token stops working at once, and stays revoked across a daemon restart.
-TOK=$("$E" tokens list | awk -v id="$GOOD" '$0 ~ "servetest" && $0 ~ "elastos://capsule/\\*" {print $1; exit}')
+TOK=$("$E" tokens list --all | awk -v id="$GOOD" '$0 ~ "servetest" && $0 ~ "elastos://capsule/\\*" {print $1; exit}')
 check '[ -n "$TOK" ]'
 expect 0 "$E" tokens revoke "$TOK"
 ASKR=$("$E" run --detach "$ASKER" --grant 'elastos://capsule/*:message' -- ask servetest revoked)
@@ -231,7 +231,7 @@ expect 0 "$E" audit verify
 check "grep -q ' kill capsule=servetest .*stopped' '$WORK/audit'"
 # Restart: the revocation holds.
 start_daemon
-"$E" tokens list >"$WORK/out"
+"$E" tokens list --all >"$WORK/out"
 check "grep '$TOK' '$WORK/out' | grep revoked >/dev/null"
 stop_daemon
 check '[ "$DRC" = 0 ]'

@@ -25,7 +25,7 @@ for round in $(seq 1 "$ROUNDS"); do
     "$L" start 5 "$ASKER" -- ask servetest "round-$round" >/dev/null 2>&1 || true
     "$L" seq 20 "$ST" -- hello >/dev/null 2>&1 || true
     # A revocation by another process while the daemon works.
-    tok=$("$E" tokens list | awk '$0 ~ / active/ {print $1; exit}')
+    tok=$("$E" tokens list --all | awk '$0 ~ / active/ {print $1; exit}')
     if [ -n "$tok" ] && "$E" tokens revoke "$tok" >/dev/null 2>&1; then echo "$tok" >>"$WORK/revoked"; fi
     # The crash comes after churn has written (the first round may still be compiling it, and
     # an ASan build compiles slowly): what was written before the kill must survive it.
@@ -44,7 +44,7 @@ echo "$ROUNDS rounds, $(wc -l <"$WORK/revoked") revocations, $(storage_ok) (file
 
 # The last restart: revocations hold, the stored values read back whole through a capsule.
 start_daemon
-"$E" tokens list >"$WORK/tokens"
+"$E" tokens list --all >"$WORK/tokens"
 while read -r tok; do check "grep '^$tok' '$WORK/tokens' | grep revoked >/dev/null"; done <"$WORK/revoked"
 check '[ "$(wc -l <"$WORK/revoked")" -ge $((ROUNDS / 2)) ]'
 R=$("$E" run --detach "$ST" --grant 'localhost://storage/*:read' -- read localhost://storage/k0)

@@ -69,7 +69,7 @@ AD=$("$E" run --detach "$MALLORY" -- addr); wait_exit "$AD"
 "$E" audit show >"$WORK/audit"
 contains "$WORK/audit" "elastos://capsule/inbox@$BID"
 contains "$WORK/audit" "elastos://capsule/tool@$BID"
-"$E" tokens list >"$WORK/tokens"
+"$E" tokens list --all >"$WORK/tokens"
 contains "$WORK/tokens" "elastos://capsule/tool@$BID"
 stop_daemon
 check '[ "$DRC" = 0 ]'
