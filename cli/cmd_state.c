@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "elastos/audit.h"
+#include "elastos/launch.h"
 #include "elastos/manifest.h"
 #include "elastos/token.h"
 

@@ -174,13 +174,18 @@ check '[ "$(line repeat)" = "repeat: ok 3 of 5" ]'
 audit_has "deny" "use"
 
 # --- revocation and epoch bump while the capsule runs -------------------------------------------------
+# The capsule reads once, then waits on its stdin (a fifo) until the revocation is done: ordered,
+# not timed, so a slow machine cannot let the second read run first.
 for how in revoke epoch; do
-    "$E" run "${GRANT[@]}" "$CT" -- req "$S/notes/today.txt" read read "$S/notes/today.txt" sleep 2500 read "$S/notes/today.txt" \
-        </dev/null >"$WORK/bg.out" 2>&1 &
+    rm -f "$WORK/gate"; mkfifo "$WORK/gate"
+    "$E" run "${GRANT[@]}" "$CT" -- req "$S/notes/today.txt" read read "$S/notes/today.txt" readin read "$S/notes/today.txt" \
+        <"$WORK/gate" >"$WORK/bg.out" 2>&1 &
     pid=$!
-    for _ in $(seq 50); do grep -q "^read: " "$WORK/bg.out" && break; sleep 0.1; done
+    exec 3>"$WORK/gate"
+    for _ in $(seq 600); do grep -q "^read: " "$WORK/bg.out" && break; sleep 0.1; done
     tid=$(sed -n 's/^req: ok //p' "$WORK/bg.out")
     if [ $how = revoke ]; then expect 0 "$E" tokens revoke "$tid"; else expect 0 "$E" epoch bump; fi
+    echo go >&3; exec 3>&-
     wait $pid
     check "grep -q '^read: ok' '$WORK/bg.out' && grep -q '^read: error revoked' '$WORK/bg.out'"
 done

@@ -174,6 +174,11 @@ func step(args []string) int {
 		time.Sleep(time.Duration(ms) * time.Millisecond)
 		fmt.Println("sleep: ok")
 		return 2
+	case op == "readin": // one read of stdin (the test's handshake: it returns when the test writes)
+		b := make([]byte, 16)
+		k, _ := os.Stdin.Read(b)
+		fmt.Printf("readin: ok %d\n", k)
+		return 1
 	case op == "fsfill" && n > 1: // N KiB through plain WASI file writes
 		kib, _ := strconv.Atoi(args[1])
 		done, err := fsfill(kib)
