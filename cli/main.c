@@ -98,6 +98,13 @@ static const cli_command commands[] = {
      "expiry and state (active, revoked, expired or used-up).\n"
      "revoke ID: revokes one token (ID is 32 lowercase hex characters) at once and for good,\n"
      "for every process; the revocation is written to the audit log."},
+    {"provider", cmd_provider, "provider add SCHEME NAME[@RANGE]|CID [--grant RESOURCE:ACTION]... | list [--json] | remove SCHEME",
+     "Binds a URI scheme (elastos://ROOT/) to a provider capsule that declares it in its manifest's\n"
+     "provides (docs/providers.md): consumers' provider_calls to it, checked like every token use,\n"
+     "are forwarded to that capsule (never with the consumer's token). NAME@RANGE is resolved at\n"
+     "each call among installed, trusted capsules; --grant is what the provider's instance gets.\n"
+     "Built-in schemes cannot be bound. list: the bindings; remove SCHEME: unbinds it. Adding and\n"
+     "removing are written to the audit log."},
     {"epoch", cmd_epoch, "epoch bump",
      "Revokes every token issued so far (\"revoke all\") by moving to a new epoch; prints the new\n"
      "epoch. The bump is written to the audit log."},

@@ -86,6 +86,18 @@ struct el_session {
     double req_tokens;        /* the request rate limit's bucket */
     int64_t req_last_ms;
     bool audit_warned;        /* a failed audit append was reported (once per instance) */
+    /* provider capsules (provider.h): the host's runner for this session's forwards, and, in a
+     * provider instance's own session, the call it serves and its answer */
+    el__forward_fn forward;
+    void *forward_arg;
+    bool serving;
+    el__fwd call;
+    char *call_strings[7];
+    json_t *call_body;
+    bool answered;
+    json_t *answer;          /* answer_provider_call's result */
+    const char *answer_code; /* fail_provider_call's code (one of fail_codes) */
+    char answer_msg[256];
 };
 
 static int64_t now_ms(void)
@@ -336,6 +348,10 @@ void el_session_free(el_session *s)
     for (int i = 0; i < 5; i++)
         free(s->decide_strings[i]);
     json_decref(s->decide.constraints);
+    for (int i = 0; i < 7; i++)
+        free(s->call_strings[i]);
+    json_decref(s->call_body);
+    json_decref(s->answer);
     free(s);
 }
 
@@ -742,18 +758,6 @@ static void pcall_audit(el__pcall *c, const char *decision, const char *resource
         audit(c->core, decision, resource, action, reason, token_id);
 }
 
-/* Names the schemes provider_call serves, for the answer to an unknown uri. */
-static void known_schemes(char *out, size_t cap)
-{
-    size_t w = 0;
-    out[0] = 0;
-    for (size_t i = 0; el__provider_at(i); i++) {
-        const el__provider *p = el__provider_at(i);
-        if ((p->requests & EL__REQ_BIT(EL_REQ_PROVIDER_CALL)) && w < cap)
-            w += (size_t)snprintf(out + w, cap - w, "%s%s...", w ? ", " : "", p->scheme);
-    }
-}
-
 /* Hands q to the provider that serves it; every failure becomes a protocol error code through
  * the one table (el__status_code), or the token check's own code. */
 static char *provide(el_session *s, const el_request *q, size_t *len)
@@ -761,14 +765,11 @@ static char *provide(el_session *s, const el_request *q, size_t *len)
     size_t slot;
     const char *uri = q->type == EL_REQ_PROVIDER_CALL ? el_req_str(q, "uri") : NULL;
     const el__provider *p = el__provider_find(q->type, uri, &slot);
+    void *no_state = NULL;
     if (!p && q->type != EL_REQ_PROVIDER_CALL)
         return el_response_error(q->id, "unsupported", "not available in this runtime version", len);
-    if (!p) {
-        char known[256], m[320];
-        known_schemes(known, sizeof known);
-        snprintf(m, sizeof m, "no provider for this uri (known: %s)", known);
-        return el_response_error(q->id, "not_found", m, len);
-    }
+    if (!p) /* a scheme bound to a provider capsule, or not_found (prov_capsule.c) */
+        p = &el__prov_capsule;
     el__pcall c = {.rt = s->rt,
                    .m = s->m,
                    .capsule_id = s->capsule_id,
@@ -776,9 +777,11 @@ static char *provide(el_session *s, const el_request *q, size_t *len)
                    .router = &s->router,
                    .q = q,
                    .len = len,
-                   .state = &s->pstate[slot],
+                   .state = p == &el__prov_capsule ? &no_state : &s->pstate[slot],
                    .use = check_use,
                    .audit = pcall_audit,
+                   .forward = s->forward,
+                   .forward_arg = s->forward_arg,
                    .core = s};
     char *resp = NULL;
     el_error err = {.code = EL_OK, .msg = ""};
@@ -835,6 +838,104 @@ static char *shell_op(el_session *s, const el_request *q, size_t *len)
     return el_response_encode(q->id, r, len);
 }
 
+/* ---- provider capsules: the session of a provider instance (provider.h) --------------------- */
+
+void el__session_set_forward(el_session *s, el__forward_fn fn, void *arg)
+{
+    s->forward = fn;
+    s->forward_arg = arg;
+}
+
+el_status el__session_serve(el_session *s, const el__fwd *f, el_error *err)
+{
+    s->serving = true;
+    s->forward = NULL; /* a provider instance cannot forward in turn: no chains, no loops */
+    s->call = *f;
+    const char *src[7] = {f->scheme, f->caller, f->caller_instance, f->resource, f->action, f->op, f->cid};
+    for (int i = 0; i < 7; i++)
+        if (!(s->call_strings[i] = strdup(src[i] ? src[i] : "")))
+            return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    s->call.scheme = s->call_strings[0];
+    s->call.caller = s->call_strings[1];
+    s->call.caller_instance = s->call_strings[2];
+    s->call.resource = s->call_strings[3];
+    s->call.action = s->call_strings[4];
+    s->call.op = s->call_strings[5];
+    s->call.cid = s->call_strings[6];
+    s->call.art = NULL;
+    s->call.grants = NULL;
+    s->call.n_grants = 0;
+    s->call_body = f->body ? json_deep_copy(f->body) : json_null();
+    s->call.body = s->call_body;
+    return s->call_body ? EL_OK : el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+}
+
+el_status el__session_answer(el_session *s, json_t **result, const char **code, el_error *err)
+{
+    *result = NULL;
+    *code = NULL;
+    if (!s->answered) {
+        *code = "unavailable";
+        return el_error_set(err, EL__ERR_UNAVAILABLE, "the provider of %s ended without answering", s->call.scheme);
+    }
+    if (s->answer_code) {
+        *code = s->answer_code;
+        return el_error_set(err, EL_ERR_INTERNAL, "provider: %s", s->answer_msg);
+    }
+    *result = json_incref(s->answer);
+    return EL_OK;
+}
+
+/* The codes a provider capsule may fail a call with (docs/protocol.md "Errors"). */
+static const char *fail_code(const char *c)
+{
+    static const char *const codes[] = {"bad_request", "not_found", "denied", "limit", "unavailable", "unsupported",
+                                        "internal"};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (!strcmp(c, codes[i]))
+            return codes[i];
+    return NULL;
+}
+
+/* get_provider_call, answer_provider_call, fail_provider_call: a provider instance's only way to
+ * learn its call and answer it, once. */
+static char *provider_op(el_session *s, const el_request *q, size_t *len)
+{
+    if (!s->serving)
+        return el_response_error(q->id, "denied", "only a provider capsule serving a call may do this", len);
+    if (q->type == EL_REQ_GET_PROVIDER_CALL) {
+        const el__fwd *f = &s->call;
+        json_t *r = obj_type("provider_request");
+        json_object_set_new(r, "call_id", json_integer((json_int_t)f->call_id));
+        json_object_set_new(r, "scheme", json_string(f->scheme));
+        json_object_set_new(r, "caller", json_string(f->caller));
+        json_object_set_new(r, "caller_instance", json_string(f->caller_instance));
+        json_object_set_new(r, "resource", json_string(f->resource));
+        json_object_set_new(r, "action", json_string(f->action));
+        json_object_set_new(r, "op", json_string(f->op));
+        json_object_set_new(r, "body", json_incref(s->call_body));
+        return el_response_encode(q->id, r, len);
+    }
+    if (el_req_uint(q, "call_id", 0) != s->call.call_id)
+        return el_response_error(q->id, "not_found", "no such pending call", len);
+    if (s->answered)
+        return el_response_error(q->id, "bad_request", "this call was already answered", len);
+    if (q->type == EL_REQ_FAIL_PROVIDER_CALL) {
+        const char *code = fail_code(el_req_str(q, "code"));
+        if (!code)
+            return el_response_error(q->id, "bad_request", "code: not a protocol error code", len);
+        s->answer_code = code;
+        snprintf(s->answer_msg, sizeof s->answer_msg, "%.200s", el_req_str(q, "message"));
+        for (char *p = s->answer_msg; *p; p++) /* one line: it reaches the consumer */
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = ' ';
+    } else {
+        s->answer = json_incref(json_object_get(q->body, "result"));
+    }
+    s->answered = true;
+    return el_response_encode(q->id, obj_type("ok"), len);
+}
+
 char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *len)
 {
     el_request q;
@@ -885,6 +986,11 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
     case EL_REQ_REVOKE_CAPABILITY:
     case EL_REQ_GET_DECISION_REQUEST:
         resp = shell_op(s, &q, len);
+        break;
+    case EL_REQ_GET_PROVIDER_CALL:
+    case EL_REQ_ANSWER_PROVIDER_CALL:
+    case EL_REQ_FAIL_PROVIDER_CALL:
+        resp = provider_op(s, &q, len);
         break;
     default: /* everything else is a provider's (the table in provider.c) */
         resp = provide(s, &q, len);

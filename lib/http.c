@@ -42,6 +42,11 @@ typedef struct curl_api {
     CURLcode (*mime_filename)(curl_mimepart *p, const char *name);
     CURLcode (*mime_type)(curl_mimepart *p, const char *type);
     void (*mime_free)(curl_mime *m);
+    CURLU *(*url)(void);
+    CURLUcode (*url_set)(CURLU *u, CURLUPart what, const char *part, unsigned int flags);
+    CURLUcode (*url_get)(const CURLU *u, CURLUPart what, char **part, unsigned int flags);
+    void (*url_cleanup)(CURLU *u);
+    void (*free)(void *p);
 } curl_api;
 
 #define SYM(field, name) {name, offsetof(curl_api, field)}
@@ -57,6 +62,9 @@ static const struct {
     SYM(mime_addpart, "curl_mime_addpart"),     SYM(mime_name, "curl_mime_name"),
     SYM(mime_filedata, "curl_mime_filedata"),   SYM(mime_filename, "curl_mime_filename"),
     SYM(mime_type, "curl_mime_type"),           SYM(mime_free, "curl_mime_free"),
+    SYM(url, "curl_url"),                       SYM(url_set, "curl_url_set"),
+    SYM(url_get, "curl_url_get"),               SYM(url_cleanup, "curl_url_cleanup"),
+    SYM(free, "curl_free"),
 };
 #undef SYM
 
@@ -164,7 +172,8 @@ static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 }
 
 /* Sets the options of r on h; false when a header or the upload cannot be set up. */
-static bool setup(CURL *h, const el__http_request *r, xfer *x, struct curl_slist **hl, curl_mime **mime, char *ebuf)
+static bool setup(CURL *h, const el__http_request *r, xfer *x, struct curl_slist **hl, struct curl_slist **pin,
+                  curl_mime **mime, char *ebuf)
 {
     for (size_t i = 0; i < r->n_headers; i++) {
         struct curl_slist *n = C->slist_append(*hl, r->headers[i]);
@@ -174,6 +183,17 @@ static bool setup(CURL *h, const el__http_request *r, xfer *x, struct curl_slist
     }
     C->easy_setopt(h, CURLOPT_URL, r->url);
     C->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (r->pin) { /* the one address the caller checked: libcurl resolves nothing itself */
+        if (r->pin[0] && !(*pin = C->slist_append(NULL, r->pin)))
+            return false;
+        if (*pin)
+            C->easy_setopt(h, CURLOPT_RESOLVE, *pin);
+        C->easy_setopt(h, CURLOPT_PROXY, ""); /* nor goes through a proxy from the environment */
+    }
+    if (r->method && !strcmp(r->method, "HEAD"))
+        C->easy_setopt(h, CURLOPT_NOBODY, 1L);
+    else if (r->method && strcmp(r->method, "GET") && strcmp(r->method, "POST"))
+        C->easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
     C->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     C->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     C->easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
@@ -278,10 +298,10 @@ el_status el__http_perform(const el__http_request *r, el__http_result *res, el_e
         return el_error_set(err, EL_ERR_INTERNAL, "libcurl initialisation failed");
     xfer x = {.r = r, .h = h};
     x.start = x.win_start = now_s();
-    struct curl_slist *hl = NULL;
+    struct curl_slist *hl = NULL, *pin = NULL;
     curl_mime *mime = NULL;
     char ebuf[CURL_ERROR_SIZE] = "";
-    if (!setup(h, r, &x, &hl, &mime, ebuf)) {
+    if (!setup(h, r, &x, &hl, &pin, &mime, ebuf)) {
         s = r->upload_path ? el_error_set(err, EL_ERR_IO, "cannot read %s for the upload", r->upload_path)
                            : el_error_set(err, EL_ERR_INTERNAL, "out of memory setting up an HTTP request");
     } else {
@@ -289,6 +309,9 @@ el_status el__http_perform(const el__http_request *r, el__http_result *res, el_e
         if (!x.have_status)
             C->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &x.status);
         res->status = x.status;
+        char *loc = NULL;
+        if (x.status >= 300 && x.status < 400 && C->easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc)
+            snprintf(res->redirect, sizeof res->redirect, "%s", loc);
         res->outcome = classify(rc, &x, ebuf, res->reason, sizeof res->reason, &res->generic);
         s = res->outcome == EL_HTTP_DONE ? EL_OK : el_error_set(err, EL_ERR_NOTFOUND, "%s", res->reason);
     }
@@ -298,5 +321,48 @@ el_status el__http_perform(const el__http_request *r, el__http_result *res, el_e
     for (struct curl_slist *l = hl; l; l = l->next)
         explicit_bzero(l->data, strlen(l->data));
     C->slist_free_all(hl);
+    C->slist_free_all(pin);
+    return s;
+}
+
+/* One part of u into out (cap bytes); "" when absent. false when it does not fit. */
+static bool url_part(CURLU *u, CURLUPart what, unsigned flags, char *out, size_t cap)
+{
+    char *p = NULL;
+    out[0] = 0;
+    if (C->url_get(u, what, &p, flags) != CURLUE_OK || !p)
+        return true;
+    bool fits = strlen(p) < cap;
+    if (fits)
+        memcpy(out, p, strlen(p) + 1);
+    C->free(p);
+    return fits;
+}
+
+el_status el__http_url_parse(const char *url, el__http_url *out, el_error *err)
+{
+    memset(out, 0, sizeof *out);
+    el_status s = el__http_load(err);
+    if (s != EL_OK)
+        return s;
+    CURLU *u = C->url();
+    if (!u)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    char user[8], pass[8], frag[8];
+    s = EL_OK;
+    if (C->url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+        s = el_error_set(err, EL_ERR_FORMAT, "not a URL libcurl accepts");
+    else if (!url_part(u, CURLUPART_SCHEME, 0, out->scheme, sizeof out->scheme) ||
+             !url_part(u, CURLUPART_HOST, 0, out->host, sizeof out->host) ||
+             !url_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT, out->port, sizeof out->port) ||
+             !url_part(u, CURLUPART_PATH, 0, out->path, sizeof out->path) ||
+             !url_part(u, CURLUPART_QUERY, 0, out->query, sizeof out->query))
+        s = el_error_set(err, EL_ERR_FORMAT, "URL too long");
+    else if (!url_part(u, CURLUPART_USER, 0, user, sizeof user) || user[0] ||
+             !url_part(u, CURLUPART_PASSWORD, 0, pass, sizeof pass) || pass[0])
+        s = el_error_set(err, EL_ERR_FORMAT, "a URL with user information is not allowed");
+    else if (!url_part(u, CURLUPART_FRAGMENT, 0, frag, sizeof frag) || frag[0])
+        s = el_error_set(err, EL_ERR_FORMAT, "a URL with a fragment is not allowed");
+    C->url_cleanup(u);
     return s;
 }

@@ -62,6 +62,10 @@ typedef struct el__http_request {
     long min_rate;                 /* bytes/s below which a stall_ms window is a stall (<= 0: 1) */
     long total_ms;                 /* <= 0: no total deadline */
     size_t buffer_size;            /* receive buffer (0: libcurl's default, 16 KiB) */
+    const char *method;            /* GET (default), HEAD, POST, PUT, PATCH, DELETE; a body with post */
+    const char *pin;               /* "HOST:PORT:ADDRESS": connect there, resolve nothing, no proxy
+                                      (egress: the address the caller checked); "": the URL's host is
+                                      an address literal (nothing to resolve), no proxy */
 } el__http_request;
 
 typedef struct el__http_result {
@@ -70,7 +74,18 @@ typedef struct el__http_result {
     char reason[256];   /* why it ended, for messages: "HTTP 404", "stalled: ...", libcurl's text
                          * (which may name the host and port) */
     const char *generic; /* the same without any host, port or URL (static text) */
+    char redirect[2048];  /* a 3xx response's Location, absolute ("" when none): never followed here */
 } el__http_result;
+
+/* A URL as libcurl reads it (so a caller checks exactly what libcurl will connect to). */
+typedef struct el__http_url {
+    char scheme[16], host[256], port[8], path[1024], query[1024];
+} el__http_url;
+
+/* Parses url with libcurl's own parser (loading libcurl): scheme, host (IPv6 in brackets),
+ * port (the scheme's default when absent), path, query. EL_ERR_FORMAT for what libcurl refuses,
+ * user information, a fragment, or a part too long for the fields. */
+el_status el__http_url_parse(const char *url, el__http_url *out, el_error *err);
 
 /* Performs one transfer. Returns EL_OK when outcome is EL_HTTP_DONE; otherwise the outcome and
  * reason are in *res and the status returned is EL_ERR_CONFIG (no libcurl; err says which

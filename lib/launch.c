@@ -21,6 +21,7 @@
 #include "elastos/token.h"
 #include "elastos/vm.h"
 #include "internal.h"
+#include "provider.h"
 
 #include <limits.h>
 #include <sodium.h>
@@ -337,11 +338,14 @@ static el_status narrow_limits(el_launch_ctx *l, el_error *err)
 
 /* ---- 7. session: router, grants, storage ---------------------------------------------------- */
 
+static el_status run_provider(void *arg, const el__fwd *f, json_t **result, const char **code, el_error *err);
+
 static el_status start_session(el_launch_ctx *l, el_error *err)
 {
     el_status st = el_session_new(l->rt, l->art, NULL, &l->s, err);
     if (st != EL_OK)
         return st;
+    el__session_set_forward(l->s, run_provider, l->rt); /* its provider_calls to bound schemes */
     if (l->spec->router)
         el_session_set_router(l->s, l->spec->router);
     for (size_t i = 0; i < l->spec->n_grants; i++)
@@ -560,6 +564,42 @@ el_status el_launch_run(el_launch_ctx *l, el_launch_result *res, el_error *err)
         hold(l->spec, false);
     }
     return st != EL_OK ? st : rs;
+}
+
+/* ---- provider capsules: one forwarded call, one instance (provider.h) ------------------------ */
+
+/* The longest a forwarded call may take (the provider's own wall_ms when that is shorter). */
+#define PROVIDER_CALL_MS 10000
+
+/* el__forward_fn: launches the provider capsule f->art through this pipeline (its manifest's
+ * limits, wall time cut to PROVIDER_CALL_MS, the binding's operator grants, no router, no
+ * terminal), with f as the call its session serves, on the calling thread: the consumer's
+ * request waits for it as for a shell decision. What went wrong inside the provider is the
+ * operator's to read (the log); the consumer gets one safe line. */
+static el_status run_provider(void *arg, const el__fwd *f, json_t **result, const char **code, el_error *err)
+{
+    el_runtime *rt = arg;
+    const el_manifest *m = el_artifact_manifest(f->art);
+    el_limits narrow = {.wall_ms = m->limits.wall_ms > PROVIDER_CALL_MS ? PROVIDER_CALL_MS : 0};
+    el_launch_spec spec = {.artifact = f->art, .artifact_cid = f->cid, .flags = EL_LAUNCH_NO_FILE, .grants = f->grants,
+                           .n_grants = f->n_grants, .limits = &narrow, .stdio = EL_STDIO_NONE};
+    el_launch_ctx *l = NULL;
+    el_launch_result res;
+    el_error e = {.code = EL_OK, .msg = ""};
+    el_status st = el_launch_prepare(rt, &spec, &l, &e);
+    if (st == EL_OK)
+        st = el__session_serve(l->s, f, &e);
+    if (st == EL_OK && (st = el_launch_run(l, &res, &e)) == EL_OK) {
+        st = el__session_answer(l->s, result, code, err);
+        el_launch_free(l);
+        return st;
+    }
+    el_launch_free(l);
+    el__log(rt, EL_LOG_WARNING, "provider %s (%s) for %s: %s", m->name, f->cid, f->scheme, e.msg);
+    *code = "unavailable";
+    return el_error_set(err, EL__ERR_UNAVAILABLE, "the provider of %s %s", f->scheme,
+                        st == EL_ERR_LIMIT ? "was stopped at a limit (a hang or a runaway call)"
+                        : st == EL_ERR_TRAP ? "crashed" : "could not be started");
 }
 
 /* ---- 11. cleanup ----------------------------------------------------------------------------- */

@@ -44,6 +44,8 @@
 #define MAX_RESOURCE_BYTES 1024
 #define MAX_NETWORK_PATTERN_BYTES 255
 #define MAX_PATH_BYTES 255
+#define MAX_PROVIDES 8
+#define MAX_ROOT_BYTES 32
 #define CID_MIN_LEN 50
 #define CID_MAX_LEN 120
 
@@ -584,6 +586,24 @@ static bool resource_char(unsigned char c)
     return is_alnum(c) || (c != '\0' && strchr("-._~!$&'()+,;=:@", c) != NULL);
 }
 
+/* An elastos:// root (the built-in cid, capsule, ai, net, or a scheme a provider capsule serves,
+ * as in elastos://kv/): 1 to MAX_ROOT_BYTES of [a-z0-9-], starting with a letter. */
+static bool root_valid(const char *seg, size_t len)
+{
+    if (len == 0 || len > MAX_ROOT_BYTES || seg[0] < 'a' || seg[0] > 'z')
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((seg[i] >= 'a' && seg[i] <= 'z') || (seg[i] >= '0' && seg[i] <= '9') || seg[i] == '-'))
+            return false;
+    return true;
+}
+
+bool el_scheme_prefix_valid(const char *s)
+{
+    size_t len = s ? strlen(s) : 0;
+    return len >= 12 && strncmp(s, "elastos://", 10) == 0 && s[len - 1] == '/' && root_valid(s + 10, len - 11);
+}
+
 static const char *resource_problem(const char *r)
 {
     size_t n = strlen(r);
@@ -592,14 +612,29 @@ static const char *resource_problem(const char *r)
     if (n > MAX_RESOURCE_BYTES)
         return "is longer than 1024 bytes";
     const char *rest;
-    bool elastos = false;
+    bool elastos = false, web = false;
     if (strncmp(r, "localhost://", 12) == 0) {
         rest = r + 12;
     } else if (strncmp(r, "elastos://", 10) == 0) {
         rest = r + 10;
         elastos = true;
+    } else if (strncmp(r, "http://", 7) == 0 || strncmp(r, "https://", 8) == 0) {
+        rest = r + (r[4] == 's' ? 8 : 7);
+        web = true;
     } else {
-        return "must start with localhost:// or elastos://";
+        return "must start with localhost://, elastos://, http:// or https://";
+    }
+    if (web) { /* egress (docs/providers.md): HOST:PORT, HOST lowercase name or [IPv6], PORT digits */
+        size_t al = strcspn(rest, "/"), colon = al;
+        while (colon > 0 && rest[colon - 1] != ':')
+            colon--;
+        bool ok = colon > 1 && colon < al && strspn(rest + colon, "0123456789") == al - colon && al - colon <= 5;
+        if (ok && rest[0] == '[')
+            ok = rest[colon - 2] == ']' && strspn(rest + 1, "0123456789abcdef:.") == colon - 3;
+        else if (ok)
+            ok = strspn(rest, "abcdefghijklmnopqrstuvwxyz0123456789.-") == colon - 1;
+        if (!ok)
+            return "must name HOST:PORT after http:// or https:// (lowercase host or [IPv6], explicit port)";
     }
     if (!*rest)
         return "names no resource after the scheme";
@@ -616,7 +651,7 @@ static const char *resource_problem(const char *r)
                 return "may use \"*\" only as a final \"/*\" segment";
             if (idx == 0)
                 return "must name a root before \"/*\" (e.g. localhost://storage/*)";
-        } else {
+        } else if (!(web && idx == 0)) { /* a web authority was checked above */
             for (size_t i = 0; i < len; i++) {
                 unsigned char c = (unsigned char)seg[i];
                 if (c == '*')
@@ -627,15 +662,9 @@ static const char *resource_problem(const char *r)
                     return "contains a character not allowed in a URI path";
             }
         }
-        if (idx == 0 && elastos) {
-            static const char *const roots[] = {"cid", "capsule", "ai", "net"};
-            bool known = false;
-            for (size_t k = 0; k < sizeof roots / sizeof roots[0]; k++)
-                if (strlen(roots[k]) == len && memcmp(roots[k], seg, len) == 0)
-                    known = true;
-            if (!known)
-                return "names an unknown elastos:// root (known: cid, capsule, ai, net)";
-        }
+        if (idx == 0 && elastos && !root_valid(seg, len))
+            return "names a malformed elastos:// root (1 to 32 of [a-z0-9-], starting with a letter: "
+                   "cid, capsule, ai, net, or a provider capsule's scheme such as kv)";
         if (!slash)
             break;
         seg = slash + 1;
@@ -1175,13 +1204,50 @@ static el_status parse_metadata(json_t *root, el_manifest *m, el_error *err)
     return EL_OK;
 }
 
+/* provides: the URI prefixes a provider capsule can serve (docs/providers.md), each exactly
+ * "elastos://ROOT/" (root_valid), no duplicates. Declaring is not binding: the operator binds
+ * (elastos provider add), so nothing here gives the capsule any scheme. */
+static el_status parse_provides(json_t *arr, el_manifest *m, el_error *err)
+{
+    if (!json_is_array(arr))
+        return fail(err, "provides: must be an array of URI prefixes such as \"elastos://kv/\" (got %s)", jtype(arr));
+    size_t n = json_array_size(arr);
+    if (n > MAX_PROVIDES)
+        return fail(err, "provides: at most %d entries allowed (got %zu)", MAX_PROVIDES, n);
+    if (n == 0)
+        return EL_OK;
+    m->provides = calloc(n, sizeof *m->provides);
+    if (!m->provides)
+        return oom(err);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(arr, i);
+        char path[32], q[QBUF];
+        snprintf(path, sizeof path, "provides[%zu]", i);
+        if (!json_is_string(e))
+            return fail(err, "%s: must be a string (got %s)", path, jtype(e));
+        const char *s = json_string_value(e);
+        size_t len = json_string_length(e);
+        if (len != strlen(s) || !el_scheme_prefix_valid(s))
+            return fail(err, "%s: %s is not a scheme prefix \"elastos://ROOT/\" (ROOT: 1 to 32 of "
+                             "[a-z0-9-], starting with a letter)", path, Q(q, s));
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(m->provides[j], s) == 0)
+                return fail(err, "%s: duplicate prefix %s", path, Q(q, s));
+        el_status st = store(&m->provides[i], s, err);
+        if (st != EL_OK)
+            return st;
+        m->n_provides++;
+    }
+    return EL_OK;
+}
+
 static el_status parse_root(json_t *root, el_manifest *m, el_error *err)
 {
     static const char *const keys[] = {"name",           "version",      "type",
                                        "entry",          "permissions",  "resource_limits",
                                        "microvm_config", "dependencies", "viewer",
                                        "description",    "authors",      "license",
-                                       NULL};
+                                       "provides",       NULL};
     static const char *const required[] = {"name", "version", "type", "entry", NULL};
     if (!json_is_object(root))
         return fail(err, "the top level must be a JSON object (got %s)", jtype(root));
@@ -1245,6 +1311,8 @@ static el_status parse_root(json_t *root, el_manifest *m, el_error *err)
     if ((v2 = json_object_get(root, "dependencies")) && (st = parse_dependencies(v2, m, err)))
         return st;
     if ((st = parse_viewer(root, m, err)))
+        return st;
+    if ((v2 = json_object_get(root, "provides")) && (st = parse_provides(v2, m, err)))
         return st;
     return parse_metadata(root, m, err);
 }
@@ -1326,6 +1394,7 @@ void el_manifest_free(el_manifest *m)
     free(m->description);
     free(m->license);
     free_strv(m->authors, m->n_authors);
+    free_strv(m->provides, m->n_provides);
     if (m->permissions)
         for (size_t i = 0; i < m->n_permissions; i++)
             free(m->permissions[i].resource);

@@ -40,6 +40,9 @@ static const req_spec SPECS[EL_REQ_COUNT] = {
     [EL_REQ_DENY_CAPABILITY] = {"deny_capability", {{"request_id", F_UINT, 1}, {"reason", F_STR, 1}}},
     [EL_REQ_REVOKE_CAPABILITY] = {"revoke_capability", {{"token_id", F_STR, 1}}},
     [EL_REQ_GET_DECISION_REQUEST] = {"get_decision_request", {{0}}},
+    [EL_REQ_GET_PROVIDER_CALL] = {"get_provider_call", {{0}}},
+    [EL_REQ_ANSWER_PROVIDER_CALL] = {"answer_provider_call", {{"call_id", F_UINT, 1}, {"result", F_ANY, 1}}},
+    [EL_REQ_FAIL_PROVIDER_CALL] = {"fail_provider_call", {{"call_id", F_UINT, 1}, {"code", F_STR, 1}, {"message", F_STR, 1}}},
 };
 
 const char *el_req_type_name(el_req_type t) { return t < EL_REQ_COUNT ? SPECS[t].name : "?"; }

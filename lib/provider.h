@@ -41,6 +41,54 @@
 
 typedef struct el__pcall el__pcall;
 
+/* ---- provider capsules (prov_capsule.c; docs/providers.md) ---------------------------------- */
+
+/* One provider_call forwarded to a provider capsule: what the provider is told of it (never the
+ * caller's token). */
+typedef struct el__fwd {
+    uint64_t call_id;            /* unique in this runtime; the provider's answer names it */
+    const char *scheme;          /* the bound scheme, "elastos://kv/" */
+    const char *caller;          /* the consumer's address, "<name>@<publisher id>" */
+    const char *caller_instance; /* its instance id (32 hex) */
+    const char *resource;        /* the uri the consumer's token was checked for */
+    const char *action;          /* "execute" (what provider_call needs) */
+    const char *op;              /* the uri after the scheme, "get" in elastos://kv/get */
+    const json_t *body;          /* the consumer's body */
+    const struct el_artifact *art;     /* the provider capsule, verified, declaring scheme */
+    const char *cid;                   /* its CID */
+    const char *const *grants;         /* the binding's operator grants for its instance */
+    size_t n_grants;
+} el__fwd;
+
+/* The host's way of running a provider capsule for one call (launch.c registers it on every
+ * session it starts): runs f->art with f as its pending call until it answers or ends. EL_OK
+ * with *result (new reference) the provider's answer, or a failure with *code the protocol code
+ * the consumer gets and err a message safe to show it. */
+typedef el_status (*el__forward_fn)(void *arg, const el__fwd *f, json_t **result, const char **code, el_error *err);
+
+/* broker.c: the forward hook of a session (NULL: this session cannot reach provider capsules,
+ * as a provider capsule's own session cannot). */
+void el__session_set_forward(el_session *s, el__forward_fn fn, void *arg);
+/* broker.c: makes s the session of a provider instance serving f (copied; f->body referenced):
+ * its get_provider_call returns f, its answer_provider_call / fail_provider_call answer it. */
+el_status el__session_serve(el_session *s, const el__fwd *f, el_error *err);
+/* broker.c: the answer the provider instance gave on s: EL_OK with *result (new reference), or a
+ * failure with *code (a protocol code) and err; EL__ERR_UNAVAILABLE with "ended without
+ * answering" when it gave none. */
+el_status el__session_answer(el_session *s, json_t **result, const char **code, el_error *err);
+
+/* provider.c: whether scheme is (or overlaps) one of the built-in providers' (never bindable). */
+bool el__provider_builtin(const char *scheme);
+/* provider.c: the binding serving uri (its "elastos://ROOT/"), EL_ERR_NOTFOUND when none; clear b
+ * with el__provider_binding_clear. */
+struct el_provider_binding;
+el_status el__provider_bound(el_runtime *rt, const char *uri, struct el_provider_binding *b, el_error *err);
+void el__provider_binding_clear(struct el_provider_binding *b);
+/* provider.c: opens (verifies) what target names for scheme: installed, trusted, wasm and
+ * declaring scheme in its provides; cid receives its CID. */
+el_status el__provider_open(el_runtime *rt, const char *scheme, const char *target, struct el_artifact **out,
+                            char cid[EL_CID_MAX], el_error *err);
+
 /* One call of one provider, filled by the core. Valid for the duration of the call. */
 struct el__pcall {
     el_runtime *rt;
@@ -60,6 +108,8 @@ struct el__pcall {
     /* Appends an audit record for this capsule (decision: an EL_AUDIT_* value). */
     void (*audit)(el__pcall *c, const char *decision, const char *resource, const char *action, const char *reason,
                   const char *token_id);
+    el__forward_fn forward; /* the host's runner of provider capsules; NULL: none reachable */
+    void *forward_arg;
     void *core;       /* the core's own (the session); providers don't touch it */
     const char *code; /* set by use() on a refused token; overrides el__status_code */
 };
@@ -85,7 +135,10 @@ const char *el__capsule_resource(const char *owner_key, const char *resource, ch
 
 /* The providers (one per file). */
 extern const el__provider el__prov_storage, el__prov_cid, el__prov_net, el__prov_ai, el__prov_msg,
-    el__prov_orch;
+    el__prov_orch, el__prov_egress;
+/* prov_capsule.c: every provider_call no built-in provider serves (a bound scheme, or not_found);
+ * not in the table, the broker's fallback. */
+extern const el__provider el__prov_capsule;
 
 /* The provider answering a request of type t (for provider_call: the one whose scheme starts
  * uri); NULL when none does. *slot receives its index (for per-session state). */

@@ -34,7 +34,11 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS store("
     "  cid TEXT PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, type INTEGER NOT NULL,"
     "  publisher TEXT NOT NULL, size INTEGER NOT NULL, pinned INTEGER NOT NULL, added_at INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS store_name ON store(name);";
+    "CREATE INDEX IF NOT EXISTS store_name ON store(name);"
+    /* The operator's bindings of schemes to provider capsules (provider.c): grants are
+     * newline-separated RESOURCE:ACTION lines. */
+    "CREATE TABLE IF NOT EXISTS providers("
+    "  scheme TEXT PRIMARY KEY, target TEXT NOT NULL, grants TEXT NOT NULL, added_at INTEGER NOT NULL);";
 
 static void close_db(el_runtime *rt)
 {

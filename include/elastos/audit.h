@@ -29,6 +29,9 @@ extern "C" {
 #define EL_AUDIT_KILL "kill"             /* a capsule was stopped by a limit or the operator */
 #define EL_AUDIT_THROTTLE "throttle"     /* a capsule's requests were slowed down (serve.c) */
 #define EL_AUDIT_LAUNCH "launch"         /* the shell launched or stopped a capsule (serve.c) */
+#define EL_AUDIT_BIND "provider_bind"     /* the operator bound a scheme to a provider capsule */
+#define EL_AUDIT_UNBIND "provider_unbind" /* ... and removed that binding */
+#define EL_AUDIT_FORWARD "forward"        /* a provider_call was forwarded to a provider capsule */
 
 typedef struct el_audit_record {
     int64_t seq;

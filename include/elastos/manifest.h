@@ -75,6 +75,8 @@ typedef struct el_manifest {
     el_microvm_config microvm;
     el_dependency *dependencies;
     size_t n_dependencies;
+    char **provides;   /* URI prefixes it can serve as a provider ("elastos://kv/"); none: NULL */
+    size_t n_provides;
 } el_manifest;
 
 /* Parses and validates len bytes of JSON. On success *out is a new manifest owned by the caller
@@ -89,6 +91,10 @@ EL_EXTERN const char *el_capsule_type_name(el_capsule_type t);
 /* Parses an action name ("read", ...) to its EL_ACT_* bit; 0 when unknown. */
 EL_EXTERN unsigned el_action_from_name(const char *name);
 EL_EXTERN const char *el_action_name(unsigned bit);
+
+/* true if s is a scheme prefix a provider capsule can serve (`provides`): exactly
+ * "elastos://ROOT/", ROOT 1 to 32 of [a-z0-9-] starting with a letter. */
+EL_EXTERN bool el_scheme_prefix_valid(const char *s);
 
 /* true if s is valid Semantic Versioning 2.0.0. */
 EL_EXTERN bool el_semver_valid(const char *s);

@@ -40,6 +40,9 @@ typedef enum el_req_type {
     EL_REQ_DENY_CAPABILITY,
     EL_REQ_REVOKE_CAPABILITY,
     EL_REQ_GET_DECISION_REQUEST,
+    EL_REQ_GET_PROVIDER_CALL,    /* provider capsules only (docs/providers.md) */
+    EL_REQ_ANSWER_PROVIDER_CALL,
+    EL_REQ_FAIL_PROVIDER_CALL,
     EL_REQ_COUNT
 } el_req_type;
 

@@ -35,7 +35,9 @@ static void check_manifest(const el_manifest *m)
         unsigned a = m->permissions[i].actions;
         REQUIRE(a != 0 && (a & ~0x3fu) == 0);
         REQUIRE(strncmp(m->permissions[i].resource, "localhost://", 12) == 0 ||
-                strncmp(m->permissions[i].resource, "elastos://", 10) == 0);
+                strncmp(m->permissions[i].resource, "elastos://", 10) == 0 ||
+                strncmp(m->permissions[i].resource, "http://", 7) == 0 ||
+                strncmp(m->permissions[i].resource, "https://", 8) == 0);
         REQUIRE(strstr(m->permissions[i].resource, "/../") == NULL);
     }
     const el_limits *l = &m->limits;
@@ -44,6 +46,14 @@ static void check_manifest(const el_manifest *m)
     REQUIRE(l->wall_ms >= 1 && l->wall_ms <= 86400000);
     REQUIRE(l->storage_mb <= 1048576);
     REQUIRE(l->max_instances >= 1 && l->max_instances <= 10000);
+    REQUIRE(m->n_provides <= 8 && (m->n_provides == 0) == (m->provides == NULL));
+    for (size_t i = 0; i < m->n_provides; i++) {
+        size_t n = strlen(m->provides[i]);
+        REQUIRE(n >= 12 && n <= 43 && strncmp(m->provides[i], "elastos://", 10) == 0 && m->provides[i][n - 1] == '/');
+        REQUIRE(strchr(m->provides[i] + 10, '/') == m->provides[i] + n - 1);
+        for (size_t j = 0; j < i; j++)
+            REQUIRE(strcmp(m->provides[i], m->provides[j]) != 0);
+    }
     REQUIRE(l->n_network <= 64);
     for (size_t i = 0; i < l->n_network; i++)
         REQUIRE(strstr(l->network[i], "://") != NULL);

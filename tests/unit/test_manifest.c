@@ -322,12 +322,20 @@ static const bad_case BAD[] = {
      "contains an empty segment"},
     {"permission percent-encoding", PERM("localhost://storage/%2e%2e/x", "['read']"), 0,
      "percent-encoding is not allowed"},
-    {"permission other scheme", PERM("http://example.com/x", "['read']"), 0,
-     "must start with localhost:// or elastos://"},
+    {"permission other scheme", PERM("ftp://example.com/x", "['read']"), 0,
+     "must start with localhost://, elastos://, http:// or https://"},
+    {"permission web without port", PERM("https://example.com/x", "['read']"), 0, "explicit port"},
+    {"permission web capital host", PERM("https://Example.com:443/x", "['read']"), 0, "explicit port"},
+    {"permission web userinfo", PERM("https://u@example.com:443/x", "['read']"), 0, "explicit port"},
+    {"permission web bad v6", PERM("http://[::1x]:80/x", "['read']"), 0, "explicit port"},
     {"permission nothing after scheme", PERM("elastos://", "['read']"), 0,
      "names no resource after the scheme"},
-    {"permission unknown elastos root", PERM("elastos://peers/x", "['read']"), 0,
-     "unknown elastos:// root"},
+    {"permission malformed elastos root", PERM("elastos://Peers/x", "['read']"), 0,
+     "malformed elastos:// root"},
+    {"permission elastos root too long", PERM("elastos://a23456789012345678901234567890123/x", "['read']"), 0,
+     "malformed elastos:// root"},
+    {"permission elastos root digit first", PERM("elastos://9kv/x", "['read']"), 0,
+     "malformed elastos:// root"},
     {"permission with a space", PERM("localhost://storage/a b", "['read']"), 0,
      "character not allowed"},
     {"unknown action", PERM("localhost://storage/*", "['read','fly']"), 0,
@@ -413,6 +421,21 @@ static const bad_case BAD[] = {
     {"viewer empty range", D(",'viewer':'image-viewer@'"), 0, "is neither a CID nor name@range"},
     {"viewer bad name", D(",'viewer':'Image@^1.0.0'"), 0, "is neither a CID nor name@range"},
     {"viewer short cid", D(",'viewer':'bafkreide5'"), 0, "is neither a CID nor name@range"},
+
+    /* provides */
+    {"provides not an array", W(",'provides':'elastos://kv/'"), 0, "provides: must be an array"},
+    {"provides integer entry", W(",'provides':[1]"), 0, "provides[0]: must be a string"},
+    {"provides no trailing slash", W(",'provides':['elastos://kv']"), 0, "provides[0]: 'elastos://kv' is not a scheme prefix"},
+    {"provides a path", W(",'provides':['elastos://kv/x/']"), 0, "is not a scheme prefix"},
+    {"provides other scheme", W(",'provides':['localhost://kv/']"), 0, "is not a scheme prefix"},
+    {"provides capital root", W(",'provides':['elastos://KV/']"), 0, "is not a scheme prefix"},
+    {"provides empty root", W(",'provides':['elastos:///']"), 0, "is not a scheme prefix"},
+    {"provides wildcard", W(",'provides':['elastos://*/']"), 0, "is not a scheme prefix"},
+    {"provides duplicate", W(",'provides':['elastos://kv/','elastos://kv/']"), 0,
+     "provides[1]: duplicate prefix 'elastos://kv/'"},
+    {"provides too many", W(",'provides':['elastos://a/','elastos://b/','elastos://c/','elastos://d/',"
+                            "'elastos://e/','elastos://f/','elastos://g/','elastos://h/','elastos://i/']"), 0,
+     "provides: at most 8 entries allowed (got 9)"},
 
     /* metadata */
     {"license empty", W(",'license':''"), 0, "license: must not be empty"},
@@ -745,6 +768,22 @@ static void test_full_inline(void)
     CHECK(m->dependencies[0].cid == NULL);
     CHECK_STREQ(m->dependencies[1].version, ">=1.0.0 <2.0.0");
     CHECK_STREQ(m->dependencies[1].cid, CID_EMPTY);
+    el_manifest_free(m);
+
+    /* A provider capsule's schemes. */
+    m = parse_ok(W(",'provides':['elastos://kv/','elastos://kv-2/'],'permissions':[{'resource':'elastos://kv/*','actions':['execute']}]"));
+    if (!m)
+        return;
+    CHECK(m->n_provides == 2);
+    CHECK_STREQ(m->provides[0], "elastos://kv/");
+    CHECK_STREQ(m->provides[1], "elastos://kv-2/");
+    CHECK_STREQ(m->permissions[0].resource, "elastos://kv/*");
+    el_manifest_free(m);
+    m = parse_ok(W(",'permissions':[{'resource':'https://api.example.com:443/v1/*','actions':['read']},"
+                   "{'resource':'http://[::1]:8080/*','actions':['write']}]"));
+    if (!m)
+        return;
+    CHECK(m->n_permissions == 2);
     el_manifest_free(m);
 
     /* A data capsule whose viewer is a CID. */

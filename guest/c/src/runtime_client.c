@@ -1332,3 +1332,84 @@ int elastos_revoke_capability(RuntimeClient *c, const char *token_id)
     eg_jw_str(&w, token_id);
     return expect_ok(c, &w);
 }
+
+/* ---- provider capsules (docs/providers.md) ------------------------------------------------ */
+
+void elastos_provider_call_free(ElastosProviderCall *call)
+{
+    if (!call)
+        return;
+    free(call->scheme);
+    free(call->caller);
+    free(call->caller_instance);
+    free(call->resource);
+    free(call->action);
+    free(call->op);
+    free(call->body_json);
+    memset(call, 0, sizeof *call);
+}
+
+int elastos_get_provider_call(RuntimeClient *c, ElastosProviderCall *out)
+{
+    eg_jw w;
+    eg_resp r;
+    ElastosProviderCall d;
+    memset(&d, 0, sizeof d);
+    if (out)
+        *out = d;
+    if (req_begin(c, &w, "get_provider_call"))
+        return bad_arg(c, &w, "no client");
+    NEED(out);
+    int st = exchange(c, &w, "provider_request", &r);
+    if (st)
+        return finish(&r, st);
+    const eg_json_node *body = eg_json_get(&r.doc, r.obj, "body");
+    if ((st = get_u64(c, &r, r.obj, "call_id", 1, &d.call_id, NULL)) ||
+        (st = dup_str(c, &r, r.obj, "scheme", 1, &d.scheme)) || (st = dup_str(c, &r, r.obj, "caller", 1, &d.caller)) ||
+        (st = dup_str(c, &r, r.obj, "caller_instance", 1, &d.caller_instance)) ||
+        (st = dup_str(c, &r, r.obj, "resource", 1, &d.resource)) ||
+        (st = dup_str(c, &r, r.obj, "action", 1, &d.action)) || (st = dup_str(c, &r, r.obj, "op", 1, &d.op)) ||
+        (st = body ? to_json_text(c, &r, body, &d.body_json) : bad_response(c, &r, "field \"%s\" is missing", "body"))) {
+        elastos_provider_call_free(&d);
+        return finish(&r, st);
+    }
+    *out = d;
+    return finish(&r, 0);
+}
+
+int elastos_answer_provider_call(RuntimeClient *c, uint64_t call_id, const char *result_json)
+{
+    eg_jw w;
+    if (req_begin(c, &w, "answer_provider_call"))
+        return bad_arg(c, &w, "no client");
+    NEED(result_json);
+    eg_json_doc doc;
+    const char *why = NULL;
+    size_t where = 0;
+    if (eg_json_parse(result_json, strlen(result_json), EG_MAX_DEPTH - 2, &doc, &why, &where)) {
+        eg_jw_free(&w);
+        return set_error(c, ELASTOS_ERR_INVALID, NULL, "invalid argument: result_json: %s at byte %zu", why, where);
+    }
+    eg_jw_key(&w, "call_id");
+    eg_jw_u64(&w, call_id);
+    eg_jw_key(&w, "result");
+    eg_jw_value(&w, &doc, eg_json_root(&doc));
+    eg_json_free(&doc);
+    return expect_ok(c, &w);
+}
+
+int elastos_fail_provider_call(RuntimeClient *c, uint64_t call_id, const char *code, const char *message)
+{
+    eg_jw w;
+    if (req_begin(c, &w, "fail_provider_call"))
+        return bad_arg(c, &w, "no client");
+    NEED(code);
+    NEED(message);
+    eg_jw_key(&w, "call_id");
+    eg_jw_u64(&w, call_id);
+    eg_jw_key(&w, "code");
+    eg_jw_str(&w, code);
+    eg_jw_key(&w, "message");
+    eg_jw_str(&w, message);
+    return expect_ok(c, &w);
+}

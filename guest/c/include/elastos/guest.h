@@ -243,6 +243,26 @@ int elastos_deny_capability(RuntimeClient *c, uint64_t request_id, const char *r
 /* revoke_capability -> ok. */
 int elastos_revoke_capability(RuntimeClient *c, const char *token_id);
 
+/* ---- provider capsules only (docs/providers.md) -------------------------------------------- */
+
+/* The call a provider instance was started for: the consumer's address (NAME@PUBLISHER_ID) and
+ * instance, the uri its token was checked for (resource), the action, op (the uri after the
+ * scheme) and the consumer's body as compact JSON. Never the consumer's token. */
+typedef struct ElastosProviderCall {
+    uint64_t call_id;
+    char *scheme, *caller, *caller_instance, *resource, *action, *op;
+    char *body_json;
+} ElastosProviderCall;
+
+/* get_provider_call -> provider_request. Release *out with elastos_provider_call_free. */
+int elastos_get_provider_call(RuntimeClient *c, ElastosProviderCall *out);
+void elastos_provider_call_free(ElastosProviderCall *call);
+/* answer_provider_call -> ok: result_json (any JSON value) is the consumer's provider_result. */
+int elastos_answer_provider_call(RuntimeClient *c, uint64_t call_id, const char *result_json);
+/* fail_provider_call -> ok: the consumer gets an error with code (one of the protocol's codes:
+ * bad_request, not_found, denied, limit, unavailable, unsupported, internal) and message. */
+int elastos_fail_provider_call(RuntimeClient *c, uint64_t call_id, const char *code, const char *message);
+
 #ifdef __cplusplus
 }
 #endif
