@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "elastos/launch.h"
 #include "elastos/sign.h"
 #include "elastos/store.h"
 
@@ -235,7 +236,7 @@ int cmd_install(int argc, char **argv)
         rc = cli_fetch_install(rt, argv[1], NULL, 0, EL_STORE_PIN);
         if (!rc)
             printf("%s\n", argv[1]);
-    } else if (el_store_install(rt, argv[1], cid, &err) != EL_OK)
+    } else if (el_launch_install(rt, argv[1], cid, &err) != EL_OK)
         rc = cli_fail(&err);
     else
         printf("%s\n", cid);

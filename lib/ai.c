@@ -56,23 +56,14 @@ static el_status set_key(el_ai_config *cfg, const char *key, el_error *err)
 static el_status load_file(el_runtime *rt, el_ai_config *cfg, bool *found, el_error *err)
 {
     char path[4200];
-    char *text;
-    size_t len;
     unsigned mode;
-    el_error e2;
+    json_t *root;
     *found = false;
-    el_status rs = el__config_file(rt, "ai.json", 64 << 10, &text, &len, &mode, path, sizeof path, &e2);
+    el_status rs = el__config_json(rt, "ai.json", 64 << 10, &root, &mode, path, sizeof path, err);
     if (rs == EL_ERR_NOTFOUND)
         return EL_OK;
     if (rs != EL_OK)
-        return el_error_set(err, EL_ERR_CONFIG, "ai: %s", e2.msg);
-    json_error_t je;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    free(text);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return el_error_set(err, EL_ERR_CONFIG, "ai: %s is not a JSON object", path);
-    }
+        return el_error_prefix(err, "ai");
     el_status s = EL_OK;
     const char *k;
     json_t *v;

@@ -254,7 +254,7 @@ void el__prehash_reset(el__prehash *p)
     p->n = p->sealed = p->n_hints = p->next_header = 0;
     p->broken = p->in_file = p->tar_done = false;
     p->cid[0] = '\0';
-    EVP_DigestInit_ex(p->seal, el_sha256_md(), NULL);
+    EVP_DigestInit_ex(p->seal, el__sha256_md(), NULL);
 }
 
 void el__prehash_invalidate(el__prehash *p)
@@ -322,7 +322,7 @@ static void prehash_tar(el__prehash *p)
         p->cur_size = (size_t)size;
         p->cur_done = 0;
         p->in_file = true;
-        EVP_DigestInit_ex(p->file, el_sha256_md(), NULL);
+        EVP_DigestInit_ex(p->file, el__sha256_md(), NULL);
     }
 }
 
@@ -557,10 +557,10 @@ static el_status verify(el_artifact *a, unsigned flags, const uint8_t *body_dige
     return s;
 }
 
-el_status el_artifact_check_stored(const char *home, el_artifact *a, const char *path, el_error *err)
+el_status el__artifact_check_stored(const char *home, el_artifact *a, const char *path, el_error *err)
 {
     char want[EL_CID_MAX], got[EL_CID_MAX];
-    if (!el_cid_store_entry(home, path, want))
+    if (!el__cid_store_entry(home, path, want))
         return EL_OK;
     el_status s = el_artifact_cid(a, got, err);
     if (s == EL_OK && strcmp(got, want) != 0)
@@ -794,7 +794,7 @@ static el_status emit(pack_out *o, const void *data, size_t len, el_error *err)
 {
     EVP_DigestUpdate(o->sha, data, len);
     el_cid_update(o->cid, data, len);
-    return el_write_all(o->fd, data, len) ? EL_OK : el_error_set(err, EL_ERR_IO, "write failed: %s", strerror(errno));
+    return el__write_all(o->fd, data, len) ? EL_OK : el_error_set(err, EL_ERR_IO, "write failed: %s", strerror(errno));
 }
 
 static el_status emit_file(pack_out *o, const char *root, pack_entry *e, uint8_t *buf, size_t bufsz, el_error *err)
@@ -811,7 +811,7 @@ static el_status emit_file(pack_out *o, const char *root, pack_entry *e, uint8_t
     }
     el_status s = emit(o, h, BLOCK, err);
     EVP_MD_CTX *fsha = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(fsha, el_sha256_md(), NULL);
+    EVP_DigestInit_ex(fsha, el__sha256_md(), NULL);
     uint64_t left = e->size;
     while (s == EL_OK && left) {
         ssize_t r = read(fd, buf, left < bufsz ? (size_t)left : bufsz);
@@ -872,7 +872,7 @@ el_status el_artifact_pack(const char *dir, const el_keypair *key, const char *o
     else
         snprintf(final_path, sizeof final_path, "%s-%s.capsule", m->name, m->version);
     char rnd[17];
-    el_random_hex(rnd, 8);
+    el__random_hex(rnd, 8);
     snprintf(tmp, sizeof tmp, "%s.tmp-%s", final_path, rnd);
     o.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (o.fd < 0) {
@@ -888,7 +888,7 @@ el_status el_artifact_pack(const char *dir, const el_keypair *key, const char *o
         s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
         goto done;
     }
-    EVP_DigestInit_ex(o.sha, el_sha256_md(), NULL);
+    EVP_DigestInit_ex(o.sha, el__sha256_md(), NULL);
     size_t sl = 0;
     for (size_t i = 0; i < list.n && s == EL_OK; i++) {
         s = emit_file(&o, dir, &list.v[i], buf, 1 << 20, err);

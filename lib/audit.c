@@ -90,7 +90,7 @@ static bool record_hash(const uint8_t prev[32], const fields *f, uint8_t out[32]
     if (!ctx)
         return false;
     uint8_t len[4], num[8];
-    bool ok = EVP_DigestInit_ex(ctx, el_sha256_md(), NULL) == 1 &&
+    bool ok = EVP_DigestInit_ex(ctx, el__sha256_md(), NULL) == 1 &&
               EVP_DigestUpdate(ctx, AUDIT_DOMAIN, strlen(AUDIT_DOMAIN)) == 1 && EVP_DigestUpdate(ctx, prev, 32) == 1;
     int64_t ints[2] = {f->seq, f->ts};
     for (int i = 0; ok && i < 2; i++) {
@@ -386,7 +386,7 @@ static void declare_lost(struct el_audit_buf *b, const pending *recs, size_t n, 
                        "%zu audit records lost (%zu uses, %zu other) from %" PRId64 " to %" PRId64 " ms, pid %ld: %.500s\n",
                        n, uses, n - uses, first, last, (long)getpid(), why);
     bool ok = b->lost_fd >= 0 && flock(b->lost_fd, LOCK_EX) == 0;
-    ok = ok && el_write_all(b->lost_fd, line, (size_t)(len < (int)sizeof line ? len : (int)sizeof line - 1));
+    ok = ok && el__write_all(b->lost_fd, line, (size_t)(len < (int)sizeof line ? len : (int)sizeof line - 1));
     if (b->lost_fd >= 0) {
         fsync(b->lost_fd);
         flock(b->lost_fd, LOCK_UN);

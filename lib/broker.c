@@ -20,9 +20,10 @@
  */
 #include "elastos/broker.h"
 #include "elastos/audit.h"
-#include "elastos/protocol.h"
+#include "protocol_internal.h"
 #include "shell_internal.h"
 #include "elastos/token.h"
+#include "broker_internal.h"
 #include "internal.h"
 #include "provider.h"
 #include "storage.h"
@@ -100,13 +101,6 @@ struct el_session {
     char answer_msg[256];
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Records one event of this instance. Uses are queued (written within ~0.1 s, audit.c); every
  * other record is written through before this returns. Not EL_OK: the record is not in the
  * audit (the caller refuses what it was about to allow). */
@@ -133,7 +127,7 @@ static el_status audit(el_session *s, const char *decision, const char *resource
 /* The answer to a request whose record could not be written: refused (docs/protocol.md). */
 static char *audit_unavailable(uint64_t id, size_t *len)
 {
-    return el_response_error(id, "unavailable", "refused: the audit log cannot be written", len);
+    return el__response_error(id, "unavailable", "refused: the audit log cannot be written", len);
 }
 
 /* ---- refusals: recorded, coalesced, bounded per instance ----------------------------------------- */
@@ -185,7 +179,7 @@ static void refuse(el_session *s, const char *decision, const char *resource, co
 {
     const char *res = resource ? resource : "", *act = action ? action : "", *why = reason ? reason : "",
                *tid = token_id ? token_id : "";
-    int64_t now = now_ms();
+    int64_t now = el__clock_ms(CLOCK_REALTIME);
     refusal *k = NULL, *oldest = &s->refusals[0];
     for (int i = 0; i < REFUSAL_KINDS && !k; i++) {
         if (refusal_is(&s->refusals[i], decision, res, act, why, tid))
@@ -227,7 +221,7 @@ static void refuse(el_session *s, const char *decision, const char *resource, co
 /* Writes every running count older than REFUSAL_FLUSH_MS (all of them with all). */
 static void refusals_flush(el_session *s, bool all)
 {
-    int64_t now = now_ms();
+    int64_t now = el__clock_ms(CLOCK_REALTIME);
     for (int i = 0; i <= REFUSAL_KINDS; i++)
         if (s->refusals[i].count && (all || now - s->refusals[i].first_ms >= REFUSAL_FLUSH_MS))
             refusal_flush(s, &s->refusals[i]);
@@ -237,7 +231,7 @@ static void refusals_flush(el_session *s, bool all)
  * refilled at REQ_RATE per second). */
 static bool request_allowed(el_session *s)
 {
-    int64_t now = now_ms();
+    int64_t now = el__clock_ms(CLOCK_REALTIME);
     if (s->req_last_ms == 0)
         s->req_tokens = REQ_BURST;
     else
@@ -263,7 +257,7 @@ static el_status session_init(el_runtime *rt, const el_artifact *art, const char
     if (capsule_id)
         snprintf(s->capsule_id, sizeof s->capsule_id, "%s", capsule_id);
     else
-        el_random_hex(s->capsule_id, 16);
+        el__random_hex(s->capsule_id, 16);
     el_pubkey_format(el_artifact_publisher(art), s->publisher);
     el_capsule_address(s->m->name, el_artifact_publisher(art), s->storage_key);
     *out = s;
@@ -315,7 +309,7 @@ static void decide(el_runtime *rt, const el_decision_request *q, el_decision *d,
     if (el__shell_load(rt, &shell, reason) != EL_OK)
         return;
     char id[33];
-    el_random_hex(id, 16);
+    el__random_hex(id, 16);
     el_session *ss;
     el_error err;
     if (session_new_shell(rt, shell, id, q, &ss, &err) != EL_OK) {
@@ -356,9 +350,8 @@ void el_session_free(el_session *s)
 }
 
 const char *el_session_capsule_id(const el_session *s) { return s->capsule_id; }
-const char *el_session_address(const el_session *s) { return s->storage_key; }
 
-void el_session_set_router(el_session *s, const el_msg_router *r)
+void el__session_set_router(el_session *s, const el_msg_router *r)
 {
     if (r)
         s->router = *r;
@@ -579,7 +572,7 @@ static char *issue(el_session *s, uint64_t id, const char *resource, const char 
     el_error err;
     if (el_token_issue(s->rt, &tr, &text, &tok, &err) != EL_OK) {
         refuse(s, EL_AUDIT_DENY, resource, action_name, err.msg, NULL);
-        return el_response_error(id, "internal", err.msg, len);
+        return el__response_error(id, "internal", err.msg, len);
     }
     char tid[EL_TOKEN_ID_HEX];
     el_hex_encode(tok.id, 16, tid);
@@ -596,7 +589,7 @@ static char *issue(el_session *s, uint64_t id, const char *resource, const char 
     if (tok.expiry)
         json_object_set_new(r, "expires_at", json_integer((json_int_t)tok.expiry));
     free(text);
-    return el_response_encode(id, r, len);
+    return el__response_encode(id, r, len);
 }
 
 /* Index of the first grant covering the request, or -1. */
@@ -626,7 +619,7 @@ static char *issue_under(el_session *s, size_t gi, uint64_t id, const char *reso
         el_hex_encode(tid, 16, hex);
         el_token_revoke(s->rt, hex, &err);
         free(r);
-        return el_response_error(id, "internal", "out of memory", len);
+        return el__response_error(id, "internal", "out of memory", len);
     }
     return r;
 }
@@ -634,8 +627,8 @@ static char *issue_under(el_session *s, size_t gi, uint64_t id, const char *reso
 static char *request_capability(el_session *s, const el_request *q, size_t *len)
 {
     char buf[EL_RESOURCE_MAX + 1];
-    const char *resource = el__capsule_resource(s->storage_key, el_req_str(q, "resource"), buf),
-               *action_name = el_req_str(q, "action");
+    const char *resource = el__capsule_resource(s->storage_key, el__req_str(q, "resource"), buf),
+               *action_name = el__req_str(q, "action");
     unsigned action = el_action_from_name(action_name);
     json_t *c = json_object_get(q->body, "constraints");
     uint64_t max_uses = 0, expiry = 0;
@@ -651,32 +644,32 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
                        json_integer_value(v) <= 10L * 365 * 86400) ||
                       (!strcmp(k, "delegatable") && json_is_boolean(v));
             if (!ok)
-                return el_response_error(q->id, "bad_request", "constraints: unknown field or bad value", len);
+                return el__response_error(q->id, "bad_request", "constraints: unknown field or bad value", len);
         }
-        max_uses = el_req_uint(&(el_request){.body = c}, "max_uses", 0);
-        expiry = el_req_uint(&(el_request){.body = c}, "expiry_secs", 0);
+        max_uses = el__req_uint(&(el_request){.body = c}, "max_uses", 0);
+        expiry = el__req_uint(&(el_request){.body = c}, "expiry_secs", 0);
         delegatable = json_is_true(json_object_get(c, "delegatable"));
     }
     if (!action)
-        return el_response_error(q->id, "bad_request", "unknown action", len);
+        return el__response_error(q->id, "bad_request", "unknown action", len);
     if (strlen(resource) > EL_RESOURCE_MAX || !(el_resource_match(resource, resource) ||
                                                (strlen(resource) > 2 && !strcmp(resource + strlen(resource) - 2, "/*"))))
-        return el_response_error(q->id, "bad_request", "malformed resource", len);
+        return el__response_error(q->id, "bad_request", "malformed resource", len);
     refusals_flush(s, false);
     if (!request_allowed(s)) {
         refuse(s, EL_AUDIT_THROTTLE, resource, action_name, "capability requests over the per-instance rate limit", NULL);
-        return el_response_error(q->id, "limit", "too many capability requests: slow down", len);
+        return el__response_error(q->id, "limit", "too many capability requests: slow down", len);
     }
     if (!pattern_in_manifest(s, resource, action)) { /* one refusal record stands for the request */
         refuse(s, EL_AUDIT_DENY, resource, action_name, "outside the manifest's permissions (shell not consulted)", NULL);
-        return el_response_error(q->id, "denied", "outside the capsule's manifest permissions", len);
+        return el__response_error(q->id, "denied", "outside the capsule's manifest permissions", len);
     }
     if (audit(s, EL_AUDIT_REQUEST, resource, action_name, "", NULL) != EL_OK)
         return audit_unavailable(q->id, len);
     el_error err;
     if (drop_stale_grants(s, &err) != EL_OK) {
         refuse(s, EL_AUDIT_DENY, resource, action_name, err.msg, NULL);
-        return el_response_error(q->id, "internal", err.msg, len);
+        return el__response_error(q->id, "internal", err.msg, len);
     }
     ptrdiff_t gi = grant_covering(s, resource, action, max_uses, expiry, delegatable);
     if (gi >= 0)
@@ -684,7 +677,7 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
                            delegatable, "covered by an operator or run grant", len);
     if (s->is_shell) {
         refuse(s, EL_AUDIT_DENY, resource, action_name, "the shell holds no capabilities", NULL);
-        return el_response_error(q->id, "denied", "the shell holds no capabilities", len);
+        return el__response_error(q->id, "denied", "the shell holds no capabilities", len);
     }
     el_decision_request dq = {.request_id = ++s->rt->decision_seq,
                               .capsule_name = s->m->name,
@@ -700,7 +693,7 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
         char why[300];
         snprintf(why, sizeof why, "shell: %s", reason);
         refuse(s, EL_AUDIT_DENY, resource, action_name, why, NULL);
-        return el_response_error(q->id, "denied", why, len);
+        return el__response_error(q->id, "denied", why, len);
     }
     const char *why = d == EL_DECIDE_ONCE ? "shell: grant once" : d == EL_DECIDE_RUN ? "shell: grant for this run"
                                                                                      : "shell: grant always";
@@ -715,7 +708,7 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
     if (el__token_state(s->rt, &epoch, &n_revoked, &err) != EL_OK ||
         add_grant(s, resource, action, max_uses, expiry, delegatable, epoch, &err) != EL_OK) {
         refuse(s, EL_AUDIT_DENY, resource, action_name, err.msg, NULL);
-        return el_response_error(q->id, "internal", err.msg, len);
+        return el__response_error(q->id, "internal", err.msg, len);
     }
     return issue_under(s, s->n_grants - 1, q->id, resource, action_name, action, (uint32_t)max_uses, expiry,
                        delegatable, why, len);
@@ -728,7 +721,7 @@ static el_status check_use(el__pcall *c, const char *resource, unsigned action, 
     el_session *s = c->core;
     const char *code = "invalid_token";
     el_token t = {0};
-    el_status st = el_token_check(s->rt, el_req_str(c->q, "token"), s->capsule_id, resource, action, &t, &code, err);
+    el_status st = el_token_check(s->rt, el__req_str(c->q, "token"), s->capsule_id, resource, action, &t, &code, err);
     char tid[EL_TOKEN_ID_HEX] = "";
     if (st == EL_OK || code == NULL || strcmp(code, "invalid_token") != 0)
         el_hex_encode(t.id, 16, tid);
@@ -737,7 +730,7 @@ static el_status check_use(el__pcall *c, const char *resource, unsigned action, 
         c->code = code ? code : "denied";
         return st;
     }
-    if (audit(s, EL_AUDIT_USE, resource, el_action_name(action), el_req_type_name(c->q->type), tid) != EL_OK) {
+    if (audit(s, EL_AUDIT_USE, resource, el_action_name(action), el__req_type_name(c->q->type), tid) != EL_OK) {
         refuse(s, EL_AUDIT_DENY, resource, el_action_name(action), "the audit log cannot be written", tid);
         c->code = "unavailable";
         return el_error_set(err, EL_ERR_IO, "refused: the audit log cannot be written");
@@ -763,11 +756,11 @@ static void pcall_audit(el__pcall *c, const char *decision, const char *resource
 static char *provide(el_session *s, const el_request *q, size_t *len)
 {
     size_t slot;
-    const char *uri = q->type == EL_REQ_PROVIDER_CALL ? el_req_str(q, "uri") : NULL;
+    const char *uri = q->type == EL_REQ_PROVIDER_CALL ? el__req_str(q, "uri") : NULL;
     const el__provider *p = el__provider_find(q->type, uri, &slot);
     void *no_state = NULL;
     if (!p && q->type != EL_REQ_PROVIDER_CALL)
-        return el_response_error(q->id, "unsupported", "not available in this runtime version", len);
+        return el__response_error(q->id, "unsupported", "not available in this runtime version", len);
     if (!p) /* a scheme bound to a provider capsule, or not_found (prov_capsule.c) */
         p = &el__prov_capsule;
     el__pcall c = {.rt = s->rt,
@@ -787,14 +780,14 @@ static char *provide(el_session *s, const el_request *q, size_t *len)
     el_error err = {.code = EL_OK, .msg = ""};
     el_status st = p->call(&c, &resp, &err);
     if (st != EL_OK)
-        return el_response_error(q->id, c.code ? c.code : el__status_code(st), err.msg, len);
-    return resp ? resp : el_response_error(q->id, "internal", "out of memory", len);
+        return el__response_error(q->id, c.code ? c.code : el__status_code(st), err.msg, len);
+    return resp ? resp : el__response_error(q->id, "internal", "out of memory", len);
 }
 
 static char *shell_op(el_session *s, const el_request *q, size_t *len)
 {
     if (!s->is_shell)
-        return el_response_error(q->id, "denied", "only the shell capsule may do this", len);
+        return el__response_error(q->id, "denied", "only the shell capsule may do this", len);
     if (q->type == EL_REQ_GET_DECISION_REQUEST) {
         json_t *r = obj_type("decision_request");
         json_object_set_new(r, "request_id", json_integer((json_int_t)s->decide.request_id));
@@ -804,38 +797,38 @@ static char *shell_op(el_session *s, const el_request *q, size_t *len)
         json_object_set_new(r, "resource", json_string(s->decide.resource));
         json_object_set_new(r, "action", json_string(s->decide.action));
         json_object_set_new(r, "constraints", s->decide.constraints ? json_deep_copy(s->decide.constraints) : json_object());
-        return el_response_encode(q->id, r, len);
+        return el__response_encode(q->id, r, len);
     }
     if (q->type == EL_REQ_REVOKE_CAPABILITY) {
         el_error err;
-        const char *tid = el_req_str(q, "token_id");
+        const char *tid = el__req_str(q, "token_id");
         if (el_token_revoke(s->rt, tid, &err) != EL_OK)
-            return el_response_error(q->id, "bad_request", err.msg, len);
+            return el__response_error(q->id, "bad_request", err.msg, len);
         audit(s, EL_AUDIT_REVOKE, "", "", "revoked by the shell", tid);
-        return el_response_encode(q->id, obj_type("ok"), len);
+        return el__response_encode(q->id, obj_type("ok"), len);
     }
-    if (el_req_uint(q, "request_id", 0) != s->decide.request_id)
-        return el_response_error(q->id, "not_found", "no such pending decision", len);
+    if (el__req_uint(q, "request_id", 0) != s->decide.request_id)
+        return el__response_error(q->id, "not_found", "no such pending decision", len);
     if (s->decided)
-        return el_response_error(q->id, "bad_request", "this decision was already made", len);
+        return el__response_error(q->id, "bad_request", "this decision was already made", len);
     if (q->type == EL_REQ_DENY_CAPABILITY) {
         s->decided = true;
         s->decision = EL_DECIDE_DENY;
-        snprintf(s->reason, sizeof s->reason, "%s", el_req_str(q, "reason"));
-        return el_response_encode(q->id, obj_type("ok"), len);
+        snprintf(s->reason, sizeof s->reason, "%s", el__req_str(q, "reason"));
+        return el__response_encode(q->id, obj_type("ok"), len);
     }
-    const char *scope = el_req_str(q, "scope");
+    const char *scope = el__req_str(q, "scope");
     el_decision d = !strcmp(scope, "once") ? EL_DECIDE_ONCE : !strcmp(scope, "run") ? EL_DECIDE_RUN
                     : !strcmp(scope, "always")                                      ? EL_DECIDE_ALWAYS
                                                                                     : EL_DECIDE_DENY;
     if (d == EL_DECIDE_DENY)
-        return el_response_error(q->id, "bad_request", "scope must be once, run or always", len);
+        return el__response_error(q->id, "bad_request", "scope must be once, run or always", len);
     s->decided = true;
     s->decision = d;
     snprintf(s->reason, sizeof s->reason, "granted (%s)", scope);
     json_t *r = obj_type("capability_granted");
     json_object_set_new(r, "token_id", json_string("")); /* the token is issued to the requester */
-    return el_response_encode(q->id, r, len);
+    return el__response_encode(q->id, r, len);
 }
 
 /* ---- provider capsules: the session of a provider instance (provider.h) --------------------- */
@@ -902,7 +895,7 @@ static const char *fail_code(const char *c)
 static char *provider_op(el_session *s, const el_request *q, size_t *len)
 {
     if (!s->serving)
-        return el_response_error(q->id, "denied", "only a provider capsule serving a call may do this", len);
+        return el__response_error(q->id, "denied", "only a provider capsule serving a call may do this", len);
     if (q->type == EL_REQ_GET_PROVIDER_CALL) {
         const el__fwd *f = &s->call;
         json_t *r = obj_type("provider_request");
@@ -914,18 +907,18 @@ static char *provider_op(el_session *s, const el_request *q, size_t *len)
         json_object_set_new(r, "action", json_string(f->action));
         json_object_set_new(r, "op", json_string(f->op));
         json_object_set_new(r, "body", json_incref(s->call_body));
-        return el_response_encode(q->id, r, len);
+        return el__response_encode(q->id, r, len);
     }
-    if (el_req_uint(q, "call_id", 0) != s->call.call_id)
-        return el_response_error(q->id, "not_found", "no such pending call", len);
+    if (el__req_uint(q, "call_id", 0) != s->call.call_id)
+        return el__response_error(q->id, "not_found", "no such pending call", len);
     if (s->answered)
-        return el_response_error(q->id, "bad_request", "this call was already answered", len);
+        return el__response_error(q->id, "bad_request", "this call was already answered", len);
     if (q->type == EL_REQ_FAIL_PROVIDER_CALL) {
-        const char *code = fail_code(el_req_str(q, "code"));
+        const char *code = fail_code(el__req_str(q, "code"));
         if (!code)
-            return el_response_error(q->id, "bad_request", "code: not a protocol error code", len);
+            return el__response_error(q->id, "bad_request", "code: not a protocol error code", len);
         s->answer_code = code;
-        snprintf(s->answer_msg, sizeof s->answer_msg, "%.200s", el_req_str(q, "message"));
+        snprintf(s->answer_msg, sizeof s->answer_msg, "%.200s", el__req_str(q, "message"));
         for (char *p = s->answer_msg; *p; p++) /* one line: it reaches the consumer */
             if ((unsigned char)*p < 0x20 || *p == 0x7f)
                 *p = ' ';
@@ -933,7 +926,7 @@ static char *provider_op(el_session *s, const el_request *q, size_t *len)
         s->answer = json_incref(json_object_get(q->body, "result"));
     }
     s->answered = true;
-    return el_response_encode(q->id, obj_type("ok"), len);
+    return el__response_encode(q->id, obj_type("ok"), len);
 }
 
 char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *len)
@@ -942,32 +935,32 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
     uint64_t id;
     el_error err;
     el_req_type bare;
-    if (el_request_bare(msg, msg_len, &id, &bare) && bare == EL_REQ_PING && id == s->last_id + 1) {
+    if (el__request_bare(msg, msg_len, &id, &bare) && bare == EL_REQ_PING && id == s->last_id + 1) {
         s->last_id = id;
         char *r = malloc(64);
         if (r)
             *len = (size_t)snprintf(r, 64, "{\"id\":%llu,\"response\":{\"type\":\"pong\"}}", (unsigned long long)id);
         return r;
     }
-    if (el_request_parse(msg, msg_len, &q, &id, &err) != EL_OK) {
+    if (el__request_parse(msg, msg_len, &q, &id, &err) != EL_OK) {
         /* A refused body with the expected id still counts, or client and runtime would stay
          * out of step for good (docs/protocol.md). */
         if (id && id == s->last_id + 1)
             s->last_id = id;
-        return el_response_error(id, "bad_request", err.msg, len);
+        return el__response_error(id, "bad_request", err.msg, len);
     }
     if (q.id != s->last_id + 1) {
         char m[128];
         snprintf(m, sizeof m, "request id %llu out of order (expected %llu)", (unsigned long long)q.id,
                  (unsigned long long)s->last_id + 1);
-        el_request_free(&q);
-        return el_response_error(id, "bad_request", m, len);
+        el__request_free(&q);
+        return el__response_error(id, "bad_request", m, len);
     }
     s->last_id = q.id;
     char *resp;
     switch (q.type) {
     case EL_REQ_PING:
-        resp = el_response_encode(q.id, obj_type("pong"), len);
+        resp = el__response_encode(q.id, obj_type("pong"), len);
         break;
     case EL_REQ_GET_RUNTIME_INFO: {
         json_t *r = obj_type("runtime_info");
@@ -975,7 +968,7 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
         json_object_set_new(r, "capsule_name", json_string(s->m->name));
         json_object_set_new(r, "capsule_id", json_string(s->capsule_id));
         json_object_set_new(r, "capsule_address", json_string(s->storage_key));
-        resp = el_response_encode(q.id, r, len);
+        resp = el__response_encode(q.id, r, len);
         break;
     }
     case EL_REQ_REQUEST_CAPABILITY:
@@ -995,6 +988,6 @@ char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *
     default: /* everything else is a provider's (the table in provider.c) */
         resp = provide(s, &q, len);
     }
-    el_request_free(&q);
+    el__request_free(&q);
     return resp;
 }

@@ -21,23 +21,18 @@
 #include <stdio.h>
 #include <string.h>
 
-el_status el__ceiling_parse(const char *text, size_t len, el_ceiling *c, el_error *err)
+static const char *const names[EL_CEILING_N] = {"memory_mb", "cpu_ms", "wall_ms", "storage_mb", "max_instances"};
+
+/* The fields of limits.json's object into c (takes root). */
+static el_status ceiling_fields(json_t *root, el_ceiling *c, el_error *err)
 {
-    for (int i = 0; i < EL_CEILING_N; i++)
-        c->v[i] = UINT64_MAX;
-    json_error_t je;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return el_error_set(err, EL_ERR_CONFIG, "config/limits.json is not a JSON object");
-    }
     el_status s = EL_OK;
     const char *k;
     json_t *v;
     json_object_foreach(root, k, v)
     {
         int i = 0;
-        while (i < EL_CEILING_N && strcmp(k, el__ceiling_names[i]) != 0)
+        while (i < EL_CEILING_N && strcmp(k, names[i]) != 0)
             i++;
         json_int_t x = json_integer_value(v);
         json_int_t min = i == EL_CEILING_STORAGE_MB ? 0 : 1;
@@ -54,36 +49,44 @@ el_status el__ceiling_parse(const char *text, size_t len, el_ceiling *c, el_erro
     return s;
 }
 
-el_status el__ceiling_read(el_runtime *rt, el_ceiling *c, el_error *err)
+static void no_ceiling(el_ceiling *c)
 {
     for (int i = 0; i < EL_CEILING_N; i++)
         c->v[i] = UINT64_MAX;
-    char *text, path[PATH_MAX];
-    size_t len;
+}
+
+el_status el__ceiling_parse(const char *text, size_t len, el_ceiling *c, el_error *err)
+{
+    no_ceiling(c);
+    json_t *root;
+    el_status s = el__json_object(text, len, "config/limits.json", &root, err);
+    return s == EL_OK ? ceiling_fields(root, c, err) : s;
+}
+
+/* $ELASTOS_HOME/config/limits.json: no file is no ceiling (EL_OK); an unreadable or malformed
+ * one is EL_ERR_CONFIG. */
+static el_status ceiling_read(el_runtime *rt, el_ceiling *c, el_error *err)
+{
+    no_ceiling(c);
+    char path[PATH_MAX];
     unsigned mode;
-    el_error re;
-    el_status s = el__config_file(rt, "limits.json", 64 << 10, &text, &len, &mode, path, sizeof path, &re);
+    json_t *root;
+    el_status s = el__config_json(rt, "limits.json", 64 << 10, &root, &mode, path, sizeof path, err);
     if (s == EL_ERR_NOTFOUND)
         return EL_OK;
-    if (s != EL_OK)
-        return el_error_set(err, EL_ERR_CONFIG, "%s", re.msg);
-    s = el__ceiling_parse(text, len, c, err);
-    free(text);
-    return s;
+    return s == EL_OK ? ceiling_fields(root, c, err) : s;
 }
 
 el_status el__ceiling_apply(el_runtime *rt, el_artifact *a, el_error *err)
 {
     el_ceiling c;
-    el_status s = el__ceiling_read(rt, &c, err);
+    el_status s = ceiling_read(rt, &c, err);
     if (s == EL_OK) {
         el_manifest *m = el__artifact_manifest_mut(a);
         el__ceiling_clamp(&c, &m->limits, &m->microvm);
     }
     return s;
 }
-
-const char *const el__ceiling_names[EL_CEILING_N] = {"memory_mb", "cpu_ms", "wall_ms", "storage_mb", "max_instances"};
 
 bool el__ceiling_clamp(const el_ceiling *c, el_limits *l, el_microvm_config *vm)
 {

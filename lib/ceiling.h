@@ -17,18 +17,12 @@ typedef struct el_ceiling {
     uint64_t v[EL_CEILING_N];
 } el_ceiling;
 
-/* The JSON field names, in index order. */
-extern const char *const el__ceiling_names[EL_CEILING_N];
-
 /* Parses limits.json's text (strict: a JSON object of known fields with integers in range);
  * EL_ERR_CONFIG with a one-line reason otherwise. c is filled either way (no ceiling on error). */
 el_status el__ceiling_parse(const char *text, size_t len, el_ceiling *c, el_error *err);
 
-/* Reads $ELASTOS_HOME/config/limits.json: no file is no ceiling (EL_OK); an unreadable or
- * malformed one is EL_ERR_CONFIG. */
-el_status el__ceiling_read(el_runtime *rt, el_ceiling *c, el_error *err);
-
-/* el__ceiling_read, then el__ceiling_clamp on a's manifest (el_artifact_open's last step). */
+/* Reads $ELASTOS_HOME/config/limits.json (no file: no ceiling; an unreadable or malformed one
+ * EL_ERR_CONFIG), then el__ceiling_clamp on a's manifest (el_artifact_open's last step). */
 el_status el__ceiling_apply(el_runtime *rt, el_artifact *a, el_error *err);
 
 /* Lowers every limit of l above the ceiling to it (and a microVM's memory_mb, vm may be NULL);

@@ -67,7 +67,7 @@ typedef struct cid_level {
 } cid_level;
 
 struct el_cid_ctx {
-    const EVP_MD *md; /* el_sha256_md(): shared, immutable */
+    const EVP_MD *md; /* el__sha256_md(): shared, immutable */
     EVP_MD_CTX *mdctx;
     uint8_t *buf;   /* CHUNK_SIZE bytes: the chunk being filled */
     size_t fill;    /* bytes of buf holding chunk data */
@@ -104,7 +104,7 @@ el_cid_ctx *el_cid_new(void)
     if (!c)
         return NULL;
     c->buf = malloc(CHUNK_SIZE);
-    c->md = el_sha256_md();
+    c->md = el__sha256_md();
     c->mdctx = EVP_MD_CTX_new();
     if (!c->buf || !c->md || !c->mdctx) {
         el_cid_free(c);
@@ -290,7 +290,7 @@ static void base32_text(char out[EL_CID_MAX], const uint8_t bin[BIN_CID_LEN])
     out[o] = '\0';
 }
 
-void el_cid_encode(const uint8_t bin[EL_CID_BIN_LEN], char out[EL_CID_MAX])
+void el__cid_encode(const uint8_t bin[EL_CID_BIN_LEN], char out[EL_CID_MAX])
 {
     base32_text(out, bin);
 }
@@ -428,10 +428,10 @@ static int base32_value(char ch)
 el_status el_cid_validate(const char *s, el_error *err)
 {
     uint8_t bin[EL_CID_BIN_LEN];
-    return el_cid_decode(s, bin, err);
+    return el__cid_decode(s, bin, err);
 }
 
-el_status el_cid_decode(const char *s, uint8_t bin[EL_CID_BIN_LEN], el_error *err)
+el_status el__cid_decode(const char *s, uint8_t bin[EL_CID_BIN_LEN], el_error *err)
 {
     if (!s)
         return el_error_set(err, EL_ERR_USAGE, "el_cid_validate: NULL CID");
@@ -508,7 +508,7 @@ el_status el_cid_decode(const char *s, uint8_t bin[EL_CID_BIN_LEN], el_error *er
     return EL_OK;
 }
 
-bool el_cid_store_name(const char *name, char cid[EL_CID_MAX])
+bool el__cid_store_name(const char *name, char cid[EL_CID_MAX])
 {
     size_t len = strlen(name);
     if (len <= 8 || strcmp(name + len - 8, ".capsule") != 0 || len - 8 >= EL_CID_MAX)
@@ -518,10 +518,10 @@ bool el_cid_store_name(const char *name, char cid[EL_CID_MAX])
     return el_cid_validate(cid, NULL) == EL_OK;
 }
 
-bool el_cid_store_entry(const char *home, const char *path, char cid[EL_CID_MAX])
+bool el__cid_store_entry(const char *home, const char *path, char cid[EL_CID_MAX])
 {
     size_t hl = strlen(home);
     if (strncmp(path, home, hl) != 0 || strncmp(path + hl, "/store/", 7) != 0 || strchr(path + hl + 7, '/'))
         return false;
-    return el_cid_store_name(path + hl + 7, cid);
+    return el__cid_store_name(path + hl + 7, cid);
 }

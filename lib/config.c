@@ -12,6 +12,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -175,4 +176,33 @@ el_status el__config_file(const el_runtime *rt, const char *name, size_t max, ch
                             strerror(errno));
     *mode = (unsigned)st.st_mode & 07777;
     return el_read_file(path, max, text, len, err);
+}
+
+el_status el__json_object(const char *text, size_t len, const char *what, json_t **root, el_error *err)
+{
+    json_error_t je;
+    *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (json_is_object(*root))
+        return EL_OK;
+    json_decref(*root);
+    *root = NULL;
+    return el_error_set(err, EL_ERR_CONFIG, "%s is not a JSON object", what);
+}
+
+el_status el__config_json(const el_runtime *rt, const char *name, size_t max, json_t **root, unsigned *mode,
+                          char *path, size_t path_cap, el_error *err)
+{
+    *root = NULL;
+    char *text;
+    size_t len;
+    el_status st = el__config_file(rt, name, max, &text, &len, mode, path, path_cap, err);
+    if (st != EL_OK) {
+        if (st != EL_ERR_NOTFOUND && err)
+            err->code = EL_ERR_CONFIG;
+        return st == EL_ERR_NOTFOUND ? st : EL_ERR_CONFIG;
+    }
+    st = el__json_object(text, len, path, root, err);
+    explicit_bzero(text, len);
+    free(text);
+    return st;
 }

@@ -287,7 +287,7 @@ static size_t dl_write(void *ud, const char *ptr, size_t len, long status)
         d->over = true;
         return 0;
     }
-    if (d->fd >= 0 ? !el_write_all(d->fd, (const uint8_t *)ptr, len) : (memcpy(d->mem + d->n, ptr, len), false)) {
+    if (d->fd >= 0 ? !el__write_all(d->fd, (const uint8_t *)ptr, len) : (memcpy(d->mem + d->n, ptr, len), false)) {
         d->ioerr = true;
         return 0;
     }
@@ -538,7 +538,7 @@ static el_status fetch_block(fetch_ctx *c, uint8_t codec, const uint8_t *digest,
     uint8_t bin[BIN_CID_LEN] = {0x01, codec, 0x12, DIGEST_LEN};
     memcpy(bin + 4, digest, DIGEST_LEN);
     char text[EL_CID_MAX];
-    el_cid_encode(bin, text);
+    el__cid_encode(bin, text);
     uint8_t *buf = malloc(EL_FETCH_MAX_BLOCK + 16 + BIN_CID_LEN);
     if (!buf)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
@@ -595,7 +595,7 @@ static el_status emit(fetch_ctx *c, const uint8_t *p, size_t n, el_error *err)
     if (c->written + n > EL_FETCH_MAX_SIZE)
         return el_error_set(err, EL_ERR_LIMIT, "the file is larger than %llu bytes",
                             (unsigned long long)EL_FETCH_MAX_SIZE);
-    if (!el_write_all(c->out, p, n))
+    if (!el__write_all(c->out, p, n))
         return el_error_set(err, EL_ERR_IO, "cannot write the fetched file: %s", strerror(errno));
     c->written += n;
     if (c->total)
@@ -1051,7 +1051,7 @@ static int open_partial(const el_fetch_options *o, const char *cid, const char *
     return fd;
 }
 
-el_status el_fetch_check_car(const uint8_t *car, size_t len, const char *root, int out_fd, el_error *err)
+el_status el__fetch_check_car(const uint8_t *car, size_t len, const char *root, int out_fd, el_error *err)
 {
     el_fetch_options o = {0};
     fetch_ctx c = {.o = &o, .pfd = -1, .out = out_fd};
@@ -1068,17 +1068,17 @@ el_status el_fetch_check_car(const uint8_t *car, size_t len, const char *root, i
             return el_error_set(err, EL_ERR_FORMAT, "no first block");
         uint8_t bin[BIN_CID_LEN] = {0x01, codec, 0x12, DIGEST_LEN};
         memcpy(bin + 4, dg, DIGEST_LEN);
-        el_cid_encode(bin, first);
+        el__cid_encode(bin, first);
         root = first;
     }
     c.cid = root;
-    el_status s = el_cid_decode(root, c.bin, err);
+    el_status s = el__cid_decode(root, c.bin, err);
     if (s != EL_OK)
         return s;
     c.pfd = memfd_create("car", MFD_CLOEXEC);
     if (c.pfd < 0)
         return el_error_set(err, EL_ERR_IO, "memfd_create: %s", strerror(errno));
-    if (!el_write_all(c.pfd, car, len))
+    if (!el__write_all(c.pfd, car, len))
         s = el_error_set(err, EL_ERR_IO, "cannot write the CAR: %s", strerror(errno));
     if (s == EL_OK)
         s = scan_partial(&c, NULL, err);
@@ -1114,7 +1114,7 @@ el_status el__fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, 
     if (!rt || !cid || !out_path || !o || (o->n_sources > 0 && !o->sources))
         return el_error_set(err, EL_ERR_USAGE, "el_fetch: NULL argument");
     fetch_ctx c = {.rt = rt, .o = o, .cid = cid, .pfd = -1, .out = -1, .ph = ph};
-    el_status s = el_cid_decode(cid, c.bin, err);
+    el_status s = el__cid_decode(cid, c.bin, err);
     if (s != EL_OK)
         return s;
     if (o->n_sources == 0)
@@ -1205,7 +1205,7 @@ el_status el__fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, 
             return el_error_prefix(err, "fetching %s", cid);
         return el_error_set(err, EL_ERR_NOTFOUND, "%s not found on any source (%s)", cid, c.notes[0] ? c.notes : err->msg);
     }
-    (void)el_fsync_dir_of(out_path, NULL); /* make the rename durable (best effort, as before) */
+    (void)el__fsync_dir_of(out_path, NULL); /* make the rename durable (best effort, as before) */
     if (ph && streamed && el__prehash_size(ph) == c.written)
         el__prehash_set_cid(ph, cid); /* it saw every byte the CID was computed over */
     else

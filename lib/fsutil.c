@@ -52,7 +52,19 @@ el_status el_read_file(const char *path, size_t max, char **out, size_t *len, el
     return EL_OK;
 }
 
-el_status el_fsync_dir_of(const char *path, el_error *err)
+el_status el__exe_dir(char out[PATH_MAX], el_error *err)
+{
+    ssize_t n = readlink("/proc/self/exe", out, PATH_MAX - 1);
+    if (n <= 0)
+        return el_error_set(err, EL_ERR_NOTFOUND, "cannot locate the elastos binary (/proc/self/exe)");
+    out[n] = 0;
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = 0;
+    return EL_OK;
+}
+
+el_status el__fsync_dir_of(const char *path, el_error *err)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
@@ -71,7 +83,7 @@ el_status el_fsync_dir_of(const char *path, el_error *err)
     return rc == 0 ? EL_OK : el_error_set(err, EL_ERR_IO, "fsync %s: %s", dir, strerror(errno));
 }
 
-bool el_write_all(int fd, const void *data, size_t len)
+bool el__write_all(int fd, const void *data, size_t len)
 {
     const uint8_t *p = data;
     while (len) {
@@ -94,13 +106,13 @@ static el_status write_replace(const char *path, const void *data, size_t len, u
 {
     char tmp[PATH_MAX];
     char rnd[17];
-    el_random_hex(rnd, 8);
+    el__random_hex(rnd, 8);
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%s", path, rnd) >= sizeof tmp)
         return el_error_set(err, EL_ERR_USAGE, "%s: path too long", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0777);
     if (fd < 0)
         return el_error_set(err, EL_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-    if (!el_write_all(fd, data, len))
+    if (!el__write_all(fd, data, len))
         goto fail;
     if (fchmod(fd, mode & 0777) != 0 || (durable && fsync(fd) != 0))
         goto fail;
@@ -111,7 +123,7 @@ static el_status write_replace(const char *path, const void *data, size_t len, u
     fd = -1;
     if (rename(tmp, path) != 0)
         goto fail;
-    return durable ? el_fsync_dir_of(path, err) : EL_OK;
+    return durable ? el__fsync_dir_of(path, err) : EL_OK;
 fail:;
     int e = errno;
     if (fd >= 0)
@@ -125,7 +137,7 @@ el_status el_write_file_atomic(const char *path, const void *data, size_t len, u
     return write_replace(path, data, len, mode, true, err);
 }
 
-el_status el_write_file_cache(const char *path, const void *data, size_t len, unsigned mode, el_error *err)
+el_status el__write_file_cache(const char *path, const void *data, size_t len, unsigned mode, el_error *err)
 {
     return write_replace(path, data, len, mode, false, err);
 }
@@ -152,7 +164,7 @@ el_status el_mkdirs(const char *path, unsigned mode, el_error *err)
     return EL_OK;
 }
 
-void el_random_hex(char *out, size_t nbytes)
+void el__random_hex(char *out, size_t nbytes)
 {
     uint8_t b[64];
     if (nbytes > sizeof b)

@@ -5,7 +5,7 @@
  * processes and threads, and the kernel drops them when a process dies: a crash or kill -9
  * never leaks a slot. The scan starts at a random slot, so a nearly full set costs few tries.
  */
-#include "elastos/instance.h"
+#include "instance.h"
 #include "elastos/audit.h"
 #include "elastos/sign.h"
 #include "internal.h"
@@ -19,7 +19,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-el_status el_instance_slot(el_runtime *rt, const el_artifact *art, int *out, el_error *err)
+el_status el__instance_slot(el_runtime *rt, const el_artifact *art, int *out, el_error *err)
 {
     const el_manifest *m = el_artifact_manifest(art);
     char pub[EL_PK_TEXT], dir[PATH_MAX];
@@ -29,7 +29,7 @@ el_status el_instance_slot(el_runtime *rt, const el_artifact *art, int *out, el_
         return el_error_set(err, EL_ERR_CONFIG, "ELASTOS_HOME is too long");
     unsigned n = m->limits.max_instances ? m->limits.max_instances : 1;
     char r[9];
-    el_random_hex(r, 4);
+    el__random_hex(r, 4);
     unsigned start = (unsigned)strtoul(r, NULL, 16) % n;
     for (unsigned i = 0; i < n; i++) {
         char path[PATH_MAX];
@@ -56,7 +56,7 @@ el_status el_instance_slot(el_runtime *rt, const el_artifact *art, int *out, el_
                         m->name, n);
 }
 
-el_status el_instance_audit_kill(el_runtime *rt, const el_artifact *art, const char *capsule_id, const char *reason,
+el_status el__instance_audit_kill(el_runtime *rt, const el_artifact *art, const char *capsule_id, const char *reason,
                                  el_error *err)
 {
     char pub[EL_PK_TEXT];

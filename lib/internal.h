@@ -11,10 +11,12 @@
 #include "elastos/runtime.h"
 #include "elastos/trust.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct wasm_engine_t;
 struct sqlite3;
@@ -34,6 +36,14 @@ typedef enum el__teardown_phase {
 
 #define EL__TEARDOWN_MAX 16
 
+/* How the policy layer gets the shell capsule run for one decision (shell.c): the host layer
+ * registers it (launch.c, on every el_launch_prepare), since only the host runs capsules. It runs
+ * shell on the decision's channel ch with config_dir as its writable /config, on the terminal
+ * when tty (else with no stdio); EL_OK when it ran to its end. */
+struct el_channel;
+typedef el_status (*el__shell_runner)(el_runtime *rt, const el_artifact *shell, const struct el_channel *ch,
+                                      const char *config_dir, bool tty, el_error *err);
+
 struct el_runtime {
     char home[4096];
     struct wasm_engine_t *engine;     /* created on first wasm launch (wasm.c) */
@@ -47,7 +57,8 @@ struct el_runtime {
     struct el_config *config;         /* the embedder's configuration; NULL: the environment */
     el_log_fn log;                    /* the log sink (log.c); NULL: stderr */
     void *log_arg;
-    pthread_mutex_t teardown_mu;
+    el__shell_runner shell_runner;    /* the host's (launch.c); NULL: no shell can run */
+    pthread_mutex_t teardown_mu;      /* the teardown list and shell_runner */
     struct {
         el__teardown_phase phase;
         void (*fn)(el_runtime *rt);
@@ -67,6 +78,9 @@ el_manifest *el__artifact_manifest_mut(el_artifact *a);
 /* Registers fn to run at el_runtime_close in phase (runtime.c); thread-safe. Call it when the
  * thing fn frees is created. */
 void el__runtime_on_close(el_runtime *rt, el__teardown_phase phase, void (*fn)(el_runtime *rt));
+/* The shell runner (runtime.c; thread-safe): set by the host, read by shell.c (NULL: none). */
+void el__runtime_set_shell_runner(el_runtime *rt, el__shell_runner fn);
+el__shell_runner el__runtime_shell_runner(el_runtime *rt);
 
 /* config.c: a setting (NULL when unset or empty), from the runtime's el_config or else the
  * environment; a positive integer setting, dflt when unset or not one; an operator config file
@@ -78,6 +92,16 @@ unsigned long long el__config_uint(const el_runtime *rt, el_config_key key, unsi
 el_status el__config_file(const el_runtime *rt, const char *name, size_t max, char **text, size_t *len,
                           unsigned *mode, char *path, size_t path_cap, el_error *err);
 el_status el__config_copy(const struct el_config *src, struct el_config **out, el_error *err);
+/* The one reader of the operator's JSON files (config.c): el__config_file's file name (at most
+ * max bytes; *mode, path as there), parsed strictly by el__json_object into *root (the caller's
+ * to json_decref). EL_ERR_NOTFOUND when there is none; EL_ERR_CONFIG for one that cannot be read
+ * or is not a JSON object. The text is wiped before it is freed (ai.json may hold a key). */
+struct json_t;
+el_status el__config_json(const el_runtime *rt, const char *name, size_t max, struct json_t **root, unsigned *mode,
+                          char *path, size_t path_cap, el_error *err);
+/* text[0..len) as one JSON object, duplicate keys refused; EL_ERR_CONFIG "<what> is not a JSON
+ * object" otherwise (*root NULL). */
+el_status el__json_object(const char *text, size_t len, const char *what, struct json_t **root, el_error *err);
 
 /* log.c: one message for the operator through the runtime's sink (rt may be NULL: stderr). */
 void el__log(const el_runtime *rt, el_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -97,14 +121,14 @@ bool el__token_revoked(el_runtime *rt, const uint8_t id[16]);
 
 /* SHA-256 fetched once, with OpenSSL initialised without loading openssl.cnf (sign.c). */
 struct evp_md_st;
-const struct evp_md_st *el_sha256_md(void);
+const struct evp_md_st *el__sha256_md(void);
 
 /* Like el_write_file_atomic (temp file + rename: readers see old or new, never half) but
  * without fsync: for caches whose entries are checksummed, where losing one costs a rebuild. */
-el_status el_write_file_cache(const char *path, const void *data, size_t len, unsigned mode, el_error *err);
+el_status el__write_file_cache(const char *path, const void *data, size_t len, unsigned mode, el_error *err);
 
 /* Writes all of data to fd, retrying short writes and EINTR; false (errno set) on failure. */
-bool el_write_all(int fd, const void *data, size_t len);
+bool el__write_all(int fd, const void *data, size_t len);
 
 /* The deadlines of IPFS transfers, fetch and publish alike (fetch.c; docs/distribution.md):
  * connect, stall (less than min_rate bytes/s over stall_ms) and the whole operation. */
@@ -153,13 +177,76 @@ el_status el__fetch(el_runtime *rt, const char *cid, const struct el_fetch_optio
  * the store rather than copied (store.c). Without ph (or an invalidated one) the file is opened
  * and verified as usual. Nothing enters the store unless every check passed. */
 el_status el__store_add_fetched(el_runtime *rt, const char *tmp, el__prehash *ph, const char *cid, unsigned flags,
-                                el_error *err);
+                                el_artifact **keep, el_error *err);
+
+/* el_store_add that, when keep is not NULL and the install succeeded, hands over the verified
+ * artifact (the caller closes it) instead of closing it, so the caller can use it without
+ * verifying the bytes again (launch.c compiles ahead with it). */
+el_status el__store_add_keep(el_runtime *rt, const char *file, unsigned flags, char cid_out[EL_CID_MAX],
+                             el_artifact **keep, el_error *err);
+
+/* Leaves the compiled code of art's wasm entry in the disk cache (compiled as a run would, in the
+ * bounded child, within the capsule's wall_ms), so the first run after an install is a warm one.
+ * EL_OK without doing anything for other capsule types or when the code is cached already. */
+el_status el__wasm_precompile(el_runtime *rt, const el_artifact *art, el_error *err);
+
+/* The one check that launch limits only narrow (launch.c; serve.c's LaunchConfig uses it too):
+ * each nonzero memory_mb, cpu_ms, wall_ms of want replaces lim's when not above it; one above is
+ * EL_ERR_USAGE "<what>.<field>: N is above the manifest's M (limits only narrow)", lim unchanged. */
+el_status el__limits_narrow(el_limits *lim, const el_limits *want, const char *what, el_error *err);
+
+/* The directory of the running binary (/proc/self/exe), where the shipped files are found
+ * relative to (fsutil.c); EL_ERR_NOTFOUND when it cannot be read. */
+el_status el__exe_dir(char out[PATH_MAX], el_error *err);
+
+/* Milliseconds on clock c: CLOCK_REALTIME since the epoch (what records show), CLOCK_MONOTONIC
+ * for deadlines and intervals. */
+static inline int64_t el__clock_ms(clockid_t c)
+{
+    struct timespec t;
+    clock_gettime(c, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 /* fsyncs the directory holding path (after a rename into it); err may be NULL. */
-el_status el_fsync_dir_of(const char *path, el_error *err);
+el_status el__fsync_dir_of(const char *path, el_error *err);
 
+
+/* ---- cid.c: the binary form, and the store's names (used by fetch, store, artifact) ---- */
+
+/* The store's file names (store.c): "<cid>.capsule". el__cid_store_name says whether name is
+ * one (cid gets the CID); el__cid_store_entry whether path is home's store/<cid>.capsule, the
+ * path el_store_locate makes. el_artifact_open checks the bytes of such a path against its CID,
+ * so an entry replaced by other bytes (even another trusted artifact) never runs as that CID. */
+bool el__cid_store_name(const char *name, char cid[EL_CID_MAX]);
+bool el__cid_store_entry(const char *home, const char *path, char cid[EL_CID_MAX]);
+
+/* el_cid_validate's checks, also giving the 36 binary bytes: version, codec, multihash code, digest
+ * length, then the SHA-256 digest. */
+#define EL_CID_BIN_LEN 36
+el_status el__cid_decode(const char *s, uint8_t bin[EL_CID_BIN_LEN], el_error *err);
+
+/* The text form (base32, 'b' prefix) of a binary CIDv1 of EL_CID_BIN_LEN bytes. */
+void el__cid_encode(const uint8_t bin[EL_CID_BIN_LEN], char out[EL_CID_MAX]);
+
+/* ---- fetch.c (the fuzz target and test_fetch too) ---- */
+
+/* Checks a CAR held in memory, car[0..len), as a fetch would (block mode, no network): every
+ * block against its CID, then the UnixFS tree from root (the file's CID, or NULL for the CID of
+ * the CAR's first block), writing the file's bytes to out_fd. A missing block is
+ * EL_ERR_NOTFOUND; malformed or wrong data EL_ERR_TRUST or EL_ERR_FORMAT. On failure out_fd may
+ * hold part of the file: the caller discards it. */
+el_status el__fetch_check_car(const uint8_t *car, size_t len, const char *root, int out_fd, el_error *err);
+
+/* ---- artifact.c ---- */
+
+/* When path is a store entry (home/store/<cid>.capsule, el__cid_store_entry), checks that a's
+ * bytes are that CID (EL_ERR_TRUST if the entry was replaced); EL_OK for other paths.
+ * el_artifact_open does it; a cache of opened artifacts does it on every reuse (the CID is
+ * computed once per artifact, so a reuse costs a string compare). */
+el_status el__artifact_check_stored(const char *home, el_artifact *a, const char *path, el_error *err);
 
 /* Fresh random lowercase-hex id of 2*nbytes characters. */
-void el_random_hex(char *out, size_t nbytes);
+void el__random_hex(char *out, size_t nbytes);
 
 #endif

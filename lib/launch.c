@@ -6,7 +6,8 @@
  * el_launch_prepare and el_launch_run read top to bottom as the list in launch.h. The launch
  * context (el_launch_ctx) owns everything a step acquires; el_launch_free releases whatever was
  * acquired, so a step that fails simply returns and the caller frees. This is the only file
- * outside the substrates that calls el_wasm_run or el_vm_run.
+ * outside the substrates that calls el_wasm_run or el_vm_run: the shell capsule too is run from
+ * here (run_shell, the runner el_launch_prepare registers for shell.c).
  *
  * Threads: a standalone caller passes no lock. serve.c prepares with its runtime mutex held and
  * runs on a capsule thread without it; whatever the run side does to the shared runtime (kill
@@ -15,11 +16,12 @@
 #include "elastos/launch.h"
 #include "elastos/audit.h"
 #include "elastos/fs.h"
-#include "elastos/instance.h"
+#include "instance.h"
 #include "elastos/sign.h"
 #include "elastos/store.h"
 #include "elastos/token.h"
 #include "elastos/vm.h"
+#include "broker_internal.h"
 #include "internal.h"
 #include "provider.h"
 
@@ -93,7 +95,7 @@ static el_status fetch_to_tmp(el_runtime *rt, const char *cid, const el_fetch_so
                               el__prehash *ph, char *tmp, el_error *err)
 {
     char dir[PATH_MAX], partial[PATH_MAX], r[17];
-    el_random_hex(r, 8); /* several daemon threads may fetch the same CID at once */
+    el__random_hex(r, 8); /* several daemon threads may fetch the same CID at once */
     el_status st = el_runtime_path(rt, "tmp", dir, sizeof dir, err);
     if (st == EL_OK)
         st = el_mkdirs(dir, 0700, err);
@@ -114,13 +116,30 @@ static el_status fetch_to_tmp(el_runtime *rt, const char *cid, const el_fetch_so
     return st;
 }
 
+/* After an install (st its outcome, a the installed artifact or NULL): a wasm capsule's code is
+ * compiled into the cache now, so its first run is a warm one. Best effort: a module that does not
+ * compile, or a compile past the capsule's wall_ms, only leaves the first run to compile (and
+ * report) as before. Closes a; returns st. */
+static el_status compile_ahead(el_runtime *rt, el_status st, el_artifact *a)
+{
+    if (st == EL_OK && a) {
+        el_error ignored;
+        (void)el__wasm_precompile(rt, a, &ignored);
+    }
+    el_artifact_close(a);
+    return st;
+}
+
 el_status el_launch_fetch(el_runtime *rt, const char *cid, const el_fetch_source *srcs, size_t n_srcs,
                           unsigned store_flags, el_fetch_progress_fn progress, void *progress_ud,
                           el_launch_lock_fn lock, void *arg, el_error *err)
 {
     char have[PATH_MAX], installed[EL_CID_MAX];
-    if (el_store_locate(rt, cid, have, err) == EL_OK) /* already here: verified again, maybe pinned */
-        return el_store_add(rt, have, store_flags, installed, err);
+    el_artifact *a = NULL;
+    if (el_store_locate(rt, cid, have, err) == EL_OK) { /* already here: verified again, maybe pinned */
+        el_status st = el__store_add_keep(rt, have, store_flags, installed, &a, err);
+        return compile_ahead(rt, st, a);
+    }
     el_fetch_source env[MAX_SOURCES];
     char *copy = NULL;
     if (n_srcs == 0) {
@@ -136,10 +155,17 @@ el_status el_launch_fetch(el_runtime *rt, const char *cid, const el_fetch_source
                                          cid);
     free(copy);
     if (st == EL_OK) /* one pass: verified from the digests of the download, renamed into the store */
-        st = el__store_add_fetched(rt, tmp, ph, cid, store_flags, err);
+        st = el__store_add_fetched(rt, tmp, ph, cid, store_flags, &a, err);
     el__prehash_free(ph);
     unlink(tmp); /* (gone when it was renamed into the store; fetch leaves nothing on failure) */
-    return st;
+    return compile_ahead(rt, st, a);
+}
+
+el_status el_launch_install(el_runtime *rt, const char *file, char cid_out[EL_CID_MAX], el_error *err)
+{
+    el_artifact *a = NULL;
+    el_status st = el__store_add_keep(rt, file, EL_STORE_PIN, cid_out, &a, err);
+    return compile_ahead(rt, st, a);
 }
 
 /* A CID from the store, fetched (cached, not pinned) when missing and a source is configured. */
@@ -318,22 +344,27 @@ static el_status check_type(el_launch_ctx *l, el_error *err)
 
 /* ---- 5. limits ------------------------------------------------------------------------------- */
 
+el_status el__limits_narrow(el_limits *lim, const el_limits *want, const char *what, el_error *err)
+{
+    static const char *const names[3] = {"memory_mb", "cpu_ms", "wall_ms"};
+    uint64_t have[3] = {lim->memory_mb, lim->cpu_ms, lim->wall_ms}, to[3] = {want->memory_mb, want->cpu_ms, want->wall_ms};
+    for (int i = 0; i < 3; i++)
+        if (to[i] > have[i])
+            return el_error_set(err, EL_ERR_USAGE, "%s.%s: %llu is above the manifest's %llu (limits only narrow)", what,
+                                names[i], (unsigned long long)to[i], (unsigned long long)have[i]);
+    if (to[0])
+        lim->memory_mb = (uint32_t)to[0];
+    if (to[1])
+        lim->cpu_ms = to[1];
+    if (to[2])
+        lim->wall_ms = to[2];
+    return EL_OK;
+}
+
 static el_status narrow_limits(el_launch_ctx *l, el_error *err)
 {
     l->limits = l->m->limits;
-    const el_limits *n = l->spec->limits;
-    if (!n)
-        return EL_OK;
-    if ((n->memory_mb && n->memory_mb > l->limits.memory_mb) || (n->cpu_ms && n->cpu_ms > l->limits.cpu_ms) ||
-        (n->wall_ms && n->wall_ms > l->limits.wall_ms))
-        return el_error_set(err, EL_ERR_USAGE, "%s: launch limits may only narrow the manifest's", l->m->name);
-    if (n->memory_mb)
-        l->limits.memory_mb = n->memory_mb;
-    if (n->cpu_ms)
-        l->limits.cpu_ms = n->cpu_ms;
-    if (n->wall_ms)
-        l->limits.wall_ms = n->wall_ms;
-    return EL_OK;
+    return l->spec->limits ? el__limits_narrow(&l->limits, l->spec->limits, "limits", err) : EL_OK;
 }
 
 /* ---- 7. session: router, grants, storage ---------------------------------------------------- */
@@ -347,7 +378,7 @@ static el_status start_session(el_launch_ctx *l, el_error *err)
         return st;
     el__session_set_forward(l->s, run_provider, l->rt); /* its provider_calls to bound schemes */
     if (l->spec->router)
-        el_session_set_router(l->s, l->spec->router);
+        el__session_set_router(l->s, l->spec->router);
     for (size_t i = 0; i < l->spec->n_grants; i++)
         if ((st = el_session_grant(l->s, l->spec->grants[i], err)) != EL_OK)
             return st;
@@ -415,6 +446,9 @@ static el_status build_env(el_launch_ctx *l, el_error *err)
 
 /* ---- the pipeline ----------------------------------------------------------------------------- */
 
+static el_status run_shell(el_runtime *rt, const el_artifact *shell, const el_channel *ch, const char *config_dir,
+                           bool tty, el_error *err);
+
 el_status el_launch_prepare(el_runtime *rt, const el_launch_spec *spec, el_launch_ctx **out, el_error *err)
 {
     *out = NULL;
@@ -424,6 +458,7 @@ el_status el_launch_prepare(el_runtime *rt, const el_launch_spec *spec, el_launc
     l->rt = rt;
     l->spec = spec;
     l->slot = -1;
+    el__runtime_set_shell_runner(rt, run_shell); /* what runs here may ask the shell */
     el_status st = open_target(l, err);                     /* 1-2: resolve, verify */
     if (st == EL_OK)
         st = check_type(l, err);                            /* 3: type; open: the viewer */
@@ -432,7 +467,7 @@ el_status el_launch_prepare(el_runtime *rt, const el_launch_spec *spec, el_launc
     if (st == EL_OK)
         st = narrow_limits(l, err);                         /* 5: limits */
     if (st == EL_OK)
-        st = el_instance_slot(rt, l->art, &l->slot, err);   /* 6: max_instances, host-wide */
+        st = el__instance_slot(rt, l->art, &l->slot, err);   /* 6: max_instances, host-wide */
     if (st == EL_OK)
         st = start_session(l, err);                         /* 7: session, grants, storage */
     if (st == EL_OK && (spec->flags & EL_LAUNCH_OPEN))
@@ -514,6 +549,19 @@ static el_status run_vm(el_launch_ctx *l, el_launch_result *res, el_error *err)
     return st;
 }
 
+/* The shell capsule for one decision (el__shell_runner; the policy layer asks, the host runs):
+ * its /config writable, the terminal when it may ask (ELASTOS_SHELL_TTY says which). */
+static el_status run_shell(el_runtime *rt, const el_artifact *shell, const el_channel *ch, const char *config_dir,
+                           bool tty, el_error *err)
+{
+    el_wasm_options o = {.capsule_id = ch->capsule_id, .channel = ch, .preopen_host = config_dir,
+                         .preopen_guest = "/config", .preopen_writable = true,
+                         .stdio = tty ? EL_STDIO_TTY : EL_STDIO_NONE, .extra_env_name = "ELASTOS_SHELL_TTY",
+                         .extra_env_value = tty ? "1" : "0"};
+    el_wasm_result res;
+    return el_wasm_run(rt, shell, &o, &res, err);
+}
+
 /* ---- 10. kill audit, and the open token's end ---------------------------------------------- */
 
 /* Every kill of every type, whoever launched it: a kill record with the one-line reason. A kill
@@ -522,7 +570,7 @@ static void audit_kill(el_launch_ctx *l, el_error *err)
 {
     el_error ae;
     hold(l->spec, true);
-    el_status st = el_instance_audit_kill(l->rt, l->art, el_session_capsule_id(l->s), err->msg, &ae);
+    el_status st = el__instance_audit_kill(l->rt, l->art, el_session_capsule_id(l->s), err->msg, &ae);
     hold(l->spec, false);
     if (st != EL_OK) {
         size_t n = strlen(err->msg);

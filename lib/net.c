@@ -2,7 +2,7 @@
  * net.c - the network provider (include/elastos/net.h): parsing elastos://net/HOST:PORT,
  * matching the manifest's allowlist, and one bounded TCP exchange with deadlines.
  */
-#include "elastos/net.h"
+#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-el_status el_net_parse(const char *uri, char host[256], char port[8], el_error *err)
+el_status el__net_parse(const char *uri, char host[256], char port[8], el_error *err)
 {
     static const char pfx[] = "elastos://net/";
     if (strncmp(uri, pfx, sizeof pfx - 1) != 0)
@@ -36,7 +36,7 @@ el_status el_net_parse(const char *uri, char host[256], char port[8], el_error *
     return EL_OK;
 }
 
-bool el_net_allowed(const el_manifest *m, const char *host, const char *port)
+bool el__net_allowed(const el_manifest *m, const char *host, const char *port)
 {
     for (size_t i = 0; i < m->limits.n_network; i++) {
         const char *p = m->limits.network[i];
@@ -77,7 +77,7 @@ static bool wait_fd(int fd, short events, const struct timespec *end)
     }
 }
 
-el_status el_net_exchange(const char *host, const char *port, const void *send, size_t n, bool shut_write,
+el_status el__net_exchange(const char *host, const char *port, const void *send, size_t n, bool shut_write,
                           size_t max, unsigned timeout_ms, uint8_t **out, size_t *out_len, el_error *err)
 {
     *out = NULL;

@@ -9,7 +9,7 @@
 static el_status ai_call(el__pcall *c, char **resp, el_error *err)
 {
     const el_request *q = c->q;
-    const char *uri = el_req_str(q, "uri");
+    const char *uri = el__req_str(q, "uri");
     if (strlen(uri) > EL_RESOURCE_MAX || !el_resource_match(uri, uri))
         return el_error_set(err, EL_ERR_NOTFOUND, "no provider for this uri (malformed)");
     el_status st = c->use(c, uri, EL_ACT_EXECUTE, NULL, err);
@@ -20,7 +20,7 @@ static el_status ai_call(el__pcall *c, char **resp, el_error *err)
         return st;
     json_t *r = el__response_obj("provider_result");
     json_object_set_new(r, "result", result);
-    *resp = el_response_encode(q->id, r, c->len);
+    *resp = el__response_encode(q->id, r, c->len);
     return EL_OK;
 }
 

@@ -51,7 +51,7 @@ static el_status not_found(el__pcall *c, el_error *err)
 /* Runs the call on the bound provider (token checked, forward audited) and fills *result. */
 static el_status forward(el__pcall *c, const el_provider_binding *b, json_t **result, el_error *err)
 {
-    const char *uri = el_req_str(c->q, "uri");
+    const char *uri = el__req_str(c->q, "uri");
     el_artifact *art;
     char cid[EL_CID_MAX];
     el_status st = el__provider_open(c->rt, b->scheme, b->target, &art, cid, err);
@@ -92,7 +92,7 @@ static el_status forward(el__pcall *c, const el_provider_binding *b, json_t **re
 
 static el_status capsule_call(el__pcall *c, char **resp, el_error *err)
 {
-    const char *uri = el_req_str(c->q, "uri");
+    const char *uri = el__req_str(c->q, "uri");
     if (strlen(uri) > EL_RESOURCE_MAX || !el_resource_match(uri, uri))
         return not_found(c, err);
     el_provider_binding b;
@@ -111,7 +111,7 @@ static el_status capsule_call(el__pcall *c, char **resp, el_error *err)
         return st;
     json_t *r = el__response_obj("provider_result");
     json_object_set_new(r, "result", result);
-    *resp = el_response_encode(c->q->id, r, c->len);
+    *resp = el__response_encode(c->q->id, r, c->len);
     return EL_OK;
 }
 

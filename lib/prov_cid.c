@@ -13,7 +13,7 @@
 static el_status cid_call(el__pcall *c, char **resp, el_error *err)
 {
     const el_request *q = c->q;
-    const char *uri = el_req_str(q, "uri");
+    const char *uri = el__req_str(q, "uri");
     const char *pfx = el__prov_cid.scheme;
     char cid[EL_CID_MAX] = "";
     const char *path = NULL;
@@ -59,7 +59,7 @@ static el_status cid_call(el__pcall *c, char **resp, el_error *err)
     if (st == EL_OK && n > EL__MAX_PAYLOAD)
         st = el_error_set(err, EL_ERR_LIMIT, "content of %zu bytes exceeds what one message can carry", n);
     if (st == EL_OK)
-        *resp = el_response_data(q->id, "content", bytes, n, c->len);
+        *resp = el__response_data(q->id, "content", bytes, n, c->len);
     el_artifact_close(a);
     return st;
 }

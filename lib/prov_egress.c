@@ -392,7 +392,7 @@ static el_status egress_call(el__pcall *c, char **resp, el_error *err)
         return el_error_set(err, EL__ERR_UNSUPPORTED, "egress is misconfigured on this host");
     }
     char url[2048];
-    snprintf(url, sizeof url, "%s", el_req_str(c->q, "uri"));
+    snprintf(url, sizeof url, "%s", el__req_str(c->q, "uri"));
     sink out = {.max = r.max_bytes};
     el__http_result res;
     for (unsigned hops = 0;; hops++) {
@@ -419,7 +419,7 @@ static el_status egress_call(el__pcall *c, char **resp, el_error *err)
         json_object_set_new(result, "location", json_string(res.redirect));
     free(b64);
     json_object_set_new(o, "result", result);
-    *resp = el_response_encode(c->q->id, o, c->len);
+    *resp = el__response_encode(c->q->id, o, c->len);
     return EL_OK;
 }
 

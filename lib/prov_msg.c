@@ -61,7 +61,7 @@ static el_status msg_call(el__pcall *c, char **resp, el_error *err)
     const el_request *q = c->q;
     const el_msg_router *rt = c->router;
     if (q->type == EL_REQ_RECEIVE_MESSAGES) {
-        size_t max = (size_t)el_req_uint(q, "max", MSG_DEFAULT_MAX);
+        size_t max = (size_t)el__req_uint(q, "max", MSG_DEFAULT_MAX);
         if (max < 1)
             return el_error_set(err, EL_ERR_FORMAT, "receive_messages.max must be at least 1");
         if (max > MSG_DEFAULT_MAX)
@@ -69,10 +69,10 @@ static el_status msg_call(el__pcall *c, char **resp, el_error *err)
         json_t *msgs = rt->receive ? rt->receive(rt->arg, c->capsule_id, max) : json_array();
         json_t *r = el__response_obj("messages");
         json_object_set_new(r, "messages", msgs ? msgs : json_array());
-        *resp = el_response_encode(q->id, r, c->len);
+        *resp = el__response_encode(q->id, r, c->len);
         return EL_OK;
     }
-    const char *to = el_req_str(q, "to"), *payload = el_req_str(q, "payload");
+    const char *to = el__req_str(q, "to"), *payload = el__req_str(q, "payload");
     json_t *rtv = json_object_get(q->body, "reply_to");
     const char *reply_to = rtv ? json_string_value(rtv) : NULL;
     if (!capsule_address_ok(to))
@@ -94,7 +94,7 @@ static el_status msg_call(el__pcall *c, char **resp, el_error *err)
                   : el_error_set(err, EL_ERR_NOTFOUND, "no capsule %s is running", addr);
     if (st != EL_OK)
         return st;
-    *resp = el_response_encode(q->id, el__response_obj("ok"), c->len);
+    *resp = el__response_encode(q->id, el__response_obj("ok"), c->len);
     return EL_OK;
 }
 

@@ -4,7 +4,7 @@
  * bounded TCP exchange (net.c). body: {send?: base64, max_bytes?, timeout_ms?, shut_write?};
  * result: {data: base64}. A peer that cannot be reached is unavailable.
  */
-#include "elastos/net.h"
+#include "net.h"
 #include "provider.h"
 
 #include <stdlib.h>
@@ -13,9 +13,9 @@
 static el_status net_call(el__pcall *c, char **resp, el_error *err)
 {
     const el_request *q = c->q;
-    const char *uri = el_req_str(q, "uri");
+    const char *uri = el__req_str(q, "uri");
     char host[256], port[8];
-    el_status st = el_net_parse(uri, host, port, err);
+    el_status st = el__net_parse(uri, host, port, err);
     if (st != EL_OK)
         return st;
     json_t *b = json_object_get(q->body, "body"), *v;
@@ -32,7 +32,7 @@ static el_status net_call(el__pcall *c, char **resp, el_error *err)
         if (!ok)
             return el_error_set(err, EL_ERR_FORMAT, "body: unknown field or bad value");
     }
-    if (!el_net_allowed(c->m, host, port)) {
+    if (!el__net_allowed(c->m, host, port)) {
         c->audit(c, EL_AUDIT_DENY, uri, "execute", "not in the manifest's resource_limits.network allowlist", NULL);
         return el_error_set(err, EL_ERR_TRUST, "not in the capsule's resource_limits.network allowlist");
     }
@@ -43,14 +43,14 @@ static el_status net_call(el__pcall *c, char **resp, el_error *err)
     const char *sb = json_string_value(json_object_get(b, "send"));
     if (sb && !(send = el_base64_decode(sb, &n)))
         return el_error_set(err, EL_ERR_FORMAT, "body.send is not valid base64");
-    size_t max = (size_t)el_req_uint(&(el_request){.body = b}, "max_bytes", EL__MAX_PAYLOAD);
-    unsigned timeout = (unsigned)el_req_uint(&(el_request){.body = b}, "timeout_ms", 5000);
+    size_t max = (size_t)el__req_uint(&(el_request){.body = b}, "max_bytes", EL__MAX_PAYLOAD);
+    unsigned timeout = (unsigned)el__req_uint(&(el_request){.body = b}, "timeout_ms", 5000);
     uint8_t *data = NULL;
     size_t dn = 0;
     const el_msg_router *r = c->router;
     if (r->blocking)
         r->blocking(r->arg, true);
-    st = el_net_exchange(host, port, send, n, !json_is_false(json_object_get(b, "shut_write")), max, timeout, &data, &dn,
+    st = el__net_exchange(host, port, send, n, !json_is_false(json_object_get(b, "shut_write")), max, timeout, &data, &dn,
                          err);
     if (r->blocking)
         r->blocking(r->arg, false);
@@ -67,7 +67,7 @@ static el_status net_call(el__pcall *c, char **resp, el_error *err)
     json_object_set_new(res, "data", json_string(b64));
     free(b64);
     json_object_set_new(out, "result", res);
-    *resp = el_response_encode(q->id, out, c->len);
+    *resp = el__response_encode(q->id, out, c->len);
     return EL_OK;
 }
 

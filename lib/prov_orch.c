@@ -12,7 +12,7 @@ static el_status orch_call(el__pcall *c, char **resp, el_error *err)
 {
     const el_request *q = c->q;
     const el_msg_router *rt = c->router;
-    const char *what = el_req_type_name(q->type);
+    const char *what = el__req_type_name(q->type);
     if (!rt->orchestrator || !rt->launch) {
         c->audit(c, EL_AUDIT_DENY, "elastos://capsule/*", "execute", "only the shell may launch, stop or list capsules", NULL);
         return el_error_set(err, EL_ERR_TRUST, "only the shell capsule may do this");
@@ -24,11 +24,11 @@ static el_status orch_call(el__pcall *c, char **resp, el_error *err)
         r = el__response_obj("capsule_list");
         json_t *l = rt->list(rt->arg);
         json_object_set_new(r, "capsules", l ? l : json_array());
-        *resp = el_response_encode(q->id, r, c->len);
+        *resp = el__response_encode(q->id, r, c->len);
         return EL_OK;
     }
     if (q->type == EL_REQ_STOP_CAPSULE) {
-        const char *id = el_req_str(q, "capsule_id");
+        const char *id = el__req_str(q, "capsule_id");
         st = rt->stop(rt->arg, id, err);
         snprintf(why, sizeof why, "%s %.64s", what, id);
         if (st == EL_OK)
@@ -47,7 +47,7 @@ static el_status orch_call(el__pcall *c, char **resp, el_error *err)
     c->audit(c, st == EL_OK ? EL_AUDIT_LAUNCH : EL_AUDIT_DENY, "elastos://capsule/*", "execute", why, NULL);
     if (st != EL_OK)
         return st;
-    *resp = el_response_encode(q->id, r, c->len);
+    *resp = el__response_encode(q->id, r, c->len);
     return EL_OK;
 }
 

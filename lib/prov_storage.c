@@ -39,7 +39,7 @@ static int root_fd(el__pcall *c, el_error *err)
 static el_status storage_call(el__pcall *c, char **resp, el_error *err)
 {
     const el_request *q = c->q;
-    const char *uri = el_req_str(q, "path"), *rel;
+    const char *uri = el__req_str(q, "path"), *rel;
     bool list = q->type == EL_REQ_STORAGE_LIST;
     el_status st = el__storage_parse(uri, &rel, list, err);
     if (st != EL_OK) {
@@ -54,7 +54,7 @@ static el_status storage_call(el__pcall *c, char **resp, el_error *err)
              *rel && list ? "/" : "");
     el_token tok;
     el_error e2;
-    if (list && el_token_decode(el_req_str(q, "token"), &tok, &e2) == EL_OK) {
+    if (list && el_token_decode(el__req_str(q, "token"), &tok, &e2) == EL_OK) {
         size_t pl = strlen(tok.resource);
         if (pl < 2 || strcmp(tok.resource + pl - 2, "/*") != 0) { /* refused before a use is spent */
             c->audit(c, EL_AUDIT_DENY, resource, "read", "listing needs a token for a whole directory", NULL);
@@ -73,7 +73,7 @@ static el_status storage_call(el__pcall *c, char **resp, el_error *err)
         size_t n;
         st = el__storage_read(fd, rel, EL__MAX_PAYLOAD, &data, &n, err);
         if (st == EL_OK) {
-            *resp = el_response_data(q->id, "storage_data", data, n, c->len);
+            *resp = el__response_data(q->id, "storage_data", data, n, c->len);
             free(data);
             return EL_OK;
         }
@@ -81,7 +81,7 @@ static el_status storage_call(el__pcall *c, char **resp, el_error *err)
     }
     case EL_REQ_STORAGE_WRITE: {
         size_t n;
-        uint8_t *data = el_base64_decode(el_req_str(q, "content"), &n);
+        uint8_t *data = el_base64_decode(el__req_str(q, "content"), &n);
         if (!data)
             return el_error_set(err, EL_ERR_FORMAT, "content is not valid base64");
         st = el__storage_write(fd, rel, data, n, (uint64_t)c->m->limits.storage_mb << 20, err);
@@ -111,7 +111,7 @@ static el_status storage_call(el__pcall *c, char **resp, el_error *err)
     }
     if (st != EL_OK)
         return st;
-    *resp = el_response_encode(q->id, r, c->len);
+    *resp = el__response_encode(q->id, r, c->len);
     return EL_OK;
 }
 

@@ -19,9 +19,9 @@
 #define ELASTOS_LIB_PROVIDER_H
 
 #include "elastos/audit.h"
-#include "elastos/broker.h"
+#include "broker_internal.h"
 #include "elastos/manifest.h"
-#include "elastos/protocol.h"
+#include "protocol_internal.h"
 #include "elastos/sign.h"
 #include "elastos/token.h"
 

@@ -5,7 +5,8 @@
  * log sink, and a list of teardowns. What the subsystems above create on it (the engine, the
  * ticker, the audit writer, the token cache, the database) they register with
  * el__runtime_on_close when they create it; el_runtime_close runs the list and calls nothing
- * above itself (docs/internals.md).
+ * above itself (docs/internals.md). Likewise the host layer registers how the shell capsule is
+ * run (el__runtime_set_shell_runner), so the policy layer never calls a substrate.
  *
  * The home holds what decides trust (trust/, runtime.key, state.db): it is used only when it and
  * its trust/ belong to the user running elastos (or root) and nobody else can write them
@@ -122,6 +123,21 @@ void el__runtime_on_close(el_runtime *rt, el__teardown_phase phase, void (*fn)(e
         abort(); /* a bug: raise EL__TEARDOWN_MAX */
     }
     pthread_mutex_unlock(&rt->teardown_mu);
+}
+
+void el__runtime_set_shell_runner(el_runtime *rt, el__shell_runner fn)
+{
+    pthread_mutex_lock(&rt->teardown_mu);
+    rt->shell_runner = fn;
+    pthread_mutex_unlock(&rt->teardown_mu);
+}
+
+el__shell_runner el__runtime_shell_runner(el_runtime *rt)
+{
+    pthread_mutex_lock(&rt->teardown_mu);
+    el__shell_runner fn = rt->shell_runner;
+    pthread_mutex_unlock(&rt->teardown_mu);
+    return fn;
 }
 
 void el_runtime_close(el_runtime *rt)

@@ -17,11 +17,12 @@
 #include "elastos/audit.h"
 #include "elastos/broker.h"
 #include "elastos/launch.h"
-#include "elastos/protocol.h"
+#include "protocol_internal.h"
 #include "elastos/sign.h"
 #include "elastos/store.h"
 #include "elastos/trust.h"
 #include "elastos/wasm.h"
+#include "broker_internal.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -222,7 +223,7 @@ static cached_art *art_find(serve *sv, const struct stat *fst, const uint8_t *sh
  * content: it may hold another entry's). A string compare: the CID was computed when cached. */
 static el_status art_trusted(serve *sv, cached_art *ca, const char *path, el_error *err)
 {
-    el_status st = el_artifact_check_stored(el_runtime_home(sv->rt), ca->art, path, err);
+    el_status st = el__artifact_check_stored(el_runtime_home(sv->rt), ca->art, path, err);
     if (st != EL_OK)
         el_error_prefix(err, "%s", path);
     else if (el_trust_check(sv->rt, el_artifact_publisher(ca->art), NULL, err) != EL_OK)
@@ -641,7 +642,7 @@ static json_t *orch_list(void *arg);
 typedef struct launch_spec {
     const char *path;
     json_t *args, *grants; /* arrays of strings */
-    json_t *env;           /* object of strings */
+    json_t *env;           /* object of strings (env and limits: checked by el__serve_launch_config_check) */
     json_t *limits;        /* {memory_mb?, cpu_ms?, wall_ms?}: narrowing only */
     cached_art *ca;        /* the verified artifact (art_get), handed over */
 } launch_spec;
@@ -656,29 +657,35 @@ static char **strings(json_t *a, size_t *n)
     return v;
 }
 
-/* Narrows lim by the LaunchConfig limits object; anything else is refused. */
-static el_status narrow(el_limits *lim, json_t *l, el_error *err)
+/* The LaunchConfig limits object as limits to narrow to (el__limits_narrow; 0: keep); anything
+ * but memory_mb, cpu_ms, wall_ms of positive integers is refused. */
+static el_status config_limits(json_t *l, el_limits *want, el_error *err)
 {
+    *want = (el_limits){0};
     const char *k;
     json_t *v;
     json_object_foreach(l, k, v)
     {
         json_int_t x = json_integer_value(v);
-        uint64_t cur = !strcmp(k, "memory_mb") ? lim->memory_mb : !strcmp(k, "cpu_ms") ? lim->cpu_ms
-                                                               : !strcmp(k, "wall_ms") ? lim->wall_ms : 0;
-        if (!json_is_integer(v) || x < 1 || !cur)
+        bool mem = !strcmp(k, "memory_mb"), cpu = !strcmp(k, "cpu_ms"), wall = !strcmp(k, "wall_ms");
+        if (!json_is_integer(v) || x < 1 || !(mem || cpu || wall) || (mem && x > UINT32_MAX))
             return el_error_set(err, EL_ERR_USAGE, "config.limits.%.32s: not a limit, or not a positive integer", k);
-        if ((uint64_t)x > cur)
-            return el_error_set(err, EL_ERR_USAGE, "config.limits.%.32s: %lld is above the manifest's %llu (limits only narrow)",
-                                k, (long long)x, (unsigned long long)cur);
-        if (!strcmp(k, "memory_mb"))
-            lim->memory_mb = (uint32_t)x;
-        else if (!strcmp(k, "cpu_ms"))
-            lim->cpu_ms = (uint64_t)x;
+        if (mem)
+            want->memory_mb = (uint32_t)x;
+        else if (cpu)
+            want->cpu_ms = (uint64_t)x;
         else
-            lim->wall_ms = (uint64_t)x;
+            want->wall_ms = (uint64_t)x;
     }
     return EL_OK;
+}
+
+/* lim narrowed by the LaunchConfig limits object l (NULL: unchanged). */
+static el_status narrow(el_limits *lim, json_t *l, el_error *err)
+{
+    el_limits want;
+    el_status st = config_limits(l, &want, err);
+    return st == EL_OK ? el__limits_narrow(lim, &want, "config.limits", err) : st;
 }
 
 el_status el__serve_launch_config_check(const json_t *config, const el_limits *manifest, el_limits *narrowed,
@@ -783,12 +790,8 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
         const char *k;
         json_t *v;
         size_t i = 0;
-        json_object_foreach(ls->env, k, v)
+        json_object_foreach(ls->env, k, v) /* checked by el__serve_launch_config_check */
         {
-            if (!json_is_string(v) || !strncmp(k, "ELASTOS_", 8) || !*k || strchr(k, '=')) {
-                st = el_error_set(err, EL_ERR_USAGE, "config.env.%.32s: a name (not ELASTOS_*) and a string value", k);
-                break;
-            }
             if (in->env) {
                 in->env[i] = strdup(k);
                 in->env[in->n_env + i++] = strdup(json_string_value(v));
@@ -1287,7 +1290,7 @@ static void conn_refuse(conn *c, int why)
                                   fail(EL_ERR_USAGE, msg));
     char *out = json_dumps(r, JSON_COMPACT);
     json_decref(r);
-    bool ok = out && el_write_all(c->fd, out, strlen(out)) && el_write_all(c->fd, "\n", 1);
+    bool ok = out && el__write_all(c->fd, out, strlen(out)) && el__write_all(c->fd, "\n", 1);
     free(out);
     shutdown(c->fd, SHUT_WR);
     int64_t until = mono_ms() + CONN_LINE_MS;
@@ -1321,7 +1324,7 @@ static void *conn_main(void *arg)
         conn_consume(c, n);
         char *out = json_dumps(resp, JSON_COMPACT);
         json_decref(resp);
-        bool ok = out && el_write_all(c->fd, out, strlen(out)) && el_write_all(c->fd, "\n", 1);
+        bool ok = out && el__write_all(c->fd, out, strlen(out)) && el__write_all(c->fd, "\n", 1);
         free(out);
         conn_set_busy(c, false);
         if (!ok)
@@ -1611,7 +1614,7 @@ el_status el_serve_call(int fd, const char *req, char **resp, el_error *err)
     out[n] = '\n';
     /* A daemon that refuses the connection answers why and closes: the write may then fail
      * (EPIPE: the caller ignores SIGPIPE), and the answer is still there to be read. */
-    bool ok = el_write_all(fd, out, n + 1);
+    bool ok = el__write_all(fd, out, n + 1);
     int werr = errno;
     free(out);
     size_t cap = 4096, len = 0;

@@ -2,12 +2,13 @@
  * shell.c - locating, loading and running the shell capsule for a capability decision
  * (lib/shell.h). The runtime only transports the question and enforces the answer;
  * the policy is the shell's. The question and the answer travel over the channel the broker
- * gives el__shell_run (its shell session), so this file knows nothing of sessions.
+ * gives el__shell_run (its shell session), so this file knows nothing of sessions; and it is run
+ * by the host's shell runner (launch.c registers it on the runtime), so this file, in the policy
+ * layer, never calls a substrate.
  */
 #include "shell_internal.h"
 #include "elastos/artifact.h"
 #include "elastos/store.h"
-#include "elastos/wasm.h"
 #include "internal.h"
 
 #include <fcntl.h>
@@ -44,12 +45,8 @@ static el_status shell_path(el_runtime *rt, char *out, el_error *err)
         return el_store_locate(rt, choice, out, err);
     }
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
+    if (el__exe_dir(exe, err) != EL_OK)
         return el_error_set(err, EL_ERR_NOTFOUND, "cannot locate the shipped shell capsule");
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    *slash = 0;
     const char *candidates[] = {"../share/elastos/shell.capsule", "../capsules/shell.capsule"};
     for (size_t i = 0; i < 2; i++) {
         snprintf(out, PATH_MAX, "%s/%s", exe, candidates[i]);
@@ -107,23 +104,18 @@ el_status el__shell_load(el_runtime *rt, const el_artifact **art, char reason[25
 el_status el__shell_run(el_runtime *rt, const el_channel *ch, char reason[256])
 {
     el_error err;
+    el__shell_runner run = el__runtime_shell_runner(rt);
+    if (!run) {
+        snprintf(reason, 256, "no host runs the shell capsule here (capsules are launched through el_launch)");
+        return EL_ERR_CONFIG;
+    }
     char config[PATH_MAX];
     snprintf(config, sizeof config, "%s/shell", rt->home);
     if (el_mkdirs(config, 0700, &err) != EL_OK) {
         snprintf(reason, 256, "%.200s", err.msg);
         return err.code;
     }
-    bool tty = have_tty();
-    el_wasm_options o = {.capsule_id = ch->capsule_id,
-                         .channel = ch,
-                         .preopen_host = config,
-                         .preopen_guest = "/config",
-                         .preopen_writable = true,
-                         .stdio = tty ? EL_STDIO_TTY : EL_STDIO_NONE,
-                         .extra_env_name = "ELASTOS_SHELL_TTY",
-                         .extra_env_value = tty ? "1" : "0"};
-    el_wasm_result res;
-    el_status st = el_wasm_run(rt, rt->shell, &o, &res, &err);
+    el_status st = run(rt, rt->shell, ch, config, have_tty(), &err);
     if (st != EL_OK)
         snprintf(reason, 256, "the shell failed: %.200s", err.msg);
     return st;

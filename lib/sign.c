@@ -29,7 +29,7 @@ static void sha256_init(void)
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-const EVP_MD *el_sha256_md(void)
+const EVP_MD *el__sha256_md(void)
 {
     pthread_once(&sha256_once, sha256_init);
     return sha256_md;
@@ -38,7 +38,7 @@ const EVP_MD *el_sha256_md(void)
 void el_sha256(const void *data, size_t len, uint8_t out[32])
 {
     unsigned int n = 32;
-    EVP_Digest(data, len, out, &n, el_sha256_md(), NULL);
+    EVP_Digest(data, len, out, &n, el__sha256_md(), NULL);
 }
 
 void el_hex_encode(const uint8_t *in, size_t n, char *out)
@@ -97,7 +97,7 @@ el_status el_keypair_save(const el_keypair *kp, const char *sk_path, const char 
         return el_error_set(err, errno == EEXIST ? EL_ERR_CONFIG : EL_ERR_IO, "%s: %s%s", sk_path, strerror(errno),
                             errno == EEXIST ? " (refusing to overwrite a key)" : "");
     }
-    bool ok = fchmod(fd, 0600) == 0 && el_write_all(fd, text, (size_t)n) && fsync(fd) == 0;
+    bool ok = fchmod(fd, 0600) == 0 && el__write_all(fd, text, (size_t)n) && fsync(fd) == 0;
     sodium_memzero(text, sizeof text);
     if (close(fd) != 0)
         ok = false;

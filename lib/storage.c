@@ -331,7 +331,10 @@ el__quota *el__quota_get(int root)
     return NULL;
 }
 
-bool el__quota_charge(el__quota *q, int root, uint64_t bytes, uint64_t quota, uint64_t *used)
+/* Charges bytes (an upper bound of what an operation about to happen may add) against quota,
+ * measuring root again when the estimate would pass it. False, and nothing charged, when the
+ * operation would take the directory over its quota; *used (may be NULL) gets the bytes counted. */
+static bool quota_charge(el__quota *q, int root, uint64_t bytes, uint64_t quota, uint64_t *used)
 {
     pthread_mutex_lock(&q->mu);
     if (q->est + bytes > quota && !q->exact) { /* maybe over: measure again */
@@ -359,14 +362,17 @@ uint64_t el__quota_measure(el__quota *q, int root)
     return used;
 }
 
-void el__quota_freed(el__quota *q)
+/* Something under the directory may have been freed: the next charge that would pass the quota
+ * measures again. */
+static void quota_freed(el__quota *q)
 {
     pthread_mutex_lock(&q->mu);
     q->exact = false;
     pthread_mutex_unlock(&q->mu);
 }
 
-uint64_t el__quota_bytes(uint64_t len)
+/* What writing len bytes can add: len rounded up to whole 4 KiB blocks, at least one. */
+static uint64_t block_bytes(uint64_t len)
 {
     uint64_t b = (len + QUOTA_BLOCK - 1) / QUOTA_BLOCK * QUOTA_BLOCK;
     return b < QUOTA_BLOCK ? QUOTA_BLOCK : b;
@@ -377,10 +383,10 @@ el_status el__storage_write(int root, const char *rel, const void *data, size_t 
     /* The new file (a temp file renamed over the old one, whose blocks are freed then) and, at
      * most, one new block for each directory on its path. */
     el__quota *q = el__quota_get(root);
-    uint64_t charge = el__quota_bytes(len);
+    uint64_t charge = block_bytes(len);
     for (const char *p = rel; (p = strchr(p, '/')); p++)
         charge += QUOTA_BLOCK;
-    if (!q || !el__quota_charge(q, root, charge, quota_bytes, NULL))
+    if (!q || !quota_charge(q, root, charge, quota_bytes, NULL))
         return el_error_set(err, EL_ERR_LIMIT, "storage quota of %llu MiB exceeded",
                             (unsigned long long)(quota_bytes >> 20));
     char leaf[256];
@@ -389,14 +395,14 @@ el_status el__storage_write(int root, const char *rel, const void *data, size_t 
         return err->code;
     char tmp[300];
     char rnd[17];
-    el_random_hex(rnd, 8);
+    el__random_hex(rnd, 8);
     snprintf(tmp, sizeof tmp, ".tmp-%s", rnd);
     int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     el_status s = EL_OK;
     if (fd < 0) {
         s = el_error_set(err, EL_ERR_IO, "storage: cannot write %s: %s", rel, strerror(errno));
     } else {
-        if (!el_write_all(fd, data, len))
+        if (!el__write_all(fd, data, len))
             s = el_error_set(err, EL_ERR_IO, "storage: write %s: %s", rel, strerror(errno));
         if (s == EL_OK && fsync(fd) != 0)
             s = el_error_set(err, EL_ERR_IO, "storage: fsync %s: %s", rel, strerror(errno));
@@ -468,6 +474,6 @@ el_status el__storage_delete(int root, const char *rel, el_error *err)
     close(dfd);
     el__quota *q = s == EL_OK ? el__quota_get(root) : NULL;
     if (q)
-        el__quota_freed(q);
+        quota_freed(q);
     return s;
 }

@@ -27,18 +27,9 @@ el_status el__storage_read(int root, const char *rel, size_t max, uint8_t **data
  * directory and process, never freed; NULL when root cannot be examined. */
 typedef struct el__quota el__quota;
 el__quota *el__quota_get(int root);
-/* Charges bytes (an upper bound of what an operation about to happen may add) against quota,
- * measuring root again when the estimate would pass it. False, and nothing charged, when the
- * operation would take the directory over its quota; *used (may be NULL) gets the bytes counted. */
-bool el__quota_charge(el__quota *q, int root, uint64_t bytes, uint64_t quota, uint64_t *used);
 /* Measures the directory exactly now (its tree and its unlinked files still open here); returns
  * the bytes counted, which become the estimate. */
 uint64_t el__quota_measure(el__quota *q, int root);
-/* Something under the directory may have been freed: the next charge that would pass the quota
- * measures again. */
-void el__quota_freed(el__quota *q);
-/* What writing len bytes can add: len rounded up to whole 4 KiB blocks, at least one. */
-uint64_t el__quota_bytes(uint64_t len);
 /* Writes rel (a temp file renamed into place), charged to the directory's ledger first. */
 el_status el__storage_write(int root, const char *rel, const void *data, size_t len, uint64_t quota_bytes,
                            el_error *err);

@@ -157,7 +157,7 @@ static el_status put(el_runtime *rt, el_artifact *a, const char *cid, unsigned f
         /* Same file system as the store (both under $ELASTOS_HOME) in the usual case; else copy. */
         placed = rename(from, path) == 0;
         if (placed)
-            s = el_fsync_dir_of(path, err);
+            s = el__fsync_dir_of(path, err);
     }
     /* Write the bytes that were verified (the mapping), not the file again: no check-then-use gap.
      * An entry already there is kept only if it holds exactly these bytes: a damaged or foreign
@@ -168,7 +168,18 @@ static el_status put(el_runtime *rt, el_artifact *a, const char *cid, unsigned f
     return s;
 }
 
-el_status el_store_add(el_runtime *rt, const char *file, unsigned flags, char cid_out[EL_CID_MAX], el_error *err)
+/* Closes a, or hands it to *keep when keep is given and s is EL_OK. */
+static el_status close_or_keep(el_artifact *a, el_artifact **keep, el_status s)
+{
+    if (keep && s == EL_OK)
+        *keep = a;
+    else
+        el_artifact_close(a);
+    return s;
+}
+
+el_status el__store_add_keep(el_runtime *rt, const char *file, unsigned flags, char cid_out[EL_CID_MAX],
+                             el_artifact **keep, el_error *err)
 {
     el_artifact *a;
     el_status s = el_artifact_open(rt, file, EL_OPEN_CID, &a, err);
@@ -177,12 +188,16 @@ el_status el_store_add(el_runtime *rt, const char *file, unsigned flags, char ci
     s = el_artifact_cid(a, cid_out, err);
     if (s == EL_OK)
         s = put(rt, a, cid_out, flags, NULL, err);
-    el_artifact_close(a);
-    return s;
+    return close_or_keep(a, keep, s);
+}
+
+el_status el_store_add(el_runtime *rt, const char *file, unsigned flags, char cid_out[EL_CID_MAX], el_error *err)
+{
+    return el__store_add_keep(rt, file, flags, cid_out, NULL, err);
 }
 
 el_status el__store_add_fetched(el_runtime *rt, const char *tmp, el__prehash *ph, const char *cid, unsigned flags,
-                                el_error *err)
+                                el_artifact **keep, el_error *err)
 {
     el_artifact *a = NULL;
     char got[EL_CID_MAX];
@@ -194,8 +209,7 @@ el_status el__store_add_fetched(el_runtime *rt, const char *tmp, el__prehash *ph
         s = el_error_set(err, EL_ERR_TRUST, "fetched %s but the artifact's CID is %s", cid, got);
     if (s == EL_OK)
         s = put(rt, a, cid, flags, tmp, err);
-    el_artifact_close(a);
-    return s;
+    return a ? close_or_keep(a, keep, s) : s;
 }
 
 el_status el_store_install(el_runtime *rt, const char *file, char cid_out[EL_CID_MAX], el_error *err)
@@ -204,7 +218,7 @@ el_status el_store_install(el_runtime *rt, const char *file, char cid_out[EL_CID
 }
 
 /* true if name is "<valid cid>.capsule"; cid gets the CID. */
-static bool entry_name(const char *name, char cid[EL_CID_MAX]) { return el_cid_store_name(name, cid); }
+static bool entry_name(const char *name, char cid[EL_CID_MAX]) { return el__cid_store_name(name, cid); }
 
 /* Makes the index match the files (caller holds the exclusive lock): drops rows without a file,
  * indexes (pinned) files without a row that open as artifacts. */
@@ -296,16 +310,82 @@ static bool push_entry(el_store_entry **v, size_t *n, size_t *cap, const el_stor
     return true;
 }
 
-/* Brings the index up to date under the exclusive lock; db and dir (PATH_MAX) are filled. */
-static el_status fresh_index(el_runtime *rt, sqlite3 **db, char *dir, el_error *err)
+/* The store directory's stamp: its device, inode, mtime and ctime, which change whenever an
+ * entry is created, renamed or removed in it (every way reconcile's answer can change). stamp
+ * (STAMP_MAX) gets the text; *mtime_ns the mtime. false if dir cannot be stat'ed. */
+#define STAMP_MAX 128
+#define STAMP_KEY "store_reconciled"
+#define STAMP_MARGIN_NS 100000000LL /* 0.1 s: file times tick coarsely (a jiffy); see fresh_index */
+static bool dir_stamp(const char *dir, char *stamp, long long *mtime_ns)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0)
+        return false;
+    snprintf(stamp, STAMP_MAX, "%llu:%llu:%lld.%09ld:%lld.%09ld", (unsigned long long)sb.st_dev,
+             (unsigned long long)sb.st_ino, (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec,
+             (long long)sb.st_ctim.tv_sec, sb.st_ctim.tv_nsec);
+    *mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+    return true;
+}
+
+/* true if the stamp recorded after the last reconcile (meta STAMP_KEY) equals stamp. */
+static bool stamp_matches(sqlite3 *db, const char *stamp)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = '" STAMP_KEY "'", -1, &st, NULL) != SQLITE_OK)
+        return false;
+    bool same = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
+                !strcmp((const char *)sqlite3_column_text(st, 0), stamp);
+    sqlite3_finalize(st);
+    return same;
+}
+
+/* Records stamp (NULL: forgets it) as the directory state the index now matches. A failure only
+ * means the next resolve reconciles again. */
+static void stamp_record(sqlite3 *db, const char *stamp)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           stamp ? "INSERT OR REPLACE INTO meta(key, value) VALUES('" STAMP_KEY "', ?1)"
+                                 : "DELETE FROM meta WHERE key = '" STAMP_KEY "'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    if (stamp)
+        sqlite3_bind_text(st, 1, stamp, -1, SQLITE_STATIC);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+}
+
+/* Brings the index up to date under the exclusive lock; db and dir (PATH_MAX) are filled. With
+ * if_changed, the reconcile (a stat per row and an open per unknown file: linear in the store) is
+ * skipped when the directory's stamp is the one recorded after the last reconcile, so a lookup
+ * costs the same at 10 or 10,000 entries. Only creating, renaming or removing an entry can change
+ * what reconcile finds, and each changes the stamp. The stamp is read under the lock, before
+ * reconciling (a change during the reconcile leaves a newer stamp: reconciled again next time),
+ * and recorded only when its mtime is older than the reconcile by STAMP_MARGIN_NS, since a second
+ * change within the same clock tick could leave the mtime as it was (git's "racy" rule). Rows
+ * without a file left by a crash may then survive until the next change; a lookup skips them
+ * anyway (el_store_resolve opens and checks what it picks). */
+static el_status fresh_index(el_runtime *rt, sqlite3 **db, char *dir, bool if_changed, el_error *err)
 {
     int lock;
+    char stamp[STAMP_MAX];
+    long long mtime_ns = 0;
     el_status s = el__state_db(rt, db, err);
+    if (s == EL_OK && if_changed && el_runtime_path(rt, "store", dir, PATH_MAX, err) == EL_OK &&
+        dir_stamp(dir, stamp, &mtime_ns) && stamp_matches(*db, stamp))
+        return EL_OK;
     if (s == EL_OK)
         s = lock_store(rt, LOCK_EX, dir, &lock, err);
     if (s != EL_OK)
         return s;
+    struct timespec t0;
+    clock_gettime(CLOCK_REALTIME, &t0);
+    bool stamped = dir_stamp(dir, stamp, &mtime_ns) &&
+                   mtime_ns < (long long)t0.tv_sec * 1000000000LL + t0.tv_nsec - STAMP_MARGIN_NS;
     s = reconcile(rt, *db, dir, err);
+    if (s == EL_OK)
+        stamp_record(*db, stamped ? stamp : NULL);
     unlock_store(lock);
     return s;
 }
@@ -316,7 +396,7 @@ el_status el_store_list(el_runtime *rt, el_store_entry **out, size_t *n, el_erro
     *n = 0;
     sqlite3 *db;
     char dir[PATH_MAX];
-    el_status s = fresh_index(rt, &db, dir, err);
+    el_status s = fresh_index(rt, &db, dir, false, err);
     if (s != EL_OK)
         return s;
     DIR *d = opendir(dir);
@@ -561,7 +641,7 @@ el_status el_store_resolve(el_runtime *rt, const char *name, const char *range, 
         return el_error_set(err, EL_ERR_USAGE, "%s@%.100s: not a semver range", name, range);
     sqlite3 *db;
     char dir[PATH_MAX];
-    el_status s = fresh_index(rt, &db, dir, err);
+    el_status s = fresh_index(rt, &db, dir, true, err);
     if (s != EL_OK)
         return s;
     /* Candidates from the index, highest version first; the first that verifies from a trusted

@@ -23,9 +23,13 @@
  * or runtime key unusable) it returns that status (EL_ERR_IO, EL_ERR_CONFIG, ...) with *code
  * "internal": the token was not judged, and the caller must refuse the use.
  *
- * Verified signatures are cached in a fixed 4096-slot table keyed by the SHA-256 of the whole
- * decoded token (signature included), so a hit proves the exact same bytes were verified before;
- * a collision of slots evicts. Only tokens issued by this runtime's key are cached.
+ * Verified tokens are cached in a fixed 4096-slot table: each slot keeps the exact text of a
+ * token whose decoding and signature passed, with what it decoded to. A check whose text is
+ * byte-for-byte that text skips decoding, hashing and the signature (base64url is canonical
+ * here, so equal texts are equal bytes: nothing a forger can make hits a genuine token's slot),
+ * and still runs every other check. The slot is chosen by the text of the token id (random,
+ * chosen by this runtime, so no capsule can aim at another's slot); a collision evicts. Only
+ * tokens issued by this runtime's key are cached.
  *
  * Resource matching (el_resource_match): a pattern matches a resource when equal, or when the
  * pattern ends in "/" "*" and the resource continues below that prefix with at least one more
@@ -68,9 +72,14 @@
 #define PUB_FILE "runtime.pub"
 #define SK_FILE_LEN 92 /* "ELASTOS ED25519 SECRET KEY\n" + 64 hex + "\n" (sign.c) */
 
+/* A verified token (see the cache above): its text (len bytes, NUL-terminated), its decoded
+ * form, whether its resource is a well-formed pattern, and its holder in lower-case hex. */
 struct sig_slot {
-    uint8_t hash[32];
-    uint8_t used;
+    el_token tok;
+    bool pattern_ok;
+    char holder_hex[EL_TOKEN_ID_HEX];
+    size_t len;
+    char text[];
 };
 
 struct el_token_cache {
@@ -90,7 +99,7 @@ struct el_token_cache {
 
     sqlite3_stmt *st_dv, *st_epoch, *st_rev_max, *st_rev_load, *st_use, *st_exists, *st_insert, *st_revoke;
 
-    struct sig_slot sigs[SIG_CACHE_SLOTS];
+    struct sig_slot *sigs[SIG_CACHE_SLOTS];
 };
 
 static void token_cache_free(el_runtime *rt)
@@ -108,6 +117,8 @@ static void token_cache_free(el_runtime *rt)
     sqlite3_finalize(c->st_insert);
     sqlite3_finalize(c->st_revoke);
     free(c->revoked);
+    for (size_t i = 0; i < SIG_CACHE_SLOTS; i++)
+        free(c->sigs[i]);
     sodium_memzero(&c->kp, sizeof c->kp);
     free(c);
 }
@@ -240,9 +251,10 @@ static size_t uri_check(const char *s, bool is_pattern)
     return auth;
 }
 
-bool el_resource_match(const char *pattern, const char *resource)
+/* el_resource_match for a pattern already known to pass uri_check(pattern, true). */
+static bool match_valid_pattern(const char *pattern, const char *resource)
 {
-    if (!uri_check(pattern, true) || !uri_check(resource, false))
+    if (!uri_check(resource, false))
         return false;
     size_t pl = strlen(pattern);
     if (pl >= 2 && pattern[pl - 1] == '*') {
@@ -250,6 +262,11 @@ bool el_resource_match(const char *pattern, const char *resource)
         return strncmp(pattern, resource, prefix) == 0 && resource[prefix] != 0 && resource[prefix] != '/';
     }
     return strcmp(pattern, resource) == 0;
+}
+
+bool el_resource_match(const char *pattern, const char *resource)
+{
+    return uri_check(pattern, true) && match_valid_pattern(pattern, resource);
 }
 
 /* ---------- binary form ---------- */
@@ -778,6 +795,40 @@ static el_status deny(const char **code, const char *c, el_status s, el_error *e
     return s;
 }
 
+/* The cache slot for a token text of tl bytes: FNV-1a over the characters that spell the token
+ * id (bytes 6..20 are characters 8..27), which this runtime chose at random. */
+static struct sig_slot **slot_of(struct el_token_cache *c, const char *text, size_t tl)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 8; i < 28 && i < tl; i++)
+        h = (h ^ (unsigned char)text[i]) * 16777619u;
+    return &c->sigs[h & (SIG_CACHE_SLOTS - 1)];
+}
+
+/* Remembers the verified token t (text of tl bytes) in *slot, evicting what was there, and
+ * returns the new slot; NULL when out of memory (the next check verifies again). */
+static const struct sig_slot *slot_fill(struct sig_slot **slot, const char *text, size_t tl, const el_token *t)
+{
+    struct sig_slot *v = malloc(sizeof *v + tl + 1);
+    if (!v)
+        return NULL;
+    v->tok = *t;
+    v->pattern_ok = uri_check(t->resource, true) != 0;
+    el_hex_encode(t->holder, 16, v->holder_hex);
+    v->len = tl;
+    memcpy(v->text, text, tl);
+    v->text[tl] = 0;
+    free(*slot);
+    *slot = v;
+    return v;
+}
+
+static const char *id_hex(const el_token *t, char out[EL_TOKEN_ID_HEX])
+{
+    el_hex_encode(t->id, 16, out);
+    return out;
+}
+
 el_status el_token_check(el_runtime *rt, const char *text, const char *holder_hex, const char *resource,
                          unsigned action, el_token *tok, const char **code, el_error *err)
 {
@@ -785,85 +836,90 @@ el_status el_token_check(el_runtime *rt, const char *text, const char *holder_he
     if (!code)
         code = &cdummy;
     *code = NULL;
-    uint8_t buf[TOKEN_MAX];
-    size_t n = 0;
-    el_token t;
-    const char *why;
     char sh[96], idhex[EL_TOKEN_ID_HEX];
-
-    /* decode, version */
-    dec_result dr = decode(text, buf, &n, &t, &why);
-    if (dr == DEC_VERSION)
-        return deny(code, "invalid_token", EL_ERR_TRUST, err, "invalid token: unsupported token version %u, expected %d (version check)",
-                    (unsigned)t.version, TOKEN_VERSION);
-    if (dr != DEC_OK)
-        return deny(code, "invalid_token", EL_ERR_TRUST, err, "invalid token: cannot decode: %s (decode check)", why);
-    if (tok)
-        *tok = t;
-    el_hex_encode(t.id, 16, idhex);
 
     struct el_token_cache *c = NULL;
     sqlite3 *db = NULL;
     el_status st = open_state(rt, true, &c, &db, err);
-    if (st != EL_OK) {
-        *code = "internal";
-        el_error_prefix(err, "checking token %s", idhex);
-        return st;
-    }
 
-    /* signature (over the token's own issuer key), then issuer */
-    uint8_t whole[32];
-    el_sha256(buf, n, whole);
-    struct sig_slot *slot = &c->sigs[get_u32(whole) & (SIG_CACHE_SLOTS - 1)];
-    bool cached = slot->used && memcmp(slot->hash, whole, 32) == 0;
-    if (!cached) {
+    /* a token verified before: the same text, so the same bytes (see the cache above) */
+    size_t tl = text ? strnlen(text, TEXT_MAX + 1) : 0;
+    struct sig_slot **slot = st == EL_OK && tl > 0 && tl <= TEXT_MAX ? slot_of(c, text, tl) : NULL;
+    const struct sig_slot *hit = slot && *slot && (*slot)->len == tl && !memcmp((*slot)->text, text, tl) ? *slot : NULL;
+    el_token dec;
+    const el_token *t = hit ? &hit->tok : &dec;
+    if (!hit) {
+        /* decode, version */
+        uint8_t buf[TOKEN_MAX];
+        size_t n = 0;
+        const char *why;
+        dec_result dr = decode(text, buf, &n, &dec, &why);
+        if (dr == DEC_VERSION)
+            return deny(code, "invalid_token", EL_ERR_TRUST, err, "invalid token: unsupported token version %u, expected %d (version check)",
+                        (unsigned)dec.version, TOKEN_VERSION);
+        if (dr != DEC_OK)
+            return deny(code, "invalid_token", EL_ERR_TRUST, err, "invalid token: cannot decode: %s (decode check)", why);
+        if (tok)
+            *tok = dec;
+        if (st != EL_OK) {
+            *code = "internal";
+            el_error_prefix(err, "checking token %s", id_hex(t, idhex));
+            return st;
+        }
+        /* signature (over the token's own issuer key), then issuer */
         uint8_t digest[32];
         el_sha256(buf, n - EL_SIG_BYTES, digest);
-        if (!el_verify_digest(t.issuer, TOKEN_DOMAIN, digest, buf + n - EL_SIG_BYTES))
-            return deny(code, "invalid_token", EL_ERR_TRUST, err, "invalid token %s: bad signature (signature check)", idhex);
+        if (!el_verify_digest(dec.issuer, TOKEN_DOMAIN, digest, buf + n - EL_SIG_BYTES))
+            return deny(code, "invalid_token", EL_ERR_TRUST, err, "invalid token %s: bad signature (signature check)",
+                        id_hex(t, idhex));
+    } else if (tok) {
+        *tok = hit->tok;
     }
-    if (memcmp(t.issuer, c->kp.pk, EL_PK_BYTES) != 0)
+    if (memcmp(t->issuer, c->kp.pk, EL_PK_BYTES) != 0)
         return deny(code, "invalid_token", EL_ERR_TRUST, err,
-                    "invalid token %s: issuer is not this runtime's key (issuer check)", idhex);
-    if (!cached) {
-        memcpy(slot->hash, whole, 32);
-        slot->used = 1;
-    }
+                    "invalid token %s: issuer is not this runtime's key (issuer check)", id_hex(t, idhex));
+    if (!hit)
+        hit = slot_fill(slot, text, tl, &dec); /* NULL if it could not be kept */
 
     /* holder, action, resource */
     uint8_t holder[16];
-    if (!hex32_decode(holder_hex, holder) || memcmp(holder, t.holder, 16) != 0)
-        return deny(code, "denied", EL_ERR_TRUST, err, "token %s belongs to another capsule (holder check)", idhex);
-    if (t.action != action)
-        return deny(code, "denied", EL_ERR_TRUST, err, "token %s grants action %s, not %s (action check)", idhex,
-                    act_name(t.action), act_name(action));
-    if (!el_resource_match(t.resource, resource)) {
+    bool same_holder = hit && holder_hex && !strncmp(holder_hex, hit->holder_hex, EL_TOKEN_ID_HEX);
+    if (!same_holder && (!hex32_decode(holder_hex, holder) || memcmp(holder, t->holder, 16) != 0))
+        return deny(code, "denied", EL_ERR_TRUST, err, "token %s belongs to another capsule (holder check)",
+                    id_hex(t, idhex));
+    if (t->action != action)
+        return deny(code, "denied", EL_ERR_TRUST, err, "token %s grants action %s, not %s (action check)",
+                    id_hex(t, idhex), act_name(t->action), act_name(action));
+    bool pattern_ok = hit ? hit->pattern_ok : uri_check(t->resource, true) != 0;
+    if (!pattern_ok || !match_valid_pattern(t->resource, resource)) {
         char sh2[96];
         return deny(code, "denied", EL_ERR_TRUST, err, "token %s for resource %s does not cover %s (resource check)",
-                    idhex, show(t.resource, sh2), show(resource, sh));
+                    id_hex(t, idhex), show(t->resource, sh2), show(resource, sh));
     }
 
     /* epoch, revocation */
-    if (t.epoch < c->epoch)
+    if (t->epoch < c->epoch)
         return deny(code, "revoked", EL_ERR_TRUST, err,
-                    "token %s was revoked by an epoch bump: token epoch %llu, current %llu (epoch check)", idhex,
-                    (unsigned long long)t.epoch, (unsigned long long)c->epoch);
-    if (t.epoch > c->epoch) /* only possible if the state database was rolled back: refuse */
+                    "token %s was revoked by an epoch bump: token epoch %llu, current %llu (epoch check)",
+                    id_hex(t, idhex), (unsigned long long)t->epoch, (unsigned long long)c->epoch);
+    if (t->epoch > c->epoch) /* only possible if the state database was rolled back: refuse */
         return deny(code, "invalid_token", EL_ERR_TRUST, err,
                     "invalid token %s: epoch %llu is newer than the runtime's epoch %llu, state database reset? (epoch check)",
-                    idhex, (unsigned long long)t.epoch, (unsigned long long)c->epoch);
-    if (revoked_has(c, t.id))
-        return deny(code, "revoked", EL_ERR_TRUST, err, "token %s was revoked (revocation check)", idhex);
+                    id_hex(t, idhex), (unsigned long long)t->epoch, (unsigned long long)c->epoch);
+    if (revoked_has(c, t->id))
+        return deny(code, "revoked", EL_ERR_TRUST, err, "token %s was revoked (revocation check)", id_hex(t, idhex));
 
     /* time */
     uint64_t now = (uint64_t)time(NULL);
-    if (t.issued_at > now)
-        return deny(code, "invalid_token", EL_ERR_TRUST, err, "invalid token %s: issued in the future (issued_at check)", idhex);
-    if (t.expiry != 0 && now >= t.expiry)
-        return deny(code, "expired", EL_ERR_TRUST, err, "token %s expired (expiry check)", idhex);
+    if (t->issued_at > now)
+        return deny(code, "invalid_token", EL_ERR_TRUST, err, "invalid token %s: issued in the future (issued_at check)",
+                    id_hex(t, idhex));
+    if (t->expiry != 0 && now >= t->expiry)
+        return deny(code, "expired", EL_ERR_TRUST, err, "token %s expired (expiry check)", id_hex(t, idhex));
 
     /* use count, atomically in SQLite */
-    if (t.max_uses > 0) {
+    if (t->max_uses > 0) {
+        id_hex(t, idhex);
         if ((st = prep(db, &c->st_use, "UPDATE tokens SET uses = uses + 1 WHERE id = ?1 AND uses < max_uses", err)) !=
                 EL_OK ||
             (st = prep(db, &c->st_exists, "SELECT 1 FROM tokens WHERE id = ?1", err)) != EL_OK) {
@@ -892,7 +948,7 @@ el_status el_token_check(el_runtime *rt, const char *text, const char *holder_he
                 return db_fail(db, err, "counting a token use");
             }
             return deny(code, "limit", EL_ERR_LIMIT, err, "token %s has used all its %u uses (use count check)", idhex,
-                        t.max_uses);
+                        t->max_uses);
         }
     }
     return EL_OK;

@@ -137,14 +137,9 @@ static el_status save(el_runtime *rt, const el_trust_entry *v, size_t n, el_erro
 el_status el_trust_system_path(char out[PATH_MAX], el_error *err)
 {
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return el_error_set(err, EL_ERR_NOTFOUND, "cannot locate the elastos binary (/proc/self/exe)");
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash)
-        *slash = 0;
-    slash = strrchr(exe, '/'); /* <prefix>/bin -> <prefix> */
+    if (el__exe_dir(exe, err) != EL_OK)
+        return EL_ERR_NOTFOUND;
+    char *slash = strrchr(exe, '/'); /* <prefix>/bin -> <prefix> */
     if (slash)
         *slash = 0;
     if ((size_t)snprintf(out, PATH_MAX, "%s/share/elastos/%s", exe, TRUST_FILE) >= PATH_MAX)
@@ -297,10 +292,10 @@ static el_status trust_of(void *rt, const uint8_t pk[EL_PK_BYTES], el_trust_entr
 el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_artifact **out, el_error *err)
 {
     char want[EL_CID_MAX];
-    bool stored = el_cid_store_entry(rt->home, path, want);
+    bool stored = el__cid_store_entry(rt->home, path, want);
     el_status s = el__artifact_load(path, stored ? flags | EL_OPEN_CID : flags, trust_of, rt, out, err);
     if (s == EL_OK && stored)
-        s = el_artifact_check_stored(rt->home, *out, path, err);
+        s = el__artifact_check_stored(rt->home, *out, path, err);
     if (s == EL_OK)
         s = el__ceiling_apply(rt, *out, err);
     if (s != EL_OK && *out) {

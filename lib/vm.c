@@ -21,7 +21,7 @@
 #include "elastos/vm.h"
 #include "elastos/channel.h"
 #include "elastos/fs.h"
-#include "elastos/protocol.h"
+#include "protocol_internal.h"
 #include "elastos/sign.h"
 #include "elastos/store.h"
 #include "internal.h"
@@ -77,13 +77,6 @@ typedef struct vm_launch {
     int outp;                       /* custom: the console pipe's read end, or -1 */
 } vm_launch;
 
-static long long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* The executable file name in path, a $PATH value (or an absolute/relative path as given). */
 static bool find_exe(const char *name, const char *path, char *out, size_t cap)
 {
@@ -110,8 +103,8 @@ static int memfd_with(const char *name, const void *a, size_t alen, const void *
         return -1;
     static const char zeros[4];
     /* The kernel reads concatenated archives only at 4-byte aligned offsets. */
-    if (!el_write_all(fd, a, alen) || (blen && !el_write_all(fd, zeros, (4 - alen % 4) % 4)) ||
-        (blen && !el_write_all(fd, b, blen))) {
+    if (!el__write_all(fd, a, alen) || (blen && !el__write_all(fd, zeros, (4 - alen % 4) % 4)) ||
+        (blen && !el__write_all(fd, b, blen))) {
         close(fd);
         return -1;
     }
@@ -356,7 +349,7 @@ static bool write_until(int fd, const char *p, size_t n, long long deadline)
         }
         if (w < 0 && errno != EAGAIN && errno != EINTR)
             return false;
-        long long left = deadline - now_ms();
+        long long left = deadline - el__clock_ms(CLOCK_MONOTONIC);
         if (left <= 0)
             return false;
         struct pollfd pf = {.fd = fd, .events = POLLOUT};
@@ -507,7 +500,7 @@ static void serve(vm_launch *l, const el_channel *ch, const el_vm_options *o, co
         l->in = -1;
     }
     while (!qemu_gone) {
-        long long now = now_ms();
+        long long now = el__clock_ms(CLOCK_MONOTONIC);
         long long dl = kill_at ? kill_at : rs->ready ? wall_deadline : (boot_deadline < wall_deadline ? boot_deadline : wall_deadline);
         if (o->stop && *o->stop && !kill_at) {
             rs->out = OUT_STOP;
@@ -570,7 +563,7 @@ static void serve(vm_launch *l, const el_channel *ch, const el_vm_options *o, co
             ws.ws_row && ws.ws_col && (ws.ws_row != rows || ws.ws_col != cols)) {
             char msg[48];
             int n = snprintf(msg, sizeof msg, "winsize %u %u\n", ws.ws_row, ws.ws_col);
-            if (write_until(l->ctl, msg, (size_t)n, now_ms() + 1000)) {
+            if (write_until(l->ctl, msg, (size_t)n, el__clock_ms(CLOCK_MONOTONIC) + 1000)) {
                 rows = ws.ws_row;
                 cols = ws.ws_col;
             }
@@ -625,19 +618,19 @@ static void serve(vm_launch *l, const el_channel *ch, const el_vm_options *o, co
                 } else if (!strncmp(line, "exit ", 5) && rs->out == OUT_NONE) {
                     rs->out = OUT_EXIT;
                     rs->code = atoi(line + 5);
-                    kill_at = now_ms() + POWEROFF_GRACE_MS;
+                    kill_at = el__clock_ms(CLOCK_MONOTONIC) + POWEROFF_GRACE_MS;
                 } else if (!strncmp(line, "signal ", 7) && rs->out == OUT_NONE) {
                     rs->out = OUT_SIGNAL;
                     rs->code = atoi(line + 7);
                     rs->oom = strstr(line + 7, " oom") != NULL;
-                    kill_at = now_ms() + POWEROFF_GRACE_MS;
+                    kill_at = el__clock_ms(CLOCK_MONOTONIC) + POWEROFF_GRACE_MS;
                 } else if (!strncmp(line, "error ", 6) && rs->out == OUT_NONE) {
                     rs->out = OUT_ERROR;
                     size_t k = 0;
                     for (const char *p = line + 6; *p && k < sizeof rs->guest_err - 1; p++)
                         rs->guest_err[k++] = *p >= 0x20 && *p < 0x7f ? *p : '?';
                     rs->guest_err[k] = 0;
-                    kill_at = now_ms() + POWEROFF_GRACE_MS;
+                    kill_at = el__clock_ms(CLOCK_MONOTONIC) + POWEROFF_GRACE_MS;
                 }
                 free(line);
             }
@@ -660,7 +653,7 @@ static void serve(vm_launch *l, const el_channel *ch, const el_vm_options *o, co
                 }
                 if (o->gate)
                     o->gate(o->gate_arg, true);
-                char *resp = of ? el_response_error(0, "bad_request", "message longer than 1 MiB", &rlen)
+                char *resp = of ? el__response_error(0, "bad_request", "message longer than 1 MiB", &rlen)
                                 : ch->handle(ch->arg, line, len, &rlen);
                 if (o->gate)
                     o->gate(o->gate_arg, false);
@@ -672,7 +665,7 @@ static void serve(vm_launch *l, const el_channel *ch, const el_vm_options *o, co
                 bool ok = resp && write_until(l->chan, resp, rlen, wall_deadline) &&
                           write_until(l->chan, "\n", 1, wall_deadline);
                 free(resp);
-                if (!ok && now_ms() >= wall_deadline) {
+                if (!ok && el__clock_ms(CLOCK_MONOTONIC) >= wall_deadline) {
                     rs->out = OUT_WALL;
                     goto out;
                 }
@@ -789,7 +782,7 @@ static void accel_store(el_runtime *rt, const char *key, const char *verdict)
     accel_cache_path(rt, path, sizeof path);
     int n = snprintf(line, sizeof line, "%s %s\n", key, verdict);
     if (el_mkdirs(dir, 0700, &e) == EL_OK)
-        (void)el_write_file_cache(path, line, (size_t)n, 0600, &e);
+        (void)el__write_file_cache(path, line, (size_t)n, 0600, &e);
 }
 
 el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options *o, el_vm_result *res, el_error *err)
@@ -920,15 +913,16 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
 
     l.tty = !l.custom && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     l.pipe_mode = !l.custom && !l.tty && !stdin_is_null();
-    long long start = now_ms();
+    long long start = el__clock_ms(CLOCK_MONOTONIC);
     long long wall_deadline = start + (long long)lim->wall_ms;
     run_state rs;
     bool have_tty = !l.custom && isatty(STDIN_FILENO) && o->tty;
     for (;;) {
         l.kvm = !strcmp(accel, "kvm");
         memset(&rs, 0, sizeof rs);
-        long long boot_deadline = now_ms() + (long long)(probing ? el__config_uint(rt, EL_CONFIG_VM_KVM_PROBE_MS, DEFAULT_KVM_PROBE_MS)
-                                                                 : el__config_uint(rt, EL_CONFIG_VM_BOOT_MS, DEFAULT_BOOT_MS));
+        long long boot_ms = (long long)(probing ? el__config_uint(rt, EL_CONFIG_VM_KVM_PROBE_MS, DEFAULT_KVM_PROBE_MS)
+                                                : el__config_uint(rt, EL_CONFIG_VM_BOOT_MS, DEFAULT_BOOT_MS));
+        long long boot_deadline = el__clock_ms(CLOCK_MONOTONIC) + boot_ms;
         st = launch(&l, err);
         if (st != EL_OK)
             break;

@@ -17,7 +17,7 @@
  */
 #include "elastos/wasm.h"
 #include "elastos/channel.h"
-#include "elastos/protocol.h"
+#include "protocol_internal.h"
 #include "internal.h"
 #include "storage.h"
 
@@ -377,7 +377,7 @@ static void cache_store(el_runtime *rt, const char *path, const uint8_t *ser, si
         el_sha256(ser, ser_len, buf + 8);
         memcpy(buf + 40, &plen, 8);
         memcpy(buf + CACHE_HDR, ser, ser_len);
-        (void)el_write_file_cache(path, buf, len, 0600, &e);
+        (void)el__write_file_cache(path, buf, len, 0600, &e);
     }
     free(buf);
 }
@@ -422,7 +422,7 @@ static void compile_child(int wfd, const uint8_t *wasm, size_t len, uint64_t cpu
     } else if ((we = wasmtime_module_serialize(m, &out)) != NULL) {
         _exit(1);
     }
-    if (!el_write_all(wfd, &tag, 1) || !el_write_all(wfd, out.data, out.size))
+    if (!el__write_all(wfd, &tag, 1) || !el__write_all(wfd, out.data, out.size))
         _exit(1);
     _exit(0);
 }
@@ -738,7 +738,7 @@ static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller, const wasmti
     size_t len;
     if (rp == 0 && rl == 0) {
         if (!*pending) {
-            char *e = el_response_error(0, "bad_request", "no kept response to fetch", &len);
+            char *e = el__response_error(0, "bad_request", "no kept response to fetch", &len);
             resp = e;
         } else {
             resp = *pending;
@@ -1337,6 +1337,34 @@ static el_status run_quota(deadline *d, const el_wasm_options *o, const el_limit
     return d->quota ? EL_OK : el_error_set(err, EL_ERR_IO, "cannot measure the capsule's storage: %s", strerror(errno));
 }
 
+/* A deadline wall_ms from now, with no CPU limit of its own yet (cpu_ns 0 = set by the caller). */
+static void deadline_start(deadline *d, uint64_t wall_ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, &d->at);
+    d->at.tv_sec += (time_t)(wall_ms / 1000);
+    d->at.tv_nsec += (long)(wall_ms % 1000) * 1000000L;
+    if (d->at.tv_nsec >= 1000000000L) {
+        d->at.tv_sec++;
+        d->at.tv_nsec -= 1000000000L;
+    }
+}
+
+el_status el__wasm_precompile(el_runtime *rt, const el_artifact *art, el_error *err)
+{
+    const el_manifest *m = el_artifact_manifest(art);
+    const el_artifact_file *f = m->entry ? el_artifact_find(art, m->entry) : NULL;
+    if ((m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT) || !f)
+        return EL_OK;
+    deadline dl = {.cpu_start = thread_cpu_ns(), .cpu_ns = UINT64_MAX, .quota_root = -1};
+    deadline_start(&dl, m->limits.wall_ms);
+    wasmtime_module_t *module = NULL;
+    bool hit;
+    el_status s = load_module(rt, f, &dl, &module, &hit, err);
+    if (module)
+        wasmtime_module_delete(module);
+    return s;
+}
+
 el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_options *opts, el_wasm_result *res,
                       el_error *err)
 {
@@ -1354,13 +1382,7 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
 
     /* The limits start now: compiling is part of the launch. */
     deadline dl = {.cpu_start = thread_cpu_ns(), .cpu_ns = lim->cpu_ms * 1000000ULL, .stop = o->stop, .quota_root = -1};
-    clock_gettime(CLOCK_MONOTONIC, &dl.at);
-    dl.at.tv_sec += (time_t)(lim->wall_ms / 1000);
-    dl.at.tv_nsec += (long)(lim->wall_ms % 1000) * 1000000L;
-    if (dl.at.tv_nsec >= 1000000000L) {
-        dl.at.tv_sec++;
-        dl.at.tv_nsec -= 1000000000L;
-    }
+    deadline_start(&dl, lim->wall_ms);
 
     /* With el_wasm_prepare's shared linker: the module's InstancePre, kept in memory. */
     bool fast = rt->wshared && o->channel;
@@ -1375,7 +1397,7 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     if (o->capsule_id)
         snprintf(res->capsule_id, sizeof res->capsule_id, "%s", o->capsule_id);
     else
-        el_random_hex(res->capsule_id, EL_CAPSULE_ID_LEN / 2);
+        el__random_hex(res->capsule_id, EL_CAPSULE_ID_LEN / 2);
 
     wrun run = {.he = {.ch = o->channel, .gate = o->gate, .gate_arg = o->gate_arg}, .dl = &dl};
     wasmtime_linker_t *linker = NULL;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check-layers.sh LIBELASTOS_A [SRC_DIR] - fails when a file of lib/ uses a layer above its own,
-# when files use each other in a cycle, or when a process-wide symbol is used outside the one
-# file allowed to (the map: scripts/layers.txt; the reasons: docs/internals.md).
+# when files use each other in a cycle, when a process-wide symbol is used outside the one
+# file allowed to, or when the public/internal naming and visibility rules are broken (the map:
+# scripts/layers.txt; the reasons: docs/internals.md).
 # Uses: `nm` of each object in the archive (who defines and who needs each symbol) and the
 # #include "..." lines of lib/*.c. Prints every violation, one per line; exit 1 if any.
 set -euo pipefail
@@ -115,6 +116,10 @@ for h in glob.glob(os.path.join(src, "include/elastos/*.h")):
         public[m.group(1)] = os.path.basename(h)
     for m in re.finditer(r"^(?!EL_EXTERN|typedef|static|#)[A-Za-z_][^;{(]*?\b(el_[a-z0-9_]+)\s*\(", open(h).read(), re.M):
         problems.append(f"include/elastos/{os.path.basename(h)} declares {m.group(1)} without EL_EXTERN")
+# Naming (docs/internals.md): what only lib/ headers declare is internal, el__ (two underscores).
+for h in glob.glob(os.path.join(src, "lib/*.h")):
+    for m in re.finditer(r"^(?!typedef|static|#)[A-Za-z_][^;{(]*?\b(el_[a-z0-9][a-z0-9_]*)\s*\(", open(h).read(), re.M):
+        problems.append(f"lib/{os.path.basename(h)} declares {m.group(1)}: an internal function is el__{m.group(1)[3:]}")
 out = subprocess.run(["readelf", "-sW", lib], check=True, capture_output=True, text=True).stdout
 member = "?"
 for l in out.splitlines():

@@ -53,12 +53,6 @@ enum {
 EL_EXTERN el_status el_artifact_open(el_runtime *rt, const char *path, unsigned flags, el_artifact **out, el_error *err);
 EL_EXTERN void el_artifact_close(el_artifact *a);
 
-/* When path is a store entry (home/store/<cid>.capsule, el_cid_store_entry), checks that a's
- * bytes are that CID (EL_ERR_TRUST if the entry was replaced); EL_OK for other paths.
- * el_artifact_open does it; a cache of opened artifacts does it on every reuse (the CID is
- * computed once per artifact, so a reuse costs a string compare). */
-EL_EXTERN el_status el_artifact_check_stored(const char *home, el_artifact *a, const char *path, el_error *err);
-
 /* The manifest, with its resource_limits (and a microVM's memory_mb) lowered to the operator's
  * ceiling, $ELASTOS_HOME/config/limits.json (docs/capabilities.md): the limits that apply. */
 EL_EXTERN const el_manifest *el_artifact_manifest(const el_artifact *a);

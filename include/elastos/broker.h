@@ -16,7 +16,6 @@
 #include "elastos/channel.h"
 #include "elastos/runtime.h"
 
-#include <jansson.h>
 #include <stdbool.h>
 
 #ifdef __cplusplus
@@ -33,8 +32,6 @@ EL_EXTERN void el_session_free(el_session *s);
 
 /* The instance id the capsule runs as (32 hex chars; valid while s lives). */
 EL_EXTERN const char *el_session_capsule_id(const el_session *s);
-/* The capsule's address, "<name>@<publisher id>" (el_capsule_address). */
-EL_EXTERN const char *el_session_address(const el_session *s);
 
 /* Pre-authorizes RESOURCE:ACTION (or RESOURCE:ACTION,ACTION,..., one grant each) for this run
  * (elastos run --grant). Refused (EL_ERR_USAGE)
@@ -49,35 +46,9 @@ EL_EXTERN bool el_session_storage_preopen(el_session *s, char *host_dir, size_t 
  * message was bad). *len receives its length. */
 EL_EXTERN char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *len);
 
-/* Capsule-to-capsule messages (SPEC section 5): send_message needs a token for
- * elastos://capsule/<address> with action message, checked like any other use (a bare NAME is
- * short for NAME@<the sender's publisher id>); the router (serve.c) delivers and queues.
- * Without a router, send_message answers not_found (no capsule runs beside a standalone one)
- * and receive_messages an empty list. */
-typedef struct el_msg_router {
-    /* Queues payload (base64, as sent) for a running capsule at address to ("name@publisher
-     * id"), from the sender at address from (instance from_id); EL_ERR_NOTFOUND when none runs,
-     * EL_ERR_LIMIT when a mailbox bound is reached. */
-    el_status (*send)(void *arg, const char *from, const char *from_id, const char *to, const char *payload,
-                      const char *reply_to, el_error *err);
-    /* Takes up to max queued messages for capsule_id: a JSON array (new reference) of
-     * {id, from, payload, timestamp, reply_to?}. */
-    json_t *(*receive)(void *arg, const char *capsule_id, size_t max);
-    void *arg;
-    /* The orchestrator (the shell capsule running in serve) may also launch, stop and list
-     * capsules (launch_capsule, stop_capsule, list_capsules); for anyone else they are denied.
-     * launch fills id (33 bytes) and returns the code of what went wrong, with err. */
-    bool orchestrator;
-    el_status (*launch)(void *arg, const json_t *config, char *id, el_error *err);
-    el_status (*stop)(void *arg, const char *capsule_id, el_error *err);
-    json_t *(*list)(void *arg); /* a JSON array, new reference */
-    /* Called with true before and false after a request blocks on the outside world (a network
-     * exchange), so the host can let other capsules' requests through meanwhile. */
-    void (*blocking)(void *arg, bool begin);
-} el_msg_router;
-
-/* Routes this session's messages through r (copied); NULL removes the router. */
-EL_EXTERN void el_session_set_router(el_session *s, const el_msg_router *r);
+/* The host's messaging and orchestration hooks (serve.c's router, given through
+ * el_launch_spec.router); their interface is the library's own (lib/broker_internal.h). */
+typedef struct el_msg_router el_msg_router;
 
 /* The session as a substrate's runtime channel (channel.h): el_session_handle, and the slot
  * for a response kept because it did not fit (the host-call transport, protocol.md), behind

@@ -36,21 +36,6 @@ EL_EXTERN el_status el_cid_of_file(const char *path, char out[EL_CID_MAX], el_er
  * with codec raw (0x55) or dag-pb (0x70). EL_ERR_FORMAT with a reason otherwise. */
 EL_EXTERN el_status el_cid_validate(const char *s, el_error *err);
 
-/* The store's file names (store.c): "<cid>.capsule". el_cid_store_name says whether name is
- * one (cid gets the CID); el_cid_store_entry whether path is home's store/<cid>.capsule, the
- * path el_store_locate makes. el_artifact_open checks the bytes of such a path against its CID,
- * so an entry replaced by other bytes (even another trusted artifact) never runs as that CID. */
-EL_EXTERN bool el_cid_store_name(const char *name, char cid[EL_CID_MAX]);
-EL_EXTERN bool el_cid_store_entry(const char *home, const char *path, char cid[EL_CID_MAX]);
-
-/* The same checks, also giving the 36 binary bytes: version, codec, multihash code, digest
- * length, then the SHA-256 digest. */
-#define EL_CID_BIN_LEN 36
-EL_EXTERN el_status el_cid_decode(const char *s, uint8_t bin[EL_CID_BIN_LEN], el_error *err);
-
-/* The text form (base32, 'b' prefix) of a binary CIDv1 of EL_CID_BIN_LEN bytes. */
-EL_EXTERN void el_cid_encode(const uint8_t bin[EL_CID_BIN_LEN], char out[EL_CID_MAX]);
-
 #ifdef __cplusplus
 }
 #endif

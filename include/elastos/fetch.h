@@ -53,13 +53,6 @@ typedef struct el_fetch_options {
  * sources. rt gives the configuration (ELASTOS_FETCH_*_TIMEOUT, config.h). */
 EL_EXTERN el_status el_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, const char *out_path, el_error *err);
 
-/* Checks a CAR held in memory, car[0..len), as a fetch would (block mode, no network): every
- * block against its CID, then the UnixFS tree from root (the file's CID, or NULL for the CID of
- * the CAR's first block), writing the file's bytes to out_fd. A missing block is
- * EL_ERR_NOTFOUND; malformed or wrong data EL_ERR_TRUST or EL_ERR_FORMAT. On failure out_fd may
- * hold part of the file: the caller discards it. */
-EL_EXTERN el_status el_fetch_check_car(const uint8_t *car, size_t len, const char *root, int out_fd, el_error *err);
-
 /* Adds the file at path to the Kubo node whose RPC API is api_url (e.g. "http://127.0.0.1:5001")
  * with the unixfs-v1-2025 import options, pinned; cid_out gets the CID Kubo reports, which must
  * equal el_cid_of_file(path) (EL_ERR_TRUST otherwise, naming both). EL_ERR_NOTFOUND when the

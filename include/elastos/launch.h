@@ -133,6 +133,10 @@ EL_EXTERN void el_launch_free(el_launch_ctx *l);
 EL_EXTERN el_status el_launch_resolve(el_runtime *rt, const char *target, unsigned flags, el_launch_lock_fn lock, void *arg,
                             char *path, el_error *err);
 
+/* el_store_install of file that also compiles a wasm capsule's code ahead into the cache (its
+ * first run is then a warm one; a module that does not compile is still installed). */
+EL_EXTERN el_status el_launch_install(el_runtime *rt, const char *file, char cid_out[EL_CID_MAX], el_error *err);
+
 /* Puts cid in the store (store_flags: EL_STORE_PIN), fetching it when absent from srcs, or when
  * n_srcs is 0 from the configured sources; verified like an install. progress may be NULL.
  * lock/arg as in el_launch_lock_fn (released while the network is waited on). */

@@ -1,17 +1,17 @@
 /*
- * protocol.h - RuntimeRequest / RuntimeResponse framing (SPEC section 5, docs/protocol.md).
+ * protocol.h - the runtime protocol's public constants (SPEC section 5, docs/protocol.md): the
+ * size and depth bounds of a message, and the strict base64 its byte fields use.
  *
- * Parsing is strict: one JSON object, at most EL_MSG_MAX bytes, envelope {"id","request"},
- * a known "type", exactly the fields that type allows with the right JSON types, no duplicate
- * keys, at most EL_MSG_MAX_DEPTH levels of nesting. Responses are encoded compactly with keys in insertion order ("type" first).
+ * Parsing and encoding messages is the library's own (lib/protocol_internal.h): its types are
+ * jansson's, which the public API does not expose.
  */
 #ifndef ELASTOS_PROTOCOL_H
 #define ELASTOS_PROTOCOL_H
 
 #include "elastos/elastos.h"
 
-#include <jansson.h>
-#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -21,66 +21,9 @@ extern "C" {
 /* Deepest nesting of arrays and objects a message may have, counting the envelope. */
 #define EL_MSG_MAX_DEPTH 32
 
-typedef enum el_req_type {
-    EL_REQ_PING,
-    EL_REQ_GET_RUNTIME_INFO,
-    EL_REQ_REQUEST_CAPABILITY,
-    EL_REQ_STORAGE_READ,
-    EL_REQ_STORAGE_WRITE,
-    EL_REQ_STORAGE_LIST,
-    EL_REQ_STORAGE_DELETE,
-    EL_REQ_FETCH_CONTENT,
-    EL_REQ_SEND_MESSAGE,
-    EL_REQ_RECEIVE_MESSAGES,
-    EL_REQ_PROVIDER_CALL,
-    EL_REQ_LAUNCH_CAPSULE,
-    EL_REQ_STOP_CAPSULE,
-    EL_REQ_LIST_CAPSULES,
-    EL_REQ_GRANT_CAPABILITY,
-    EL_REQ_DENY_CAPABILITY,
-    EL_REQ_REVOKE_CAPABILITY,
-    EL_REQ_GET_DECISION_REQUEST,
-    EL_REQ_GET_PROVIDER_CALL,    /* provider capsules only (docs/providers.md) */
-    EL_REQ_ANSWER_PROVIDER_CALL,
-    EL_REQ_FAIL_PROVIDER_CALL,
-    EL_REQ_COUNT
-} el_req_type;
-
-typedef struct el_request {
-    uint64_t id;
-    el_req_type type;
-    json_t *body; /* the inner request object (owned; freed by el_request_free) */
-} el_request;
-
-/* Parses one message. On failure returns EL_ERR_FORMAT, sets *id_out to the envelope's id when
- * it could be read (else 0), and err->msg says what is wrong. */
-EL_EXTERN el_status el_request_parse(const void *buf, size_t len, el_request *req, uint64_t *id_out, el_error *err);
-EL_EXTERN void el_request_free(el_request *req);
-
-/* The hot path of field-less requests: true when buf is exactly the canonical encoding
- * {"id":N,"request":{"type":"T"}} of a type that needs no fields (what the SDKs send for ping).
- * Anything else returns false and goes through el_request_parse. */
-EL_EXTERN bool el_request_bare(const void *buf, size_t len, uint64_t *id, el_req_type *type);
-EL_EXTERN const char *el_req_type_name(el_req_type t);
-
-/* Field accessors for a parsed (hence validated) request; absent optional fields give NULL/0. */
-EL_EXTERN const char *el_req_str(const el_request *r, const char *field);
-EL_EXTERN uint64_t el_req_uint(const el_request *r, const char *field, uint64_t dflt);
-
-/* Encodes {"id":id,"response":resp}; takes ownership of resp. Returns malloc'd text. */
-EL_EXTERN char *el_response_encode(uint64_t id, json_t *resp, size_t *len);
-/* An error response {"type":"error","code":code,"message":message}. */
-EL_EXTERN char *el_response_error(uint64_t id, const char *code, const char *message, size_t *len);
-
 /* Standard base64 with padding; decode is strict. Both return malloc'd buffers (NULL on bad
  * input or no memory). */
 EL_EXTERN char *el_base64_encode(const void *data, size_t len);
-/* Encodes into out ((len + 2) / 3 * 4 + 1 bytes); returns the length written (NUL-terminated). */
-EL_EXTERN size_t el_base64_encode_into(const void *data, size_t len, char *out);
-
-/* {"id":id,"response":{"type":type,"data":"<base64>"}} without building a JSON tree: the
- * storage and content hot path. */
-EL_EXTERN char *el_response_data(uint64_t id, const char *type, const void *data, size_t n, size_t *len);
 EL_EXTERN uint8_t *el_base64_decode(const char *text, size_t *len);
 
 #ifdef __cplusplus

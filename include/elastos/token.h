@@ -22,8 +22,9 @@
  *
  * Every use (el_token_check) runs the checks in SPEC order: version, signature, issuer,
  * holder, action, resource, epoch, not revoked, not issued in the future, not expired, use
- * count (atomic, in SQLite). Verified signatures are cached by the SHA-256 of the whole token,
- * so a forged token can never hit the cache of a genuine one with the same id.
+ * count (atomic, in SQLite). Verified tokens are cached by their exact text (decoding and
+ * signature are then skipped, every other check still runs), so a forged token can never hit
+ * the cache of a genuine one with the same id.
  */
 #ifndef ELASTOS_TOKEN_H
 #define ELASTOS_TOKEN_H

@@ -3,7 +3,7 @@
  * message handed to a real session (el_session_handle) of a real, signed capsule with a storage
  * grant, twice (the second time out of order). The session must always answer with one valid
  * JSON response and never crash, leak, or write outside the capsule's storage; and what
- * el_request_parse accepts is never nested deeper than EL_MSG_MAX_DEPTH (docs/protocol.md).
+ * el__request_parse accepts is never nested deeper than EL_MSG_MAX_DEPTH (docs/protocol.md).
  */
 #include <jansson.h>
 #include <limits.h>
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "elastos/broker.h"
-#include "elastos/protocol.h"
+#include "protocol_internal.h" /* internal: the framing the library parses */
 #include "elastos/trust.h"
 
 static el_runtime *rt;
@@ -106,10 +106,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     el_request q;
     uint64_t qid;
     el_error perr;
-    if (el_request_parse(data, size, &q, &qid, &perr) == EL_OK) {
+    if (el__request_parse(data, size, &q, &qid, &perr) == EL_OK) {
         if (depth_of(q.body) + 1 > EL_MSG_MAX_DEPTH) /* + 1: the envelope around the body */
             abort();
-        el_request_free(&q);
+        el__request_free(&q);
     }
     el_session *s;
     el_error err;

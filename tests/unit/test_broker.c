@@ -4,13 +4,15 @@
  * request ids, the capability flow (manifest, grants, the shell consulted and absent), the
  * routing of every provider request through the table, the one status-to-code table as the
  * capsule reads it (bad_request, not_found, denied, unavailable, unsupported), and a runtime
- * configured by an el_config instead of the environment, with its log sink.
+ * configured by an el_config instead of the environment, with its log sink; and that the shell
+ * capsule is run only by the host's shell runner (launch.c), never by the policy layer itself.
  * (The storage provider has its own file: test_storage.c.)
  */
 #include "capsule.h"
 #include "ai.h"
 #include "elastos/audit.h"
 #include "elastos/config.h"
+#include "elastos/launch.h"
 #include "provider.h" /* internal: the tables themselves (curl's UNITTEST pattern) */
 
 #include <arpa/inet.h>
@@ -255,6 +257,43 @@ static void test_embedder_config(void)
     rm_rf(dir);
 }
 
+/* The shell is run by the host layer, not by shell.c: on a runtime where nothing was launched
+ * (no shell runner registered) a question for a usable, trusted shell is denied saying so; once
+ * el_launch_prepare has registered launch.c's runner, the same question reaches the real shell
+ * capsule, whose policy file grants it. */
+static void test_shell_runner(void)
+{
+    test_capsule t;
+    CHECK(tc_open(&t, "broker-runner", MANIFEST, NULL));
+    char shell[PATH_MAX], pub[PATH_MAX], policy[PATH_MAX];
+    snprintf(shell, sizeof shell, "%s/capsules/shell.capsule", ELASTOS_BUILD_DIR);
+    snprintf(pub, sizeof pub, "%s/keys/publisher.pub", ELASTOS_BUILD_DIR);
+    snprintf(policy, sizeof policy, "%s/home/shell", t.dir);
+    mkdir(policy, 0700);
+    snprintf(policy, sizeof policy, "%s/home/shell/policy", t.dir);
+    tc_put(policy, "allow * localhost://storage/x write\n");
+    uint8_t pk[EL_PK_BYTES];
+    el_error err;
+    CHECK(el_pubkey_parse(pub, pk, &err) == EL_OK && el_trust_add(t.rt, pk, "build", &err) == EL_OK);
+    setenv("ELASTOS_SHELL", shell, 1);
+    const char *ask = "{\"type\":\"request_capability\",\"resource\":\"localhost://storage/x\",\"action\":\"write\"}";
+    json_t *r = tc_call(&t, ask);
+    CHECK_STREQ(tc_kind(r), "error:denied");
+    CHECK(strstr(json_string_value(json_object_get(r, "message")), "no host runs the shell capsule") != NULL);
+    json_decref(r);
+    char cid[EL_CID_MAX];
+    CHECK(el_artifact_cid(t.art, cid, &err) == EL_OK);
+    el_launch_spec spec = {.artifact = t.art, .artifact_cid = cid};
+    el_launch_ctx *l = NULL;
+    CHECK(el_launch_prepare(t.rt, &spec, &l, &err) == EL_OK); /* registers the runner; runs nothing */
+    el_launch_free(l);
+    char *tok = tc_token(&t, "localhost://storage/x", "write");
+    CHECK(tok != NULL);
+    free(tok);
+    setenv("ELASTOS_SHELL", "/nonexistent/shell.capsule", 1);
+    tc_close(&t);
+}
+
 int main(void)
 {
     test_protocol_core();
@@ -262,5 +301,6 @@ int main(void)
     test_providers();
     test_tables();
     test_embedder_config();
+    test_shell_runner();
     return TEST_DONE();
 }

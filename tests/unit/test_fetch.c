@@ -1,12 +1,13 @@
 /*
  * test_fetch.c - unit tests of the CAR / dag-pb / UnixFS checks of lib/fetch.c, offline, through
- * el_fetch_check_car, on CARs exported by Kubo (tests/data/car/README).
+ * el__fetch_check_car, on CARs exported by Kubo (tests/data/car/README).
  *
  * The real CARs give back exactly their files. Every single-byte change of a CAR and every
  * truncation is either refused or - only where the change is in the CAR header, which names no
  * block - gives back exactly the same file: a changed CAR never yields different bytes.
  */
 #include "elastos/fetch.h"
+#include "internal.h" /* el__fetch_check_car: internal, for tests */
 
 #include "harness.h"
 
@@ -39,7 +40,7 @@ static el_status check(const uint8_t *car, size_t len, const char *root, uint8_t
 {
     int fd = memfd_create("out", MFD_CLOEXEC);
     el_error err = {0};
-    el_status s = el_fetch_check_car(car, len, root, fd, &err);
+    el_status s = el__fetch_check_car(car, len, root, fd, &err);
     off_t n = lseek(fd, 0, SEEK_END);
     *out = malloc((size_t)n + 1);
     *outlen = (size_t)n;

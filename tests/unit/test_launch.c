@@ -22,6 +22,7 @@
 #include "harness.h"
 
 #include <fcntl.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,29 @@ static void test_limits(void)
     CHECK(res.exit_code == 0 && res.type == EL_TYPE_WASM);
 }
 
+/* Installing compiles ahead: el_launch_install leaves the wasm entry's compiled code in the cache
+ * of a fresh home (its first run is a warm one). */
+static void test_install_compiles_ahead(const uint8_t pk[EL_PK_BYTES])
+{
+    char home[PATH_MAX], dir[PATH_MAX + 16], cid[EL_CID_MAX];
+    snprintf(home, sizeof home, "%s/home-install", tmp);
+    snprintf(dir, sizeof dir, "%s/cache/wasm", home);
+    el_runtime *r2 = NULL;
+    el_error err = {0};
+    CHECK(el_runtime_open(home, &r2, &err) == EL_OK && el_trust_add(r2, pk, "build", &err) == EL_OK);
+    if (!r2)
+        return;
+    CHECK(el_launch_install(r2, hello, cid, &err) == EL_OK);
+    int n = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d));)
+        n += strstr(de->d_name, ".cwasm") != NULL;
+    if (d)
+        closedir(d);
+    CHECK(n == 1);
+    el_runtime_close(r2);
+}
+
 int main(void)
 {
     const char *b = getenv("ELASTOS_BUILD_DIR") ? getenv("ELASTOS_BUILD_DIR") : ELASTOS_BUILD_DIR;
@@ -234,6 +258,7 @@ int main(void)
     test_open_token();
     test_resolve();
     test_limits();
+    test_install_compiles_ahead(pk);
     el_runtime_close(rt);
     rm_rf(tmp);
     return TEST_DONE();

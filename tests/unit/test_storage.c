@@ -7,7 +7,7 @@
  */
 #include "capsule.h"
 #include "elastos/audit.h"
-#include "elastos/protocol.h"
+#include "protocol_internal.h" /* internal: the framing the library parses */
 
 #include <dirent.h>
 

@@ -71,14 +71,18 @@ static int count_entries(const char *dir)
     return n;
 }
 
-/* Packs a small capsule whose payload is `payload`, signed by kp, into out. */
-static void pack(const char *name, const char *payload, const el_keypair *kp, char *out, char cid[EL_CID_MAX])
+/* Packs a small capsule "stored" of the given version whose payload is `payload`, signed by kp,
+ * into out. */
+static void pack_version(const char *name, const char *version, const char *payload, const el_keypair *kp, char *out,
+                         char cid[EL_CID_MAX])
 {
     char src[PATH_MAX], f[PATH_MAX];
     tpath(src, name);
     mkdir(src, 0755);
     snprintf(f, sizeof f, "%s/capsule.json", src);
-    const char *m = "{\"name\":\"stored\",\"version\":\"0.1.0\",\"type\":\"wasm\",\"entry\":\"main.wasm\"}";
+    char m[256];
+    snprintf(m, sizeof m, "{\"name\":\"stored\",\"version\":\"%s\",\"type\":\"wasm\",\"entry\":\"main.wasm\"}",
+             version);
     put(f, m, strlen(m));
     snprintf(f, sizeof f, "%s/main.wasm", src);
     put(f, payload, strlen(payload));
@@ -89,6 +93,43 @@ static void pack(const char *name, const char *payload, const el_keypair *kp, ch
         fprintf(stderr, "pack: %s\n", err.msg);
     CHECK(st == EL_OK);
     rm_rf(src);
+}
+
+static void pack(const char *name, const char *payload, const el_keypair *kp, char *out, char cid[EL_CID_MAX])
+{
+    pack_version(name, "0.1.0", payload, kp, out, cid);
+}
+
+/* NAME@RANGE resolution reconciles only when the store directory changed (store.c): a file put
+ * into the store by hand after a resolve is found by the next one, and one removed by hand is
+ * no longer resolved. */
+static void test_resolve_after_change(el_runtime *rt, const el_keypair *kp, const char *store)
+{
+    char cid[EL_CID_MAX], path[PATH_MAX], art[PATH_MAX], vcid[EL_CID_MAX];
+    el_error err = {0};
+    usleep(250000); /* older than the store's 0.1 s "racy" margin: the next resolve records the stamp */
+    CHECK(el_store_resolve(rt, "stored", "^0.1.0", cid, path, &err) == EL_OK);
+    CHECK(el_store_resolve(rt, "stored", "^0.2.0", cid, path, &err) == EL_ERR_NOTFOUND);
+    CHECK(el_store_resolve(rt, "stored", "^0.2.0", cid, path, &err) == EL_ERR_NOTFOUND); /* stamp unchanged */
+    pack_version("v2", "0.2.0", "version two", kp, art, vcid);
+    size_t len;
+    uint8_t *bytes = slurp(art, &len);
+    char dst[PATH_MAX];
+    snprintf(dst, sizeof dst, "%s/%s.capsule", store, vcid);
+    if (bytes)
+        put(dst, bytes, len);
+    chmod(dst, 0600);
+    free(bytes);
+    memset(cid, 0, sizeof cid);
+    el_status st = el_store_resolve(rt, "stored", "^0.2.0", cid, path, &err);
+    if (st != EL_OK)
+        fprintf(stderr, "resolve after a copy by hand: %s\n", err.msg);
+    CHECK(st == EL_OK);
+    CHECK_STREQ(cid, vcid);
+    usleep(250000);
+    CHECK(el_store_resolve(rt, "stored", "^0.2.0", cid, path, &err) == EL_OK); /* stamp recorded */
+    CHECK(unlink(dst) == 0);
+    CHECK(el_store_resolve(rt, "stored", "^0.2.0", cid, path, &err) == EL_ERR_NOTFOUND);
 }
 
 int main(void)
@@ -242,6 +283,8 @@ int main(void)
         CHECK(same_file(want, art));
         CHECK(count_entries(store) == 2);
     }
+
+    test_resolve_after_change(rt, &kp, store);
 
     /* The store is per home. */
     el_runtime *rt2 = NULL;

@@ -1256,7 +1256,7 @@ static void test_list_and_decode(void)
     drop_home(home);
 }
 
-/* The signature cache is keyed by the whole token: a forgery sharing the id (or the signature)
+/* The verified-token cache is keyed by the whole token text: a forgery sharing the id (or the signature)
  * of a cached genuine token is still refused. */
 static void test_sig_cache(void)
 {
@@ -1309,8 +1309,22 @@ static void test_sig_cache(void)
             free(x);
         }
         CHECK(bad == 0);
+        /* A cache hit (the exact text checked before) still runs the holder, action, resource and
+         * pattern checks: a runtime-signed token with a malformed pattern is refused every time. */
+        el_token t = base_fields(&kp, 1);
+        snprintf(t.resource, sizeof t.resource, "localhost://storage/../*");
+        char *x = craft(&t, &kp);
+        EXPECT_FAIL(rt, x, HOLDER, "localhost://storage/notes/a", EL_ACT_READ, "denied", "(resource check)");
+        EXPECT_FAIL(rt, x, HOLDER, "localhost://storage/notes/a", EL_ACT_READ, "denied", "(resource check)");
+        free(x);
         el_keypair_wipe(&kp);
     }
+    EXPECT_OK(rt, a, HOLDER, R, EL_ACT_READ); /* cached */
+    EXPECT_FAIL(rt, a, OTHER_HOLDER, R, EL_ACT_READ, "denied", "(holder check)");
+    EXPECT_FAIL(rt, a, "", R, EL_ACT_READ, "denied", "(holder check)");
+    EXPECT_FAIL(rt, a, HOLDER, R, EL_ACT_WRITE, "denied", "(action check)");
+    EXPECT_FAIL(rt, a, HOLDER, "localhost://storage/other", EL_ACT_READ, "denied", "(resource check)");
+    EXPECT_FAIL(rt, a, HOLDER, "localhost://storage/notes/../x", EL_ACT_READ, "denied", "(resource check)");
     EXPECT_OK(rt, a, HOLDER, R, EL_ACT_READ);
 out:
     free(a);

@@ -1,0 +1,74 @@
+/*
+ * protocol_internal.h - RuntimeRequest / RuntimeResponse framing (SPEC section 5,
+ * docs/protocol.md); internal to libelastos (the unit tests and fuzz targets include it too).
+ * The public part (bounds, base64) is include/elastos/protocol.h.
+ *
+ * Parsing is strict: one JSON object, at most EL_MSG_MAX bytes, envelope {"id","request"},
+ * a known "type", exactly the fields that type allows with the right JSON types, no duplicate
+ * keys, at most EL_MSG_MAX_DEPTH levels of nesting. Responses are encoded compactly with keys in
+ * insertion order ("type" first).
+ */
+#ifndef ELASTOS_LIB_PROTOCOL_INTERNAL_H
+#define ELASTOS_LIB_PROTOCOL_INTERNAL_H
+
+#include "elastos/protocol.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+typedef enum el_req_type {
+    EL_REQ_PING,
+    EL_REQ_GET_RUNTIME_INFO,
+    EL_REQ_REQUEST_CAPABILITY,
+    EL_REQ_STORAGE_READ,
+    EL_REQ_STORAGE_WRITE,
+    EL_REQ_STORAGE_LIST,
+    EL_REQ_STORAGE_DELETE,
+    EL_REQ_FETCH_CONTENT,
+    EL_REQ_SEND_MESSAGE,
+    EL_REQ_RECEIVE_MESSAGES,
+    EL_REQ_PROVIDER_CALL,
+    EL_REQ_LAUNCH_CAPSULE,
+    EL_REQ_STOP_CAPSULE,
+    EL_REQ_LIST_CAPSULES,
+    EL_REQ_GRANT_CAPABILITY,
+    EL_REQ_DENY_CAPABILITY,
+    EL_REQ_REVOKE_CAPABILITY,
+    EL_REQ_GET_DECISION_REQUEST,
+    EL_REQ_GET_PROVIDER_CALL,    /* provider capsules only (docs/providers.md) */
+    EL_REQ_ANSWER_PROVIDER_CALL,
+    EL_REQ_FAIL_PROVIDER_CALL,
+    EL_REQ_COUNT
+} el_req_type;
+
+typedef struct el_request {
+    uint64_t id;
+    el_req_type type;
+    json_t *body; /* the inner request object (owned; freed by el__request_free) */
+} el_request;
+
+/* Parses one message. On failure returns EL_ERR_FORMAT, sets *id_out to the envelope's id when
+ * it could be read (else 0), and err->msg says what is wrong. */
+el_status el__request_parse(const void *buf, size_t len, el_request *req, uint64_t *id_out, el_error *err);
+void el__request_free(el_request *req);
+
+/* The hot path of field-less requests: true when buf is exactly the canonical encoding
+ * {"id":N,"request":{"type":"T"}} of a type that needs no fields (what the SDKs send for ping).
+ * Anything else returns false and goes through el__request_parse. */
+bool el__request_bare(const void *buf, size_t len, uint64_t *id, el_req_type *type);
+const char *el__req_type_name(el_req_type t);
+
+/* Field accessors for a parsed (hence validated) request; absent optional fields give NULL/0. */
+const char *el__req_str(const el_request *r, const char *field);
+uint64_t el__req_uint(const el_request *r, const char *field, uint64_t dflt);
+
+/* Encodes {"id":id,"response":resp}; takes ownership of resp. Returns malloc'd text. */
+char *el__response_encode(uint64_t id, json_t *resp, size_t *len);
+/* An error response {"type":"error","code":code,"message":message}. */
+char *el__response_error(uint64_t id, const char *code, const char *message, size_t *len);
+
+/* {"id":id,"response":{"type":type,"data":"<base64>"}} without building a JSON tree: the
+ * storage and content hot path. */
+char *el__response_data(uint64_t id, const char *type, const void *data, size_t n, size_t *len);
+
+#endif
