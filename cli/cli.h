@@ -72,6 +72,7 @@ int cmd_trust(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_cid(int argc, char **argv);
+int cmd_oci(int argc, char **argv); /* cmd_oci.c */
 int cmd_inspect(int argc, char **argv);
 int cmd_install(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -149,6 +149,12 @@ static const cli_command commands[] = {
      "-f (--follow): then keeps printing what it writes until it exits. ID may be a unique prefix."},
     {"wait", cmd_wait, "wait ID", "Waits until a daemon capsule instance exits, prints how it ended, and exits with its\n"
      "status. ID may be a unique prefix."},
+    {"oci", cmd_oci, "oci pack CAPSULE -o IMAGE.tar [--name REF]",
+     "Writes CAPSULE as an OCI image (a layout tarball) for containerd and the shim\n"
+     "containerd-shim-elastos-v1 (docs/containerd.md): its one layer is the artifact, annotated with\n"
+     "the capsule's CID, which the shim insists on. REF defaults to elastos.local/NAME:VERSION.\n"
+     "Checks the artifact's format and signature (any publisher). Prints REF and the CID.\n"
+     "  ctr image import --all-platforms IMAGE.tar"},
     {"doctor", cmd_doctor, "doctor",
      "Checks this setup and says what is missing and how to fix it: the home, the system trust\n"
      "store, the shell capsule (found, and from a trusted publisher), trusted publishers, a\n"

@@ -11,6 +11,7 @@ PKGS=(
   rustc-web cargo-web rust-web-src lld-22   # current Rust (bookworm-security); wasm32-wasip1 std below
   openssl xxd curl python3 iproute2 util-linux
   qemu-system-x86 linux-image-cloud-amd64 musl-tools   # vm capsules: QEMU microvm, guest kernel, static init
+  containerd runc libseccomp-dev protobuf-compiler   # the containerd shim (shim/, docs/containerd.md) and its tests
 )
 [ "${ELASTOS_SETUP_EXTRA:-}" ] && read -r -a extra <<<"$ELASTOS_SETUP_EXTRA" && PKGS+=("${extra[@]}")
 
