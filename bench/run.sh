@@ -29,3 +29,6 @@ python3 "$here/bench.py" --elastos "$E" --build "$build" --wasmtime "$WASMTIME" 
 if [ -z "${ELASTOS_BENCH_ONLY:-}" ] || [[ ",$ELASTOS_BENCH_ONLY," == *,vm,* ]]; then
     python3 "$here/vm_bench.py" --elastos "$E" --build "$build" --work "$work" --json "$json"
 fi
+if [ -z "${ELASTOS_BENCH_ONLY:-}" ] || [[ ",$ELASTOS_BENCH_ONLY," == *,shim,* ]]; then
+    python3 "$here/shim_bench.py" "$build" 10 "$json"   # hello through ctr run vs elastos run vs runc
+fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""shim_bench.py BUILD_DIR [N] - start-to-exit of the hello capsule three ways (issue 19):
+"""shim_bench.py BUILD_DIR [N] [JSON] - start-to-exit of the hello capsule three ways (issue 19):
 
   ctr run --runtime io.containerd.elastos.v1   (containerd, the shim, a youki container, el_launch)
   elastos run hello.capsule                    (the same artifact, no containerd)
@@ -7,7 +7,9 @@
 
 It starts its own containerd (own root, state and socket in a temporary directory), imports the
 images, warms each once, then runs them alternating N times (default 10) and prints the median
-and the spread of each. Nothing is asserted: this is `make bench` material, never a test.
+and the spread of each, with the shim's ratio to each peer; with JSON (bench.py's file, as
+bench/run.sh passes it) the rows are appended there. Nothing is asserted: this is `make bench`
+material, never a test.
 """
 import json
 import os
@@ -67,6 +69,9 @@ def timed(cmd, env):
 def main():
     build = os.path.abspath(sys.argv[1])
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    if not os.path.exists(f"{build}/bin/containerd-shim-elastos-v1"):
+        print("shim: not built (ELASTOS_SHIM=OFF): no containerd rows")
+        return
     elastos, shim = f"{build}/bin/elastos", f"{build}/bin/containerd-shim-elastos-v1"
     hello = f"{build}/capsules/hello.capsule"
     for tool in ("containerd", "ctr", "cc"):
@@ -121,6 +126,20 @@ def main():
             print(f"  {k:34s} {statistics.median(v):8.1f}   (min {min(v):.1f}, max {max(v):.1f})")
         if not have_runc:
             print("  ctr run (runc)                     -        (runc is not installed)")
+        shim = statistics.median(times["ctr run (elastos shim)"])
+        peers = [k for k in times if k != "ctr run (elastos shim)"]
+        for k in peers:
+            p = statistics.median(times[k])
+            print(f"  ratio shim vs {k:28s} {p / shim:5.2f}x  (higher is better for the shim)")
+        if len(sys.argv) > 3 and os.path.exists(sys.argv[3]):
+            with open(sys.argv[3]) as f:
+                doc = json.load(f)
+            for k in peers:
+                p = statistics.median(times[k])
+                doc["rows"].append({"row": f"hello start-to-exit: ctr run (elastos shim) vs {k}", "ours": shim,
+                                    "peer": p, "unit": "ms", "ratio": p / shim, "higher_is_better": False})
+            with open(sys.argv[3], "w") as f:
+                json.dump(doc, f, indent=1)
     finally:
         ctrd.terminate()
         ctrd.wait()
