@@ -78,8 +78,13 @@ el_status el__instance_audit_kill(el_runtime *rt, const el_artifact *art, const 
 
 el_status el__instance_label(int fd, const char *capsule_id, el_error *err)
 {
+    /* Ids have one length, so the slot file keeps its size and a launch costs one pwrite: a
+     * truncate on every launch freed and re-allocated the file's block (a journalled metadata
+     * change per launch, measured as ~1.5x the daemon's CPU per launch). */
     size_t n = strlen(capsule_id);
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, capsule_id, n, 0) != (ssize_t)n)
+    struct stat sb;
+    if (pwrite(fd, capsule_id, n, 0) != (ssize_t)n || fstat(fd, &sb) != 0 ||
+        (sb.st_size != (off_t)n && ftruncate(fd, (off_t)n) != 0))
         return el_error_set(err, EL_ERR_IO, "labelling the instance slot: %s", strerror(errno));
     return EL_OK;
 }
