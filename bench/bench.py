@@ -120,9 +120,11 @@ def big_verify_bench(a, E, work):
     file against SHA256SUMS) vs one `openssl dgst -sha256` pass over the same bytes."""
     stage = os.path.join(work, "big.stage")
     os.makedirs(stage, exist_ok=True)
+    # A real entry (pack checks it is a module the runtime can link) and 24 MiB of data beside it.
+    shutil.copy(os.path.join(a.build, "capsules", "hello.stage", "hello.wasm"), os.path.join(stage, "big.wasm"))
     with open(os.path.join(stage, "capsule.json"), "w") as f:
         json.dump({"name": "big", "version": "1.0.0", "type": "wasm", "entry": "big.wasm"}, f)
-    with open(os.path.join(stage, "big.wasm"), "wb") as f:
+    with open(os.path.join(stage, "data.bin"), "wb") as f:
         f.write(os.urandom(24 << 20))
     art = os.path.join(work, "big.capsule")
     subprocess.run([E, "pack", stage, "--key", os.path.join(a.build, "keys", "publisher.key"), "-o", art],
