@@ -18,10 +18,7 @@ static el_status ai_call(el__pcall *c, char **resp, el_error *err)
     json_t *result = NULL;
     if ((st = el__ai_call(c->rt, uri + strlen(el__prov_ai.scheme), json_object_get(q->body, "body"), &result, err)) != EL_OK)
         return st;
-    json_t *r = el__response_obj("provider_result");
-    json_object_set_new(r, "result", result);
-    *resp = el__response_encode(q->id, r, c->len);
-    return EL_OK;
+    return el__provider_result(c, result, resp);
 }
 
 const el__provider el__prov_ai = {

@@ -109,10 +109,7 @@ static el_status capsule_call(el__pcall *c, char **resp, el_error *err)
     el__provider_binding_clear(&b);
     if (st != EL_OK)
         return st;
-    json_t *r = el__response_obj("provider_result");
-    json_object_set_new(r, "result", result);
-    *resp = el__response_encode(c->q->id, r, c->len);
-    return EL_OK;
+    return el__provider_result(c, result, resp);
 }
 
 const el__provider el__prov_capsule = {

@@ -412,15 +412,13 @@ static el_status egress_call(el__pcall *c, char **resp, el_error *err)
     free(out.buf);
     if (!b64)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    json_t *o = el__response_obj("provider_result"), *result = json_object();
+    json_t *result = json_object();
     json_object_set_new(result, "status", json_integer(res.status));
     json_object_set_new(result, "body", json_string(b64));
     if (res.redirect[0])
         json_object_set_new(result, "location", json_string(res.redirect));
     free(b64);
-    json_object_set_new(o, "result", result);
-    *resp = el__response_encode(c->q->id, o, c->len);
-    return EL_OK;
+    return el__provider_result(c, result, resp);
 }
 
 /* "http" starts both http:// and https:// (anything else starting so is refused in url_resource). */

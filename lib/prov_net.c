@@ -63,12 +63,10 @@ static el_status net_call(el__pcall *c, char **resp, el_error *err)
     free(data);
     if (!b64)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    json_t *out = el__response_obj("provider_result"), *res = json_object();
+    json_t *res = json_object();
     json_object_set_new(res, "data", json_string(b64));
     free(b64);
-    json_object_set_new(out, "result", res);
-    *resp = el__response_encode(q->id, out, c->len);
-    return EL_OK;
+    return el__provider_result(c, res, resp);
 }
 
 const el__provider el__prov_net = {

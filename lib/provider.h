@@ -163,4 +163,14 @@ static inline json_t *el__response_obj(const char *type)
     return o;
 }
 
+/* The answer to a provider_call: {"type": "provider_result", "result": result} for c's request
+ * into *resp (result's reference is taken). Always EL_OK, so a handler can end with it. */
+static inline el_status el__provider_result(const el__pcall *c, json_t *result, char **resp)
+{
+    json_t *r = el__response_obj("provider_result");
+    json_object_set_new(r, "result", result);
+    *resp = el__response_encode(c->q->id, r, c->len);
+    return EL_OK;
+}
+
 #endif
