@@ -48,7 +48,7 @@ static int serve_flags(int argc, char **argv, el_serve_options *o, int *mode, un
             continue;
         }
         bool known = !strcmp(f, "--max-running") || !strcmp(f, "--calls-per-sec") || !strcmp(f, "--log-kib") ||
-                     !strcmp(f, "--ready-fd");
+                     !strcmp(f, "--ready-fd") || !strcmp(f, "--provider-calls");
         if (!known)
             return cli_usage("serve", "unexpected argument \"%s\"", f);
         if (i + 1 >= argc)
@@ -60,12 +60,14 @@ static int serve_flags(int argc, char **argv, el_serve_options *o, int *mode, un
             o->calls_per_sec = (unsigned)v;
         else if (!strcmp(f, "--log-kib") && !(rc = cli_parse_uint("serve", f, val, 1, SERVE_MAX_LOG_KIB, &v)))
             o->log_cap = (size_t)v * 1024;
+        else if (!strcmp(f, "--provider-calls") && !(rc = cli_parse_uint("serve", f, val, 1, 1024, &v)))
+            o->provider_calls = (unsigned)v;
         else if (!strcmp(f, "--ready-fd") && !(rc = cli_parse_uint("serve", f, val, 0, INT_MAX, &v)))
             o->ready_fd = (int)v;
         if (rc)
             return rc;
     }
-    if (*mode && (o->max_running || o->calls_per_sec || o->log_cap || o->ready_fd >= 0))
+    if (*mode && (o->max_running || o->calls_per_sec || o->log_cap || o->provider_calls || o->ready_fd >= 0))
         return cli_usage("serve", "--status and --stop take no daemon flags");
     if (*wait_s && *mode != 's')
         return cli_usage("serve", "--wait goes with --status");

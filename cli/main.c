@@ -134,11 +134,12 @@ static const cli_command commands[] = {
      "action, reason, token id), or a JSON array with --json.\n"
      "verify: checks the hash chain; exit 0 and \"audit: N records, chain intact\", or 65 naming\n"
      "the first edited, deleted, inserted or reordered record."},
-    {"serve", cmd_serve, "serve [--max-running N] [--calls-per-sec N] [--log-kib N] | --status [--wait SECS] | --stop",
+    {"serve", cmd_serve, "serve [--max-running N] [--calls-per-sec N] [--log-kib N] [--provider-calls N] | --status [--wait SECS] | --stop",
      "Runs the daemon hosting many capsules in this process (docs/serve.md), on the Unix socket\n"
      "$ELASTOS_HOME/serve.sock (mode 0600, same user only). SIGTERM stops every capsule and exits.\n"
      "Prints one line when ready (socket and pid) and one when stopped. --max-running 1..4096\n"
-     "(default 1024), --calls-per-sec 1..10000000 (default 20000), --log-kib 1..65536 (default 64).\n"
+     "(default 1024), --calls-per-sec 1..10000000 (default 20000), --log-kib 1..65536 (default 64),\n"
+     "--provider-calls 1..1024: calls to provider capsules in flight per consumer (default 4).\n"
      "--status: whether a daemon runs on this home (socket, pid, instances); 0, or 66 when none\n"
      "(--wait SECS: waits up to SECS for one to be ready). --stop: stops it (SIGTERM) and waits."},
     {"ps", cmd_ps, "ps [--json]", "Lists the daemon's capsule instances: id, name, state, exit status, start time (UTC),\n"

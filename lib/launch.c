@@ -647,10 +647,10 @@ static el_status run_provider(void *arg, const el__fwd *f, json_t **result, cons
     el_launch_free(l);
     el__log(rt, EL_LOG_WARNING, "provider %s (%s) for %s: %s", m->name, f->cid, f->scheme, e.msg);
     *code = "unavailable";
-    return el_error_set(err, EL__ERR_UNAVAILABLE, "the provider of %s %s", f->scheme,
-                        st == EL_ERR_LIMIT ? "was stopped at a limit (a hang or a runaway call)"
-                        : st == EL_ERR_TRAP ? "crashed" : "could not be started");
+    return el__provider_ended(f->scheme, st == EL_OK ? EL_ERR_INTERNAL : st, err);
 }
+
+el_session *el__launch_session(el_launch_ctx *l) { return l->s; }
 
 /* ---- 11. cleanup ----------------------------------------------------------------------------- */
 

@@ -48,6 +48,7 @@ typedef struct el__pcall el__pcall;
 typedef struct el__fwd {
     uint64_t call_id;            /* unique in this runtime; the provider's answer names it */
     const char *scheme;          /* the bound scheme, "elastos://kv/" */
+    const char *target;          /* what the operator bound it to, "kv@^1" or a CID */
     const char *caller;          /* the consumer's address, "<name>@<publisher id>" */
     const char *caller_instance; /* its instance id (32 hex) */
     const char *resource;        /* the uri the consumer's token was checked for */
@@ -72,6 +73,31 @@ void el__session_set_forward(el_session *s, el__forward_fn fn, void *arg);
 /* broker.c: makes s the session of a provider instance serving f (copied; f->body referenced):
  * its get_provider_call returns f, its answer_provider_call / fail_provider_call answer it. */
 el_status el__session_serve(el_session *s, const el__fwd *f, el_error *err);
+/* A host that keeps a provider instance across calls (serve.c): the instance's session asks it
+ * for each next call and tells it each answer. Both are called from the provider's own requests,
+ * with the runtime held (next releases it while it waits). */
+typedef struct el__provider_host {
+    /* Blocks until the next call for this instance: EL_OK with *f (read at once: the session
+     * copies it), or EL_ERR_NOTFOUND with err saying why there will be none (stopped, unbound). */
+    el_status (*next)(void *arg, const el__fwd **f, el_error *err);
+    /* The instance's answer to call call_id: result (borrowed) or, when code != NULL, a failure
+     * with code (a protocol code) and message. A call the host gave up on is ignored. */
+    void (*answer)(void *arg, uint64_t call_id, const json_t *result, const char *code, const char *message);
+    void *arg;
+} el__provider_host;
+
+/* broker.c: makes s the session of a kept provider instance served by h (copied): its
+ * get_provider_call takes the next call from h once the previous one was answered. */
+void el__session_serve_host(el_session *s, const el__provider_host *h);
+
+/* launch.c: the broker session of a prepared launch (serve.c makes a kept provider's). */
+struct el_launch_ctx;
+el_session *el__launch_session(struct el_launch_ctx *l);
+
+/* prov_capsule.c: the one message for a provider instance that ended (st: how its run ended,
+ * EL_OK for an exit) before answering a call of scheme: unavailable, with a safe line in err. */
+el_status el__provider_ended(const char *scheme, el_status st, el_error *err);
+
 /* broker.c: the answer the provider instance gave on s: EL_OK with *result (new reference), or a
  * failure with *code (a protocol code) and err; EL__ERR_UNAVAILABLE with "ended without
  * answering" when it gave none. */

@@ -24,6 +24,8 @@
 #include "elastos/wasm.h"
 #include "broker_internal.h"
 #include "internal.h"
+#include "provider.h"
+#include "elastos/provider.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -80,6 +82,7 @@ typedef struct message {
 typedef enum { ST_RUNNING, ST_EXITED } inst_state;
 
 typedef struct serve serve;
+typedef struct kept kept;
 
 typedef struct inst {
     struct inst *next;
@@ -119,6 +122,7 @@ typedef struct inst {
     message *mb_head, *mb_tail;
     size_t mb_n, mb_bytes;
     outbox *out; /* what it sent, undelivered (NULL until its first send) */
+    kept *kept;  /* a kept provider's instance: its record (NULL: an ordinary capsule) */
 } inst;
 
 struct serve {
@@ -144,6 +148,9 @@ struct serve {
     pthread_cond_t work_cv;
     inst *work_q;
     unsigned idle_workers, workers;
+    /* kept provider instances (mu; pcv: a call was queued, taken, answered or cut) */
+    kept *kepts;
+    pthread_cond_t pcv;
 };
 
 static int64_t now_ms(void)
@@ -418,6 +425,8 @@ static void prune_exited(serve *sv)
     }
 }
 
+static void kept_ended(inst *in, el_status st);
+
 /* Runs a prepared instance to its end on this thread (el_launch_run audits a kill), then frees
  * its launch and records how it ended. */
 static void run_inst(inst *in)
@@ -439,6 +448,8 @@ static void run_inst(inst *in)
     in->ended_ms = now_ms();
     snprintf(in->reason, sizeof in->reason, "%s", st == EL_OK ? "" : err.msg);
     mailbox_free(in);
+    if (in->kept)
+        kept_ended(in, st);
     sv->running--;
     sv->exited++;
     prune_exited(sv);
@@ -645,6 +656,7 @@ typedef struct launch_spec {
     json_t *env;           /* object of strings (env and limits: checked by el__serve_launch_config_check) */
     json_t *limits;        /* {memory_mb?, cpu_ms?, wall_ms?}: narrowing only */
     cached_art *ca;        /* the verified artifact (art_get), handed over */
+    kept *kept;            /* a kept provider's instance for this record (NULL: none) */
 } launch_spec;
 
 static char **strings(json_t *a, size_t *n)
@@ -765,6 +777,11 @@ static void inst_hold(void *arg, bool hold)
         pthread_mutex_unlock(&in->sv->rt_mu);
 }
 
+static el_status kept_forward(void *arg, const el__fwd *f, json_t **result, const char **code, el_error *err);
+static el_status kept_next(void *arg, const el__fwd **f, el_error *err);
+static void kept_answer(void *arg, uint64_t call_id, const json_t *result, const char *code, const char *message);
+static void kept_attach(inst *in);
+
 /* Prepares an instance through the launch layer (el_launch_prepare: type, dependencies, slot,
  * session, grants, storage) with this daemon's hooks, registers it, then starts it on a capsule
  * thread, or (here) leaves it for the caller to run_inst. rt_mu held. */
@@ -821,6 +838,13 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
                                     .router = &in->router};
         st = el_launch_prepare(sv->rt, &in->spec, &in->l, err);
     }
+    if (st == EL_OK && ls->kept) { /* a kept provider takes its calls from its record */
+        in->kept = ls->kept;
+        el__session_serve_host(el__launch_session(in->l),
+                               &(el__provider_host){.next = kept_next, .answer = kept_answer, .arg = in});
+    } else if (st == EL_OK) { /* its calls to bound schemes go to kept providers */
+        el__session_set_forward(el__launch_session(in->l), kept_forward, sv);
+    }
     if (st == EL_OK) {
         snprintf(in->id, sizeof in->id, "%s", el_launch_capsule_id(in->l));
         pthread_mutex_lock(&sv->mu);
@@ -838,6 +862,8 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
                 in->next = sv->insts;
                 sv->insts = in;
                 sv->running++;
+                if (in->kept)
+                    kept_attach(in);
             }
         }
         pthread_mutex_unlock(&sv->mu);
@@ -900,6 +926,407 @@ static json_t *op_run(serve *sv, json_t *req, bool here)
     if (st == EL_OK && here)
         run_inst(in);
     return r;
+}
+
+/* ---- provider capsules kept across calls (provider.h, docs/providers.md) ----------------------
+ *
+ * A bound scheme's provider runs as one ordinary instance of this daemon (ps lists it, its
+ * launch and end are audited like any), started by the first call and kept: each consumer's
+ * provider_call is queued on its kept record and the consumer's thread waits for the answer
+ * with the runtime released, so a slow or hung provider holds up its own consumers only. The
+ * instance takes calls one by one (get_provider_call waits for the next). A call has a deadline;
+ * past it the consumer gets unavailable and the instance, which did not answer, is stopped. An
+ * instance that ends with a call taken or waiting is restarted by the next waiting call after a
+ * backoff that doubles per failure and is reset by an answer; one that is unbound (provider
+ * remove) or rebound is stopped within a second. A consumer address has at most
+ * provider_calls calls in flight, a provider at most PROVIDER_QUEUE_MAX waiting.
+ *
+ * Locks: records, queues and calls are guarded by mu; pcv is signalled on every change. A
+ * consumer's call (pcall, on its stack) points into its request, which lives until the
+ * consumer's forward returns, and that needs rt_mu: so whatever holds rt_mu may read a call it
+ * found under mu, even one its consumer gave up on meanwhile. */
+#define PROVIDER_CALL_MS 10000
+#define PROVIDER_BACKOFF_MS 100
+#define PROVIDER_BACKOFF_MAX_MS 5000
+#define PROVIDER_QUEUE_MAX 64
+#define PROVIDER_CALLS_DEFAULT 4
+
+typedef enum { PC_QUEUED, PC_TAKEN, PC_DONE } pcall_state;
+
+typedef struct pcall {
+    struct pcall *next; /* in its record's queue */
+    const el__fwd *f;
+    uint64_t call_id;
+    char caller[EL_ADDRESS_MAX];
+    pcall_state state;
+    json_t *result;   /* the answer (PC_DONE, code == NULL) */
+    const char *code; /* or a failure: a protocol code and msg */
+    el_status st;
+    char msg[300];
+} pcall;
+
+struct kept {
+    struct kept *next;
+    serve *sv;
+    char scheme[EL_RESOURCE_MAX + 1];
+    char target[EL_RESOURCE_MAX + 1];
+    char cid[EL_CID_MAX];
+    json_t *grants;   /* the binding's, as a launch's grants */
+    inst *in;         /* its running instance, NULL none */
+    bool starting;    /* a consumer is starting it */
+    pcall *q, *cur;   /* waiting calls (oldest first); the one the instance took */
+    unsigned failures; /* since the last answer */
+    int64_t not_before; /* no start before this (mono_ms): the backoff */
+};
+
+/* Waits on cv for at most ms (a monotonic clock). */
+static void cv_wait_ms(pthread_cond_t *cv, pthread_mutex_t *m, int64_t ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(cv, m, &t);
+}
+
+/* Ends pc with a failure (mu held). */
+static void pcall_fail(pcall *pc, el_status st, const char *msg)
+{
+    pc->state = PC_DONE;
+    pc->st = st;
+    pc->code = el__status_code(st);
+    snprintf(pc->msg, sizeof pc->msg, "%s", msg);
+}
+
+/* Counts a failure of k's instance: the next start waits (mu held). */
+static void kept_backoff(kept *k)
+{
+    int64_t d = PROVIDER_BACKOFF_MS;
+    for (unsigned i = 0; i < k->failures && d < PROVIDER_BACKOFF_MAX_MS; i++)
+        d *= 2;
+    k->failures++;
+    k->not_before = mono_ms() + (d < PROVIDER_BACKOFF_MAX_MS ? d : PROVIDER_BACKOFF_MAX_MS);
+}
+
+/* Takes pc off k's queue (mu held). */
+static void kept_unqueue(kept *k, pcall *pc)
+{
+    for (pcall **pp = &k->q; *pp; pp = &(*pp)->next)
+        if (*pp == pc) {
+            *pp = pc->next;
+            return;
+        }
+}
+
+/* The record for f's scheme, made on first use; a new CID bound to it (an upgrade, a rebind)
+ * stops the instance of the old one (mu held). NULL: out of memory. */
+static kept *kept_of(serve *sv, const el__fwd *f)
+{
+    kept *k = sv->kepts;
+    while (k && strcmp(k->scheme, f->scheme))
+        k = k->next;
+    if (!k) {
+        if (!(k = calloc(1, sizeof *k)) || !(k->grants = json_array())) {
+            free(k);
+            return NULL;
+        }
+        k->sv = sv;
+        snprintf(k->scheme, sizeof k->scheme, "%s", f->scheme);
+        k->next = sv->kepts;
+        sv->kepts = k;
+    }
+    if (strcmp(k->cid, f->cid) || strcmp(k->target, f->target ? f->target : "")) {
+        if (k->in)
+            k->in->stop = 1;
+        snprintf(k->cid, sizeof k->cid, "%s", f->cid);
+        snprintf(k->target, sizeof k->target, "%s", f->target ? f->target : "");
+        json_array_clear(k->grants);
+        for (size_t i = 0; i < f->n_grants; i++)
+            json_array_append_new(k->grants, json_string(f->grants[i]));
+    }
+    return k;
+}
+
+/* How many calls caller has waiting or taken, over every provider (mu held). */
+static unsigned calls_in_flight(serve *sv, const char *caller)
+{
+    unsigned n = 0;
+    for (kept *k = sv->kepts; k; k = k->next) {
+        for (pcall *pc = k->q; pc; pc = pc->next)
+            n += !strcmp(pc->caller, caller);
+        n += k->cur && !strcmp(k->cur->caller, caller);
+    }
+    return n;
+}
+
+/* Starts k's instance: its CID resolved and verified like any launch, the binding's grants, its
+ * manifest's limits (rt_mu held, released while verifying). */
+static el_status kept_start(serve *sv, kept *k, el_error *err)
+{
+    char path[PATH_MAX], cid[EL_CID_MAX];
+    pthread_mutex_lock(&sv->mu);
+    snprintf(cid, sizeof cid, "%s", k->cid);
+    pthread_mutex_unlock(&sv->mu);
+    launch_spec ls = {.path = path, .grants = k->grants, .kept = k};
+    el_status st = resolve_locked(sv, cid, NULL, path, err);
+    if (st == EL_OK) {
+        unblock(sv, true);
+        st = art_get(sv, path, &ls.ca, err);
+        unblock(sv, false);
+    }
+    inst *in = NULL;
+    if (st == EL_OK)
+        st = launch_locked(sv, &ls, false, &in, err);
+    if (st != EL_OK)
+        return st;
+    char why[EL_RESOURCE_MAX + 64];
+    snprintf(why, sizeof why, "provider of %s started (kept for its calls)", k->scheme);
+    audit_inst(sv, in, EL_AUDIT_LAUNCH, why);
+    return EL_OK;
+}
+
+/* The host's forward (el__forward_fn; rt_mu held, released while waiting): queues f on its
+ * provider's record, starts the instance when none runs (after the backoff), and waits for the
+ * answer until the deadline. */
+static el_status kept_forward(void *arg, const el__fwd *f, json_t **result, const char **code, el_error *err)
+{
+    serve *sv = arg;
+    pcall pc = {.f = f, .call_id = f->call_id, .state = PC_QUEUED};
+    snprintf(pc.caller, sizeof pc.caller, "%s", f->caller);
+    *result = NULL;
+    *code = NULL;
+    pthread_mutex_lock(&sv->mu);
+    kept *k = kept_of(sv, f);
+    unsigned queued = 0, flying = k ? calls_in_flight(sv, f->caller) : 0, cap = sv->o.provider_calls;
+    for (pcall *q = k ? k->q : NULL; q; q = q->next)
+        queued++;
+    el_status st = !k                            ? el_error_set(err, EL_ERR_INTERNAL, "out of memory")
+                   : flying >= cap               ? el_error_set(err, EL_ERR_LIMIT,
+                                                                "%u calls to providers already in flight for %s (the daemon's bound per consumer)",
+                                                                flying, f->caller)
+                   : queued >= PROVIDER_QUEUE_MAX ? el_error_set(err, EL_ERR_LIMIT, "the provider of %s has %u calls waiting",
+                                                                f->scheme, queued)
+                                                  : EL_OK;
+    if (st != EL_OK) {
+        pthread_mutex_unlock(&sv->mu);
+        return st;
+    }
+    pcall **pp = &k->q;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = &pc;
+    pthread_cond_broadcast(&sv->pcv);
+    pthread_mutex_unlock(&sv->mu);
+
+    unblock(sv, true);
+    int64_t deadline = mono_ms() + PROVIDER_CALL_MS;
+    bool stop_it = false;
+    char why[400] = "", stop_id[EL_CAPSULE_ID_LEN + 1] = "";
+    pthread_mutex_lock(&sv->mu);
+    while (pc.state != PC_DONE) {
+        int64_t t = mono_ms();
+        inst *me = find_inst(sv, f->caller_instance);
+        if (t >= deadline || sv->stopping || (me && me->stop)) {
+            if (pc.state == PC_QUEUED)
+                kept_unqueue(k, &pc);
+            if (k->cur == &pc) { /* taken and not answered: the instance is stopped */
+                k->cur = NULL;
+                stop_it = k->in != NULL;
+                if (k->in) {
+                    k->in->stop = 1;
+                    snprintf(stop_id, sizeof stop_id, "%s", k->in->id);
+                }
+                kept_backoff(k);
+            }
+            char m[200];
+            snprintf(m, sizeof m, "the provider of %s %s", f->scheme,
+                     t >= deadline ? "did not answer within its deadline (10 s)" : "call was cut: the caller or the daemon stops");
+            pcall_fail(&pc, EL__ERR_UNAVAILABLE, m);
+            snprintf(why, sizeof why, "provider of %s stopped: call %llu not answered within %d ms", f->scheme,
+                     (unsigned long long)pc.call_id, PROVIDER_CALL_MS);
+            break;
+        }
+        if (!k->in && !k->starting && pc.state == PC_QUEUED && t >= k->not_before) {
+            k->starting = true;
+            pthread_mutex_unlock(&sv->mu);
+            el_error se = {.code = EL_OK, .msg = ""};
+            pthread_mutex_lock(&sv->rt_mu);
+            el_status ss = kept_start(sv, k, &se);
+            pthread_mutex_unlock(&sv->rt_mu);
+            pthread_mutex_lock(&sv->mu);
+            k->starting = false;
+            if (ss != EL_OK) {
+                el__log(sv->rt, EL_LOG_WARNING, "provider of %s (%s): %s", f->scheme, k->cid, se.msg);
+                kept_backoff(k);
+                if (pc.state == PC_QUEUED) {
+                    kept_unqueue(k, &pc);
+                    el_error e;
+                    el__provider_ended(f->scheme, ss, &e);
+                    pcall_fail(&pc, EL__ERR_UNAVAILABLE, e.msg);
+                }
+            }
+            pthread_cond_broadcast(&sv->pcv);
+            continue;
+        }
+        int64_t wake = deadline - t;
+        if (!k->in && k->not_before > t && k->not_before - t < wake)
+            wake = k->not_before - t;
+        cv_wait_ms(&sv->pcv, &sv->mu, wake < 200 ? wake + 1 : 200);
+    }
+    pthread_mutex_unlock(&sv->mu);
+    unblock(sv, false);
+    if (stop_it) { /* audited as the one that did not answer (mu held: it may be reaped) */
+        pthread_mutex_lock(&sv->mu);
+        inst *stopped = find_inst(sv, stop_id);
+        if (stopped)
+            audit_inst(sv, stopped, EL_AUDIT_KILL, why);
+        pthread_mutex_unlock(&sv->mu);
+    }
+    if (pc.code) {
+        *code = pc.code;
+        if (pc.st == EL_OK) /* the provider's own failure */
+            return el_error_set(err, EL_ERR_INTERNAL, "provider: %s", pc.msg);
+        return el_error_set(err, pc.st, "%s", pc.msg);
+    }
+    *result = pc.result;
+    return EL_OK;
+}
+
+/* el__provider_host.next for instance in (rt_mu held, released while waiting). */
+static el_status kept_next(void *arg, const el__fwd **f, el_error *err)
+{
+    inst *in = arg;
+    serve *sv = in->sv;
+    kept *k = in->kept;
+    unblock(sv, true);
+    pthread_mutex_lock(&sv->mu);
+    el_status st = EL_OK;
+    for (;;) {
+        if (in->stop || sv->stopping || k->in != in) {
+            st = el_error_set(err, EL_ERR_NOTFOUND, "no more calls: this provider instance is stopping");
+            break;
+        }
+        if (k->cur == NULL && k->q) {
+            pcall *pc = k->q;
+            k->q = pc->next;
+            pc->state = PC_TAKEN;
+            k->cur = pc;
+            /* the call is read with the runtime held (its consumer cannot return meanwhile) */
+            pthread_mutex_unlock(&sv->mu);
+            unblock(sv, false);
+            pthread_mutex_lock(&sv->mu);
+            bool mine = k->cur == pc && k->in == in;
+            pthread_mutex_unlock(&sv->mu);
+            if (mine) {
+                *f = pc->f;
+                return EL_OK;
+            }
+            unblock(sv, true);
+            pthread_mutex_lock(&sv->mu);
+            continue;
+        }
+        cv_wait_ms(&sv->pcv, &sv->mu, 500);
+    }
+    pthread_mutex_unlock(&sv->mu);
+    unblock(sv, false);
+    return st;
+}
+
+/* el__provider_host.answer for instance in (rt_mu held). */
+static void kept_answer(void *arg, uint64_t call_id, const json_t *result, const char *code, const char *message)
+{
+    inst *in = arg;
+    serve *sv = in->sv;
+    kept *k = in->kept;
+    json_t *copy = code ? NULL : json_deep_copy(result ? result : json_null());
+    pthread_mutex_lock(&sv->mu);
+    pcall *pc = k->cur;
+    if (pc && k->in == in && pc->call_id == call_id) {
+        k->cur = NULL;
+        k->failures = 0;
+        pc->state = PC_DONE;
+        if (code) {
+            pc->code = code;
+            pc->st = EL_OK;
+            snprintf(pc->msg, sizeof pc->msg, "%s", message ? message : "");
+        } else if (!copy) {
+            pcall_fail(pc, EL_ERR_INTERNAL, "out of memory");
+        } else {
+            pc->result = copy;
+            copy = NULL;
+        }
+        pthread_cond_broadcast(&sv->pcv);
+    }
+    pthread_mutex_unlock(&sv->mu);
+    json_decref(copy);
+}
+
+/* launch_locked: in is now its record's running instance (mu held). */
+static void kept_attach(inst *in)
+{
+    in->kept->in = in;
+}
+
+/* run_inst: a kept provider's instance ended, run ending with st (rt_mu and mu held): the call
+ * it took fails, and a call it left taken or waiting makes the next start wait. */
+static void kept_ended(inst *in, el_status st)
+{
+    kept *k = in->kept;
+    if (k->in != in)
+        return;
+    k->in = NULL;
+    if (k->cur) {
+        el_error e;
+        el__provider_ended(k->scheme, st, &e);
+        pcall_fail(k->cur, EL__ERR_UNAVAILABLE, e.msg);
+        k->cur = NULL;
+        kept_backoff(k);
+    } else if (k->q) {
+        kept_backoff(k);
+    }
+    pthread_cond_broadcast(&in->sv->pcv);
+}
+
+/* Stops the kept instances whose scheme is no longer bound to what started them (the main
+ * loop, every second; rt_mu held). Audited. */
+static void kept_check(serve *sv)
+{
+    for (kept *k = sv->kepts; k; k = k->next) {
+        pthread_mutex_lock(&sv->mu);
+        inst *in = k->in && !k->in->stop ? k->in : NULL;
+        pthread_mutex_unlock(&sv->mu);
+        if (!in)
+            continue;
+        el_provider_binding b;
+        el_error e;
+        el_status st = el__provider_bound(sv->rt, k->scheme, &b, &e);
+        bool gone = st == EL_ERR_NOTFOUND || (st == EL_OK && strcmp(b.target, k->target));
+        if (st == EL_OK)
+            el__provider_binding_clear(&b);
+        if (!gone)
+            continue;
+        char why[EL_RESOURCE_MAX + 64];
+        snprintf(why, sizeof why, "provider of %s stopped: %s", k->scheme, st == EL_OK ? "rebound" : "unbound");
+        pthread_mutex_lock(&sv->mu);
+        in->stop = 1;
+        audit_inst(sv, in, EL_AUDIT_KILL, why);
+        pthread_cond_broadcast(&sv->pcv);
+        pthread_mutex_unlock(&sv->mu);
+    }
+}
+
+static void kept_free_all(serve *sv)
+{
+    while (sv->kepts) {
+        kept *k = sv->kepts;
+        sv->kepts = k->next;
+        json_decref(k->grants);
+        free(k);
+    }
 }
 
 /* ---- the orchestrator's launch_capsule, stop_capsule, list_capsules (rt_mu held: inside a call) */
@@ -1468,6 +1895,8 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
         sv->o.calls_per_sec = 20000;
     if (!sv->o.keep_exited)
         sv->o.keep_exited = 256;
+    if (!sv->o.provider_calls)
+        sv->o.provider_calls = PROVIDER_CALLS_DEFAULT;
     pthread_mutex_init(&sv->rt_mu, NULL);
     pthread_mutex_init(&sv->mu, NULL);
     pthread_mutex_init(&sv->art_mu, NULL);
@@ -1476,6 +1905,7 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&sv->cv, &ca);
     pthread_cond_init(&sv->work_cv, &ca);
+    pthread_cond_init(&sv->pcv, &ca);
     pthread_condattr_destroy(&ca);
 
     /* The entry point blocked these and ignores SIGPIPE (serve.h): process-wide settings are
@@ -1516,6 +1946,7 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
             pthread_mutex_lock(&sv->rt_mu);
             el_error fe;
             (void)el_audit_flush(rt, &fe);
+            kept_check(sv); /* unbound providers stop */
             pthread_mutex_unlock(&sv->rt_mu);
             last_flush = mono_ms();
         }
@@ -1532,6 +1963,7 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     sv->stopping = true;
     for (inst *in = sv->insts; in; in = in->next)
         in->stop = 1;
+    pthread_cond_broadcast(&sv->pcv); /* kept providers waiting for a call end */
     bool all_stopped = wait_stopped(sv, NULL);
     pthread_cond_broadcast(&sv->work_cv); /* idle capsule threads exit */
     while (all_stopped && sv->workers > 0)
@@ -1578,6 +2010,8 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     pthread_mutex_destroy(&sv->art_mu);
     pthread_cond_destroy(&sv->cv);
     pthread_cond_destroy(&sv->work_cv);
+    pthread_cond_destroy(&sv->pcv);
+    kept_free_all(sv);
     free(sv);
     return st;
 }

@@ -29,6 +29,7 @@ typedef struct el_serve_options {
                                0 = 20000 */
     unsigned keep_exited;   /* exited instances kept for ps/logs; 0 = 256 */
     int ready_fd;           /* >= 0: "ready\n" is written there once the socket listens */
+    unsigned provider_calls; /* calls to provider capsules in flight per consumer address; 0 = 4 */
 } el_serve_options;
 
 /* Runs the daemon on rt until SIGTERM/SIGINT (read through a signalfd; SIGHUP is ignored). The
