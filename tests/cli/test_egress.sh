@@ -81,6 +81,18 @@ denied_by_address "http://169.254.169.254/latest/meta-data/" "http://169.254.169
 # ---- the token bounds the URL ------------------------------------------------------------------
 expect 1 hg --token-for "$L/data" "$L/echo"; contains "$WORK/out" "http-get: denied: token"
 
+# ---- %-encoded and dot paths: a token for /api/ never reaches /admin ----------------------------
+# The attack: %2e%2e or %2f that a server decodes into a step out of the token's prefix. The path
+# checked is libcurl's parse (dot segments removed, so /api/../admin is checked as /admin), and a
+# resource holds no '%' at all (the one resource rule, token.c), so each is refused before any
+# connection, and the server never sees /admin.
+expect 0 hg --token-for "$L/api/*" "$L/api/ok?q=a%2fb"; check '[ "$(cat "$WORK/out")" = ok ]'
+for u in "$L/api/%2e%2e/admin" "$L/api/%2E%2E/admin" "$L/api/..%2fadmin" "$L/api%2f..%2fadmin" \
+         "$L/api/%2e%2e%2fadmin" "$L/api/%252e%252e/admin" "$L/api/../admin" "$L/api/./../admin"; do
+    expect 1 hg --token-for "$L/api/*" "$u"; contains "$WORK/out" "http-get: "
+done
+check '! grep -qi "admin\|%2e" "$WORK/srv.log"'
+
 # ---- redirects: not followed unless asked, each hop re-checked ---------------------------------
 expect 0 hg -i "$L/redirect?to=http://169.254.169.254/latest"
 contains "$WORK/out" "HTTP 302 location: http://169.254.169.254/latest"
