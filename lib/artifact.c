@@ -287,15 +287,9 @@ static void prehash_tar(el__prehash *p)
             }
             if (to < end)
                 return;
-            if (p->n_hints == p->hints_cap) {
-                size_t nc = p->hints_cap ? 2 * p->hints_cap : 64;
-                file_hint *nv = nc <= EL_ARTIFACT_MAX_FILES + 1 ? realloc(p->hints, nc * sizeof *nv) : NULL;
-                if (!nv) {
-                    p->tar_done = true;
-                    return;
-                }
-                p->hints = nv;
-                p->hints_cap = nc;
+            if (!EL__GROW(p->hints, p->hints_cap, p->n_hints + 1, 64, EL_ARTIFACT_MAX_FILES + 1)) {
+                p->tar_done = true;
+                return;
             }
             file_hint *h = &p->hints[p->n_hints++];
             h->off = p->cur_off;
@@ -484,13 +478,8 @@ static el_status parse_body(el_artifact *a, size_t body_len, el_error *err)
         }
         if (a->n_files == EL_ARTIFACT_MAX_FILES)
             return el_error_set(err, EL_ERR_FORMAT, "more than %d entries", EL_ARTIFACT_MAX_FILES);
-        if (a->n_files == cap) {
-            cap = cap ? 2 * cap : 16;
-            el_artifact_file *nf = realloc(a->files, cap * sizeof *nf);
-            if (!nf)
-                return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-            a->files = nf;
-        }
+        if (!EL__GROW(a->files, cap, a->n_files + 1, 16, EL_ARTIFACT_MAX_FILES))
+            return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
         el_artifact_file *f = &a->files[a->n_files];
         if (!(f->path = strdup(path)))
             return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
@@ -756,16 +745,9 @@ static el_status walk(const char *root, const char *rel, pack_list *list, el_err
             s = el_error_set(err, EL_ERR_USAGE, "%s: unsupported file name (or the reserved .elastos/ directory)", full);
         } else if (list->n == EL_ARTIFACT_MAX_FILES) {
             s = el_error_set(err, EL_ERR_USAGE, "%s: more than %d files", root, EL_ARTIFACT_MAX_FILES);
+        } else if (!EL__GROW(list->v, list->cap, list->n + 1, 16, EL_ARTIFACT_MAX_FILES)) {
+            s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
         } else {
-            if (list->n == list->cap) {
-                list->cap = list->cap ? 2 * list->cap : 16;
-                pack_entry *nv = realloc(list->v, list->cap * sizeof *nv);
-                if (!nv) {
-                    s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-                    break;
-                }
-                list->v = nv;
-            }
             pack_entry *e = &list->v[list->n];
             if (!(e->path = strdup(child))) {
                 s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");

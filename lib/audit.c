@@ -521,16 +521,10 @@ static el_status enqueue(el_runtime *rt, const el_audit_record *r, bool wait, el
     }
     while (b->n >= QUEUE_MAX && b->fail == EL_OK)
         pthread_cond_wait(&b->done, &b->mu);
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 256;
-        pending *nq = realloc(b->q, cap * sizeof *nq);
-        if (!nq) {
-            pthread_mutex_unlock(&b->mu);
-            free_pending(&p);
-            return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-        }
-        b->q = nq;
-        b->cap = cap;
+    if (!EL__GROW(b->q, b->cap, b->n + 1, 256, SIZE_MAX)) {
+        pthread_mutex_unlock(&b->mu);
+        free_pending(&p);
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     }
     b->q[b->n++] = p;
     uint64_t mine = ++b->queued, f0 = b->failures;

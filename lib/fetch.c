@@ -421,14 +421,8 @@ static el_status add_blk(fetch_ctx *c, const blk *b, el_error *err)
         return EL_OK;
     if (c->nblocks == EL_FETCH_MAX_BLOCKS)
         return el_error_set(err, EL_ERR_LIMIT, "more than %d blocks", EL_FETCH_MAX_BLOCKS);
-    if (c->nblocks == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 256;
-        blk *nb = realloc(c->blocks, nc * sizeof *nb);
-        if (!nb)
-            return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-        c->blocks = nb;
-        c->cap = nc;
-    }
+    if (!EL__GROW(c->blocks, c->cap, c->nblocks + 1, 256, EL_FETCH_MAX_BLOCKS))
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     size_t lo = 0, hi = c->nblocks;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -715,14 +709,9 @@ static el_status walk(fetch_ctx *c, uint8_t codec, const uint8_t *digest, int de
                     s = el_error_set(err, EL_ERR_TRUST, "malformed or unsupported link in a dag-pb node");
                     break;
                 }
-                if (nlinks == cap) {
-                    cap = cap ? cap * 2 : 64;
-                    pblink *nl = realloc(links, cap * sizeof *nl);
-                    if (!nl) {
-                        s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-                        break;
-                    }
-                    links = nl;
+                if (!EL__GROW(links, cap, nlinks + 1, 64, SIZE_MAX)) {
+                    s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+                    break;
                 }
                 links[nlinks++] = l;
             }

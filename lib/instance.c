@@ -111,13 +111,9 @@ static el_status held_locks(held_lock **out, size_t *n, el_error *err)
         /* "1: FLOCK  ADVISORY  WRITE 4598 fe:00:10846284 0 EOF"; a waiter has "->" after "1:" */
         if (sscanf(line, "%*d: %15s %*s %*s %*d %x:%x:%llu", kind, &h.maj, &h.min, &h.ino) != 4 || strcmp(kind, "FLOCK"))
             continue;
-        if (*n == cap) {
-            held_lock *v = realloc(*out, (cap = cap ? 2 * cap : 64) * sizeof *v);
-            if (!v) {
-                st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-                break;
-            }
-            *out = v;
+        if (!EL__GROW(*out, cap, *n + 1, 64, SIZE_MAX)) {
+            st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+            break;
         }
         (*out)[(*n)++] = h;
     }
@@ -145,12 +141,8 @@ static el_status add_if_running(int dirfd, const char *name, const held_lock *lo
         close(fd);
     if (k != 32 || strspn(id, "0123456789abcdef") != 32 || !is_held(locks, nl, &st))
         return EL_OK;
-    if (*n == *cap) {
-        el_instance_id *v = realloc(*ids, (*cap = *cap ? 2 * *cap : 16) * sizeof *v);
-        if (!v)
-            return EL_ERR_INTERNAL;
-        *ids = v;
-    }
+    if (!EL__GROW(*ids, *cap, *n + 1, 16, SIZE_MAX))
+        return EL_ERR_INTERNAL;
     memcpy((*ids)[(*n)++].id, id, 33);
     return EL_OK;
 }

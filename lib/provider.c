@@ -307,15 +307,13 @@ el_status el_provider_list(el_runtime *rt, el_provider_binding **out, size_t *n,
         SQLITE_OK)
         return el_error_set(err, EL_ERR_CONFIG, "state database: %s", sqlite3_errmsg(db));
     el_provider_binding *v = NULL;
-    size_t k = 0;
+    size_t k = 0, cap = 0;
     int rc;
     while (st == EL_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        el_provider_binding *nv = realloc(v, (k + 1) * sizeof *v);
-        if (!nv) {
+        if (!EL__GROW(v, cap, k + 1, 8, SIZE_MAX)) {
             st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
             break;
         }
-        v = nv;
         if (!row_binding(q, &v[k++]))
             st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     }

@@ -1223,14 +1223,8 @@ static int conn_read_line(conn *c, size_t *n)
             return RL_LONG;
         if (c->eof)
             return RL_EOF;
-        if (c->len == c->cap) {
-            size_t nc = c->cap ? c->cap * 2 : 4096;
-            char *nb = nc <= 2 * (size_t)LINE_MAX_BYTES ? realloc(c->buf, nc) : NULL;
-            if (!nb)
-                return RL_LONG;
-            c->buf = nb;
-            c->cap = nc;
-        }
+        if (!EL__GROW(c->buf, c->cap, c->len + 1, 4096, 2 * (size_t)LINE_MAX_BYTES))
+            return RL_LONG;
         int64_t now = mono_ms(), deadline = c->len ? begun_at + CONN_LINE_MS : start + CONN_IDLE_MS;
         if (now >= deadline)
             return c->len ? RL_SLOW : RL_IDLE;
@@ -1620,15 +1614,8 @@ el_status el_serve_call(int fd, const char *req, char **resp, el_error *err)
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     while (buf) {
-        if (len == cap) {
-            if (cap >= (size_t)64 << 20)
-                break;
-            char *nb = realloc(buf, cap * 2);
-            if (!nb)
-                break;
-            buf = nb;
-            cap *= 2;
-        }
+        if (!EL__GROW(buf, cap, len + 1, 4096, (size_t)64 << 20))
+            break;
         ssize_t r = read(fd, buf + len, cap - len);
         if (r < 0 && errno == EINTR)
             continue;

@@ -237,14 +237,9 @@ static el_status reconcile(el_runtime *rt, sqlite3 *db, const char *dir, el_erro
         snprintf(path, sizeof path, "%s/%s.capsule", dir, cid ? cid : "");
         if (cid && access(path, F_OK) == 0)
             continue;
-        if (ngone == cap) {
-            cap = cap ? 2 * cap : 16;
-            void *nv = realloc(gone, cap * sizeof *gone);
-            if (!nv) {
-                s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-                break;
-            }
-            gone = nv;
+        if (!EL__GROW(gone, cap, ngone + 1, 16, SIZE_MAX)) {
+            s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+            break;
         }
         snprintf(gone[ngone++], EL_CID_MAX, "%s", cid ? cid : "");
     }
@@ -298,14 +293,8 @@ static int cmp_entry(const void *a, const void *b)
 /* Appends e to the vector *v. */
 static bool push_entry(el_store_entry **v, size_t *n, size_t *cap, const el_store_entry *e)
 {
-    if (*n == *cap) {
-        size_t nc = *cap ? 2 * *cap : 16;
-        el_store_entry *nv = realloc(*v, nc * sizeof *nv);
-        if (!nv)
-            return false;
-        *v = nv;
-        *cap = nc;
-    }
+    if (!EL__GROW(*v, *cap, *n + 1, 16, SIZE_MAX))
+        return false;
     (*v)[(*n)++] = *e;
     return true;
 }
@@ -580,14 +569,9 @@ el_status el_store_gc(el_runtime *rt, bool dry_run, el_gc_report *report, el_err
                           SQLITE_OK)
         s = db_fail(db, err, "prepare");
     while (s == EL_OK && sqlite3_step(st) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? 2 * cap : 32;
-            gc_row *nv = realloc(rows, cap * sizeof *nv);
-            if (!nv) {
-                s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-                break;
-            }
-            rows = nv;
+        if (!EL__GROW(rows, cap, n + 1, 32, SIZE_MAX)) {
+            s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+            break;
         }
         gc_row *g = &rows[n++];
         memset(g, 0, sizeof *g);
@@ -656,14 +640,9 @@ el_status el_store_resolve(el_runtime *rt, const char *name, const char *range, 
         const char *ver = (const char *)sqlite3_column_text(st, 1);
         if (!ver || !el_semver_satisfies(ver, range))
             continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 8;
-            cand *nv = realloc(v, cap * sizeof *nv);
-            if (!nv) {
-                s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-                break;
-            }
-            v = nv;
+        if (!EL__GROW(v, cap, n + 1, 8, SIZE_MAX)) {
+            s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+            break;
         }
         snprintf(v[n].cid, sizeof v[n].cid, "%s", (const char *)sqlite3_column_text(st, 0));
         snprintf(v[n].version, sizeof v[n].version, "%s", ver);

@@ -1067,16 +1067,10 @@ el_status el_token_list(el_runtime *rt, el_token_info **out, size_t *n, el_error
     size_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            el_token_info *nv = realloc(v, nc * sizeof *nv);
-            if (!nv) {
-                free(v);
-                sqlite3_finalize(s);
-                return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-            }
-            v = nv;
-            cap = nc;
+        if (!EL__GROW(v, cap, cnt + 1, 16, SIZE_MAX)) {
+            free(v);
+            sqlite3_finalize(s);
+            return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
         }
         el_token_info *i = &v[cnt++];
         memset(i, 0, sizeof *i);

@@ -84,15 +84,10 @@ static el_status parse(const char *path, char *text, el_trust_entry **out, size_
             return el_error_set(err, EL_ERR_CONFIG, "%s:%d: malformed trust entry", path, lineno);
         }
         snprintf(e.name, sizeof e.name, "%s", sp ? sp + 1 : "-");
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 8;
-            el_trust_entry *nv = realloc(v, cap * sizeof *v);
-            if (!nv) {
-                free(v);
-                free(text);
-                return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-            }
-            v = nv;
+        if (!EL__GROW(v, cap, *n + 1, 8, SIZE_MAX)) {
+            free(v);
+            free(text);
+            return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
         }
         v[(*n)++] = e;
     }

@@ -363,14 +363,8 @@ static bool write_until(int fd, const char *p, size_t n, long long deadline)
 static bool fill(int fd, linebuf *lb)
 {
     for (;;) {
-        if (lb->cap - lb->len < 65536) {
-            size_t cap = lb->cap ? lb->cap * 2 : 65536;
-            char *b = realloc(lb->buf, cap);
-            if (!b)
-                return false;
-            lb->buf = b;
-            lb->cap = cap;
-        }
+        if (!EL__GROW(lb->buf, lb->cap, lb->len + 65536, 65536, SIZE_MAX))
+            return false;
         ssize_t r = read(fd, lb->buf + lb->len, lb->cap - lb->len);
         if (r > 0) {
             lb->len += (size_t)r;
@@ -410,14 +404,8 @@ static char *take_line(linebuf *lb, size_t *len, bool *overflowed)
 static void hex_line(char **buf, size_t *len, size_t *cap, const char *key, const char *val)
 {
     size_t vl = strlen(val), need = *len + strlen(key) + 2 * vl + 3;
-    if (need > *cap) {
-        size_t c = need * 2;
-        char *b = realloc(*buf, c);
-        if (!b)
-            return;
-        *buf = b;
-        *cap = c;
-    }
+    if (!EL__GROW(*buf, *cap, need, 256, SIZE_MAX))
+        return;
     static const char hx[] = "0123456789abcdef";
     *len += (size_t)sprintf(*buf + *len, "%s ", key);
     for (size_t i = 0; i < vl; i++) {

@@ -444,14 +444,8 @@ static bool compile_read(int rfd, deadline *d, uint8_t **buf, size_t *len)
         struct pollfd p = {.fd = rfd, .events = POLLIN};
         if (poll(&p, 1, left_ms < COMPILE_POLL_MS ? (int)left_ms + 1 : COMPILE_POLL_MS) <= 0)
             continue;
-        if (cap - *len < 65536) {
-            size_t ncap = cap ? cap * 2 : 1 << 20;
-            uint8_t *nb = ncap <= CACHE_MAX_BYTES ? realloc(*buf, ncap) : NULL;
-            if (!nb)
-                return false;
-            *buf = nb;
-            cap = ncap;
-        }
+        if (!EL__GROW(*buf, cap, *len + 65536, 1 << 20, CACHE_MAX_BYTES))
+            return false;
         ssize_t r = read(rfd, *buf + *len, cap - *len);
         if (r < 0 && errno == EINTR)
             continue;
