@@ -208,13 +208,12 @@ el_status el_trust_add(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], const char
     size_t i;
     for (i = 0; i < n && memcmp(v[i].pk, pk, EL_PK_BYTES) != 0; i++)
         ;
+    size_t cap = n;
     if (i == n) {
-        el_trust_entry *nv = realloc(v, (n + 1) * sizeof *v);
-        if (!nv) {
+        if (!EL__GROW(v, cap, n + 1, 8, SIZE_MAX)) {
             free(v);
             return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
         }
-        v = nv;
         memcpy(v[n].pk, pk, EL_PK_BYTES);
         n++;
     }
