@@ -1,9 +1,9 @@
 /*
- * publish.c - adding an artifact to a Kubo node (fetch.h): POST /api/v0/add with the
+ * publish.c - adding an artifact to a Kubo node (publish.h): POST /api/v0/add with the
  * unixfs-v1-2025 import options (CIDv1, raw leaves, 1 MiB chunks, sha2-256, balanced tree of at
  * most 1024 links), pinned; the CID Kubo reports must equal el_cid_of_file.
  */
-#include "elastos/fetch.h"
+#include "elastos/publish.h"
 #include "http.h"
 #include "internal.h"
 
