@@ -482,7 +482,7 @@ static el_status scan_partial(fetch_ctx *c, const el_fetch_source *src, el_error
             b.off = cpos;
             b.len = bend - cpos;
             uint8_t h[DIGEST_LEN];
-            el_sha256(car + b.off, b.len, h);
+            el_sign_sha256(car + b.off, b.len, h);
             if (memcmp(h, b.digest, DIGEST_LEN) != 0) {
                 if (src)
                     note(c, src, EL_ERR_TRUST, "a CAR block does not match its CID");
@@ -549,7 +549,7 @@ static el_status fetch_block(fetch_ctx *c, uint8_t codec, const uint8_t *digest,
         el_status r = http_fetch(c, src, text, GET_BLOCK, &d, &e);
         if (r == EL_OK) {
             uint8_t h[DIGEST_LEN];
-            el_sha256(data, (size_t)d.n, h);
+            el_sign_sha256(data, (size_t)d.n, h);
             if (memcmp(h, digest, DIGEST_LEN) != 0)
                 r = el_error_set(&e, EL_ERR_TRUST, "block %s does not match its CID", text);
         }
@@ -628,7 +628,7 @@ static el_status load_block(fetch_ctx *c, uint8_t codec, const uint8_t *digest, 
     }
     /* The partial file is ours, but it lives on disk between runs: hash again what is used. */
     uint8_t h[DIGEST_LEN];
-    el_sha256(p, b->len, h);
+    el_sign_sha256(p, b->len, h);
     if (memcmp(h, digest, DIGEST_LEN) != 0) {
         free(p);
         return el_error_set(err, EL_ERR_IO, "the partial download changed on disk; fetch again");
@@ -843,7 +843,7 @@ static el_status fetch_raw(fetch_ctx *c, el_error *err)
         s = http_fetch(c, src, c->cid, GET_BLOCK, &d, &e);
         uint8_t h[DIGEST_LEN];
         if (s == EL_OK) {
-            el_sha256(buf, (size_t)d.n, h);
+            el_sign_sha256(buf, (size_t)d.n, h);
             if (memcmp(h, c->bin + 4, DIGEST_LEN) != 0)
                 s = el_error_set(&e, EL_ERR_TRUST, "served %llu bytes whose SHA-256 does not match the CID",
                                  (unsigned long long)d.n);
@@ -1034,7 +1034,7 @@ static int open_partial(const el_fetch_options *o, const char *cid, const char *
             unlink(tmp); /* anonymous: gone with the descriptor, whatever happens */
         return fd;
     }
-    if (el_mkdirs(o->partial_dir, 0700, err) != EL_OK)
+    if (el_fs_mkdirs(o->partial_dir, 0700, err) != EL_OK)
         return -1;
     if (snprintf(path, PATH_MAX, "%s/%s.car", o->partial_dir, cid) >= PATH_MAX) {
         el_error_set(err, EL_ERR_USAGE, "partial directory path too long");
@@ -1137,7 +1137,7 @@ el_status el__fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, 
         el_error ignored;
         el_fetch_options nopartial = *o;
         nopartial.partial_dir = NULL;
-        if (o->partial_dir && el_mkdirs(o->partial_dir, 0700, &ignored) != EL_OK)
+        if (o->partial_dir && el_fs_mkdirs(o->partial_dir, 0700, &ignored) != EL_OK)
             o = &nopartial; /* cannot keep partials: don't */
         bool blocks_kept = partial_path(o, cid, ".car", ppath) && file_size(ppath) > 0;
         if (!blocks_kept && partial_path(o, cid, ".part", spath) && file_size(spath) > 0) {

@@ -125,7 +125,7 @@ bool el__token_revoked(el_runtime *rt, const uint8_t id[16]);
 struct evp_md_st;
 const struct evp_md_st *el__sha256_md(void);
 
-/* Like el_write_file_atomic (temp file + rename: readers see old or new, never half) but
+/* Like el_fs_write_file_atomic (temp file + rename: readers see old or new, never half) but
  * without fsync: for caches whose entries are checksummed, where losing one costs a rebuild. */
 el_status el__write_file_cache(const char *path, const void *data, size_t len, unsigned mode, el_error *err);
 

@@ -821,8 +821,8 @@ static void accel_key(const char *qemu, const char *kernel, char out[65])
     int n = snprintf(buf, sizeof buf, "%s|%lld|%lld|%s|%lld|%lld", qemu, (long long)a.st_size, (long long)a.st_mtime,
                      kernel ? kernel : "-", (long long)b.st_size, (long long)b.st_mtime);
     uint8_t h[32];
-    el_sha256(buf, (size_t)n, h);
-    el_hex_encode(h, 32, out);
+    el_sign_sha256(buf, (size_t)n, h);
+    el_sign_hex_encode(h, 32, out);
 }
 
 /* "kvm", "tcg", or NULL when unknown for this key. */
@@ -832,7 +832,7 @@ static const char *accel_cached(el_runtime *rt, const char *key)
     size_t len;
     el_error e;
     accel_cache_path(rt, path, sizeof path);
-    if (el_read_file(path, 4096, &data, &len, &e) != EL_OK)
+    if (el_fs_read_file(path, 4096, &data, &len, &e) != EL_OK)
         return NULL;
     const char *r = NULL;
     if (len >= 69 && !memcmp(data, key, 64) && data[64] == ' ')
@@ -848,7 +848,7 @@ static void accel_store(el_runtime *rt, const char *key, const char *verdict)
     snprintf(dir, sizeof dir, "%s/vm", rt->cache_dir);
     accel_cache_path(rt, path, sizeof path);
     int n = snprintf(line, sizeof line, "%s %s\n", key, verdict);
-    if (el_mkdirs(dir, 0700, &e) == EL_OK)
+    if (el_fs_mkdirs(dir, 0700, &e) == EL_OK)
         (void)el__write_file_cache(path, line, (size_t)n, 0600, &e);
 }
 
@@ -861,7 +861,7 @@ static el_status vm_rootfs(const el_artifact *art, const el_vm_options *o, const
     const el_microvm_config *mc = &m->microvm;
     if (m->type != EL_TYPE_VM)
         return el_error_set(err, EL_ERR_USAGE, "capsule %s is of type %s, not a vm capsule", m->name,
-                            el_capsule_type_name(m->type));
+                            el_manifest_type_name(m->type));
     if (!o || !o->channel)
         return el_error_set(err, EL_ERR_USAGE, "el_vm_run needs a session");
     if (mc->present && mc->backend && strcmp(mc->backend, "auto") && strcmp(mc->backend, "qemu"))
