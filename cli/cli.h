@@ -85,6 +85,7 @@ int cmd_audit(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
 int cmd_epoch(int argc, char **argv);
 int cmd_provider(int argc, char **argv); /* cmd_provider.c */
+int cmd_route(int argc, char **argv);    /* cmd_route.c */
 int cmd_fetch(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
 int cmd_build_rootfs(int argc, char **argv);
