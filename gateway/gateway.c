@@ -340,12 +340,20 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
     return rc;
 }
 
+typedef struct header_list {
+    json_t *a;
+    bool bad; /* a value held a control byte (a bare CR passes libmicrohttpd): 400 */
+} header_list;
+
 static enum MHD_Result add_header(void *arg, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
+    header_list *h = arg;
+    for (const char *p = value; p && *p; p++)
+        h->bad |= ((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f;
     char *line = NULL;
     if (asprintf(&line, "%s: %s", key, value ? value : "") > 0)
-        json_array_append_new(arg, json_string(line));
+        json_array_append_new(h->a, json_string(line));
     free(line);
     return MHD_YES;
 }
@@ -399,8 +407,13 @@ static enum MHD_Result answer(struct MHD_Connection *c, req *r, const char *meth
         inet_ntop(AF_INET, &((struct sockaddr_in *)ci->client_addr)->sin_addr, remote, sizeof remote);
     else if (ci && ci->client_addr->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ci->client_addr)->sin6_addr, remote, sizeof remote);
-    json_t *headers = json_array();
-    MHD_get_connection_values(c, MHD_HEADER_KIND, add_header, headers);
+    header_list hl = {json_array(), false};
+    json_t *headers = hl.a;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, add_header, &hl);
+    if (hl.bad) {
+        json_decref(headers);
+        return send_text(c, MHD_HTTP_BAD_REQUEST, "400 bad request\n");
+    }
     char *b64 = b64_encode(r->body ? r->body : (const unsigned char *)"", r->len);
     json_t *req = json_pack("{s:s, s:s, s:s, s:s%, s:o, s:s, s:s}", "op", "http", "method", method, "path", path, "query",
                             query, qlen, "headers", headers, "body", b64 ? b64 : "", "remote", remote);

@@ -6,8 +6,8 @@
  *   echo        the request body back (Content-Type as sent), with "X-Length: N"
  *   status      "Status: 201 Created" and "X-Test: yes"
  *   location    only "Location: /elsewhere" (the front makes it a 302)
- *   read        reads storage file "greeting" and prints it, or "denied CODE" (status 403)
- *   write       writes the request body to storage file "greeting"
+ *   read        reads storage file "localhost://storage/greeting" and prints it, or "denied CODE" (status 403)
+ *   write       writes the request body to storage file "localhost://storage/greeting"
  *   crash       aborts (a trap)              spin   loops forever (a limit)
  *   exit3       a good response, then exit 3
  *   inject-cr   a header value holding a CR + a second header (response splitting)
@@ -82,12 +82,12 @@ int main(void)
         size_t n;
         if (w) {
             char *b = read_body(&n);
-            if (elastos_storage_write(c, t, "greeting", b, n) != 0) {
+            if (elastos_storage_write(c, t, "localhost://storage/greeting", b, n) != 0) {
                 printf("Status: 403 Forbidden\nContent-Type: text/plain\n\nwrite failed %s\n", elastos_client_error_code(c));
                 return 0;
             }
             printf("Content-Type: text/plain\n\nwritten\n");
-        } else if (elastos_storage_read(c, t, "greeting", &d, &n) != 0) {
+        } else if (elastos_storage_read(c, t, "localhost://storage/greeting", &d, &n) != 0) {
             printf("Status: 403 Forbidden\nContent-Type: text/plain\n\nread failed %s\n", elastos_client_error_code(c));
         } else {
             printf("Content-Type: text/plain\n\n%.*s\n", (int)n, (const char *)d);
