@@ -77,6 +77,8 @@ int cmd_inspect(int argc, char **argv);
 int cmd_install(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_open(int argc, char **argv);
+/* open --browser (open_browser.c): the viewer's HTML served once on a loopback URL; an exit code. */
+int cli_open_browser(el_runtime *rt, const char *target, char **args, size_t n_args);
 int cmd_new(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_rm(int argc, char **argv);

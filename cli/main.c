@@ -87,14 +87,17 @@ static const cli_command commands[] = {
      "66 not found, 77 refused (signature or trust), 78 configuration, 134 crashed, 137 killed\n"
      "by a resource limit. --detach launches it in the daemon (elastos serve) and prints its\n"
      "instance id."},
-    {"open", cmd_open, "open CID|FILE [-- ARGS...]",
+    {"open", cmd_open, "open CID|FILE [--browser] [-- ARGS...]",
      "Opens a data capsule in its viewer: verifies the data capsule (signature, trusted publisher)\n"
      "and installs it in the store, resolves its manifest's viewer (a CID: the store, then\n"
      "$ELASTOS_GATEWAYS; or name@range among installed trusted capsules), verifies it, and runs it\n"
      "with ARGS and one read token for exactly elastos://cid/<CID>/<entry> (env ELASTOS_OPEN_URI,\n"
      "ELASTOS_OPEN_TOKEN, ELASTOS_OPEN_CID), revoked when the viewer exits. Exit status: the\n"
      "viewer's, or 64 usage, 65 not a data capsule / a viewer that is not wasm, 66 data capsule or\n"
-     "viewer not found, 77 refused (signature or trust)."},
+     "viewer not found, 77 refused (signature or trust).\n"
+     "--browser: runs the viewer with --html and serves the page once on a one-time loopback URL\n"
+     "(printed, and opened with xdg-open when present; scripts and remote loads forbidden by its\n"
+     "Content-Security-Policy), docs/web.md."},
     {"build-rootfs", cmd_build_rootfs, "build-rootfs BINARY --name NAME [-o DIR]",
      "Writes DIR (default ./NAME), a vm capsule source directory: capsule.json (type vm) and\n"
      "rootfs.cpio, an initramfs holding BINARY (a static x86-64 executable) as /app/NAME, the guest\n"
