@@ -104,7 +104,7 @@ el_status el_route_add(el_runtime *rt, const char *prefix, const char *target, c
         st = el__provider_target_open(rt, target, &art, cid, err);
     if (st == EL_OK && el_artifact_manifest(art)->type != EL_TYPE_WASM)
         st = el_error_set(err, EL_ERR_USAGE, "%s is a %s capsule: a route runs a wasm capsule", target,
-                          el_capsule_type_name(el_artifact_manifest(art)->type));
+                          el_manifest_type_name(el_artifact_manifest(art)->type));
     el_artifact_close(art);
     sqlite3_stmt *q;
     if (st != EL_OK || (st = prepare(rt, "SELECT target FROM routes WHERE prefix = ?1", &q, err, 1, prefix)) != EL_OK)
