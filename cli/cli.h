@@ -80,6 +80,9 @@ int cmd_run(int argc, char **argv);
 int cmd_open(int argc, char **argv);
 /* open --browser (open_browser.c): the viewer's HTML served once on a loopback URL; an exit code. */
 int cli_open_browser(el_runtime *rt, const char *target, char **args, size_t n_args);
+/* The elastos-gateway program (docs/web.md) into out (PATH_MAX bytes): beside this binary, or
+ * installed in ../lib/elastos/ (cmd_serve.c); false when neither is executable. */
+bool cli_find_gateway(char *out);
 int cmd_new(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_rm(int argc, char **argv);

@@ -26,8 +26,7 @@
 static int serve_status(unsigned wait_s);
 static int serve_stop(void);
 
-/* The HTTP front's program (docs/web.md): beside this binary, or installed in ../lib/elastos/. */
-static bool find_gateway(char out[PATH_MAX])
+bool cli_find_gateway(char *out)
 {
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -155,7 +154,7 @@ int cmd_serve(int argc, char **argv)
     ready_watch w = {.forward = o.ready_fd};
     char gateway[PATH_MAX];
     if (o.http) {
-        if (!find_gateway(gateway))
+        if (!cli_find_gateway(gateway))
             return cli_failf(EL_ERR_CONFIG, "serve: --http needs elastos-gateway beside elastos (or in ../lib/elastos/)");
         o.gateway = gateway;
         o.http_bound = w.http;

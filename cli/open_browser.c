@@ -3,46 +3,33 @@
  * on a one-time loopback URL (docs/web.md).
  *
  * The viewer runs through the library's launch path as for `elastos open`, with "--html" before
- * the caller's arguments and its stdout collected (at most 16 MiB). The page is then served by
- * libmicrohttpd (a well-kept HTTP parser, not a hand-written one) on 127.0.0.1 at a port the
- * kernel picks, under a path of 128 random bits, exactly once: the first GET of that path with
- * the right Host gets it, with a Content-Security-Policy that forbids scripts and every remote
- * load (default-src 'none'; inline styles and data: images only), no-store and no referrer;
- * anything else is 404 (421 for a wrong Host). The URL is printed on stdout and, when xdg-open
- * is on PATH, opened with it. The page waits for its one reader up to 10 minutes.
+ * the caller's arguments and its stdout collected (at most 16 MiB). The page is served by
+ * `elastos-gateway --once` (gateway/once.c: libmicrohttpd, a 128-bit random path, Host checked,
+ * a CSP that forbids scripts and remote loads), a process of its own so that no elastos process
+ * maps an HTTP parser; this file hands it the page on its stdin, prints the URL it answers with,
+ * opens it with xdg-open when that is on PATH, and exits with the gateway's status (0 once read).
  */
 #include "cli.h"
 #include "elastos/launch.h"
 
 #include <errno.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
-#include <pthread.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define PAGE_MAX ((size_t)16 << 20)
-#define WAIT_S 600
-
-static const char CSP[] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
-                          "form-action 'none'; frame-ancestors 'none'";
 
 typedef struct page {
     unsigned char *d;
     size_t len, cap;
     bool overflow;
-    char path[40]; /* "/" + 32 hex */
-    char host[64], host_alt[64];
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool served, done;
 } page;
 
 /* The viewer's output: stdout into the page, stderr passed through. */
@@ -74,64 +61,6 @@ static ptrdiff_t collect(void *arg, int fd, const unsigned char *d, size_t n)
     return (ptrdiff_t)n;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const void *d, size_t n)
-{
-    struct MHD_Response *r = MHD_create_response_from_buffer(n, (void *)d, MHD_RESPMEM_MUST_COPY);
-    if (!r)
-        return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", type);
-    MHD_add_response_header(r, "Content-Security-Policy", CSP);
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(r, "Connection", "close");
-    enum MHD_Result rc = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return rc;
-}
-
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                              const char *version, const char *upload, size_t *upload_size, void **con_cls)
-{
-    (void)version;
-    (void)upload;
-    page *p = cls;
-    if (!*con_cls) { /* headers in; a body (there should be none) is not read */
-        *con_cls = p;
-        if (*upload_size == 0 && strcmp(method, "GET"))
-            return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "405\n", 4);
-        return MHD_YES;
-    }
-    if (*upload_size) {
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-    if (!host || (strcasecmp(host, p->host) && strcasecmp(host, p->host_alt)))
-        return reply(c, MHD_HTTP_MISDIRECTED_REQUEST, "text/plain", "421\n", 4);
-    if (strcmp(method, "GET"))
-        return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "405\n", 4);
-    pthread_mutex_lock(&p->mu);
-    bool first = !p->served && !strcmp(url, p->path);
-    p->served |= first;
-    pthread_mutex_unlock(&p->mu);
-    if (!first)
-        return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "404\n", 4);
-    return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", p->d ? p->d : (const unsigned char *)"", p->len);
-}
-
-static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode code)
-{
-    (void)c;
-    (void)con_cls;
-    page *p = cls;
-    pthread_mutex_lock(&p->mu);
-    if (p->served && code == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        p->done = true;
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-}
-
 /* xdg-open URL in the background when it is on PATH (its outcome is the desktop's business). */
 static void xdg_open(const char *url)
 {
@@ -153,44 +82,62 @@ static void xdg_open(const char *url)
         cli_note("cannot run %s: open the URL yourself", prog);
 }
 
-/* Serves p once; 0 when it was read, else the printed error's exit code. */
-static int serve_once(page *p)
+/* Serves p once through elastos-gateway --once; its exit status, or a printed error's code. */
+static int serve_once(const page *p)
 {
-    unsigned char rnd[16];
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-        return cli_failf(EL_ERR_INTERNAL, "open: no random bytes for the URL");
-    p->path[0] = '/';
-    for (int i = 0; i < 16; i++)
-        snprintf(p->path + 1 + 2 * i, 3, "%02x", rnd[i]);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL, handle, p, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&a, MHD_OPTION_CONNECTION_LIMIT, 16u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_NOTIFY_COMPLETED, completed, p, MHD_OPTION_END);
-    const union MHD_DaemonInfo *di = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
-    if (!di) {
-        if (d)
-            MHD_stop_daemon(d);
-        return cli_failf(EL_ERR_IO, "open: cannot listen on 127.0.0.1");
+    extern char **environ;
+    char gw[PATH_MAX];
+    if (!cli_find_gateway(gw))
+        return cli_failf(EL_ERR_CONFIG, "open: --browser needs elastos-gateway beside elastos (or in ../lib/elastos/)");
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
+        return cli_failf(EL_ERR_IO, "open: pipe: %s", strerror(errno));
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    char *argv[] = {gw, "--once", NULL}, *envp[] = {NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, gw, &fa, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    close(in[0]);
+    close(out[1]);
+    if (rc != 0) {
+        close(in[1]);
+        close(out[0]);
+        return cli_failf(EL_ERR_CONFIG, "open: cannot run %s: %s", gw, strerror(rc));
     }
-    snprintf(p->host, sizeof p->host, "127.0.0.1:%u", (unsigned)di->port);
-    snprintf(p->host_alt, sizeof p->host_alt, "localhost:%u", (unsigned)di->port);
-    char url[160];
-    snprintf(url, sizeof url, "http://%s%s", p->host, p->path);
-    printf("%s\n", url);
-    fflush(stdout);
-    xdg_open(url);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += WAIT_S;
-    pthread_mutex_lock(&p->mu);
-    int rc = 0;
-    while (!p->done && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&p->cv, &p->mu, &until);
-    bool done = p->done;
-    pthread_mutex_unlock(&p->mu);
-    MHD_stop_daemon(d);
-    return done ? 0 : cli_failf(EL_ERR_LIMIT, "open: nobody read %s within %d s", url, WAIT_S);
+    signal(SIGPIPE, SIG_IGN); /* a gateway that ends early: its status says why */
+    for (size_t w = 0; w < p->len;) {
+        ssize_t k = write(in[1], p->d + w, p->len - w);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        w += (size_t)k;
+    }
+    close(in[1]);
+    char url[200];
+    size_t n = 0;
+    while (n + 1 < sizeof url) {
+        ssize_t k = read(out[0], url + n, 1);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0 || url[n] == '\n')
+            break;
+        n++;
+    }
+    url[n] = 0;
+    close(out[0]);
+    if (!strncmp(url, "http://127.0.0.1:", 17)) {
+        printf("%s\n", url);
+        fflush(stdout);
+        xdg_open(url);
+    }
+    int ws;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 134;
 }
 
 int cli_open_browser(el_runtime *rt, const char *target, char **args, size_t n_args)
@@ -201,7 +148,7 @@ int cli_open_browser(el_runtime *rt, const char *target, char **args, size_t n_a
     argv[0] = "--html";
     for (size_t i = 0; i < n_args; i++)
         argv[i + 1] = args[i];
-    page p = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    page p = {0};
     el_launch_spec spec = {.target = target, .flags = EL_LAUNCH_OPEN | EL_LAUNCH_FETCH, .args = argv,
                            .n_args = n_args + 1, .stdio = EL_STDIO_CUSTOM, .output = collect, .output_arg = &p};
     el_launch_result res;

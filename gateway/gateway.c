@@ -9,6 +9,9 @@
  * and arrives as a socket pair end (SCM_RIGHTS) on which the daemon takes op "http" alone: this
  * process can make the daemon run routed capsules with requests as input, and nothing else.
  *
+ * `elastos-gateway --once` is the other use: one page served once, for `elastos open --browser`
+ * (once.c).
+ *
  * Per request: the Host header must be the bound address (no DNS rebinding); the target must be
  * plainly well-formed (cgi.c: no "..", no escaped '/', no control bytes); a body over 1 MiB is
  * refused (413), headers over the connection's 32 KiB (431, libmicrohttpd); a client must finish
@@ -18,6 +21,7 @@
  * say nothing of why (the daemon logs it).
  */
 #include "cgi.h"
+#include "once.h"
 #include "elastos/serve.h" /* EL_SERVE_HTTP_MAX only: nothing of libelastos is linked in */
 
 #include <arpa/inet.h>
@@ -493,6 +497,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "--once")) /* elastos open --browser (once.c) */
+        return gw_once();
     if (argc != 2 || strlen(argv[1]) >= sizeof g_host) {
         say("started by elastos serve --http (docs/web.md), not by hand");
         return 64;
