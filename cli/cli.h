@@ -92,6 +92,13 @@ int cmd_tokens(int argc, char **argv);
 int cmd_epoch(int argc, char **argv);
 int cmd_provider(int argc, char **argv); /* cmd_provider.c */
 int cmd_route(int argc, char **argv);    /* cmd_route.c */
+/* One row of an operator's binding list (provider list, route list; cmd_route.c): "NAME TARGET
+ * ADDED[ grants: ...]" on stdout, or with arr an object {key: NAME, target, grants, added_at}
+ * appended to it; cli_binding_end prints arr as one JSON line (when not NULL) and frees it. */
+typedef struct json_t json_t;
+void cli_binding_row(json_t *arr, const char *key, const char *name, const char *target, char *const *grants, size_t n,
+                     long long added_at);
+void cli_binding_end(json_t *arr);
 int cmd_fetch(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
 int cmd_build_rootfs(int argc, char **argv);

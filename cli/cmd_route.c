@@ -12,6 +12,37 @@
 #include <string.h>
 #include <time.h>
 
+void cli_binding_row(json_t *arr, const char *key, const char *name, const char *target, char *const *grants, size_t n,
+                     long long added_at)
+{
+    char when[32];
+    time_t t = (time_t)added_at;
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    if (arr) {
+        json_t *g = json_array();
+        for (size_t k = 0; k < n; k++)
+            json_array_append_new(g, json_string(grants[k]));
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:s}", key, name, "target", target, "grants", g,
+                                             "added_at", when));
+        return;
+    }
+    printf("%s\t%s\t%s", name, target, when);
+    for (size_t k = 0; k < n; k++)
+        printf("%s%s", k ? " " : "\tgrants: ", grants[k]);
+    printf("\n");
+}
+
+void cli_binding_end(json_t *arr)
+{
+    if (!arr)
+        return;
+    char *text = json_dumps(arr, JSON_COMPACT);
+    printf("%s\n", text ? text : "[]");
+    free(text);
+    json_decref(arr);
+}
+
 static int route_add(int argc, char **argv)
 {
     if (argc < 4)
@@ -52,31 +83,10 @@ static int route_list(bool json)
     if (st != EL_OK)
         return cli_fail(&err);
     json_t *arr = json ? json_array() : NULL;
-    for (size_t i = 0; i < n; i++) {
-        char when[32];
-        time_t t = (time_t)v[i].added_at;
-        struct tm tm;
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-        if (arr) {
-            json_t *g = json_array();
-            for (size_t k = 0; k < v[i].n_grants; k++)
-                json_array_append_new(g, json_string(v[i].grants[k]));
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:s}", "prefix", v[i].prefix, "target", v[i].target,
-                                                 "grants", g, "added_at", when));
-            continue;
-        }
-        printf("%s\t%s\t%s", v[i].prefix, v[i].target, when);
-        for (size_t k = 0; k < v[i].n_grants; k++)
-            printf("%s%s", k ? " " : "\tgrants: ", v[i].grants[k]);
-        printf("\n");
-    }
+    for (size_t i = 0; i < n; i++)
+        cli_binding_row(arr, "prefix", v[i].prefix, v[i].target, v[i].grants, v[i].n_grants, v[i].added_at);
     el_route_list_free(v, n);
-    if (arr) {
-        char *text = json_dumps(arr, JSON_COMPACT);
-        printf("%s\n", text ? text : "[]");
-        free(text);
-        json_decref(arr);
-    }
+    cli_binding_end(arr);
     return 0;
 }
 

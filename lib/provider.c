@@ -131,8 +131,7 @@ el_status el__provider_open(el_runtime *rt, const char *scheme, const char *targ
     return EL_ERR_USAGE;
 }
 
-/* The operator's record of a binding change (the runtime's own, no capsule instance). */
-static el_status audit_binding(el_runtime *rt, const char *decision, const char *scheme, const char *target,
+el_status el__provider_audit_binding(el_runtime *rt, const char *decision, const char *scheme, const char *target,
                                const char *grants, el_error *err)
 {
     char why[1024];
@@ -197,7 +196,7 @@ el_status el_provider_add(el_runtime *rt, const char *scheme, const char *target
                           (const char *)sqlite3_column_text(q, 0), scheme);
     sqlite3_finalize(q);
     if (st == EL_OK)
-        st = audit_binding(rt, EL_AUDIT_BIND, scheme, target, joined, err);
+        st = el__provider_audit_binding(rt, EL_AUDIT_BIND, scheme, target, joined, err);
     if (st != EL_OK)
         return st;
     if (sqlite3_prepare_v2(db, "INSERT INTO providers(scheme, target, grants, added_at) VALUES(?1, ?2, ?3, ?4)", -1, &q,
@@ -224,7 +223,7 @@ el_status el_provider_remove(el_runtime *rt, const char *scheme, el_error *err)
     if (strcmp(b.scheme, scheme) != 0) /* bound() matches a URI inside the scheme too */
         st = el_error_set(err, EL_ERR_NOTFOUND, "%.200s: no provider is bound to this scheme (%s is)", scheme, b.scheme);
     if (st == EL_OK)
-        st = audit_binding(rt, EL_AUDIT_UNBIND, b.scheme, b.target, "", err);
+        st = el__provider_audit_binding(rt, EL_AUDIT_UNBIND, b.scheme, b.target, "", err);
     el__provider_binding_clear(&b);
     if (st != EL_OK)
         return st;

@@ -93,6 +93,11 @@ bool el__provider_target_valid(const char *target);
  * (*out malloc'd strings, also on failure: free what *n counts); false when out of memory. */
 el_status el__provider_join_grants(const char *const *grants, size_t n, char *out, size_t cap, el_error *err);
 bool el__provider_split_grants(const char *joined, char ***out, size_t *n);
+/* provider.c: the operator's audit record of a binding change (decision: provider_bind/unbind,
+ * route_add/remove; what: the scheme or route prefix; grants joined as stored), the runtime's
+ * own (no capsule instance). EL_ERR_IO "refused: the audit log cannot be written" on failure. */
+el_status el__provider_audit_binding(el_runtime *rt, const char *decision, const char *what, const char *target,
+                                     const char *grants, el_error *err);
 /* provider.c: opens (verifies) what target (el__provider_target_valid) names: a CID from the
  * store, or the highest installed, trusted NAME@RANGE; cid receives its CID. */
 el_status el__provider_target_open(el_runtime *rt, const char *target, struct el_artifact **out, char cid[EL_CID_MAX],

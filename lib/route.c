@@ -42,23 +42,6 @@ bool el_route_prefix_valid(const char *p)
     return true;
 }
 
-/* The operator's record of a route change (the runtime's own, no capsule instance). */
-static el_status audit_route(el_runtime *rt, const char *decision, const char *prefix, const char *target,
-                             const char *grants, el_error *err)
-{
-    char why[1024];
-    snprintf(why, sizeof why, "%s -> %s by the operator%s%.900s", prefix, target, grants[0] ? "; grants: " : "", grants);
-    for (char *p = why; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
-    el_audit_record r = {.capsule = "", .capsule_id = "", .publisher = "", .resource = prefix, .action = "",
-                         .decision = decision, .reason = why, .token_id = ""};
-    el_status st = el_audit_append(rt, &r, err);
-    if (st != EL_OK)
-        el_error_set(err, EL_ERR_IO, "refused: the audit log cannot be written (%.200s)", err->msg);
-    return st;
-}
-
 /* One statement on the state database: prepared, text parameters bound in order. */
 static el_status prepare(el_runtime *rt, const char *sql, sqlite3_stmt **q, el_error *err, int n, ...)
 {
@@ -114,7 +97,7 @@ el_status el_route_add(el_runtime *rt, const char *prefix, const char *target, c
                           (const char *)sqlite3_column_text(q, 0), prefix);
     sqlite3_finalize(q);
     if (st == EL_OK)
-        st = audit_route(rt, EL_AUDIT_ROUTE_ADD, prefix, target, joined, err);
+        st = el__provider_audit_binding(rt, EL_AUDIT_ROUTE_ADD, prefix, target, joined, err);
     if (st != EL_OK)
         return st;
     char when[24];
@@ -173,7 +156,7 @@ el_status el_route_remove(el_runtime *rt, const char *prefix, el_error *err)
     if (st == EL_OK && (st = one_route(q, &r, err)) == EL_ERR_NOTFOUND)
         return el_error_set(err, EL_ERR_NOTFOUND, "%.200s: no such route (elastos route list)", prefix ? prefix : "");
     if (st == EL_OK)
-        st = audit_route(rt, EL_AUDIT_ROUTE_REMOVE, r.prefix, r.target, "", err);
+        st = el__provider_audit_binding(rt, EL_AUDIT_ROUTE_REMOVE, r.prefix, r.target, "", err);
     el_route_clear(&r);
     if (st != EL_OK || (st = prepare(rt, "DELETE FROM routes WHERE prefix = ?1", &q, err, 1, prefix)) != EL_OK)
         return st;
