@@ -330,21 +330,9 @@ static ptrdiff_t inst_output(void *arg, int fd, const unsigned char *d, size_t n
     inst *in = arg;
     http_capture *c = in->cap;
     if (c && fd == 1) { /* only the capsule's own thread writes it, and op_http reads it after */
-        if (c->len + n > HTTP_OUT_MAX) {
+        if (c->len + n > HTTP_OUT_MAX || !EL__GROW(c->out, c->cap, c->len + n, 16384, HTTP_OUT_MAX)) {
             c->overflow = true;
             return (ptrdiff_t)n;
-        }
-        if (c->len + n > c->cap) {
-            size_t nc = c->cap ? c->cap : 16384;
-            while (nc < c->len + n)
-                nc *= 2;
-            unsigned char *nb = realloc(c->out, nc);
-            if (!nb) {
-                c->overflow = true;
-                return (ptrdiff_t)n;
-            }
-            c->out = nb;
-            c->cap = nc;
         }
         memcpy(c->out + c->len, d, n);
         c->len += n;
