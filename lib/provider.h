@@ -110,6 +110,24 @@ bool el__provider_builtin(const char *scheme);
 struct el_provider_binding;
 el_status el__provider_bound(el_runtime *rt, const char *uri, struct el_provider_binding *b, el_error *err);
 void el__provider_binding_clear(struct el_provider_binding *b);
+/* provider.c: a binding's (or a route's, route.c) target: a CID, or NAME[@RANGE] with NAME a
+ * capsule name (1-64 of [a-z0-9._-]) and RANGE a semver range. */
+bool el__provider_target_valid(const char *target);
+/* provider.c: grants[0..n) (each RESOURCE:ACTION[,ACTION]..., no newline; at most
+ * EL_PROVIDER_GRANTS_MAX) checked and joined by newlines into out (cap bytes), as stored in the
+ * state database; EL_ERR_USAGE naming the bad one. el__provider_split_grants is the inverse
+ * (*out malloc'd strings, also on failure: free what *n counts); false when out of memory. */
+el_status el__provider_join_grants(const char *const *grants, size_t n, char *out, size_t cap, el_error *err);
+bool el__provider_split_grants(const char *joined, char ***out, size_t *n);
+/* provider.c: the operator's audit record of a binding change (decision: provider_bind/unbind,
+ * route_add/remove; what: the scheme or route prefix; grants joined as stored), the runtime's
+ * own (no capsule instance). EL_ERR_IO "refused: the audit log cannot be written" on failure. */
+el_status el__provider_audit_binding(el_runtime *rt, const char *decision, const char *what, const char *target,
+                                     const char *grants, el_error *err);
+/* provider.c: opens (verifies) what target (el__provider_target_valid) names: a CID from the
+ * store, or the highest installed, trusted NAME@RANGE; cid receives its CID. */
+el_status el__provider_target_open(el_runtime *rt, const char *target, struct el_artifact **out, char cid[EL_CID_MAX],
+                                   el_error *err);
 /* provider.c: opens (verifies) what target names for scheme: installed, trusted, wasm and
  * declaring scheme in its provides; cid receives its CID. */
 el_status el__provider_open(el_runtime *rt, const char *scheme, const char *target, struct el_artifact **out,

@@ -17,6 +17,7 @@
 #include "elastos/audit.h"
 #include "elastos/broker.h"
 #include "elastos/launch.h"
+#include "elastos/route.h"
 #include "protocol_internal.h"
 #include "elastos/sign.h"
 #include "elastos/store.h"
@@ -36,11 +37,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <spawn.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,6 +85,16 @@ typedef struct message {
 } message;
 
 typedef enum { ST_RUNNING, ST_EXITED } inst_state;
+
+/* What one request of the HTTP front collects of its capsule's run (op_http owns it): stdout up
+ * to HTTP_OUT_MAX bytes, then how the instance ended (run_inst fills those). */
+#define HTTP_OUT_MAX ((size_t)8 << 20)
+typedef struct http_capture {
+    unsigned char *out;
+    size_t len, cap;
+    bool overflow;
+    int exit_code;
+} http_capture;
 
 typedef struct serve serve;
 typedef struct kept kept;
@@ -123,6 +138,7 @@ typedef struct inst {
     size_t mb_n, mb_bytes;
     outbox *out; /* what it sent, undelivered (NULL until its first send) */
     kept *kept;  /* a kept provider's instance: its record (NULL: an ordinary capsule) */
+    http_capture *cap; /* an HTTP front request's: its stdout goes there, not to the log */
 } inst;
 
 struct serve {
@@ -151,6 +167,12 @@ struct serve {
     /* kept provider instances (mu; pcv: a call was queued, taken, answered or cut) */
     kept *kepts;
     pthread_cond_t pcv;
+    /* the HTTP front (docs/web.md): the bound listener, handed to the gateway process, and the
+     * gateway's control socket, on which it asks for daemon connections (main loop only) */
+    int http_fd, gw_ctl;
+    pid_t gw_pid;
+    int64_t gw_started_ms;
+    char http_addr[EL_SERVE_HTTP_MAX];
 };
 
 static int64_t now_ms(void)
@@ -312,8 +334,17 @@ static el_status art_get(serve *sv, const char *path, cached_art **out, el_error
 
 static ptrdiff_t inst_output(void *arg, int fd, const unsigned char *d, size_t n)
 {
-    (void)fd;
     inst *in = arg;
+    http_capture *c = in->cap;
+    if (c && fd == 1) { /* only the capsule's own thread writes it, and op_http reads it after */
+        if (c->len + n > HTTP_OUT_MAX || !EL__GROW(c->out, c->cap, c->len + n, 16384, HTTP_OUT_MAX)) {
+            c->overflow = true;
+            return (ptrdiff_t)n;
+        }
+        memcpy(c->out + c->len, d, n);
+        c->len += n;
+        return (ptrdiff_t)n;
+    }
     pthread_mutex_lock(&in->log_mu);
     for (size_t i = 0; i < n; i++) {
         in->log[in->log_head] = d[i];
@@ -445,6 +476,8 @@ static void run_inst(inst *in)
     pthread_mutex_lock(&sv->mu);
     in->state = ST_EXITED;
     in->exit_code = code;
+    if (in->cap)
+        in->cap->exit_code = code;
     in->ended_ms = now_ms();
     snprintf(in->reason, sizeof in->reason, "%s", st == EL_OK ? "" : err.msg);
     mailbox_free(in);
@@ -657,6 +690,9 @@ typedef struct launch_spec {
     json_t *limits;        /* {memory_mb?, cpu_ms?, wall_ms?}: narrowing only */
     cached_art *ca;        /* the verified artifact (art_get), handed over */
     kept *kept;            /* a kept provider's instance for this record (NULL: none) */
+    const unsigned char *input; /* stdin (an HTTP request's body; must outlive the run) */
+    size_t input_len;
+    http_capture *cap;     /* an HTTP request's: collects stdout and the exit */
 } launch_spec;
 
 static char **strings(json_t *a, size_t *n)
@@ -795,6 +831,7 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
     }
     in->sv = sv;
     in->ca = ls->ca;
+    in->cap = ls->cap;
     pthread_mutex_init(&in->log_mu, NULL);
     in->log_cap = sv->o.log_cap;
     in->log = malloc(in->log_cap);
@@ -834,6 +871,7 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
                                     .env_values = in->env ? (const char *const *)in->env + in->n_env : NULL,
                                     .n_env = in->env ? in->n_env : 0, .limits = ls->limits ? &in->limits : NULL,
                                     .stdio = EL_STDIO_CUSTOM, .output = inst_output, .output_arg = in,
+                                    .input = ls->input, .input_len = ls->input_len,
                                     .gate = inst_gate, .gate_arg = in, .lock = inst_hold, .stop = &in->stop,
                                     .router = &in->router};
         st = el_launch_prepare(sv->rt, &in->spec, &in->l, err);
@@ -1408,6 +1446,18 @@ static json_t *op_ps(serve *sv)
 
 static json_t *op_wait(serve *sv, const char *id, bool reap);
 
+/* Forgets an exited instance (mu held). */
+static void forget_inst(serve *sv, inst *in)
+{
+    for (inst **pp = &sv->insts; *pp; pp = &(*pp)->next)
+        if (*pp == in) {
+            *pp = in->next;
+            break;
+        }
+    sv->exited--;
+    inst_free(in);
+}
+
 /* How long stop waits for its capsule, and shutdown for all of them. A capsule sees its stop flag
  * within an epoch tick in its code and within a poll slice in a blocking WASI call (wasm.c), so
  * this is only reached by one stuck in something else. */
@@ -1465,15 +1515,8 @@ static json_t *op_wait(serve *sv, const char *id, bool reap)
             r = fail(EL_ERR_NOTFOUND, "the instance exited and was forgotten");
         else {
             r = json_pack("{s:b, s:o}", "ok", 1, "instance", inst_json(in));
-            if (reap) {
-                for (inst **pp = &sv->insts; *pp; pp = &(*pp)->next)
-                    if (*pp == in) {
-                        *pp = in->next;
-                        break;
-                    }
-                sv->exited--;
-                inst_free(in);
-            }
+            if (reap)
+                forget_inst(sv, in);
         }
     }
     pthread_mutex_unlock(&sv->mu);
@@ -1505,6 +1548,194 @@ static json_t *op_logs(serve *sv, const char *id)
     return r;
 }
 
+/* ---- the HTTP front's requests (docs/web.md) ---------------------------------------------------- */
+
+/* A path as the gateway sends it (decoded, checked there; checked again here, at the boundary):
+ * absolute, no control byte, no "." or ".." segment. */
+static bool http_path_ok(const char *p, size_t len)
+{
+    if (len == 0 || len > 8192 || p[0] != '/' || strlen(p) != len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+            return false;
+    for (const char *seg = p + 1;; seg = strchr(seg, '/') + 1) {
+        size_t l = strcspn(seg, "/");
+        if ((l == 1 && seg[0] == '.') || (l == 2 && seg[0] == '.' && seg[1] == '.'))
+            return false;
+        if (!seg[l])
+            return true;
+    }
+}
+
+/* HTTP_<NAME> of a request header name: letters upper-cased, '-' as '_'; false for a name
+ * that is not [A-Za-z0-9-] (such a header is not passed on), and for Proxy (httpoxy: a
+ * capsule's HTTP library would take HTTP_PROXY for its proxy). */
+static bool http_var(const char *name, size_t len, char *out, size_t cap)
+{
+    if (len == 0 || len + 6 > cap || (len == 5 && !strncasecmp(name, "proxy", 5)))
+        return false;
+    memcpy(out, "HTTP_", 5);
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
+            return false;
+        out[5 + i] = c == '-' ? '_' : (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+    }
+    out[5 + len] = 0;
+    return true;
+}
+
+static void env_set(json_t *env, const char *name, const char *value)
+{
+    json_object_set_new(env, name, json_string(value ? value : ""));
+}
+
+/* The CGI/WAGI environment of one request (RFC 3875 section 4.1, WAGI's X_* additions): only
+ * this request's values, HTTP_* from its headers (repeated ones joined by ", "); Content-Type
+ * and Content-Length as CONTENT_*. NULL when out of memory or a header is malformed. */
+static json_t *http_env(serve *sv, json_t *req, const el_route *r, size_t body_len)
+{
+    const char *path = json_string_value(json_object_get(req, "path"));
+    const char *query = json_string_value(json_object_get(req, "query"));
+    const char *remote = json_string_value(json_object_get(req, "remote"));
+    json_t *env = json_object();
+    if (!env)
+        return NULL;
+    size_t pl = strlen(r->prefix) - 1; /* SCRIPT_NAME: the prefix without its last '/' */
+    char script[EL_ROUTE_PREFIX_MAX + 1], port[8] = "", host[EL_SERVE_HTTP_MAX], num[24], matched[EL_ROUTE_PREFIX_MAX + 8];
+    snprintf(script, sizeof script, "%.*s", (int)pl, r->prefix);
+    snprintf(host, sizeof host, "%s", sv->http_addr);
+    char *colon = strrchr(host, ':');
+    if (colon) {
+        snprintf(port, sizeof port, "%s", colon + 1);
+        *colon = 0;
+    }
+    snprintf(num, sizeof num, "%zu", body_len);
+    snprintf(matched, sizeof matched, "%s...", r->prefix);
+    env_set(env, "GATEWAY_INTERFACE", "CGI/1.1");
+    env_set(env, "SERVER_SOFTWARE", "elastos-gateway");
+    env_set(env, "SERVER_PROTOCOL", "HTTP/1.1");
+    env_set(env, "SERVER_NAME", host);
+    env_set(env, "SERVER_PORT", port);
+    env_set(env, "REQUEST_METHOD", json_string_value(json_object_get(req, "method")));
+    env_set(env, "SCRIPT_NAME", script);
+    env_set(env, "PATH_INFO", strlen(path) > pl ? path + pl : "");
+    env_set(env, "X_RAW_PATH_INFO", strlen(path) > pl ? path + pl : "");
+    env_set(env, "X_MATCHED_ROUTE", matched);
+    env_set(env, "QUERY_STRING", query);
+    env_set(env, "REMOTE_ADDR", remote);
+    env_set(env, "REMOTE_HOST", remote);
+    env_set(env, "CONTENT_LENGTH", body_len ? num : "");
+    env_set(env, "CONTENT_TYPE", "");
+    char *url = NULL;
+    if (asprintf(&url, "http://%s%s%s%s", sv->http_addr, path, query && *query ? "?" : "", query ? query : "") > 0)
+        env_set(env, "X_FULL_URL", url);
+    free(url);
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(req, "headers"), i, h)
+    {
+        const char *line = json_string_value(h), *sep = strchr(line, ':');
+        char name[256];
+        if (!sep || strlen(line) != json_string_length(h)) {
+            json_decref(env);
+            return NULL;
+        }
+        const char *value = sep + 1 + (sep[1] == ' ');
+        if ((size_t)(sep - line) == 12 && !strncasecmp(line, "content-type", 12)) {
+            env_set(env, "CONTENT_TYPE", value);
+            continue;
+        }
+        if (((size_t)(sep - line) == 14 && !strncasecmp(line, "content-length", 14)) ||
+            !http_var(line, (size_t)(sep - line), name, sizeof name))
+            continue;
+        const char *old = json_string_value(json_object_get(env, name));
+        char *joined = NULL;
+        if (old && asprintf(&joined, "%s, %s", old, value) < 0)
+            joined = NULL;
+        env_set(env, name, old ? joined : value);
+        free(joined);
+    }
+    return env;
+}
+
+/* The gateway's request: {"op":"http", method, path, query, headers: ["Name: value"...], body
+ * (base64), remote}. Runs the route's capsule once, here, with the request as its input, and
+ * answers {"ok":true,"routed":true,"exit_code":N,"stdout":BASE64,"overflow":bool}, or
+ * {"ok":true,"routed":false} when no route serves the path, or a refusal (it could not start:
+ * the reason stays in the daemon; the gateway shows none of it). */
+static json_t *op_http(serve *sv, json_t *req)
+{
+    json_t *jp = json_object_get(req, "path"), *jb = json_object_get(req, "body");
+    const char *path = json_string_value(jp);
+    if (!json_object_get(req, "method") || !json_object_get(req, "remote") || !jp ||
+        !http_path_ok(path, json_string_length(jp)) || json_array_size(json_object_get(req, "headers")) > 256)
+        return fail(EL_ERR_USAGE, "http: needs method, remote and an absolute path without . or .. segments");
+    size_t body_len = 0;
+    uint8_t *body = jb ? el_protocol_base64_decode(json_string_value(jb), &body_len) : NULL;
+    if (jb && !body)
+        return fail(EL_ERR_USAGE, "http: body is not base64");
+    el_route r;
+    el_error err = {0};
+    pthread_mutex_lock(&sv->rt_mu);
+    el_status st = el_route_match(sv->rt, path, &r, &err);
+    pthread_mutex_unlock(&sv->rt_mu);
+    if (st == EL_ERR_NOTFOUND) {
+        free(body);
+        return json_pack("{s:b, s:b}", "ok", 1, "routed", 0);
+    }
+    json_t *env = st == EL_OK ? http_env(sv, req, &r, body_len) : NULL, *grants = json_array();
+    if (st == EL_OK && !env)
+        st = el_error_set(&err, EL_ERR_USAGE, "http: malformed headers");
+    for (size_t i = 0; st == EL_OK && i < r.n_grants; i++)
+        json_array_append_new(grants, json_string(r.grants[i]));
+    http_capture cap = {0};
+    launch_spec ls = {.grants = grants, .env = env, .input = body, .input_len = body_len, .cap = &cap};
+    char file[PATH_MAX];
+    bool by_cid = st == EL_OK && el_cid_validate(r.target, NULL) == EL_OK;
+    if (st == EL_OK) {
+        pthread_mutex_lock(&sv->rt_mu);
+        st = resolve_locked(sv, by_cid ? r.target : NULL, by_cid ? NULL : r.target, file, &err);
+        pthread_mutex_unlock(&sv->rt_mu);
+    }
+    if (st == EL_OK)
+        st = art_get(sv, file, &ls.ca, &err);
+    inst *in = NULL;
+    char id[EL_CAPSULE_ID_LEN + 1] = "";
+    if (st == EL_OK) {
+        pthread_mutex_lock(&sv->rt_mu);
+        st = launch_locked(sv, &ls, true, &in, &err);
+        if (st == EL_OK)
+            snprintf(id, sizeof id, "%s", in->id);
+        pthread_mutex_unlock(&sv->rt_mu);
+    }
+    if (st == EL_OK) {
+        run_inst(in);
+        pthread_mutex_lock(&sv->mu);
+        if ((in = find_inst(sv, id)) && in->state == ST_EXITED)
+            forget_inst(sv, in);
+        pthread_mutex_unlock(&sv->mu);
+    }
+    json_t *resp;
+    if (st != EL_OK) {
+        el__log(sv->rt, EL_LOG_WARNING, "http: %s %s: %s", r.prefix ? r.prefix : "", r.target ? r.target : "", err.msg);
+        resp = fail(st, "the route's capsule could not start");
+    } else {
+        char *b64 = el_protocol_base64_encode(cap.out ? cap.out : (const unsigned char *)"", cap.len);
+        resp = b64 ? json_pack("{s:b, s:b, s:i, s:s, s:b}", "ok", 1, "routed", 1, "exit_code", cap.exit_code, "stdout", b64,
+                               "overflow", cap.overflow)
+                   : fail(EL_ERR_INTERNAL, "out of memory");
+        free(b64);
+    }
+    free(cap.out);
+    free(body);
+    json_decref(env);
+    json_decref(grants);
+    el_route_clear(&r);
+    return resp;
+}
+
 typedef struct api_field {
     const char *name;
     int type; /* JSON_STRING, JSON_ARRAY (of strings), JSON_TRUE (a boolean) */
@@ -1513,7 +1744,7 @@ typedef struct api_field {
 
 typedef struct api_op {
     const char *op;
-    api_field f[6];
+    api_field f[8];
 } api_op;
 
 static const api_op OPS[] = {
@@ -1524,6 +1755,8 @@ static const api_op OPS[] = {
     {"wait", {{"id", JSON_STRING, true}, {"reap", JSON_TRUE, false}}},
     {"logs", {{"id", JSON_STRING, true}}},
     {"ping", {{0}}},
+    {"http", {{"method", JSON_STRING, true}, {"path", JSON_STRING, true}, {"query", JSON_STRING, false},
+              {"headers", JSON_ARRAY, false}, {"body", JSON_STRING, false}, {"remote", JSON_STRING, true}}},
 };
 
 el_status el__serve_parse_request(const char *line, size_t len, json_t **out, el_error *err)
@@ -1542,7 +1775,7 @@ el_status el__serve_parse_request(const char *line, size_t len, json_t **out, el
     if (!json_is_object(req))
         st = el_error_set(err, EL_ERR_USAGE, "a request is one JSON object per line");
     else if (!spec)
-        st = el_error_set(err, EL_ERR_USAGE, "\"op\" must be one of run, ps, stop, wait, logs, ping");
+        st = el_error_set(err, EL_ERR_USAGE, "\"op\" must be one of run, ps, stop, wait, logs, ping, http");
     const char *key;
     json_t *v;
     if (st == EL_OK)
@@ -1600,8 +1833,14 @@ static json_t *dispatch(serve *sv, json_t *req)
         return op_wait(sv, id, json_is_true(json_object_get(req, "reap")));
     if (!strcmp(op, "logs"))
         return op_logs(sv, id);
-    if (!strcmp(op, "ping"))
-        return json_pack("{s:b, s:i}", "ok", 1, "pid", (int)getpid());
+    if (!strcmp(op, "http"))
+        return op_http(sv, req);
+    if (!strcmp(op, "ping")) {
+        json_t *r = json_pack("{s:b, s:i}", "ok", 1, "pid", (int)getpid());
+        if (sv->http_addr[0])
+            json_object_set_new(r, "http", json_string(sv->http_addr));
+        return r;
+    }
     return fail(EL_ERR_USAGE, "unknown op (run, ps, stop, wait, logs, ping)");
 }
 
@@ -1626,6 +1865,7 @@ typedef struct conn {
     char *buf;          /* received bytes [0, len) of cap; the next request starts at 0 */
     size_t len, cap;
     bool eof;
+    bool http_only;     /* the gateway's (docs/web.md): op http alone, which no other client may use */
 } conn;
 
 enum { RL_LINE, RL_EOF, RL_LONG, RL_SLOW, RL_IDLE };
@@ -1739,6 +1979,9 @@ static void *conn_main(void *arg)
         el_error err;
         if (el__serve_parse_request(c->buf, n, &req, &err) != EL_OK)
             resp = fail(err.code, err.msg);
+        else if (c->http_only != !strcmp(json_string_value(json_object_get(req, "op")), "http"))
+            resp = fail(EL_ERR_TRUST, c->http_only ? "the HTTP front's connections take op http only"
+                                                   : "op http is the HTTP front's own");
         else
             resp = dispatch(sv, req);
         json_decref(req);
@@ -1786,6 +2029,8 @@ static bool conn_admit(serve *sv)
     return true;
 }
 
+static void conn_start(serve *sv, int fd, bool http_only);
+
 static void accept_one(serve *sv, int lfd)
 {
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -1799,6 +2044,12 @@ static void accept_one(serve *sv, int lfd)
         close(fd);
         return;
     }
+    conn_start(sv, fd, false);
+}
+
+/* Serves fd as a client connection on a thread of its own (closed when there is no room). */
+static void conn_start(serve *sv, int fd, bool http_only)
+{
     struct timeval tv = {.tv_sec = CONN_LINE_MS / 1000}; /* a client that reads no answer frees its thread */
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     conn *c = calloc(1, sizeof *c);
@@ -1807,6 +2058,7 @@ static void accept_one(serve *sv, int lfd)
     if (room) {
         c->sv = sv;
         c->fd = fd;
+        c->http_only = http_only;
         c->idle_since = mono_ms();
         c->next = sv->conn_list;
         sv->conn_list = c;
@@ -1871,12 +2123,202 @@ static el_status listen_socket(serve *sv, int *out, int *lock_fd, el_error *err)
     return EL_OK;
 }
 
+/* ---- the HTTP front: its listener and the gateway process (docs/web.md) --------------------------- */
+
+/* Binds and listens on spec ("PORT", "ADDR:PORT", "[ADDR6]:PORT"; ADDR an IP address or
+ * localhost, never a wildcard); sv->http_addr becomes the address as bound, which is also what
+ * the gateway requires of every request's Host header. */
+static el_status http_listen(serve *sv, const char *spec, el_error *err)
+{
+    char host[64] = "127.0.0.1";
+    const char *port = spec, *colon = strrchr(spec, ':');
+    bool v6 = spec[0] == '[';
+    if (colon) {
+        size_t hl = (size_t)(colon - spec);
+        if (v6 && (hl < 3 || spec[hl - 1] != ']'))
+            return el_error_set(err, EL_ERR_USAGE, "--http %.80s: expected [ADDR6]:PORT", spec);
+        if (hl - (v6 ? 2 : 0) >= sizeof host || hl == 0)
+            return el_error_set(err, EL_ERR_USAGE, "--http %.80s: expected PORT, ADDR:PORT or [ADDR6]:PORT", spec);
+        snprintf(host, sizeof host, "%.*s", (int)(hl - (v6 ? 2 : 0)), spec + (v6 ? 1 : 0));
+        port = colon + 1;
+    }
+    unsigned long pn = 0;
+    size_t digits = strspn(port, "0123456789");
+    if (digits == 0 || digits > 5 || port[digits] || (pn = strtoul(port, NULL, 10)) > 65535)
+        return el_error_set(err, EL_ERR_USAGE, "--http %.80s: the port must be 0-65535 (0: one the kernel picks)", spec);
+    if (!strcmp(host, "localhost"))
+        snprintf(host, sizeof host, "127.0.0.1");
+    struct sockaddr_storage ss = {0};
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    socklen_t alen;
+    bool loop;
+    if (!v6 && inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)pn);
+        alen = sizeof *a4;
+        loop = (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
+        if (a4->sin_addr.s_addr == htonl(INADDR_ANY))
+            return el_error_set(err, EL_ERR_USAGE, "--http %.80s: a wildcard address is not taken: name the address", spec);
+    } else if (v6 && inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)pn);
+        alen = sizeof *a6;
+        loop = IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr);
+        if (IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr))
+            return el_error_set(err, EL_ERR_USAGE, "--http %.80s: a wildcard address is not taken: name the address", spec);
+    } else {
+        return el_error_set(err, EL_ERR_USAGE, "--http %.80s: the address must be an IP address or localhost", spec);
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, alen) != 0 || listen(fd, 128) != 0 ||
+        getsockname(fd, (struct sockaddr *)&ss, &alen) != 0) {
+        el_status st = el_error_set(err, EL_ERR_IO, "--http %.80s: cannot listen there: %s", spec, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return st;
+    }
+    unsigned bound = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
+    snprintf(sv->http_addr, sizeof sv->http_addr, v6 ? "[%s]:%u" : "%s:%u", host, bound);
+    if (!loop)
+        el__log(sv->rt, EL_LOG_WARNING, "serve: the HTTP front listens on %s, reachable beyond this host", sv->http_addr);
+    sv->http_fd = fd;
+    return EL_OK;
+}
+
+#define GW_BACKOFF_MAX_MS 30000
+
+/* Starts the gateway process on the listener (its fd 3) and a control socket (its fd 4), with
+ * no environment and no signal blocked; on failure, tries again after a growing pause. */
+static void gw_spawn(serve *sv, const char *gateway, int64_t *backoff_ms)
+{
+    int sp[2] = {-1, -1};
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
+        el__log(sv->rt, EL_LOG_ERROR, "serve: http front: socketpair: %s", strerror(errno));
+        return;
+    }
+    int lfd = fcntl(sv->http_fd, F_DUPFD_CLOEXEC, 10), cfd = fcntl(sp[1], F_DUPFD_CLOEXEC, 10);
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_adddup2(&fa, lfd, 3);
+    posix_spawn_file_actions_adddup2(&fa, cfd, 4);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+    char *argv[] = {(char *)gateway, sv->http_addr, NULL}, *envp[] = {NULL};
+    pid_t pid = 0;
+    int rc = lfd < 0 || cfd < 0 ? errno : posix_spawn(&pid, gateway, &fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (lfd >= 0)
+        close(lfd);
+    if (cfd >= 0)
+        close(cfd);
+    close(sp[1]);
+    sv->gw_started_ms = mono_ms();
+    if (rc != 0) {
+        close(sp[0]);
+        el__log(sv->rt, EL_LOG_ERROR, "serve: cannot start the HTTP front %s: %s (again in %lld s)", gateway, strerror(rc),
+                (long long)(*backoff_ms / 1000));
+        sv->gw_started_ms += *backoff_ms;
+        *backoff_ms = *backoff_ms * 2 > GW_BACKOFF_MAX_MS ? GW_BACKOFF_MAX_MS : *backoff_ms * 2;
+        return;
+    }
+    sv->gw_ctl = sp[0];
+    sv->gw_pid = pid;
+}
+
+/* The gateway asked for daemon connections (one byte each): each is one end of a new socket
+ * pair sent back with SCM_RIGHTS, the other served here as an http-only connection. */
+static void gw_ctl_read(serve *sv)
+{
+    char b[64];
+    ssize_t n = read(sv->gw_ctl, b, sizeof b);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) { /* the gateway is gone: the main loop starts another */
+        close(sv->gw_ctl);
+        sv->gw_ctl = -1;
+        return;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        int p[2] = {-1, -1};
+        bool have = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) == 0;
+        char one = have ? 'c' : 'x', ctl[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = {.iov_base = &one, .iov_len = 1};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+        memset(ctl, 0, sizeof ctl);
+        if (have) {
+            m.msg_control = ctl;
+            m.msg_controllen = sizeof ctl;
+            struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(c), &p[1], sizeof(int));
+        }
+        bool sent = sendmsg(sv->gw_ctl, &m, MSG_NOSIGNAL) == 1;
+        if (have)
+            close(p[1]);
+        if (have && sent)
+            conn_start(sv, p[0], true);
+        else if (have)
+            close(p[0]);
+    }
+}
+
+/* Once per main-loop turn: notices a gateway that exited and starts it (again). */
+static void gw_check(serve *sv, const char *gateway, int64_t *backoff_ms)
+{
+    if (sv->http_fd < 0)
+        return;
+    int ws;
+    if (sv->gw_pid > 0 && waitpid(sv->gw_pid, &ws, WNOHANG) == sv->gw_pid) {
+        el__log(sv->rt, EL_LOG_WARNING, "serve: the HTTP front (pid %d) %s %d: restarting it", (int)sv->gw_pid,
+                WIFSIGNALED(ws) ? "was killed by signal" : "exited with", WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws));
+        sv->gw_pid = 0;
+        if (sv->gw_ctl >= 0)
+            close(sv->gw_ctl);
+        sv->gw_ctl = -1;
+    }
+    if (sv->gw_pid == 0 && mono_ms() >= sv->gw_started_ms + 1000)
+        gw_spawn(sv, gateway, backoff_ms);
+}
+
+/* Stops the gateway (SIGTERM, then SIGKILL after 2 s) and closes the front's sockets. */
+static void gw_stop(serve *sv)
+{
+    if (sv->gw_pid > 0) {
+        kill(sv->gw_pid, SIGTERM);
+        int ws;
+        for (int i = 0; i < 200 && waitpid(sv->gw_pid, &ws, WNOHANG) == 0; i++) {
+            struct timespec t = {0, 10000000L};
+            nanosleep(&t, NULL);
+        }
+        if (kill(sv->gw_pid, SIGKILL) == 0)
+            waitpid(sv->gw_pid, &ws, 0);
+        sv->gw_pid = 0;
+    }
+    if (sv->gw_ctl >= 0)
+        close(sv->gw_ctl);
+    if (sv->http_fd >= 0)
+        close(sv->http_fd);
+    sv->gw_ctl = sv->http_fd = -1;
+}
+
 el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
 {
     serve *sv = calloc(1, sizeof *sv);
     if (!sv)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     sv->rt = rt;
+    sv->http_fd = sv->gw_ctl = -1;
     if (opts)
         sv->o = *opts;
     else
@@ -1916,14 +2358,25 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
         st = el_wasm_prepare(rt, sv->o.max_running + 64, err);
     if (st == EL_OK)
         st = listen_socket(sv, &lfd, &lock_fd, err);
+    if (st == EL_OK && sv->o.http && !sv->o.gateway)
+        st = el_error_set(err, EL_ERR_USAGE, "serve: an HTTP front needs the elastos-gateway program");
+    if (st == EL_OK && sv->o.http)
+        st = http_listen(sv, sv->o.http, err);
+    int64_t gw_backoff = 1000;
+    if (st == EL_OK && sv->http_fd >= 0) {
+        if (sv->o.http_bound)
+            snprintf(sv->o.http_bound, EL_SERVE_HTTP_MAX, "%s", sv->http_addr);
+        gw_spawn(sv, sv->o.gateway, &gw_backoff);
+    }
     if (st == EL_OK && sv->o.ready_fd >= 0) {
         (void)!write(sv->o.ready_fd, "ready\n", 6);
         close(sv->o.ready_fd);
     }
     int64_t last_flush = mono_ms();
     while (st == EL_OK) {
-        struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
-        int n = poll(p, 2, 1000);
+        struct pollfd p[3] = {{.fd = lfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN},
+                              {.fd = sv->gw_ctl, .events = POLLIN}};
+        int n = poll(p, 3, 1000);
         if (n < 0 && errno != EINTR) {
             st = el_error_set(err, EL_ERR_INTERNAL, "poll: %s", strerror(errno));
             break;
@@ -1936,6 +2389,9 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
         }
         if (n > 0 && (p[0].revents & POLLIN))
             accept_one(sv, lfd);
+        if (n > 0 && sv->gw_ctl >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR)))
+            gw_ctl_read(sv);
+        gw_check(sv, sv->o.gateway, &gw_backoff);
         if (mono_ms() - last_flush >= 1000) { /* token uses are batched: write them at least every second */
             pthread_mutex_lock(&sv->rt_mu);
             el_error fe;
@@ -1946,7 +2402,9 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
         }
     }
 
-    /* Shutdown: no new launches, stop every capsule, let connections finish, flush the audit. */
+    /* Shutdown: no new requests, no new launches, stop every capsule, let connections finish,
+     * flush the audit. */
+    gw_stop(sv);
     char path[PATH_MAX];
     if (lfd >= 0) {
         close(lfd);
