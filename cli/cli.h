@@ -92,13 +92,27 @@ int cmd_tokens(int argc, char **argv);
 int cmd_epoch(int argc, char **argv);
 int cmd_provider(int argc, char **argv); /* cmd_provider.c */
 int cmd_route(int argc, char **argv);    /* cmd_route.c */
-/* One row of an operator's binding list (provider list, route list; cmd_route.c): "NAME TARGET
+/* One row of an operator's binding list (provider list, route list; cmd_binding.c): "NAME TARGET
  * ADDED[ grants: ...]" on stdout, or with arr an object {key: NAME, target, grants, added_at}
  * appended to it; cli_binding_end prints arr as one JSON line (when not NULL) and frees it. */
 typedef struct json_t json_t;
 void cli_binding_row(json_t *arr, const char *key, const char *name, const char *target, char *const *grants, size_t n,
                      long long added_at);
 void cli_binding_end(json_t *arr);
+/* A kind of binding (cmd_binding.c): `CMD add KEY NAME[@RANGE]|CID [--grant R:A]... | list [--json]
+ * | remove KEY` over the library's add/remove and a list that appends rows (cli_binding_row) to arr
+ * or prints them (arr NULL). cli_binding_main parses argv (argv[0] = CMD) and returns the exit code. */
+#define CLI_BINDING_GRANTS_MAX 16
+typedef struct cli_binding_kind {
+    const char *cmd, *what;       /* "provider", "SCHEME" */
+    const char *removed;          /* the word printed after KEY by remove */
+    size_t grants_max;
+    el_status (*add)(el_runtime *rt, const char *key, const char *target, const char *const *grants, size_t n,
+                     el_error *err);
+    el_status (*remove)(el_runtime *rt, const char *key, el_error *err);
+    el_status (*list)(el_runtime *rt, json_t *arr, el_error *err);
+} cli_binding_kind;
+int cli_binding_main(const cli_binding_kind *k, int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
 int cmd_build_rootfs(int argc, char **argv);
