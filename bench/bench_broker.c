@@ -1,5 +1,5 @@
 /*
- * bench_broker.c - host-side cost of the runtime protocol, without wasm: el_session_handle for
+ * bench_broker.c - host-side cost of the runtime protocol, without wasm: el_broker_session_handle for
  * ping and for a token-checked 4 KiB storage_read (what an elastos.call costs inside the runtime).
  *   bench_broker ARTIFACT PUBKEYFILE [N]   (the rtbench capsule and the key that signed it; N
  *   storage_reads, 50000 unless given, and 4N pings: a small N for callgrind)
@@ -26,7 +26,7 @@ static char *call(el_session *s, unsigned long long *id, const char *inner, size
 {
     static char msg[16384];
     int n = snprintf(msg, sizeof msg, "{\"id\":%llu,\"request\":%s}", ++*id, inner);
-    return el_session_handle(s, msg, (size_t)n, len);
+    return el_broker_session_handle(s, msg, (size_t)n, len);
 }
 
 int main(int argc, char **argv)
@@ -41,10 +41,10 @@ int main(int argc, char **argv)
     el_session *s;
     el_error err;
     uint8_t pk[EL_PK_BYTES];
-    if (!mkdtemp(home) || el_runtime_open(home, &rt, &err) != EL_OK || el_pubkey_parse(argv[2], pk, &err) != EL_OK ||
+    if (!mkdtemp(home) || el_runtime_open(home, &rt, &err) != EL_OK || el_sign_pubkey_parse(argv[2], pk, &err) != EL_OK ||
         el_trust_add(rt, pk, "bench", &err) != EL_OK || el_artifact_open(rt, argv[1], 0, &a, &err) != EL_OK ||
-        el_session_new(rt, a, NULL, &s, &err) != EL_OK || el_session_grant(s, "localhost://storage/*:read", &err) != EL_OK ||
-        el_session_grant(s, "localhost://storage/*:write", &err) != EL_OK) {
+        el_broker_session_new(rt, a, NULL, &s, &err) != EL_OK || el_broker_session_grant(s, "localhost://storage/*:read", &err) != EL_OK ||
+        el_broker_session_grant(s, "localhost://storage/*:write", &err) != EL_OK) {
         fprintf(stderr, "bench_broker: %s\n", err.msg);
         return 1;
     }
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
     }
     double t2 = now_ns();
     printf("broker_ping_ns %.0f\nbroker_storage_read_4k_ns %.0f\n", (t1 - t0) / n, (t2 - t1) / m);
-    el_session_free(s);
+    el_broker_session_free(s);
     el_artifact_close(a);
     el_runtime_close(rt);
     char cmd[PATH_MAX];

@@ -154,7 +154,7 @@ static int make_stage(const char *stage, const char *dir, const char *name)
     size_t len;
     el_error err;
     snprintf(src, sizeof src, "%s/capsule.json", stage);
-    if (el_read_file(src, 65536, &text, &len, &err) != EL_OK)
+    if (el_fs_read_file(src, 65536, &text, &len, &err) != EL_OK)
         return fail("read capsule.json", &err);
     char *at = strstr(text, "\"name\"");
     char *q1 = at ? strchr(at + 6, '"') : NULL, *q2 = q1 ? strchr(q1 + 1, '"') : NULL;
@@ -175,7 +175,7 @@ static int bench_resolve(const char *home, long n, const char *stage, const char
     el_error err;
     el_runtime *rt;
     el_keypair kp;
-    if (el_runtime_open(home, &rt, &err) != EL_OK || el_keypair_load(keyfile, &kp, &err) != EL_OK ||
+    if (el_runtime_open(home, &rt, &err) != EL_OK || el_sign_keypair_load(keyfile, &kp, &err) != EL_OK ||
         el_trust_add(rt, kp.pk, "bench", &err) != EL_OK)
         return fail("set-up", &err);
     /* A copy of the stage dir whose capsule.json is rewritten for each name. */
@@ -192,7 +192,7 @@ static int bench_resolve(const char *home, long n, const char *stage, const char
             el_store_install(rt, art, cid, &err) != EL_OK)
             return fail("pack + install", &err);
     }
-    el_keypair_wipe(&kp);
+    el_sign_keypair_wipe(&kp);
     /* As between an install and a later run: the store directory sits still for a moment, so the
      * warm-up's reconcile may record the directory's stamp (store.c: a stamp younger than 0.1 s
      * is not trusted) and the timed lookups measure the steady state. */
@@ -220,7 +220,7 @@ static char *call(el_session *s, unsigned long long *id, const char *inner)
     size_t len, n = strlen(inner) + 64;
     char *msg = malloc(n);
     snprintf(msg, n, "{\"id\":%llu,\"request\":%s}", ++*id, inner);
-    char *r = el_session_handle(s, msg, strlen(msg), &len);
+    char *r = el_broker_session_handle(s, msg, strlen(msg), &len);
     free(msg);
     return r;
 }
@@ -243,11 +243,11 @@ static int bench_storage(const char *home, long n, const char *artifact, const c
     el_session *s;
     el_error err;
     uint8_t pk[EL_PK_BYTES];
-    if (el_runtime_open(home, &rt, &err) != EL_OK || el_pubkey_parse(pubfile, pk, &err) != EL_OK ||
+    if (el_runtime_open(home, &rt, &err) != EL_OK || el_sign_pubkey_parse(pubfile, pk, &err) != EL_OK ||
         el_trust_add(rt, pk, "bench", &err) != EL_OK || el_artifact_open(rt, artifact, 0, &art, &err) != EL_OK ||
-        el_session_new(rt, art, NULL, &s, &err) != EL_OK ||
-        el_session_grant(s, "localhost://storage/*:read", &err) != EL_OK ||
-        el_session_grant(s, "localhost://storage/*:write", &err) != EL_OK)
+        el_broker_session_new(rt, art, NULL, &s, &err) != EL_OK ||
+        el_broker_session_grant(s, "localhost://storage/*:read", &err) != EL_OK ||
+        el_broker_session_grant(s, "localhost://storage/*:write", &err) != EL_OK)
         return fail("set-up", &err);
     unsigned long long id = 0;
     char *r = call(s, &id, "{\"type\":\"request_capability\",\"resource\":\"localhost://storage/*\",\"action\":\"write\"}");
@@ -260,7 +260,7 @@ static int bench_storage(const char *home, long n, const char *artifact, const c
     free(r);
     char dir[PATH_MAX];
     bool writable;
-    if (!tok[0] || !el_session_storage_preopen(s, dir, sizeof dir, &writable))
+    if (!tok[0] || !el_broker_session_storage_preopen(s, dir, sizeof dir, &writable))
         return fail("token / storage dir", NULL);
     /* N files of 64 bytes already in the capsule's storage (100,000 of them stay well inside the
      * default 64 MiB quota), in 100 subdirectories. */
@@ -289,7 +289,7 @@ static int bench_storage(const char *home, long n, const char *artifact, const c
     if (ns < 0)
         return 1;
     printf("ns_per_op %.1f\n", ns);
-    el_session_free(s);
+    el_broker_session_free(s);
     el_artifact_close(art);
     el_runtime_close(rt);
     return 0;

@@ -19,7 +19,7 @@ int main(void)
 {
     el_keypair kp;
     el_error err;
-    if (el_keypair_generate(&kp, &err) != EL_OK)
+    if (el_sign_keypair_generate(&kp, &err) != EL_OK)
         return 1;
     uint8_t digest[32] = {1, 2, 3}, sig[EL_SIG_BYTES];
     el_sign_digest(&kp, "elastos/artifact/v1", digest, sig);
@@ -27,7 +27,7 @@ int main(void)
     double t0 = now(), t;
     do {
         for (int i = 0; i < 1000; i++, n++)
-            ok += el_verify_digest(kp.pk, "elastos/artifact/v1", digest, sig);
+            ok += el_sign_verify_digest(kp.pk, "elastos/artifact/v1", digest, sig);
         t = now();
     } while (t - t0 < 2.0);
     if (ok != n) {

@@ -38,7 +38,7 @@ static int check_wasm_entry(const char *dir)
     el_error err;
     el_manifest *m = NULL;
     snprintf(path, sizeof path, "%s/capsule.json", dir);
-    if (el_read_file(path, 64 * 1024, &text, &len, &err) != EL_OK || el_manifest_parse(text, len, &m, &err) != EL_OK) {
+    if (el_fs_read_file(path, 64 * 1024, &text, &len, &err) != EL_OK || el_manifest_parse(text, len, &m, &err) != EL_OK) {
         free(text);
         return 0;
     }
@@ -46,7 +46,7 @@ static int check_wasm_entry(const char *dir)
     text = NULL;
     int rc = 0;
     if (m->type == EL_TYPE_WASM && m->entry && (size_t)snprintf(path, sizeof path, "%s/%s", dir, m->entry) < sizeof path &&
-        el_read_file(path, (size_t)1 << 30, &text, &len, &err) == EL_OK) {
+        el_fs_read_file(path, (size_t)1 << 30, &text, &len, &err) == EL_OK) {
         cli_verbose("checking %s against the runtime's imports and memory_mb %u", path, m->limits.memory_mb);
         if (el_wasm_check((const uint8_t *)text, len, m->limits.memory_mb, &err) != EL_OK)
             rc = cli_failf(err.code, "pack: %s: %s", path, err.msg);
@@ -75,16 +75,16 @@ int cmd_pack(int argc, char **argv)
     el_keypair kp;
     if (is_public_key_file(key))
         return cli_usage("pack", "%s is a public key; pass the secret .key file (e.g. keys/publisher.key)", key);
-    if (el_keypair_load(key, &kp, &err) != EL_OK)
+    if (el_sign_keypair_load(key, &kp, &err) != EL_OK)
         return cli_fail(&err);
     int rc = check_wasm_entry(dir);
     if (rc) {
-        el_keypair_wipe(&kp);
+        el_sign_keypair_wipe(&kp);
         return rc;
     }
     char path[PATH_MAX], cid[EL_CID_MAX];
     el_status s = el_artifact_pack(dir, &kp, out, path, cid, &err);
-    el_keypair_wipe(&kp);
+    el_sign_keypair_wipe(&kp);
     if (s != EL_OK)
         return cli_fail(&err);
     printf("%s\n", cid);
@@ -130,7 +130,7 @@ int cmd_verify(int argc, char **argv)
     const el_manifest *m = el_artifact_manifest(a);
     char pk[EL_PK_TEXT], cid[EL_CID_MAX];
     el_error err;
-    el_pubkey_format(el_artifact_publisher(a), pk);
+    el_sign_pubkey_format(el_artifact_publisher(a), pk);
     if (el_artifact_cid(a, cid, &err) != EL_OK)
         rc = cli_fail(&err);
     else if (as_json) {
@@ -177,11 +177,11 @@ static json_t *manifest_json(const el_manifest *m, const el_limits *declared)
         json_t *acts = json_array();
         for (unsigned b = 1; b <= EL_ACT_ADMIN; b <<= 1)
             if (m->permissions[i].actions & b)
-                json_array_append_new(acts, json_string(el_action_name(b)));
+                json_array_append_new(acts, json_string(el_manifest_action_name(b)));
         json_array_append_new(perms, json_pack("{s:s,s:o}", "resource", m->permissions[i].resource, "actions", acts));
     }
     json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o}", "name", m->name, "version", m->version, "type",
-                          el_capsule_type_name(m->type), "permissions", perms, "resource_limits", limits_json(declared));
+                          el_manifest_type_name(m->type), "permissions", perms, "resource_limits", limits_json(declared));
     if (m->entry)
         json_object_set_new(o, "entry", json_string(m->entry));
     if (m->description)
@@ -202,7 +202,7 @@ int cmd_inspect(int argc, char **argv)
     const el_manifest *m = el_artifact_manifest(a);
     char pk[EL_PK_TEXT], cid[EL_CID_MAX];
     el_error err;
-    el_pubkey_format(el_artifact_publisher(a), pk);
+    el_sign_pubkey_format(el_artifact_publisher(a), pk);
     const char *pname = el_artifact_publisher_name(a);
     if (el_artifact_cid(a, cid, &err) != EL_OK) {
         rc = cli_fail(&err);
@@ -211,7 +211,7 @@ int cmd_inspect(int argc, char **argv)
         for (size_t i = 0; i < el_artifact_file_count(a); i++) {
             const el_artifact_file *f = el_artifact_file_at(a, i);
             char hex[65];
-            el_hex_encode(f->sha256, 32, hex);
+            el_sign_hex_encode(f->sha256, 32, hex);
             json_array_append_new(files, json_pack("{s:s,s:I,s:s}", "path", f->path, "size", (json_int_t)f->size, "sha256", hex));
         }
         json_t *o = json_pack("{s:s,s:I,s:{s:s,s:b,s:s?},s:o,s:o,s:o}", "cid", cid, "size", (json_int_t)el_artifact_size(a),
@@ -223,7 +223,7 @@ int cmd_inspect(int argc, char **argv)
         free(s);
         json_decref(o);
     } else {
-        printf("name:        %s\nversion:     %s\ntype:        %s\n", m->name, m->version, el_capsule_type_name(m->type));
+        printf("name:        %s\nversion:     %s\ntype:        %s\n", m->name, m->version, el_manifest_type_name(m->type));
         if (m->entry)
             printf("entry:       %s\n", m->entry);
         if (m->description)
@@ -247,14 +247,14 @@ int cmd_inspect(int argc, char **argv)
             printf("permission:  %s", m->permissions[i].resource);
             for (unsigned b = 1; b <= EL_ACT_ADMIN; b <<= 1)
                 if (m->permissions[i].actions & b)
-                    printf(" %s", el_action_name(b));
+                    printf(" %s", el_manifest_action_name(b));
             printf("\n");
         }
         printf("files:\n");
         for (size_t i = 0; i < el_artifact_file_count(a); i++) {
             const el_artifact_file *f = el_artifact_file_at(a, i);
             char hex[65];
-            el_hex_encode(f->sha256, 32, hex);
+            el_sign_hex_encode(f->sha256, 32, hex);
             printf("  %10zu  %s  %s\n", f->size, hex, f->path);
         }
     }
@@ -303,11 +303,11 @@ int cmd_ls(int argc, char **argv)
     for (size_t i = 0; !rc && i < n; i++) {
         if (arr)
             json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:b}", "cid", v[i].cid, "name", v[i].name,
-                                                 "version", v[i].version, "type", el_capsule_type_name(v[i].type), "size",
+                                                 "version", v[i].version, "type", el_manifest_type_name(v[i].type), "size",
                                                  (json_int_t)v[i].size, "pinned", v[i].pinned, "trusted", v[i].trusted));
         else
             printf("%s  %-24s %-12s %-6s %10llu %-6s %s\n", v[i].cid, v[i].name, v[i].version,
-                   el_capsule_type_name(v[i].type), (unsigned long long)v[i].size, v[i].pinned ? "pinned" : "cached",
+                   el_manifest_type_name(v[i].type), (unsigned long long)v[i].size, v[i].pinned ? "pinned" : "cached",
                    v[i].trusted ? "trusted" : "NOT VERIFIED/TRUSTED");
     }
     if (arr) {
@@ -327,7 +327,7 @@ static int rm_by_name(el_runtime *rt, const char *arg)
 {
     const char *at = strchr(arg, '@');
     size_t nl = at ? (size_t)(at - arg) : strlen(arg);
-    if (!cli_name_ok(arg, nl) || (at && !el_semver_valid(at + 1)))
+    if (!cli_name_ok(arg, nl) || (at && !el_manifest_semver_valid(at + 1)))
         return cli_failf(EL_ERR_FORMAT, "%s: not a CID, a capsule name, or NAME@VERSION (a full version, e.g. 1.0.0)",
                          arg);
     el_store_entry *v;

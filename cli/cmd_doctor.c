@@ -100,7 +100,7 @@ static void check_shell(doctor *d)
     }
     if (err.code == EL_ERR_TRUST && el_artifact_open(d->rt, path, EL_OPEN_ANY_PUBLISHER, &a, &err) == EL_OK) {
         char t[EL_PK_TEXT];
-        el_pubkey_format(el_artifact_publisher(a), t);
+        el_sign_pubkey_format(el_artifact_publisher(a), t);
         el_artifact_close(a);
         line(d, "FIX", "shell", "%s is signed by %s, which this host does not trust, so every shell decision is denied;",
              path, t);
@@ -166,7 +166,7 @@ int cmd_doctor(int argc, char **argv)
     int rc = cli_open_runtime(&d.rt);
     if (rc)
         return rc;
-    printf("elastos %s (wasmtime %s)\n", EL_VERSION, el_wasmtime_version());
+    printf("elastos %s (wasmtime %s)\n", EL_VERSION, el_runtime_wasmtime_version());
     check_home(&d);
     check_system_trust(&d);
     check_shell(&d);

@@ -33,21 +33,21 @@ int cmd_keygen(int argc, char **argv)
     } else {
         snprintf(dir, sizeof dir, "%s", out);
     }
-    if (el_mkdirs(dir, 0700, &err) != EL_OK)
+    if (el_fs_mkdirs(dir, 0700, &err) != EL_OK)
         return cli_fail(&err);
     snprintf(sk, sizeof sk, "%s/publisher.key", dir);
     snprintf(pk, sizeof pk, "%s/publisher.pub", dir);
     el_keypair kp;
-    el_status s = el_keypair_generate(&kp, &err);
+    el_status s = el_sign_keypair_generate(&kp, &err);
     if (s == EL_OK)
-        s = el_keypair_save(&kp, sk, pk, &err);
+        s = el_sign_keypair_save(&kp, sk, pk, &err);
     if (s != EL_OK) {
-        el_keypair_wipe(&kp);
+        el_sign_keypair_wipe(&kp);
         return cli_fail(&err);
     }
     char text[EL_PK_TEXT];
-    el_pubkey_format(kp.pk, text);
-    el_keypair_wipe(&kp);
+    el_sign_pubkey_format(kp.pk, text);
+    el_sign_keypair_wipe(&kp);
     printf("%s\n", text);
     cli_note("wrote %s (secret, 0600) and %s", sk, pk);
     return 0;
@@ -79,7 +79,7 @@ static int trust_list(int argc, char **argv)
     for (size_t i = 0; i < n + sn; i++) {
         const el_trust_entry *e = i < n ? &v[i] : &sv[i - n];
         char t[EL_PK_TEXT];
-        el_pubkey_format(e->pk, t);
+        el_sign_pubkey_format(e->pk, t);
         if (arr)
             json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "key", t, "name", e->name, "store",
                                                  i < n ? "home" : "system"));
@@ -106,7 +106,7 @@ static int trust_remove_keys(el_runtime *rt, const char *key, uint8_t (**pks)[EL
     *n = 0;
     if (!*pks)
         return cli_failf(EL_ERR_INTERNAL, "out of memory");
-    if (el_pubkey_parse(key, (*pks)[0], &err) == EL_OK) {
+    if (el_sign_pubkey_parse(key, (*pks)[0], &err) == EL_OK) {
         *n = 1;
         return 0;
     }
@@ -155,7 +155,7 @@ int cmd_trust(int argc, char **argv)
         if (!strcmp(sub, "add")) {
             if (!(pks = malloc(EL_PK_BYTES)))
                 return cli_failf(EL_ERR_INTERNAL, "out of memory");
-            if (el_pubkey_parse(key, pks[0], &err) != EL_OK) {
+            if (el_sign_pubkey_parse(key, pks[0], &err) != EL_OK) {
                 free(pks);
                 return cli_fail(&err);
             }
@@ -174,7 +174,7 @@ int cmd_trust(int argc, char **argv)
             rc = cli_fail(&err);
         for (size_t i = 0; !rc && i < n; i++) {
             char t[EL_PK_TEXT];
-            el_pubkey_format(pks[i], t);
+            el_sign_pubkey_format(pks[i], t);
             cli_note("%s %s", !strcmp(sub, "add") ? "trusted" : "no longer trusted:", t);
         }
         free(pks);

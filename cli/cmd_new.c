@@ -207,7 +207,7 @@ static int make_parent(char *path)
     char *slash = strrchr(path, '/');
     *slash = 0;
     el_error err;
-    el_status st = el_mkdirs(path, 0755, &err);
+    el_status st = el_fs_mkdirs(path, 0755, &err);
     *slash = '/';
     return st == EL_OK ? 0 : cli_fail(&err);
 }
@@ -250,7 +250,7 @@ static int vendor(const char *dir, const char *prefix)
         if (rc)
             return rc;
         el_error err;
-        if (el_write_file_atomic(path, f->data, f->size, 0644, &err) != EL_OK)
+        if (el_fs_write_file_atomic(path, f->data, f->size, 0644, &err) != EL_OK)
             return cli_fail(&err);
         n++;
     }

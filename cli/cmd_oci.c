@@ -44,9 +44,9 @@ static void blob_set(blob *b, const void *data, size_t len)
     uint8_t sum[32];
     b->data = data;
     b->len = len;
-    el_sha256(data, len, sum);
+    el_sign_sha256(data, len, sum);
     memcpy(b->digest, "sha256:", 7);
-    el_hex_encode(sum, 32, b->digest + 7);
+    el_sign_hex_encode(sum, 32, b->digest + 7);
 }
 
 /* Writes all n bytes or returns false. */

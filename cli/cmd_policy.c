@@ -135,7 +135,7 @@ static int policy_list(bool as_json)
 }
 
 /* Whether pattern is a resource pattern as the runtime names resources: "*", a URI, or a URI
- * prefix ending in "/" "*" (judged by the runtime's own matcher, el_resource_match). */
+ * prefix ending in "/" "*" (judged by the runtime's own matcher, el_token_resource_match). */
 static bool resource_ok(const char *pattern)
 {
     size_t n = strlen(pattern);
@@ -146,9 +146,9 @@ static bool resource_ok(const char *pattern)
         if (n + 1 > sizeof below)
             return false;
         snprintf(below, sizeof below, "%.*sx", (int)(n - 1), pattern);
-        return el_resource_match(pattern, below);
+        return el_token_resource_match(pattern, below);
     }
-    return el_resource_match(pattern, pattern);
+    return el_token_resource_match(pattern, pattern);
 }
 
 /* Whether acts is "*" or a comma-separated list of known actions, each once. */
@@ -162,7 +162,7 @@ static bool actions_ok(const char *acts)
         return false;
     snprintf(buf, sizeof buf, "%s", acts);
     for (char *a = strtok_r(buf, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
-        unsigned bit = el_action_from_name(a);
+        unsigned bit = el_manifest_action_from_name(a);
         if (!bit || (seen & bit))
             return false;
         seen |= bit;
@@ -170,7 +170,7 @@ static bool actions_ok(const char *acts)
     return true;
 }
 
-/* Writes text[0..len) as path atomically (el_write_file_atomic: a file beside it, synced,
+/* Writes text[0..len) as path atomically (el_fs_write_file_atomic: a file beside it, synced,
  * renamed over it), making the shell's directory first. 0 or a printed error's code; on
  * failure path is unchanged. */
 static int write_atomic(const char *path, const char *text, size_t len)
@@ -181,7 +181,7 @@ static int write_atomic(const char *path, const char *text, size_t len)
     if (slash)
         *slash = 0;
     el_error err;
-    if (el_mkdirs(dir, 0700, &err) != EL_OK || el_write_file_atomic(path, text, len, 0600, &err) != EL_OK)
+    if (el_fs_mkdirs(dir, 0700, &err) != EL_OK || el_fs_write_file_atomic(path, text, len, 0600, &err) != EL_OK)
         return cli_fail(&err);
     return 0;
 }
@@ -384,7 +384,7 @@ static int check_who(el_runtime *rt, const char *arg, char name[65], char pub[EL
     if (el_artifact_open(rt, path, 0, &a, &err) != EL_OK)
         return cli_fail(&err);
     snprintf(name, 65, "%s", el_artifact_manifest(a)->name);
-    el_pubkey_format(el_artifact_publisher(a), pub);
+    el_sign_pubkey_format(el_artifact_publisher(a), pub);
     el_artifact_close(a);
     return 0;
 }
@@ -393,7 +393,7 @@ static int policy_check(int argc, char **argv)
 {
     if (argc != 5)
         return cli_usage("policy", "check needs CAPSULE|NAME@PUBLISHER RESOURCE ACTION");
-    if (!el_action_from_name(argv[4]))
+    if (!el_manifest_action_from_name(argv[4]))
         return cli_usage("policy", "check: unknown action \"%.40s\" (read, write, execute, message, delete, admin)", argv[4]);
     el_runtime *rt;
     int rc = cli_open_runtime(&rt);

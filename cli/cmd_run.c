@@ -44,7 +44,7 @@ static int manifest_grants(el_runtime *rt, const char *target, char *path, const
     for (size_t i = 0; o && i < m->n_permissions; i++) {
         char acts[128] = "";
         for (unsigned bit = 1; bit && bit <= m->permissions[i].actions; bit <<= 1) {
-            const char *name = (m->permissions[i].actions & bit) ? el_action_name(bit) : NULL;
+            const char *name = (m->permissions[i].actions & bit) ? el_manifest_action_name(bit) : NULL;
             if (name)
                 snprintf(acts + strlen(acts), sizeof acts - strlen(acts), "%s%s", acts[0] ? "," : "", name);
         }

@@ -496,7 +496,7 @@ static uint8_t *log_now(el_runtime *rt, const char *id, size_t *n, int *rc)
     json_t *resp;
     if ((*rc = call(rt, json_pack("{s:s, s:s}", "op", "logs", "id", id), &resp)))
         return NULL;
-    uint8_t *d = el_base64_decode(json_string_value(json_object_get(resp, "data")), n);
+    uint8_t *d = el_protocol_base64_decode(json_string_value(json_object_get(resp, "data")), n);
     json_decref(resp);
     if (!d)
         *rc = cli_failf(EL_ERR_INTERNAL, "logs: the daemon sent undecodable data");

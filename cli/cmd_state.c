@@ -276,12 +276,12 @@ static int cmp_instance(const void *a, const void *b)
     return strcmp(((const el_instance_id *)a)->id, ((const el_instance_id *)b)->id);
 }
 
-/* live[i]: whether token i's holder instance runs now (el_instance_running). */
+/* live[i]: whether token i's holder instance runs now (el_launch_running). */
 static el_status tokens_live(el_runtime *rt, const el_token_info *v, size_t n, bool *live, el_error *err)
 {
     el_instance_id *ids = NULL;
     size_t k = 0;
-    el_status st = el_instance_running(rt, &ids, &k, err);
+    el_status st = el_launch_running(rt, &ids, &k, err);
     if (st != EL_OK)
         return st;
     if (k) /* ids is NULL when nothing runs */
@@ -329,7 +329,7 @@ static int tokens_list(bool as_json, bool all)
             hidden++;
             continue;
         }
-        const char *act = el_action_name(t->action);
+        const char *act = el_manifest_action_name(t->action);
         char exp[40] = "never";
         if (t->expiry)
             iso_time((int64_t)t->expiry * 1000, false, exp);
@@ -394,7 +394,7 @@ static int tokens_revoke(const char *id)
         for (size_t i = 0; i < n && !t; i++)
             if (!strcmp(v[i].id, id))
                 t = &v[i];
-    const char *act = t ? el_action_name(t->action) : NULL;
+    const char *act = t ? el_manifest_action_name(t->action) : NULL;
     el_audit_record r = {.capsule = t ? t->capsule : "", .capsule_id = t ? t->holder : "",
                          .resource = t ? t->resource : "", .action = act ? act : "",
                          .decision = EL_AUDIT_REVOKE, .reason = "revoked by operator", .token_id = id};
@@ -446,7 +446,7 @@ int cmd_epoch(int argc, char **argv)
         return rc;
     uint64_t epoch = 0;
     el_error err;
-    if (el_epoch_bump(rt, &epoch, &err) != EL_OK) {
+    if (el_token_epoch_bump(rt, &epoch, &err) != EL_OK) {
         el_runtime_close(rt);
         return cli_fail(&err);
     }

@@ -479,7 +479,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V") || !strcmp(argv[1], "version")) {
-        printf("elastos %s (wasmtime %s)\n", EL_VERSION, el_wasmtime_version());
+        printf("elastos %s (wasmtime %s)\n", EL_VERSION, el_runtime_wasmtime_version());
         return 0;
     }
     for (size_t i = 0; i < N_COMMANDS; i++)

@@ -83,7 +83,7 @@ static el_status load_file(el_runtime *rt, el_ai_config *cfg, bool *found, el_er
             char *key;
             size_t kl;
             el_error e2;
-            if (el_read_file(json_string_value(v), 8192, &key, &kl, &e2) != EL_OK)
+            if (el_fs_read_file(json_string_value(v), 8192, &key, &kl, &e2) != EL_OK)
                 s = el_error_set(err, EL_ERR_CONFIG, "ai: api_key_file: %s", e2.msg);
             else {
                 s = strlen(key) == kl ? set_key(cfg, key, err)

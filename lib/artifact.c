@@ -128,9 +128,9 @@ static size_t padded(uint64_t n) { return (size_t)((n + BLOCK - 1) / BLOCK * BLO
 static void sig_text(const uint8_t pk[32], const uint8_t digest[32], const uint8_t sig[64], char out[SIG_TEXT_LEN + 1])
 {
     char pkh[65], dh[65], sh[129];
-    el_hex_encode(pk, 32, pkh);
-    el_hex_encode(digest, 32, dh);
-    el_hex_encode(sig, 64, sh);
+    el_sign_hex_encode(pk, 32, pkh);
+    el_sign_hex_encode(digest, 32, dh);
+    el_sign_hex_encode(sig, 64, sh);
     snprintf(out, SIG_TEXT_LEN + 1, SIG_MAGIC "publisher ed25519:%s\nsha256 %s\nsignature %s\n", pkh, dh, sh);
 }
 
@@ -156,7 +156,7 @@ el_status el_artifact_seal(const uint8_t *body, size_t body_len, const el_keypai
     if (body_len)
         memcpy(buf, body, body_len); /* body may be NULL when empty */
     uint8_t digest[32];
-    el_sha256(body, body_len, digest);
+    el_sign_sha256(body, body_len, digest);
     make_seal(digest, key, buf + body_len);
     *out = buf;
     *out_len = body_len + SEAL_LEN;
@@ -177,8 +177,8 @@ static el_status check_seal(const uint8_t *a, size_t size, const uint8_t *body_d
         return el_error_set(err, EL_ERR_TRUST, "not a signed capsule artifact (no valid signature block at its end)");
     const char *t = (const char *)seal + BLOCK;
     uint8_t digest[32], sig[64];
-    if (memcmp(t, SIG_MAGIC "publisher ed25519:", 39) != 0 || !el_hex_decode(t + 39, 64, pk) ||
-        !el_hex_decode(t + 39 + 64 + 8, 64, digest) || !el_hex_decode(t + 39 + 128 + 8 + 11, 128, sig))
+    if (memcmp(t, SIG_MAGIC "publisher ed25519:", 39) != 0 || !el_sign_hex_decode(t + 39, 64, pk) ||
+        !el_sign_hex_decode(t + 39 + 64 + 8, 64, digest) || !el_sign_hex_decode(t + 39 + 128 + 8 + 11, 128, sig))
         return el_error_set(err, EL_ERR_TRUST, "signature block is damaged");
     char text[SIG_TEXT_LEN + 1];
     sig_text(pk, digest, sig, text);
@@ -188,10 +188,10 @@ static el_status check_seal(const uint8_t *a, size_t size, const uint8_t *body_d
     if (body_digest)
         memcpy(actual, body_digest, 32);
     else
-        el_sha256(a, size - SEAL_LEN, actual);
+        el_sign_sha256(a, size - SEAL_LEN, actual);
     if (memcmp(actual, digest, 32) != 0)
         return el_error_set(err, EL_ERR_TRUST, "content does not match its signature (the artifact was modified)");
-    if (!el_verify_digest(pk, SIG_DOMAIN, digest, sig))
+    if (!el_sign_verify_digest(pk, SIG_DOMAIN, digest, sig))
         return el_error_set(err, EL_ERR_TRUST, "invalid signature");
     return EL_OK;
 }
@@ -287,15 +287,9 @@ static void prehash_tar(el__prehash *p)
             }
             if (to < end)
                 return;
-            if (p->n_hints == p->hints_cap) {
-                size_t nc = p->hints_cap ? 2 * p->hints_cap : 64;
-                file_hint *nv = nc <= EL_ARTIFACT_MAX_FILES + 1 ? realloc(p->hints, nc * sizeof *nv) : NULL;
-                if (!nv) {
-                    p->tar_done = true;
-                    return;
-                }
-                p->hints = nv;
-                p->hints_cap = nc;
+            if (!EL__GROW(p->hints, p->hints_cap, p->n_hints + 1, 64, EL_ARTIFACT_MAX_FILES + 1)) {
+                p->tar_done = true;
+                return;
             }
             file_hint *h = &p->hints[p->n_hints++];
             h->off = p->cur_off;
@@ -400,7 +394,7 @@ static const char *type_problem(uint8_t t)
 static void sums_line(const el_artifact_file *f, char *out, size_t cap)
 {
     char hex[65];
-    el_hex_encode(f->sha256, 32, hex);
+    el_sign_hex_encode(f->sha256, 32, hex);
     snprintf(out, cap, "%s  %s\n", hex, f->path);
 }
 
@@ -443,7 +437,7 @@ static el_status parse_body(el_artifact *a, size_t body_len, el_error *err)
         const char *tp = type_problem(h[156]);
         if (tp)
             return el_error_set(err, EL_ERR_FORMAT, "entry \"%s\": %s entries are not allowed", path, tp);
-        if (!el_path_safe(path))
+        if (!el_manifest_path_safe(path))
             return el_error_set(err, EL_ERR_FORMAT, "entry \"%s\": unsafe path (absolute, '..', '.', empty or too long)", path);
         char sz[13] = {0};
         memcpy(sz, h + 124, 12);
@@ -484,13 +478,8 @@ static el_status parse_body(el_artifact *a, size_t body_len, el_error *err)
         }
         if (a->n_files == EL_ARTIFACT_MAX_FILES)
             return el_error_set(err, EL_ERR_FORMAT, "more than %d entries", EL_ARTIFACT_MAX_FILES);
-        if (a->n_files == cap) {
-            cap = cap ? 2 * cap : 16;
-            el_artifact_file *nf = realloc(a->files, cap * sizeof *nf);
-            if (!nf)
-                return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-            a->files = nf;
-        }
+        if (!EL__GROW(a->files, cap, a->n_files + 1, 16, EL_ARTIFACT_MAX_FILES))
+            return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
         el_artifact_file *f = &a->files[a->n_files];
         if (!(f->path = strdup(path)))
             return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
@@ -498,7 +487,7 @@ static el_status parse_body(el_artifact *a, size_t body_len, el_error *err)
         f->data = data;
         f->size = (size_t)size;
         if (!prehashed_file(a->pre, &hint, (size_t)(data - a->map), f->size, f->sha256))
-            el_sha256(data, f->size, f->sha256);
+            el_sign_sha256(data, f->size, f->sha256);
         prev = f->path;
     }
     if (!sums)
@@ -752,20 +741,13 @@ static el_status walk(const char *root, const char *rel, pack_list *list, el_err
             s = walk(root, child, list, err);
         } else if (!S_ISREG(st.st_mode)) {
             s = el_error_set(err, EL_ERR_USAGE, "%s: not a regular file (artifacts hold regular files only; symlinks are refused)", full);
-        } else if (!el_path_safe(child) || strncmp(child, ".elastos/", 9) == 0) {
+        } else if (!el_manifest_path_safe(child) || strncmp(child, ".elastos/", 9) == 0) {
             s = el_error_set(err, EL_ERR_USAGE, "%s: unsupported file name (or the reserved .elastos/ directory)", full);
         } else if (list->n == EL_ARTIFACT_MAX_FILES) {
             s = el_error_set(err, EL_ERR_USAGE, "%s: more than %d files", root, EL_ARTIFACT_MAX_FILES);
+        } else if (!EL__GROW(list->v, list->cap, list->n + 1, 16, EL_ARTIFACT_MAX_FILES)) {
+            s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
         } else {
-            if (list->n == list->cap) {
-                list->cap = list->cap ? 2 * list->cap : 16;
-                pack_entry *nv = realloc(list->v, list->cap * sizeof *nv);
-                if (!nv) {
-                    s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-                    break;
-                }
-                list->v = nv;
-            }
             pack_entry *e = &list->v[list->n];
             if (!(e->path = strdup(child))) {
                 s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
@@ -852,7 +834,7 @@ el_status el_artifact_pack(const char *dir, const el_keypair *key, const char *o
     if (s != EL_OK)
         goto done;
     snprintf(mpath, sizeof mpath, "%s/capsule.json", dir);
-    s = el_read_file(mpath, 64 * 1024, &mtext, &mlen, err);
+    s = el_fs_read_file(mpath, 64 * 1024, &mtext, &mlen, err);
     if (s == EL_ERR_NOTFOUND)
         s = el_error_set(err, EL_ERR_FORMAT, "%s: no capsule.json (every capsule needs a manifest)", dir);
     if (s == EL_OK)

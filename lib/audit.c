@@ -305,7 +305,7 @@ static el_status append_batch(sqlite3 *db, const pending *recs, size_t n, el_err
     if (s == EL_OK) {
         memcpy(prev_hex, h.hash, 64);
         prev_hex[64] = 0;
-        el_hex_decode(prev_hex, 64, prev);
+        el_sign_hex_decode(prev_hex, 64, prev);
     }
     for (size_t k = 0; s == EL_OK && k < n; k++) {
         fields f;
@@ -319,7 +319,7 @@ static el_status append_batch(sqlite3 *db, const pending *recs, size_t n, el_err
             s = el_error_set(err, EL_ERR_INTERNAL, "audit log: SHA-256 failed");
             break;
         }
-        el_hex_encode(hash, 32, hash_hex);
+        el_sign_hex_encode(hash, 32, hash_hex);
         sqlite3_reset(ins);
         sqlite3_bind_int64(ins, 1, f.seq);
         sqlite3_bind_int64(ins, 2, f.ts);
@@ -521,16 +521,10 @@ static el_status enqueue(el_runtime *rt, const el_audit_record *r, bool wait, el
     }
     while (b->n >= QUEUE_MAX && b->fail == EL_OK)
         pthread_cond_wait(&b->done, &b->mu);
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 256;
-        pending *nq = realloc(b->q, cap * sizeof *nq);
-        if (!nq) {
-            pthread_mutex_unlock(&b->mu);
-            free_pending(&p);
-            return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-        }
-        b->q = nq;
-        b->cap = cap;
+    if (!EL__GROW(b->q, b->cap, b->n + 1, 256, SIZE_MAX)) {
+        pthread_mutex_unlock(&b->mu);
+        free_pending(&p);
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     }
     b->q[b->n++] = p;
     uint64_t mine = ++b->queued, f0 = b->failures;
@@ -679,7 +673,7 @@ static el_status check_row(sqlite3_stmt *st, int64_t expect, uint8_t prev[32], c
     char hex[65];
     if (!record_hash(prev, &f, h))
         return el_error_set(err, EL_ERR_INTERNAL, "audit record %" PRId64 ": SHA-256 failed", seq);
-    el_hex_encode(h, 32, hex);
+    el_sign_hex_encode(h, 32, hex);
     const char *stored = (const char *)sqlite3_column_text(st, 11);
     if (sqlite3_column_type(st, 11) != SQLITE_TEXT || !stored || sqlite3_column_bytes(st, 11) != 64 ||
         memcmp(stored, hex, 64))
@@ -699,7 +693,7 @@ static el_status check_lost(el_runtime *rt, int64_t n, int64_t *bad, el_error *e
     if (s != EL_OK)
         return s;
     el_error e2;
-    if (el_read_file(path, 1 << 20, &text, &len, &e2) != EL_OK)
+    if (el_fs_read_file(path, 1 << 20, &text, &len, &e2) != EL_OK)
         return e2.code == EL_ERR_NOTFOUND ? EL_OK : el_error_set(err, EL_ERR_FORMAT, "%s: %s", path, e2.msg);
     uint64_t lost = 0;
     for (char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)

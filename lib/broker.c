@@ -69,7 +69,7 @@ struct el_session {
     char *pending;
     size_t pending_len;
     void *pstate[EL__PROV_MAX]; /* each provider's per-session state (provider.h) */
-    char storage_key[128]; /* the capsule's address, "<name>@<publisher id>" (el_capsule_address):
+    char storage_key[128]; /* the capsule's address, "<name>@<publisher id>" (el_sign_capsule_address):
                               it names its storage and its mailbox, so same-named capsules of
                               two publishers share neither */
     /* shell sessions only */
@@ -80,7 +80,7 @@ struct el_session {
     el_decision decision;
     char reason[256];
     el_msg_router router; /* send == NULL: none */
-    el_channel channel;   /* this session as a substrate's channel (el_session_channel) */
+    el_channel channel;   /* this session as a substrate's channel (el_broker_session_channel) */
     uint64_t seen_revoked;  /* revocations known when the grants were last checked */
     refusal refusals[REFUSAL_KINDS + 1]; /* the last: everything past REFUSAL_RECORDS_MAX */
     uint64_t refusal_records; /* refusals written one by one so far */
@@ -258,13 +258,13 @@ static el_status session_init(el_runtime *rt, const el_artifact *art, const char
         snprintf(s->capsule_id, sizeof s->capsule_id, "%s", capsule_id);
     else
         el__random_hex(s->capsule_id, 16);
-    el_pubkey_format(el_artifact_publisher(art), s->publisher);
-    el_capsule_address(s->m->name, el_artifact_publisher(art), s->storage_key);
+    el_sign_pubkey_format(el_artifact_publisher(art), s->publisher);
+    el_sign_capsule_address(s->m->name, el_artifact_publisher(art), s->storage_key);
     *out = s;
     return EL_OK;
 }
 
-el_status el_session_new(el_runtime *rt, const el_artifact *art, const char *capsule_id, el_session **out, el_error *err)
+el_status el_broker_session_new(el_runtime *rt, const el_artifact *art, const char *capsule_id, el_session **out, el_error *err)
 {
     return session_init(rt, art, capsule_id, out, err);
 }
@@ -316,12 +316,12 @@ static void decide(el_runtime *rt, const el_decision_request *q, el_decision *d,
         snprintf(reason, 256, "%.200s", err.msg);
         return;
     }
-    if (el__shell_run(rt, el_session_channel(ss), reason) == EL_OK)
+    if (el__shell_run(rt, el_broker_session_channel(ss), reason) == EL_OK)
         *d = shell_result(ss, reason);
-    el_session_free(ss);
+    el_broker_session_free(ss);
 }
 
-void el_session_free(el_session *s)
+void el_broker_session_free(el_session *s)
 {
     if (!s)
         return;
@@ -349,7 +349,7 @@ void el_session_free(el_session *s)
     free(s);
 }
 
-const char *el_session_capsule_id(const el_session *s) { return s->capsule_id; }
+const char *el_broker_session_capsule_id(const el_session *s) { return s->capsule_id; }
 
 void el__session_set_router(el_session *s, const el_msg_router *r)
 {
@@ -361,7 +361,7 @@ void el__session_set_router(el_session *s, const el_msg_router *r)
 
 static char *channel_handle(void *s, const void *msg, size_t len, size_t *out_len)
 {
-    return el_session_handle(s, msg, len, out_len);
+    return el_broker_session_handle(s, msg, len, out_len);
 }
 
 static char **channel_kept(void *arg, size_t **len)
@@ -371,7 +371,7 @@ static char **channel_kept(void *arg, size_t **len)
     return &s->pending;
 }
 
-const el_channel *el_session_channel(el_session *s)
+const el_channel *el_broker_session_channel(el_session *s)
 {
     s->channel = (el_channel){.handle = channel_handle, .kept = channel_kept, .arg = s, .capsule_id = s->capsule_id};
     return &s->channel;
@@ -385,13 +385,13 @@ static bool covers(const char *outer, const char *inner)
 {
     size_t il = strlen(inner), ol = strlen(outer);
     if (il < 2 || strcmp(inner + il - 2, "/*") != 0)
-        return el_resource_match(outer, inner);
+        return el_token_resource_match(outer, inner);
     if (!strcmp(outer, inner))
         return true;
     char probe[EL_RESOURCE_MAX + 8];
     snprintf(probe, sizeof probe, "%.*s_", (int)(il - 1), inner); /* a child of inner's prefix */
     return ol >= 2 && !strcmp(outer + ol - 2, "/*") && il > ol && !strncmp(outer, inner, ol - 1) &&
-           el_resource_match(outer, probe);
+           el_token_resource_match(outer, probe);
 }
 
 /* Whether the manifest lists resource/action; its elastos://capsule/NAME entries mean this
@@ -470,11 +470,11 @@ static el_status drop_stale_grants(el_session *s, el_error *err)
                      (unsigned long long)epoch);
         for (size_t k = 0; scan && !why[0] && k < g->n_issued; k++)
             if (el__token_revoked(s->rt, g->issued[k])) {
-                el_hex_encode(g->issued[k], 16, tid);
+                el_sign_hex_encode(g->issued[k], 16, tid);
                 snprintf(why, sizeof why, "grant dropped: its token %s was revoked; the shell decides again", tid);
             }
         if (why[0]) {
-            audit(s, EL_AUDIT_REVOKE, g->resource, el_action_name(g->action), why, tid);
+            audit(s, EL_AUDIT_REVOKE, g->resource, el_manifest_action_name(g->action), why, tid);
             free(g->resource);
             free(g->issued);
             continue;
@@ -488,7 +488,7 @@ static el_status drop_stale_grants(el_session *s, el_error *err)
 static el_status grant_one(el_session *s, const char *spec, el_error *err);
 
 /* RESOURCE:ACTION[,ACTION]...: one operator grant per action (as in "RESOURCE:read,write"). */
-el_status el_session_grant(el_session *s, const char *spec, el_error *err)
+el_status el_broker_session_grant(el_session *s, const char *spec, el_error *err)
 {
     const char *colon = strrchr(spec, ':');
     if (!colon || !strchr(colon, ','))
@@ -514,7 +514,7 @@ el_status el_session_grant(el_session *s, const char *spec, el_error *err)
 static el_status grant_one(el_session *s, const char *spec, el_error *err)
 {
     const char *colon = strrchr(spec, ':');
-    unsigned action = colon ? el_action_from_name(colon + 1) : 0;
+    unsigned action = colon ? el_manifest_action_from_name(colon + 1) : 0;
     if (!colon || !action || colon == spec || colon - spec > EL_RESOURCE_MAX)
         return el_error_set(err, EL_ERR_USAGE, "--grant %.200s: expected RESOURCE:ACTION (action one of read, write, execute, message, delete, admin)", spec);
     char given[EL_RESOURCE_MAX + 1], buf[EL_RESOURCE_MAX + 1];
@@ -531,7 +531,7 @@ static el_status grant_one(el_session *s, const char *spec, el_error *err)
     return st;
 }
 
-bool el_session_storage_preopen(el_session *s, char *host_dir, size_t cap, bool *writable)
+bool el_broker_session_storage_preopen(el_session *s, char *host_dir, size_t cap, bool *writable)
 {
     bool r = false, w = false, d = false;
     for (size_t i = 0; i < s->n_grants; i++)
@@ -575,7 +575,7 @@ static char *issue(el_session *s, uint64_t id, const char *resource, const char 
         return el__response_error(id, "internal", err.msg, len);
     }
     char tid[EL_TOKEN_ID_HEX];
-    el_hex_encode(tok.id, 16, tid);
+    el_sign_hex_encode(tok.id, 16, tid);
     if (audit(s, EL_AUDIT_GRANT, resource, action_name, why, tid) != EL_OK) {
         el_token_revoke(s->rt, tid, &err); /* never usable: no record says it was granted */
         free(text);
@@ -616,7 +616,7 @@ static char *issue_under(el_session *s, size_t gi, uint64_t id, const char *reso
     if (issued && !grant_issued(s, gi, tid)) {
         char hex[EL_TOKEN_ID_HEX];
         el_error err;
-        el_hex_encode(tid, 16, hex);
+        el_sign_hex_encode(tid, 16, hex);
         el_token_revoke(s->rt, hex, &err);
         free(r);
         return el__response_error(id, "internal", "out of memory", len);
@@ -629,7 +629,7 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
     char buf[EL_RESOURCE_MAX + 1];
     const char *resource = el__capsule_resource(s->storage_key, el__req_str(q, "resource"), buf),
                *action_name = el__req_str(q, "action");
-    unsigned action = el_action_from_name(action_name);
+    unsigned action = el_manifest_action_from_name(action_name);
     json_t *c = json_object_get(q->body, "constraints");
     uint64_t max_uses = 0, expiry = 0;
     bool delegatable = false;
@@ -652,7 +652,7 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
     }
     if (!action)
         return el__response_error(q->id, "bad_request", "unknown action", len);
-    if (strlen(resource) > EL_RESOURCE_MAX || !(el_resource_match(resource, resource) ||
+    if (strlen(resource) > EL_RESOURCE_MAX || !(el_token_resource_match(resource, resource) ||
                                                (strlen(resource) > 2 && !strcmp(resource + strlen(resource) - 2, "/*"))))
         return el__response_error(q->id, "bad_request", "malformed resource", len);
     refusals_flush(s, false);
@@ -724,14 +724,14 @@ static el_status check_use(el__pcall *c, const char *resource, unsigned action, 
     el_status st = el_token_check(s->rt, el__req_str(c->q, "token"), s->capsule_id, resource, action, &t, &code, err);
     char tid[EL_TOKEN_ID_HEX] = "";
     if (st == EL_OK || code == NULL || strcmp(code, "invalid_token") != 0)
-        el_hex_encode(t.id, 16, tid);
+        el_sign_hex_encode(t.id, 16, tid);
     if (st != EL_OK) {
-        refuse(s, EL_AUDIT_DENY, resource, el_action_name(action), err->msg, tid);
+        refuse(s, EL_AUDIT_DENY, resource, el_manifest_action_name(action), err->msg, tid);
         c->code = code ? code : "denied";
         return st;
     }
-    if (audit(s, EL_AUDIT_USE, resource, el_action_name(action), el__req_type_name(c->q->type), tid) != EL_OK) {
-        refuse(s, EL_AUDIT_DENY, resource, el_action_name(action), "the audit log cannot be written", tid);
+    if (audit(s, EL_AUDIT_USE, resource, el_manifest_action_name(action), el__req_type_name(c->q->type), tid) != EL_OK) {
+        refuse(s, EL_AUDIT_DENY, resource, el_manifest_action_name(action), "the audit log cannot be written", tid);
         c->code = "unavailable";
         return el_error_set(err, EL_ERR_IO, "refused: the audit log cannot be written");
     }
@@ -929,7 +929,7 @@ static char *provider_op(el_session *s, const el_request *q, size_t *len)
     return el__response_encode(q->id, obj_type("ok"), len);
 }
 
-char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *len)
+char *el_broker_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *len)
 {
     el_request q;
     uint64_t id = 0;

@@ -177,7 +177,7 @@ el_status el__config_file(const el_runtime *rt, const char *name, size_t max, ch
         return el_error_set(err, errno == ENOENT ? EL_ERR_NOTFOUND : EL_ERR_CONFIG, "cannot read %s: %s", path,
                             strerror(errno));
     *mode = (unsigned)st.st_mode & 07777;
-    return el_read_file(path, max, text, len, err);
+    return el_fs_read_file(path, max, text, len, err);
 }
 
 el_status el__json_object(const char *text, size_t len, const char *what, json_t **root, el_error *err)

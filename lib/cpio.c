@@ -4,6 +4,7 @@
  * and its capsule's CID is stable.
  */
 #include "cpio.h"
+#include "internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,23 +17,10 @@ static bool reserve(el_cpio *c, size_t more)
 {
     if (c->failed)
         return false;
-    if (c->len + more <= c->cap)
-        return true;
-    size_t cap = c->cap ? c->cap : 4096;
-    while (cap < c->len + more) {
-        if (cap > SIZE_MAX / 2) {
-            c->failed = true;
-            return false;
-        }
-        cap *= 2;
-    }
-    uint8_t *b = realloc(c->buf, cap);
-    if (!b) {
+    if (more > SIZE_MAX - c->len || !EL__GROW(c->buf, c->cap, c->len + more, 4096, SIZE_MAX)) {
         c->failed = true;
         return false;
     }
-    c->buf = b;
-    c->cap = cap;
     return true;
 }
 

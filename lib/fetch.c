@@ -421,14 +421,8 @@ static el_status add_blk(fetch_ctx *c, const blk *b, el_error *err)
         return EL_OK;
     if (c->nblocks == EL_FETCH_MAX_BLOCKS)
         return el_error_set(err, EL_ERR_LIMIT, "more than %d blocks", EL_FETCH_MAX_BLOCKS);
-    if (c->nblocks == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 256;
-        blk *nb = realloc(c->blocks, nc * sizeof *nb);
-        if (!nb)
-            return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-        c->blocks = nb;
-        c->cap = nc;
-    }
+    if (!EL__GROW(c->blocks, c->cap, c->nblocks + 1, 256, EL_FETCH_MAX_BLOCKS))
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     size_t lo = 0, hi = c->nblocks;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -488,7 +482,7 @@ static el_status scan_partial(fetch_ctx *c, const el_fetch_source *src, el_error
             b.off = cpos;
             b.len = bend - cpos;
             uint8_t h[DIGEST_LEN];
-            el_sha256(car + b.off, b.len, h);
+            el_sign_sha256(car + b.off, b.len, h);
             if (memcmp(h, b.digest, DIGEST_LEN) != 0) {
                 if (src)
                     note(c, src, EL_ERR_TRUST, "a CAR block does not match its CID");
@@ -555,7 +549,7 @@ static el_status fetch_block(fetch_ctx *c, uint8_t codec, const uint8_t *digest,
         el_status r = http_fetch(c, src, text, GET_BLOCK, &d, &e);
         if (r == EL_OK) {
             uint8_t h[DIGEST_LEN];
-            el_sha256(data, (size_t)d.n, h);
+            el_sign_sha256(data, (size_t)d.n, h);
             if (memcmp(h, digest, DIGEST_LEN) != 0)
                 r = el_error_set(&e, EL_ERR_TRUST, "block %s does not match its CID", text);
         }
@@ -634,13 +628,133 @@ static el_status load_block(fetch_ctx *c, uint8_t codec, const uint8_t *digest, 
     }
     /* The partial file is ours, but it lives on disk between runs: hash again what is used. */
     uint8_t h[DIGEST_LEN];
-    el_sha256(p, b->len, h);
+    el_sign_sha256(p, b->len, h);
     if (memcmp(h, digest, DIGEST_LEN) != 0) {
         free(p);
         return el_error_set(err, EL_ERR_IO, "the partial download changed on disk; fetch again");
     }
     *data = p;
     *len = b->len;
+    return EL_OK;
+}
+
+/* Parses the PBLink in p[pos, lend) into l (its Hash field: a CID; other fields skipped);
+ * false when it is malformed or has no hash. */
+static bool parse_pblink(const uint8_t *p, size_t lpos, size_t lend, pblink *l)
+{
+    bool have_hash = false;
+    while (lpos < lend) {
+        uint64_t lk;
+        if (!get_varint(p, lend, &lpos, &lk))
+            return false;
+        if ((lk >> 3) == 1 && (lk & 7) == 2) {
+            uint64_t hl;
+            const uint8_t *dg;
+            if (!get_varint(p, lend, &lpos, &hl) || hl > lend - lpos)
+                return false;
+            size_t cpos = lpos;
+            if (!get_cid(p, lpos + (size_t)hl, &cpos, &l->codec, &dg) || cpos != lpos + hl)
+                return false;
+            memcpy(l->digest, dg, DIGEST_LEN);
+            lpos += hl;
+            have_hash = true;
+        } else if (!skip_field(p, lend, &lpos, (unsigned)(lk & 7))) {
+            return false;
+        }
+    }
+    return have_hash && lpos == lend;
+}
+
+/* Parses the dag-pb PBNode p[0, end): its links (*links, *nlinks: the caller frees *links,
+ * also on failure) and its UnixFS Data field (*data, *data_len: inside p). */
+static el_status parse_pbnode(const uint8_t *p, size_t end, pblink **links, size_t *nlinks, const uint8_t **data,
+                              size_t *data_len, el_error *err)
+{
+    size_t cap = 0;
+    bool have_data = false;
+    for (size_t pos = 0; pos < end;) {
+        uint64_t key, len;
+        if (!get_varint(p, end, &pos, &key))
+            return el_error_set(err, EL_ERR_TRUST, "malformed dag-pb node");
+        unsigned field = (unsigned)(key >> 3), wt = (unsigned)(key & 7);
+        if (!((field == 1 || field == 2) && wt == 2)) {
+            if (!skip_field(p, end, &pos, wt))
+                return el_error_set(err, EL_ERR_TRUST, "malformed dag-pb node");
+            continue;
+        }
+        if (!get_varint(p, end, &pos, &len) || len > end - pos)
+            return el_error_set(err, EL_ERR_TRUST, "malformed dag-pb node");
+        if (field == 1) {
+            *data = p + pos;
+            *data_len = (size_t)len;
+            have_data = true;
+        } else {
+            pblink l = {0};
+            if (!parse_pblink(p, pos, pos + (size_t)len, &l))
+                return el_error_set(err, EL_ERR_TRUST, "malformed or unsupported link in a dag-pb node");
+            if (!EL__GROW(*links, cap, *nlinks + 1, 64, SIZE_MAX))
+                return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+            (*links)[(*nlinks)++] = l;
+        }
+        pos += (size_t)len;
+    }
+    if (!have_data)
+        return el_error_set(err, EL_ERR_TRUST, "a dag-pb node without UnixFS data");
+    return EL_OK;
+}
+
+/* A UnixFS Data message: the node's type, filesize, inline bytes and its links' blocksizes. */
+typedef struct unixfs {
+    uint64_t type, filesize;
+    bool have_filesize;
+    const uint8_t *inline_data;
+    size_t inline_len;
+    uint64_t *bsizes; /* nlinks of them; the caller frees it */
+    size_t nbs;
+} unixfs;
+
+/* Parses the UnixFS Data data[0, data_len) of a node with nlinks links into u (zeroed first)
+ * and checks it is a file node with one blocksize a link. */
+static el_status parse_unixfs(const uint8_t *data, size_t data_len, size_t nlinks, unixfs *u, el_error *err)
+{
+    memset(u, 0, sizeof *u);
+    u->type = UINT64_MAX;
+    if (nlinks > 0 && !(u->bsizes = malloc(nlinks * sizeof *u->bsizes)))
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    for (size_t pos = 0; pos < data_len;) {
+        uint64_t key, v;
+        if (!get_varint(data, data_len, &pos, &key))
+            return el_error_set(err, EL_ERR_TRUST, "malformed UnixFS data");
+        unsigned field = (unsigned)(key >> 3), wt = (unsigned)(key & 7);
+        if (field == 1 && wt == 0 && get_varint(data, data_len, &pos, &v)) {
+            u->type = v;
+        } else if (field == 2 && wt == 2 && get_varint(data, data_len, &pos, &v) && v <= data_len - pos) {
+            u->inline_data = data + pos;
+            u->inline_len = (size_t)v;
+            pos += (size_t)v;
+        } else if (field == 3 && wt == 0 && get_varint(data, data_len, &pos, &v)) {
+            u->filesize = v;
+            u->have_filesize = true;
+        } else if (field == 4 && wt == 0 && get_varint(data, data_len, &pos, &v)) {
+            if (u->nbs >= nlinks)
+                return el_error_set(err, EL_ERR_TRUST, "UnixFS node has more blocksizes than links");
+            u->bsizes[u->nbs++] = v;
+        } else if (field == 4 && wt == 2 && get_varint(data, data_len, &pos, &v) && v <= data_len - pos) {
+            size_t pend = pos + (size_t)v; /* packed blocksizes */
+            while (pos < pend) {
+                uint64_t bs;
+                if (!get_varint(data, pend, &pos, &bs) || u->nbs >= nlinks)
+                    return el_error_set(err, EL_ERR_TRUST, "malformed UnixFS blocksizes");
+                u->bsizes[u->nbs++] = bs;
+            }
+        } else if (field <= 4 || !skip_field(data, data_len, &pos, wt)) {
+            return el_error_set(err, EL_ERR_TRUST, "malformed UnixFS data");
+        }
+    }
+    if (u->type != 2 && u->type != 0)
+        return el_error_set(err, EL_ERR_TRUST, "the CID is not a UnixFS file (type %llu)", (unsigned long long)u->type);
+    if (u->nbs != nlinks)
+        return el_error_set(err, EL_ERR_TRUST, "UnixFS node has %zu links but %zu blocksizes", nlinks, u->nbs);
     return EL_OK;
 }
 
@@ -660,154 +774,39 @@ static el_status walk(fetch_ctx *c, uint8_t codec, const uint8_t *digest, int de
         free(p);
         return s;
     }
-
-    /* PBNode */
     pblink *links = NULL;
-    size_t nlinks = 0, cap = 0;
+    size_t nlinks = 0, data_len = 0;
     const uint8_t *data = NULL;
-    size_t data_len = 0;
-    bool have_data = false;
-    for (size_t pos = 0; pos < end && s == EL_OK;) {
-        uint64_t key, len;
-        if (!get_varint(p, end, &pos, &key)) {
-            s = el_error_set(err, EL_ERR_TRUST, "malformed dag-pb node");
-            break;
-        }
-        unsigned field = (unsigned)(key >> 3), wt = (unsigned)(key & 7);
-        if ((field == 1 || field == 2) && wt == 2) {
-            if (!get_varint(p, end, &pos, &len) || len > end - pos) {
-                s = el_error_set(err, EL_ERR_TRUST, "malformed dag-pb node");
-                break;
-            }
-            if (field == 1) {
-                data = p + pos;
-                data_len = (size_t)len;
-                have_data = true;
-            } else {
-                /* PBLink */
-                size_t lpos = pos, lend = pos + (size_t)len;
-                pblink l = {0};
-                bool have_hash = false;
-                while (lpos < lend) {
-                    uint64_t lk;
-                    if (!get_varint(p, lend, &lpos, &lk)) {
-                        have_hash = false;
-                        break;
-                    }
-                    if ((lk >> 3) == 1 && (lk & 7) == 2) {
-                        uint64_t hl;
-                        size_t cpos;
-                        const uint8_t *dg;
-                        if (!get_varint(p, lend, &lpos, &hl) || hl > lend - lpos)
-                            break;
-                        cpos = lpos;
-                        if (!get_cid(p, lpos + (size_t)hl, &cpos, &l.codec, &dg) || cpos != lpos + hl)
-                            break;
-                        memcpy(l.digest, dg, DIGEST_LEN);
-                        lpos += hl;
-                        have_hash = true;
-                    } else if (!skip_field(p, lend, &lpos, (unsigned)(lk & 7))) {
-                        have_hash = false;
-                        break;
-                    }
-                }
-                if (!have_hash || lpos != lend) {
-                    s = el_error_set(err, EL_ERR_TRUST, "malformed or unsupported link in a dag-pb node");
-                    break;
-                }
-                if (nlinks == cap) {
-                    cap = cap ? cap * 2 : 64;
-                    pblink *nl = realloc(links, cap * sizeof *nl);
-                    if (!nl) {
-                        s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-                        break;
-                    }
-                    links = nl;
-                }
-                links[nlinks++] = l;
-            }
-            pos += (size_t)len;
-        } else if (!skip_field(p, end, &pos, wt)) {
-            s = el_error_set(err, EL_ERR_TRUST, "malformed dag-pb node");
-        }
-    }
-    if (s == EL_OK && !have_data)
-        s = el_error_set(err, EL_ERR_TRUST, "a dag-pb node without UnixFS data");
-
-    /* UnixFS Data */
-    uint64_t type = UINT64_MAX, filesize = 0;
-    bool have_filesize = false;
-    const uint8_t *inline_data = NULL;
-    size_t inline_len = 0;
-    uint64_t *bsizes = NULL;
-    size_t nbs = 0;
-    if (s == EL_OK && nlinks > 0 && !(bsizes = malloc(nlinks * sizeof *bsizes)))
-        s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-    for (size_t pos = 0; s == EL_OK && pos < data_len;) {
-        uint64_t key, v;
-        if (!get_varint(data, data_len, &pos, &key)) {
-            s = el_error_set(err, EL_ERR_TRUST, "malformed UnixFS data");
-            break;
-        }
-        unsigned field = (unsigned)(key >> 3), wt = (unsigned)(key & 7);
-        if (field == 1 && wt == 0 && get_varint(data, data_len, &pos, &v)) {
-            type = v;
-        } else if (field == 2 && wt == 2 && get_varint(data, data_len, &pos, &v) && v <= data_len - pos) {
-            inline_data = data + pos;
-            inline_len = (size_t)v;
-            pos += (size_t)v;
-        } else if (field == 3 && wt == 0 && get_varint(data, data_len, &pos, &v)) {
-            filesize = v;
-            have_filesize = true;
-        } else if (field == 4 && wt == 0 && get_varint(data, data_len, &pos, &v)) {
-            if (nbs >= nlinks) {
-                s = el_error_set(err, EL_ERR_TRUST, "UnixFS node has more blocksizes than links");
-                break;
-            }
-            bsizes[nbs++] = v;
-        } else if (field == 4 && wt == 2 && get_varint(data, data_len, &pos, &v) && v <= data_len - pos) {
-            size_t pend = pos + (size_t)v; /* packed blocksizes */
-            while (s == EL_OK && pos < pend) {
-                uint64_t bs;
-                if (!get_varint(data, pend, &pos, &bs) || nbs >= nlinks)
-                    s = el_error_set(err, EL_ERR_TRUST, "malformed UnixFS blocksizes");
-                else
-                    bsizes[nbs++] = bs;
-            }
-        } else if (field <= 4 || !skip_field(data, data_len, &pos, wt)) {
-            s = el_error_set(err, EL_ERR_TRUST, "malformed UnixFS data");
-        }
-    }
-    if (s == EL_OK && type != 2 && type != 0)
-        s = el_error_set(err, EL_ERR_TRUST, "the CID is not a UnixFS file (type %llu)", (unsigned long long)type);
-    if (s == EL_OK && nbs != nlinks)
-        s = el_error_set(err, EL_ERR_TRUST, "UnixFS node has %zu links but %zu blocksizes", nlinks, nbs);
-    if (s == EL_OK && depth == 0 && !have_filesize)
+    unixfs u = {0};
+    s = parse_pbnode(p, end, &links, &nlinks, &data, &data_len, err);
+    if (s == EL_OK)
+        s = parse_unixfs(data, data_len, nlinks, &u, err);
+    if (s == EL_OK && depth == 0 && !u.have_filesize)
         s = el_error_set(err, EL_ERR_TRUST, "the root node has no filesize");
-    if (s == EL_OK && depth == 0 && filesize > EL_FETCH_MAX_SIZE)
+    if (s == EL_OK && depth == 0 && u.filesize > EL_FETCH_MAX_SIZE)
         s = el_error_set(err, EL_ERR_LIMIT, "the file is larger than %llu bytes", (unsigned long long)EL_FETCH_MAX_SIZE);
     if (s == EL_OK && depth == 0)
-        c->total = filesize;
+        c->total = u.filesize;
 
     uint64_t total = 0;
-    if (s == EL_OK && inline_len > 0) {
-        s = emit(c, inline_data, inline_len, err);
-        total += inline_len;
+    if (s == EL_OK && u.inline_len > 0) {
+        s = emit(c, u.inline_data, u.inline_len, err);
+        total += u.inline_len;
     }
     free(p); /* the links were copied out; data is no longer needed */
     for (size_t i = 0; s == EL_OK && i < nlinks; i++) {
         uint64_t got = 0;
         s = walk(c, links[i].codec, links[i].digest, depth + 1, &got, err);
-        if (s == EL_OK && got != bsizes[i])
+        if (s == EL_OK && got != u.bsizes[i])
             s = el_error_set(err, EL_ERR_TRUST, "a child block holds %llu bytes, its parent says %llu",
-                             (unsigned long long)got, (unsigned long long)bsizes[i]);
+                             (unsigned long long)got, (unsigned long long)u.bsizes[i]);
         total += got;
     }
-    if (s == EL_OK && have_filesize && total != filesize)
+    if (s == EL_OK && u.have_filesize && total != u.filesize)
         s = el_error_set(err, EL_ERR_TRUST, "the UnixFS tree holds %llu bytes, its filesize says %llu",
-                         (unsigned long long)total, (unsigned long long)filesize);
+                         (unsigned long long)total, (unsigned long long)u.filesize);
     free(links);
-    free(bsizes);
+    free(u.bsizes);
     *produced = total;
     return s;
 }
@@ -844,7 +843,7 @@ static el_status fetch_raw(fetch_ctx *c, el_error *err)
         s = http_fetch(c, src, c->cid, GET_BLOCK, &d, &e);
         uint8_t h[DIGEST_LEN];
         if (s == EL_OK) {
-            el_sha256(buf, (size_t)d.n, h);
+            el_sign_sha256(buf, (size_t)d.n, h);
             if (memcmp(h, c->bin + 4, DIGEST_LEN) != 0)
                 s = el_error_set(&e, EL_ERR_TRUST, "served %llu bytes whose SHA-256 does not match the CID",
                                  (unsigned long long)d.n);
@@ -1035,7 +1034,7 @@ static int open_partial(const el_fetch_options *o, const char *cid, const char *
             unlink(tmp); /* anonymous: gone with the descriptor, whatever happens */
         return fd;
     }
-    if (el_mkdirs(o->partial_dir, 0700, err) != EL_OK)
+    if (el_fs_mkdirs(o->partial_dir, 0700, err) != EL_OK)
         return -1;
     if (snprintf(path, PATH_MAX, "%s/%s.car", o->partial_dir, cid) >= PATH_MAX) {
         el_error_set(err, EL_ERR_USAGE, "partial directory path too long");
@@ -1138,7 +1137,7 @@ el_status el__fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, 
         el_error ignored;
         el_fetch_options nopartial = *o;
         nopartial.partial_dir = NULL;
-        if (o->partial_dir && el_mkdirs(o->partial_dir, 0700, &ignored) != EL_OK)
+        if (o->partial_dir && el_fs_mkdirs(o->partial_dir, 0700, &ignored) != EL_OK)
             o = &nopartial; /* cannot keep partials: don't */
         bool blocks_kept = partial_path(o, cid, ".car", ppath) && file_size(ppath) > 0;
         if (!blocks_kept && partial_path(o, cid, ".part", spath) && file_size(spath) > 0) {

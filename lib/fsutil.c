@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-el_status el_read_file(const char *path, size_t max, char **out, size_t *len, el_error *err)
+el_status el_fs_read_file(const char *path, size_t max, char **out, size_t *len, el_error *err)
 {
     *out = NULL;
     *len = 0;
@@ -132,7 +132,7 @@ fail:;
     return el_error_set(err, EL_ERR_IO, "cannot write %s: %s", path, strerror(e));
 }
 
-el_status el_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode, el_error *err)
+el_status el_fs_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode, el_error *err)
 {
     return write_replace(path, data, len, mode, true, err);
 }
@@ -142,7 +142,7 @@ el_status el__write_file_cache(const char *path, const void *data, size_t len, u
     return write_replace(path, data, len, mode, false, err);
 }
 
-el_status el_mkdirs(const char *path, unsigned mode, el_error *err)
+el_status el_fs_mkdirs(const char *path, unsigned mode, el_error *err)
 {
     char buf[PATH_MAX];
     if ((size_t)snprintf(buf, sizeof buf, "%s", path) >= sizeof buf)

@@ -1,12 +1,12 @@
 /*
- * instance.c - instance slots (instance.h; el_instance_running is public, in launch.h). A running instance holds an
+ * instance.c - instance slots (instance.h; el_launch_running is public, in launch.h). A running instance holds an
  * exclusive flock on one of the files $ELASTOS_HOME/run/<name>@<publisher prefix>/<K>, K below
  * the manifest's max_instances. Locks belong to open file descriptions, so they count across
  * processes and threads, and the kernel drops them when a process dies: a crash or kill -9
  * never leaks a slot. The scan starts at a random slot, so a nearly full set costs few tries.
  *
  * A held slot file names its instance (el__instance_label writes the instance id into it), so
- * el_instance_running can list the instances running on this host without taking any lock (a
+ * el_launch_running can list the instances running on this host without taking any lock (a
  * test lock could make a launcher's LOCK_NB attempt fail): it matches the slot files against the
  * kernel's list of held flock locks, /proc/locks, by device and inode. A file that names an id
  * but is not locked belongs to an instance that has ended.
@@ -33,7 +33,7 @@ el_status el__instance_slot(el_runtime *rt, const el_artifact *art, int *out, el
 {
     const el_manifest *m = el_artifact_manifest(art);
     char pub[EL_PK_TEXT], dir[PATH_MAX];
-    el_pubkey_format(el_artifact_publisher(art), pub);
+    el_sign_pubkey_format(el_artifact_publisher(art), pub);
     if ((size_t)snprintf(dir, sizeof dir, "%s/run/%s@%.16s", el_runtime_home(rt), m->name, pub + strlen("ed25519:")) >=
         sizeof dir - 16)
         return el_error_set(err, EL_ERR_CONFIG, "ELASTOS_HOME is too long");
@@ -46,7 +46,7 @@ el_status el__instance_slot(el_runtime *rt, const el_artifact *art, int *out, el
         snprintf(path, sizeof path, "%s/%u", dir, (start + i) % n);
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0 && errno == ENOENT) { /* the first instance ever: make the directory */
-            el_status st = el_mkdirs(dir, 0700, err);
+            el_status st = el_fs_mkdirs(dir, 0700, err);
             if (st != EL_OK)
                 return st;
             fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -70,7 +70,7 @@ el_status el__instance_audit_kill(el_runtime *rt, const el_artifact *art, const 
                                  el_error *err)
 {
     char pub[EL_PK_TEXT];
-    el_pubkey_format(el_artifact_publisher(art), pub);
+    el_sign_pubkey_format(el_artifact_publisher(art), pub);
     el_audit_record r = {.capsule = el_artifact_manifest(art)->name, .capsule_id = capsule_id, .publisher = pub,
                          .resource = "", .action = "", .decision = EL_AUDIT_KILL, .reason = reason, .token_id = ""};
     return el_audit_append(rt, &r, err);
@@ -111,13 +111,9 @@ static el_status held_locks(held_lock **out, size_t *n, el_error *err)
         /* "1: FLOCK  ADVISORY  WRITE 4598 fe:00:10846284 0 EOF"; a waiter has "->" after "1:" */
         if (sscanf(line, "%*d: %15s %*s %*s %*d %x:%x:%llu", kind, &h.maj, &h.min, &h.ino) != 4 || strcmp(kind, "FLOCK"))
             continue;
-        if (*n == cap) {
-            held_lock *v = realloc(*out, (cap = cap ? 2 * cap : 64) * sizeof *v);
-            if (!v) {
-                st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-                break;
-            }
-            *out = v;
+        if (!EL__GROW(*out, cap, *n + 1, 64, SIZE_MAX)) {
+            st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+            break;
         }
         (*out)[(*n)++] = h;
     }
@@ -145,17 +141,13 @@ static el_status add_if_running(int dirfd, const char *name, const held_lock *lo
         close(fd);
     if (k != 32 || strspn(id, "0123456789abcdef") != 32 || !is_held(locks, nl, &st))
         return EL_OK;
-    if (*n == *cap) {
-        el_instance_id *v = realloc(*ids, (*cap = *cap ? 2 * *cap : 16) * sizeof *v);
-        if (!v)
-            return EL_ERR_INTERNAL;
-        *ids = v;
-    }
+    if (!EL__GROW(*ids, *cap, *n + 1, 16, SIZE_MAX))
+        return EL_ERR_INTERNAL;
     memcpy((*ids)[(*n)++].id, id, 33);
     return EL_OK;
 }
 
-el_status el_instance_running(el_runtime *rt, el_instance_id **ids, size_t *n, el_error *err)
+el_status el_launch_running(el_runtime *rt, el_instance_id **ids, size_t *n, el_error *err)
 {
     *ids = NULL;
     *n = 0;

@@ -21,7 +21,7 @@ el_status el__instance_audit_kill(el_runtime *rt, const el_artifact *art, const 
                                  el_error *err);
 
 /* Writes the id (32 hex chars) of the instance holding slot fd into its slot file, so
- * el_instance_running (launch.h) can name it. */
+ * el_launch_running (launch.h) can name it. */
 el_status el__instance_label(int fd, const char *capsule_id, el_error *err);
 
 #endif

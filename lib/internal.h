@@ -125,12 +125,19 @@ bool el__token_revoked(el_runtime *rt, const uint8_t id[16]);
 struct evp_md_st;
 const struct evp_md_st *el__sha256_md(void);
 
-/* Like el_write_file_atomic (temp file + rename: readers see old or new, never half) but
+/* Like el_fs_write_file_atomic (temp file + rename: readers see old or new, never half) but
  * without fsync: for caches whose entries are checksummed, where losing one costs a rebuild. */
 el_status el__write_file_cache(const char *path, const void *data, size_t len, unsigned mode, el_error *err);
 
 /* Writes all of data to fd, retrying short writes and EINTR; false (errno set) on failure. */
 bool el__write_all(int fd, const void *data, size_t len);
+
+/* The growable array (grow.c): makes the array *vp (a T **, *cap elements of size bytes) hold
+ * at least need elements, doubling its capacity (from first) up to max elements; true when it
+ * does. False when need is above max or memory runs out: then *vp and *cap are as they were
+ * (the caller still owns and frees *vp). EL__GROW(v, cap, need, first, max) for a T *v. */
+bool el__grow(void *vp, size_t *cap, size_t need, size_t size, size_t first, size_t max);
+#define EL__GROW(v, cap, need, first, max) el__grow(&(v), &(cap), (need), sizeof *(v), (first), (max))
 
 /* The deadlines of IPFS transfers, fetch and publish alike (fetch.c; docs/distribution.md):
  * connect, stall (less than min_rate bytes/s over stall_ms) and the whole operation. */

@@ -98,7 +98,7 @@ static el_status fetch_to_tmp(el_runtime *rt, const char *cid, const el_fetch_so
     el__random_hex(r, 8); /* several daemon threads may fetch the same CID at once */
     el_status st = el_runtime_path(rt, "tmp", dir, sizeof dir, err);
     if (st == EL_OK)
-        st = el_mkdirs(dir, 0700, err);
+        st = el_fs_mkdirs(dir, 0700, err);
     if (st == EL_OK)
         st = el_runtime_path(rt, "tmp/partial", partial, sizeof partial, err);
     if (st == EL_OK &&
@@ -290,7 +290,7 @@ static el_status open_viewer(el_launch_ctx *l, const el_manifest *dm, el_error *
     const el_manifest *vm = el_artifact_manifest(l->owned);
     if (vm->type != EL_TYPE_WASM)
         return el_error_set(err, EL_ERR_FORMAT, "%s: viewer %s is a %s capsule; a viewer must be a wasm capsule", dm->name,
-                            vm->name, el_capsule_type_name(vm->type));
+                            vm->name, el_manifest_type_name(vm->type));
     return EL_OK;
 }
 
@@ -301,7 +301,7 @@ static el_status open_data(el_launch_ctx *l, el_error *err)
     const el_manifest *dm = el_artifact_manifest(l->art);
     if (dm->type != EL_TYPE_DATA || !dm->viewer)
         return el_error_set(err, EL_ERR_FORMAT, "%s is a %s capsule, not a data capsule with a viewer (use elastos run)",
-                            dm->name, el_capsule_type_name(dm->type));
+                            dm->name, el_manifest_type_name(dm->type));
     l->data = l->owned;
     l->owned = NULL;
     snprintf(l->open_cid, sizeof l->open_cid, "%s", l->cid);
@@ -339,7 +339,7 @@ static el_status check_type(el_launch_ctx *l, el_error *err)
                             l->m->name, l->cid);
     }
     return el_error_set(err, EL_ERR_USAGE, "%s: capsules of type %s cannot be run by this version", l->m->name,
-                        el_capsule_type_name(l->m->type));
+                        el_manifest_type_name(l->m->type));
 }
 
 /* ---- 5. limits ------------------------------------------------------------------------------- */
@@ -373,17 +373,17 @@ static el_status run_provider(void *arg, const el__fwd *f, json_t **result, cons
 
 static el_status start_session(el_launch_ctx *l, el_error *err)
 {
-    el_status st = el_session_new(l->rt, l->art, NULL, &l->s, err);
+    el_status st = el_broker_session_new(l->rt, l->art, NULL, &l->s, err);
     if (st != EL_OK)
         return st;
     el__session_set_forward(l->s, run_provider, l->rt); /* its provider_calls to bound schemes */
     if (l->spec->router)
         el__session_set_router(l->s, l->spec->router);
     for (size_t i = 0; i < l->spec->n_grants; i++)
-        if ((st = el_session_grant(l->s, l->spec->grants[i], err)) != EL_OK)
+        if ((st = el_broker_session_grant(l->s, l->spec->grants[i], err)) != EL_OK)
             return st;
     if (l->m->type != EL_TYPE_VM) /* a vm capsule reaches storage through the protocol only */
-        l->preopen = el_session_storage_preopen(l->s, l->storage, sizeof l->storage, &l->writable);
+        l->preopen = el_broker_session_storage_preopen(l->s, l->storage, sizeof l->storage, &l->writable);
     return EL_OK;
 }
 
@@ -392,8 +392,8 @@ static el_status start_session(el_launch_ctx *l, el_error *err)
 static el_status audit_open(el_launch_ctx *l, const char *decision, const char *reason, el_error *err)
 {
     char pub[EL_PK_TEXT];
-    el_pubkey_format(el_artifact_publisher(l->art), pub);
-    el_audit_record r = {.capsule = l->m->name, .capsule_id = el_session_capsule_id(l->s), .publisher = pub,
+    el_sign_pubkey_format(el_artifact_publisher(l->art), pub);
+    el_audit_record r = {.capsule = l->m->name, .capsule_id = el_broker_session_capsule_id(l->s), .publisher = pub,
                          .resource = l->open_uri, .action = "read", .decision = decision, .reason = reason,
                          .token_id = l->token_id};
     return el_audit_append(l->rt, &r, err);
@@ -404,14 +404,14 @@ static el_status audit_open(el_launch_ctx *l, const char *decision, const char *
 static el_status issue_open_token(el_launch_ctx *l, el_error *err)
 {
     char pub[EL_PK_TEXT];
-    el_pubkey_format(el_artifact_publisher(l->art), pub);
-    el_token_request tr = {.holder_hex = el_session_capsule_id(l->s), .capsule_name = l->m->name, .publisher = pub,
+    el_sign_pubkey_format(el_artifact_publisher(l->art), pub);
+    el_token_request tr = {.holder_hex = el_broker_session_capsule_id(l->s), .capsule_name = l->m->name, .publisher = pub,
                            .resource = l->open_uri, .action = EL_ACT_READ, .expiry_secs = l->limits.wall_ms / 1000 + 2};
     el_token tok;
     el_status st = el_token_issue(l->rt, &tr, &l->token, &tok, err);
     if (st != EL_OK)
         return st;
-    el_hex_encode(tok.id, 16, l->token_id);
+    el_sign_hex_encode(tok.id, 16, l->token_id);
     char why[EL_CID_MAX + 96];
     snprintf(why, sizeof why, "elastos open %s: the opened content, while the viewer runs", l->open_cid);
     return audit_open(l, EL_AUDIT_GRANT, why, err); /* unrecorded, it is not handed out */
@@ -471,7 +471,7 @@ el_status el_launch_prepare(el_runtime *rt, const el_launch_spec *spec, el_launc
     if (st == EL_OK)
         st = start_session(l, err);                         /* 7: session, grants, storage */
     if (st == EL_OK)
-        st = el__instance_label(l->slot, el_session_capsule_id(l->s), err); /* who holds the slot */
+        st = el__instance_label(l->slot, el_broker_session_capsule_id(l->s), err); /* who holds the slot */
     if (st == EL_OK && (spec->flags & EL_LAUNCH_OPEN))
         st = issue_open_token(l, err);                      /* 8: the open token */
     if (st == EL_OK)
@@ -486,7 +486,7 @@ el_status el_launch_prepare(el_runtime *rt, const el_launch_spec *spec, el_launc
 
 const char *el_launch_capsule_id(const el_launch_ctx *l)
 {
-    return el_session_capsule_id(l->s);
+    return el_broker_session_capsule_id(l->s);
 }
 
 const el_manifest *el_launch_manifest(const el_launch_ctx *l)
@@ -516,8 +516,8 @@ static void run_stuck(void *arg, const char *reason)
 static el_status run_wasm(el_launch_ctx *l, el_launch_result *res, el_error *err)
 {
     const el_launch_spec *spec = l->spec;
-    el_wasm_options o = {.args = spec->args, .n_args = spec->n_args, .capsule_id = el_session_capsule_id(l->s),
-                         .channel = el_session_channel(l->s), .stdio = spec->stdio, .output = spec->output, .output_arg = spec->output_arg,
+    el_wasm_options o = {.args = spec->args, .n_args = spec->n_args, .capsule_id = el_broker_session_capsule_id(l->s),
+                         .channel = el_broker_session_channel(l->s), .stdio = spec->stdio, .output = spec->output, .output_arg = spec->output_arg,
                          .gate = spec->gate, .gate_arg = spec->gate_arg, .stop = spec->stop,
                          .limits = spec->limits ? &l->limits : NULL, .env_names = l->env_names,
                          .env_values = l->env_values, .n_env = l->n_env};
@@ -540,7 +540,7 @@ static el_status run_wasm(el_launch_ctx *l, el_launch_result *res, el_error *err
 static el_status run_vm(el_launch_ctx *l, el_launch_result *res, el_error *err)
 {
     const el_launch_spec *spec = l->spec;
-    el_vm_options o = {.args = spec->args, .n_args = spec->n_args, .channel = el_session_channel(l->s), .accel = spec->accel,
+    el_vm_options o = {.args = spec->args, .n_args = spec->n_args, .channel = el_broker_session_channel(l->s), .accel = spec->accel,
                        .stdio = spec->stdio, .output = spec->output, .output_arg = spec->output_arg, .gate = spec->gate,
                        .gate_arg = spec->gate_arg, .stop = spec->stop, .limits = spec->limits ? &l->limits : NULL,
                        .tty = spec->tty, .tty_arg = spec->tty_arg};
@@ -572,7 +572,7 @@ static void audit_kill(el_launch_ctx *l, el_error *err)
 {
     el_error ae;
     hold(l->spec, true);
-    el_status st = el__instance_audit_kill(l->rt, l->art, el_session_capsule_id(l->s), err->msg, &ae);
+    el_status st = el__instance_audit_kill(l->rt, l->art, el_broker_session_capsule_id(l->s), err->msg, &ae);
     hold(l->spec, false);
     if (st != EL_OK) {
         size_t n = strlen(err->msg);
@@ -601,7 +601,7 @@ el_status el_launch_run(el_launch_ctx *l, el_launch_result *res, el_error *err)
     if (l->ran)
         return el_error_set(err, EL_ERR_USAGE, "el_launch_run: this launch has run already");
     l->ran = true;
-    snprintf(res->capsule_id, sizeof res->capsule_id, "%s", el_session_capsule_id(l->s));
+    snprintf(res->capsule_id, sizeof res->capsule_id, "%s", el_broker_session_capsule_id(l->s));
     res->type = l->m->type;
     el_status st = l->m->type == EL_TYPE_VM ? run_vm(l, res, err) : run_wasm(l, res, err);   /* 9 */
     res->killed = st == EL_ERR_LIMIT || st == EL_ERR_TRAP;
@@ -665,7 +665,7 @@ void el_launch_free(el_launch_ctx *l)
     free(l->token);
     free(l->env_names);
     free(l->env_values);
-    el_session_free(l->s);
+    el_broker_session_free(l->s);
     if (l->slot >= 0)
         close(l->slot);
     el_artifact_close(l->owned);

@@ -207,7 +207,7 @@ static const char *path_problem(const char *p)
     return NULL;
 }
 
-bool el_path_safe(const char *path) { return path_problem(path) == NULL; }
+bool el_manifest_path_safe(const char *path) { return path_problem(path) == NULL; }
 
 /* Paths named by the manifest (entry, kernel, rootfs) must also stay out of .elastos/, the
  * artifact's own metadata. */
@@ -320,7 +320,7 @@ static const char *semver_parse(const char *s, size_t n, semver *v)
     return NULL;
 }
 
-bool el_semver_valid(const char *s)
+bool el_manifest_semver_valid(const char *s)
 {
     semver v;
     return s && semver_parse(s, strlen(s), &v) == NULL;
@@ -409,7 +409,7 @@ static int semver_cmp(const semver *a, const semver *b)
     return cmp_pre(a->pre, a->pre_len, b->pre, b->pre_len);
 }
 
-int el_semver_compare(const char *a, const char *b)
+int el_manifest_semver_compare(const char *a, const char *b)
 {
     semver va, vb;
     bool oka = a && semver_parse(a, strlen(a), &va) == NULL;
@@ -517,7 +517,7 @@ static const char *range_parse(const char *s, range *r)
     return NULL;
 }
 
-bool el_semver_range_valid(const char *range_text)
+bool el_manifest_semver_range_valid(const char *range_text)
 {
     range r;
     return range_parse(range_text, &r) == NULL;
@@ -553,7 +553,7 @@ static bool comparator_holds(const semver *v, const comparator *c)
 /* A pre-release version satisfies a range only when some comparator names a pre-release of the
  * same MAJOR.MINOR.PATCH (as npm and Cargo do), so "^1.0.0" never picks "2.0.0-alpha" and "*"
  * matches releases only. Build metadata is ignored. */
-bool el_semver_satisfies(const char *version, const char *range_text)
+bool el_manifest_semver_satisfies(const char *version, const char *range_text)
 {
     semver v;
     range r;
@@ -598,7 +598,7 @@ static bool root_valid(const char *seg, size_t len)
     return true;
 }
 
-bool el_scheme_prefix_valid(const char *s)
+bool el_manifest_scheme_prefix_valid(const char *s)
 {
     size_t len = s ? strlen(s) : 0;
     return len >= 12 && strncmp(s, "elastos://", 10) == 0 && s[len - 1] == '/' && root_valid(s + 10, len - 11);
@@ -731,7 +731,7 @@ static const struct {
     {"message", EL_ACT_MESSAGE}, {"delete", EL_ACT_DELETE}, {"admin", EL_ACT_ADMIN},
 };
 
-unsigned el_action_from_name(const char *name)
+unsigned el_manifest_action_from_name(const char *name)
 {
     if (!name)
         return 0;
@@ -741,7 +741,7 @@ unsigned el_action_from_name(const char *name)
     return 0;
 }
 
-const char *el_action_name(unsigned bit)
+const char *el_manifest_action_name(unsigned bit)
 {
     for (size_t i = 0; i < sizeof ACTIONS / sizeof ACTIONS[0]; i++)
         if (ACTIONS[i].bit == bit)
@@ -749,7 +749,7 @@ const char *el_action_name(unsigned bit)
     return NULL;
 }
 
-const char *el_capsule_type_name(el_capsule_type t)
+const char *el_manifest_type_name(el_capsule_type t)
 {
     switch (t) {
     case EL_TYPE_WASM: return "wasm";
@@ -896,7 +896,7 @@ static el_status parse_permissions(json_t *arr, el_manifest *m, el_error *err)
         json_array_foreach(acts, k, a) {
             if (!json_is_string(a))
                 return fail(err, "%s[%zu]: must be an action name (got %s)", path, k, jtype(a));
-            unsigned bit = el_action_from_name(json_string_value(a));
+            unsigned bit = el_manifest_action_from_name(json_string_value(a));
             if (!bit)
                 return fail(err, "%s: unknown action %s (known: read, write, execute, message, "
                                  "delete, admin)", path, Q(q, json_string_value(a)));
@@ -1005,7 +1005,7 @@ static el_status parse_microvm(json_t *obj, el_manifest *m, el_error *err)
     if (m->type != EL_TYPE_VM) {
         if (obj)
             return fail(err, "microvm_config: only allowed when type is \"vm\" (type is \"%s\")",
-                        el_capsule_type_name(m->type));
+                        el_manifest_type_name(m->type));
         return EL_OK;
     }
     c->vcpus = 1;
@@ -1131,7 +1131,7 @@ static el_status parse_viewer(json_t *root, el_manifest *m, el_error *err)
     if (m->type != EL_TYPE_DATA) {
         if (v)
             return fail(err, "viewer: only allowed when type is \"data\" (type is \"%s\")",
-                        el_capsule_type_name(m->type));
+                        el_manifest_type_name(m->type));
         return EL_OK;
     }
     if (!v)
@@ -1227,7 +1227,7 @@ static el_status parse_provides(json_t *arr, el_manifest *m, el_error *err)
             return fail(err, "%s: must be a string (got %s)", path, jtype(e));
         const char *s = json_string_value(e);
         size_t len = json_string_length(e);
-        if (len != strlen(s) || !el_scheme_prefix_valid(s))
+        if (len != strlen(s) || !el_manifest_scheme_prefix_valid(s))
             return fail(err, "%s: %s is not a scheme prefix \"elastos://ROOT/\" (ROOT: 1 to 32 of "
                              "[a-z0-9-], starting with a letter)", path, Q(q, s));
         for (size_t j = 0; j < i; j++)

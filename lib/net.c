@@ -3,6 +3,7 @@
  * matching the manifest's allowlist, and one bounded TCP exchange with deadlines.
  */
 #include "net.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -129,15 +130,9 @@ el_status el__net_exchange(const char *host, const char *port, const void *send,
     if (st == EL_OK && !buf)
         st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     while (st == EL_OK && len < max) {
-        if (len == cap) {
-            size_t nc = cap * 2 > max ? max : cap * 2;
-            uint8_t *nb = realloc(buf, nc);
-            if (!nb) {
-                st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-                break;
-            }
-            buf = nb;
-            cap = nc;
+        if (!EL__GROW(buf, cap, len + 1, 65536, max)) {
+            st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+            break;
         }
         ssize_t r = read(fd, buf + len, cap - len);
         if (r > 0)

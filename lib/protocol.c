@@ -422,7 +422,7 @@ static size_t base64_encode_into(const void *data, size_t len, char *out)
     return (size_t)(o - out);
 }
 
-char *el_base64_encode(const void *data, size_t len)
+char *el_protocol_base64_encode(const void *data, size_t len)
 {
     char *out = malloc((len + 2) / 3 * 4 + 1);
     if (out)
@@ -431,7 +431,7 @@ char *el_base64_encode(const void *data, size_t len)
 }
 
 /* Strict: length a multiple of 4, padding only at the end, unused bits zero. */
-uint8_t *el_base64_decode(const char *text, size_t *len)
+uint8_t *el_protocol_base64_decode(const char *text, size_t *len)
 {
     static int8_t rev[256];
     size_t tl = strlen(text);

@@ -10,7 +10,7 @@ static el_status ai_call(el__pcall *c, char **resp, el_error *err)
 {
     const el_request *q = c->q;
     const char *uri = el__req_str(q, "uri");
-    if (strlen(uri) > EL_RESOURCE_MAX || !el_resource_match(uri, uri))
+    if (strlen(uri) > EL_RESOURCE_MAX || !el_token_resource_match(uri, uri))
         return el_error_set(err, EL_ERR_NOTFOUND, "no provider for this uri (malformed)");
     el_status st = c->use(c, uri, EL_ACT_EXECUTE, NULL, err);
     if (st != EL_OK)

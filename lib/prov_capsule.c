@@ -78,7 +78,7 @@ static el_status forward(el__pcall *c, const el_provider_binding *b, json_t **re
                  .grants = (const char *const *)b->grants,
                  .n_grants = b->n_grants};
     char why[EL_CID_MAX + 400], tid[EL_TOKEN_ID_HEX];
-    el_hex_encode(tok.id, 16, tid);
+    el_sign_hex_encode(tok.id, 16, tid);
     snprintf(why, sizeof why, "to %s %s (%s), call %llu", el_artifact_manifest(art)->name,
              el_artifact_manifest(art)->version, cid, (unsigned long long)f.call_id);
     c->audit(c, EL_AUDIT_FORWARD, uri, "execute", why, tid);
@@ -93,7 +93,7 @@ static el_status forward(el__pcall *c, const el_provider_binding *b, json_t **re
 static el_status capsule_call(el__pcall *c, char **resp, el_error *err)
 {
     const char *uri = el__req_str(c->q, "uri");
-    if (strlen(uri) > EL_RESOURCE_MAX || !el_resource_match(uri, uri))
+    if (strlen(uri) > EL_RESOURCE_MAX || !el_token_resource_match(uri, uri))
         return not_found(c, err);
     el_provider_binding b;
     el_status st = el__provider_bound(c->rt, uri, &b, err);

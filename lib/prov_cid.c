@@ -27,7 +27,7 @@ static el_status cid_call(el__pcall *c, char **resp, el_error *err)
         path = slash ? slash + 1 : NULL;
     }
     el_error e2;
-    if (!cid[0] || el_cid_validate(cid, &e2) != EL_OK || (path && !el_path_safe(path)))
+    if (!cid[0] || el_cid_validate(cid, &e2) != EL_OK || (path && !el_manifest_path_safe(path)))
         return el_error_set(err, EL_ERR_FORMAT, "uri must be elastos://cid/<cid>[/path]");
     el_status st = c->use(c, uri, EL_ACT_READ, NULL, err);
     if (st != EL_OK)

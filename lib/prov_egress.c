@@ -232,7 +232,7 @@ static el_status parse_body(const json_t *b, egress_req *r, el_error *err)
         } else if (!strcmp(k, "headers") && json_is_object(v) && json_object_size(v) <= MAX_HEADERS) {
             r->headers = v;
         } else if (!strcmp(k, "body") && json_is_string(v)) {
-            if (!(r->body = el_base64_decode(json_string_value(v), &r->body_len)))
+            if (!(r->body = el_protocol_base64_decode(json_string_value(v), &r->body_len)))
                 return el_error_set(err, EL_ERR_FORMAT, "body.body is not valid base64");
         } else if (!strcmp(k, "max_bytes") && n >= 1 && n <= EL__MAX_PAYLOAD) {
             r->max_bytes = (size_t)n;
@@ -327,7 +327,7 @@ static el_status url_resource(const el__http_url *u, char *out, el_error *err)
     if (strcmp(u->scheme, "http") && strcmp(u->scheme, "https"))
         return el_error_set(err, EL_ERR_FORMAT, "only http:// and https:// URLs");
     int n = snprintf(out, EL_RESOURCE_MAX + 1, "%s://%s:%s%s", u->scheme, u->host, u->port, u->path[0] ? u->path : "/");
-    if (n < 0 || n > EL_RESOURCE_MAX || !el_resource_match(out, out))
+    if (n < 0 || n > EL_RESOURCE_MAX || !el_token_resource_match(out, out))
         return el_error_set(err, EL_ERR_FORMAT, "the URL's path is not a resource a token can name (no %%, "
                             "no empty, . or .. segments)");
     return EL_OK;
@@ -375,7 +375,7 @@ static el_status hop(el__pcall *c, const egress_conf *cf, const egress_req *r, c
     if (rt->blocking)
         rt->blocking(rt->arg, false);
     if (st == EL_ERR_TRUST)
-        c->audit(c, EL_AUDIT_DENY, resource, el_action_name(r->action), err->msg, NULL);
+        c->audit(c, EL_AUDIT_DENY, resource, el_manifest_action_name(r->action), err->msg, NULL);
     return st;
 }
 
@@ -408,7 +408,7 @@ static el_status egress_call(el__pcall *c, char **resp, el_error *err)
         free(out.buf);
         return st;
     }
-    char *b64 = el_base64_encode(out.buf ? out.buf : (const uint8_t *)"", out.len);
+    char *b64 = el_protocol_base64_encode(out.buf ? out.buf : (const uint8_t *)"", out.len);
     free(out.buf);
     if (!b64)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");

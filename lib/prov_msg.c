@@ -5,7 +5,7 @@
  * beside the capsule: send answers not_found and receive an empty list.
  *
  * Names are unique only per publisher, so a capsule is addressed NAME@PUBLISHER_ID (sign.h,
- * el_capsule_address) and a bare NAME means the caller's own publisher's: el__capsule_resource
+ * el_sign_capsule_address) and a bare NAME means the caller's own publisher's: el__capsule_resource
  * makes that one rule for every elastos://capsule/ resource (the broker applies it to grants,
  * manifests and requests, this file to send_message.to).
  */
@@ -80,7 +80,7 @@ static el_status msg_call(el__pcall *c, char **resp, el_error *err)
     if (reply_to && strlen(reply_to) > 128)
         return el_error_set(err, EL_ERR_FORMAT, "send_message.reply_to is too long");
     size_t n;
-    uint8_t *bytes = el_base64_decode(payload, &n);
+    uint8_t *bytes = el_protocol_base64_decode(payload, &n);
     if (!bytes)
         return el_error_set(err, EL_ERR_FORMAT, "payload is not valid base64");
     free(bytes);

@@ -41,7 +41,7 @@ static el_status net_call(el__pcall *c, char **resp, el_error *err)
     size_t n = 0;
     uint8_t *send = NULL;
     const char *sb = json_string_value(json_object_get(b, "send"));
-    if (sb && !(send = el_base64_decode(sb, &n)))
+    if (sb && !(send = el_protocol_base64_decode(sb, &n)))
         return el_error_set(err, EL_ERR_FORMAT, "body.send is not valid base64");
     size_t max = (size_t)el__req_uint(&(el_request){.body = b}, "max_bytes", EL__MAX_PAYLOAD);
     unsigned timeout = (unsigned)el__req_uint(&(el_request){.body = b}, "timeout_ms", 5000);
@@ -59,7 +59,7 @@ static el_status net_call(el__pcall *c, char **resp, el_error *err)
         st = err->code = EL__ERR_UNAVAILABLE;
     if (st != EL_OK)
         return st;
-    char *b64 = el_base64_encode(data, dn);
+    char *b64 = el_protocol_base64_encode(data, dn);
     free(data);
     if (!b64)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");

@@ -81,7 +81,7 @@ static el_status storage_call(el__pcall *c, char **resp, el_error *err)
     }
     case EL_REQ_STORAGE_WRITE: {
         size_t n;
-        uint8_t *data = el_base64_decode(el__req_str(q, "content"), &n);
+        uint8_t *data = el_protocol_base64_decode(el__req_str(q, "content"), &n);
         if (!data)
             return el_error_set(err, EL_ERR_FORMAT, "content is not valid base64");
         st = el__storage_write(fd, rel, data, n, (uint64_t)c->m->limits.storage_mb << 20, err);
@@ -108,8 +108,8 @@ static el_status storage_call(el__pcall *c, char **resp, el_error *err)
     }
     if (st == EL_ERR_LIMIT) { /* a quota refusal is a limit enforced: audited */
         char tid[EL_TOKEN_ID_HEX];
-        el_hex_encode(tok.id, 16, tid);
-        c->audit(c, EL_AUDIT_DENY, resource, el_action_name(action), err->msg, tid);
+        el_sign_hex_encode(tok.id, 16, tid);
+        c->audit(c, EL_AUDIT_DENY, resource, el_manifest_action_name(action), err->msg, tid);
     }
     if (st != EL_OK)
         return st;

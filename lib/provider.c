@@ -93,7 +93,7 @@ static bool target_valid(const char *t)
     for (size_t i = 0; i < nl; i++)
         if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') || strchr("._-", t[i])))
             return false;
-    return !at || el_semver_range_valid(at + 1);
+    return !at || el_manifest_semver_range_valid(at + 1);
 }
 
 el_status el__provider_open(el_runtime *rt, const char *scheme, const char *target, el_artifact **out, char cid[EL_CID_MAX],
@@ -166,7 +166,7 @@ static el_status join_grants(const char *const *g, size_t n, char *out, size_t c
 el_status el_provider_add(el_runtime *rt, const char *scheme, const char *target, const char *const *grants,
                           size_t n_grants, el_error *err)
 {
-    if (!scheme || !el_scheme_prefix_valid(scheme))
+    if (!scheme || !el_manifest_scheme_prefix_valid(scheme))
         return el_error_set(err, EL_ERR_USAGE, "%.200s: a scheme is elastos://ROOT/ (ROOT: 1 to 32 of [a-z0-9-], "
                             "starting with a letter), e.g. elastos://kv/", scheme ? scheme : "");
     if (el__provider_builtin(scheme))
@@ -307,15 +307,13 @@ el_status el_provider_list(el_runtime *rt, el_provider_binding **out, size_t *n,
         SQLITE_OK)
         return el_error_set(err, EL_ERR_CONFIG, "state database: %s", sqlite3_errmsg(db));
     el_provider_binding *v = NULL;
-    size_t k = 0;
+    size_t k = 0, cap = 0;
     int rc;
     while (st == EL_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        el_provider_binding *nv = realloc(v, (k + 1) * sizeof *v);
-        if (!nv) {
+        if (!EL__GROW(v, cap, k + 1, 8, SIZE_MAX)) {
             st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
             break;
         }
-        v = nv;
         if (!row_binding(q, &v[k++]))
             st = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     }

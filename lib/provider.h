@@ -94,7 +94,7 @@ struct el__pcall {
     el_runtime *rt;
     const el_manifest *m;        /* the calling capsule's manifest (its limits, allowlists) */
     const char *capsule_id;      /* the calling instance (32 hex chars) */
-    const char *owner_key;       /* its address, "<name>@<publisher id>" (el_capsule_address): where
+    const char *owner_key;       /* its address, "<name>@<publisher id>" (el_sign_capsule_address): where
                                     its own state is kept and its messages come from (same-named
                                     capsules of two publishers differ) */
     const el_msg_router *router; /* the host's router (serve.c); its send == NULL: none */

@@ -1,9 +1,9 @@
 /*
- * publish.c - adding an artifact to a Kubo node (fetch.h): POST /api/v0/add with the
+ * publish.c - adding an artifact to a Kubo node (publish.h): POST /api/v0/add with the
  * unixfs-v1-2025 import options (CIDv1, raw leaves, 1 MiB chunks, sha2-256, balanced tree of at
  * most 1024 links), pinned; the CID Kubo reports must equal el_cid_of_file.
  */
-#include "elastos/fetch.h"
+#include "elastos/publish.h"
 #include "http.h"
 #include "internal.h"
 
@@ -15,7 +15,7 @@
 
 typedef struct body {
     char *p;
-    size_t n;
+    size_t n, cap;
     bool over;
 } body;
 
@@ -27,11 +27,9 @@ static size_t body_write(void *ud, const char *ptr, size_t len, long status)
         b->over = true;
         return 0;
     }
-    char *np = realloc(b->p, b->n + len + 1);
-    if (!np)
+    if (!EL__GROW(b->p, b->cap, b->n + len + 1, 1024, SIZE_MAX))
         return 0;
-    memcpy(np + b->n, ptr, len);
-    b->p = np;
+    memcpy(b->p + b->n, ptr, len);
     b->n += len;
     b->p[b->n] = '\0';
     return len;

@@ -26,7 +26,7 @@
 
 #include <wasmtime.h>
 
-const char *el_wasmtime_version(void) { return WASMTIME_VERSION; }
+const char *el_runtime_wasmtime_version(void) { return WASMTIME_VERSION; }
 
 static el_status default_home(const el_config *cfg, char *out, size_t cap, el_error *err)
 {
@@ -89,7 +89,7 @@ static void migrate(const char *old, const char *xdg, char *out, size_t cap)
     el_error ignored;
     if (slash && slash != parent)
         *slash = 0;
-    if (!slash || el_mkdirs(parent, 0700, &ignored) != EL_OK || rename(old, xdg) != 0)
+    if (!slash || el_fs_mkdirs(parent, 0700, &ignored) != EL_OK || rename(old, xdg) != 0)
         snprintf(out, cap, "%s", old);
 }
 
@@ -149,7 +149,7 @@ el_status el_runtime_open_config(const char *home, const el_config *cfg, el_runt
                          ? EL_OK : el_error_set(err, EL_ERR_CONFIG, "home path too long"))
                   : default_home(rt->config, rt->home, sizeof rt->home, err);
     if (st == EL_OK)
-        st = el_mkdirs(rt->home, 0700, err);
+        st = el_fs_mkdirs(rt->home, 0700, err);
     if (st == EL_OK) {
         char abs[PATH_MAX];
         if (!realpath(rt->home, abs))

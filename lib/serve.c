@@ -175,7 +175,7 @@ static void audit_inst(serve *sv, inst *in, const char *decision, const char *re
 {
     char pub[EL_PK_TEXT] = "";
     if (in->ca)
-        el_pubkey_format(el_artifact_publisher(in->ca->art), pub);
+        el_sign_pubkey_format(el_artifact_publisher(in->ca->art), pub);
     el_audit_record r = {.capsule = in->name, .capsule_id = in->id, .publisher = pub, .resource = "",
                          .action = "", .decision = decision, .reason = reason, .token_id = ""};
     el_error err;
@@ -249,11 +249,11 @@ static el_status art_get(serve *sv, const char *path, cached_art **out, el_error
         return (*out = ca, art_trusted(sv, ca, path, err));
     char *data;
     size_t len;
-    el_status st = el_read_file(path, (size_t)1 << 30, &data, &len, err);
+    el_status st = el_fs_read_file(path, (size_t)1 << 30, &data, &len, err);
     if (st != EL_OK)
         return st;
     uint8_t sha[32];
-    el_sha256(data, len, sha);
+    el_sign_sha256(data, len, sha);
     free(data);
     pthread_mutex_lock(&sv->art_mu);
     ca = art_find(sv, have_st ? &fst : NULL, sha);
@@ -270,7 +270,7 @@ static el_status art_get(serve *sv, const char *path, cached_art **out, el_error
         return st;
     }
     /* Keyed by what was verified: the file's identity only if it did not change while read. */
-    el_sha256(el_artifact_bytes(ca->art), (size_t)el_artifact_size(ca->art), ca->sha);
+    el_sign_sha256(el_artifact_bytes(ca->art), (size_t)el_artifact_size(ca->art), ca->sha);
     if (have_st && memcmp(ca->sha, sha, 32) == 0)
         ca->st = fst;
     ca->refs = 2;
@@ -804,7 +804,7 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
         st = narrow(&in->limits, ls->limits, err);
     if (st == EL_OK) {
         snprintf(in->name, sizeof in->name, "%s", m->name);
-        el_capsule_address(m->name, el_artifact_publisher(in->ca->art), in->addr);
+        el_sign_capsule_address(m->name, el_artifact_publisher(in->ca->art), in->addr);
         snprintf(in->cid, sizeof in->cid, "%s", in->ca->cid);
         /* The shell capsule, running here, orchestrates: it may launch, stop and list capsules. */
         in->router = (el_msg_router){.send = route_send, .receive = route_receive, .arg = sv,
@@ -1066,7 +1066,7 @@ static json_t *op_logs(serve *sv, const char *id)
         size_t start = (in->log_head + in->log_cap - in->log_len) % in->log_cap;
         for (size_t i = 0; buf && i < in->log_len; i++)
             buf[i] = in->log[(start + i) % in->log_cap];
-        char *b64 = buf ? el_base64_encode(buf, in->log_len) : NULL;
+        char *b64 = buf ? el_protocol_base64_encode(buf, in->log_len) : NULL;
         r = b64 ? json_pack("{s:b, s:s, s:I, s:I}", "ok", 1, "data", b64, "total", (json_int_t)in->log_total,
                             "dropped", (json_int_t)(in->log_total - in->log_len))
                 : fail(EL_ERR_INTERNAL, "out of memory");
@@ -1223,14 +1223,8 @@ static int conn_read_line(conn *c, size_t *n)
             return RL_LONG;
         if (c->eof)
             return RL_EOF;
-        if (c->len == c->cap) {
-            size_t nc = c->cap ? c->cap * 2 : 4096;
-            char *nb = nc <= 2 * (size_t)LINE_MAX_BYTES ? realloc(c->buf, nc) : NULL;
-            if (!nb)
-                return RL_LONG;
-            c->buf = nb;
-            c->cap = nc;
-        }
+        if (!EL__GROW(c->buf, c->cap, c->len + 1, 4096, 2 * (size_t)LINE_MAX_BYTES))
+            return RL_LONG;
         int64_t now = mono_ms(), deadline = c->len ? begun_at + CONN_LINE_MS : start + CONN_IDLE_MS;
         if (now >= deadline)
             return c->len ? RL_SLOW : RL_IDLE;
@@ -1620,15 +1614,8 @@ el_status el_serve_call(int fd, const char *req, char **resp, el_error *err)
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     while (buf) {
-        if (len == cap) {
-            if (cap >= (size_t)64 << 20)
-                break;
-            char *nb = realloc(buf, cap * 2);
-            if (!nb)
-                break;
-            buf = nb;
-            cap *= 2;
-        }
+        if (!EL__GROW(buf, cap, len + 1, 4096, (size_t)64 << 20))
+            break;
         ssize_t r = read(fd, buf + len, cap - len);
         if (r < 0 && errno == EINTR)
             continue;

@@ -111,7 +111,7 @@ el_status el__shell_run(el_runtime *rt, const el_channel *ch, char reason[256])
     }
     char config[PATH_MAX];
     snprintf(config, sizeof config, "%s/shell", rt->home);
-    if (el_mkdirs(config, 0700, &err) != EL_OK) {
+    if (el_fs_mkdirs(config, 0700, &err) != EL_OK) {
         snprintf(reason, 256, "%.200s", err.msg);
         return err.code;
     }

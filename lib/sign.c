@@ -35,13 +35,13 @@ const EVP_MD *el__sha256_md(void)
     return sha256_md;
 }
 
-void el_sha256(const void *data, size_t len, uint8_t out[32])
+void el_sign_sha256(const void *data, size_t len, uint8_t out[32])
 {
     unsigned int n = 32;
     EVP_Digest(data, len, out, &n, el__sha256_md(), NULL);
 }
 
-void el_hex_encode(const uint8_t *in, size_t n, char *out)
+void el_sign_hex_encode(const uint8_t *in, size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
@@ -60,7 +60,7 @@ static int hexval(char c)
     return -1; /* uppercase refused: one canonical spelling */
 }
 
-bool el_hex_decode(const char *in, size_t hexlen, uint8_t *out)
+bool el_sign_hex_decode(const char *in, size_t hexlen, uint8_t *out)
 {
     if (hexlen % 2)
         return false;
@@ -73,7 +73,7 @@ bool el_hex_decode(const char *in, size_t hexlen, uint8_t *out)
     return true;
 }
 
-el_status el_keypair_generate(el_keypair *kp, el_error *err)
+el_status el_sign_keypair_generate(el_keypair *kp, el_error *err)
 {
     if (sodium_init() < 0)
         return el_error_set(err, EL_ERR_INTERNAL, "libsodium failed to initialize");
@@ -81,13 +81,13 @@ el_status el_keypair_generate(el_keypair *kp, el_error *err)
     return EL_OK;
 }
 
-void el_keypair_wipe(el_keypair *kp) { sodium_memzero(kp, sizeof *kp); }
+void el_sign_keypair_wipe(el_keypair *kp) { sodium_memzero(kp, sizeof *kp); }
 
-el_status el_keypair_save(const el_keypair *kp, const char *sk_path, const char *pk_path, el_error *err)
+el_status el_sign_keypair_save(const el_keypair *kp, const char *sk_path, const char *pk_path, el_error *err)
 {
     char text[sizeof SK_HEADER + 2 * crypto_sign_SEEDBYTES + 2];
     char hex[2 * crypto_sign_SEEDBYTES + 1];
-    el_hex_encode(kp->sk, crypto_sign_SEEDBYTES, hex); /* libsodium's sk begins with the seed */
+    el_sign_hex_encode(kp->sk, crypto_sign_SEEDBYTES, hex); /* libsodium's sk begins with the seed */
     int n = snprintf(text, sizeof text, "%s%s\n", SK_HEADER, hex);
     sodium_memzero(hex, sizeof hex);
 
@@ -106,15 +106,15 @@ el_status el_keypair_save(const el_keypair *kp, const char *sk_path, const char 
         return el_error_set(err, EL_ERR_IO, "cannot write %s", sk_path);
     }
     char pk[EL_PK_TEXT + 1];
-    el_pubkey_format(kp->pk, pk);
+    el_sign_pubkey_format(kp->pk, pk);
     strcat(pk, "\n");
-    el_status st = el_write_file_atomic(pk_path, pk, strlen(pk), 0644, err);
+    el_status st = el_fs_write_file_atomic(pk_path, pk, strlen(pk), 0644, err);
     if (st != EL_OK)
         unlink(sk_path);
     return st;
 }
 
-el_status el_keypair_load(const char *sk_path, el_keypair *kp, el_error *err)
+el_status el_sign_keypair_load(const char *sk_path, el_keypair *kp, el_error *err)
 {
     int fd = open(sk_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -135,7 +135,7 @@ el_status el_keypair_load(const char *sk_path, el_keypair *kp, el_error *err)
     size_t hl = strlen(SK_HEADER);
     uint8_t seed[crypto_sign_SEEDBYTES];
     if (n != (ssize_t)(hl + 2 * crypto_sign_SEEDBYTES + 1) || memcmp(text, SK_HEADER, hl) != 0 ||
-        text[n - 1] != '\n' || !el_hex_decode(text + hl, 2 * crypto_sign_SEEDBYTES, seed)) {
+        text[n - 1] != '\n' || !el_sign_hex_decode(text + hl, 2 * crypto_sign_SEEDBYTES, seed)) {
         sodium_memzero(text, sizeof text);
         return el_error_set(err, EL_ERR_CONFIG, "key %s: not an elastos secret key file", sk_path);
     }
@@ -145,16 +145,16 @@ el_status el_keypair_load(const char *sk_path, el_keypair *kp, el_error *err)
     return EL_OK;
 }
 
-void el_pubkey_format(const uint8_t pk[EL_PK_BYTES], char out[EL_PK_TEXT])
+void el_sign_pubkey_format(const uint8_t pk[EL_PK_BYTES], char out[EL_PK_TEXT])
 {
     memcpy(out, PK_PREFIX, strlen(PK_PREFIX));
-    el_hex_encode(pk, EL_PK_BYTES, out + strlen(PK_PREFIX));
+    el_sign_hex_encode(pk, EL_PK_BYTES, out + strlen(PK_PREFIX));
 }
 
-void el_capsule_address(const char *name, const uint8_t pk[EL_PK_BYTES], char out[EL_ADDRESS_MAX])
+void el_sign_capsule_address(const char *name, const uint8_t pk[EL_PK_BYTES], char out[EL_ADDRESS_MAX])
 {
     char hex[2 * EL_PK_BYTES + 1];
-    el_hex_encode(pk, EL_PK_BYTES, hex);
+    el_sign_hex_encode(pk, EL_PK_BYTES, hex);
     snprintf(out, EL_ADDRESS_MAX, "%.64s@%.*s", name, EL_PUBLISHER_ID_LEN, hex);
 }
 
@@ -163,10 +163,10 @@ static bool parse_pk_text(const char *s, size_t len, uint8_t pk[EL_PK_BYTES])
     size_t pl = strlen(PK_PREFIX);
     while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
         len--;
-    return len == pl + 2 * EL_PK_BYTES && memcmp(s, PK_PREFIX, pl) == 0 && el_hex_decode(s + pl, 2 * EL_PK_BYTES, pk);
+    return len == pl + 2 * EL_PK_BYTES && memcmp(s, PK_PREFIX, pl) == 0 && el_sign_hex_decode(s + pl, 2 * EL_PK_BYTES, pk);
 }
 
-el_status el_pubkey_parse(const char *s, uint8_t pk[EL_PK_BYTES], el_error *err)
+el_status el_sign_pubkey_parse(const char *s, uint8_t pk[EL_PK_BYTES], el_error *err)
 {
     if (strncmp(s, PK_PREFIX, strlen(PK_PREFIX)) == 0) {
         if (parse_pk_text(s, strlen(s), pk))
@@ -175,7 +175,7 @@ el_status el_pubkey_parse(const char *s, uint8_t pk[EL_PK_BYTES], el_error *err)
     }
     char *text;
     size_t len;
-    el_status st = el_read_file(s, 4096, &text, &len, err);
+    el_status st = el_fs_read_file(s, 4096, &text, &len, err);
     if (st == EL_ERR_NOTFOUND && strchr(s, ':') && !strchr(s, '/'))
         return el_error_set(err, EL_ERR_USAGE, "bad public key \"%.80s\": expected ed25519:<64 lowercase hex digits> or a key file", s);
     if (st != EL_OK)
@@ -189,10 +189,10 @@ el_status el_pubkey_parse(const char *s, uint8_t pk[EL_PK_BYTES], el_error *err)
     free(text);
     if (secret) {
         el_keypair kp;
-        st = el_keypair_load(s, &kp, err);
+        st = el_sign_keypair_load(s, &kp, err);
         if (st == EL_OK)
             memcpy(pk, kp.pk, EL_PK_BYTES);
-        el_keypair_wipe(&kp);
+        el_sign_keypair_wipe(&kp);
         return st;
     }
     return el_error_set(err, EL_ERR_USAGE, "%s: not a public key file (expected ed25519:<hex>)", s);
@@ -216,7 +216,7 @@ void el_sign_digest(const el_keypair *kp, const char *domain, const uint8_t dige
     crypto_sign_detached(sig, NULL, msg, sizeof msg, kp->sk);
 }
 
-bool el_verify_digest(const uint8_t pk[EL_PK_BYTES], const char *domain, const uint8_t digest[32],
+bool el_sign_verify_digest(const uint8_t pk[EL_PK_BYTES], const char *domain, const uint8_t digest[32],
                       const uint8_t sig[EL_SIG_BYTES])
 {
     uint8_t msg[64];

@@ -66,7 +66,7 @@ static int open_root(el_runtime *rt, const char *capsule, bool create, el_error 
         el_error_set(err, EL_ERR_CONFIG, "storage path too long");
         return -1;
     }
-    if (create && el_mkdirs(path, 0700, err) != EL_OK)
+    if (create && el_fs_mkdirs(path, 0700, err) != EL_OK)
         return -1;
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)

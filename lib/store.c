@@ -66,7 +66,7 @@ static el_status lock_store(el_runtime *rt, int op, char *dir, int *lock_fd, el_
     *lock_fd = -1;
     el_status s = el_runtime_path(rt, "store", dir, PATH_MAX, err);
     if (s == EL_OK)
-        s = el_mkdirs(dir, 0700, err);
+        s = el_fs_mkdirs(dir, 0700, err);
     if (s != EL_OK)
         return s;
     char path[PATH_MAX + 8];
@@ -148,7 +148,7 @@ static el_status put(el_runtime *rt, el_artifact *a, const char *cid, unsigned f
     if (s == EL_OK && (size_t)snprintf(path, sizeof path, "%s/%s.capsule", dir, cid) >= sizeof path)
         s = el_error_set(err, EL_ERR_CONFIG, "store path too long");
     if (s == EL_OK) {
-        el_pubkey_format(el_artifact_publisher(a), pub);
+        el_sign_pubkey_format(el_artifact_publisher(a), pub);
         s = index_put(db, cid, el_artifact_manifest(a), pub, el_artifact_size(a), flags & EL_STORE_PIN,
                       access(path, F_OK) == 0, err);
     }
@@ -163,7 +163,7 @@ static el_status put(el_runtime *rt, el_artifact *a, const char *cid, unsigned f
      * An entry already there is kept only if it holds exactly these bytes: a damaged or foreign
      * file at store/<cid>.capsule is replaced. */
     if (s == EL_OK && !placed && !holds(path, el_artifact_bytes(a), (size_t)el_artifact_size(a)))
-        s = el_write_file_atomic(path, el_artifact_bytes(a), (size_t)el_artifact_size(a), 0600, err);
+        s = el_fs_write_file_atomic(path, el_artifact_bytes(a), (size_t)el_artifact_size(a), 0600, err);
     unlock_store(lock);
     return s;
 }
@@ -237,14 +237,9 @@ static el_status reconcile(el_runtime *rt, sqlite3 *db, const char *dir, el_erro
         snprintf(path, sizeof path, "%s/%s.capsule", dir, cid ? cid : "");
         if (cid && access(path, F_OK) == 0)
             continue;
-        if (ngone == cap) {
-            cap = cap ? 2 * cap : 16;
-            void *nv = realloc(gone, cap * sizeof *gone);
-            if (!nv) {
-                s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-                break;
-            }
-            gone = nv;
+        if (!EL__GROW(gone, cap, ngone + 1, 16, SIZE_MAX)) {
+            s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+            break;
         }
         snprintf(gone[ngone++], EL_CID_MAX, "%s", cid ? cid : "");
     }
@@ -278,7 +273,7 @@ static el_status reconcile(el_runtime *rt, sqlite3 *db, const char *dir, el_erro
         char actual[EL_CID_MAX], pub[EL_PK_TEXT];
         if (el_artifact_open(rt, path, EL_OPEN_ANY_PUBLISHER, &a, &ignored) == EL_OK &&
             el_artifact_cid(a, actual, &ignored) == EL_OK && !strcmp(actual, cid)) {
-            el_pubkey_format(el_artifact_publisher(a), pub);
+            el_sign_pubkey_format(el_artifact_publisher(a), pub);
             s = index_put(db, cid, el_artifact_manifest(a), pub, el_artifact_size(a), true, true, err);
         }
         el_artifact_close(a);
@@ -292,20 +287,14 @@ static int cmp_entry(const void *a, const void *b)
 {
     const el_store_entry *x = a, *y = b;
     int c = strcmp(x->name, y->name);
-    return c ? c : el_semver_compare(x->version, y->version);
+    return c ? c : el_manifest_semver_compare(x->version, y->version);
 }
 
 /* Appends e to the vector *v. */
 static bool push_entry(el_store_entry **v, size_t *n, size_t *cap, const el_store_entry *e)
 {
-    if (*n == *cap) {
-        size_t nc = *cap ? 2 * *cap : 16;
-        el_store_entry *nv = realloc(*v, nc * sizeof *nv);
-        if (!nv)
-            return false;
-        *v = nv;
-        *cap = nc;
-    }
+    if (!EL__GROW(*v, *cap, *n + 1, 16, SIZE_MAX))
+        return false;
     (*v)[(*n)++] = *e;
     return true;
 }
@@ -428,7 +417,7 @@ el_status el_store_list(el_runtime *rt, el_store_entry **out, size_t *n, el_erro
             snprintf(e.name, sizeof e.name, "%s", m->name);
             snprintf(e.version, sizeof e.version, "%s", m->version);
             e.type = m->type;
-            el_pubkey_format(el_artifact_publisher(a), e.publisher);
+            el_sign_pubkey_format(el_artifact_publisher(a), e.publisher);
             e.trusted = el_artifact_publisher_name(a)[0] && el_artifact_cid(a, actual, &ignored) == EL_OK &&
                         !strcmp(actual, e.cid);
             el_artifact_close(a);
@@ -553,7 +542,7 @@ static void mark(el_runtime *rt, const char *dir, gc_row *rows, size_t n, size_t
         const el_dependency *dep = &m->dependencies[k];
         for (size_t j = 0; j < n; j++)
             if (dep->cid ? !strcmp(rows[j].cid, dep->cid)
-                         : (!strcmp(rows[j].name, dep->name) && el_semver_satisfies(rows[j].version, dep->version)))
+                         : (!strcmp(rows[j].name, dep->name) && el_manifest_semver_satisfies(rows[j].version, dep->version)))
                 mark(rt, dir, rows, n, j, depth + 1);
     }
     el_artifact_close(a);
@@ -580,14 +569,9 @@ el_status el_store_gc(el_runtime *rt, bool dry_run, el_gc_report *report, el_err
                           SQLITE_OK)
         s = db_fail(db, err, "prepare");
     while (s == EL_OK && sqlite3_step(st) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? 2 * cap : 32;
-            gc_row *nv = realloc(rows, cap * sizeof *nv);
-            if (!nv) {
-                s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-                break;
-            }
-            rows = nv;
+        if (!EL__GROW(rows, cap, n + 1, 32, SIZE_MAX)) {
+            s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+            break;
         }
         gc_row *g = &rows[n++];
         memset(g, 0, sizeof *g);
@@ -629,7 +613,7 @@ typedef struct cand {
 
 static int cmp_cand_desc(const void *a, const void *b)
 {
-    return el_semver_compare(((const cand *)b)->version, ((const cand *)a)->version);
+    return el_manifest_semver_compare(((const cand *)b)->version, ((const cand *)a)->version);
 }
 
 el_status el_store_resolve(el_runtime *rt, const char *name, const char *range, char cid[EL_CID_MAX], char *path,
@@ -637,7 +621,7 @@ el_status el_store_resolve(el_runtime *rt, const char *name, const char *range, 
 {
     if (!range)
         range = "*";
-    if (!el_semver_range_valid(range))
+    if (!el_manifest_semver_range_valid(range))
         return el_error_set(err, EL_ERR_USAGE, "%s@%.100s: not a semver range", name, range);
     sqlite3 *db;
     char dir[PATH_MAX];
@@ -654,16 +638,11 @@ el_status el_store_resolve(el_runtime *rt, const char *name, const char *range, 
     size_t n = 0, cap = 0;
     while (s == EL_OK && sqlite3_step(st) == SQLITE_ROW) {
         const char *ver = (const char *)sqlite3_column_text(st, 1);
-        if (!ver || !el_semver_satisfies(ver, range))
+        if (!ver || !el_manifest_semver_satisfies(ver, range))
             continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 8;
-            cand *nv = realloc(v, cap * sizeof *nv);
-            if (!nv) {
-                s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-                break;
-            }
-            v = nv;
+        if (!EL__GROW(v, cap, n + 1, 8, SIZE_MAX)) {
+            s = el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+            break;
         }
         snprintf(v[n].cid, sizeof v[n].cid, "%s", (const char *)sqlite3_column_text(st, 0));
         snprintf(v[n].version, sizeof v[n].version, "%s", ver);
@@ -682,7 +661,7 @@ el_status el_store_resolve(el_runtime *rt, const char *name, const char *range, 
             continue;
         const el_manifest *m = el_artifact_manifest(a);
         found = el_artifact_cid(a, actual, &ignored) == EL_OK && !strcmp(actual, v[i].cid) &&
-                !strcmp(m->name, name) && el_semver_satisfies(m->version, range);
+                !strcmp(m->name, name) && el_manifest_semver_satisfies(m->version, range);
         el_artifact_close(a);
         if (found)
             memcpy(cid, v[i].cid, EL_CID_MAX);
@@ -725,7 +704,7 @@ static el_status check_deps(el_runtime *rt, const el_manifest *m, const char **c
         const el_manifest *dm = s == EL_OK ? el_artifact_manifest(a) : NULL;
         if (dm && strcmp(dm->name, d->name) != 0)
             s = el_error_set(err, EL_ERR_NOTFOUND, "CID %s is capsule %s, not %s", cid, dm->name, d->name);
-        else if (dm && !el_semver_satisfies(dm->version, d->version))
+        else if (dm && !el_manifest_semver_satisfies(dm->version, d->version))
             s = el_error_set(err, EL_ERR_NOTFOUND, "%s %s does not satisfy %s", dm->name, dm->version, d->version);
         if (s == EL_OK) {
             chain[depth + 1] = d->name;

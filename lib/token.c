@@ -14,7 +14,7 @@
  * by anyone. A revocation or epoch bump committed by another process is therefore seen by the
  * next check. The revoked set is loaded incrementally by rowid (rows are never deleted by this
  * API; a deleted row would stay revoked in memory: fail closed). Writes made through this
- * el_runtime (el_token_revoke, el_epoch_bump) update the in-memory state at once. Writes to the
+ * el_runtime (el_token_revoke, el_token_epoch_bump) update the in-memory state at once. Writes to the
  * meta/revoked tables must go through these functions (a raw SQL write on the same connection
  * does not change that connection's data_version), and state.db must stay in WAL mode (as
  * lib/state.c opens it; otherwise every check runs the PRAGMA).
@@ -31,7 +31,7 @@
  * chosen by this runtime, so no capsule can aim at another's slot); a collision evicts. Only
  * tokens issued by this runtime's key are cached.
  *
- * Resource matching (el_resource_match): a pattern matches a resource when equal, or when the
+ * Resource matching (el_token_resource_match): a pattern matches a resource when equal, or when the
  * pattern ends in "/" "*" and the resource continues below that prefix with at least one more
  * non-empty segment; "localhost://storage/a/" "*" does NOT match the directory
  * "localhost://storage/a" itself (grant the directory explicitly if needed). Both strings must
@@ -167,7 +167,7 @@ static bool one_action(unsigned a) { return a != 0 && (a & (a - 1)) == 0 && (a &
 
 static const char *act_name(unsigned a)
 {
-    const char *n = one_action(a) ? el_action_name(a) : NULL;
+    const char *n = one_action(a) ? el_manifest_action_name(a) : NULL;
     return n ? n : "(invalid action)";
 }
 
@@ -187,7 +187,7 @@ static const char *show(const char *s, char out[96])
 
 static bool hex32_decode(const char *hex, uint8_t out[16])
 {
-    return hex && strnlen(hex, 33) == 32 && el_hex_decode(hex, 32, out);
+    return hex && strnlen(hex, 33) == 32 && el_sign_hex_decode(hex, 32, out);
 }
 
 static el_status db_fail(sqlite3 *db, el_error *err, const char *what)
@@ -251,7 +251,7 @@ static size_t uri_check(const char *s, bool is_pattern)
     return auth;
 }
 
-/* el_resource_match for a pattern already known to pass uri_check(pattern, true). */
+/* el_token_resource_match for a pattern already known to pass uri_check(pattern, true). */
 static bool match_valid_pattern(const char *pattern, const char *resource)
 {
     if (!uri_check(resource, false))
@@ -264,7 +264,7 @@ static bool match_valid_pattern(const char *pattern, const char *resource)
     return strcmp(pattern, resource) == 0;
 }
 
-bool el_resource_match(const char *pattern, const char *resource)
+bool el_token_resource_match(const char *pattern, const char *resource)
 {
     return uri_check(pattern, true) && match_valid_pattern(pattern, resource);
 }
@@ -408,23 +408,23 @@ static el_status ensure_key(el_runtime *rt, struct el_token_cache *c, el_error *
         return st;
     el_error e2;
     for (int attempt = 0; attempt < 400; attempt++) {
-        st = el_keypair_load(sk, &c->kp, err);
+        st = el_sign_keypair_load(sk, &c->kp, err);
         if (st == EL_OK) {
             c->have_key = true;
             return EL_OK;
         }
         if (st == EL_ERR_NOTFOUND) {
             el_keypair kp;
-            if ((st = el_keypair_generate(&kp, err)) != EL_OK)
+            if ((st = el_sign_keypair_generate(&kp, err)) != EL_OK)
                 return st;
-            st = el_keypair_save(&kp, sk, pk, &e2);
+            st = el_sign_keypair_save(&kp, sk, pk, &e2);
             if (st == EL_OK) {
                 c->kp = kp;
-                el_keypair_wipe(&kp);
+                el_sign_keypair_wipe(&kp);
                 c->have_key = true;
                 return EL_OK;
             }
-            el_keypair_wipe(&kp);
+            el_sign_keypair_wipe(&kp);
             if (st != EL_ERR_CONFIG) { /* not "another process created it first" */
                 if (err)
                     *err = e2;
@@ -463,7 +463,7 @@ static el_status open_state(el_runtime *rt, bool with_key, struct el_token_cache
     return st;
 }
 
-el_status el_runtime_pubkey(el_runtime *rt, uint8_t pk[EL_PK_BYTES], el_error *err)
+el_status el_token_runtime_pubkey(el_runtime *rt, uint8_t pk[EL_PK_BYTES], el_error *err)
 {
     struct el_token_cache *c = NULL;
     el_status st = get_cache(rt, &c, err);
@@ -743,12 +743,12 @@ el_status el_token_issue(el_runtime *rt, const el_token_request *req, char **tex
 
     uint8_t buf[TOKEN_MAX], digest[32];
     size_t n = encode_body(&t, buf);
-    el_sha256(buf, n, digest);
+    el_sign_sha256(buf, n, digest);
     el_sign_digest(&c->kp, TOKEN_DOMAIN, digest, buf + n);
     n += EL_SIG_BYTES;
 
     char idhex[EL_TOKEN_ID_HEX];
-    el_hex_encode(t.id, 16, idhex);
+    el_sign_hex_encode(t.id, 16, idhex);
     sqlite3_stmt *s = c->st_insert;
     sqlite3_bind_text(s, 1, idhex, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, req->holder_hex, 32, SQLITE_TRANSIENT);
@@ -814,7 +814,7 @@ static const struct sig_slot *slot_fill(struct sig_slot **slot, const char *text
         return NULL;
     v->tok = *t;
     v->pattern_ok = uri_check(t->resource, true) != 0;
-    el_hex_encode(t->holder, 16, v->holder_hex);
+    el_sign_hex_encode(t->holder, 16, v->holder_hex);
     v->len = tl;
     memcpy(v->text, text, tl);
     v->text[tl] = 0;
@@ -825,7 +825,7 @@ static const struct sig_slot *slot_fill(struct sig_slot **slot, const char *text
 
 static const char *id_hex(const el_token *t, char out[EL_TOKEN_ID_HEX])
 {
-    el_hex_encode(t->id, 16, out);
+    el_sign_hex_encode(t->id, 16, out);
     return out;
 }
 
@@ -868,8 +868,8 @@ el_status el_token_check(el_runtime *rt, const char *text, const char *holder_he
         }
         /* signature (over the token's own issuer key), then issuer */
         uint8_t digest[32];
-        el_sha256(buf, n - EL_SIG_BYTES, digest);
-        if (!el_verify_digest(dec.issuer, TOKEN_DOMAIN, digest, buf + n - EL_SIG_BYTES))
+        el_sign_sha256(buf, n - EL_SIG_BYTES, digest);
+        if (!el_sign_verify_digest(dec.issuer, TOKEN_DOMAIN, digest, buf + n - EL_SIG_BYTES))
             return deny(code, "invalid_token", EL_ERR_TRUST, err, "invalid token %s: bad signature (signature check)",
                         id_hex(t, idhex));
     } else if (tok) {
@@ -1002,7 +1002,7 @@ el_status el_token_revoke(el_runtime *rt, const char *id_hex, el_error *err)
     return EL_OK;
 }
 
-el_status el_epoch_bump(el_runtime *rt, uint64_t *new_epoch, el_error *err)
+el_status el_token_epoch_bump(el_runtime *rt, uint64_t *new_epoch, el_error *err)
 {
     struct el_token_cache *c = NULL;
     sqlite3 *db = NULL;
@@ -1034,7 +1034,7 @@ el_status el_epoch_bump(el_runtime *rt, uint64_t *new_epoch, el_error *err)
     return EL_OK;
 }
 
-el_status el_epoch_get(el_runtime *rt, uint64_t *epoch, el_error *err)
+el_status el_token_epoch_get(el_runtime *rt, uint64_t *epoch, el_error *err)
 {
     uint64_t n_revoked;
     return el__token_state(rt, epoch, &n_revoked, err);
@@ -1067,16 +1067,10 @@ el_status el_token_list(el_runtime *rt, el_token_info **out, size_t *n, el_error
     size_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            el_token_info *nv = realloc(v, nc * sizeof *nv);
-            if (!nv) {
-                free(v);
-                sqlite3_finalize(s);
-                return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-            }
-            v = nv;
-            cap = nc;
+        if (!EL__GROW(v, cap, cnt + 1, 16, SIZE_MAX)) {
+            free(v);
+            sqlite3_finalize(s);
+            return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
         }
         el_token_info *i = &v[cnt++];
         memset(i, 0, sizeof *i);

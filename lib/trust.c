@@ -47,7 +47,7 @@ static el_status load_file(const char *path, el_trust_entry **out, size_t *n, el
     *n = 0;
     char *text;
     size_t len;
-    el_status st = el_read_file(path, TRUST_MAX_BYTES, &text, &len, err);
+    el_status st = el_fs_read_file(path, TRUST_MAX_BYTES, &text, &len, err);
     if (st == EL_ERR_NOTFOUND)
         return EL_OK;
     if (st == EL_ERR_FORMAT || st == EL_ERR_IO) { /* too large, not a regular file, unreadable */
@@ -77,22 +77,17 @@ static el_status parse(const char *path, char *text, el_trust_entry **out, size_
         if (sp)
             *sp = 0;
         el_trust_entry e = {0};
-        if (strncmp(line, "ed25519:", 8) != 0 || strlen(line) != 8 + 64 || !el_hex_decode(line + 8, 64, e.pk) ||
+        if (strncmp(line, "ed25519:", 8) != 0 || strlen(line) != 8 + 64 || !el_sign_hex_decode(line + 8, 64, e.pk) ||
             (sp && !name_ok(sp + 1))) {
             free(v);
             free(text);
             return el_error_set(err, EL_ERR_CONFIG, "%s:%d: malformed trust entry", path, lineno);
         }
         snprintf(e.name, sizeof e.name, "%s", sp ? sp + 1 : "-");
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 8;
-            el_trust_entry *nv = realloc(v, cap * sizeof *v);
-            if (!nv) {
-                free(v);
-                free(text);
-                return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
-            }
-            v = nv;
+        if (!EL__GROW(v, cap, *n + 1, 8, SIZE_MAX)) {
+            free(v);
+            free(text);
+            return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
         }
         v[(*n)++] = e;
     }
@@ -106,7 +101,7 @@ static el_status save(el_runtime *rt, const el_trust_entry *v, size_t n, el_erro
     char path[PATH_MAX], dir[PATH_MAX];
     el_status st = el_runtime_path(rt, "trust", dir, sizeof dir, err);
     if (st == EL_OK)
-        st = el_mkdirs(dir, 0700, err);
+        st = el_fs_mkdirs(dir, 0700, err);
     if (st == EL_OK)
         st = el_runtime_path(rt, TRUST_FILE, path, sizeof path, err);
     if (st != EL_OK)
@@ -118,10 +113,10 @@ static el_status save(el_runtime *rt, const el_trust_entry *v, size_t n, el_erro
     size_t len = (size_t)snprintf(buf, cap, "# elastos trusted publishers: ed25519:<key> <name>\n");
     for (size_t i = 0; i < n; i++) {
         char pk[EL_PK_TEXT];
-        el_pubkey_format(v[i].pk, pk);
+        el_sign_pubkey_format(v[i].pk, pk);
         len += (size_t)snprintf(buf + len, cap - len, "%s %s\n", pk, v[i].name);
     }
-    st = el_write_file_atomic(path, buf, len, 0600, err);
+    st = el_fs_write_file_atomic(path, buf, len, 0600, err);
     free(buf);
     return st;
 }
@@ -213,13 +208,12 @@ el_status el_trust_add(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], const char
     size_t i;
     for (i = 0; i < n && memcmp(v[i].pk, pk, EL_PK_BYTES) != 0; i++)
         ;
+    size_t cap = n;
     if (i == n) {
-        el_trust_entry *nv = realloc(v, (n + 1) * sizeof *v);
-        if (!nv) {
+        if (!EL__GROW(v, cap, n + 1, 8, SIZE_MAX)) {
             free(v);
             return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
         }
-        v = nv;
         memcpy(v[n].pk, pk, EL_PK_BYTES);
         n++;
     }
@@ -243,7 +237,7 @@ el_status el_trust_remove(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], el_erro
     if (w == n) {
         free(v);
         char t[EL_PK_TEXT], sys[PATH_MAX];
-        el_pubkey_format(pk, t);
+        el_sign_pubkey_format(pk, t);
         if (system_trusts(pk, NULL) && el_trust_system_path(sys, NULL) == EL_OK)
             return el_error_set(err, EL_ERR_CONFIG, "%s is in the system trust store %s, which is read-only "
                                 "(installed with elastos; remove it there as root)", t, sys);
@@ -277,7 +271,7 @@ el_status el_trust_check(el_runtime *rt, const uint8_t pk[EL_PK_BYTES], el_trust
     if (system_trusts(pk, entry))
         return EL_OK;
     char t[EL_PK_TEXT];
-    el_pubkey_format(pk, t);
+    el_sign_pubkey_format(pk, t);
     return el_error_set(err, EL_ERR_TRUST, "publisher %s is not trusted (add it with: elastos trust add %s)", t, t);
 }
 

@@ -363,14 +363,8 @@ static bool write_until(int fd, const char *p, size_t n, long long deadline)
 static bool fill(int fd, linebuf *lb)
 {
     for (;;) {
-        if (lb->cap - lb->len < 65536) {
-            size_t cap = lb->cap ? lb->cap * 2 : 65536;
-            char *b = realloc(lb->buf, cap);
-            if (!b)
-                return false;
-            lb->buf = b;
-            lb->cap = cap;
-        }
+        if (!EL__GROW(lb->buf, lb->cap, lb->len + 65536, 65536, SIZE_MAX))
+            return false;
         ssize_t r = read(fd, lb->buf + lb->len, lb->cap - lb->len);
         if (r > 0) {
             lb->len += (size_t)r;
@@ -410,14 +404,8 @@ static char *take_line(linebuf *lb, size_t *len, bool *overflowed)
 static void hex_line(char **buf, size_t *len, size_t *cap, const char *key, const char *val)
 {
     size_t vl = strlen(val), need = *len + strlen(key) + 2 * vl + 3;
-    if (need > *cap) {
-        size_t c = need * 2;
-        char *b = realloc(*buf, c);
-        if (!b)
-            return;
-        *buf = b;
-        *cap = c;
-    }
+    if (!EL__GROW(*buf, *cap, need, 256, SIZE_MAX))
+        return;
     static const char hx[] = "0123456789abcdef";
     *len += (size_t)sprintf(*buf + *len, "%s ", key);
     for (size_t i = 0; i < vl; i++) {
@@ -479,237 +467,315 @@ static bool relay_console(vm_launch *l, const el_vm_options *o)
     }
 }
 
+/* One VM being served (serve and its steps): the launch, what the host asked for, and the
+ * state of each stream between QEMU and the host. */
+typedef struct vm_serve {
+    vm_launch *l;
+    const el_channel *ch;
+    const el_vm_options *o;
+    const char *capsule_id;
+    long long wall_deadline;
+    bool have_tty;
+    run_state *rs;
+    linebuf cb, rb, eb;   /* the control port, the channel port, QEMU's stderr */
+    long long kill_at;    /* after the exit report: grace for the poweroff */
+    bool tty, pipe_mode;
+    char *ibuf;           /* pipe mode: stdin read and not yet sent to elastos.stdin */
+    size_t ilen;
+    bool in_eof, in_shut, ctl_eof, chan_eof;
+    unsigned short rows, cols; /* the window size the guest has, on a terminal */
+} vm_serve;
+
+enum { IBUF = 65536 };
+
+/* Whether line is the init's report of how the capsule ended ("exit N", "signal N [oom]",
+ * "error TEXT"); if so it is recorded in rs (the text made printable). */
+static bool guest_report(run_state *rs, const char *line)
+{
+    if (!strncmp(line, "exit ", 5)) {
+        rs->out = OUT_EXIT;
+        rs->code = atoi(line + 5);
+    } else if (!strncmp(line, "signal ", 7)) {
+        rs->out = OUT_SIGNAL;
+        rs->code = atoi(line + 7);
+        rs->oom = strstr(line + 7, " oom") != NULL;
+    } else if (!strncmp(line, "error ", 6)) {
+        rs->out = OUT_ERROR;
+        size_t k = 0;
+        for (const char *p = line + 6; *p && k < sizeof rs->guest_err - 1; p++)
+            rs->guest_err[k++] = *p >= 0x20 && *p < 0x7f ? *p : '?';
+        rs->guest_err[k] = 0;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* Pipe mode: moves stdin to the elastos.stdin port (readable: stdin_ready), and half-closes
+ * the port after stdin's end of file. */
+static void pump_stdin(vm_serve *sv, bool stdin_ready)
+{
+    vm_launch *l = sv->l;
+    if (stdin_ready) {
+        ssize_t n = read(STDIN_FILENO, sv->ibuf + sv->ilen, IBUF - sv->ilen);
+        if (n > 0)
+            sv->ilen += (size_t)n;
+        else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+            sv->in_eof = true;
+    }
+    if (sv->ilen && l->in >= 0 && !sv->in_shut) {
+        ssize_t n = send(l->in, sv->ibuf, sv->ilen, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            memmove(sv->ibuf, sv->ibuf + n, sv->ilen - (size_t)n);
+            sv->ilen -= (size_t)n;
+        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            sv->ilen = 0; /* the guest side is gone: drop the rest */
+            sv->in_eof = true;
+        }
+    }
+    if (sv->in_eof && !sv->ilen && !sv->in_shut && l->in >= 0) {
+        /* Half-close: QEMU reads what is buffered, then end of file, and disconnects the
+         * port; the capsule reads end of file. (A full close would make QEMU see a hang-up
+         * first and drop what it had not read yet.) */
+        shutdown(l->in, SHUT_WR);
+        sv->in_shut = true;
+    }
+}
+
+/* On a terminal: tells the guest the window's new size when it changed. */
+static void send_winsize(vm_serve *sv)
+{
+    struct winsize ws;
+    if (!sv->tty || !sv->rs->ready || sv->rs->out != OUT_NONE || sv->ctl_eof ||
+        ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || !ws.ws_row || !ws.ws_col ||
+        (ws.ws_row == sv->rows && ws.ws_col == sv->cols))
+        return;
+    char msg[48];
+    int n = snprintf(msg, sizeof msg, "winsize %u %u\n", ws.ws_row, ws.ws_col);
+    if (write_until(sv->l->ctl, msg, (size_t)n, el__clock_ms(CLOCK_MONOTONIC) + 1000)) {
+        sv->rows = ws.ws_row;
+        sv->cols = ws.ws_col;
+    }
+}
+
+/* After "ready": sends the init the capsule's configuration (name, id, args, term, tty, the
+ * /tmp size, stdin mode, window size) and "run"; false when it could not be written. */
+static bool send_config(vm_serve *sv)
+{
+    vm_launch *l = sv->l;
+    const el_vm_options *o = sv->o;
+    char *cfg = NULL;
+    size_t clen = 0, ccap = 0;
+    hex_line(&cfg, &clen, &ccap, "name", l->m->name);
+    hex_line(&cfg, &clen, &ccap, "id", sv->capsule_id);
+    for (size_t i = 0; i < o->n_args; i++)
+        hex_line(&cfg, &clen, &ccap, "arg", o->args[i]);
+    const char *term = el__config(l->rt, EL_CONFIG_TERM);
+    if (sv->tty && term)
+        hex_line(&cfg, &clen, &ccap, "term", term);
+    char extra[96];
+    struct winsize ws;
+    int en = snprintf(extra, sizeof extra, "tty %d\ntmp_mb %u\n", sv->tty ? 1 : 0,
+                      l->m->limits.storage_mb ? l->m->limits.storage_mb : 1);
+    if (!sv->tty)
+        en += snprintf(extra + en, sizeof extra - (size_t)en, "stdin %s\n", sv->pipe_mode ? "pipe" : "null");
+    if (sv->tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+        en += snprintf(extra + en, sizeof extra - (size_t)en, "winsize %u %u\n", ws.ws_row, ws.ws_col);
+        sv->rows = ws.ws_row;
+        sv->cols = ws.ws_col;
+    }
+    snprintf(extra + en, sizeof extra - (size_t)en, "run\n");
+    bool ok = cfg && write_until(l->ctl, cfg, clen, sv->wall_deadline) &&
+              write_until(l->ctl, extra, strlen(extra), sv->wall_deadline);
+    free(cfg);
+    return ok;
+}
+
+/* The control port is readable: "ready" (then the configuration is sent) and the end report;
+ * false when the configuration could not be sent (rs->out is then OUT_IO). */
+static bool on_control(vm_serve *sv)
+{
+    run_state *rs = sv->rs;
+    bool open = fill(sv->l->ctl, &sv->cb);
+    char *line;
+    size_t len;
+    bool of;
+    while ((line = take_line(&sv->cb, &len, &of))) {
+        bool ok = true;
+        if (!rs->ready && !strcmp(line, "ready")) {
+            rs->ready = true;
+            ok = send_config(sv);
+        } else if (rs->out == OUT_NONE && guest_report(rs, line)) {
+            sv->kill_at = el__clock_ms(CLOCK_MONOTONIC) + POWEROFF_GRACE_MS;
+        }
+        free(line);
+        if (!ok) {
+            rs->out = OUT_IO;
+            return false;
+        }
+    }
+    sv->ctl_eof = !open;
+    return true;
+}
+
+/* The channel port is readable: each request line is answered through ch (the terminal
+ * handed back while the shell may ask the user); false when the wall deadline passed while
+ * answering (rs->out is then OUT_WALL). */
+static bool on_channel(vm_serve *sv)
+{
+    vm_launch *l = sv->l;
+    const el_vm_options *o = sv->o;
+    bool open = fill(l->chan, &sv->rb);
+    char *line;
+    size_t len;
+    bool of;
+    while ((line = take_line(&sv->rb, &len, &of))) {
+        size_t rlen;
+        /* The shell may ask the user on this terminal: freeze QEMU (so it reads no
+         * keystroke) and give the terminal back its own settings meanwhile. */
+        bool pause = sv->tty && sv->have_tty && !of && strstr(line, "\"request_capability\"") != NULL;
+        if (pause) {
+            pause = kill(l->pid, SIGSTOP) == 0;
+            if (pause)
+                o->tty(o->tty_arg, EL_VM_TTY_PAUSE);
+        }
+        if (o->gate)
+            o->gate(o->gate_arg, true);
+        char *resp = of ? el__response_error(0, "bad_request", "message longer than 1 MiB", &rlen)
+                        : sv->ch->handle(sv->ch->arg, line, len, &rlen);
+        if (o->gate)
+            o->gate(o->gate_arg, false);
+        if (pause) {
+            o->tty(o->tty_arg, EL_VM_TTY_RESUME);
+            kill(l->pid, SIGCONT);
+        }
+        free(line);
+        bool ok = resp && write_until(l->chan, resp, rlen, sv->wall_deadline) &&
+                  write_until(l->chan, "\n", 1, sv->wall_deadline);
+        free(resp);
+        if (!ok && el__clock_ms(CLOCK_MONOTONIC) >= sv->wall_deadline) {
+            sv->rs->out = OUT_WALL;
+            return false;
+        }
+    }
+    sv->chan_eof = !open;
+    return true;
+}
+
+/* QEMU has exited: takes what it and the init said last, and the end report if there was
+ * none yet (OUT_GONE when the init said nothing). */
+static void on_qemu_gone(vm_serve *sv)
+{
+    vm_launch *l = sv->l;
+    run_state *rs = sv->rs;
+    fill(l->ctl, &sv->cb);
+    if (l->errp >= 0)
+        fill(l->errp, &sv->eb);
+    if (l->outp >= 0)
+        relay_console(l, sv->o);
+    note_qemu_err(rs, &sv->eb);
+    char *line;
+    size_t len;
+    bool of;
+    while (rs->out == OUT_NONE && (line = take_line(&sv->cb, &len, &of))) {
+        guest_report(rs, line);
+        free(line);
+    }
+    if (rs->out == OUT_NONE)
+        rs->out = OUT_GONE;
+}
+
+/* One turn of serve: polls every stream until dl and handles what is ready; false when the
+ * VM's serving ends (rs->out says why, or QEMU is gone). */
+static bool serve_turn(vm_serve *sv, long long dl, long long now)
+{
+    vm_launch *l = sv->l;
+    run_state *rs = sv->rs;
+    /* A descriptor at end of file is not polled again (it would wake us in a loop). */
+    struct pollfd pf[7] = {{.fd = sv->ctl_eof ? -1 : l->ctl, .events = POLLIN},
+                           {.fd = rs->ready && !sv->chan_eof ? l->chan : -1, .events = POLLIN},
+                           {.fd = l->errp, .events = POLLIN}, {.fd = l->pidfd, .events = POLLIN},
+                           {.fd = rs->ready && !sv->in_eof && sv->ilen < IBUF ? STDIN_FILENO : -1, .events = POLLIN},
+                           {.fd = sv->ilen && !sv->in_shut ? l->in : -1, .events = POLLOUT},
+                           {.fd = l->outp, .events = POLLIN}};
+    long long wait = dl - now;
+    if (l->pidfd < 0 && wait > 20)
+        wait = 20;
+    if (sv->o->stop && wait > 50)
+        wait = 50; /* the stop flag is a plain variable: looked at every 50 ms */
+    if (sv->tty && rs->ready && wait > 250)
+        wait = 250; /* the terminal's size is checked a few times a second */
+    int r = poll(pf, 7, (int)(wait > 60000 ? 60000 : wait));
+    if (r < 0 && errno != EINTR) {
+        rs->out = OUT_IO;
+        return false;
+    }
+    if (pf[6].revents && !relay_console(l, sv->o)) {
+        close(l->outp);
+        l->outp = -1;
+    }
+    pump_stdin(sv, pf[4].revents != 0);
+    send_winsize(sv);
+    if (pf[2].revents) {
+        bool more = fill(l->errp, &sv->eb);
+        note_qemu_err(rs, &sv->eb);
+        if (sv->eb.len > 8192)
+            sv->eb.len = 0;
+        if (!more) {
+            close(l->errp);
+            l->errp = -1;
+        }
+    }
+    if (pf[0].revents && !on_control(sv))
+        return false;
+    if (pf[1].revents && rs->ready && !on_channel(sv))
+        return false;
+    siginfo_t si = {0};
+    if (l->pidfd >= 0 ? pf[3].revents != 0
+                      : waitid(P_PID, (id_t)l->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == l->pid) {
+        on_qemu_gone(sv);
+        return false;
+    }
+    return true;
+}
+
 /* Serves one VM until it ends. boot_deadline bounds the wait for "ready". */
 static void serve(vm_launch *l, const el_channel *ch, const el_vm_options *o, const char *capsule_id,
                   long long boot_deadline, long long wall_deadline, bool have_tty, run_state *rs)
 {
-    linebuf cb = {0}, rb = {0}, eb = {0};
-    long long kill_at = 0; /* after the exit report: grace for the poweroff */
-    bool qemu_gone = false;
     /* stdin: a terminal goes through the serial console; /dev/null is passed as such; anything
      * else (pipe, file) is relayed to the elastos.stdin port, whose close is the capsule's EOF. */
-    bool tty = l->tty, pipe_mode = l->pipe_mode;
-    enum { IBUF = 65536 };
-    char *ibuf = pipe_mode ? malloc(IBUF) : NULL;
-    size_t ilen = 0;
-    if (pipe_mode && !ibuf)
-        pipe_mode = false; /* out of memory: the capsule gets end of file at once */
-    bool in_eof = !pipe_mode, in_shut = false, ctl_eof = false, chan_eof = false;
-    unsigned short rows = 0, cols = 0; /* the window size the guest has, on a terminal */
-    if (!pipe_mode && l->in >= 0) {
+    vm_serve sv = {.l = l, .ch = ch, .o = o, .capsule_id = capsule_id, .wall_deadline = wall_deadline,
+                   .have_tty = have_tty, .rs = rs, .tty = l->tty, .pipe_mode = l->pipe_mode};
+    sv.ibuf = sv.pipe_mode ? malloc(IBUF) : NULL;
+    if (sv.pipe_mode && !sv.ibuf)
+        sv.pipe_mode = false; /* out of memory: the capsule gets end of file at once */
+    sv.in_eof = !sv.pipe_mode;
+    if (!sv.pipe_mode && l->in >= 0) {
         close(l->in);
         l->in = -1;
     }
-    while (!qemu_gone) {
+    for (;;) {
         long long now = el__clock_ms(CLOCK_MONOTONIC);
-        long long dl = kill_at ? kill_at : rs->ready ? wall_deadline : (boot_deadline < wall_deadline ? boot_deadline : wall_deadline);
-        if (o->stop && *o->stop && !kill_at) {
+        long long dl = sv.kill_at ? sv.kill_at
+                       : rs->ready ? wall_deadline
+                                   : (boot_deadline < wall_deadline ? boot_deadline : wall_deadline);
+        if (o->stop && *o->stop && !sv.kill_at) {
             rs->out = OUT_STOP;
             break;
         }
         if (now >= dl) {
-            if (!kill_at)
+            if (!sv.kill_at)
                 rs->out = !rs->ready && boot_deadline < wall_deadline ? OUT_BOOT_TIMEOUT : OUT_WALL;
             break;
         }
-        /* A descriptor at end of file is not polled again (it would wake us in a loop). */
-        struct pollfd pf[7] = {{.fd = ctl_eof ? -1 : l->ctl, .events = POLLIN},
-                               {.fd = rs->ready && !chan_eof ? l->chan : -1, .events = POLLIN},
-                               {.fd = l->errp, .events = POLLIN}, {.fd = l->pidfd, .events = POLLIN},
-                               {.fd = rs->ready && !in_eof && ilen < IBUF ? STDIN_FILENO : -1, .events = POLLIN},
-                               {.fd = ilen && !in_shut ? l->in : -1, .events = POLLOUT},
-                               {.fd = l->outp, .events = POLLIN}};
-        long long wait = dl - now;
-        if (l->pidfd < 0 && wait > 20)
-            wait = 20;
-        if (o->stop && wait > 50)
-            wait = 50; /* the stop flag is a plain variable: looked at every 50 ms */
-        if (tty && rs->ready && wait > 250)
-            wait = 250; /* the terminal's size is checked a few times a second */
-        int r = poll(pf, 7, (int)(wait > 60000 ? 60000 : wait));
-        if (r < 0 && errno != EINTR) {
-            rs->out = OUT_IO;
+        if (!serve_turn(&sv, dl, now))
             break;
-        }
-        if (pf[6].revents && !relay_console(l, o)) {
-            close(l->outp);
-            l->outp = -1;
-        }
-        if (pf[4].revents) {
-            ssize_t n = read(STDIN_FILENO, ibuf + ilen, IBUF - ilen);
-            if (n > 0)
-                ilen += (size_t)n;
-            else if (n == 0 || (errno != EINTR && errno != EAGAIN))
-                in_eof = true;
-        }
-        if (ilen && l->in >= 0 && !in_shut) {
-            ssize_t n = send(l->in, ibuf, ilen, MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (n > 0) {
-                memmove(ibuf, ibuf + n, ilen - (size_t)n);
-                ilen -= (size_t)n;
-            } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-                ilen = 0; /* the guest side is gone: drop the rest */
-                in_eof = true;
-            }
-        }
-        if (in_eof && !ilen && !in_shut && l->in >= 0) {
-            /* Half-close: QEMU reads what is buffered, then end of file, and disconnects the
-             * port; the capsule reads end of file. (A full close would make QEMU see a hang-up
-             * first and drop what it had not read yet.) */
-            shutdown(l->in, SHUT_WR);
-            in_shut = true;
-        }
-        struct winsize ws;
-        if (tty && rs->ready && rs->out == OUT_NONE && !ctl_eof && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
-            ws.ws_row && ws.ws_col && (ws.ws_row != rows || ws.ws_col != cols)) {
-            char msg[48];
-            int n = snprintf(msg, sizeof msg, "winsize %u %u\n", ws.ws_row, ws.ws_col);
-            if (write_until(l->ctl, msg, (size_t)n, el__clock_ms(CLOCK_MONOTONIC) + 1000)) {
-                rows = ws.ws_row;
-                cols = ws.ws_col;
-            }
-        }
-        if (pf[2].revents) {
-            bool more = fill(l->errp, &eb);
-            note_qemu_err(rs, &eb);
-            if (eb.len > 8192)
-                eb.len = 0;
-            if (!more) {
-                close(l->errp);
-                l->errp = -1;
-            }
-        }
-        if (pf[0].revents) {
-            bool open = fill(l->ctl, &cb);
-            char *line;
-            size_t len;
-            bool of;
-            while ((line = take_line(&cb, &len, &of))) {
-                if (!rs->ready && !strcmp(line, "ready")) {
-                    rs->ready = true;
-                    char *cfg = NULL;
-                    size_t clen = 0, ccap = 0;
-                    hex_line(&cfg, &clen, &ccap, "name", l->m->name);
-                    hex_line(&cfg, &clen, &ccap, "id", capsule_id);
-                    for (size_t i = 0; i < o->n_args; i++)
-                        hex_line(&cfg, &clen, &ccap, "arg", o->args[i]);
-                    const char *term = el__config(l->rt, EL_CONFIG_TERM);
-                    if (tty && term)
-                        hex_line(&cfg, &clen, &ccap, "term", term);
-                    char extra[96];
-                    struct winsize ws;
-                    int en = snprintf(extra, sizeof extra, "tty %d\ntmp_mb %u\n", tty ? 1 : 0,
-                                      l->m->limits.storage_mb ? l->m->limits.storage_mb : 1);
-                    if (!tty)
-                        en += snprintf(extra + en, sizeof extra - (size_t)en, "stdin %s\n", pipe_mode ? "pipe" : "null");
-                    if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
-                        en += snprintf(extra + en, sizeof extra - (size_t)en, "winsize %u %u\n", ws.ws_row, ws.ws_col);
-                        rows = ws.ws_row;
-                        cols = ws.ws_col;
-                    }
-                    snprintf(extra + en, sizeof extra - (size_t)en, "run\n");
-                    bool ok = cfg && write_until(l->ctl, cfg, clen, wall_deadline) &&
-                              write_until(l->ctl, extra, strlen(extra), wall_deadline);
-                    free(cfg);
-                    if (!ok) {
-                        rs->out = OUT_IO;
-                        free(line);
-                        goto out;
-                    }
-                } else if (!strncmp(line, "exit ", 5) && rs->out == OUT_NONE) {
-                    rs->out = OUT_EXIT;
-                    rs->code = atoi(line + 5);
-                    kill_at = el__clock_ms(CLOCK_MONOTONIC) + POWEROFF_GRACE_MS;
-                } else if (!strncmp(line, "signal ", 7) && rs->out == OUT_NONE) {
-                    rs->out = OUT_SIGNAL;
-                    rs->code = atoi(line + 7);
-                    rs->oom = strstr(line + 7, " oom") != NULL;
-                    kill_at = el__clock_ms(CLOCK_MONOTONIC) + POWEROFF_GRACE_MS;
-                } else if (!strncmp(line, "error ", 6) && rs->out == OUT_NONE) {
-                    rs->out = OUT_ERROR;
-                    size_t k = 0;
-                    for (const char *p = line + 6; *p && k < sizeof rs->guest_err - 1; p++)
-                        rs->guest_err[k++] = *p >= 0x20 && *p < 0x7f ? *p : '?';
-                    rs->guest_err[k] = 0;
-                    kill_at = el__clock_ms(CLOCK_MONOTONIC) + POWEROFF_GRACE_MS;
-                }
-                free(line);
-            }
-            ctl_eof = !open;
-        }
-        if (pf[1].revents && rs->ready) {
-            bool open = fill(l->chan, &rb);
-            char *line;
-            size_t len;
-            bool of;
-            while ((line = take_line(&rb, &len, &of))) {
-                size_t rlen;
-                /* The shell may ask the user on this terminal: freeze QEMU (so it reads no
-                 * keystroke) and give the terminal back its own settings meanwhile. */
-                bool pause = tty && have_tty && !of && strstr(line, "\"request_capability\"") != NULL;
-                if (pause) {
-                    pause = kill(l->pid, SIGSTOP) == 0;
-                    if (pause)
-                        o->tty(o->tty_arg, EL_VM_TTY_PAUSE);
-                }
-                if (o->gate)
-                    o->gate(o->gate_arg, true);
-                char *resp = of ? el__response_error(0, "bad_request", "message longer than 1 MiB", &rlen)
-                                : ch->handle(ch->arg, line, len, &rlen);
-                if (o->gate)
-                    o->gate(o->gate_arg, false);
-                if (pause) {
-                    o->tty(o->tty_arg, EL_VM_TTY_RESUME);
-                    kill(l->pid, SIGCONT);
-                }
-                free(line);
-                bool ok = resp && write_until(l->chan, resp, rlen, wall_deadline) &&
-                          write_until(l->chan, "\n", 1, wall_deadline);
-                free(resp);
-                if (!ok && el__clock_ms(CLOCK_MONOTONIC) >= wall_deadline) {
-                    rs->out = OUT_WALL;
-                    goto out;
-                }
-            }
-            chan_eof = !open;
-        }
-        siginfo_t si = {0};
-        if (l->pidfd >= 0 ? pf[3].revents != 0
-                          : waitid(P_PID, (id_t)l->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == l->pid) {
-            qemu_gone = true;
-            /* Whatever QEMU and the init said last is in the buffers already or now. */
-            fill(l->ctl, &cb);
-            if (l->errp >= 0)
-                fill(l->errp, &eb);
-            if (l->outp >= 0)
-                relay_console(l, o);
-            note_qemu_err(rs, &eb);
-            char *line;
-            size_t len;
-            bool of;
-            while (rs->out == OUT_NONE && (line = take_line(&cb, &len, &of))) {
-                if (!strncmp(line, "exit ", 5)) {
-                    rs->out = OUT_EXIT;
-                    rs->code = atoi(line + 5);
-                } else if (!strncmp(line, "signal ", 7)) {
-                    rs->out = OUT_SIGNAL;
-                    rs->code = atoi(line + 7);
-                    rs->oom = strstr(line + 7, " oom") != NULL;
-                } else if (!strncmp(line, "error ", 6)) {
-                    rs->out = OUT_ERROR;
-                    snprintf(rs->guest_err, sizeof rs->guest_err, "%.290s", line + 6);
-                }
-                free(line);
-            }
-            if (rs->out == OUT_NONE)
-                rs->out = OUT_GONE;
-        }
     }
-out:
-    free(ibuf);
-    free(cb.buf);
-    free(rb.buf);
-    free(eb.buf);
+    free(sv.ibuf);
+    free(sv.cb.buf);
+    free(sv.rb.buf);
+    free(sv.eb.buf);
 }
 
 /* The release of a bzImage ("6.1.0-56-cloud-amd64"): the first word of the string its setup
@@ -755,8 +821,8 @@ static void accel_key(const char *qemu, const char *kernel, char out[65])
     int n = snprintf(buf, sizeof buf, "%s|%lld|%lld|%s|%lld|%lld", qemu, (long long)a.st_size, (long long)a.st_mtime,
                      kernel ? kernel : "-", (long long)b.st_size, (long long)b.st_mtime);
     uint8_t h[32];
-    el_sha256(buf, (size_t)n, h);
-    el_hex_encode(h, 32, out);
+    el_sign_sha256(buf, (size_t)n, h);
+    el_sign_hex_encode(h, 32, out);
 }
 
 /* "kvm", "tcg", or NULL when unknown for this key. */
@@ -766,7 +832,7 @@ static const char *accel_cached(el_runtime *rt, const char *key)
     size_t len;
     el_error e;
     accel_cache_path(rt, path, sizeof path);
-    if (el_read_file(path, 4096, &data, &len, &e) != EL_OK)
+    if (el_fs_read_file(path, 4096, &data, &len, &e) != EL_OK)
         return NULL;
     const char *r = NULL;
     if (len >= 69 && !memcmp(data, key, 64) && data[64] == ' ')
@@ -782,154 +848,196 @@ static void accel_store(el_runtime *rt, const char *key, const char *verdict)
     snprintf(dir, sizeof dir, "%s/vm", rt->cache_dir);
     accel_cache_path(rt, path, sizeof path);
     int n = snprintf(line, sizeof line, "%s %s\n", key, verdict);
-    if (el_mkdirs(dir, 0700, &e) == EL_OK)
+    if (el_fs_mkdirs(dir, 0700, &e) == EL_OK)
         (void)el__write_file_cache(path, line, (size_t)n, 0600, &e);
 }
 
-el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options *o, el_vm_result *res, el_error *err)
+/* Checks that art is a VM capsule this runtime can boot (type, session, backend) and finds
+ * its rootfs, a newc cpio initramfs. */
+static el_status vm_rootfs(const el_artifact *art, const el_vm_options *o, const el_artifact_file **rootfs,
+                           el_error *err)
 {
     const el_manifest *m = el_artifact_manifest(art);
-    memset(res, 0, sizeof *res);
+    const el_microvm_config *mc = &m->microvm;
     if (m->type != EL_TYPE_VM)
         return el_error_set(err, EL_ERR_USAGE, "capsule %s is of type %s, not a vm capsule", m->name,
-                            el_capsule_type_name(m->type));
+                            el_manifest_type_name(m->type));
     if (!o || !o->channel)
         return el_error_set(err, EL_ERR_USAGE, "el_vm_run needs a session");
-    snprintf(res->capsule_id, sizeof res->capsule_id, "%s", o->channel->capsule_id);
-    const el_microvm_config *mc = &m->microvm;
     if (mc->present && mc->backend && strcmp(mc->backend, "auto") && strcmp(mc->backend, "qemu"))
         return el_error_set(err, EL_ERR_CONFIG,
                             "capsule %s asks for the %s backend; this runtime drives QEMU microvm only "
                             "(set microvm_config.backend to \"auto\" or \"qemu\")", m->name, mc->backend);
     const char *rootfs_name = mc->present && mc->rootfs ? mc->rootfs : m->entry;
-    const el_artifact_file *rootfs = el_artifact_find(art, rootfs_name);
-    if (!rootfs)
+    if (!(*rootfs = el_artifact_find(art, rootfs_name)))
         return el_error_set(err, EL_ERR_FORMAT, "capsule %s: rootfs %s is missing", m->name, rootfs_name);
     char why[160];
-    if (!el__cpio_check(rootfs->data, rootfs->size, 1u << 20, why, sizeof why))
+    if (!el__cpio_check((*rootfs)->data, (*rootfs)->size, 1u << 20, why, sizeof why))
         return el_error_set(err, EL_ERR_FORMAT, "capsule %s: rootfs %s is not a newc cpio initramfs: %s", m->name,
                             rootfs_name, why);
+    return EL_OK;
+}
 
-    char qemu[PATH_MAX];
-    const char *qname = el__config(rt, EL_CONFIG_QEMU);
-    if (!find_exe(qname ? qname : "qemu-system-x86_64", el__config(rt, EL_CONFIG_PATH), qemu, sizeof qemu))
-        return el_error_set(err, EL_ERR_CONFIG, "%s not found: install qemu-system-x86 (scripts/setup.sh) or set ELASTOS_QEMU",
-                            qname && *qname ? qname : "qemu-system-x86_64");
-
-    vm_launch l = {.rt = rt, .m = m, .qemu = qemu, .kernel_fd = -1, .initrd_fd = -1, .pidfd = -1, .chan = -1, .ctl = -1,
-                   .errp = -1, .in = -1, .outp = -1, .custom = o->stdio == EL_STDIO_CUSTOM};
-    const el_limits *lim = o->limits ? o->limits : &m->limits;
-    char kpath[PATH_MAX], release[256] = "";
-    el_cpio mods = {0};
-    el_status st = EL_OK;
-    if (mc->present && mc->kernel) {
-        /* A file of the artifact, or the entry of a verified, trusted capsule in the store. */
-        const el_artifact_file *k = NULL;
-        el_artifact *ka = NULL;
-        el_error ce;
-        if (el_cid_validate(mc->kernel, &ce) == EL_OK) {
-            char kp[PATH_MAX];
-            st = el_store_locate(rt, mc->kernel, kp, err);
-            if (st == EL_ERR_NOTFOUND)
-                return el_error_set(err, EL_ERR_NOTFOUND,
-                                    "capsule %s: its kernel %s is not in the local store (elastos fetch or install it)",
-                                    m->name, mc->kernel);
-            if (st == EL_OK && (st = el_artifact_open(rt, kp, 0, &ka, err)) != EL_OK)
-                el_error_prefix(err, "capsule %s: kernel %s", m->name, mc->kernel);
-            if (st != EL_OK)
-                return st;
-            k = el_artifact_find(ka, el_artifact_manifest(ka)->entry);
-        } else {
-            k = el_artifact_find(art, mc->kernel);
-            if (!k)
-                return el_error_set(err, EL_ERR_NOTFOUND,
-                                    "capsule %s: microvm_config.kernel %s is neither a file in the artifact nor a CID",
-                                    m->name, mc->kernel);
-        }
-        l.kernel_fd = memfd_with("elastos-kernel", k->data, k->size, NULL, 0);
-        bzimage_release(k->data, k->size, release, sizeof release);
-        el_artifact_close(ka);
-        if (l.kernel_fd < 0)
-            return el_error_set(err, EL_ERR_IO, "cannot stage the guest kernel: %s", strerror(errno));
-    } else {
-        st = el__vm_host_kernel(el__config(rt, EL_CONFIG_VM_KERNEL), kpath, sizeof kpath, release, sizeof release, err);
+/* The guest kernel: microvm_config.kernel (a file of the artifact, or the entry of a verified,
+ * trusted capsule in the store), staged in l->kernel_fd; else the host's, l->kernel_path =
+ * kpath. release gets the kernel's release when it tells it ("" when not). */
+static el_status stage_kernel(el_runtime *rt, vm_launch *l, const el_artifact *art, char kpath[PATH_MAX],
+                              char release[256], el_error *err)
+{
+    const el_manifest *m = l->m;
+    const el_microvm_config *mc = &m->microvm;
+    if (!mc->present || !mc->kernel) {
+        el_status st = el__vm_host_kernel(el__config(rt, EL_CONFIG_VM_KERNEL), kpath, PATH_MAX, release, 256, err);
+        if (st == EL_OK)
+            l->kernel_path = kpath;
+        return st;
+    }
+    const el_artifact_file *k = NULL;
+    el_artifact *ka = NULL;
+    el_error ce;
+    if (el_cid_validate(mc->kernel, &ce) == EL_OK) {
+        char kp[PATH_MAX];
+        el_status st = el_store_locate(rt, mc->kernel, kp, err);
+        if (st == EL_ERR_NOTFOUND)
+            return el_error_set(err, EL_ERR_NOTFOUND,
+                                "capsule %s: its kernel %s is not in the local store (elastos fetch or install it)",
+                                m->name, mc->kernel);
+        if (st == EL_OK && (st = el_artifact_open(rt, kp, 0, &ka, err)) != EL_OK)
+            el_error_prefix(err, "capsule %s: kernel %s", m->name, mc->kernel);
         if (st != EL_OK)
             return st;
-        l.kernel_path = kpath;
+        k = el_artifact_find(ka, el_artifact_manifest(ka)->entry);
+    } else if (!(k = el_artifact_find(art, mc->kernel))) {
+        return el_error_set(err, EL_ERR_NOTFOUND,
+                            "capsule %s: microvm_config.kernel %s is neither a file in the artifact nor a CID", m->name,
+                            mc->kernel);
     }
+    l->kernel_fd = memfd_with("elastos-kernel", k->data, k->size, NULL, 0);
+    bzimage_release(k->data, k->size, release, 256);
+    el_artifact_close(ka);
+    if (l->kernel_fd < 0)
+        return el_error_set(err, EL_ERR_IO, "cannot stage the guest kernel: %s", strerror(errno));
+    return EL_OK;
+}
+
+/* The initramfs, staged in l->initrd_fd: the rootfs, with the host's modules for the kernel
+ * release appended unless the rootfs already carries them (build-rootfs on this host puts them
+ * in), so the initramfs is exactly the artifact's whenever it can be. */
+static el_status stage_initrd(vm_launch *l, const el_artifact_file *rootfs, const char *release, el_error *err)
+{
+    el_cpio mods = {0};
     if (release[0]) {
         char probe[PATH_MAX], inside[PATH_MAX];
         snprintf(probe, sizeof probe, "/lib/modules/%s/kernel/%s.ko", release, el__vm_modules[0]);
         snprintf(inside, sizeof inside, "lib/modules/%s/virtio_console.ko", release);
-        /* The host's modules for this kernel are appended unless the rootfs already carries
-         * them (build-rootfs on this host puts them in), so the initramfs is exactly the
-         * artifact's whenever it can be. */
         if (access(probe, R_OK) == 0 && !el__cpio_has(rootfs->data, rootfs->size, inside)) {
             el_status ms = el__vm_add_modules(&mods, release, err);
             if (ms != EL_OK || !el__cpio_finish(&mods)) {
                 el__cpio_free(&mods);
-                if (l.kernel_fd >= 0)
-                    close(l.kernel_fd);
                 return ms != EL_OK ? ms : el_error_set(err, EL_ERR_INTERNAL, "out of memory");
             }
         }
     }
-    l.initrd_fd = memfd_with("elastos-initrd", rootfs->data, rootfs->size, mods.buf, mods.len);
+    l->initrd_fd = memfd_with("elastos-initrd", rootfs->data, rootfs->size, mods.buf, mods.len);
+    int e = errno;
     el__cpio_free(&mods);
-    if (l.initrd_fd < 0) {
-        int e = errno;
-        if (l.kernel_fd >= 0)
-            close(l.kernel_fd);
+    if (l->initrd_fd < 0)
         return el_error_set(err, EL_ERR_IO, "cannot stage the initramfs: %s", strerror(e));
-    }
-    l.boot_args = mc->present ? mc->boot_args : NULL;
-    l.vcpus = mc->present ? mc->vcpus : 1;
-    l.memory_mb = mc->present ? mc->memory_mb : m->limits.memory_mb;
-    if (o->limits && o->limits->memory_mb && o->limits->memory_mb < l.memory_mb)
-        l.memory_mb = o->limits->memory_mb; /* narrowed by the launch (LaunchConfig) */
+    return EL_OK;
+}
 
-    /* Acceleration. */
-    const char *accel = o->accel ? o->accel : el__config(rt, EL_CONFIG_VM_ACCEL);
-    char key[65];
-    accel_key(qemu, l.kernel_path, key);
-    bool probing = false;
-    if (!accel || !*accel || !strcmp(accel, "auto")) {
-        int kfd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-        if (kfd < 0) {
-            accel = "tcg";
-        } else {
-            close(kfd);
-            accel = accel_cached(rt, key);
-            if (!accel) {
-                accel = "kvm";
-                probing = true;
-            }
+/* The acceleration (o->accel, else the configuration; "auto": KVM when /dev/kvm opens, as
+ * cached under key for this QEMU and kernel, else probed: *probing). */
+static el_status pick_accel(el_runtime *rt, const el_vm_options *o, const char *key, const char **accel, bool *probing,
+                            el_error *err)
+{
+    const char *a = o->accel ? o->accel : el__config(rt, EL_CONFIG_VM_ACCEL);
+    *probing = false;
+    if (a && *a && strcmp(a, "auto")) {
+        if (strcmp(a, "kvm") && strcmp(a, "tcg"))
+            return el_error_set(err, EL_ERR_USAGE, "VM acceleration %s: use kvm, tcg or auto", a);
+        *accel = a;
+        return EL_OK;
+    }
+    int kfd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kfd < 0) {
+        *accel = "tcg";
+        return EL_OK;
+    }
+    close(kfd);
+    if (!(*accel = accel_cached(rt, key))) {
+        *accel = "kvm";
+        *probing = true;
+    }
+    return EL_OK;
+}
+
+/* What the VM's end (rs, QEMU's wait status ws) means for the launch: res->exit_code, or the
+ * error. */
+static el_status vm_outcome(const vm_launch *l, const run_state *rs, int ws, const el_limits *lim, el_vm_result *res,
+                            el_error *err)
+{
+    const el_manifest *m = l->m;
+    switch (rs->out) {
+    case OUT_EXIT:
+        res->exit_code = rs->code;
+        return EL_OK;
+    case OUT_SIGNAL:
+        if (rs->oom)
+            return el_error_set(err, EL_ERR_LIMIT,
+                                "capsule %s killed: memory limit of %u MiB reached (the guest's out-of-memory killer "
+                                "stopped it)", m->name, l->memory_mb);
+        if (rs->code == SIGINT || rs->code == SIGTERM || rs->code == SIGHUP || rs->code == SIGPIPE) {
+            res->exit_code = 128 + rs->code; /* stopped, not crashed: the shell's convention */
+            return EL_OK;
         }
-    } else if (strcmp(accel, "kvm") && strcmp(accel, "tcg")) {
-        close(l.initrd_fd);
-        if (l.kernel_fd >= 0)
-            close(l.kernel_fd);
-        return el_error_set(err, EL_ERR_USAGE, "VM acceleration %s: use kvm, tcg or auto", accel);
+        return el_error_set(err, EL_ERR_TRAP, "capsule %s crashed: killed by signal %d (%s)", m->name, rs->code,
+                            strsignal(rs->code));
+    case OUT_ERROR:
+        return el_error_set(err, EL_ERR_FORMAT, "capsule %s: the guest init failed: %s", m->name, rs->guest_err);
+    case OUT_WALL:
+        return el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: wall-clock limit of %llu ms exceeded", m->name,
+                            (unsigned long long)lim->wall_ms);
+    case OUT_STOP:
+        return el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: stopped by the operator", m->name);
+    case OUT_BOOT_TIMEOUT:
+        return el_error_set(err, EL_ERR_FORMAT,
+                            "capsule %s: the VM did not boot within %lld ms (no answer from its init: bad kernel or "
+                            "rootfs?)", m->name, (long long)el__config_uint(l->rt, EL_CONFIG_VM_BOOT_MS, DEFAULT_BOOT_MS));
+    case OUT_GONE:
+        if (!rs->ready && rs->qemu_err[0])
+            return el_error_set(err, EL_ERR_FORMAT, "capsule %s: QEMU could not boot kernel %s: %s", m->name,
+                                l->kernel_path ? l->kernel_path : m->microvm.kernel, rs->qemu_err);
+        if (!rs->ready)
+            return el_error_set(err, EL_ERR_FORMAT, "capsule %s: the VM stopped before its init started (%s)", m->name,
+                                WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? "the kernel could not boot the rootfs"
+                                                                      : "QEMU failed");
+        return el_error_set(err, EL_ERR_TRAP, "capsule %s: the VM stopped without an exit report (guest crash%s%s)",
+                            m->name, rs->qemu_err[0] ? ": " : "", rs->qemu_err);
+    default:
+        return el_error_set(err, EL_ERR_IO, "capsule %s: lost the VM's control channel", m->name);
     }
+}
 
-    l.tty = !l.custom && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-    l.pipe_mode = !l.custom && !l.tty && !stdin_is_null();
-    long long start = el__clock_ms(CLOCK_MONOTONIC);
-    long long wall_deadline = start + (long long)lim->wall_ms;
-    run_state rs;
-    bool have_tty = !l.custom && isatty(STDIN_FILENO) && o->tty;
+/* Boots the staged VM (again under TCG when a KVM probe boot did not get to "ready") and
+ * serves it to its end; its outcome in res. */
+static el_status boot_and_serve(el_runtime *rt, vm_launch *l, const el_vm_options *o, const char *key, const char *accel,
+                                bool probing, el_vm_result *res, el_error *err)
+{
+    const el_limits *lim = o->limits ? o->limits : &l->m->limits;
+    long long wall_deadline = el__clock_ms(CLOCK_MONOTONIC) + (long long)lim->wall_ms;
+    bool have_tty = !l->custom && isatty(STDIN_FILENO) && o->tty;
     for (;;) {
-        l.kvm = !strcmp(accel, "kvm");
-        memset(&rs, 0, sizeof rs);
+        l->kvm = !strcmp(accel, "kvm");
+        run_state rs = {0};
         long long boot_ms = (long long)(probing ? el__config_uint(rt, EL_CONFIG_VM_KVM_PROBE_MS, DEFAULT_KVM_PROBE_MS)
                                                 : el__config_uint(rt, EL_CONFIG_VM_BOOT_MS, DEFAULT_BOOT_MS));
         long long boot_deadline = el__clock_ms(CLOCK_MONOTONIC) + boot_ms;
-        st = launch(&l, err);
+        el_status st = launch(l, err);
         if (st != EL_OK)
-            break;
-        serve(&l, o->channel, o, res->capsule_id, boot_deadline, wall_deadline, have_tty, &rs);
-        bool kill_it = rs.out != OUT_GONE;
-        int ws = finish(&l, kill_it);
+            return st;
+        serve(l, o->channel, o, res->capsule_id, boot_deadline, wall_deadline, have_tty, &rs);
+        int ws = finish(l, rs.out != OUT_GONE);
         if (have_tty)
             o->tty(o->tty_arg, EL_VM_TTY_RESTORE); /* QEMU's stdio chardev made it raw */
         if (probing) {
@@ -942,54 +1050,49 @@ el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options 
             accel_store(rt, key, "kvm");
         }
         snprintf(res->accel, sizeof res->accel, "%s", accel);
-        switch (rs.out) {
-        case OUT_EXIT:
-            res->exit_code = rs.code;
-            break;
-        case OUT_SIGNAL:
-            if (rs.oom)
-                st = el_error_set(err, EL_ERR_LIMIT,
-                                  "capsule %s killed: memory limit of %u MiB reached (the guest's out-of-memory killer "
-                                  "stopped it)", m->name, l.memory_mb);
-            else if (rs.code == SIGINT || rs.code == SIGTERM || rs.code == SIGHUP || rs.code == SIGPIPE)
-                res->exit_code = 128 + rs.code; /* stopped, not crashed: the shell's convention */
-            else
-                st = el_error_set(err, EL_ERR_TRAP, "capsule %s crashed: killed by signal %d (%s)", m->name, rs.code,
-                                  strsignal(rs.code));
-            break;
-        case OUT_ERROR:
-            st = el_error_set(err, EL_ERR_FORMAT, "capsule %s: the guest init failed: %s", m->name, rs.guest_err);
-            break;
-        case OUT_WALL:
-            st = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: wall-clock limit of %llu ms exceeded", m->name,
-                              (unsigned long long)lim->wall_ms);
-            break;
-        case OUT_STOP:
-            st = el_error_set(err, EL_ERR_LIMIT, "capsule %s killed: stopped by the operator", m->name);
-            break;
-        case OUT_BOOT_TIMEOUT:
-            st = el_error_set(err, EL_ERR_FORMAT,
-                              "capsule %s: the VM did not boot within %lld ms (no answer from its init: bad kernel or "
-                              "rootfs?)", m->name, (long long)el__config_uint(rt, EL_CONFIG_VM_BOOT_MS, DEFAULT_BOOT_MS));
-            break;
-        case OUT_GONE:
-            if (!rs.ready && rs.qemu_err[0])
-                st = el_error_set(err, EL_ERR_FORMAT, "capsule %s: QEMU could not boot kernel %s: %s", m->name,
-                                  l.kernel_path ? l.kernel_path : mc->kernel, rs.qemu_err);
-            else if (!rs.ready)
-                st = el_error_set(err, EL_ERR_FORMAT, "capsule %s: the VM stopped before its init started (%s)", m->name,
-                                  WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? "the kernel could not boot the rootfs"
-                                                                        : "QEMU failed");
-            else
-                st = el_error_set(err, EL_ERR_TRAP, "capsule %s: the VM stopped without an exit report (guest crash%s%s)",
-                                  m->name, rs.qemu_err[0] ? ": " : "", rs.qemu_err);
-            break;
-        default:
-            st = el_error_set(err, EL_ERR_IO, "capsule %s: lost the VM's control channel", m->name);
-        }
-        break;
+        return vm_outcome(l, &rs, ws, lim, res, err);
     }
-    close(l.initrd_fd);
+}
+
+el_status el_vm_run(el_runtime *rt, const el_artifact *art, const el_vm_options *o, el_vm_result *res, el_error *err)
+{
+    memset(res, 0, sizeof *res);
+    const el_artifact_file *rootfs = NULL;
+    el_status st = vm_rootfs(art, o, &rootfs, err);
+    if (st != EL_OK)
+        return st;
+    const el_manifest *m = el_artifact_manifest(art);
+    snprintf(res->capsule_id, sizeof res->capsule_id, "%s", o->channel->capsule_id);
+    char qemu[PATH_MAX];
+    const char *qname = el__config(rt, EL_CONFIG_QEMU);
+    if (!find_exe(qname ? qname : "qemu-system-x86_64", el__config(rt, EL_CONFIG_PATH), qemu, sizeof qemu))
+        return el_error_set(err, EL_ERR_CONFIG, "%s not found: install qemu-system-x86 (scripts/setup.sh) or set ELASTOS_QEMU",
+                            qname && *qname ? qname : "qemu-system-x86_64");
+
+    vm_launch l = {.rt = rt, .m = m, .qemu = qemu, .kernel_fd = -1, .initrd_fd = -1, .pidfd = -1, .chan = -1, .ctl = -1,
+                   .errp = -1, .in = -1, .outp = -1, .custom = o->stdio == EL_STDIO_CUSTOM};
+    const el_microvm_config *mc = &m->microvm;
+    l.boot_args = mc->present ? mc->boot_args : NULL;
+    l.vcpus = mc->present ? mc->vcpus : 1;
+    l.memory_mb = mc->present ? mc->memory_mb : m->limits.memory_mb;
+    if (o->limits && o->limits->memory_mb && o->limits->memory_mb < l.memory_mb)
+        l.memory_mb = o->limits->memory_mb; /* narrowed by the launch (LaunchConfig) */
+    l.tty = !l.custom && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    l.pipe_mode = !l.custom && !l.tty && !stdin_is_null();
+    char kpath[PATH_MAX], release[256] = "", key[65];
+    const char *accel = NULL;
+    bool probing = false;
+    st = stage_kernel(rt, &l, art, kpath, release, err);
+    if (st == EL_OK)
+        st = stage_initrd(&l, rootfs, release, err);
+    if (st == EL_OK) {
+        accel_key(qemu, l.kernel_path, key);
+        st = pick_accel(rt, o, key, &accel, &probing, err);
+    }
+    if (st == EL_OK)
+        st = boot_and_serve(rt, &l, o, key, accel, probing, res, err);
+    if (l.initrd_fd >= 0)
+        close(l.initrd_fd);
     if (l.kernel_fd >= 0)
         close(l.kernel_fd);
     return st;

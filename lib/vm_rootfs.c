@@ -67,7 +67,7 @@ el_status el__vm_add_modules(el_cpio *c, const char *release, el_error *err)
         snprintf(dst, sizeof dst, "%s/%s.ko", dir, strrchr(el__vm_modules[i], '/') + 1);
         char *data;
         size_t len;
-        el_status s = el_read_file(src, 64 << 20, &data, &len, err);
+        el_status s = el_fs_read_file(src, 64 << 20, &data, &len, err);
         if (s != EL_OK)
             return el_error_prefix(err, "guest kernel modules");
         el__cpio_add(c, dst, S_IFREG | 0644, data, len);
@@ -117,11 +117,11 @@ el_status el_vm_build_rootfs(const char *binary, const char *name, const char *i
         return el_error_set(err, EL_ERR_USAGE, "--name %s: must match [a-z0-9][a-z0-9._-]{0,63}", name);
     char *bin = NULL, *init = NULL;
     size_t bin_len, init_len;
-    el_status s = el_read_file(binary, MAX_BINARY, &bin, &bin_len, err);
+    el_status s = el_fs_read_file(binary, MAX_BINARY, &bin, &bin_len, err);
     if (s == EL_OK)
         s = check_static_elf(binary, bin, bin_len, err);
     if (s == EL_OK) {
-        s = el_read_file(init_path, 16 << 20, &init, &init_len, err);
+        s = el_fs_read_file(init_path, 16 << 20, &init, &init_len, err);
         if (s != EL_OK)
             el_error_prefix(err, "the guest init (elastos-vm-init, built with elastos)");
     }
@@ -159,20 +159,20 @@ el_status el_vm_build_rootfs(const char *binary, const char *name, const char *i
             if (!d || n)
                 s = el_error_set(err, EL_ERR_USAGE, "%s exists and is not an empty directory", out_dir);
         } else {
-            s = el_mkdirs(out_dir, 0755, err);
+            s = el_fs_mkdirs(out_dir, 0755, err);
         }
     }
     if (s == EL_OK) {
         char path[PATH_MAX], json[1024];
         snprintf(path, sizeof path, "%s/rootfs.cpio", out_dir);
-        s = el_write_file_atomic(path, c.buf, c.len, 0644, err);
+        s = el_fs_write_file_atomic(path, c.buf, c.len, 0644, err);
         snprintf(json, sizeof json,
                  "{\n  \"name\": \"%s\",\n  \"version\": \"0.1.0\",\n  \"type\": \"vm\",\n  \"entry\": \"rootfs.cpio\",\n"
                  "  \"permissions\": [],\n  \"microvm_config\": {\"vcpus\": 1, \"memory_mb\": 256}\n}\n",
                  name);
         snprintf(path, sizeof path, "%s/capsule.json", out_dir);
         if (s == EL_OK)
-            s = el_write_file_atomic(path, json, strlen(json), 0644, err);
+            s = el_fs_write_file_atomic(path, json, strlen(json), 0644, err);
     }
     el__cpio_free(&c);
     free(bin);

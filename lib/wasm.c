@@ -332,9 +332,9 @@ static void cache_path(el_runtime *rt, const uint8_t module_sha[32], char *out, 
     uint8_t buf[256], key[32];
     size_t n = (size_t)snprintf((char *)buf, sizeof buf, "elastos-cwasm\n%s\n%s\n", WASMTIME_VERSION, ENGINE_DESC);
     memcpy(buf + n, module_sha, 32);
-    el_sha256(buf, n + 32, key);
+    el_sign_sha256(buf, n + 32, key);
     char hex[65];
-    el_hex_encode(key, 32, hex);
+    el_sign_hex_encode(key, 32, hex);
     snprintf(out, cap, "%s/wasm/%s.cwasm", rt->cache_dir, hex);
 }
 
@@ -345,7 +345,7 @@ static wasmtime_module_t *cache_load(wasm_engine_t *eng, const char *path)
     char *data;
     size_t len;
     el_error e;
-    if (el_read_file(path, CACHE_MAX_BYTES, &data, &len, &e) != EL_OK)
+    if (el_fs_read_file(path, CACHE_MAX_BYTES, &data, &len, &e) != EL_OK)
         return NULL;
     wasmtime_module_t *m = NULL;
     uint64_t plen = 0;
@@ -353,7 +353,7 @@ static wasmtime_module_t *cache_load(wasm_engine_t *eng, const char *path)
         memcpy(&plen, data + 40, 8);
         uint8_t sum[32];
         if (plen == len - CACHE_HDR) {
-            el_sha256(data + CACHE_HDR, plen, sum);
+            el_sign_sha256(data + CACHE_HDR, plen, sum);
             if (memcmp(sum, data + 8, 32) == 0) {
                 wasmtime_error_t *we = wasmtime_module_deserialize(eng, (uint8_t *)data + CACHE_HDR, plen, &m);
                 if (we) {
@@ -377,10 +377,10 @@ static void cache_store(el_runtime *rt, const char *path, const uint8_t *ser, si
     char dir[PATH_MAX];
     el_error e;
     snprintf(dir, sizeof dir, "%s/wasm", rt->cache_dir);
-    if (buf && el_mkdirs(dir, 0700, &e) == EL_OK) {
+    if (buf && el_fs_mkdirs(dir, 0700, &e) == EL_OK) {
         uint64_t plen = ser_len;
         memcpy(buf, CACHE_MAGIC, 8);
-        el_sha256(ser, ser_len, buf + 8);
+        el_sign_sha256(ser, ser_len, buf + 8);
         memcpy(buf + 40, &plen, 8);
         memcpy(buf + CACHE_HDR, ser, ser_len);
         (void)el__write_file_cache(path, buf, len, 0600, &e);
@@ -444,14 +444,8 @@ static bool compile_read(int rfd, deadline *d, uint8_t **buf, size_t *len)
         struct pollfd p = {.fd = rfd, .events = POLLIN};
         if (poll(&p, 1, left_ms < COMPILE_POLL_MS ? (int)left_ms + 1 : COMPILE_POLL_MS) <= 0)
             continue;
-        if (cap - *len < 65536) {
-            size_t ncap = cap ? cap * 2 : 1 << 20;
-            uint8_t *nb = ncap <= CACHE_MAX_BYTES ? realloc(*buf, ncap) : NULL;
-            if (!nb)
-                return false;
-            *buf = nb;
-            cap = ncap;
-        }
+        if (!EL__GROW(*buf, cap, *len + 65536, 1 << 20, CACHE_MAX_BYTES))
+            return false;
         ssize_t r = read(rfd, *buf + *len, cap - *len);
         if (r < 0 && errno == EINTR)
             continue;
@@ -1388,7 +1382,7 @@ el_status el_wasm_run(el_runtime *rt, const el_artifact *art, const el_wasm_opti
     memset(res, 0, sizeof *res);
     if (m->type != EL_TYPE_WASM && m->type != EL_TYPE_AGENT)
         return el_error_set(err, EL_ERR_USAGE, "capsule %s is of type %s, not a wasm capsule", m->name,
-                            el_capsule_type_name(m->type));
+                            el_manifest_type_name(m->type));
     const el_artifact_file *f = el_artifact_find(art, m->entry);
     if (!f)
         return el_error_set(err, EL_ERR_FORMAT, "entry %s is missing", m->entry);

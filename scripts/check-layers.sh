@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check-layers.sh LIBELASTOS_A [SRC_DIR] - fails when a file of lib/ uses a layer above its own,
 # when files use each other in a cycle, when a process-wide symbol is used outside the one
-# file allowed to, or when the public/internal naming and visibility rules are broken (the map:
+# file allowed to, or when the public/internal naming and visibility rules are broken (among
+# them: a public header's functions carry the header's prefix) (the map:
 # scripts/layers.txt; the reasons: docs/internals.md).
 # Uses: `nm` of each object in the archive (who defines and who needs each symbol) and the
 # #include "..." lines of lib/*.c. Prints every violation, one per line; exit 1 if any.
@@ -110,10 +111,17 @@ for c in comps:
 
 # Visibility (libelastos is built with -fvisibility=hidden): a function a public header declares
 # is EL_EXTERN (exported), and nothing else is.
+# Naming: a public header's functions carry its prefix: el_NAME or el_NAME_... for
+# include/elastos/NAME.h, or the prefix of the file the map's header line gives it (elastos.h: error).
 public = {}
 for h in glob.glob(os.path.join(src, "include/elastos/*.h")):
+    base = os.path.basename(h)[:-2]
+    prefixes = {base, header_owner.get(f"elastos/{base}.h", base)}
     for m in re.finditer(r"^EL_EXTERN\b[^;{]*?\b(el_[a-z0-9_]+)\s*\(", open(h).read(), re.M):
         public[m.group(1)] = os.path.basename(h)
+        if not any(m.group(1) == f"el_{p}" or m.group(1).startswith(f"el_{p}_") for p in sorted(prefixes)):
+            want = " or ".join(f"el_{p}_" for p in sorted(prefixes))
+            problems.append(f"include/elastos/{base}.h declares {m.group(1)}: its functions are {want}...")
     for m in re.finditer(r"^(?!EL_EXTERN|typedef|static|#)[A-Za-z_][^;{(]*?\b(el_[a-z0-9_]+)\s*\(", open(h).read(), re.M):
         problems.append(f"include/elastos/{os.path.basename(h)} declares {m.group(1)} without EL_EXTERN")
 # Naming (docs/internals.md): what only lib/ headers declare is internal, el__ (two underscores).

@@ -26,34 +26,34 @@ typedef struct el_session el_session;
 
 /* A session for a capsule instance (capsule_id: 32 hex chars, or NULL for a fresh random id).
  * art must outlive the session. */
-EL_EXTERN el_status el_session_new(el_runtime *rt, const el_artifact *art, const char *capsule_id, el_session **out,
+EL_EXTERN el_status el_broker_session_new(el_runtime *rt, const el_artifact *art, const char *capsule_id, el_session **out,
                          el_error *err);
-EL_EXTERN void el_session_free(el_session *s);
+EL_EXTERN void el_broker_session_free(el_session *s);
 
 /* The instance id the capsule runs as (32 hex chars; valid while s lives). */
-EL_EXTERN const char *el_session_capsule_id(const el_session *s);
+EL_EXTERN const char *el_broker_session_capsule_id(const el_session *s);
 
 /* Pre-authorizes RESOURCE:ACTION (or RESOURCE:ACTION,ACTION,..., one grant each) for this run
  * (elastos run --grant). Refused (EL_ERR_USAGE)
  * when outside the manifest's permissions. Audited as an operator grant. */
-EL_EXTERN el_status el_session_grant(el_session *s, const char *spec, el_error *err);
+EL_EXTERN el_status el_broker_session_grant(el_session *s, const char *spec, el_error *err);
 
 /* When a grant covers localhost://storage/ + "*", fills host_dir with the capsule's storage
  * directory and *writable with whether write was granted; returns false otherwise. */
-EL_EXTERN bool el_session_storage_preopen(el_session *s, char *host_dir, size_t cap, bool *writable);
+EL_EXTERN bool el_broker_session_storage_preopen(el_session *s, char *host_dir, size_t cap, bool *writable);
 
 /* Handles one message; always returns a malloc'd response (an error response when the
  * message was bad). *len receives its length. */
-EL_EXTERN char *el_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *len);
+EL_EXTERN char *el_broker_session_handle(el_session *s, const void *msg, size_t msg_len, size_t *len);
 
 /* The host's messaging and orchestration hooks (serve.c's router, given through
  * el_launch_spec.router); their interface is the library's own (lib/broker_internal.h). */
 typedef struct el_msg_router el_msg_router;
 
-/* The session as a substrate's runtime channel (channel.h): el_session_handle, and the slot
+/* The session as a substrate's runtime channel (channel.h): el_broker_session_handle, and the slot
  * for a response kept because it did not fit (the host-call transport, protocol.md), behind
  * function pointers. Valid while s lives. */
-EL_EXTERN const el_channel *el_session_channel(el_session *s);
+EL_EXTERN const el_channel *el_broker_session_channel(el_session *s);
 
 #ifdef __cplusplus
 }

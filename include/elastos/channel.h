@@ -3,7 +3,7 @@
  * messages go and their answers come from (docs/protocol.md "Transport").
  *
  * The substrates (wasm.h, vm.h) carry bytes between a capsule and a channel and know nothing of
- * who answers: the broker's sessions provide one (el_session_channel, broker.h), a test or an
+ * who answers: the broker's sessions provide one (el_broker_session_channel, broker.h), a test or an
  * embedder may provide another. This keeps the substrates below the policy layer
  * (docs/internals.md).
  */

@@ -1,7 +1,6 @@
 /*
  * fetch.h - moving artifacts through IPFS by CID (SPEC section 4): fetch from trustless
- * gateways with every byte verified against the CID, and publish to a Kubo node so that the CID
- * it reports equals el_cid_of_file (profile unixfs-v1-2025).
+ * gateways with every byte verified against the CID (publishing to a Kubo node: publish.h).
  */
 #ifndef ELASTOS_FETCH_H
 #define ELASTOS_FETCH_H
@@ -52,14 +51,6 @@ typedef struct el_fetch_options {
  * bytes (and none served the right ones), EL_ERR_FORMAT for a bad CID, EL_ERR_USAGE without
  * sources. rt gives the configuration (ELASTOS_FETCH_*_TIMEOUT, config.h). */
 EL_EXTERN el_status el_fetch(el_runtime *rt, const char *cid, const el_fetch_options *o, const char *out_path, el_error *err);
-
-/* Adds the file at path to the Kubo node whose RPC API is api_url (e.g. "http://127.0.0.1:5001")
- * with the unixfs-v1-2025 import options, pinned; cid_out gets the CID Kubo reports, which must
- * equal el_cid_of_file(path) (EL_ERR_TRUST otherwise, naming both). EL_ERR_NOTFOUND when the
- * API cannot be reached, EL_ERR_IO for other HTTP failures (the stall and overall deadlines of
- * a fetch apply, from rt's settings). */
-EL_EXTERN el_status el_publish_kubo(el_runtime *rt, const char *api_url, const char *path, char cid_out[EL_CID_MAX],
-                                    el_error *err);
 
 #ifdef __cplusplus
 }

@@ -12,14 +12,14 @@ extern "C" {
 #endif
 
 /* Reads a whole file (at most max bytes) into a malloc'd buffer with a NUL after the data. */
-EL_EXTERN el_status el_read_file(const char *path, size_t max, char **out, size_t *len, el_error *err);
+EL_EXTERN el_status el_fs_read_file(const char *path, size_t max, char **out, size_t *len, el_error *err);
 
 /* Writes data to path atomically: temp file in the same directory, fsync, rename, fsync of the
  * directory. mode is the file's final mode. Nothing is left behind on failure. */
-EL_EXTERN el_status el_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode, el_error *err);
+EL_EXTERN el_status el_fs_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode, el_error *err);
 
 /* mkdir -p with the given mode for each created component. */
-EL_EXTERN el_status el_mkdirs(const char *path, unsigned mode, el_error *err);
+EL_EXTERN el_status el_fs_mkdirs(const char *path, unsigned mode, el_error *err);
 
 #ifdef __cplusplus
 }

@@ -152,7 +152,7 @@ typedef struct el_instance_id {
 /* The instances running on this host now, standalone runs and daemons alike (every process
  * whose slot locks this one can see in /proc/locks: the same pid namespace): *ids malloc'd
  * (caller frees), *n of them. */
-EL_EXTERN el_status el_instance_running(el_runtime *rt, el_instance_id **ids, size_t *n, el_error *err);
+EL_EXTERN el_status el_launch_running(el_runtime *rt, el_instance_id **ids, size_t *n, el_error *err);
 
 #ifdef __cplusplus
 }

@@ -86,38 +86,38 @@ EL_EXTERN el_status el_manifest_parse(const char *json, size_t len, el_manifest 
 EL_EXTERN void el_manifest_free(el_manifest *m);
 
 /* "wasm", "vm", "data", "agent". */
-EL_EXTERN const char *el_capsule_type_name(el_capsule_type t);
+EL_EXTERN const char *el_manifest_type_name(el_capsule_type t);
 
 /* Parses an action name ("read", ...) to its EL_ACT_* bit; 0 when unknown. */
-EL_EXTERN unsigned el_action_from_name(const char *name);
-EL_EXTERN const char *el_action_name(unsigned bit);
+EL_EXTERN unsigned el_manifest_action_from_name(const char *name);
+EL_EXTERN const char *el_manifest_action_name(unsigned bit);
 
 /* true if s is a scheme prefix a provider capsule can serve (`provides`): exactly
  * "elastos://ROOT/", ROOT 1 to 32 of [a-z0-9-] starting with a letter. */
-EL_EXTERN bool el_scheme_prefix_valid(const char *s);
+EL_EXTERN bool el_manifest_scheme_prefix_valid(const char *s);
 
 /* true if s is valid Semantic Versioning 2.0.0. */
-EL_EXTERN bool el_semver_valid(const char *s);
+EL_EXTERN bool el_manifest_semver_valid(const char *s);
 
 /* true if path is a safe relative path inside an artifact: non-empty, no leading '/', no '..' or
  * '.' or empty segments, no NUL, no backslash, at most 255 bytes. */
-EL_EXTERN bool el_path_safe(const char *path);
+EL_EXTERN bool el_manifest_path_safe(const char *path);
 
 /* Version ranges (dependencies[].version, viewer "name@range"): "*", or space-separated
  * comparators that must all hold, each an optional operator (=, ^, ~, >=, >, <=, <) directly
  * followed by a full SemVer version: "1.2.3", "^1.2.3", ">=1.0.0 <2.0.0", or a partial one
  * (npm/Cargo style): "1" (1.x.x), "1.2" (1.2.x), "^1.0", "~1.2", ">=1.2". ^ keeps the left-most
  * non-zero component (^0.2.3 is >=0.2.3 <0.3.0), ~ keeps MAJOR.MINOR (~1 keeps MAJOR). */
-EL_EXTERN bool el_semver_range_valid(const char *range);
+EL_EXTERN bool el_manifest_semver_range_valid(const char *range);
 
 /* SemVer 2.0.0 precedence: <0, 0, >0 (build metadata ignored). An invalid version sorts before
  * every valid one; two invalid ones compare as strings. */
-EL_EXTERN int el_semver_compare(const char *a, const char *b);
+EL_EXTERN int el_manifest_semver_compare(const char *a, const char *b);
 
 /* true if version (valid SemVer) satisfies range (valid range). A pre-release version satisfies
  * only a range with a comparator naming a pre-release of the same MAJOR.MINOR.PATCH, so "*" and
  * "^1.0.0" match releases only (as npm and Cargo do). */
-EL_EXTERN bool el_semver_satisfies(const char *version, const char *range);
+EL_EXTERN bool el_manifest_semver_satisfies(const char *version, const char *range);
 
 #ifdef __cplusplus
 }

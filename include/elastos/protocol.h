@@ -23,8 +23,8 @@ extern "C" {
 
 /* Standard base64 with padding; decode is strict. Both return malloc'd buffers (NULL on bad
  * input or no memory). */
-EL_EXTERN char *el_base64_encode(const void *data, size_t len);
-EL_EXTERN uint8_t *el_base64_decode(const char *text, size_t *len);
+EL_EXTERN char *el_protocol_base64_encode(const void *data, size_t len);
+EL_EXTERN uint8_t *el_protocol_base64_decode(const char *text, size_t *len);
 
 #ifdef __cplusplus
 }

@@ -48,7 +48,7 @@ EL_EXTERN const char *el_runtime_cache_dir(const el_runtime *rt);
 EL_EXTERN el_status el_runtime_path(const el_runtime *rt, const char *rel, char *out, size_t cap, el_error *err);
 
 /* The Wasmtime version libelastos was built with, e.g. "48.0.8". */
-EL_EXTERN const char *el_wasmtime_version(void);
+EL_EXTERN const char *el_runtime_wasmtime_version(void);
 
 #ifdef __cplusplus
 }

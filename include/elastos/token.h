@@ -84,15 +84,15 @@ EL_EXTERN el_status el_token_decode(const char *text, el_token *tok, el_error *e
 /* True when resource (a concrete URI) is matched by pattern: equal, or pattern ends in "/" "*"
  * and resource continues below that prefix on a whole-segment boundary. Resources or patterns
  * with "..", "." or empty segments, a '%', a backslash or control bytes never match. */
-EL_EXTERN bool el_resource_match(const char *pattern, const char *resource);
+EL_EXTERN bool el_token_resource_match(const char *pattern, const char *resource);
 
 /* Revokes a token id (32 hex chars), durable, effective at once for every process. Revoking
  * an unknown id is allowed (it can never be used). */
 EL_EXTERN el_status el_token_revoke(el_runtime *rt, const char *id_hex, el_error *err);
 
 /* Bumps the epoch ("revoke all"): every token issued before is invalid from now on. */
-EL_EXTERN el_status el_epoch_bump(el_runtime *rt, uint64_t *new_epoch, el_error *err);
-EL_EXTERN el_status el_epoch_get(el_runtime *rt, uint64_t *epoch, el_error *err);
+EL_EXTERN el_status el_token_epoch_bump(el_runtime *rt, uint64_t *new_epoch, el_error *err);
+EL_EXTERN el_status el_token_epoch_get(el_runtime *rt, uint64_t *epoch, el_error *err);
 
 typedef struct el_token_info {
     char id[EL_TOKEN_ID_HEX];
@@ -109,7 +109,7 @@ typedef struct el_token_info {
 EL_EXTERN el_status el_token_list(el_runtime *rt, el_token_info **out, size_t *n, el_error *err);
 
 /* The runtime's own public key (created with its secret, 0600, on first use). */
-EL_EXTERN el_status el_runtime_pubkey(el_runtime *rt, uint8_t pk[EL_PK_BYTES], el_error *err);
+EL_EXTERN el_status el_token_runtime_pubkey(el_runtime *rt, uint8_t pk[EL_PK_BYTES], el_error *err);
 
 #ifdef __cplusplus
 }

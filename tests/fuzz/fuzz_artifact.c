@@ -68,7 +68,7 @@ static void teardown(void)
 {
     el_runtime_close(rt);
     rt = NULL;
-    el_keypair_wipe(&kp);
+    el_sign_keypair_wipe(&kp);
     remove_dir();
 }
 
@@ -127,7 +127,7 @@ static void check_artifact(el_artifact *a, const uint8_t *bytes, size_t len)
     for (size_t i = 0; i < n; i++) {
         const el_artifact_file *f = el_artifact_file_at(a, i);
         REQUIRE(f && f->path);
-        REQUIRE(el_path_safe(f->path));
+        REQUIRE(el_manifest_path_safe(f->path));
         REQUIRE(strncmp(f->path, ".elastos/", 9) != 0);
         if (i > 0)
             REQUIRE(strcmp(el_artifact_file_at(a, i - 1)->path, f->path) < 0);

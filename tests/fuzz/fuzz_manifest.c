@@ -24,11 +24,11 @@
 static void check_manifest(const el_manifest *m)
 {
     REQUIRE(m->name && m->version && m->entry);
-    REQUIRE(el_semver_valid(m->version));
-    REQUIRE(el_semver_compare(m->version, m->version) == 0);
-    REQUIRE(el_path_safe(m->entry));
+    REQUIRE(el_manifest_semver_valid(m->version));
+    REQUIRE(el_manifest_semver_compare(m->version, m->version) == 0);
+    REQUIRE(el_manifest_path_safe(m->entry));
     REQUIRE(strncmp(m->entry, ".elastos/", 9) != 0);
-    REQUIRE(el_capsule_type_name(m->type) != NULL);
+    REQUIRE(el_manifest_type_name(m->type) != NULL);
     REQUIRE((m->viewer != NULL) == (m->type == EL_TYPE_DATA));
     REQUIRE(m->n_permissions <= 64);
     for (size_t i = 0; i < m->n_permissions; i++) {
@@ -66,8 +66,8 @@ static void check_manifest(const el_manifest *m)
     }
     REQUIRE(m->n_dependencies <= 64);
     for (size_t i = 0; i < m->n_dependencies; i++) {
-        REQUIRE(el_semver_range_valid(m->dependencies[i].version));
-        (void)el_semver_satisfies(m->version, m->dependencies[i].version);
+        REQUIRE(el_manifest_semver_range_valid(m->dependencies[i].version));
+        (void)el_manifest_semver_satisfies(m->version, m->dependencies[i].version);
     }
     REQUIRE(m->n_authors <= 32);
 }
@@ -87,17 +87,17 @@ static void check_semver(const uint8_t *data, size_t size)
         *range++ = '\0';
     else
         range = buf;
-    bool v = el_semver_valid(buf);
-    bool r = el_semver_range_valid(range);
-    bool s = el_semver_satisfies(buf, range);
+    bool v = el_manifest_semver_valid(buf);
+    bool r = el_manifest_semver_range_valid(range);
+    bool s = el_manifest_semver_satisfies(buf, range);
     REQUIRE(!s || (v && r));
-    int c1 = el_semver_compare(buf, range), c2 = el_semver_compare(range, buf);
+    int c1 = el_manifest_semver_compare(buf, range), c2 = el_manifest_semver_compare(range, buf);
     REQUIRE((c1 > 0) == (c2 < 0) && (c1 == 0) == (c2 == 0));
     if (v) {
-        REQUIRE(el_semver_compare(buf, buf) == 0);
+        REQUIRE(el_manifest_semver_compare(buf, buf) == 0);
         if (strlen(buf) <= 256) { /* an exact version is a range (of at most 256 bytes) */
-            REQUIRE(el_semver_range_valid(buf));
-            REQUIRE(el_semver_satisfies(buf, buf));
+            REQUIRE(el_manifest_semver_range_valid(buf));
+            REQUIRE(el_manifest_semver_satisfies(buf, buf));
         }
     }
     free(buf);

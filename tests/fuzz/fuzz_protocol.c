@@ -1,6 +1,6 @@
 /*
  * fuzz_protocol.c - libFuzzer target for the runtime side of the protocol: the input is one
- * message handed to a real session (el_session_handle) of a real, signed capsule with a storage
+ * message handed to a real session (el_broker_session_handle) of a real, signed capsule with a storage
  * grant, twice (the second time out of order). The session must always answer with one valid
  * JSON response and never crash, leak, or write outside the capsule's storage; and what
  * el__request_parse accepts is never nested deeper than EL_MSG_MAX_DEPTH (docs/protocol.md).
@@ -54,7 +54,7 @@ static void setup(void)
     fclose(f);
     char out[PATH_MAX], cid[EL_CID_MAX];
     snprintf(out, sizeof out, "%s/fz.capsule", home);
-    if (el_runtime_open(home, &rt, &err) != EL_OK || el_keypair_generate(&kp, &err) != EL_OK ||
+    if (el_runtime_open(home, &rt, &err) != EL_OK || el_sign_keypair_generate(&kp, &err) != EL_OK ||
         el_artifact_pack(dir, &kp, out, NULL, cid, &err) != EL_OK || el_trust_add(rt, kp.pk, "fuzz", &err) != EL_OK ||
         el_artifact_open(rt, out, 0, &art, &err) != EL_OK) {
         fprintf(stderr, "fuzz_protocol setup: %s\n", err.msg);
@@ -113,16 +113,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     el_session *s;
     el_error err;
-    if (el_session_new(rt, art, NULL, &s, &err) != EL_OK)
+    if (el_broker_session_new(rt, art, NULL, &s, &err) != EL_OK)
         abort();
-    el_session_grant(s, "localhost://storage/*:read", &err);
-    el_session_grant(s, "localhost://storage/*:write", &err);
+    el_broker_session_grant(s, "localhost://storage/*:read", &err);
+    el_broker_session_grant(s, "localhost://storage/*:write", &err);
     for (int i = 0; i < 2; i++) {
         size_t len = 0;
-        char *r = el_session_handle(s, data, size, &len);
+        char *r = el_broker_session_handle(s, data, size, &len);
         answer_is_valid(r, len);
         free(r);
     }
-    el_session_free(s);
+    el_broker_session_free(s);
     return 0;
 }

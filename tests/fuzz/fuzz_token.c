@@ -12,7 +12,7 @@
  *      that pass (one action bit, current epoch, issued in the past), so the later checks
  *      (holder, action, resource, epoch, revocation, time, use count) are reached. A success
  *      must be consistent with every field.
- *  (3) split at its first NUL into pattern and resource for el_resource_match: a match must
+ *  (3) split at its first NUL into pattern and resource for el_token_resource_match: a match must
  *      be an equality or a "/" "*" prefix match, and neither side may hold '%', '\', control
  *      bytes, "." / ".." / empty segments, or (the resource) a '*'.
  * Any violation aborts.
@@ -61,7 +61,7 @@ static void teardown(void)
 {
     el_runtime_close(F.rt);
     F.rt = NULL;
-    el_keypair_wipe(&F.kp);
+    el_sign_keypair_wipe(&F.kp);
     if (F.home[0])
         nftw(F.home, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -82,11 +82,11 @@ static void setup(void)
     el_error err;
     uint8_t pk[EL_PK_BYTES];
     char path[PATH_MAX];
-    if (el_runtime_open(F.home, &F.rt, &err) != EL_OK || el_runtime_pubkey(F.rt, pk, &err) != EL_OK ||
-        el_epoch_get(F.rt, &F.epoch, &err) != EL_OK)
+    if (el_runtime_open(F.home, &F.rt, &err) != EL_OK || el_token_runtime_pubkey(F.rt, pk, &err) != EL_OK ||
+        el_token_epoch_get(F.rt, &F.epoch, &err) != EL_OK)
         die("setup", err.msg);
     snprintf(path, sizeof path, "%s/runtime.key", F.home);
-    if (el_keypair_load(path, &F.kp, &err) != EL_OK)
+    if (el_sign_keypair_load(path, &F.kp, &err) != EL_OK)
         die("runtime key", err.msg);
     atexit(teardown);
 }
@@ -145,7 +145,7 @@ static void as_text(const uint8_t *data, size_t size)
     } else {
         size_t rl = strlen(dtok.resource);
         unsigned a = dtok.action;
-        if (dtok.version != 1 || rl < 1 || rl > EL_RESOURCE_MAX || !a || (a & (a - 1)) || !el_action_name(a))
+        if (dtok.version != 1 || rl < 1 || rl > EL_RESOURCE_MAX || !a || (a & (a - 1)) || !el_manifest_action_name(a))
             die("decoded token out of range", NULL);
         if (memcmp(&tok.id, &dtok.id, sizeof tok.id) != 0)
             die("check and decode disagree", NULL);
@@ -184,7 +184,7 @@ static void as_fields(const uint8_t *data, size_t size)
     if (!(knobs & 128))
         be(b + 99, rl, 2);
     uint8_t d[32];
-    el_sha256(b, 101 + rl, d);
+    el_sign_sha256(b, 101 + rl, d);
     el_sign_digest(&F.kp, "elastos/token/v1", d, b + 101 + rl);
     size_t n = 101 + rl + 64;
     char text[sodium_base64_ENCODED_LEN(TOKEN_MAX, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
@@ -193,7 +193,7 @@ static void as_fields(const uint8_t *data, size_t size)
     /* The request: the token's own holder and action, and a resource below / equal to its
      * pattern (or the fixed one), so success is possible. */
     char holder[33], res[EL_RESOURCE_MAX + 8];
-    el_hex_encode(b + 21, 16, holder);
+    el_sign_hex_encode(b + 21, 16, holder);
     unsigned action = b[69];
     if (rl && !memchr(b + 101, 0, rl)) {
         memcpy(res, b + 101, rl);
@@ -214,8 +214,8 @@ static void as_fields(const uint8_t *data, size_t size)
     if (code != NULL)
         die("success with a code", code);
     uint8_t hb[16];
-    if (tok.version != 1 || memcmp(tok.issuer, F.kp.pk, EL_PK_BYTES) || !el_hex_decode(holder, 32, hb) ||
-        memcmp(hb, tok.holder, 16) || tok.action != action || !el_resource_match(tok.resource, res) ||
+    if (tok.version != 1 || memcmp(tok.issuer, F.kp.pk, EL_PK_BYTES) || !el_sign_hex_decode(holder, 32, hb) ||
+        memcmp(hb, tok.holder, 16) || tok.action != action || !el_token_resource_match(tok.resource, res) ||
         tok.epoch != F.epoch || tok.issued_at > now + 1 || (tok.expiry && tok.expiry <= now) || tok.max_uses != 0)
         die("a token passed that should not have", text);
     /* the same token for another holder or action is refused */
@@ -254,7 +254,7 @@ static void as_match(const uint8_t *data, size_t size)
     buf[size + 1] = 0;
     const char *pattern = buf;
     const char *resource = buf + strlen(buf) + 1;
-    if (el_resource_match(pattern, resource)) {
+    if (el_token_resource_match(pattern, resource)) {
         size_t pl = strlen(pattern);
         bool eq = strcmp(pattern, resource) == 0;
         bool below = pl >= 2 && pattern[pl - 1] == '*' && pattern[pl - 2] == '/' &&

@@ -24,10 +24,10 @@ int main(int argc, char **argv)
         el_keypair kp;
         uint8_t *out = NULL;
         size_t out_len;
-        bool ok = el_read_file(argv[2], (size_t)1 << 30, &body, &len, &err) == EL_OK &&
-                  el_keypair_load(argv[3], &kp, &err) == EL_OK &&
+        bool ok = el_fs_read_file(argv[2], (size_t)1 << 30, &body, &len, &err) == EL_OK &&
+                  el_sign_keypair_load(argv[3], &kp, &err) == EL_OK &&
                   el_artifact_seal((const uint8_t *)body, len, &kp, &out, &out_len, &err) == EL_OK &&
-                  el_write_file_atomic(argv[4], out, out_len, 0644, &err) == EL_OK;
+                  el_fs_write_file_atomic(argv[4], out, out_len, 0644, &err) == EL_OK;
         free(body);
         free(out);
         if (!ok)
@@ -37,7 +37,7 @@ int main(int argc, char **argv)
     if (argc == 5 && !strcmp(argv[1], "pack")) {
         el_keypair kp;
         char path[4096], cid[EL_CID_MAX];
-        bool ok = el_keypair_load(argv[3], &kp, &err) == EL_OK &&
+        bool ok = el_sign_keypair_load(argv[3], &kp, &err) == EL_OK &&
                   el_artifact_pack(argv[2], &kp, argv[4], path, cid, &err) == EL_OK;
         if (!ok)
             fprintf(stderr, "el-testtool: %s\n", err.msg);

@@ -56,13 +56,13 @@ static inline bool tc_open(test_capsule *t, const char *tag, const char *manifes
     tc_put(f, "(never run)");
     el_keypair kp;
     el_error err = {0};
-    bool ok = el_runtime_open(home, &t->rt, &err) == EL_OK && el_keypair_generate(&kp, &err) == EL_OK &&
+    bool ok = el_runtime_open(home, &t->rt, &err) == EL_OK && el_sign_keypair_generate(&kp, &err) == EL_OK &&
               el_trust_add(t->rt, kp.pk, "test", &err) == EL_OK &&
               el_artifact_pack(src, &kp, out, NULL, cid, &err) == EL_OK &&
               el_artifact_open(t->rt, out, 0, &t->art, &err) == EL_OK &&
-              el_session_new(t->rt, t->art, NULL, &t->s, &err) == EL_OK;
+              el_broker_session_new(t->rt, t->art, NULL, &t->s, &err) == EL_OK;
     for (size_t i = 0; ok && grants && grants[i]; i++)
-        ok = el_session_grant(t->s, grants[i], &err) == EL_OK;
+        ok = el_broker_session_grant(t->s, grants[i], &err) == EL_OK;
     if (!ok)
         fprintf(stderr, "%s: set-up: %s\n", tag, err.msg);
     return ok;
@@ -70,7 +70,7 @@ static inline bool tc_open(test_capsule *t, const char *tag, const char *manifes
 
 static inline void tc_close(test_capsule *t)
 {
-    el_session_free(t->s);
+    el_broker_session_free(t->s);
     el_artifact_close(t->art);
     el_runtime_close(t->rt);
     rm_rf(t->dir);
@@ -84,7 +84,7 @@ static inline json_t *tc_call(test_capsule *t, const char *body)
     char *msg = malloc(cap);
     int n = snprintf(msg, cap, "{\"id\":%llu,\"request\":%s}", (unsigned long long)++t->id, body);
     size_t len;
-    char *resp = el_session_handle(t->s, msg, (size_t)n, &len);
+    char *resp = el_broker_session_handle(t->s, msg, (size_t)n, &len);
     free(msg);
     json_t *root = resp ? json_loadb(resp, len, 0, NULL) : NULL;
     free(resp);

@@ -73,7 +73,7 @@ static uint8_t *slurp(const char *path, size_t *len)
     char *data = NULL;
     el_error err;
     *len = 0;
-    if (el_read_file(path, (size_t)1 << 30, &data, len, &err) != EL_OK)
+    if (el_fs_read_file(path, (size_t)1 << 30, &data, len, &err) != EL_OK)
         return NULL;
     return (uint8_t *)data;
 }
@@ -420,7 +420,7 @@ static void test_format(void)
             uint8_t h[32];
             char hex[65];
             crypto_hash_sha256(h, s->data, s->size);
-            el_hex_encode(h, 32, hex);
+            el_sign_hex_encode(h, 32, hex);
             snprintf(expect + strlen(expect), sizeof expect - strlen(expect), "%s  %s\n", hex, s->path);
         }
         CHECK(sums_len == strlen(expect) && memcmp(sums, expect, sums_len) == 0);
@@ -431,18 +431,18 @@ static void test_format(void)
         char text[BLOCK + 1] = {0};
         memcpy(text, sigtext, sig_len < BLOCK ? sig_len : BLOCK);
         char pkhex[65], dhex[65];
-        el_hex_encode(kp.pk, 32, pkhex);
+        el_sign_hex_encode(kp.pk, 32, pkhex);
         uint8_t digest[32];
         crypto_hash_sha256(digest, b, len - SEAL_LEN);
-        el_hex_encode(digest, 32, dhex);
+        el_sign_hex_encode(digest, 32, dhex);
         char head[300];
         snprintf(head, sizeof head, "elastos-signature-v1\npublisher ed25519:%s\nsha256 %s\nsignature ", pkhex, dhex);
         CHECK(strncmp(text, head, strlen(head)) == 0);
         uint8_t sig[64];
         const char *sh = text + strlen(head);
         CHECK(strlen(sh) == 129 && sh[128] == '\n');
-        CHECK(el_hex_decode(sh, 128, sig));
-        CHECK(el_verify_digest(kp.pk, "elastos/artifact/v1", digest, sig));
+        CHECK(el_sign_hex_decode(sh, 128, sig));
+        CHECK(el_sign_verify_digest(kp.pk, "elastos/artifact/v1", digest, sig));
     }
     free(b);
 
@@ -890,7 +890,7 @@ static el_status hostile(const member *m, size_t n, bool no_sums, el_error *err)
             char hex[65];
             crypto_hash_sha256(h, (const uint8_t *)m[i].data, size);
             h[0] ^= (uint8_t)m[i].wrong_sum;
-            el_hex_encode(h, 32, hex);
+            el_sign_hex_encode(h, 32, hex);
             snprintf(sums + strlen(sums), sizeof sums - strlen(sums), "%s  %s\n", hex, m[i].path);
         }
     }
@@ -1058,7 +1058,7 @@ int main(void)
     tpath(h1, "home");
     tpath(h2, "home2");
     if (el_runtime_open(h1, &rt, &err) != EL_OK || el_runtime_open(h2, &rt2, &err) != EL_OK ||
-        el_keypair_generate(&kp, &err) != EL_OK || el_keypair_generate(&kp2, &err) != EL_OK ||
+        el_sign_keypair_generate(&kp, &err) != EL_OK || el_sign_keypair_generate(&kp2, &err) != EL_OK ||
         el_trust_add(rt, kp.pk, "publisher", &err) != EL_OK) {
         fprintf(stderr, "set-up: %s\n", err.msg);
         CHECK(!"set-up");
@@ -1074,8 +1074,8 @@ int main(void)
     free_sample();
     el_runtime_close(rt);
     el_runtime_close(rt2);
-    el_keypair_wipe(&kp);
-    el_keypair_wipe(&kp2);
+    el_sign_keypair_wipe(&kp);
+    el_sign_keypair_wipe(&kp2);
     rm_rf(tmp);
     CHECK(access(tmp, F_OK) != 0);
     return TEST_DONE();

@@ -132,7 +132,7 @@ static void test_hash_hex(const char *prev_hex, int64_t seq, int64_t ts, const c
     uint8_t *buf = malloc(total), *p = buf;
     memcpy(p, "elastos/audit/v1", 16);
     p += 16;
-    CHECK(el_hex_decode(prev_hex, 64, p));
+    CHECK(el_sign_hex_decode(prev_hex, 64, p));
     p += 32;
     put32(&p, 8);
     put64(&p, seq);
@@ -145,8 +145,8 @@ static void test_hash_hex(const char *prev_hex, int64_t seq, int64_t ts, const c
     }
     CHECK((size_t)(p - buf) == total);
     uint8_t h[32];
-    el_sha256(buf, total, h);
-    el_hex_encode(h, 32, out);
+    el_sign_sha256(buf, total, h);
+    el_sign_hex_encode(h, 32, out);
     free(buf);
 }
 

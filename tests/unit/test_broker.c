@@ -1,6 +1,6 @@
 /*
  * test_broker.c - the capability core (lib/broker.c) and the provider table (lib/provider.c),
- * through el_session_handle on a real signed capsule, real tokens and a real audit trail:
+ * through el_broker_session_handle on a real signed capsule, real tokens and a real audit trail:
  * request ids, the capability flow (manifest, grants, the shell consulted and absent), the
  * routing of every provider request through the table, the one status-to-code table as the
  * capsule reads it (bad_request, not_found, denied, unavailable, unsupported), and a runtime
@@ -38,12 +38,12 @@ static void test_protocol_core(void)
     CHECK_STREQ(tc_kind(r), "runtime_info");
     CHECK_STREQ(json_string_value(json_object_get(r, "version")), EL_VERSION);
     CHECK_STREQ(json_string_value(json_object_get(r, "capsule_name")), "brokertest");
-    CHECK_STREQ(json_string_value(json_object_get(r, "capsule_id")), el_session_capsule_id(t.s));
+    CHECK_STREQ(json_string_value(json_object_get(r, "capsule_id")), el_broker_session_capsule_id(t.s));
     json_decref(r);
     /* An id out of order is refused and does not count. */
     size_t len;
     const char *late = "{\"id\":9,\"request\":{\"type\":\"ping\"}}";
-    char *resp = el_session_handle(t.s, late, strlen(late), &len);
+    char *resp = el_broker_session_handle(t.s, late, strlen(late), &len);
     CHECK(resp && strstr(resp, "\"bad_request\"") && strstr(resp, "out of order"));
     free(resp);
     r = tc_call(&t, "{\"type\":\"ping\"}");
@@ -85,7 +85,7 @@ static void test_capability_flow(void)
     json_decref(r);
     /* A --grant outside the manifest is refused. */
     el_error err;
-    CHECK(el_session_grant(t.s, "elastos://cid/*:read", &err) == EL_ERR_USAGE && one_line(&err));
+    CHECK(el_broker_session_grant(t.s, "elastos://cid/*:read", &err) == EL_ERR_USAGE && one_line(&err));
     int n[3] = {0};
     CHECK(el_audit_flush(t.rt, &err) == EL_OK);
     CHECK(el_audit_each(t.rt, count_decisions, n, &err) == EL_OK);
@@ -274,7 +274,7 @@ static void test_shell_runner(void)
     tc_put(policy, "allow * localhost://storage/x write\n");
     uint8_t pk[EL_PK_BYTES];
     el_error err;
-    CHECK(el_pubkey_parse(pub, pk, &err) == EL_OK && el_trust_add(t.rt, pk, "build", &err) == EL_OK);
+    CHECK(el_sign_pubkey_parse(pub, pk, &err) == EL_OK && el_trust_add(t.rt, pk, "build", &err) == EL_OK);
     setenv("ELASTOS_SHELL", shell, 1);
     const char *ask = "{\"type\":\"request_capability\",\"resource\":\"localhost://storage/x\",\"action\":\"write\"}";
     json_t *r = tc_call(&t, ask);

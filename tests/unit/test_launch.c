@@ -58,12 +58,12 @@ static void pack_data(const char *name, const char *viewer, char *out)
     put(f, json);
     el_keypair kp;
     el_error err = {0};
-    CHECK(el_keypair_load(keyfile, &kp, &err) == EL_OK);
+    CHECK(el_sign_keypair_load(keyfile, &kp, &err) == EL_OK);
     snprintf(out, PATH_MAX, "%s/%s.capsule", tmp, name);
     char cid[EL_CID_MAX];
     if (el_artifact_pack(dir, &kp, out, NULL, cid, &err) != EL_OK)
         fprintf(stderr, "pack %s: %s\n", name, err.msg);
-    el_keypair_wipe(&kp);
+    el_sign_keypair_wipe(&kp);
 }
 
 typedef struct audit_seen {
@@ -250,7 +250,7 @@ int main(void)
     snprintf(pub, sizeof pub, "%s/keys/publisher.pub", b);
     el_error err = {0};
     uint8_t pk[EL_PK_BYTES];
-    if (el_runtime_open(home, &rt, &err) != EL_OK || el_pubkey_parse(pub, pk, &err) != EL_OK ||
+    if (el_runtime_open(home, &rt, &err) != EL_OK || el_sign_pubkey_parse(pub, pk, &err) != EL_OK ||
         el_trust_add(rt, pk, "build", &err) != EL_OK) {
         fprintf(stderr, "set-up: %s\n", err.msg);
         return 1;

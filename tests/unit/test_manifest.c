@@ -933,27 +933,27 @@ static void test_api_edges(void)
     CHECK(el_manifest_parse(ok, strlen(ok), NULL, &err) == EL_ERR_USAGE);
     el_manifest_free(NULL);
 
-    CHECK_STREQ(el_capsule_type_name(EL_TYPE_WASM), "wasm");
-    CHECK_STREQ(el_capsule_type_name(EL_TYPE_VM), "vm");
-    CHECK_STREQ(el_capsule_type_name(EL_TYPE_DATA), "data");
-    CHECK_STREQ(el_capsule_type_name(EL_TYPE_AGENT), "agent");
+    CHECK_STREQ(el_manifest_type_name(EL_TYPE_WASM), "wasm");
+    CHECK_STREQ(el_manifest_type_name(EL_TYPE_VM), "vm");
+    CHECK_STREQ(el_manifest_type_name(EL_TYPE_DATA), "data");
+    CHECK_STREQ(el_manifest_type_name(EL_TYPE_AGENT), "agent");
 
     const char *names[] = {"read", "write", "execute", "message", "delete", "admin"};
     unsigned seen = 0;
     for (size_t i = 0; i < 6; i++) {
-        unsigned bit = el_action_from_name(names[i]);
+        unsigned bit = el_manifest_action_from_name(names[i]);
         CHECK(bit != 0 && (bit & (bit - 1)) == 0); /* exactly one bit */
         CHECK((seen & bit) == 0);
         seen |= bit;
-        CHECK_STREQ(el_action_name(bit), names[i]);
+        CHECK_STREQ(el_manifest_action_name(bit), names[i]);
     }
-    CHECK(el_action_from_name("read") == EL_ACT_READ);
-    CHECK(el_action_from_name("admin") == EL_ACT_ADMIN);
-    CHECK(el_action_from_name("Read") == 0);
-    CHECK(el_action_from_name("") == 0);
-    CHECK(el_action_from_name(NULL) == 0);
-    CHECK(el_action_name(0) == NULL);
-    CHECK(el_action_name(EL_ACT_READ | EL_ACT_WRITE) == NULL);
+    CHECK(el_manifest_action_from_name("read") == EL_ACT_READ);
+    CHECK(el_manifest_action_from_name("admin") == EL_ACT_ADMIN);
+    CHECK(el_manifest_action_from_name("Read") == 0);
+    CHECK(el_manifest_action_from_name("") == 0);
+    CHECK(el_manifest_action_from_name(NULL) == 0);
+    CHECK(el_manifest_action_name(0) == NULL);
+    CHECK(el_manifest_action_name(EL_ACT_READ | EL_ACT_WRITE) == NULL);
 }
 
 static void test_path_safe(void)
@@ -963,23 +963,23 @@ static void test_path_safe(void)
     const char *bad[] = {"", "/", "/abs", "..", ".", "../x", "a/..", "a/../b", "./a", "a/./b",
                          "a//b", "a/", "a\\b", "\\", "a\nb", "a\tb", "\x7f"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        if (!el_path_safe(good[i]))
-            fprintf(stderr, "el_path_safe(\"%s\") should be true\n", good[i]);
-        CHECK(el_path_safe(good[i]));
+        if (!el_manifest_path_safe(good[i]))
+            fprintf(stderr, "el_manifest_path_safe(\"%s\") should be true\n", good[i]);
+        CHECK(el_manifest_path_safe(good[i]));
     }
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        if (el_path_safe(bad[i]))
-            fprintf(stderr, "el_path_safe(\"%s\") should be false\n", bad[i]);
-        CHECK(!el_path_safe(bad[i]));
+        if (el_manifest_path_safe(bad[i]))
+            fprintf(stderr, "el_manifest_path_safe(\"%s\") should be false\n", bad[i]);
+        CHECK(!el_manifest_path_safe(bad[i]));
     }
-    CHECK(!el_path_safe(NULL));
+    CHECK(!el_manifest_path_safe(NULL));
     char longp[300];
     memset(longp, 'p', sizeof longp);
     longp[255] = '\0';
-    CHECK(el_path_safe(longp));
+    CHECK(el_manifest_path_safe(longp));
     longp[255] = 'p';
     longp[256] = '\0';
-    CHECK(!el_path_safe(longp));
+    CHECK(!el_manifest_path_safe(longp));
 }
 
 static void test_semver(void)
@@ -1003,16 +1003,16 @@ static void test_semver(void)
                          "9.8.7-whatever+meta+meta", "", " 1.0.0", "1.0.0 ", "v1.0.0", "1.0.0-",
                          "1.0.0+", "1..0", "1.0.0-a b"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        if (!el_semver_valid(good[i]))
-            fprintf(stderr, "el_semver_valid(\"%s\") should be true\n", good[i]);
-        CHECK(el_semver_valid(good[i]));
+        if (!el_manifest_semver_valid(good[i]))
+            fprintf(stderr, "el_manifest_semver_valid(\"%s\") should be true\n", good[i]);
+        CHECK(el_manifest_semver_valid(good[i]));
     }
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        if (el_semver_valid(bad[i]))
-            fprintf(stderr, "el_semver_valid(\"%s\") should be false\n", bad[i]);
-        CHECK(!el_semver_valid(bad[i]));
+        if (el_manifest_semver_valid(bad[i]))
+            fprintf(stderr, "el_manifest_semver_valid(\"%s\") should be false\n", bad[i]);
+        CHECK(!el_manifest_semver_valid(bad[i]));
     }
-    CHECK(!el_semver_valid(NULL));
+    CHECK(!el_manifest_semver_valid(NULL));
 
     /* The precedence chain of SemVer 2.0.0 section 11, each strictly lower than the next. */
     const char *chain[] = {"1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
@@ -1022,20 +1022,20 @@ static void test_semver(void)
     size_t n = sizeof chain / sizeof chain[0];
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++) {
-            int c = el_semver_compare(chain[i], chain[j]);
+            int c = el_manifest_semver_compare(chain[i], chain[j]);
             bool right = i < j ? c < 0 : i > j ? c > 0 : c == 0;
             if (!right)
                 fprintf(stderr, "compare(%s, %s) = %d\n", chain[i], chain[j], c);
             CHECK(right);
         }
-    CHECK(el_semver_compare("1.0.0+a", "1.0.0+b") == 0); /* build metadata ignored */
-    CHECK(el_semver_compare("1.0.0-a+x", "1.0.0-a") == 0);
-    CHECK(el_semver_compare("1.0.0-2", "1.0.0-10") < 0);  /* numeric, not lexical */
-    CHECK(el_semver_compare("1.0.0-10", "1.0.0-9a") < 0); /* numeric below alphanumeric */
-    CHECK(el_semver_compare("1.0.0-B", "1.0.0-a") < 0);   /* ASCII order */
-    CHECK(el_semver_compare("1.0.0-a", "1.0.0-ab") < 0);
-    CHECK(el_semver_compare("junk", "0.0.0") < 0);        /* invalid sorts first */
-    CHECK(el_semver_compare("0.0.0", "junk") > 0);
+    CHECK(el_manifest_semver_compare("1.0.0+a", "1.0.0+b") == 0); /* build metadata ignored */
+    CHECK(el_manifest_semver_compare("1.0.0-a+x", "1.0.0-a") == 0);
+    CHECK(el_manifest_semver_compare("1.0.0-2", "1.0.0-10") < 0);  /* numeric, not lexical */
+    CHECK(el_manifest_semver_compare("1.0.0-10", "1.0.0-9a") < 0); /* numeric below alphanumeric */
+    CHECK(el_manifest_semver_compare("1.0.0-B", "1.0.0-a") < 0);   /* ASCII order */
+    CHECK(el_manifest_semver_compare("1.0.0-a", "1.0.0-ab") < 0);
+    CHECK(el_manifest_semver_compare("junk", "0.0.0") < 0);        /* invalid sorts first */
+    CHECK(el_manifest_semver_compare("0.0.0", "junk") > 0);
 }
 
 static void test_ranges(void)
@@ -1051,21 +1051,21 @@ static void test_ranges(void)
                          " 1.0.0", "1.0.0 ", "1.0.0 || 2.0.0", "1.0.0 - 2.0.0", "v1.0.0",
                          ">=01.0.0", "1.0.0,2.0.0", "!1.0.0"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        if (!el_semver_range_valid(good[i]))
-            fprintf(stderr, "el_semver_range_valid(\"%s\") should be true\n", good[i]);
-        CHECK(el_semver_range_valid(good[i]));
+        if (!el_manifest_semver_range_valid(good[i]))
+            fprintf(stderr, "el_manifest_semver_range_valid(\"%s\") should be true\n", good[i]);
+        CHECK(el_manifest_semver_range_valid(good[i]));
     }
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        if (el_semver_range_valid(bad[i]))
-            fprintf(stderr, "el_semver_range_valid(\"%s\") should be false\n", bad[i]);
-        CHECK(!el_semver_range_valid(bad[i]));
+        if (el_manifest_semver_range_valid(bad[i]))
+            fprintf(stderr, "el_manifest_semver_range_valid(\"%s\") should be false\n", bad[i]);
+        CHECK(!el_manifest_semver_range_valid(bad[i]));
     }
-    CHECK(!el_semver_range_valid(NULL));
+    CHECK(!el_manifest_semver_range_valid(NULL));
     /* 16 comparators accepted, 17 refused. */
     char many[400] = "";
     for (int i = 0; i < 17; i++) {
         strcat(many, i ? " >=1.0.0" : ">=1.0.0");
-        CHECK(el_semver_range_valid(many) == (i < 16));
+        CHECK(el_manifest_semver_range_valid(many) == (i < 16));
     }
 
     static const struct {
@@ -1148,14 +1148,14 @@ static void test_ranges(void)
         {"1.0.0", "", false},
     };
     for (size_t i = 0; i < sizeof sat / sizeof sat[0]; i++) {
-        bool got = el_semver_satisfies(sat[i].version, sat[i].range);
+        bool got = el_manifest_semver_satisfies(sat[i].version, sat[i].range);
         if (got != sat[i].want)
             fprintf(stderr, "satisfies(%s, %s) = %d, want %d\n", sat[i].version, sat[i].range,
                     got, sat[i].want);
         CHECK(got == sat[i].want);
     }
-    CHECK(!el_semver_satisfies(NULL, "*"));
-    CHECK(!el_semver_satisfies("1.0.0", NULL));
+    CHECK(!el_manifest_semver_satisfies(NULL, "*"));
+    CHECK(!el_manifest_semver_satisfies("1.0.0", NULL));
 }
 
 int main(void)

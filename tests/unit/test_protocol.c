@@ -213,9 +213,9 @@ static void test_base64(void)
     for (int i = 0; i < 300; i++)
         data[i] = (uint8_t)(i * 37 + 11);
     for (size_t n = 0; n <= 300; n++) {
-        char *e = el_base64_encode(data, n);
+        char *e = el_protocol_base64_encode(data, n);
         size_t got = 999;
-        uint8_t *d = e ? el_base64_decode(e, &got) : NULL;
+        uint8_t *d = e ? el_protocol_base64_decode(e, &got) : NULL;
         CHECK(e && strlen(e) == (n + 2) / 3 * 4);
         CHECK(d && got == n && (n == 0 || !memcmp(d, data, n)));
         char ref[420]; /* an independent encoder (libsodium's) agrees byte for byte */
@@ -225,12 +225,12 @@ static void test_base64(void)
         free(d);
     }
     size_t len;
-    uint8_t *d = el_base64_decode("SGVsbG8=", &len);
+    uint8_t *d = el_protocol_base64_decode("SGVsbG8=", &len);
     CHECK(d && len == 5 && !memcmp(d, "Hello", 5));
     free(d);
     const char *reject[] = {"SGVsbG8", "SGVsbG9=", "SGV=bG8=", "S===", "SGVsbG8=\n", "SG Vs", "SGVs!G8=", "SGVsbG-_"};
     for (size_t i = 0; i < sizeof reject / sizeof *reject; i++) {
-        d = el_base64_decode(reject[i], &len);
+        d = el_protocol_base64_decode(reject[i], &len);
         CHECK(d == NULL);
         free(d);
     }

@@ -122,7 +122,7 @@ int main(void)
     /* The quota (storage_mb 1): a write past it is refused (limit, audited); what was there stays. */
     size_t big = (size_t)700 << 10;
     uint8_t *raw = calloc(1, big);
-    char *b64 = el_base64_encode(raw, big);
+    char *b64 = el_protocol_base64_encode(raw, big);
     x = op(&t, "storage_write", w, "localhost://storage/big1", b64);
     CHECK_STREQ(tc_kind(x), "ok");
     json_decref(x);

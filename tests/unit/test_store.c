@@ -42,7 +42,7 @@ static uint8_t *slurp(const char *path, size_t *len)
     char *data = NULL;
     el_error err;
     *len = 0;
-    if (el_read_file(path, (size_t)1 << 30, &data, len, &err) != EL_OK)
+    if (el_fs_read_file(path, (size_t)1 << 30, &data, len, &err) != EL_OK)
         return NULL;
     return (uint8_t *)data;
 }
@@ -144,8 +144,8 @@ int main(void)
     char home[PATH_MAX], store[PATH_MAX];
     tpath(home, "home");
     snprintf(store, sizeof store, "%s/store", home);
-    if (el_runtime_open(home, &rt, &err) != EL_OK || el_keypair_generate(&kp, &err) != EL_OK ||
-        el_keypair_generate(&stranger, &err) != EL_OK || el_trust_add(rt, kp.pk, "pub", &err) != EL_OK) {
+    if (el_runtime_open(home, &rt, &err) != EL_OK || el_sign_keypair_generate(&kp, &err) != EL_OK ||
+        el_sign_keypair_generate(&stranger, &err) != EL_OK || el_trust_add(rt, kp.pk, "pub", &err) != EL_OK) {
         fprintf(stderr, "set-up: %s\n", err.msg);
         CHECK(!"set-up");
         rm_rf(tmp);
@@ -299,8 +299,8 @@ int main(void)
 
     free(bytes);
     el_runtime_close(rt);
-    el_keypair_wipe(&kp);
-    el_keypair_wipe(&stranger);
+    el_sign_keypair_wipe(&kp);
+    el_sign_keypair_wipe(&stranger);
     rm_rf(tmp);
     CHECK(access(tmp, F_OK) != 0);
     return TEST_DONE();

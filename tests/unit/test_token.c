@@ -9,7 +9,7 @@
  * Covered: issue/check, input validation, the check order, every byte and character flipped,
  * resource escapes, expiry, revocation (restart, another el_runtime, another process), epoch
  * bumps, max_uses (sequential and 4 processes racing), concurrent key creation, key file
- * permissions, listing, decoding, the signature cache, and an el_resource_match table.
+ * permissions, listing, decoding, the signature cache, and an el_token_resource_match table.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* nftw */
@@ -82,7 +82,7 @@ static bool load_runtime_key(const char *home, el_keypair *kp)
     char p[PATH_MAX];
     home_path(home, "runtime.key", p);
     el_error err;
-    if (el_keypair_load(p, kp, &err) != EL_OK) {
+    if (el_sign_keypair_load(p, kp, &err) != EL_OK) {
         fprintf(stderr, "runtime key: %s\n", err.msg);
         return false;
     }
@@ -125,7 +125,7 @@ static size_t body(const el_token *t, size_t rlen, uint8_t *out)
 static void sign_raw(raw *r, size_t body_len, const el_keypair *kp)
 {
     uint8_t d[32];
-    el_sha256(r->b, body_len, d);
+    el_sign_sha256(r->b, body_len, d);
     el_sign_digest(kp, DOMAIN, d, r->b + body_len);
     r->n = body_len + EL_SIG_BYTES;
 }
@@ -159,7 +159,7 @@ static el_token base_fields(const el_keypair *kp, uint64_t epoch)
     memset(&t, 0, sizeof t);
     t.version = 1;
     randombytes_buf(t.id, 16);
-    el_hex_decode(HOLDER, 32, t.holder);
+    el_sign_hex_decode(HOLDER, 32, t.holder);
     memcpy(t.issuer, kp->pk, 32);
     t.action = EL_ACT_READ;
     t.epoch = epoch;
@@ -243,7 +243,7 @@ static void test_issue_and_check(void)
     uint64_t now = (uint64_t)time(NULL);
     CHECK(tok.issued_at <= now && tok.issued_at + 5 >= now);
     uint64_t epoch = 0;
-    CHECK(el_epoch_get(rt, &epoch, &err) == EL_OK && epoch == 1 && tok.epoch == 1);
+    CHECK(el_token_epoch_get(rt, &epoch, &err) == EL_OK && epoch == 1 && tok.epoch == 1);
 
     /* The binary form is exactly token.h's layout, signed by the runtime key. */
     raw r;
@@ -252,19 +252,19 @@ static void test_issue_and_check(void)
     CHECK(r.n == 101 + rl + 64);
     CHECK(memcmp(r.b, "ELTK", 4) == 0 && r.b[4] == 1);
     uint8_t holder[16], pk[32];
-    el_hex_decode(HOLDER, 32, holder);
+    el_sign_hex_decode(HOLDER, 32, holder);
     CHECK(memcmp(r.b + 5, tok.id, 16) == 0);
     CHECK(memcmp(r.b + 21, holder, 16) == 0);
-    CHECK(el_runtime_pubkey(rt, pk, &err) == EL_OK);
+    CHECK(el_token_runtime_pubkey(rt, pk, &err) == EL_OK);
     CHECK(memcmp(r.b + 37, pk, 32) == 0 && memcmp(tok.issuer, pk, 32) == 0);
     CHECK(r.b[69] == EL_ACT_WRITE && r.b[70] == 0);
     raw mine;
     size_t bl = body(&tok, rl, mine.b);
     CHECK(bl == 101 + rl && memcmp(mine.b, r.b, bl) == 0);
     uint8_t d[32];
-    el_sha256(r.b, bl, d);
-    CHECK(el_verify_digest(pk, DOMAIN, d, r.b + bl));
-    CHECK(!el_verify_digest(pk, "elastos/artifact/v1", d, r.b + bl)); /* domain-separated */
+    el_sign_sha256(r.b, bl, d);
+    CHECK(el_sign_verify_digest(pk, DOMAIN, d, r.b + bl));
+    CHECK(!el_sign_verify_digest(pk, "elastos/artifact/v1", d, r.b + bl)); /* domain-separated */
 
     /* runtime.key is private, runtime.pub is its public half. */
     char p[PATH_MAX];
@@ -273,10 +273,10 @@ static void test_issue_and_check(void)
     CHECK(stat(p, &sb) == 0 && (sb.st_mode & 0777) == 0600);
     el_keypair kp;
     CHECK(load_runtime_key(home, &kp) && memcmp(kp.pk, pk, 32) == 0);
-    el_keypair_wipe(&kp);
+    el_sign_keypair_wipe(&kp);
     home_path(home, "runtime.pub", p);
     uint8_t pk2[32];
-    CHECK(el_pubkey_parse(p, pk2, &err) == EL_OK && memcmp(pk2, pk, 32) == 0);
+    CHECK(el_sign_pubkey_parse(p, pk2, &err) == EL_OK && memcmp(pk2, pk, 32) == 0);
 
     /* A second runtime on the same home uses the same key and accepts the token. */
     el_runtime *rt2 = open_rt(home);
@@ -350,13 +350,13 @@ static void test_check_order(void)
     el_runtime *rt = open_rt(home);
     el_error err;
     uint8_t pk[32];
-    CHECK(el_runtime_pubkey(rt, pk, &err) == EL_OK);
+    CHECK(el_token_runtime_pubkey(rt, pk, &err) == EL_OK);
     el_keypair kp, stranger;
     if (!load_runtime_key(home, &kp)) {
         CHECK(0);
         goto out;
     }
-    el_keypair_generate(&stranger, &err);
+    el_sign_keypair_generate(&stranger, &err);
     const char *R = "localhost://storage/notes/a.txt";
     uint64_t now = (uint64_t)time(NULL);
 
@@ -444,7 +444,7 @@ static void test_check_order(void)
     /* signature: flipped signature byte + wrong holder */
     {
         el_token u = t;
-        el_hex_decode(OTHER_HOLDER, 32, u.holder);
+        el_sign_hex_decode(OTHER_HOLDER, 32, u.holder);
         bl = body(&u, strlen(u.resource), r.b);
         sign_raw(&r, bl, &kp);
         r.b[bl + 10] ^= 0x20;
@@ -458,7 +458,7 @@ static void test_check_order(void)
         /* signed over a different domain */
         bl = body(&t, strlen(t.resource), r.b);
         uint8_t d[32];
-        el_sha256(r.b, bl, d);
+        el_sign_sha256(r.b, bl, d);
         el_sign_digest(&kp, "elastos/artifact/v1", d, r.b + bl);
         r.n = bl + 64;
         s = enc(r.b, r.n);
@@ -501,7 +501,7 @@ static void test_check_order(void)
         EXPECT_FAIL(rt, s, HOLDER, R, EL_ACT_READ, "revoked", "epoch bump");
         free(s);
         char idhex[33];
-        el_hex_encode(u.id, 16, idhex);
+        el_sign_hex_encode(u.id, 16, idhex);
         CHECK(el_token_revoke(rt, idhex, &err) == EL_OK);
         u.issued_at = now + 1000;
         s = craft(&u, &kp);
@@ -588,8 +588,8 @@ static void test_check_order(void)
         free(huge);
         free(s);
     }
-    el_keypair_wipe(&kp);
-    el_keypair_wipe(&stranger);
+    el_sign_keypair_wipe(&kp);
+    el_sign_keypair_wipe(&stranger);
 out:
     el_runtime_close(rt);
     drop_home(home);
@@ -731,7 +731,7 @@ static void test_expiry(void)
     el_token tok;
     el_error err;
     uint8_t pk[32];
-    CHECK(el_runtime_pubkey(rt, pk, &err) == EL_OK);
+    CHECK(el_token_runtime_pubkey(rt, pk, &err) == EL_OK);
     el_keypair kp;
     if (!load_runtime_key(home, &kp)) {
         CHECK(0);
@@ -756,7 +756,7 @@ static void test_expiry(void)
     s = craft(&t, &kp);
     EXPECT_OK(rt, s, HOLDER, R, EL_ACT_READ);
     free(s);
-    el_keypair_wipe(&kp);
+    el_sign_keypair_wipe(&kp);
 
     /* real time: expiry 1 s, then wait */
     CHECK(issue(rt, HOLDER, "localhost://storage/notes/*", EL_ACT_READ, 1, 0, &text, &tok) == EL_OK);
@@ -790,8 +790,8 @@ static void test_revoke_and_restart(void)
     EXPECT_OK(rt, a, HOLDER, R, EL_ACT_READ);
     EXPECT_OK(rt, b, HOLDER, R, EL_ACT_READ);
     char ida[33], idb[33];
-    el_hex_encode(ta.id, 16, ida);
-    el_hex_encode(tb.id, 16, idb);
+    el_sign_hex_encode(ta.id, 16, ida);
+    el_sign_hex_encode(tb.id, 16, idb);
     CHECK(el_token_revoke(rt, ida, &err) == EL_OK);
     CHECK(el_token_revoke(rt, ida, &err) == EL_OK); /* twice is fine */
     EXPECT_FAIL(rt, a, HOLDER, R, EL_ACT_READ, "revoked", "(revocation check)");
@@ -828,7 +828,7 @@ static void test_revoke_and_restart(void)
         char *s = craft(&t, &kp);
         EXPECT_FAIL(rt, s, HOLDER, R, EL_ACT_READ, "revoked", "(revocation check)");
         free(s);
-        el_keypair_wipe(&kp);
+        el_sign_keypair_wipe(&kp);
     }
 out:
     free(a);
@@ -857,13 +857,13 @@ static void test_revoke_elsewhere(void)
 
     /* another el_runtime (another connection) revokes a: rt1 sees it on its next check */
     char id[33];
-    el_hex_encode(ta.id, 16, id);
+    el_sign_hex_encode(ta.id, 16, id);
     CHECK(el_token_revoke(rt2, id, &err) == EL_OK);
     EXPECT_FAIL(rt1, a, HOLDER, R, EL_ACT_READ, "revoked", "(revocation check)");
     EXPECT_OK(rt1, b, HOLDER, R, EL_ACT_READ);
 
     /* another process revokes c */
-    el_hex_encode(tc.id, 16, id);
+    el_sign_hex_encode(tc.id, 16, id);
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
@@ -880,9 +880,9 @@ static void test_revoke_elsewhere(void)
 
     /* another el_runtime bumps the epoch: rt1 sees it on its next check */
     uint64_t e = 0;
-    CHECK(el_epoch_bump(rt2, &e, &err) == EL_OK && e == 2);
+    CHECK(el_token_epoch_bump(rt2, &e, &err) == EL_OK && e == 2);
     EXPECT_FAIL(rt1, b, HOLDER, R, EL_ACT_READ, "revoked", "(epoch check)");
-    CHECK(el_epoch_get(rt1, &e, &err) == EL_OK && e == 2);
+    CHECK(el_token_epoch_get(rt1, &e, &err) == EL_OK && e == 2);
     /* rt1 issues at the new epoch; rt2 accepts */
     CHECK(issue(rt1, HOLDER, "localhost://storage/notes/*", EL_ACT_READ, 0, 0, &d, NULL) == EL_OK);
     if (d) {
@@ -894,7 +894,7 @@ static void test_revoke_elsewhere(void)
     pid = fork();
     if (pid == 0) {
         el_runtime *rc = open_rt(home);
-        el_status st = el_epoch_bump(rc, NULL, NULL);
+        el_status st = el_token_epoch_bump(rc, NULL, NULL);
         el_runtime_close(rc);
         _exit(st == EL_OK ? 0 : 1);
     }
@@ -903,7 +903,7 @@ static void test_revoke_elsewhere(void)
         EXPECT_FAIL(rt1, d, HOLDER, R, EL_ACT_READ, "revoked", "(epoch check)");
         EXPECT_FAIL(rt2, d, HOLDER, R, EL_ACT_READ, "revoked", "(epoch check)");
     }
-    CHECK(el_epoch_get(rt2, &e, &err) == EL_OK && e == 3);
+    CHECK(el_token_epoch_get(rt2, &e, &err) == EL_OK && e == 3);
 
     /* many rounds: rt2 issues and revokes, rt1 (which holds its state in memory) must see
      * each revocation on its very next check, and accept the tokens not revoked */
@@ -921,13 +921,13 @@ static void test_revoke_elsewhere(void)
                 refused++;
             if (prev && !check_ok(rt1, prev, HOLDER, R, EL_ACT_READ))
                 refused++;
-            el_hex_encode(tt.id, 16, id);
+            el_sign_hex_encode(tt.id, 16, id);
             if (el_token_revoke(rt2, id, &err) != EL_OK)
                 refused++;
             if (check_ok(rt1, t, HOLDER, R, EL_ACT_READ))
                 missed++;
             if (i % 3 == 0 && prev) {
-                if (el_epoch_bump(rt2, NULL, &err) != EL_OK)
+                if (el_token_epoch_bump(rt2, NULL, &err) != EL_OK)
                     refused++;
                 if (check_ok(rt1, prev, HOLDER, R, EL_ACT_READ)) /* issued before the bump */
                     missed++;
@@ -961,13 +961,13 @@ static void test_epoch(void)
     el_token ta, tb;
     el_error err;
     uint64_t e = 0;
-    CHECK(el_epoch_get(rt, &e, &err) == EL_OK && e == 1);
+    CHECK(el_token_epoch_get(rt, &e, &err) == EL_OK && e == 1);
     CHECK(issue(rt, HOLDER, "localhost://storage/notes/*", EL_ACT_READ, 0, 0, &a, &ta) == EL_OK);
     if (!a)
         goto out;
     CHECK(ta.epoch == 1);
     EXPECT_OK(rt, a, HOLDER, R, EL_ACT_READ);
-    CHECK(el_epoch_bump(rt, &e, &err) == EL_OK && e == 2);
+    CHECK(el_token_epoch_bump(rt, &e, &err) == EL_OK && e == 2);
     EXPECT_FAIL(rt, a, HOLDER, R, EL_ACT_READ, "revoked", "by an epoch bump");
     CHECK(issue(rt, HOLDER, "localhost://storage/notes/*", EL_ACT_READ, 0, 0, &b, &tb) == EL_OK);
     if (!b)
@@ -977,7 +977,7 @@ static void test_epoch(void)
 
     el_runtime_close(rt);
     rt = open_rt(home);
-    CHECK(el_epoch_get(rt, &e, &err) == EL_OK && e == 2);
+    CHECK(el_token_epoch_get(rt, &e, &err) == EL_OK && e == 2);
     EXPECT_FAIL(rt, a, HOLDER, R, EL_ACT_READ, "revoked", "(epoch check)");
     EXPECT_OK(rt, b, HOLDER, R, EL_ACT_READ);
     el_token_info *list = NULL;
@@ -988,9 +988,9 @@ static void test_epoch(void)
         CHECK(list[1].epoch == 1 && list[1].revoked);
     }
     free(list);
-    CHECK(el_epoch_bump(rt, NULL, &err) == EL_OK);
+    CHECK(el_token_epoch_bump(rt, NULL, &err) == EL_OK);
     EXPECT_FAIL(rt, b, HOLDER, R, EL_ACT_READ, "revoked", "(epoch check)");
-    CHECK(el_epoch_get(rt, &e, &err) == EL_OK && e == 3);
+    CHECK(el_token_epoch_get(rt, &e, &err) == EL_OK && e == 3);
 out:
     free(a);
     free(b);
@@ -1129,7 +1129,7 @@ static void test_key_race(void)
                 (void)!read(go[0], &c, 1);
                 uint8_t pk[32];
                 el_error err;
-                el_status st = el_runtime_pubkey(rc, pk, &err);
+                el_status st = el_token_runtime_pubkey(rc, pk, &err);
                 if (st != EL_OK) {
                     fprintf(stderr, "child: %s\n", err.msg);
                     memset(pk, 0, 32);
@@ -1160,7 +1160,7 @@ static void test_key_race(void)
         CHECK(load_runtime_key(home, &kp));
         for (int p = 0; p < 4; p++)
             CHECK(memcmp(pks[p], kp.pk, 32) == 0);
-        el_keypair_wipe(&kp);
+        el_sign_keypair_wipe(&kp);
         drop_home(home);
     }
 }
@@ -1183,7 +1183,7 @@ static void test_key_permissions(void)
         rt = open_rt(home);
         el_error err;
         uint8_t pk[32];
-        CHECK(el_runtime_pubkey(rt, pk, &err) == EL_ERR_CONFIG);
+        CHECK(el_token_runtime_pubkey(rt, pk, &err) == EL_ERR_CONFIG);
         CHECK(strstr(err.msg, "runtime.key") != NULL);
         char *t = NULL;
         CHECK(issue(rt, HOLDER, "localhost://storage/notes/*", EL_ACT_READ, 0, 0, &t, NULL) == EL_ERR_CONFIG);
@@ -1223,7 +1223,7 @@ static void test_list_and_decode(void)
     for (size_t i = 0; i < n && n == 3; i++) {
         int k = 2 - (int)i; /* newest first */
         char id[33];
-        el_hex_encode(toks[k].id, 16, id);
+        el_sign_hex_encode(toks[k].id, 16, id);
         CHECK_STREQ(list[i].id, id);
         CHECK_STREQ(list[i].resource, res[k]);
         CHECK_STREQ(list[i].holder, k == 1 ? OTHER_HOLDER : HOLDER);
@@ -1287,13 +1287,13 @@ static void test_sig_cache(void)
     /* same id, other holder, signed by a stranger claiming to be the runtime */
     el_keypair stranger;
     el_error err;
-    el_keypair_generate(&stranger, &err);
+    el_sign_keypair_generate(&stranger, &err);
     f = ta;
-    el_hex_decode(OTHER_HOLDER, 32, f.holder);
+    el_sign_hex_decode(OTHER_HOLDER, 32, f.holder);
     s = craft(&f, &stranger);
     EXPECT_FAIL(rt, s, OTHER_HOLDER, R, EL_ACT_READ, "invalid_token", "(signature check)");
     free(s);
-    el_keypair_wipe(&stranger);
+    el_sign_keypair_wipe(&stranger);
     /* many genuine tokens through the cache (more than its slots), then the first again */
     el_keypair kp;
     if (load_runtime_key(home, &kp)) {
@@ -1317,7 +1317,7 @@ static void test_sig_cache(void)
         EXPECT_FAIL(rt, x, HOLDER, "localhost://storage/notes/a", EL_ACT_READ, "denied", "(resource check)");
         EXPECT_FAIL(rt, x, HOLDER, "localhost://storage/notes/a", EL_ACT_READ, "denied", "(resource check)");
         free(x);
-        el_keypair_wipe(&kp);
+        el_sign_keypair_wipe(&kp);
     }
     EXPECT_OK(rt, a, HOLDER, R, EL_ACT_READ); /* cached */
     EXPECT_FAIL(rt, a, OTHER_HOLDER, R, EL_ACT_READ, "denied", "(holder check)");
@@ -1387,24 +1387,24 @@ static void test_match_table(void)
         {"localhost://storage/*", "localhost://storage/a\x7f", false},
     };
     for (size_t i = 0; i < sizeof T / sizeof *T; i++) {
-        bool got = el_resource_match(T[i].pattern, T[i].resource);
+        bool got = el_token_resource_match(T[i].pattern, T[i].resource);
         el_test_checks++;
         if (got != T[i].match) {
             el_test_failures++;
-            fprintf(stderr, "%s:%d: el_resource_match(\"%s\", \"%s\") = %d, want %d\n", __FILE__, __LINE__,
+            fprintf(stderr, "%s:%d: el_token_resource_match(\"%s\", \"%s\") = %d, want %d\n", __FILE__, __LINE__,
                     T[i].pattern, T[i].resource, got, T[i].match);
         }
     }
-    CHECK(!el_resource_match(NULL, "localhost://storage/a"));
-    CHECK(!el_resource_match("localhost://storage/*", NULL));
+    CHECK(!el_token_resource_match(NULL, "localhost://storage/a"));
+    CHECK(!el_token_resource_match("localhost://storage/*", NULL));
     /* length limits */
     char big[EL_RESOURCE_MAX + 8];
     memset(big, 'b', sizeof big - 1);
     big[sizeof big - 1] = 0;
     memcpy(big, "localhost://storage/", 20);
-    CHECK(!el_resource_match("localhost://storage/*", big));
+    CHECK(!el_token_resource_match("localhost://storage/*", big));
     big[EL_RESOURCE_MAX] = 0;
-    CHECK(el_resource_match("localhost://storage/*", big));
+    CHECK(el_token_resource_match("localhost://storage/*", big));
 }
 
 int main(void)

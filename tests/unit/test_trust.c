@@ -58,9 +58,9 @@ static void new_key(uint8_t pk[EL_PK_BYTES])
 {
     el_keypair kp;
     el_error err;
-    CHECK(el_keypair_generate(&kp, &err) == EL_OK);
+    CHECK(el_sign_keypair_generate(&kp, &err) == EL_OK);
     memcpy(pk, kp.pk, EL_PK_BYTES);
-    el_keypair_wipe(&kp);
+    el_sign_keypair_wipe(&kp);
 }
 
 /* Index of pk in the listed entries, or -1. */
@@ -165,7 +165,7 @@ static void test_add_list_remove_check(void)
     CHECK(one_line(&err));
     CHECK(strstr(err.msg, "elastos trust add") != NULL);
     char k3t[EL_PK_TEXT];
-    el_pubkey_format(k3, k3t);
+    el_sign_pubkey_format(k3, k3t);
     CHECK(strstr(err.msg, k3t) != NULL);
 
     /* The store file is what trust.h says: "ed25519:<hex> <name>" lines. */
@@ -175,8 +175,8 @@ static void test_add_list_remove_check(void)
     CHECK(text != NULL);
     if (text) {
         char line[200], k1t[EL_PK_TEXT], k2t[EL_PK_TEXT];
-        el_pubkey_format(k1, k1t);
-        el_pubkey_format(k2, k2t);
+        el_sign_pubkey_format(k1, k1t);
+        el_sign_pubkey_format(k2, k2t);
         snprintf(line, sizeof line, "%s alice\n", k1t);
         CHECK(strstr(text, line) != NULL);
         snprintf(line, sizeof line, "%s -\n", k2t);
@@ -320,8 +320,8 @@ static void test_damaged_store(void)
     new_key(k1);
     new_key(k2);
     char k1t[EL_PK_TEXT], hex[65];
-    el_pubkey_format(k1, k1t);
-    el_hex_encode(k1, 32, hex);
+    el_sign_pubkey_format(k1, k1t);
+    el_sign_hex_encode(k1, 32, hex);
     char upper[EL_PK_TEXT];
     snprintf(upper, sizeof upper, "%s", k1t);
     for (char *p = upper + 8; *p; p++)
@@ -385,7 +385,7 @@ static void test_damaged_store(void)
     CHECK(el_trust_add(h.rt, k2, "bob", &err) == EL_OK); /* creates trust/ */
     char sp[PATH_MAX], text[400], k2t[EL_PK_TEXT];
     store_path(&h, sp);
-    el_pubkey_format(k2, k2t);
+    el_sign_pubkey_format(k2, k2t);
     snprintf(text, sizeof text, "# a comment\n\n%s alice\n# another\n%s\n", k1t, k2t);
     write_text(sp, text);
     el_trust_entry e;

@@ -608,7 +608,7 @@ static uint8_t *slurp(const char *path, size_t *len)
     char *data = NULL;
     el_error err;
     *len = 0;
-    if (el_read_file(path, (size_t)1 << 30, &data, len, &err) != EL_OK)
+    if (el_fs_read_file(path, (size_t)1 << 30, &data, len, &err) != EL_OK)
         return NULL;
     return (uint8_t *)data;
 }
@@ -730,7 +730,7 @@ int main(void)
         return 1;
     }
     el_error err = {0};
-    if (el_keypair_generate(&kp, &err) != EL_OK || !(rt = fresh_runtime("home"))) {
+    if (el_sign_keypair_generate(&kp, &err) != EL_OK || !(rt = fresh_runtime("home"))) {
         fprintf(stderr, "set-up: %s\n", err.msg);
         CHECK(!"set-up");
     } else {
@@ -743,7 +743,7 @@ int main(void)
         test_cache();
     }
     el_runtime_close(rt);
-    el_keypair_wipe(&kp);
+    el_sign_keypair_wipe(&kp);
     rm_rf(tmp);
     CHECK(access(tmp, F_OK) != 0);
     return TEST_DONE();
