@@ -78,6 +78,11 @@ int cmd_inspect(int argc, char **argv);
 int cmd_install(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_open(int argc, char **argv);
+/* open --browser (open_browser.c): the viewer's HTML served once on a loopback URL; an exit code. */
+int cli_open_browser(el_runtime *rt, const char *target, char **args, size_t n_args);
+/* The elastos-gateway program (docs/web.md) into out (PATH_MAX bytes): beside this binary, or
+ * installed in ../lib/elastos/ (cmd_serve.c); false when neither is executable. */
+bool cli_find_gateway(char *out);
 int cmd_new(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
@@ -86,6 +91,14 @@ int cmd_audit(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
 int cmd_epoch(int argc, char **argv);
 int cmd_provider(int argc, char **argv); /* cmd_provider.c */
+int cmd_route(int argc, char **argv);    /* cmd_route.c */
+/* One row of an operator's binding list (provider list, route list; cmd_route.c): "NAME TARGET
+ * ADDED[ grants: ...]" on stdout, or with arr an object {key: NAME, target, grants, added_at}
+ * appended to it; cli_binding_end prints arr as one JSON line (when not NULL) and frees it. */
+typedef struct json_t json_t;
+void cli_binding_row(json_t *arr, const char *key, const char *name, const char *target, char *const *grants, size_t n,
+                     long long added_at);
+void cli_binding_end(json_t *arr);
 int cmd_fetch(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
 int cmd_build_rootfs(int argc, char **argv);

@@ -18,13 +18,16 @@
 int cmd_open(int argc, char **argv)
 {
     const char *target = NULL;
+    bool browser = false;
     int i = 1;
     for (; i < argc; i++) {
         if (!strcmp(argv[i], "--")) {
             i++;
             break;
         }
-        if (!target && argv[i][0] != '-')
+        if (!strcmp(argv[i], "--browser"))
+            browser = true;
+        else if (!target && argv[i][0] != '-')
             target = argv[i];
         else
             return cli_usage("open", "unexpected argument \"%s\"", argv[i]);
@@ -35,6 +38,11 @@ int cmd_open(int argc, char **argv)
     int rc = cli_open_runtime(&rt);
     if (rc)
         return rc;
+    if (browser) { /* open_browser.c: the viewer's --html, served once on loopback */
+        rc = cli_open_browser(rt, target, argv + i, (size_t)(argc - i));
+        el_runtime_close(rt);
+        return rc;
+    }
     el_launch_spec spec = {.target = target, .flags = EL_LAUNCH_OPEN | EL_LAUNCH_FETCH,
                            .args = (const char *const *)argv + i, .n_args = (size_t)(argc - i)};
     el_launch_result res;

@@ -53,34 +53,10 @@ static int provider_list(bool json)
     if (st != EL_OK)
         return cli_fail(&err);
     json_t *arr = json ? json_array() : NULL;
-    for (size_t i = 0; i < n; i++) {
-        char when[32];
-        time_t t = (time_t)v[i].added_at;
-        struct tm tm;
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-        if (arr) {
-            json_t *o = json_object(), *g = json_array();
-            for (size_t k = 0; k < v[i].n_grants; k++)
-                json_array_append_new(g, json_string(v[i].grants[k]));
-            json_object_set_new(o, "scheme", json_string(v[i].scheme));
-            json_object_set_new(o, "target", json_string(v[i].target));
-            json_object_set_new(o, "grants", g);
-            json_object_set_new(o, "added_at", json_string(when));
-            json_array_append_new(arr, o);
-            continue;
-        }
-        printf("%s\t%s\t%s", v[i].scheme, v[i].target, when);
-        for (size_t k = 0; k < v[i].n_grants; k++)
-            printf("%s%s", k ? " " : "\tgrants: ", v[i].grants[k]);
-        printf("\n");
-    }
+    for (size_t i = 0; i < n; i++)
+        cli_binding_row(arr, "scheme", v[i].scheme, v[i].target, v[i].grants, v[i].n_grants, v[i].added_at);
     el_provider_list_free(v, n);
-    if (arr) {
-        char *text = json_dumps(arr, JSON_COMPACT);
-        printf("%s\n", text ? text : "[]");
-        free(text);
-        json_decref(arr);
-    }
+    cli_binding_end(arr);
     return 0;
 }
 

@@ -25,6 +25,24 @@
 
 static int serve_status(unsigned wait_s);
 static int serve_stop(void);
+
+bool cli_find_gateway(char *out)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return false;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return false;
+    *slash = 0;
+    snprintf(out, PATH_MAX, "%s/elastos-gateway", self);
+    if (access(out, X_OK) == 0)
+        return true;
+    snprintf(out, PATH_MAX, "%s/../lib/elastos/elastos-gateway", self);
+    return access(out, X_OK) == 0;
+}
 static int call(el_runtime *rt, json_t *req, json_t **resp);
 
 /* Parses serve's flags into o (each value validated; 64 and a one-line reason otherwise);
@@ -48,7 +66,7 @@ static int serve_flags(int argc, char **argv, el_serve_options *o, int *mode, un
             continue;
         }
         bool known = !strcmp(f, "--max-running") || !strcmp(f, "--calls-per-sec") || !strcmp(f, "--log-kib") ||
-                     !strcmp(f, "--ready-fd");
+                     !strcmp(f, "--ready-fd") || !strcmp(f, "--provider-calls") || !strcmp(f, "--http");
         if (!known)
             return cli_usage("serve", "unexpected argument \"%s\"", f);
         if (i + 1 >= argc)
@@ -60,12 +78,17 @@ static int serve_flags(int argc, char **argv, el_serve_options *o, int *mode, un
             o->calls_per_sec = (unsigned)v;
         else if (!strcmp(f, "--log-kib") && !(rc = cli_parse_uint("serve", f, val, 1, SERVE_MAX_LOG_KIB, &v)))
             o->log_cap = (size_t)v * 1024;
+        else if (!strcmp(f, "--provider-calls") && !(rc = cli_parse_uint("serve", f, val, 1, 1024, &v)))
+            o->provider_calls = (unsigned)v;
         else if (!strcmp(f, "--ready-fd") && !(rc = cli_parse_uint("serve", f, val, 0, INT_MAX, &v)))
             o->ready_fd = (int)v;
+        else if (!strcmp(f, "--http"))
+            o->http = val; /* checked by el_serve (64 when malformed) */
         if (rc)
             return rc;
     }
-    if (*mode && (o->max_running || o->calls_per_sec || o->log_cap || o->ready_fd >= 0))
+    if (*mode && (o->max_running || o->calls_per_sec || o->log_cap || o->provider_calls || o->ready_fd >= 0 ||
+                  o->http))
         return cli_usage("serve", "--status and --stop take no daemon flags");
     if (*wait_s && *mode != 's')
         return cli_usage("serve", "--wait goes with --status");
@@ -77,6 +100,7 @@ static int serve_flags(int argc, char **argv, el_serve_options *o, int *mode, un
 typedef struct ready_watch {
     int rd, forward;
     char sock[PATH_MAX];
+    char http[EL_SERVE_HTTP_MAX]; /* the HTTP front as bound ("" none), set before "ready" */
 } ready_watch;
 
 static void *ready_main(void *arg)
@@ -87,7 +111,10 @@ static void *ready_main(void *arg)
     while ((n = read(w->rd, b, sizeof b)) < 0 && errno == EINTR)
         ;
     if (n > 0) {
-        printf("elastos serve: ready on %s (pid %d)\n", w->sock, (int)getpid());
+        if (w->http[0])
+            printf("elastos serve: ready on %s (pid %d), http://%s/\n", w->sock, (int)getpid(), w->http);
+        else
+            printf("elastos serve: ready on %s (pid %d)\n", w->sock, (int)getpid());
         fflush(stdout);
         if (w->forward >= 0) {
             (void)!write(w->forward, "ready\n", 6);
@@ -128,6 +155,13 @@ int cmd_serve(int argc, char **argv)
         return rc;
     el_error err;
     ready_watch w = {.forward = o.ready_fd};
+    char gateway[PATH_MAX];
+    if (o.http) {
+        if (!cli_find_gateway(gateway))
+            return cli_failf(EL_ERR_CONFIG, "serve: --http needs elastos-gateway beside elastos (or in ../lib/elastos/)");
+        o.gateway = gateway;
+        o.http_bound = w.http;
+    }
     int p[2];
     pthread_t th;
     bool watching = false;
@@ -201,9 +235,16 @@ static int serve_status(unsigned wait_s)
         size_t i, running = 0;
         json_t *v, *list = json_object_get(resp, "instances");
         json_array_foreach(list, i, v) running += !strcmp(json_string_value(json_object_get(v, "state")), "running");
-        printf("elastos serve: running on %s (pid %d), %zu instances (%zu running)\n", sock, (int)pid,
+        printf("elastos serve: running on %s (pid %d), %zu instances (%zu running)", sock, (int)pid,
                json_array_size(list), running);
         json_decref(resp);
+        if (!call(rt, json_pack("{s:s}", "op", "ping"), &resp)) {
+            const char *http = json_string_value(json_object_get(resp, "http"));
+            if (http)
+                printf(", http://%s/", http);
+            json_decref(resp);
+        }
+        printf("\n");
     }
     el_runtime_close(rt);
     return rc;

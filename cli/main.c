@@ -87,14 +87,17 @@ static const cli_command commands[] = {
      "66 not found, 77 refused (signature or trust), 78 configuration, 134 crashed, 137 killed\n"
      "by a resource limit. --detach launches it in the daemon (elastos serve) and prints its\n"
      "instance id."},
-    {"open", cmd_open, "open CID|FILE [-- ARGS...]",
+    {"open", cmd_open, "open CID|FILE [--browser] [-- ARGS...]",
      "Opens a data capsule in its viewer: verifies the data capsule (signature, trusted publisher)\n"
      "and installs it in the store, resolves its manifest's viewer (a CID: the store, then\n"
      "$ELASTOS_GATEWAYS; or name@range among installed trusted capsules), verifies it, and runs it\n"
      "with ARGS and one read token for exactly elastos://cid/<CID>/<entry> (env ELASTOS_OPEN_URI,\n"
      "ELASTOS_OPEN_TOKEN, ELASTOS_OPEN_CID), revoked when the viewer exits. Exit status: the\n"
      "viewer's, or 64 usage, 65 not a data capsule / a viewer that is not wasm, 66 data capsule or\n"
-     "viewer not found, 77 refused (signature or trust)."},
+     "viewer not found, 77 refused (signature or trust).\n"
+     "--browser: runs the viewer with --html and serves the page once on a one-time loopback URL\n"
+     "(printed, and opened with xdg-open when present; scripts and remote loads forbidden by its\n"
+     "Content-Security-Policy), docs/web.md."},
     {"build-rootfs", cmd_build_rootfs, "build-rootfs BINARY --name NAME [-o DIR]",
      "Writes DIR (default ./NAME), a vm capsule source directory: capsule.json (type vm) and\n"
      "rootfs.cpio, an initramfs holding BINARY (a static x86-64 executable) as /app/NAME, the guest\n"
@@ -126,6 +129,13 @@ static const cli_command commands[] = {
      "each call among installed, trusted capsules; --grant is what the provider's instance gets.\n"
      "Built-in schemes cannot be bound. list: the bindings; remove SCHEME: unbinds it. Adding and\n"
      "removing are written to the audit log."},
+    {"route", cmd_route, "route add PREFIX NAME[@RANGE]|CID [--grant RESOURCE:ACTION]... | list [--json] | remove PREFIX",
+     "Routes a URL path prefix of the HTTP front (elastos serve --http, docs/web.md) to a wasm\n"
+     "capsule: each request under PREFIX runs it once with the request as CGI/WAGI input (variables,\n"
+     "body on stdin; Status:, headers and body on stdout), through the daemon's launch path (its\n"
+     "limits, tokens, audit); --grant is all its instances get. PREFIX starts and ends with '/',\n"
+     "segments of [A-Za-z0-9._~-] (no . or ..). NAME@RANGE is resolved at each request among\n"
+     "installed, trusted capsules. list: the routes; remove PREFIX. Adding and removing are audited."},
     {"epoch", cmd_epoch, "epoch bump",
      "Revokes every token issued so far (\"revoke all\") by moving to a new epoch; prints the new\n"
      "epoch. The bump is written to the audit log."},
@@ -134,11 +144,15 @@ static const cli_command commands[] = {
      "action, reason, token id), or a JSON array with --json.\n"
      "verify: checks the hash chain; exit 0 and \"audit: N records, chain intact\", or 65 naming\n"
      "the first edited, deleted, inserted or reordered record."},
-    {"serve", cmd_serve, "serve [--max-running N] [--calls-per-sec N] [--log-kib N] | --status [--wait SECS] | --stop",
+    {"serve", cmd_serve, "serve [--max-running N] [--calls-per-sec N] [--log-kib N] [--provider-calls N] [--http [ADDR:]PORT] | --status [--wait SECS] | --stop",
      "Runs the daemon hosting many capsules in this process (docs/serve.md), on the Unix socket\n"
      "$ELASTOS_HOME/serve.sock (mode 0600, same user only). SIGTERM stops every capsule and exits.\n"
      "Prints one line when ready (socket and pid) and one when stopped. --max-running 1..4096\n"
-     "(default 1024), --calls-per-sec 1..10000000 (default 20000), --log-kib 1..65536 (default 64).\n"
+     "(default 1024), --calls-per-sec 1..10000000 (default 20000), --log-kib 1..65536 (default 64),\n"
+     "--provider-calls 1..1024: calls to provider capsules in flight per consumer (default 4).\n"
+     "--http [ADDR:]PORT: also the HTTP front (docs/web.md; off by default): requests to routed path\n"
+     "prefixes (elastos route) run their capsule; ADDR defaults to 127.0.0.1 (an address other than\n"
+     "loopback only when named; no wildcard), PORT 0 picks a free one (shown on the ready line).\n"
      "--status: whether a daemon runs on this home (socket, pid, instances); 0, or 66 when none\n"
      "(--wait SECS: waits up to SECS for one to be ready). --stop: stops it (SIGTERM) and waits."},
     {"ps", cmd_ps, "ps [--json]", "Lists the daemon's capsule instances: id, name, state, exit status, start time (UTC),\n"

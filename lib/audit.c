@@ -59,7 +59,8 @@
 static const char *const DECISIONS[] = {EL_AUDIT_REQUEST, EL_AUDIT_GRANT, EL_AUDIT_DENY,    EL_AUDIT_USE,
                                         EL_AUDIT_REVOKE,  EL_AUDIT_EPOCH, EL_AUDIT_OPERATOR,
                                         EL_AUDIT_KILL,    EL_AUDIT_THROTTLE, EL_AUDIT_LAUNCH,
-                                        EL_AUDIT_BIND,    EL_AUDIT_UNBIND,  EL_AUDIT_FORWARD};
+                                        EL_AUDIT_BIND,    EL_AUDIT_UNBIND,  EL_AUDIT_FORWARD,
+                                        EL_AUDIT_ROUTE_ADD, EL_AUDIT_ROUTE_REMOVE};
 
 static const char *const STR_NAMES[N_STR] = {"capsule", "capsule_id", "publisher", "resource",
                                              "action",  "decision",   "reason",    "token_id"};

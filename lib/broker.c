@@ -92,6 +92,8 @@ struct el_session {
     el__forward_fn forward;
     void *forward_arg;
     bool serving;
+    bool have_call;         /* call holds a call (a kept instance: taken from host) */
+    el__provider_host host; /* host.next != NULL: a kept instance, its calls come from host */
     el__fwd call;
     char *call_strings[7];
     json_t *call_body;
@@ -839,10 +841,20 @@ void el__session_set_forward(el_session *s, el__forward_fn fn, void *arg)
     s->forward_arg = arg;
 }
 
-el_status el__session_serve(el_session *s, const el__fwd *f, el_error *err)
+/* Makes f (copied) the call s serves, unanswered; the previous one's copy is dropped. */
+static el_status take_call(el_session *s, const el__fwd *f, el_error *err)
 {
-    s->serving = true;
-    s->forward = NULL; /* a provider instance cannot forward in turn: no chains, no loops */
+    for (int i = 0; i < 7; i++) {
+        free(s->call_strings[i]);
+        s->call_strings[i] = NULL;
+    }
+    json_decref(s->call_body);
+    json_decref(s->answer);
+    s->call_body = s->answer = NULL;
+    s->answered = false;
+    s->answer_code = NULL;
+    s->answer_msg[0] = 0;
+    s->have_call = true;
     s->call = *f;
     const char *src[7] = {f->scheme, f->caller, f->caller_instance, f->resource, f->action, f->op, f->cid};
     for (int i = 0; i < 7; i++)
@@ -856,11 +868,26 @@ el_status el__session_serve(el_session *s, const el__fwd *f, el_error *err)
     s->call.op = s->call_strings[5];
     s->call.cid = s->call_strings[6];
     s->call.art = NULL;
+    s->call.target = NULL;
     s->call.grants = NULL;
     s->call.n_grants = 0;
     s->call_body = f->body ? json_deep_copy(f->body) : json_null();
     s->call.body = s->call_body;
     return s->call_body ? EL_OK : el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+}
+
+el_status el__session_serve(el_session *s, const el__fwd *f, el_error *err)
+{
+    s->serving = true;
+    s->forward = NULL; /* a provider instance cannot forward in turn: no chains, no loops */
+    return take_call(s, f, err);
+}
+
+void el__session_serve_host(el_session *s, const el__provider_host *h)
+{
+    s->serving = true;
+    s->forward = NULL;
+    s->host = *h;
 }
 
 el_status el__session_answer(el_session *s, json_t **result, const char **code, el_error *err)
@@ -896,6 +923,16 @@ static char *provider_op(el_session *s, const el_request *q, size_t *len)
 {
     if (!s->serving)
         return el__response_error(q->id, "denied", "only a provider capsule serving a call may do this", len);
+    if (q->type == EL_REQ_GET_PROVIDER_CALL && (!s->have_call || s->answered)) {
+        /* the next call: a kept instance waits for it; a one-call instance has none */
+        el_error e = {.code = EL_OK, .msg = "no more calls: this instance served its call"};
+        const el__fwd *next = NULL;
+        el_status st = s->host.next ? s->host.next(s->host.arg, &next, &e) : EL_ERR_NOTFOUND;
+        if (st == EL_OK)
+            st = take_call(s, next, &e);
+        if (st != EL_OK)
+            return el__response_error(q->id, el__status_code(st), e.msg, len);
+    }
     if (q->type == EL_REQ_GET_PROVIDER_CALL) {
         const el__fwd *f = &s->call;
         json_t *r = obj_type("provider_request");
@@ -909,7 +946,7 @@ static char *provider_op(el_session *s, const el_request *q, size_t *len)
         json_object_set_new(r, "body", json_incref(s->call_body));
         return el__response_encode(q->id, r, len);
     }
-    if (el__req_uint(q, "call_id", 0) != s->call.call_id)
+    if (!s->have_call || el__req_uint(q, "call_id", 0) != s->call.call_id)
         return el__response_error(q->id, "not_found", "no such pending call", len);
     if (s->answered)
         return el__response_error(q->id, "bad_request", "this call was already answered", len);
@@ -926,6 +963,8 @@ static char *provider_op(el_session *s, const el_request *q, size_t *len)
         s->answer = json_incref(json_object_get(q->body, "result"));
     }
     s->answered = true;
+    if (s->host.answer)
+        s->host.answer(s->host.arg, s->call.call_id, s->answer, s->answer_code, s->answer_msg);
     return el__response_encode(q->id, obj_type("ok"), len);
 }
 

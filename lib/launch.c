@@ -331,8 +331,9 @@ static el_status check_type(el_launch_ctx *l, el_error *err)
     case EL_TYPE_AGENT:
         return EL_OK;
     case EL_TYPE_VM:
-        if (l->spec->n_env)
-            return el_error_set(err, EL_ERR_USAGE, "%s: a vm capsule takes no extra environment (config.env)", l->m->name);
+        if (l->spec->n_env || l->spec->input_len)
+            return el_error_set(err, EL_ERR_USAGE, "%s: a vm capsule takes no extra environment (config.env) or input",
+                                l->m->name);
         return EL_OK;
     case EL_TYPE_DATA:
         return el_error_set(err, EL_ERR_USAGE, "%s is a data capsule: it is opened, not run (elastos open %s)",
@@ -518,7 +519,7 @@ static el_status run_wasm(el_launch_ctx *l, el_launch_result *res, el_error *err
     const el_launch_spec *spec = l->spec;
     el_wasm_options o = {.args = spec->args, .n_args = spec->n_args, .capsule_id = el_broker_session_capsule_id(l->s),
                          .channel = el_broker_session_channel(l->s), .stdio = spec->stdio, .output = spec->output, .output_arg = spec->output_arg,
-                         .gate = spec->gate, .gate_arg = spec->gate_arg, .stop = spec->stop,
+                         .input = spec->input, .input_len = spec->input_len, .gate = spec->gate, .gate_arg = spec->gate_arg, .stop = spec->stop,
                          .limits = spec->limits ? &l->limits : NULL, .env_names = l->env_names,
                          .env_values = l->env_values, .n_env = l->n_env};
     if (l->preopen) {
@@ -647,10 +648,10 @@ static el_status run_provider(void *arg, const el__fwd *f, json_t **result, cons
     el_launch_free(l);
     el__log(rt, EL_LOG_WARNING, "provider %s (%s) for %s: %s", m->name, f->cid, f->scheme, e.msg);
     *code = "unavailable";
-    return el_error_set(err, EL__ERR_UNAVAILABLE, "the provider of %s %s", f->scheme,
-                        st == EL_ERR_LIMIT ? "was stopped at a limit (a hang or a runaway call)"
-                        : st == EL_ERR_TRAP ? "crashed" : "could not be started");
+    return el__provider_ended(f->scheme, st == EL_OK ? EL_ERR_INTERNAL : st, err);
 }
+
+el_session *el__launch_session(el_launch_ctx *l) { return l->s; }
 
 /* ---- 11. cleanup ----------------------------------------------------------------------------- */
 

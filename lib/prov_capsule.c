@@ -67,6 +67,7 @@ static el_status forward(el__pcall *c, const el_provider_binding *b, json_t **re
     static uint64_t seq; /* call ids: unique per process (one thread forwards at a time per runtime) */
     el__fwd f = {.call_id = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED),
                  .scheme = b->scheme,
+                 .target = b->target,
                  .caller = c->owner_key,
                  .caller_instance = c->capsule_id,
                  .resource = uri,
@@ -88,6 +89,15 @@ static el_status forward(el__pcall *c, const el_provider_binding *b, json_t **re
     if (st != EL_OK && code)
         c->code = code;
     return st;
+}
+
+el_status el__provider_ended(const char *scheme, el_status st, el_error *err)
+{
+    return el_error_set(err, EL__ERR_UNAVAILABLE, "the provider of %s %s", scheme,
+                        st == EL_ERR_LIMIT  ? "was stopped at a limit (a hang or a runaway call)"
+                        : st == EL_ERR_TRAP ? "crashed"
+                        : st == EL_OK       ? "ended without answering"
+                                            : "could not be started");
 }
 
 static el_status capsule_call(el__pcall *c, char **resp, el_error *err)

@@ -80,8 +80,7 @@ bool el__provider_builtin(const char *scheme)
     return false;
 }
 
-/* A binding's target: a CID, or NAME[@RANGE] with NAME a capsule name. */
-static bool target_valid(const char *t)
+bool el__provider_target_valid(const char *t)
 {
     el_error e;
     if (el_cid_validate(t, &e) == EL_OK)
@@ -96,8 +95,8 @@ static bool target_valid(const char *t)
     return !at || el_manifest_semver_range_valid(at + 1);
 }
 
-el_status el__provider_open(el_runtime *rt, const char *scheme, const char *target, el_artifact **out, char cid[EL_CID_MAX],
-                            el_error *err)
+el_status el__provider_target_open(el_runtime *rt, const char *target, el_artifact **out, char cid[EL_CID_MAX],
+                                   el_error *err)
 {
     *out = NULL;
     char path[PATH_MAX], name[72];
@@ -110,8 +109,13 @@ el_status el__provider_open(el_runtime *rt, const char *scheme, const char *targ
         snprintf(name, sizeof name, "%.*s", (int)(at ? (size_t)(at - target) : strlen(target)), target);
         st = el_store_resolve(rt, name, at ? at + 1 : NULL, cid, path, err);
     }
-    if (st == EL_OK)
-        st = el_artifact_open(rt, path, 0, out, err);
+    return st == EL_OK ? el_artifact_open(rt, path, 0, out, err) : st;
+}
+
+el_status el__provider_open(el_runtime *rt, const char *scheme, const char *target, el_artifact **out, char cid[EL_CID_MAX],
+                            el_error *err)
+{
+    el_status st = el__provider_target_open(rt, target, out, cid, err);
     if (st != EL_OK)
         return st;
     const el_manifest *m = el_artifact_manifest(*out);
@@ -127,8 +131,7 @@ el_status el__provider_open(el_runtime *rt, const char *scheme, const char *targ
     return EL_ERR_USAGE;
 }
 
-/* The operator's record of a binding change (the runtime's own, no capsule instance). */
-static el_status audit_binding(el_runtime *rt, const char *decision, const char *scheme, const char *target,
+el_status el__provider_audit_binding(el_runtime *rt, const char *decision, const char *scheme, const char *target,
                                const char *grants, el_error *err)
 {
     char why[1024];
@@ -144,8 +147,7 @@ static el_status audit_binding(el_runtime *rt, const char *decision, const char 
     return st;
 }
 
-/* The grants joined by newlines (each checked: RESOURCE:ACTION[,ACTION]..., no newline). */
-static el_status join_grants(const char *const *g, size_t n, char *out, size_t cap, el_error *err)
+el_status el__provider_join_grants(const char *const *g, size_t n, char *out, size_t cap, el_error *err)
 {
     size_t w = 0;
     out[0] = 0;
@@ -171,10 +173,10 @@ el_status el_provider_add(el_runtime *rt, const char *scheme, const char *target
                             "starting with a letter), e.g. elastos://kv/", scheme ? scheme : "");
     if (el__provider_builtin(scheme))
         return el_error_set(err, EL_ERR_USAGE, "%s is a built-in scheme of the runtime: it cannot be bound", scheme);
-    if (!target || !target_valid(target))
+    if (!target || !el__provider_target_valid(target))
         return el_error_set(err, EL_ERR_USAGE, "%.200s: expected NAME[@RANGE] or a CID", target ? target : "");
     char joined[EL_PROVIDER_GRANTS_MAX * (EL_RESOURCE_MAX + 66)];
-    el_status st = join_grants(grants, n_grants, joined, sizeof joined, err);
+    el_status st = el__provider_join_grants(grants, n_grants, joined, sizeof joined, err);
     if (st != EL_OK)
         return st;
     el_artifact *art;
@@ -194,7 +196,7 @@ el_status el_provider_add(el_runtime *rt, const char *scheme, const char *target
                           (const char *)sqlite3_column_text(q, 0), scheme);
     sqlite3_finalize(q);
     if (st == EL_OK)
-        st = audit_binding(rt, EL_AUDIT_BIND, scheme, target, joined, err);
+        st = el__provider_audit_binding(rt, EL_AUDIT_BIND, scheme, target, joined, err);
     if (st != EL_OK)
         return st;
     if (sqlite3_prepare_v2(db, "INSERT INTO providers(scheme, target, grants, added_at) VALUES(?1, ?2, ?3, ?4)", -1, &q,
@@ -221,7 +223,7 @@ el_status el_provider_remove(el_runtime *rt, const char *scheme, el_error *err)
     if (strcmp(b.scheme, scheme) != 0) /* bound() matches a URI inside the scheme too */
         st = el_error_set(err, EL_ERR_NOTFOUND, "%.200s: no provider is bound to this scheme (%s is)", scheme, b.scheme);
     if (st == EL_OK)
-        st = audit_binding(rt, EL_AUDIT_UNBIND, b.scheme, b.target, "", err);
+        st = el__provider_audit_binding(rt, EL_AUDIT_UNBIND, b.scheme, b.target, "", err);
     el__provider_binding_clear(&b);
     if (st != EL_OK)
         return st;
@@ -238,6 +240,26 @@ el_status el_provider_remove(el_runtime *rt, const char *scheme, el_error *err)
     return st;
 }
 
+bool el__provider_split_grants(const char *g, char ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!*g)
+        return true;
+    size_t k = 1;
+    for (const char *p = g; *p; p++)
+        k += *p == '\n';
+    if (!(*out = calloc(k, sizeof **out)))
+        return false;
+    for (const char *p = g; *n < k; (*n)++) {
+        size_t l = strcspn(p, "\n");
+        if (!((*out)[*n] = strndup(p, l)))
+            return false;
+        p += l + (p[l] == '\n');
+    }
+    return true;
+}
+
 /* Fills b from the current row (scheme, target, grants, added_at); false when out of memory. */
 static bool row_binding(sqlite3_stmt *q, el_provider_binding *b)
 {
@@ -245,23 +267,7 @@ static bool row_binding(sqlite3_stmt *q, el_provider_binding *b)
     b->scheme = strdup((const char *)sqlite3_column_text(q, 0));
     b->target = strdup((const char *)sqlite3_column_text(q, 1));
     b->added_at = sqlite3_column_int64(q, 3);
-    const char *g = (const char *)sqlite3_column_text(q, 2);
-    if (!b->scheme || !b->target)
-        return false;
-    if (!*g)
-        return true;
-    size_t n = 1;
-    for (const char *p = g; *p; p++)
-        n += *p == '\n';
-    if (!(b->grants = calloc(n, sizeof *b->grants)))
-        return false;
-    for (const char *p = g; b->n_grants < n; b->n_grants++) {
-        size_t l = strcspn(p, "\n");
-        if (!(b->grants[b->n_grants] = strndup(p, l)))
-            return false;
-        p += l + (p[l] == '\n');
-    }
-    return true;
+    return b->scheme && b->target && el__provider_split_grants((const char *)sqlite3_column_text(q, 2), &b->grants, &b->n_grants);
 }
 
 el_status el__provider_bound(el_runtime *rt, const char *uri, el_provider_binding *b, el_error *err)

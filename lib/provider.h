@@ -48,6 +48,7 @@ typedef struct el__pcall el__pcall;
 typedef struct el__fwd {
     uint64_t call_id;            /* unique in this runtime; the provider's answer names it */
     const char *scheme;          /* the bound scheme, "elastos://kv/" */
+    const char *target;          /* what the operator bound it to, "kv@^1" or a CID */
     const char *caller;          /* the consumer's address, "<name>@<publisher id>" */
     const char *caller_instance; /* its instance id (32 hex) */
     const char *resource;        /* the uri the consumer's token was checked for */
@@ -72,6 +73,31 @@ void el__session_set_forward(el_session *s, el__forward_fn fn, void *arg);
 /* broker.c: makes s the session of a provider instance serving f (copied; f->body referenced):
  * its get_provider_call returns f, its answer_provider_call / fail_provider_call answer it. */
 el_status el__session_serve(el_session *s, const el__fwd *f, el_error *err);
+/* A host that keeps a provider instance across calls (serve.c): the instance's session asks it
+ * for each next call and tells it each answer. Both are called from the provider's own requests,
+ * with the runtime held (next releases it while it waits). */
+typedef struct el__provider_host {
+    /* Blocks until the next call for this instance: EL_OK with *f (read at once: the session
+     * copies it), or EL_ERR_NOTFOUND with err saying why there will be none (stopped, unbound). */
+    el_status (*next)(void *arg, const el__fwd **f, el_error *err);
+    /* The instance's answer to call call_id: result (borrowed) or, when code != NULL, a failure
+     * with code (a protocol code) and message. A call the host gave up on is ignored. */
+    void (*answer)(void *arg, uint64_t call_id, const json_t *result, const char *code, const char *message);
+    void *arg;
+} el__provider_host;
+
+/* broker.c: makes s the session of a kept provider instance served by h (copied): its
+ * get_provider_call takes the next call from h once the previous one was answered. */
+void el__session_serve_host(el_session *s, const el__provider_host *h);
+
+/* launch.c: the broker session of a prepared launch (serve.c makes a kept provider's). */
+struct el_launch_ctx;
+el_session *el__launch_session(struct el_launch_ctx *l);
+
+/* prov_capsule.c: the one message for a provider instance that ended (st: how its run ended,
+ * EL_OK for an exit) before answering a call of scheme: unavailable, with a safe line in err. */
+el_status el__provider_ended(const char *scheme, el_status st, el_error *err);
+
 /* broker.c: the answer the provider instance gave on s: EL_OK with *result (new reference), or a
  * failure with *code (a protocol code) and err; EL__ERR_UNAVAILABLE with "ended without
  * answering" when it gave none. */
@@ -84,6 +110,24 @@ bool el__provider_builtin(const char *scheme);
 struct el_provider_binding;
 el_status el__provider_bound(el_runtime *rt, const char *uri, struct el_provider_binding *b, el_error *err);
 void el__provider_binding_clear(struct el_provider_binding *b);
+/* provider.c: a binding's (or a route's, route.c) target: a CID, or NAME[@RANGE] with NAME a
+ * capsule name (1-64 of [a-z0-9._-]) and RANGE a semver range. */
+bool el__provider_target_valid(const char *target);
+/* provider.c: grants[0..n) (each RESOURCE:ACTION[,ACTION]..., no newline; at most
+ * EL_PROVIDER_GRANTS_MAX) checked and joined by newlines into out (cap bytes), as stored in the
+ * state database; EL_ERR_USAGE naming the bad one. el__provider_split_grants is the inverse
+ * (*out malloc'd strings, also on failure: free what *n counts); false when out of memory. */
+el_status el__provider_join_grants(const char *const *grants, size_t n, char *out, size_t cap, el_error *err);
+bool el__provider_split_grants(const char *joined, char ***out, size_t *n);
+/* provider.c: the operator's audit record of a binding change (decision: provider_bind/unbind,
+ * route_add/remove; what: the scheme or route prefix; grants joined as stored), the runtime's
+ * own (no capsule instance). EL_ERR_IO "refused: the audit log cannot be written" on failure. */
+el_status el__provider_audit_binding(el_runtime *rt, const char *decision, const char *what, const char *target,
+                                     const char *grants, el_error *err);
+/* provider.c: opens (verifies) what target (el__provider_target_valid) names: a CID from the
+ * store, or the highest installed, trusted NAME@RANGE; cid receives its CID. */
+el_status el__provider_target_open(el_runtime *rt, const char *target, struct el_artifact **out, char cid[EL_CID_MAX],
+                                   el_error *err);
 /* provider.c: opens (verifies) what target names for scheme: installed, trusted, wasm and
  * declaring scheme in its provides; cid receives its CID. */
 el_status el__provider_open(el_runtime *rt, const char *scheme, const char *target, struct el_artifact **out,

@@ -17,6 +17,7 @@
 #include "elastos/audit.h"
 #include "elastos/broker.h"
 #include "elastos/launch.h"
+#include "elastos/route.h"
 #include "protocol_internal.h"
 #include "elastos/sign.h"
 #include "elastos/store.h"
@@ -24,6 +25,8 @@
 #include "elastos/wasm.h"
 #include "broker_internal.h"
 #include "internal.h"
+#include "provider.h"
+#include "elastos/provider.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,11 +37,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <spawn.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,7 +86,18 @@ typedef struct message {
 
 typedef enum { ST_RUNNING, ST_EXITED } inst_state;
 
+/* What one request of the HTTP front collects of its capsule's run (op_http owns it): stdout up
+ * to HTTP_OUT_MAX bytes, then how the instance ended (run_inst fills those). */
+#define HTTP_OUT_MAX ((size_t)8 << 20)
+typedef struct http_capture {
+    unsigned char *out;
+    size_t len, cap;
+    bool overflow;
+    int exit_code;
+} http_capture;
+
 typedef struct serve serve;
+typedef struct kept kept;
 
 typedef struct inst {
     struct inst *next;
@@ -119,6 +137,8 @@ typedef struct inst {
     message *mb_head, *mb_tail;
     size_t mb_n, mb_bytes;
     outbox *out; /* what it sent, undelivered (NULL until its first send) */
+    kept *kept;  /* a kept provider's instance: its record (NULL: an ordinary capsule) */
+    http_capture *cap; /* an HTTP front request's: its stdout goes there, not to the log */
 } inst;
 
 struct serve {
@@ -144,6 +164,15 @@ struct serve {
     pthread_cond_t work_cv;
     inst *work_q;
     unsigned idle_workers, workers;
+    /* kept provider instances (mu; pcv: a call was queued, taken, answered or cut) */
+    kept *kepts;
+    pthread_cond_t pcv;
+    /* the HTTP front (docs/web.md): the bound listener, handed to the gateway process, and the
+     * gateway's control socket, on which it asks for daemon connections (main loop only) */
+    int http_fd, gw_ctl;
+    pid_t gw_pid;
+    int64_t gw_started_ms;
+    char http_addr[EL_SERVE_HTTP_MAX];
 };
 
 static int64_t now_ms(void)
@@ -305,8 +334,17 @@ static el_status art_get(serve *sv, const char *path, cached_art **out, el_error
 
 static ptrdiff_t inst_output(void *arg, int fd, const unsigned char *d, size_t n)
 {
-    (void)fd;
     inst *in = arg;
+    http_capture *c = in->cap;
+    if (c && fd == 1) { /* only the capsule's own thread writes it, and op_http reads it after */
+        if (c->len + n > HTTP_OUT_MAX || !EL__GROW(c->out, c->cap, c->len + n, 16384, HTTP_OUT_MAX)) {
+            c->overflow = true;
+            return (ptrdiff_t)n;
+        }
+        memcpy(c->out + c->len, d, n);
+        c->len += n;
+        return (ptrdiff_t)n;
+    }
     pthread_mutex_lock(&in->log_mu);
     for (size_t i = 0; i < n; i++) {
         in->log[in->log_head] = d[i];
@@ -418,6 +456,8 @@ static void prune_exited(serve *sv)
     }
 }
 
+static void kept_ended(inst *in, el_status st);
+
 /* Runs a prepared instance to its end on this thread (el_launch_run audits a kill), then frees
  * its launch and records how it ended. */
 static void run_inst(inst *in)
@@ -436,9 +476,13 @@ static void run_inst(inst *in)
     pthread_mutex_lock(&sv->mu);
     in->state = ST_EXITED;
     in->exit_code = code;
+    if (in->cap)
+        in->cap->exit_code = code;
     in->ended_ms = now_ms();
     snprintf(in->reason, sizeof in->reason, "%s", st == EL_OK ? "" : err.msg);
     mailbox_free(in);
+    if (in->kept)
+        kept_ended(in, st);
     sv->running--;
     sv->exited++;
     prune_exited(sv);
@@ -645,6 +689,10 @@ typedef struct launch_spec {
     json_t *env;           /* object of strings (env and limits: checked by el__serve_launch_config_check) */
     json_t *limits;        /* {memory_mb?, cpu_ms?, wall_ms?}: narrowing only */
     cached_art *ca;        /* the verified artifact (art_get), handed over */
+    kept *kept;            /* a kept provider's instance for this record (NULL: none) */
+    const unsigned char *input; /* stdin (an HTTP request's body; must outlive the run) */
+    size_t input_len;
+    http_capture *cap;     /* an HTTP request's: collects stdout and the exit */
 } launch_spec;
 
 static char **strings(json_t *a, size_t *n)
@@ -765,6 +813,11 @@ static void inst_hold(void *arg, bool hold)
         pthread_mutex_unlock(&in->sv->rt_mu);
 }
 
+static el_status kept_forward(void *arg, const el__fwd *f, json_t **result, const char **code, el_error *err);
+static el_status kept_next(void *arg, const el__fwd **f, el_error *err);
+static void kept_answer(void *arg, uint64_t call_id, const json_t *result, const char *code, const char *message);
+static void kept_attach(inst *in);
+
 /* Prepares an instance through the launch layer (el_launch_prepare: type, dependencies, slot,
  * session, grants, storage) with this daemon's hooks, registers it, then starts it on a capsule
  * thread, or (here) leaves it for the caller to run_inst. rt_mu held. */
@@ -778,6 +831,7 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
     }
     in->sv = sv;
     in->ca = ls->ca;
+    in->cap = ls->cap;
     pthread_mutex_init(&in->log_mu, NULL);
     in->log_cap = sv->o.log_cap;
     in->log = malloc(in->log_cap);
@@ -817,9 +871,17 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
                                     .env_values = in->env ? (const char *const *)in->env + in->n_env : NULL,
                                     .n_env = in->env ? in->n_env : 0, .limits = ls->limits ? &in->limits : NULL,
                                     .stdio = EL_STDIO_CUSTOM, .output = inst_output, .output_arg = in,
+                                    .input = ls->input, .input_len = ls->input_len,
                                     .gate = inst_gate, .gate_arg = in, .lock = inst_hold, .stop = &in->stop,
                                     .router = &in->router};
         st = el_launch_prepare(sv->rt, &in->spec, &in->l, err);
+    }
+    if (st == EL_OK && ls->kept) { /* a kept provider takes its calls from its record */
+        in->kept = ls->kept;
+        el__session_serve_host(el__launch_session(in->l),
+                               &(el__provider_host){.next = kept_next, .answer = kept_answer, .arg = in});
+    } else if (st == EL_OK) { /* its calls to bound schemes go to kept providers */
+        el__session_set_forward(el__launch_session(in->l), kept_forward, sv);
     }
     if (st == EL_OK) {
         snprintf(in->id, sizeof in->id, "%s", el_launch_capsule_id(in->l));
@@ -838,6 +900,8 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
                 in->next = sv->insts;
                 sv->insts = in;
                 sv->running++;
+                if (in->kept)
+                    kept_attach(in);
             }
         }
         pthread_mutex_unlock(&sv->mu);
@@ -900,6 +964,407 @@ static json_t *op_run(serve *sv, json_t *req, bool here)
     if (st == EL_OK && here)
         run_inst(in);
     return r;
+}
+
+/* ---- provider capsules kept across calls (provider.h, docs/providers.md) ----------------------
+ *
+ * A bound scheme's provider runs as one ordinary instance of this daemon (ps lists it, its
+ * launch and end are audited like any), started by the first call and kept: each consumer's
+ * provider_call is queued on its kept record and the consumer's thread waits for the answer
+ * with the runtime released, so a slow or hung provider holds up its own consumers only. The
+ * instance takes calls one by one (get_provider_call waits for the next). A call has a deadline;
+ * past it the consumer gets unavailable and the instance, which did not answer, is stopped. An
+ * instance that ends with a call taken or waiting is restarted by the next waiting call after a
+ * backoff that doubles per failure and is reset by an answer; one that is unbound (provider
+ * remove) or rebound is stopped within a second. A consumer address has at most
+ * provider_calls calls in flight, a provider at most PROVIDER_QUEUE_MAX waiting.
+ *
+ * Locks: records, queues and calls are guarded by mu; pcv is signalled on every change. A
+ * consumer's call (pcall, on its stack) points into its request, which lives until the
+ * consumer's forward returns, and that needs rt_mu: so whatever holds rt_mu may read a call it
+ * found under mu, even one its consumer gave up on meanwhile. */
+#define PROVIDER_CALL_MS 10000
+#define PROVIDER_BACKOFF_MS 100
+#define PROVIDER_BACKOFF_MAX_MS 5000
+#define PROVIDER_QUEUE_MAX 64
+#define PROVIDER_CALLS_DEFAULT 4
+
+typedef enum { PC_QUEUED, PC_TAKEN, PC_DONE } pcall_state;
+
+typedef struct pcall {
+    struct pcall *next; /* in its record's queue */
+    const el__fwd *f;
+    uint64_t call_id;
+    char caller[EL_ADDRESS_MAX];
+    pcall_state state;
+    json_t *result;   /* the answer (PC_DONE, code == NULL) */
+    const char *code; /* or a failure: a protocol code and msg */
+    el_status st;
+    char msg[300];
+} pcall;
+
+struct kept {
+    struct kept *next;
+    serve *sv;
+    char scheme[EL_RESOURCE_MAX + 1];
+    char target[EL_RESOURCE_MAX + 1];
+    char cid[EL_CID_MAX];
+    json_t *grants;   /* the binding's, as a launch's grants */
+    inst *in;         /* its running instance, NULL none */
+    bool starting;    /* a consumer is starting it */
+    pcall *q, *cur;   /* waiting calls (oldest first); the one the instance took */
+    unsigned failures; /* since the last answer */
+    int64_t not_before; /* no start before this (mono_ms): the backoff */
+};
+
+/* Waits on cv for at most ms (a monotonic clock). */
+static void cv_wait_ms(pthread_cond_t *cv, pthread_mutex_t *m, int64_t ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(cv, m, &t);
+}
+
+/* Ends pc with a failure (mu held). */
+static void pcall_fail(pcall *pc, el_status st, const char *msg)
+{
+    pc->state = PC_DONE;
+    pc->st = st;
+    pc->code = el__status_code(st);
+    snprintf(pc->msg, sizeof pc->msg, "%s", msg);
+}
+
+/* Counts a failure of k's instance: the next start waits (mu held). */
+static void kept_backoff(kept *k)
+{
+    int64_t d = PROVIDER_BACKOFF_MS;
+    for (unsigned i = 0; i < k->failures && d < PROVIDER_BACKOFF_MAX_MS; i++)
+        d *= 2;
+    k->failures++;
+    k->not_before = mono_ms() + (d < PROVIDER_BACKOFF_MAX_MS ? d : PROVIDER_BACKOFF_MAX_MS);
+}
+
+/* Takes pc off k's queue (mu held). */
+static void kept_unqueue(kept *k, pcall *pc)
+{
+    for (pcall **pp = &k->q; *pp; pp = &(*pp)->next)
+        if (*pp == pc) {
+            *pp = pc->next;
+            return;
+        }
+}
+
+/* The record for f's scheme, made on first use; a new CID bound to it (an upgrade, a rebind)
+ * stops the instance of the old one (mu held). NULL: out of memory. */
+static kept *kept_of(serve *sv, const el__fwd *f)
+{
+    kept *k = sv->kepts;
+    while (k && strcmp(k->scheme, f->scheme))
+        k = k->next;
+    if (!k) {
+        if (!(k = calloc(1, sizeof *k)) || !(k->grants = json_array())) {
+            free(k);
+            return NULL;
+        }
+        k->sv = sv;
+        snprintf(k->scheme, sizeof k->scheme, "%s", f->scheme);
+        k->next = sv->kepts;
+        sv->kepts = k;
+    }
+    if (strcmp(k->cid, f->cid) || strcmp(k->target, f->target ? f->target : "")) {
+        if (k->in)
+            k->in->stop = 1;
+        snprintf(k->cid, sizeof k->cid, "%s", f->cid);
+        snprintf(k->target, sizeof k->target, "%s", f->target ? f->target : "");
+        json_array_clear(k->grants);
+        for (size_t i = 0; i < f->n_grants; i++)
+            json_array_append_new(k->grants, json_string(f->grants[i]));
+    }
+    return k;
+}
+
+/* How many calls caller has waiting or taken, over every provider (mu held). */
+static unsigned calls_in_flight(serve *sv, const char *caller)
+{
+    unsigned n = 0;
+    for (kept *k = sv->kepts; k; k = k->next) {
+        for (pcall *pc = k->q; pc; pc = pc->next)
+            n += !strcmp(pc->caller, caller);
+        n += k->cur && !strcmp(k->cur->caller, caller);
+    }
+    return n;
+}
+
+/* Starts k's instance: its CID resolved and verified like any launch, the binding's grants, its
+ * manifest's limits (rt_mu held, released while verifying). */
+static el_status kept_start(serve *sv, kept *k, el_error *err)
+{
+    char path[PATH_MAX], cid[EL_CID_MAX];
+    pthread_mutex_lock(&sv->mu);
+    snprintf(cid, sizeof cid, "%s", k->cid);
+    pthread_mutex_unlock(&sv->mu);
+    launch_spec ls = {.path = path, .grants = k->grants, .kept = k};
+    el_status st = resolve_locked(sv, cid, NULL, path, err);
+    if (st == EL_OK) {
+        unblock(sv, true);
+        st = art_get(sv, path, &ls.ca, err);
+        unblock(sv, false);
+    }
+    inst *in = NULL;
+    if (st == EL_OK)
+        st = launch_locked(sv, &ls, false, &in, err);
+    if (st != EL_OK)
+        return st;
+    char why[EL_RESOURCE_MAX + 64];
+    snprintf(why, sizeof why, "provider of %s started (kept for its calls)", k->scheme);
+    audit_inst(sv, in, EL_AUDIT_LAUNCH, why);
+    return EL_OK;
+}
+
+/* The host's forward (el__forward_fn; rt_mu held, released while waiting): queues f on its
+ * provider's record, starts the instance when none runs (after the backoff), and waits for the
+ * answer until the deadline. */
+static el_status kept_forward(void *arg, const el__fwd *f, json_t **result, const char **code, el_error *err)
+{
+    serve *sv = arg;
+    pcall pc = {.f = f, .call_id = f->call_id, .state = PC_QUEUED};
+    snprintf(pc.caller, sizeof pc.caller, "%s", f->caller);
+    *result = NULL;
+    *code = NULL;
+    pthread_mutex_lock(&sv->mu);
+    kept *k = kept_of(sv, f);
+    unsigned queued = 0, flying = k ? calls_in_flight(sv, f->caller) : 0, cap = sv->o.provider_calls;
+    for (pcall *q = k ? k->q : NULL; q; q = q->next)
+        queued++;
+    el_status st = !k                            ? el_error_set(err, EL_ERR_INTERNAL, "out of memory")
+                   : flying >= cap               ? el_error_set(err, EL_ERR_LIMIT,
+                                                                "%u calls to providers already in flight for %s (the daemon's bound per consumer)",
+                                                                flying, f->caller)
+                   : queued >= PROVIDER_QUEUE_MAX ? el_error_set(err, EL_ERR_LIMIT, "the provider of %s has %u calls waiting",
+                                                                f->scheme, queued)
+                                                  : EL_OK;
+    if (st != EL_OK) {
+        pthread_mutex_unlock(&sv->mu);
+        return st;
+    }
+    pcall **pp = &k->q;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = &pc;
+    pthread_cond_broadcast(&sv->pcv);
+    pthread_mutex_unlock(&sv->mu);
+
+    unblock(sv, true);
+    int64_t deadline = mono_ms() + PROVIDER_CALL_MS;
+    bool stop_it = false;
+    char why[400] = "", stop_id[EL_CAPSULE_ID_LEN + 1] = "";
+    pthread_mutex_lock(&sv->mu);
+    while (pc.state != PC_DONE) {
+        int64_t t = mono_ms();
+        inst *me = find_inst(sv, f->caller_instance);
+        if (t >= deadline || sv->stopping || (me && me->stop)) {
+            if (pc.state == PC_QUEUED)
+                kept_unqueue(k, &pc);
+            if (k->cur == &pc) { /* taken and not answered: the instance is stopped */
+                k->cur = NULL;
+                stop_it = k->in != NULL;
+                if (k->in) {
+                    k->in->stop = 1;
+                    snprintf(stop_id, sizeof stop_id, "%s", k->in->id);
+                }
+                kept_backoff(k);
+            }
+            char m[200];
+            snprintf(m, sizeof m, "the provider of %s %s", f->scheme,
+                     t >= deadline ? "did not answer within its deadline (10 s)" : "call was cut: the caller or the daemon stops");
+            pcall_fail(&pc, EL__ERR_UNAVAILABLE, m);
+            snprintf(why, sizeof why, "provider of %s stopped: call %llu not answered within %d ms", f->scheme,
+                     (unsigned long long)pc.call_id, PROVIDER_CALL_MS);
+            break;
+        }
+        if (!k->in && !k->starting && pc.state == PC_QUEUED && t >= k->not_before) {
+            k->starting = true;
+            pthread_mutex_unlock(&sv->mu);
+            el_error se = {.code = EL_OK, .msg = ""};
+            pthread_mutex_lock(&sv->rt_mu);
+            el_status ss = kept_start(sv, k, &se);
+            pthread_mutex_unlock(&sv->rt_mu);
+            pthread_mutex_lock(&sv->mu);
+            k->starting = false;
+            if (ss != EL_OK) {
+                el__log(sv->rt, EL_LOG_WARNING, "provider of %s (%s): %s", f->scheme, k->cid, se.msg);
+                kept_backoff(k);
+                if (pc.state == PC_QUEUED) {
+                    kept_unqueue(k, &pc);
+                    el_error e;
+                    el__provider_ended(f->scheme, ss, &e);
+                    pcall_fail(&pc, EL__ERR_UNAVAILABLE, e.msg);
+                }
+            }
+            pthread_cond_broadcast(&sv->pcv);
+            continue;
+        }
+        int64_t wake = deadline - t;
+        if (!k->in && k->not_before > t && k->not_before - t < wake)
+            wake = k->not_before - t;
+        cv_wait_ms(&sv->pcv, &sv->mu, wake < 200 ? wake + 1 : 200);
+    }
+    pthread_mutex_unlock(&sv->mu);
+    unblock(sv, false);
+    if (stop_it) { /* audited as the one that did not answer (mu held: it may be reaped) */
+        pthread_mutex_lock(&sv->mu);
+        inst *stopped = find_inst(sv, stop_id);
+        if (stopped)
+            audit_inst(sv, stopped, EL_AUDIT_KILL, why);
+        pthread_mutex_unlock(&sv->mu);
+    }
+    if (pc.code) {
+        *code = pc.code;
+        if (pc.st == EL_OK) /* the provider's own failure */
+            return el_error_set(err, EL_ERR_INTERNAL, "provider: %s", pc.msg);
+        return el_error_set(err, pc.st, "%s", pc.msg);
+    }
+    *result = pc.result;
+    return EL_OK;
+}
+
+/* el__provider_host.next for instance in (rt_mu held, released while waiting). */
+static el_status kept_next(void *arg, const el__fwd **f, el_error *err)
+{
+    inst *in = arg;
+    serve *sv = in->sv;
+    kept *k = in->kept;
+    unblock(sv, true);
+    pthread_mutex_lock(&sv->mu);
+    el_status st = EL_OK;
+    for (;;) {
+        if (in->stop || sv->stopping || k->in != in) {
+            st = el_error_set(err, EL_ERR_NOTFOUND, "no more calls: this provider instance is stopping");
+            break;
+        }
+        if (k->cur == NULL && k->q) {
+            pcall *pc = k->q;
+            k->q = pc->next;
+            pc->state = PC_TAKEN;
+            k->cur = pc;
+            /* the call is read with the runtime held (its consumer cannot return meanwhile) */
+            pthread_mutex_unlock(&sv->mu);
+            unblock(sv, false);
+            pthread_mutex_lock(&sv->mu);
+            bool mine = k->cur == pc && k->in == in;
+            pthread_mutex_unlock(&sv->mu);
+            if (mine) {
+                *f = pc->f;
+                return EL_OK;
+            }
+            unblock(sv, true);
+            pthread_mutex_lock(&sv->mu);
+            continue;
+        }
+        cv_wait_ms(&sv->pcv, &sv->mu, 500);
+    }
+    pthread_mutex_unlock(&sv->mu);
+    unblock(sv, false);
+    return st;
+}
+
+/* el__provider_host.answer for instance in (rt_mu held). */
+static void kept_answer(void *arg, uint64_t call_id, const json_t *result, const char *code, const char *message)
+{
+    inst *in = arg;
+    serve *sv = in->sv;
+    kept *k = in->kept;
+    json_t *copy = code ? NULL : json_deep_copy(result ? result : json_null());
+    pthread_mutex_lock(&sv->mu);
+    pcall *pc = k->cur;
+    if (pc && k->in == in && pc->call_id == call_id) {
+        k->cur = NULL;
+        k->failures = 0;
+        pc->state = PC_DONE;
+        if (code) {
+            pc->code = code;
+            pc->st = EL_OK;
+            snprintf(pc->msg, sizeof pc->msg, "%s", message ? message : "");
+        } else if (!copy) {
+            pcall_fail(pc, EL_ERR_INTERNAL, "out of memory");
+        } else {
+            pc->result = copy;
+            copy = NULL;
+        }
+        pthread_cond_broadcast(&sv->pcv);
+    }
+    pthread_mutex_unlock(&sv->mu);
+    json_decref(copy);
+}
+
+/* launch_locked: in is now its record's running instance (mu held). */
+static void kept_attach(inst *in)
+{
+    in->kept->in = in;
+}
+
+/* run_inst: a kept provider's instance ended, run ending with st (rt_mu and mu held): the call
+ * it took fails, and a call it left taken or waiting makes the next start wait. */
+static void kept_ended(inst *in, el_status st)
+{
+    kept *k = in->kept;
+    if (k->in != in)
+        return;
+    k->in = NULL;
+    if (k->cur) {
+        el_error e;
+        el__provider_ended(k->scheme, st, &e);
+        pcall_fail(k->cur, EL__ERR_UNAVAILABLE, e.msg);
+        k->cur = NULL;
+        kept_backoff(k);
+    } else if (k->q) {
+        kept_backoff(k);
+    }
+    pthread_cond_broadcast(&in->sv->pcv);
+}
+
+/* Stops the kept instances whose scheme is no longer bound to what started them (the main
+ * loop, every second; rt_mu held). Audited. */
+static void kept_check(serve *sv)
+{
+    for (kept *k = sv->kepts; k; k = k->next) {
+        pthread_mutex_lock(&sv->mu);
+        inst *in = k->in && !k->in->stop ? k->in : NULL;
+        pthread_mutex_unlock(&sv->mu);
+        if (!in)
+            continue;
+        el_provider_binding b;
+        el_error e;
+        el_status st = el__provider_bound(sv->rt, k->scheme, &b, &e);
+        bool gone = st == EL_ERR_NOTFOUND || (st == EL_OK && strcmp(b.target, k->target));
+        if (st == EL_OK)
+            el__provider_binding_clear(&b);
+        if (!gone)
+            continue;
+        char why[EL_RESOURCE_MAX + 64];
+        snprintf(why, sizeof why, "provider of %s stopped: %s", k->scheme, st == EL_OK ? "rebound" : "unbound");
+        pthread_mutex_lock(&sv->mu);
+        in->stop = 1;
+        audit_inst(sv, in, EL_AUDIT_KILL, why);
+        pthread_cond_broadcast(&sv->pcv);
+        pthread_mutex_unlock(&sv->mu);
+    }
+}
+
+static void kept_free_all(serve *sv)
+{
+    while (sv->kepts) {
+        kept *k = sv->kepts;
+        sv->kepts = k->next;
+        json_decref(k->grants);
+        free(k);
+    }
 }
 
 /* ---- the orchestrator's launch_capsule, stop_capsule, list_capsules (rt_mu held: inside a call) */
@@ -981,6 +1446,18 @@ static json_t *op_ps(serve *sv)
 
 static json_t *op_wait(serve *sv, const char *id, bool reap);
 
+/* Forgets an exited instance (mu held). */
+static void forget_inst(serve *sv, inst *in)
+{
+    for (inst **pp = &sv->insts; *pp; pp = &(*pp)->next)
+        if (*pp == in) {
+            *pp = in->next;
+            break;
+        }
+    sv->exited--;
+    inst_free(in);
+}
+
 /* How long stop waits for its capsule, and shutdown for all of them. A capsule sees its stop flag
  * within an epoch tick in its code and within a poll slice in a blocking WASI call (wasm.c), so
  * this is only reached by one stuck in something else. */
@@ -1038,15 +1515,8 @@ static json_t *op_wait(serve *sv, const char *id, bool reap)
             r = fail(EL_ERR_NOTFOUND, "the instance exited and was forgotten");
         else {
             r = json_pack("{s:b, s:o}", "ok", 1, "instance", inst_json(in));
-            if (reap) {
-                for (inst **pp = &sv->insts; *pp; pp = &(*pp)->next)
-                    if (*pp == in) {
-                        *pp = in->next;
-                        break;
-                    }
-                sv->exited--;
-                inst_free(in);
-            }
+            if (reap)
+                forget_inst(sv, in);
         }
     }
     pthread_mutex_unlock(&sv->mu);
@@ -1078,6 +1548,194 @@ static json_t *op_logs(serve *sv, const char *id)
     return r;
 }
 
+/* ---- the HTTP front's requests (docs/web.md) ---------------------------------------------------- */
+
+/* A path as the gateway sends it (decoded, checked there; checked again here, at the boundary):
+ * absolute, no control byte, no "." or ".." segment. */
+static bool http_path_ok(const char *p, size_t len)
+{
+    if (len == 0 || len > 8192 || p[0] != '/' || strlen(p) != len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+            return false;
+    for (const char *seg = p + 1;; seg = strchr(seg, '/') + 1) {
+        size_t l = strcspn(seg, "/");
+        if ((l == 1 && seg[0] == '.') || (l == 2 && seg[0] == '.' && seg[1] == '.'))
+            return false;
+        if (!seg[l])
+            return true;
+    }
+}
+
+/* HTTP_<NAME> of a request header name: letters upper-cased, '-' as '_'; false for a name
+ * that is not [A-Za-z0-9-] (such a header is not passed on), and for Proxy (httpoxy: a
+ * capsule's HTTP library would take HTTP_PROXY for its proxy). */
+static bool http_var(const char *name, size_t len, char *out, size_t cap)
+{
+    if (len == 0 || len + 6 > cap || (len == 5 && !strncasecmp(name, "proxy", 5)))
+        return false;
+    memcpy(out, "HTTP_", 5);
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
+            return false;
+        out[5 + i] = c == '-' ? '_' : (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+    }
+    out[5 + len] = 0;
+    return true;
+}
+
+static void env_set(json_t *env, const char *name, const char *value)
+{
+    json_object_set_new(env, name, json_string(value ? value : ""));
+}
+
+/* The CGI/WAGI environment of one request (RFC 3875 section 4.1, WAGI's X_* additions): only
+ * this request's values, HTTP_* from its headers (repeated ones joined by ", "); Content-Type
+ * and Content-Length as CONTENT_*. NULL when out of memory or a header is malformed. */
+static json_t *http_env(serve *sv, json_t *req, const el_route *r, size_t body_len)
+{
+    const char *path = json_string_value(json_object_get(req, "path"));
+    const char *query = json_string_value(json_object_get(req, "query"));
+    const char *remote = json_string_value(json_object_get(req, "remote"));
+    json_t *env = json_object();
+    if (!env)
+        return NULL;
+    size_t pl = strlen(r->prefix) - 1; /* SCRIPT_NAME: the prefix without its last '/' */
+    char script[EL_ROUTE_PREFIX_MAX + 1], port[8] = "", host[EL_SERVE_HTTP_MAX], num[24], matched[EL_ROUTE_PREFIX_MAX + 8];
+    snprintf(script, sizeof script, "%.*s", (int)pl, r->prefix);
+    snprintf(host, sizeof host, "%s", sv->http_addr);
+    char *colon = strrchr(host, ':');
+    if (colon) {
+        snprintf(port, sizeof port, "%s", colon + 1);
+        *colon = 0;
+    }
+    snprintf(num, sizeof num, "%zu", body_len);
+    snprintf(matched, sizeof matched, "%s...", r->prefix);
+    env_set(env, "GATEWAY_INTERFACE", "CGI/1.1");
+    env_set(env, "SERVER_SOFTWARE", "elastos-gateway");
+    env_set(env, "SERVER_PROTOCOL", "HTTP/1.1");
+    env_set(env, "SERVER_NAME", host);
+    env_set(env, "SERVER_PORT", port);
+    env_set(env, "REQUEST_METHOD", json_string_value(json_object_get(req, "method")));
+    env_set(env, "SCRIPT_NAME", script);
+    env_set(env, "PATH_INFO", strlen(path) > pl ? path + pl : "");
+    env_set(env, "X_RAW_PATH_INFO", strlen(path) > pl ? path + pl : "");
+    env_set(env, "X_MATCHED_ROUTE", matched);
+    env_set(env, "QUERY_STRING", query);
+    env_set(env, "REMOTE_ADDR", remote);
+    env_set(env, "REMOTE_HOST", remote);
+    env_set(env, "CONTENT_LENGTH", body_len ? num : "");
+    env_set(env, "CONTENT_TYPE", "");
+    char *url = NULL;
+    if (asprintf(&url, "http://%s%s%s%s", sv->http_addr, path, query && *query ? "?" : "", query ? query : "") > 0)
+        env_set(env, "X_FULL_URL", url);
+    free(url);
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(req, "headers"), i, h)
+    {
+        const char *line = json_string_value(h), *sep = strchr(line, ':');
+        char name[256];
+        if (!sep || strlen(line) != json_string_length(h)) {
+            json_decref(env);
+            return NULL;
+        }
+        const char *value = sep + 1 + (sep[1] == ' ');
+        if ((size_t)(sep - line) == 12 && !strncasecmp(line, "content-type", 12)) {
+            env_set(env, "CONTENT_TYPE", value);
+            continue;
+        }
+        if (((size_t)(sep - line) == 14 && !strncasecmp(line, "content-length", 14)) ||
+            !http_var(line, (size_t)(sep - line), name, sizeof name))
+            continue;
+        const char *old = json_string_value(json_object_get(env, name));
+        char *joined = NULL;
+        if (old && asprintf(&joined, "%s, %s", old, value) < 0)
+            joined = NULL;
+        env_set(env, name, old ? joined : value);
+        free(joined);
+    }
+    return env;
+}
+
+/* The gateway's request: {"op":"http", method, path, query, headers: ["Name: value"...], body
+ * (base64), remote}. Runs the route's capsule once, here, with the request as its input, and
+ * answers {"ok":true,"routed":true,"exit_code":N,"stdout":BASE64,"overflow":bool}, or
+ * {"ok":true,"routed":false} when no route serves the path, or a refusal (it could not start:
+ * the reason stays in the daemon; the gateway shows none of it). */
+static json_t *op_http(serve *sv, json_t *req)
+{
+    json_t *jp = json_object_get(req, "path"), *jb = json_object_get(req, "body");
+    const char *path = json_string_value(jp);
+    if (!json_object_get(req, "method") || !json_object_get(req, "remote") || !jp ||
+        !http_path_ok(path, json_string_length(jp)) || json_array_size(json_object_get(req, "headers")) > 256)
+        return fail(EL_ERR_USAGE, "http: needs method, remote and an absolute path without . or .. segments");
+    size_t body_len = 0;
+    uint8_t *body = jb ? el_protocol_base64_decode(json_string_value(jb), &body_len) : NULL;
+    if (jb && !body)
+        return fail(EL_ERR_USAGE, "http: body is not base64");
+    el_route r;
+    el_error err = {0};
+    pthread_mutex_lock(&sv->rt_mu);
+    el_status st = el_route_match(sv->rt, path, &r, &err);
+    pthread_mutex_unlock(&sv->rt_mu);
+    if (st == EL_ERR_NOTFOUND) {
+        free(body);
+        return json_pack("{s:b, s:b}", "ok", 1, "routed", 0);
+    }
+    json_t *env = st == EL_OK ? http_env(sv, req, &r, body_len) : NULL, *grants = json_array();
+    if (st == EL_OK && !env)
+        st = el_error_set(&err, EL_ERR_USAGE, "http: malformed headers");
+    for (size_t i = 0; st == EL_OK && i < r.n_grants; i++)
+        json_array_append_new(grants, json_string(r.grants[i]));
+    http_capture cap = {0};
+    launch_spec ls = {.grants = grants, .env = env, .input = body, .input_len = body_len, .cap = &cap};
+    char file[PATH_MAX];
+    bool by_cid = st == EL_OK && el_cid_validate(r.target, NULL) == EL_OK;
+    if (st == EL_OK) {
+        pthread_mutex_lock(&sv->rt_mu);
+        st = resolve_locked(sv, by_cid ? r.target : NULL, by_cid ? NULL : r.target, file, &err);
+        pthread_mutex_unlock(&sv->rt_mu);
+    }
+    if (st == EL_OK)
+        st = art_get(sv, file, &ls.ca, &err);
+    inst *in = NULL;
+    char id[EL_CAPSULE_ID_LEN + 1] = "";
+    if (st == EL_OK) {
+        pthread_mutex_lock(&sv->rt_mu);
+        st = launch_locked(sv, &ls, true, &in, &err);
+        if (st == EL_OK)
+            snprintf(id, sizeof id, "%s", in->id);
+        pthread_mutex_unlock(&sv->rt_mu);
+    }
+    if (st == EL_OK) {
+        run_inst(in);
+        pthread_mutex_lock(&sv->mu);
+        if ((in = find_inst(sv, id)) && in->state == ST_EXITED)
+            forget_inst(sv, in);
+        pthread_mutex_unlock(&sv->mu);
+    }
+    json_t *resp;
+    if (st != EL_OK) {
+        el__log(sv->rt, EL_LOG_WARNING, "http: %s %s: %s", r.prefix ? r.prefix : "", r.target ? r.target : "", err.msg);
+        resp = fail(st, "the route's capsule could not start");
+    } else {
+        char *b64 = el_protocol_base64_encode(cap.out ? cap.out : (const unsigned char *)"", cap.len);
+        resp = b64 ? json_pack("{s:b, s:b, s:i, s:s, s:b}", "ok", 1, "routed", 1, "exit_code", cap.exit_code, "stdout", b64,
+                               "overflow", cap.overflow)
+                   : fail(EL_ERR_INTERNAL, "out of memory");
+        free(b64);
+    }
+    free(cap.out);
+    free(body);
+    json_decref(env);
+    json_decref(grants);
+    el_route_clear(&r);
+    return resp;
+}
+
 typedef struct api_field {
     const char *name;
     int type; /* JSON_STRING, JSON_ARRAY (of strings), JSON_TRUE (a boolean) */
@@ -1086,7 +1744,7 @@ typedef struct api_field {
 
 typedef struct api_op {
     const char *op;
-    api_field f[6];
+    api_field f[8];
 } api_op;
 
 static const api_op OPS[] = {
@@ -1097,6 +1755,8 @@ static const api_op OPS[] = {
     {"wait", {{"id", JSON_STRING, true}, {"reap", JSON_TRUE, false}}},
     {"logs", {{"id", JSON_STRING, true}}},
     {"ping", {{0}}},
+    {"http", {{"method", JSON_STRING, true}, {"path", JSON_STRING, true}, {"query", JSON_STRING, false},
+              {"headers", JSON_ARRAY, false}, {"body", JSON_STRING, false}, {"remote", JSON_STRING, true}}},
 };
 
 el_status el__serve_parse_request(const char *line, size_t len, json_t **out, el_error *err)
@@ -1115,7 +1775,7 @@ el_status el__serve_parse_request(const char *line, size_t len, json_t **out, el
     if (!json_is_object(req))
         st = el_error_set(err, EL_ERR_USAGE, "a request is one JSON object per line");
     else if (!spec)
-        st = el_error_set(err, EL_ERR_USAGE, "\"op\" must be one of run, ps, stop, wait, logs, ping");
+        st = el_error_set(err, EL_ERR_USAGE, "\"op\" must be one of run, ps, stop, wait, logs, ping, http");
     const char *key;
     json_t *v;
     if (st == EL_OK)
@@ -1173,8 +1833,14 @@ static json_t *dispatch(serve *sv, json_t *req)
         return op_wait(sv, id, json_is_true(json_object_get(req, "reap")));
     if (!strcmp(op, "logs"))
         return op_logs(sv, id);
-    if (!strcmp(op, "ping"))
-        return json_pack("{s:b, s:i}", "ok", 1, "pid", (int)getpid());
+    if (!strcmp(op, "http"))
+        return op_http(sv, req);
+    if (!strcmp(op, "ping")) {
+        json_t *r = json_pack("{s:b, s:i}", "ok", 1, "pid", (int)getpid());
+        if (sv->http_addr[0])
+            json_object_set_new(r, "http", json_string(sv->http_addr));
+        return r;
+    }
     return fail(EL_ERR_USAGE, "unknown op (run, ps, stop, wait, logs, ping)");
 }
 
@@ -1199,6 +1865,7 @@ typedef struct conn {
     char *buf;          /* received bytes [0, len) of cap; the next request starts at 0 */
     size_t len, cap;
     bool eof;
+    bool http_only;     /* the gateway's (docs/web.md): op http alone, which no other client may use */
 } conn;
 
 enum { RL_LINE, RL_EOF, RL_LONG, RL_SLOW, RL_IDLE };
@@ -1312,6 +1979,9 @@ static void *conn_main(void *arg)
         el_error err;
         if (el__serve_parse_request(c->buf, n, &req, &err) != EL_OK)
             resp = fail(err.code, err.msg);
+        else if (c->http_only != !strcmp(json_string_value(json_object_get(req, "op")), "http"))
+            resp = fail(EL_ERR_TRUST, c->http_only ? "the HTTP front's connections take op http only"
+                                                   : "op http is the HTTP front's own");
         else
             resp = dispatch(sv, req);
         json_decref(req);
@@ -1359,6 +2029,8 @@ static bool conn_admit(serve *sv)
     return true;
 }
 
+static void conn_start(serve *sv, int fd, bool http_only);
+
 static void accept_one(serve *sv, int lfd)
 {
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -1372,6 +2044,12 @@ static void accept_one(serve *sv, int lfd)
         close(fd);
         return;
     }
+    conn_start(sv, fd, false);
+}
+
+/* Serves fd as a client connection on a thread of its own (closed when there is no room). */
+static void conn_start(serve *sv, int fd, bool http_only)
+{
     struct timeval tv = {.tv_sec = CONN_LINE_MS / 1000}; /* a client that reads no answer frees its thread */
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     conn *c = calloc(1, sizeof *c);
@@ -1380,6 +2058,7 @@ static void accept_one(serve *sv, int lfd)
     if (room) {
         c->sv = sv;
         c->fd = fd;
+        c->http_only = http_only;
         c->idle_since = mono_ms();
         c->next = sv->conn_list;
         sv->conn_list = c;
@@ -1444,12 +2123,202 @@ static el_status listen_socket(serve *sv, int *out, int *lock_fd, el_error *err)
     return EL_OK;
 }
 
+/* ---- the HTTP front: its listener and the gateway process (docs/web.md) --------------------------- */
+
+/* Binds and listens on spec ("PORT", "ADDR:PORT", "[ADDR6]:PORT"; ADDR an IP address or
+ * localhost, never a wildcard); sv->http_addr becomes the address as bound, which is also what
+ * the gateway requires of every request's Host header. */
+static el_status http_listen(serve *sv, const char *spec, el_error *err)
+{
+    char host[64] = "127.0.0.1";
+    const char *port = spec, *colon = strrchr(spec, ':');
+    bool v6 = spec[0] == '[';
+    if (colon) {
+        size_t hl = (size_t)(colon - spec);
+        if (v6 && (hl < 3 || spec[hl - 1] != ']'))
+            return el_error_set(err, EL_ERR_USAGE, "--http %.80s: expected [ADDR6]:PORT", spec);
+        if (hl - (v6 ? 2 : 0) >= sizeof host || hl == 0)
+            return el_error_set(err, EL_ERR_USAGE, "--http %.80s: expected PORT, ADDR:PORT or [ADDR6]:PORT", spec);
+        snprintf(host, sizeof host, "%.*s", (int)(hl - (v6 ? 2 : 0)), spec + (v6 ? 1 : 0));
+        port = colon + 1;
+    }
+    unsigned long pn = 0;
+    size_t digits = strspn(port, "0123456789");
+    if (digits == 0 || digits > 5 || port[digits] || (pn = strtoul(port, NULL, 10)) > 65535)
+        return el_error_set(err, EL_ERR_USAGE, "--http %.80s: the port must be 0-65535 (0: one the kernel picks)", spec);
+    if (!strcmp(host, "localhost"))
+        snprintf(host, sizeof host, "127.0.0.1");
+    struct sockaddr_storage ss = {0};
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    socklen_t alen;
+    bool loop;
+    if (!v6 && inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)pn);
+        alen = sizeof *a4;
+        loop = (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
+        if (a4->sin_addr.s_addr == htonl(INADDR_ANY))
+            return el_error_set(err, EL_ERR_USAGE, "--http %.80s: a wildcard address is not taken: name the address", spec);
+    } else if (v6 && inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)pn);
+        alen = sizeof *a6;
+        loop = IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr);
+        if (IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr))
+            return el_error_set(err, EL_ERR_USAGE, "--http %.80s: a wildcard address is not taken: name the address", spec);
+    } else {
+        return el_error_set(err, EL_ERR_USAGE, "--http %.80s: the address must be an IP address or localhost", spec);
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, alen) != 0 || listen(fd, 128) != 0 ||
+        getsockname(fd, (struct sockaddr *)&ss, &alen) != 0) {
+        el_status st = el_error_set(err, EL_ERR_IO, "--http %.80s: cannot listen there: %s", spec, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return st;
+    }
+    unsigned bound = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
+    snprintf(sv->http_addr, sizeof sv->http_addr, v6 ? "[%s]:%u" : "%s:%u", host, bound);
+    if (!loop)
+        el__log(sv->rt, EL_LOG_WARNING, "serve: the HTTP front listens on %s, reachable beyond this host", sv->http_addr);
+    sv->http_fd = fd;
+    return EL_OK;
+}
+
+#define GW_BACKOFF_MAX_MS 30000
+
+/* Starts the gateway process on the listener (its fd 3) and a control socket (its fd 4), with
+ * no environment and no signal blocked; on failure, tries again after a growing pause. */
+static void gw_spawn(serve *sv, const char *gateway, int64_t *backoff_ms)
+{
+    int sp[2] = {-1, -1};
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
+        el__log(sv->rt, EL_LOG_ERROR, "serve: http front: socketpair: %s", strerror(errno));
+        return;
+    }
+    int lfd = fcntl(sv->http_fd, F_DUPFD_CLOEXEC, 10), cfd = fcntl(sp[1], F_DUPFD_CLOEXEC, 10);
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_adddup2(&fa, lfd, 3);
+    posix_spawn_file_actions_adddup2(&fa, cfd, 4);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+    char *argv[] = {(char *)gateway, sv->http_addr, NULL}, *envp[] = {NULL};
+    pid_t pid = 0;
+    int rc = lfd < 0 || cfd < 0 ? errno : posix_spawn(&pid, gateway, &fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (lfd >= 0)
+        close(lfd);
+    if (cfd >= 0)
+        close(cfd);
+    close(sp[1]);
+    sv->gw_started_ms = mono_ms();
+    if (rc != 0) {
+        close(sp[0]);
+        el__log(sv->rt, EL_LOG_ERROR, "serve: cannot start the HTTP front %s: %s (again in %lld s)", gateway, strerror(rc),
+                (long long)(*backoff_ms / 1000));
+        sv->gw_started_ms += *backoff_ms;
+        *backoff_ms = *backoff_ms * 2 > GW_BACKOFF_MAX_MS ? GW_BACKOFF_MAX_MS : *backoff_ms * 2;
+        return;
+    }
+    sv->gw_ctl = sp[0];
+    sv->gw_pid = pid;
+}
+
+/* The gateway asked for daemon connections (one byte each): each is one end of a new socket
+ * pair sent back with SCM_RIGHTS, the other served here as an http-only connection. */
+static void gw_ctl_read(serve *sv)
+{
+    char b[64];
+    ssize_t n = read(sv->gw_ctl, b, sizeof b);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) { /* the gateway is gone: the main loop starts another */
+        close(sv->gw_ctl);
+        sv->gw_ctl = -1;
+        return;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        int p[2] = {-1, -1};
+        bool have = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) == 0;
+        char one = have ? 'c' : 'x', ctl[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = {.iov_base = &one, .iov_len = 1};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+        memset(ctl, 0, sizeof ctl);
+        if (have) {
+            m.msg_control = ctl;
+            m.msg_controllen = sizeof ctl;
+            struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(c), &p[1], sizeof(int));
+        }
+        bool sent = sendmsg(sv->gw_ctl, &m, MSG_NOSIGNAL) == 1;
+        if (have)
+            close(p[1]);
+        if (have && sent)
+            conn_start(sv, p[0], true);
+        else if (have)
+            close(p[0]);
+    }
+}
+
+/* Once per main-loop turn: notices a gateway that exited and starts it (again). */
+static void gw_check(serve *sv, const char *gateway, int64_t *backoff_ms)
+{
+    if (sv->http_fd < 0)
+        return;
+    int ws;
+    if (sv->gw_pid > 0 && waitpid(sv->gw_pid, &ws, WNOHANG) == sv->gw_pid) {
+        el__log(sv->rt, EL_LOG_WARNING, "serve: the HTTP front (pid %d) %s %d: restarting it", (int)sv->gw_pid,
+                WIFSIGNALED(ws) ? "was killed by signal" : "exited with", WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws));
+        sv->gw_pid = 0;
+        if (sv->gw_ctl >= 0)
+            close(sv->gw_ctl);
+        sv->gw_ctl = -1;
+    }
+    if (sv->gw_pid == 0 && mono_ms() >= sv->gw_started_ms + 1000)
+        gw_spawn(sv, gateway, backoff_ms);
+}
+
+/* Stops the gateway (SIGTERM, then SIGKILL after 2 s) and closes the front's sockets. */
+static void gw_stop(serve *sv)
+{
+    if (sv->gw_pid > 0) {
+        kill(sv->gw_pid, SIGTERM);
+        int ws;
+        for (int i = 0; i < 200 && waitpid(sv->gw_pid, &ws, WNOHANG) == 0; i++) {
+            struct timespec t = {0, 10000000L};
+            nanosleep(&t, NULL);
+        }
+        if (kill(sv->gw_pid, SIGKILL) == 0)
+            waitpid(sv->gw_pid, &ws, 0);
+        sv->gw_pid = 0;
+    }
+    if (sv->gw_ctl >= 0)
+        close(sv->gw_ctl);
+    if (sv->http_fd >= 0)
+        close(sv->http_fd);
+    sv->gw_ctl = sv->http_fd = -1;
+}
+
 el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
 {
     serve *sv = calloc(1, sizeof *sv);
     if (!sv)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     sv->rt = rt;
+    sv->http_fd = sv->gw_ctl = -1;
     if (opts)
         sv->o = *opts;
     else
@@ -1462,6 +2331,8 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
         sv->o.calls_per_sec = 20000;
     if (!sv->o.keep_exited)
         sv->o.keep_exited = 256;
+    if (!sv->o.provider_calls)
+        sv->o.provider_calls = PROVIDER_CALLS_DEFAULT;
     pthread_mutex_init(&sv->rt_mu, NULL);
     pthread_mutex_init(&sv->mu, NULL);
     pthread_mutex_init(&sv->art_mu, NULL);
@@ -1470,6 +2341,7 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&sv->cv, &ca);
     pthread_cond_init(&sv->work_cv, &ca);
+    pthread_cond_init(&sv->pcv, &ca);
     pthread_condattr_destroy(&ca);
 
     /* The entry point blocked these and ignores SIGPIPE (serve.h): process-wide settings are
@@ -1486,14 +2358,25 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
         st = el_wasm_prepare(rt, sv->o.max_running + 64, err);
     if (st == EL_OK)
         st = listen_socket(sv, &lfd, &lock_fd, err);
+    if (st == EL_OK && sv->o.http && !sv->o.gateway)
+        st = el_error_set(err, EL_ERR_USAGE, "serve: an HTTP front needs the elastos-gateway program");
+    if (st == EL_OK && sv->o.http)
+        st = http_listen(sv, sv->o.http, err);
+    int64_t gw_backoff = 1000;
+    if (st == EL_OK && sv->http_fd >= 0) {
+        if (sv->o.http_bound)
+            snprintf(sv->o.http_bound, EL_SERVE_HTTP_MAX, "%s", sv->http_addr);
+        gw_spawn(sv, sv->o.gateway, &gw_backoff);
+    }
     if (st == EL_OK && sv->o.ready_fd >= 0) {
         (void)!write(sv->o.ready_fd, "ready\n", 6);
         close(sv->o.ready_fd);
     }
     int64_t last_flush = mono_ms();
     while (st == EL_OK) {
-        struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
-        int n = poll(p, 2, 1000);
+        struct pollfd p[3] = {{.fd = lfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN},
+                              {.fd = sv->gw_ctl, .events = POLLIN}};
+        int n = poll(p, 3, 1000);
         if (n < 0 && errno != EINTR) {
             st = el_error_set(err, EL_ERR_INTERNAL, "poll: %s", strerror(errno));
             break;
@@ -1506,16 +2389,22 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
         }
         if (n > 0 && (p[0].revents & POLLIN))
             accept_one(sv, lfd);
+        if (n > 0 && sv->gw_ctl >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR)))
+            gw_ctl_read(sv);
+        gw_check(sv, sv->o.gateway, &gw_backoff);
         if (mono_ms() - last_flush >= 1000) { /* token uses are batched: write them at least every second */
             pthread_mutex_lock(&sv->rt_mu);
             el_error fe;
             (void)el_audit_flush(rt, &fe);
+            kept_check(sv); /* unbound providers stop */
             pthread_mutex_unlock(&sv->rt_mu);
             last_flush = mono_ms();
         }
     }
 
-    /* Shutdown: no new launches, stop every capsule, let connections finish, flush the audit. */
+    /* Shutdown: no new requests, no new launches, stop every capsule, let connections finish,
+     * flush the audit. */
+    gw_stop(sv);
     char path[PATH_MAX];
     if (lfd >= 0) {
         close(lfd);
@@ -1526,6 +2415,7 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     sv->stopping = true;
     for (inst *in = sv->insts; in; in = in->next)
         in->stop = 1;
+    pthread_cond_broadcast(&sv->pcv); /* kept providers waiting for a call end */
     bool all_stopped = wait_stopped(sv, NULL);
     pthread_cond_broadcast(&sv->work_cv); /* idle capsule threads exit */
     while (all_stopped && sv->workers > 0)
@@ -1572,6 +2462,8 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     pthread_mutex_destroy(&sv->art_mu);
     pthread_cond_destroy(&sv->cv);
     pthread_cond_destroy(&sv->work_cv);
+    pthread_cond_destroy(&sv->pcv);
+    kept_free_all(sv);
     free(sv);
     return st;
 }

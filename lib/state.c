@@ -38,7 +38,11 @@ static const char SCHEMA[] =
     /* The operator's bindings of schemes to provider capsules (provider.c): grants are
      * newline-separated RESOURCE:ACTION lines. */
     "CREATE TABLE IF NOT EXISTS providers("
-    "  scheme TEXT PRIMARY KEY, target TEXT NOT NULL, grants TEXT NOT NULL, added_at INTEGER NOT NULL);";
+    "  scheme TEXT PRIMARY KEY, target TEXT NOT NULL, grants TEXT NOT NULL, added_at INTEGER NOT NULL);"
+    /* The operator's routes of the HTTP front (route.c): URL path prefix -> capsule, grants as in
+     * providers. */
+    "CREATE TABLE IF NOT EXISTS routes("
+    "  prefix TEXT PRIMARY KEY, target TEXT NOT NULL, grants TEXT NOT NULL, added_at INTEGER NOT NULL);";
 
 static void close_db(el_runtime *rt)
 {

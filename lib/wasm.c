@@ -683,7 +683,10 @@ static el_status wasi_setup(wasmtime_context_t *ctx, const el_manifest *m, const
         ok = wasi_config_set_stdin_file(wc, "/dev/tty") && wasi_config_set_stdout_file(wc, "/dev/tty") &&
              wasi_config_set_stderr_file(wc, "/dev/tty");
     } else if (o->stdio == EL_STDIO_CUSTOM) {
-        wasi_config_set_stdin_bytes(wc, &(wasm_byte_vec_t){0});
+        wasm_byte_vec_t in = {0}; /* taken over by the configuration */
+        if (o->input_len)
+            wasm_byte_vec_new(&in, o->input_len, (const wasm_byte_t *)o->input);
+        wasi_config_set_stdin_bytes(wc, &in);
         wasi_config_set_stdout_custom(wc, out_stdout, (void *)o, NULL);
         wasi_config_set_stderr_custom(wc, out_stderr, (void *)o, NULL);
     } else if (o->stdio == EL_STDIO_NONE) {

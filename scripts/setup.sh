@@ -12,6 +12,7 @@ PKGS=(
   openssl xxd curl python3 iproute2 util-linux
   qemu-system-x86 linux-image-cloud-amd64 musl-tools   # vm capsules: QEMU microvm, guest kernel, static init
   containerd runc libseccomp-dev protobuf-compiler   # the containerd shim (shim/, docs/containerd.md) and its tests
+  libmicrohttpd-dev   # elastos-gateway: the HTTP front of `elastos serve --http` (docs/web.md)
 )
 [ "${ELASTOS_SETUP_EXTRA:-}" ] && read -r -a extra <<<"$ELASTOS_SETUP_EXTRA" && PKGS+=("${extra[@]}")
 

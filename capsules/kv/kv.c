@@ -2,9 +2,10 @@
  * kv.c - the kv provider capsule: serves elastos://kv/ once the operator binds it
  * (elastos provider add elastos://kv/ kv --grant with read, write and delete on all of localhost://storage/).
  *
- * The runtime starts one instance per call (docs/providers.md); it reads the call, answers it,
- * and exits. Ops (the uri after the scheme): get {key} -> {value}, put {key, value} -> {ok},
- * del {key} -> {ok}, whoami -> {seen: the call exactly as the runtime gave it}. Each caller
+ * It serves calls one after another until the runtime has no more for it (docs/providers.md:
+ * elastos serve keeps one instance for many calls; a standalone run starts one for its call).
+ * Ops (the uri after the scheme): get {key} -> {value}, put {key, value} -> {ok}, del {key} ->
+ * {ok}, whoami -> {seen: the call exactly as the runtime gave it}. Each caller
  * (NAME@PUBLISHER_ID, set by the runtime) has its own keys: they live under
  * /storage/<hex of the caller>/<hex of the key>, in this provider's own storage, which its
  * operator grant mounts; the consumer's token never reaches it, so it cannot act as the caller.
@@ -121,14 +122,18 @@ int main(void)
     if (!c)
         return 2;
     ElastosProviderCall call;
-    if (elastos_get_provider_call(c, &call) != 0) {
-        fprintf(stderr, "kv: not started for a call: %s\n", elastos_client_error(c));
-        return 1;
+    int served = 0, rc = 0;
+    /* One call after another until the runtime has none for this instance: a kept instance in
+     * elastos serve serves many, a standalone run's instance one. */
+    while (rc == 0 && elastos_get_provider_call(c, &call) == 0) {
+        rc = serve(c, &call);
+        if (rc)
+            fprintf(stderr, "kv: answering failed: %s\n", elastos_client_error(c));
+        elastos_provider_call_free(&call);
+        served++;
     }
-    int rc = serve(c, &call);
-    if (rc)
-        fprintf(stderr, "kv: answering failed: %s\n", elastos_client_error(c));
-    elastos_provider_call_free(&call);
+    if (!served)
+        fprintf(stderr, "kv: not started for a call: %s\n", elastos_client_error(c));
     elastos_client_close(c);
-    return rc ? 1 : 0;
+    return rc || !served ? 1 : 0;
 }

@@ -328,3 +328,24 @@ func (c *RuntimeClient) RevokeCapability(tokenID string) error {
 	_, err := call[OK](c, RevokeCapability{tokenID})
 	return err
 }
+
+// GetProviderCall (provider capsules only): get_provider_call -> provider_request, the call to
+// serve. After the previous call was answered it waits for the next one; an error with code
+// not_found ("no more calls") when there will be none: the provider then exits.
+func (c *RuntimeClient) GetProviderCall() (ProviderRequest, error) {
+	return call[ProviderRequest](c, GetProviderCall{})
+}
+
+// AnswerProviderCall: answer_provider_call -> ok; result (any JSON value) is the consumer's
+// provider_result. Once per call.
+func (c *RuntimeClient) AnswerProviderCall(callID uint64, result Value) error {
+	_, err := call[OK](c, AnswerProviderCall{callID, result})
+	return err
+}
+
+// FailProviderCall: fail_provider_call -> ok; the consumer gets an error with code (a protocol
+// code) and "provider: <message>". Once per call.
+func (c *RuntimeClient) FailProviderCall(callID uint64, code, message string) error {
+	_, err := call[OK](c, FailProviderCall{callID, code, message})
+	return err
+}

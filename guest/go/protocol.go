@@ -120,6 +120,16 @@ type (
 		Reason    string
 	}
 	RevokeCapability struct{ TokenID string }
+	// GetProviderCall (provider capsules only): the next call to serve.
+	GetProviderCall    struct{}
+	AnswerProviderCall struct {
+		CallID uint64
+		Result Value
+	}
+	FailProviderCall struct {
+		CallID        uint64
+		Code, Message string
+	}
 )
 
 func (Ping) RequestType() string               { return "ping" }
@@ -140,6 +150,9 @@ func (GetDecisionRequest) RequestType() string { return "get_decision_request" }
 func (GrantCapability) RequestType() string    { return "grant_capability" }
 func (DenyCapability) RequestType() string     { return "deny_capability" }
 func (RevokeCapability) RequestType() string   { return "revoke_capability" }
+func (GetProviderCall) RequestType() string    { return "get_provider_call" }
+func (AnswerProviderCall) RequestType() string { return "answer_provider_call" }
+func (FailProviderCall) RequestType() string   { return "fail_provider_call" }
 
 func (Ping) responseType() string               { return "pong" }
 func (GetRuntimeInfo) responseType() string     { return "runtime_info" }
@@ -159,6 +172,9 @@ func (GetDecisionRequest) responseType() string { return "decision_request" }
 func (GrantCapability) responseType() string    { return "capability_granted" }
 func (DenyCapability) responseType() string     { return "ok" }
 func (RevokeCapability) responseType() string   { return "ok" }
+func (GetProviderCall) responseType() string    { return "provider_request" }
+func (AnswerProviderCall) responseType() string { return "ok" }
+func (FailProviderCall) responseType() string   { return "ok" }
 
 // objWriter writes one JSON object's members; the first invalid string it is given is kept
 // as err (strings must be UTF-8).
@@ -382,6 +398,27 @@ func (r DenyCapability) encodeFields(o *objWriter) error {
 
 func (r RevokeCapability) encodeFields(o *objWriter) error {
 	o.str("token_id", r.TokenID)
+	return nil
+}
+
+func (r GetProviderCall) encodeFields(*objWriter) error { return nil }
+
+func (r AnswerProviderCall) encodeFields(o *objWriter) error {
+	if r.Result.depth() > MaxDepth-2 {
+		return invalidErr("answer_provider_call result: nesting too deep")
+	}
+	if err := r.Result.validUTF8(); err != nil {
+		return err
+	}
+	o.u64("call_id", r.CallID)
+	writeValue(o.key("result"), r.Result)
+	return nil
+}
+
+func (r FailProviderCall) encodeFields(o *objWriter) error {
+	o.u64("call_id", r.CallID)
+	o.str("code", r.Code)
+	o.str("message", r.Message)
 	return nil
 }
 

@@ -44,6 +44,15 @@ type DecisionRequest struct {
 	Constraints                                         CapabilityConstraints
 }
 
+// ProviderRequest is provider_request: the call a provider capsule is to serve (never the
+// consumer's token). Caller is the consumer's address (NAME@PUBLISHER_ID, set by the runtime),
+// Op the uri after the scheme, Body the consumer's body.
+type ProviderRequest struct {
+	CallID                                               uint64
+	Scheme, Caller, CallerInstance, Resource, Action, Op string
+	Body                                                 Value
+}
+
 // The success responses (the request each answers is in docs/protocol.md's catalogue).
 type (
 	Pong              struct{}
@@ -71,6 +80,7 @@ func (CapsuleLaunched) ResponseType() string   { return "capsule_launched" }
 func (CapsuleList) ResponseType() string       { return "capsule_list" }
 func (DecisionRequest) ResponseType() string   { return "decision_request" }
 func (CapabilityGranted) ResponseType() string { return "capability_granted" }
+func (ProviderRequest) ResponseType() string   { return "provider_request" }
 
 // clip is a printable, bounded rendering of an untrusted tag for error messages.
 func clip(s string) string {
@@ -294,6 +304,8 @@ func decodeBody(t string, obj Value) (RuntimeResponse, error) {
 		return CapsuleList{items}, err
 	case "decision_request":
 		return decodeDecision(obj)
+	case "provider_request":
+		return decodeProviderRequest(obj)
 	case "capability_granted":
 		r := CapabilityGranted{str(obj, "token_id")}
 		return r, err
@@ -318,6 +330,29 @@ func decodeMessage(m Value) (Message, error) {
 	}
 	msg.ReplyTo, _, err = optStr(m, "reply_to")
 	return msg, err
+}
+
+func decodeProviderRequest(obj Value) (RuntimeResponse, error) {
+	var p ProviderRequest
+	var err error
+	if p.CallID, err = reqU64(obj, "call_id"); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"scheme", &p.Scheme}, {"caller", &p.Caller}, {"caller_instance", &p.CallerInstance},
+		{"resource", &p.Resource}, {"action", &p.Action}, {"op", &p.Op}} {
+		if *f.dst, err = reqStr(obj, f.key); err != nil {
+			return nil, err
+		}
+	}
+	b, ok := obj.Get("body")
+	if !ok {
+		return nil, protocolErr(`field "body" is missing`)
+	}
+	p.Body = b
+	return p, nil
 }
 
 func decodeDecision(obj Value) (RuntimeResponse, error) {

@@ -7,6 +7,7 @@ package elastos
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -167,6 +168,18 @@ func session(t *testing.T) []step {
 		{"send_message_revoked", func(c *RuntimeClient) (any, error) {
 			return nil, c.SendMessage("tok.REV", "peer", []byte("hi"), "")
 		}, "token tid-7 was revoked", "revoked"},
+		{"get_provider_call", func(c *RuntimeClient) (any, error) {
+			p, err := c.GetProviderCall()
+			return fmt.Sprint(p.CallID, " ", p.Scheme, " ", p.Caller, " ", p.CallerInstance, " ", p.Resource, " ",
+				p.Action, " ", p.Op, " ", p.Body.String()), err
+		}, "7 elastos://kv/ kv-cli@a7b3d8fd6543d43f a353d75764540f19771ce05531e989ff elastos://kv/get execute get " +
+			`{"key":"café","n":[1,-2.5e1,null]}`, ""},
+		{"answer_provider_call", func(c *RuntimeClient) (any, error) {
+			return nil, c.AnswerProviderCall(7, mustJSON(t, `{ "value" : `+StringValue(E).String()+` , "ok" : true }`))
+		}, nil, ""},
+		{"fail_provider_call", func(c *RuntimeClient) (any, error) {
+			return nil, c.FailProviderCall(u64max, "not_found", E)
+		}, nil, ""},
 	}
 }
 
@@ -255,12 +268,12 @@ func TestVectorsDirect(t *testing.T) {
 		isErr := strings.HasSuffix(v.name, "_denied") || strings.HasSuffix(v.name, "_limit") ||
 			strings.HasSuffix(v.name, "_expired") || strings.HasSuffix(v.name, "_unknown") ||
 			strings.HasSuffix(v.name, "_revoked")
-		if id < 1 || id > 38 || (isErr != (err != nil)) || (!isErr && r == nil) {
+		if id < 1 || id > 41 || (isErr != (err != nil)) || (!isErr && r == nil) {
 			t.Fatalf("%s: id %d, %v, %v", v.name, id, r, err)
 		}
 		n++
 	}
-	if n != 38 {
+	if n != 41 {
 		t.Fatalf("%d responses", n)
 	}
 }

@@ -32,6 +32,8 @@ extern "C" {
 #define EL_AUDIT_BIND "provider_bind"     /* the operator bound a scheme to a provider capsule */
 #define EL_AUDIT_UNBIND "provider_unbind" /* ... and removed that binding */
 #define EL_AUDIT_FORWARD "forward"        /* a provider_call was forwarded to a provider capsule */
+#define EL_AUDIT_ROUTE_ADD "route_add"       /* the operator routed a URL path prefix to a capsule (route.h) */
+#define EL_AUDIT_ROUTE_REMOVE "route_remove" /* ... and removed that route */
 
 typedef struct el_audit_record {
     int64_t seq;

@@ -72,9 +72,11 @@ typedef struct el_launch_spec {
     size_t n_env;
     const el_limits *limits;          /* narrows memory_mb, cpu_ms, wall_ms (0 = keep); NULL: none */
     /* how: the host's hooks (all optional) */
-    el_stdio stdio;                   /* EL_STDIO_CUSTOM: empty stdin, output to output() */
+    el_stdio stdio;                   /* EL_STDIO_CUSTOM: stdin input (empty without), output to output() */
     el_wasm_output_fn output;
     void *output_arg;
+    const unsigned char *input;       /* EL_STDIO_CUSTOM, wasm: all of stdin (an HTTP request's body) */
+    size_t input_len;
     el_wasm_gate_fn gate;             /* around each request the capsule makes */
     void *gate_arg;
     el_launch_lock_fn lock;           /* see el_launch_lock_fn; its argument is gate_arg */

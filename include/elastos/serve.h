@@ -29,13 +29,22 @@ typedef struct el_serve_options {
                                0 = 20000 */
     unsigned keep_exited;   /* exited instances kept for ps/logs; 0 = 256 */
     int ready_fd;           /* >= 0: "ready\n" is written there once the socket listens */
+    unsigned provider_calls; /* calls to provider capsules in flight per consumer address; 0 = 4 */
+    /* The HTTP front (docs/web.md), off when NULL: "PORT", "ADDR:PORT" or "[ADDR6]:PORT" (ADDR an
+     * IP address or localhost, never a wildcard; PORT 0: one the kernel picks). The daemon binds
+     * it and runs `gateway` (the elastos-gateway program) on it, restarted when it dies. */
+    const char *http;
+    const char *gateway;
+    char *http_bound; /* with http: receives the bound "ADDR:PORT" (EL_SERVE_HTTP_MAX bytes) before ready */
 } el_serve_options;
+
+#define EL_SERVE_HTTP_MAX 64
 
 /* Runs the daemon on rt until SIGTERM/SIGINT (read through a signalfd; SIGHUP is ignored). The
  * caller - the program's entry point - must first block SIGTERM, SIGINT and SIGHUP in every
  * thread (pthread_sigmask before starting threads, as cli/cmd_serve.c does) and ignore
  * SIGPIPE: libelastos changes no process-wide setting itself. EL_ERR_CONFIG when another
- * daemon holds this home. */
+ * daemon holds this home; EL_ERR_USAGE for a malformed o->http, EL_ERR_IO when it cannot be bound. */
 EL_EXTERN el_status el_serve(el_runtime *rt, const el_serve_options *o, el_error *err);
 
 /* The socket path for rt's home (cap >= 108). */

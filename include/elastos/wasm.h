@@ -28,7 +28,7 @@ struct el_channel;
 
 typedef enum el_stdio { EL_STDIO_INHERIT, EL_STDIO_TTY, EL_STDIO_NONE, EL_STDIO_CUSTOM } el_stdio;
 
-/* EL_STDIO_CUSTOM: stdin is empty and every write to stdout (fd 1) or stderr (fd 2) is passed
+/* EL_STDIO_CUSTOM: stdin is el_wasm_options.input (empty without) and every write to stdout (fd 1) or stderr (fd 2) is passed
  * to output(output_arg, fd, data, len), which returns len (or a negative errno). */
 typedef ptrdiff_t (*el_wasm_output_fn)(void *arg, int fd, const unsigned char *data, size_t len);
 
@@ -54,6 +54,8 @@ typedef struct el_wasm_options {
     size_t n_env;
     el_wasm_output_fn output;   /* with EL_STDIO_CUSTOM */
     void *output_arg;
+    const unsigned char *input; /* with EL_STDIO_CUSTOM: all of stdin (copied; an HTTP request's body) */
+    size_t input_len;
     el_wasm_gate_fn gate;       /* NULL: none */
     void *gate_arg;
     const volatile int *stop;   /* when it becomes nonzero, the capsule is stopped (137) */

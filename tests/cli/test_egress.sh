@@ -30,12 +30,13 @@ m = json.load(open(p))
 m["permissions"] = [{"resource": r % port if "%s" in r else r, "actions": a} for r, a in [
     ("http://127.0.0.1:%s/*", ["read", "write"]), ("http://[::1]:%s/*", ["read"]),
     ("http://[::ffff:127.0.0.1]:%s/*", ["read"]), ("http://localhost:%s/*", ["read"]),
+    ("http://rebind.test:%s/*", ["read"]),
     ("http://169.254.169.254:80/*", ["read"])] + [("http://%s:80/*" % h, ["read"]) for h in sys.argv[3].split()]]
 json.dump(m, open(p, "w"))
 PY
 "$E" pack "$D" --key "$B/keys/publisher.key" -o "$WORK/hg.capsule" >/dev/null 2>&1 || bad "pack http-get"
 GR=(--grant "$L/*:read,write" --grant "http://[::1]:$P/*:read" --grant "http://[::ffff:127.0.0.1]:$P/*:read"
-    --grant "http://localhost:$P/*:read" --grant "http://169.254.169.254:80/*:read")
+    --grant "http://localhost:$P/*:read" --grant "http://169.254.169.254:80/*:read" --grant "http://rebind.test:$P/*:read")
 for h in $RANGES; do GR+=(--grant "http://$h:80/*:read"); done
 hg() { "$E" run "$WORK/hg.capsule" "${GR[@]}" -- "$@" </dev/null; }
 denied_by_address() { # URL TOKEN-PATTERN: refused by the address check, and audited as such
@@ -78,8 +79,35 @@ denied_by_address "http://[::1]:$P/data" "http://[::1]:$P/*"
 denied_by_address "http://[::ffff:127.0.0.1]:$P/data" "http://[::ffff:127.0.0.1]:$P/*"
 denied_by_address "http://169.254.169.254/latest/meta-data/" "http://169.254.169.254:80/*"
 
+# ---- DNS rebinding: the connection goes to the address that was checked ------------------------
+# el-rebind.so answers rebind.test with 127.0.0.1 (allowed) on the first lookup and
+# 169.254.169.254 on every later one. The runtime looks the name up once, checks the answer and
+# pins libcurl to it: one lookup, and the request reaches the loopback server. (A second lookup
+# by libcurl would connect to the metadata address and fail.)
+RB=$B/bin/el-rebind.so
+check '[ -f "$RB" ]'
+expect 0 env LD_PRELOAD="$RB" REBIND_LOG="$WORK/rebind.log" \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+    "$E" run "$WORK/hg.capsule" "${GR[@]}" -- --token-for "http://rebind.test:$P/*" --timeout-ms 5000 \
+    "http://rebind.test:$P/data" </dev/null
+check '[ "$(wc -c <"$WORK/out")" = 4096 ]'
+check '[ "$(grep -c "^lookup" "$WORK/rebind.log")" = 1 ]'
+contains "$WORK/srv.log" "Host: rebind.test:$P"
+
 # ---- the token bounds the URL ------------------------------------------------------------------
 expect 1 hg --token-for "$L/data" "$L/echo"; contains "$WORK/out" "http-get: denied: token"
+
+# ---- %-encoded and dot paths: a token for /api/ never reaches /admin ----------------------------
+# The attack: %2e%2e or %2f that a server decodes into a step out of the token's prefix. The path
+# checked is libcurl's parse (dot segments removed, so /api/../admin is checked as /admin), and a
+# resource holds no '%' at all (the one resource rule, token.c), so each is refused before any
+# connection, and the server never sees /admin.
+expect 0 hg --token-for "$L/api/*" "$L/api/ok?q=a%2fb"; check '[ "$(cat "$WORK/out")" = ok ]'
+for u in "$L/api/%2e%2e/admin" "$L/api/%2E%2E/admin" "$L/api/..%2fadmin" "$L/api%2f..%2fadmin" \
+         "$L/api/%2e%2e%2fadmin" "$L/api/%252e%252e/admin" "$L/api/../admin" "$L/api/./../admin"; do
+    expect 1 hg --token-for "$L/api/*" "$u"; contains "$WORK/out" "http-get: "
+done
+check '! grep -qi "admin\|%2e" "$WORK/srv.log"'
 
 # ---- redirects: not followed unless asked, each hop re-checked ---------------------------------
 expect 0 hg -i "$L/redirect?to=http://169.254.169.254/latest"

@@ -540,6 +540,36 @@ static void h_deny_capability(RuntimeClient *c)
     CHECK(elastos_deny_capability(c, UINT64_MAX, E) == 0);
 }
 
+static void h_get_provider_call(RuntimeClient *c)
+{
+    ElastosProviderCall call;
+    CHECK(elastos_get_provider_call(c, &call) == 0);
+    CHECK(call.call_id == 7);
+    CHECK_STREQ(call.scheme, "elastos://kv/");
+    CHECK_STREQ(call.caller, "kv-cli@a7b3d8fd6543d43f");
+    CHECK_STREQ(call.caller_instance, "a353d75764540f19771ce05531e989ff");
+    CHECK_STREQ(call.resource, "elastos://kv/get");
+    CHECK_STREQ(call.action, "execute");
+    CHECK_STREQ(call.op, "get");
+    CHECK_STREQ(call.body_json, "{\"key\":\"caf\xc3\xa9\",\"n\":[1,-2.5e1,null]}");
+    elastos_provider_call_free(&call);
+}
+
+static void h_answer_provider_call(RuntimeClient *c)
+{
+    char result[256];
+    /* E written as JSON text: the SDK re-encodes it compactly */
+    snprintf(result, sizeof result, "{ \"value\" : \"%s\" , \"ok\" : true }",
+             "We\\\"ird\\\\name\\n\\t\\r\\b\\f\\u0001\\u001f\\u007f \xc3\xa9\xe6\x97\xa5\xe6\x9c\xac"
+             "\\ud83d\\ude00\\/");
+    CHECK(elastos_answer_provider_call(c, 7, result) == 0);
+}
+
+static void h_fail_provider_call(RuntimeClient *c)
+{
+    CHECK(elastos_fail_provider_call(c, UINT64_MAX, "not_found", E) == 0);
+}
+
 static void h_revoke_capability(RuntimeClient *c)
 {
     CHECK(elastos_revoke_capability(c, "tid-42") == 0);
@@ -603,6 +633,7 @@ static const struct {
     H(get_decision_request_unconstrained), H(grant_capability), H(deny_capability),
     H(revoke_capability), H(storage_read_denied), H(storage_write_limit),
     H(fetch_content_expired), H(revoke_capability_unknown), H(send_message_revoked),
+    H(get_provider_call), H(answer_provider_call), H(fail_provider_call),
 #undef H
 };
 #define N_HANDLERS (sizeof handlers / sizeof handlers[0])

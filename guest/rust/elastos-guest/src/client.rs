@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::json::Value;
 use crate::protocol::{
     self, Body, CapabilityConstraints, CapabilityToken, DecisionRequest, GrantScope, LaunchConfig,
+    ProviderRequest,
     Message, RuntimeInfo, RuntimeRequest, RuntimeResponse, MAX_MESSAGE,
 };
 
@@ -747,6 +748,35 @@ impl RuntimeClient {
     pub fn revoke_capability(&mut self, token_id: &str) -> Result<(), Error> {
         let req = RuntimeRequest::RevokeCapability {
             token_id: token_id.to_owned(),
+        };
+        expect_response!(self.call(&req)?, RuntimeResponse::Ok => ())
+    }
+
+    /// `get_provider_call` -> `provider_request` (provider capsules only): the call to serve.
+    /// After the previous call was answered it waits for the next one; `Err` with code
+    /// `not_found` ("no more calls") when there will be none: the provider then exits.
+    pub fn get_provider_call(&mut self) -> Result<ProviderRequest, Error> {
+        expect_response!(self.call(&RuntimeRequest::GetProviderCall)?,
+                         RuntimeResponse::ProviderRequest(p) => p)
+    }
+
+    /// `answer_provider_call` -> `ok`: `result` (any JSON value) is the consumer's
+    /// `provider_result`. Once per call.
+    pub fn answer_provider_call(&mut self, call_id: u64, result: &Value) -> Result<(), Error> {
+        let req = RuntimeRequest::AnswerProviderCall {
+            call_id,
+            result: result.clone(),
+        };
+        expect_response!(self.call(&req)?, RuntimeResponse::Ok => ())
+    }
+
+    /// `fail_provider_call` -> `ok`: the consumer gets an error with `code` (a protocol code)
+    /// and `provider: <message>`. Once per call.
+    pub fn fail_provider_call(&mut self, call_id: u64, code: &str, message: &str) -> Result<(), Error> {
+        let req = RuntimeRequest::FailProviderCall {
+            call_id,
+            code: code.to_owned(),
+            message: message.to_owned(),
         };
         expect_response!(self.call(&req)?, RuntimeResponse::Ok => ())
     }

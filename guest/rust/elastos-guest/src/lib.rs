@@ -66,7 +66,8 @@ pub use error::Error;
 pub use json::Value;
 pub use protocol::{
     CapabilityConstraints, CapabilityToken, DecisionRequest, GrantScope, LaunchConfig,
-    LaunchLimits, Message, RuntimeInfo, RuntimeRequest, RuntimeResponse, MAX_MESSAGE,
+    LaunchLimits, Message, ProviderRequest, RuntimeInfo, RuntimeRequest, RuntimeResponse,
+    MAX_MESSAGE,
 };
 
 /// The running capsule's identity, from the environment the runtime sets at launch.

@@ -291,6 +291,25 @@ pub enum RuntimeRequest {
         /// The token's id.
         token_id: String,
     },
+    /// `get_provider_call` -> `provider_request` (provider capsules only: the next call).
+    GetProviderCall,
+    /// `answer_provider_call` -> `ok` (provider capsules only).
+    AnswerProviderCall {
+        /// The call answered.
+        call_id: u64,
+        /// Any JSON value: the consumer's `provider_result`.
+        result: Value,
+    },
+    /// `fail_provider_call` -> `ok` (provider capsules only).
+    FailProviderCall {
+        /// The call failed.
+        call_id: u64,
+        /// A protocol error code (`bad_request`, `not_found`, `denied`, `limit`,
+        /// `unavailable`, `unsupported`, `internal`).
+        code: String,
+        /// The consumer reads `provider: <message>`.
+        message: String,
+    },
 }
 
 fn invalid(msg: &str) -> Error {
@@ -358,6 +377,9 @@ impl RuntimeRequest {
             GrantCapability { .. } => "grant_capability",
             DenyCapability { .. } => "deny_capability",
             RevokeCapability { .. } => "revoke_capability",
+            GetProviderCall => "get_provider_call",
+            AnswerProviderCall { .. } => "answer_provider_call",
+            FailProviderCall { .. } => "fail_provider_call",
         }
     }
 
@@ -377,6 +399,8 @@ impl RuntimeRequest {
             ListCapsules => "capsule_list",
             GetDecisionRequest => "decision_request",
             GrantCapability { .. } => "capability_granted",
+            GetProviderCall => "provider_request",
+            AnswerProviderCall { .. } | FailProviderCall { .. } => "ok",
             StorageWrite { .. }
             | StorageDelete { .. }
             | SendMessage { .. }
@@ -400,7 +424,7 @@ impl RuntimeRequest {
         let mut o = Obj::open(&mut out);
         o.str("type", self.type_name());
         match self {
-            Ping | GetRuntimeInfo | ListCapsules | GetDecisionRequest => {}
+            Ping | GetRuntimeInfo | ListCapsules | GetDecisionRequest | GetProviderCall => {}
             RequestCapability {
                 resource,
                 action,
@@ -490,6 +514,22 @@ impl RuntimeRequest {
                 o.str("reason", reason);
             }
             RevokeCapability { token_id } => o.str("token_id", token_id),
+            AnswerProviderCall { call_id, result } => {
+                if result.deeper_than(json::MAX_DEPTH - 2) {
+                    return Err(invalid("answer_provider_call result: nesting too deep"));
+                }
+                o.u64("call_id", *call_id);
+                json::write_value(o.key("result"), result);
+            }
+            FailProviderCall {
+                call_id,
+                code,
+                message,
+            } => {
+                o.u64("call_id", *call_id);
+                o.str("code", code);
+                o.str("message", message);
+            }
         }
         o.close();
         out.push('}');
@@ -650,6 +690,27 @@ pub struct DecisionRequest {
     pub constraints: CapabilityConstraints,
 }
 
+/// `provider_request`: the call a provider capsule is to serve (never the consumer's token).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderRequest {
+    /// The id to answer with `answer_provider_call` / `fail_provider_call`.
+    pub call_id: u64,
+    /// The bound scheme, `elastos://kv/`.
+    pub scheme: String,
+    /// The consumer's address, `NAME@PUBLISHER_ID` (set by the runtime).
+    pub caller: String,
+    /// The consumer's instance id.
+    pub caller_instance: String,
+    /// The uri the consumer's token was checked for.
+    pub resource: String,
+    /// The action (`execute`).
+    pub action: String,
+    /// The uri after the scheme (`get` in `elastos://kv/get`).
+    pub op: String,
+    /// The consumer's body.
+    pub body: Value,
+}
+
 /// A response from the runtime: one variant per response type, plus `Error`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RuntimeResponse {
@@ -696,6 +757,8 @@ pub enum RuntimeResponse {
     },
     /// `decision_request`
     DecisionRequest(DecisionRequest),
+    /// `provider_request`
+    ProviderRequest(ProviderRequest),
     /// `capability_granted`
     CapabilityGranted {
         /// The issued token's id.
@@ -729,6 +792,7 @@ impl RuntimeResponse {
             CapsuleLaunched { .. } => "capsule_launched",
             CapsuleList { .. } => "capsule_list",
             DecisionRequest(_) => "decision_request",
+            ProviderRequest(_) => "provider_request",
             CapabilityGranted { .. } => "capability_granted",
             Ok => "ok",
             Error { .. } => "error",
@@ -989,6 +1053,19 @@ pub(crate) fn decode_body(type_: &str, obj: &Obj2) -> Result<RuntimeResponse, Er
             }
             R::DecisionRequest(d)
         }
+        "provider_request" => R::ProviderRequest(ProviderRequest {
+            call_id: req_u64(obj, "call_id")?,
+            scheme: req_str(obj, "scheme")?,
+            caller: req_str(obj, "caller")?,
+            caller_instance: req_str(obj, "caller_instance")?,
+            resource: req_str(obj, "resource")?,
+            action: req_str(obj, "action")?,
+            op: req_str(obj, "op")?,
+            body: match obj.iter().find(|(k, _)| k == "body") {
+                Some((_, v)) => v.clone(),
+                None => return Err(missing("body")),
+            },
+        }),
         "capability_granted" => R::CapabilityGranted {
             token_id: req_str(obj, "token_id")?,
         },

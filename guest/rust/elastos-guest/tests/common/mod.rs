@@ -301,13 +301,33 @@ pub fn run_vector(name: &str, c: &mut RuntimeClient) -> bool {
             "revoked",
             "token tid-7 was revoked",
         ),
+        "get_provider_call" => {
+            let p = c.get_provider_call().unwrap();
+            assert_eq!(p.call_id, 7);
+            assert_eq!(p.scheme, "elastos://kv/");
+            assert_eq!(p.caller, "kv-cli@a7b3d8fd6543d43f");
+            assert_eq!(p.caller_instance, "a353d75764540f19771ce05531e989ff");
+            assert_eq!(p.resource, "elastos://kv/get");
+            assert_eq!(p.action, "execute");
+            assert_eq!(p.op, "get");
+            assert_eq!(p.body.to_json(), "{\"key\":\"caf\u{e9}\",\"n\":[1,-2.5e1,null]}");
+        }
+        "answer_provider_call" => {
+            let r = Value::parse(&format!(
+                "{{ \"value\" : {} , \"ok\" : true }}",
+                Value::from(E).to_json()
+            ))
+            .unwrap();
+            c.answer_provider_call(7, &r).unwrap()
+        }
+        "fail_provider_call" => c.fail_provider_call(u64::MAX, "not_found", E).unwrap(),
         _ => return false,
     }
     true
 }
 
 /// The number of vector names run_vector knows.
-pub const N_HANDLERS: usize = 38;
+pub const N_HANDLERS: usize = 41;
 
 /// Runs the whole vector session: `c` issues every request vector's call in file order while
 /// a runtime thread on `peer` checks each request line and answers with the vector's response.
