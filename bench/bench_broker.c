@@ -1,7 +1,8 @@
 /*
  * bench_broker.c - host-side cost of the runtime protocol, without wasm: el_broker_session_handle for
  * ping and for a token-checked 4 KiB storage_read (what an elastos.call costs inside the runtime).
- *   bench_broker ARTIFACT PUBKEYFILE   (the rtbench capsule and the key that signed it)
+ *   bench_broker ARTIFACT PUBKEYFILE [N]   (the rtbench capsule and the key that signed it; N
+ *   storage_reads, 50000 unless given, and 4N pings: a small N for callgrind)
  * Prints "broker_ping_ns N" and "broker_storage_read_4k_ns N".
  */
 #include <limits.h>
@@ -30,8 +31,8 @@ static char *call(el_session *s, unsigned long long *id, const char *inner, size
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: bench_broker ARTIFACT PUBKEYFILE\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: bench_broker ARTIFACT PUBKEYFILE [N]\n");
         return 64;
     }
     char home[] = "/tmp/elastos-bench-XXXXXX";
@@ -66,13 +67,12 @@ int main(int argc, char **argv)
         return 1;
     }
     free(r);
-    int n = 200000;
+    int m = argc == 4 && atoi(argv[3]) > 0 ? atoi(argv[3]) : 50000, n = 4 * m;
     double t0 = now_ns();
     for (int i = 0; i < n; i++)
         free(call(s, &id, "{\"type\":\"ping\"}", &len));
     double t1 = now_ns();
     snprintf(req, sizeof req, "{\"type\":\"storage_read\",\"token\":\"%s\",\"path\":\"localhost://storage/b.bin\"}", rtok);
-    int m = 50000;
     for (int i = 0; i < m; i++) {
         r = call(s, &id, req, &len);
         if (i == 0 && !strstr(r, "storage_data")) {

@@ -41,10 +41,15 @@ typedef enum el_req_type {
     EL_REQ_COUNT
 } el_req_type;
 
+/* Most fields any request type has. */
+#define EL_REQ_FIELDS 6
+
 typedef struct el_request {
     uint64_t id;
     el_req_type type;
-    json_t *body; /* the inner request object (owned; freed by el__request_free) */
+    json_t *body; /* el__request_parse: the inner request object (owned; freed by el__request_free) */
+    char *text;   /* el__request_fast: NULL (body NULL too); the string values, owned */
+    const char *str[EL_REQ_FIELDS]; /* el__request_fast: field i of the type's spec, in text, or NULL */
 } el_request;
 
 /* Parses one message. On failure returns EL_ERR_FORMAT, sets *id_out to the envelope's id when
@@ -52,10 +57,13 @@ typedef struct el_request {
 el_status el__request_parse(const void *buf, size_t len, el_request *req, uint64_t *id_out, el_error *err);
 void el__request_free(el_request *req);
 
-/* The hot path of field-less requests: true when buf is exactly the canonical encoding
- * {"id":N,"request":{"type":"T"}} of a type that needs no fields (what the SDKs send for ping).
- * Anything else returns false and goes through el__request_parse. */
-bool el__request_bare(const void *buf, size_t len, uint64_t *id, el_req_type *type);
+/* The hot path (ping, get_runtime_info, storage_*, fetch_content), without a jansson tree: true
+ * when buf is exactly the compact encoding the SDKs send, {"id":N,"request":{"type":"T",...}}
+ * with "type" first, no whitespace, and only string fields whose values are printable ASCII
+ * without escapes; *req is then what el__request_parse gives for buf (read it with el__req_str,
+ * release it with el__request_free). false for anything else, valid or not (and when out of
+ * memory): el__request_parse judges it, so every refusal and its message stays that parser's. */
+bool el__request_fast(const void *buf, size_t len, el_request *req);
 const char *el__req_type_name(el_req_type t);
 
 /* Field accessors for a parsed (hence validated) request; absent optional fields give NULL/0. */
@@ -64,6 +72,8 @@ uint64_t el__req_uint(const el_request *r, const char *field, uint64_t dflt);
 
 /* Encodes {"id":id,"response":resp}; takes ownership of resp. Returns malloc'd text. */
 char *el__response_encode(uint64_t id, json_t *resp, size_t *len);
+/* {"id":id,"response":{"type":type}} (type plain ASCII: "pong", "ok"), without a JSON tree. */
+char *el__response_type(uint64_t id, const char *type, size_t *len);
 /* An error response {"type":"error","code":code,"message":message}. */
 char *el__response_error(uint64_t id, const char *code, const char *message, size_t *len);
 

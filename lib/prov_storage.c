@@ -86,8 +86,10 @@ static el_status storage_call(el__pcall *c, char **resp, el_error *err)
             return el_error_set(err, EL_ERR_FORMAT, "content is not valid base64");
         st = el__storage_write(fd, rel, data, n, (uint64_t)c->m->limits.storage_mb << 20, err);
         free(data);
-        if (st == EL_OK)
-            r = el__response_obj("ok");
+        if (st == EL_OK) {
+            *resp = el__response_type(q->id, "ok", c->len); /* the write hot path: no JSON tree */
+            return EL_OK;
+        }
         break;
     }
     case EL_REQ_STORAGE_LIST: {

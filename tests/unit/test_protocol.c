@@ -1,6 +1,6 @@
 /*
  * test_protocol.c - the runtime side of the protocol (lib/protocol.c): strict request parsing,
- * the bare-request fast path, base64, response encoding, and the shared vectors that the guest
+ * the fast path for the hot requests (checked against the full parser), base64, response encoding, and the shared vectors that the guest
  * SDKs encode (tests/data/protocol-vectors.txt) - every request an SDK sends must parse here.
  */
 #include <stdio.h>
@@ -12,6 +12,40 @@
 
 #include <sodium.h>
 
+/* Both parsers on one message: when the fast path accepts it, the full parser must accept it
+ * too with the same id, type and fields (tests/fuzz/fuzz_request_fast.c does this on random
+ * input). Returns whether the fast path took it. */
+static bool both(const char *msg, size_t len)
+{
+    el_request f, q;
+    uint64_t id;
+    el_error err;
+    if (!el__request_fast(msg, len, &f))
+        return false;
+    CHECK(f.body == NULL);
+    bool ok = el__request_parse(msg, len, &q, &id, &err) == EL_OK;
+    CHECK(ok);
+    if (ok) {
+        CHECK(q.id == f.id && q.type == f.type);
+        const char *key;
+        json_t *v;
+        int n = 0, fn = 0;
+        json_object_foreach(q.body, key, v)
+        {
+            if (strcmp(key, "type") != 0) {
+                CHECK_STREQ(el__req_str(&f, key), json_string_value(v));
+                n++;
+            }
+        }
+        for (int i = 0; i < EL_REQ_FIELDS; i++)
+            fn += f.str[i] != NULL;
+        CHECK(n == fn);
+        el__request_free(&q);
+    }
+    el__request_free(&f);
+    return true;
+}
+
 static void test_vectors(void)
 {
     FILE *f = fopen(ELASTOS_TEST_DATA "/protocol-vectors.txt", "r");
@@ -21,7 +55,7 @@ static void test_vectors(void)
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    int requests = 0, parsed = 0, responses = 0, encoded_same = 0;
+    int requests = 0, parsed = 0, responses = 0, encoded_same = 0, fast = 0;
     while ((n = getline(&line, &cap, f)) > 0) {
         if (line[n - 1] == '\n')
             line[--n] = 0;
@@ -32,6 +66,7 @@ static void test_vectors(void)
         const char *json = line + off;
         if (!strcmp(kind, "request")) {
             requests++;
+            fast += both(json, strlen(json));
             el_request q;
             uint64_t id;
             el_error err;
@@ -58,6 +93,9 @@ static void test_vectors(void)
     fclose(f);
     CHECK(requests >= 19);
     CHECK(parsed == requests);
+    /* What the SDKs send for ping, get_runtime_info, storage_* and fetch_content with plain
+     * strings takes the fast path (the vectors with escapes, UTF-8 or DEL do not). */
+    CHECK(fast >= 6);
     CHECK(responses >= 19);
     CHECK(encoded_same == responses);
 }
@@ -69,6 +107,7 @@ static void bad(const char *msg, const char *want)
     el_error err = {0};
     el_status s = el__request_parse(msg, strlen(msg), &q, &id, &err);
     CHECK(s == EL_ERR_FORMAT);
+    CHECK(!both(msg, strlen(msg))); /* a refusal is always the full parser's */
     if (s != EL_ERR_FORMAT || !strstr(err.msg, want))
         fprintf(stderr, "  for %s: got \"%s\", wanted \"%s\"\n", msg, err.msg, want);
     CHECK(strstr(err.msg, want) != NULL);
@@ -120,20 +159,52 @@ static void test_strict(void)
     CHECK(el__request_parse(idonly, strlen(idonly), &q, &id, &err) == EL_ERR_FORMAT && id == 9);
 }
 
-static void test_bare(void)
+static void test_fast(void)
 {
-    uint64_t id;
-    el_req_type t;
+    el_request q;
     const char *yes = "{\"id\":17,\"request\":{\"type\":\"ping\"}}";
-    CHECK(el__request_bare(yes, strlen(yes), &id, &t) && id == 17 && t == EL_REQ_PING);
-    const char *info = "{\"id\":1,\"request\":{\"type\":\"get_runtime_info\"}}";
-    CHECK(el__request_bare(info, strlen(info), &id, &t) && t == EL_REQ_GET_RUNTIME_INFO);
+    CHECK(el__request_fast(yes, strlen(yes), &q) && q.id == 17 && q.type == EL_REQ_PING && !q.text);
+    el__request_free(&q);
+    const char *rd = "{\"id\":5,\"request\":{\"type\":\"storage_read\",\"path\":\"localhost://storage/a b\",\"token\":\"T.k-_\"}}";
+    CHECK(both(rd, strlen(rd)));
+    CHECK(el__request_fast(rd, strlen(rd), &q) && q.type == EL_REQ_STORAGE_READ);
+    CHECK_STREQ(el__req_str(&q, "path"), "localhost://storage/a b");
+    CHECK_STREQ(el__req_str(&q, "token"), "T.k-_");
+    CHECK(el__req_str(&q, "content") == NULL);
+    el__request_free(&q);
+    /* A long plain value crosses the 8-byte scan; a bad byte at each offset sends it to the full
+     * parser. */
+    char big[600];
+    for (int at = -1; at < 40; at++) {
+        int n = snprintf(big, sizeof big, "{\"id\":2,\"request\":{\"type\":\"storage_write\",\"token\":\"t\",\"path\":\"p\",\"content\":\"");
+        int start = n;
+        for (int i = 0; i < 40; i++)
+            big[n++] = 'A';
+        n += snprintf(big + n, sizeof big - (size_t)n, "\"}}");
+        if (at < 0) {
+            CHECK(both(big, (size_t)n));
+            continue;
+        }
+        const char badc[] = {'\\', 0x1f, 0x7f, (char)0xc3, '\t'};
+        for (size_t b = 0; b < sizeof badc; b++) {
+            char save = big[start + at];
+            big[start + at] = badc[b];
+            CHECK(!el__request_fast(big, (size_t)n, &q));
+            big[start + at] = save;
+        }
+    }
     const char *no[] = {"{\"id\":017,\"request\":{\"type\":\"ping\"}}", "{\"id\":1,\"request\":{\"type\":\"ping\"}} ",
                         "{\"id\":1, \"request\":{\"type\":\"ping\"}}", "{\"id\":1,\"request\":{\"type\":\"pong\"}}",
                         "{\"id\":1,\"request\":{\"type\":\"storage_read\"}}", "{\"id\":,\"request\":{\"type\":\"ping\"}}",
-                        "{\"id\":1,\"request\":{\"type\":\"ping\",\"x\":1}}", "{\"id\":99999999999999999999,\"request\":{\"type\":\"ping\"}}"};
+                        "{\"id\":1,\"request\":{\"type\":\"ping\",\"x\":1}}", "{\"id\":99999999999999999999,\"request\":{\"type\":\"ping\"}}",
+                        "{\"id\":1,\"request\":{\"type\":\"storage_read\",\"token\":\"t\",\"token\":\"t\",\"path\":\"p\"}}",
+                        "{\"id\":1,\"request\":{\"type\":\"storage_read\",\"token\":\"t\",\"path\":\"p\",\"type\":\"ping\"}}",
+                        "{\"id\":1,\"request\":{\"token\":\"t\",\"type\":\"storage_read\",\"path\":\"p\"}}",
+                        "{\"id\":1,\"request\":{\"type\":\"send_message\",\"token\":\"t\",\"to\":\"a\",\"payload\":\"p\"}}",
+                        "{\"id\":1,\"request\":{\"type\":\"storage_read\",\"token\":\"t\",\"path\":\"p\"}}}",
+                        "{\"id\":1,\"request\":{\"type\":\"storage_read\",\"token\":\"t\",\"path\":\"p"};
     for (size_t i = 0; i < sizeof no / sizeof *no; i++)
-        CHECK(!el__request_bare(no[i], strlen(no[i]), &id, &t));
+        CHECK(!el__request_fast(no[i], strlen(no[i]), &q));
 }
 
 static void test_base64(void)
@@ -226,7 +297,7 @@ int main(void)
     test_vectors();
     test_strict();
     test_depth();
-    test_bare();
+    test_fast();
     test_base64();
     return TEST_DONE();
 }

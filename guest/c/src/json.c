@@ -679,6 +679,17 @@ static void put_string(eg_jw *w, const char *s, size_t n)
     static const char hex[] = "0123456789abcdef";
     if (w->err)
         return;
+    size_t plain = 0; /* printable ASCII without '"' or '\\' is written as it is (and is UTF-8) */
+    while (plain < n && (unsigned char)s[plain] >= 0x20 && (unsigned char)s[plain] < 0x7f && s[plain] != '"' &&
+           s[plain] != '\\')
+        plain++;
+    if (plain == n && !reserve(w, n + 2)) { /* keys, types, tokens, paths: one copy */
+        w->buf[w->len] = '"';
+        memcpy(w->buf + w->len + 1, s, n);
+        w->buf[w->len + n + 1] = '"';
+        w->len += n + 2;
+        return;
+    }
     if (eg_utf8_check(s, n)) {
         w->err = EG_JW_UTF8;
         return;
