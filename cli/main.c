@@ -435,6 +435,7 @@ static int print_man(void)
     printf(".SH OPTIONS\n.TP\n.BR \\-q \", \" \\-\\-quiet\nonly errors, warnings and what the command prints as its result"
            " (no notes, no progress lines).\n.TP\n.BR \\-v \", \" \\-\\-verbose\nalso what was resolved, opened and decided"
            " on the way.\nBoth may go before or after the command (not after \\-\\-).\n.SH COMMANDS\n");
+    printf(".ad l\n"); /* usage lines as written: a justified line would stretch their spaces */
     for (size_t i = 0; i < N_COMMANDS; i++) {
         printf(".TP\n.B elastos ");
         roff_text(commands[i].usage);
@@ -442,6 +443,7 @@ static int print_man(void)
         roff_text(commands[i].help);
         printf("\n");
     }
+    printf(".ad b\n");
     printf(".SH EXIT STATUS\n0 success (or the capsule's own status), 64 usage, 65 malformed, 66 not found,\n"
            "77 refused by signature or trust, 78 configuration, 134 the capsule crashed, 137 killed by a\n"
            "resource limit.\n");
