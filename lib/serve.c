@@ -1060,8 +1060,19 @@ static void kept_unqueue(kept *k, pcall *pc)
         }
 }
 
-/* The record for f's scheme, made on first use; a new CID bound to it (an upgrade, a rebind)
- * stops the instance of the old one (mu held). NULL: out of memory. */
+/* Whether a kept record's grants (a json array of strings) are exactly g[0..n), in order. */
+static bool same_grants(const json_t *have, const char *const *g, size_t n)
+{
+    if (json_array_size(have) != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(json_string_value(json_array_get(have, i)), g[i]))
+            return false;
+    return true;
+}
+
+/* The record for f's scheme, made on first use; a new CID, target or set of grants bound to it
+ * (an upgrade, a rebind) stops the instance of the old one (mu held). NULL: out of memory. */
 static kept *kept_of(serve *sv, const el__fwd *f)
 {
     kept *k = sv->kepts;
@@ -1077,7 +1088,8 @@ static kept *kept_of(serve *sv, const el__fwd *f)
         k->next = sv->kepts;
         sv->kepts = k;
     }
-    if (strcmp(k->cid, f->cid) || strcmp(k->target, f->target ? f->target : "")) {
+    if (strcmp(k->cid, f->cid) || strcmp(k->target, f->target ? f->target : "") ||
+        !same_grants(k->grants, f->grants, f->n_grants)) {
         if (k->in)
             k->in->stop = 1;
         snprintf(k->cid, sizeof k->cid, "%s", f->cid);
@@ -1342,7 +1354,11 @@ static void kept_check(serve *sv)
         el_provider_binding b;
         el_error e;
         el_status st = el__provider_bound(sv->rt, k->scheme, &b, &e);
-        bool gone = st == EL_ERR_NOTFOUND || (st == EL_OK && strcmp(b.target, k->target));
+        pthread_mutex_lock(&sv->mu);
+        bool gone = st == EL_ERR_NOTFOUND ||
+                    (st == EL_OK && (strcmp(b.target, k->target) ||
+                                     !same_grants(k->grants, (const char *const *)b.grants, b.n_grants)));
+        pthread_mutex_unlock(&sv->mu);
         if (st == EL_OK)
             el__provider_binding_clear(&b);
         if (!gone)

@@ -100,6 +100,16 @@ check 'grep -q "kill capsule=provslow resource=- action=- reason=\"provider of e
 # Stopped and restarted: the next call is served by a new instance.
 dcall get k; check '[ "$(cat "$WORK/out")" = from-provtest ]'
 
+# ---- a rebind to the same capsule with fewer grants: the kept instance does not keep the old ones
+# (the rebind lands between two calls; the next call runs under the new grants only).
+"$E" provider remove elastos://kv/ >/dev/null && "$E" provider add elastos://kv/ kv --grant "$G" >/dev/null || bad "bind kv"
+dcall put r1 1; contains "$WORK/out" ok
+K1=$(running kv)
+check '[ -n "$K1" ]'
+"$E" provider remove elastos://kv/ >/dev/null && "$E" provider add elastos://kv/ kv --grant 'localhost://storage/*:read' >/dev/null || bad "rebind kv read-only"
+dcall put r2 2; check '! grep -qx ok "$WORK/out"'; contains "$WORK/out" "kv-cli: "
+check '[ -n "$(running kv)" ] && [ "$(running kv)" != "$K1" ]'
+
 stop_daemon
 check '[ "$DRC" = 0 ]'
 finish
