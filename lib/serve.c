@@ -1717,6 +1717,13 @@ static json_t *op_http(serve *sv, json_t *req)
     }
     if (st == EL_OK)
         st = art_get(sv, file, &ls.ca, &err);
+    /* route add checked the type once; NAME@RANGE may since resolve to a newer, other capsule */
+    el_capsule_type type = st == EL_OK ? el_artifact_manifest(ls.ca->art)->type : EL_TYPE_WASM;
+    if (type != EL_TYPE_WASM) {
+        art_release(sv, ls.ca);
+        st = el_error_set(&err, EL_ERR_USAGE, "the route's target now resolves to a %s capsule, not wasm",
+                          el_manifest_type_name(type));
+    }
     inst *in = NULL;
     char id[EL_CAPSULE_ID_LEN + 1] = "";
     if (st == EL_OK) {
@@ -2313,11 +2320,12 @@ static void gw_stop(serve *sv)
     if (sv->gw_pid > 0) {
         kill(sv->gw_pid, SIGTERM);
         int ws;
-        for (int i = 0; i < 200 && waitpid(sv->gw_pid, &ws, WNOHANG) == 0; i++) {
+        pid_t r = 0;
+        for (int i = 0; i < 200 && (r = waitpid(sv->gw_pid, &ws, WNOHANG)) == 0; i++) {
             struct timespec t = {0, 10000000L};
             nanosleep(&t, NULL);
         }
-        if (kill(sv->gw_pid, SIGKILL) == 0)
+        if (r == 0 && kill(sv->gw_pid, SIGKILL) == 0) /* not reaped: its pid is still ours to kill */
             waitpid(sv->gw_pid, &ws, 0);
         sv->gw_pid = 0;
     }
