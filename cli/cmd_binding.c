@@ -53,7 +53,7 @@ static int binding_add(const cli_binding_kind *k, int argc, char **argv)
     for (int i = 4; i < argc; i++) {
         if (strcmp(argv[i], "--grant") || i + 1 >= argc)
             return cli_usage(k->cmd, "add: unexpected argument \"%s\" (only --grant RESOURCE:ACTION)", argv[i]);
-        if (n == k->grants_max || n == CLI_BINDING_GRANTS_MAX)
+        if (n == k->grants_max) /* <= CLI_BINDING_GRANTS_MAX: asserted by each kind */
             return cli_usage(k->cmd, "add: at most %zu --grant", k->grants_max);
         grants[n++] = argv[++i];
     }

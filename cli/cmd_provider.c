@@ -23,6 +23,8 @@ static el_status list_rows(el_runtime *rt, json_t *arr, el_error *err)
     return EL_OK;
 }
 
+_Static_assert(EL_PROVIDER_GRANTS_MAX <= CLI_BINDING_GRANTS_MAX, "cmd_binding.c's grant array holds them");
+
 static const cli_binding_kind kind = {
     .cmd = "provider", .what = "SCHEME", .removed = "unbound", .grants_max = EL_PROVIDER_GRANTS_MAX,
     .add = el_provider_add, .remove = el_provider_remove, .list = list_rows,

@@ -22,6 +22,8 @@ static el_status list_rows(el_runtime *rt, json_t *arr, el_error *err)
     return EL_OK;
 }
 
+_Static_assert(EL_ROUTE_GRANTS_MAX <= CLI_BINDING_GRANTS_MAX, "cmd_binding.c's grant array holds them");
+
 static const cli_binding_kind kind = {
     .cmd = "route", .what = "PREFIX", .removed = "removed", .grants_max = EL_ROUTE_GRANTS_MAX,
     .add = el_route_add, .remove = el_route_remove, .list = list_rows,

@@ -128,6 +128,9 @@ el_status el__provider_audit_binding(el_runtime *rt, const char *decision, const
  * store, or the highest installed, trusted NAME@RANGE; cid receives its CID. */
 el_status el__provider_target_open(el_runtime *rt, const char *target, struct el_artifact **out, char cid[EL_CID_MAX],
                                    el_error *err);
+/* route.c: whether art may serve a route (a wasm capsule): the one rule for `route add` and for
+ * each request of the HTTP front (a route by name may since resolve to another capsule). */
+bool el__route_runnable(const struct el_artifact *art);
 /* provider.c: opens (verifies) what target names for scheme: installed, trusted, wasm and
  * declaring scheme in its provides; cid receives its CID. */
 el_status el__provider_open(el_runtime *rt, const char *scheme, const char *target, struct el_artifact **out,

@@ -68,6 +68,11 @@ static el_status finish(sqlite3_stmt *q, el_error *err)
     return st;
 }
 
+bool el__route_runnable(const el_artifact *art)
+{
+    return el_artifact_manifest(art)->type == EL_TYPE_WASM;
+}
+
 el_status el_route_add(el_runtime *rt, const char *prefix, const char *target, const char *const *grants, size_t n_grants,
                        el_error *err)
 {
@@ -85,7 +90,7 @@ el_status el_route_add(el_runtime *rt, const char *prefix, const char *target, c
     char cid[EL_CID_MAX];
     if (st == EL_OK)
         st = el__provider_target_open(rt, target, &art, cid, err);
-    if (st == EL_OK && el_artifact_manifest(art)->type != EL_TYPE_WASM)
+    if (st == EL_OK && !el__route_runnable(art))
         st = el_error_set(err, EL_ERR_USAGE, "%s is a %s capsule: a route runs a wasm capsule", target,
                           el_manifest_type_name(el_artifact_manifest(art)->type));
     el_artifact_close(art);

@@ -189,6 +189,21 @@ static int64_t mono_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* The monotonic time ms from now, as an absolute deadline for pthread_cond_timedwait (every
+ * condition variable here is initialised on CLOCK_MONOTONIC). */
+static struct timespec mono_deadline(int64_t ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
 el_status el_serve_socket_path(el_runtime *rt, char *out, size_t cap, el_error *err)
 {
     size_t max = sizeof(((struct sockaddr_un *)0)->sun_path);
@@ -506,9 +521,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&sv->mu);
         if (!sv->stopping && sv->idle_workers < IDLE_WORKERS_MAX) {
             sv->idle_workers++;
-            struct timespec until;
-            clock_gettime(CLOCK_MONOTONIC, &until);
-            until.tv_sec += IDLE_WORKER_SECS;
+            struct timespec until = mono_deadline(IDLE_WORKER_SECS * 1000);
             int rc = 0;
             while (!sv->work_q && !sv->stopping && rc != ETIMEDOUT)
                 rc = pthread_cond_timedwait(&sv->work_cv, &sv->mu, &until);
@@ -1020,14 +1033,7 @@ struct kept {
 /* Waits on cv for at most ms (a monotonic clock). */
 static void cv_wait_ms(pthread_cond_t *cv, pthread_mutex_t *m, int64_t ms)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
+    struct timespec t = mono_deadline(ms);
     pthread_cond_timedwait(cv, m, &t);
 }
 
@@ -1483,14 +1489,7 @@ static void forget_inst(serve *sv, inst *in)
  * false when the grace period ended first. */
 static bool wait_stopped(serve *sv, const char *id)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += STOP_GRACE_MS / 1000;
-    until.tv_nsec += (STOP_GRACE_MS % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = mono_deadline(STOP_GRACE_MS);
     for (;;) {
         inst *in = id ? find_inst(sv, id) : NULL;
         if (id ? !in || in->state != ST_RUNNING : sv->running == 0)
@@ -1717,12 +1716,11 @@ static json_t *op_http(serve *sv, json_t *req)
     }
     if (st == EL_OK)
         st = art_get(sv, file, &ls.ca, &err);
-    /* route add checked the type once; NAME@RANGE may since resolve to a newer, other capsule */
-    el_capsule_type type = st == EL_OK ? el_artifact_manifest(ls.ca->art)->type : EL_TYPE_WASM;
-    if (type != EL_TYPE_WASM) {
-        art_release(sv, ls.ca);
+    /* route add checked this once; NAME@RANGE may since resolve to a newer, other capsule */
+    if (st == EL_OK && !el__route_runnable(ls.ca->art)) {
         st = el_error_set(&err, EL_ERR_USAGE, "the route's target now resolves to a %s capsule, not wasm",
-                          el_manifest_type_name(type));
+                          el_manifest_type_name(el_artifact_manifest(ls.ca->art)->type));
+        art_release(sv, ls.ca);
     }
     inst *in = NULL;
     char id[EL_CAPSULE_ID_LEN + 1] = "";
@@ -2452,9 +2450,7 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
         return el_error_set(err, EL_ERR_LIMIT, "%u capsule%s did not stop within %d s: exiting without them", stuck,
                             stuck == 1 ? "" : "s", STOP_GRACE_MS / 1000);
     }
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += 2;
+    struct timespec until = mono_deadline(2000);
     while (sv->conns > 0 && pthread_cond_timedwait(&sv->cv, &sv->mu, &until) == 0)
         ;
     int conns = sv->conns;
