@@ -369,6 +369,26 @@ static bool host_ok(const char *host)
     return host && (!strcasecmp(host, g_host) || (g_host_alt[0] && !strcasecmp(host, g_host_alt)));
 }
 
+/* MHD header iterator: counts the Host fields (cls: unsigned *). */
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (key && !strcasecmp(key, MHD_HTTP_HEADER_HOST))
+        ++*(unsigned *)cls;
+    return MHD_YES;
+}
+
+/* Whether the request carries exactly one Host field. RFC 9112 3.2: a request with more than one
+ * is answered 400; routing on the first alone would let a second one reach a capsule that reads
+ * HTTP_HOST, or a proxy in front that picks the other one. */
+static bool host_single(struct MHD_Connection *c)
+{
+    unsigned n = 0;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_host, &n);
+    return n == 1;
+}
+
 /* The capsule's answer as the client's response (502 when it is not a good CGI response). */
 static enum MHD_Result send_cgi(struct MHD_Connection *c, const char *path, const unsigned char *out, size_t len)
 {
@@ -464,6 +484,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (!r->seen) {
         r->seen = true;
         track_busy(c, true);
+        if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST) && !host_single(c))
+            return send_text(c, MHD_HTTP_BAD_REQUEST, "400 bad request: more than one Host\n");
         if (!host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)))
             return send_text(c, MHD_HTTP_MISDIRECTED_REQUEST, "421 misdirected request: wrong Host\n");
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);

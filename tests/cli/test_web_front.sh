@@ -101,6 +101,11 @@ check '[ "$(code /app/hello -H "Host: 127.0.0.1:1")" = 421 ]'
 check '[ "$(code /app/hello -H "Host: localhost:${HOSTPORT##*:}")" = 200 ]'
 raw 'b"GET /app/hello HTTP/1.0\r\n\r\n"' >"$WORK/r"
 check 'head -1 "$WORK/r" | grep -q "^HTTP/1.1 421"'
+# Two Host fields: 400 whichever comes first (routing on the first let the second through).
+raw "b\"GET /app/hello HTTP/1.1\\r\\nHost: $HOSTPORT\\r\\nHost: evil.example\\r\\nConnection: close\\r\\n\\r\\n\"" >"$WORK/r"
+check 'head -1 "$WORK/r" | grep -q "^HTTP/1.1 400"'
+raw "b\"GET /app/hello HTTP/1.1\\r\\nHost: $HOSTPORT\\r\\nHost: $HOSTPORT\\r\\nConnection: close\\r\\n\\r\\n\"" >"$WORK/r"
+check 'head -1 "$WORK/r" | grep -q "^HTTP/1.1 400"'
 # The client's CRLF tricks: a bare CR in a header value, a folded line, no request of its own.
 raw "b\"GET /app/env HTTP/1.1\\r\\nHost: $HOSTPORT\\r\\nX-A: a\\rX-B: b\\r\\nConnection: close\\r\\n\\r\\n\"" >"$WORK/r"
 check 'head -1 "$WORK/r" | grep -q "^HTTP/1.1 400"'
