@@ -389,6 +389,24 @@ static bool host_single(struct MHD_Connection *c)
     return n == 1;
 }
 
+/* Whether a request that may change state (any method but GET and HEAD) comes from a page of this
+ * front itself, so another site open in the operator's browser cannot POST to a routed capsule
+ * (CSRF). A browser says where a request comes from in Sec-Fetch-Site and in Origin; a request
+ * naming another site in either is refused. Clients that send neither (curl, scripts) pass: they
+ * hold no browser cookie or session a third party could ride on. host: the checked Host. */
+static bool same_origin(struct MHD_Connection *c, const char *method, const char *host)
+{
+    if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
+        return true;
+    const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    if (site && strcasecmp(site, "same-origin") && strcasecmp(site, "none"))
+        return false;
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (!origin)
+        return true;
+    return !strncmp(origin, "http://", 7) && !strcasecmp(origin + 7, host);
+}
+
 /* The capsule's answer as the client's response (502 when it is not a good CGI response). */
 static enum MHD_Result send_cgi(struct MHD_Connection *c, const char *path, const unsigned char *out, size_t len)
 {
@@ -488,6 +506,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return send_text(c, MHD_HTTP_BAD_REQUEST, "400 bad request: more than one Host\n");
         if (!host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)))
             return send_text(c, MHD_HTTP_MISDIRECTED_REQUEST, "421 misdirected request: wrong Host\n");
+        if (!same_origin(c, method, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)))
+            return send_text(c, MHD_HTTP_FORBIDDEN, "403 forbidden: cross-site request\n");
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > BODY_MAX)
             return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "413 request body too large\n");

@@ -56,6 +56,15 @@ check '! grep -qE "^(HOME|PATH|ELASTOS_HOME|USER)=" "$WORK/body"' # nothing of t
 check 'grep -qx REQUEST_METHOD=GET "$WORK/body"'
 check '[ "$(grep -c ^ELASTOS_CAPSULE_ID= "$WORK/env1")" = 1 ]'
 check '[ "$(grep ^ELASTOS_CAPSULE_ID= "$WORK/env1")" != "$(grep ^ELASTOS_CAPSULE_ID= "$WORK/body")" ]'
+# Cross-site requests that may change state are 403 (CSRF from another page in the browser);
+# the same from this front's own origin, a plain GET from anywhere, or a client naming no site pass.
+check '[ "$(code /app/echo -X POST --data-binary x -H "Origin: http://evil.example")" = 403 ]'
+check '[ "$(code /app/echo -X POST --data-binary x -H "Origin: null")" = 403 ]'
+check '[ "$(code /app/echo -X POST --data-binary x -H "Sec-Fetch-Site: cross-site")" = 403 ]'
+check '[ "$(code /app/echo -X POST --data-binary x -H "Sec-Fetch-Site: same-site")" = 403 ]'
+check '[ "$(code /app/echo -X PUT --data-binary x -H "Origin: http://127.0.0.1:1")" = 403 ]'
+check '[ "$(code /app/echo -X POST --data-binary x -H "Origin: http://$HOSTPORT" -H "Sec-Fetch-Site: same-origin")" = 200 ]'
+check '[ "$(code /app/hello -H "Origin: http://evil.example" -H "Sec-Fetch-Site: cross-site")" = 200 ]'
 
 # The body on stdin, byte for byte.
 head -c 300000 /dev/urandom >"$WORK/blob"
