@@ -285,6 +285,13 @@ int cli_open_runtime(el_runtime **rt)
     if (el_runtime_open(NULL, rt, &err) != EL_OK)
         return cli_fail(&err);
     el_runtime_set_log(*rt, log_sink, NULL);
+    /* Cold compiles exec this binary (elastos __compile): never Wasmtime in a bare fork. */
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        el_wasm_set_compiler(*rt, exe);
+    }
     cli_verbose("home %s", el_runtime_home(*rt));
     return 0;
 }
@@ -474,6 +481,8 @@ int main(int argc, char **argv)
     /* A closed pipe or socket (a daemon that refused us, `elastos ps | head`) is an error to
      * report, not a reason to die silently. */
     signal(SIGPIPE, SIG_IGN);
+    if (argc == 3 && !strcmp(argv[1], "__compile"))
+        return el_wasm_compile_main(argc, argv); /* internal: wasm.c's compile process */
     argc = take_verbosity(argc, argv);
     if (argc < 2) {
         usage(stderr);

@@ -49,6 +49,7 @@ struct el_runtime {
     char config_dir[4096];            /* operator config files: home/config, or XDG (runtime.c) */
     char cache_dir[4096];             /* caches (compiled code, vm probes): home/cache, or XDG */
     struct wasm_engine_t *engine;     /* created on first wasm launch (wasm.c) */
+    char compiler_exe[4096];          /* el_wasm_set_compiler's program, "" = compile in the fork */
     struct sqlite3 *db;               /* state.db, opened on first use (state.c) */
     struct el_token_cache *tokens;    /* token.c's verified-signature cache and key */
     struct el_audit_buf *audit;       /* audit.c's queue of deferred records */

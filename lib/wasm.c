@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -399,11 +400,13 @@ static void cache_store(el_runtime *rt, const char *path, const uint8_t *ser, si
  * (or pass) with the machine's speed, and never cache the code it could not finish. */
 #define COMPILE_POLL_MS 50
 
-static void compile_child(int wfd, const uint8_t *wasm, size_t len, uint64_t cpu_ns)
+/* Resets the signal state a compile process inherited (mask, SIGPROF's handler) and arms its CPU
+ * budget; async-signal-safe, so the forked child may call it before exec. */
+static void compile_signals(uint64_t cpu_ns)
 {
     sigset_t none;
     sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL); /* the child's own state (it is single-threaded) */
+    sigprocmask(SIG_SETMASK, &none, NULL);
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     sigaction(SIGPROF, &dfl, NULL); /* its default action ends the process */
     struct itimerval it = {.it_value = {.tv_sec = (time_t)(cpu_ns / 1000000000ULL),
@@ -411,26 +414,73 @@ static void compile_child(int wfd, const uint8_t *wasm, size_t len, uint64_t cpu
     if (!it.it_value.tv_sec && !it.it_value.tv_usec)
         it.it_value.tv_usec = 1;
     setitimer(ITIMER_PROF, &it, NULL);
+}
+
+/* Compiles wasm in its own engine (engine_settings: the code loads in the caller's) and writes
+ * the tag and serialized code or message to wfd; the process's exit status (0 when written). */
+static int compile_to_fd(int wfd, const uint8_t *wasm, size_t len)
+{
     wasm_config_t *cfg = wasm_config_new();
     if (!cfg)
-        _exit(1);
+        return 1;
     engine_settings(cfg);
     wasm_engine_t *eng = wasm_engine_new_with_config(cfg);
+    if (!eng)
+        return 1;
     wasmtime_module_t *m = NULL;
-    wasmtime_error_t *we = eng ? wasmtime_module_new(eng, wasm, len, &m) : NULL;
+    wasmtime_error_t *we = wasmtime_module_new(eng, wasm, len, &m);
     wasm_byte_vec_t out = {0};
     char tag = 'O';
-    if (!eng)
-        _exit(1);
     if (we) {
         tag = 'E';
         wasmtime_error_message(we, &out);
     } else if ((we = wasmtime_module_serialize(m, &out)) != NULL) {
-        _exit(1);
+        return 1;
     }
     if (!el__write_all(wfd, &tag, 1) || !el__write_all(wfd, out.data, out.size))
-        _exit(1);
-    _exit(0);
+        return 1;
+    return 0;
+}
+
+bool el_wasm_set_compiler(el_runtime *rt, const char *exe)
+{
+    if (!exe) {
+        rt->compiler_exe[0] = 0;
+        return true;
+    }
+    if (strlen(exe) >= sizeof rt->compiler_exe)
+        return false;
+    strcpy(rt->compiler_exe, exe);
+    return true;
+}
+
+int el_wasm_compile_main(int argc, char **argv)
+{
+    if (argc != 3 || strcmp(argv[1], "__compile") != 0)
+        return 2;
+    char *end;
+    errno = 0;
+    unsigned long long cpu_ns = strtoull(argv[2], &end, 10);
+    if (errno || *end || end == argv[2])
+        return 2;
+    compile_signals(cpu_ns);
+    uint8_t *wasm = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (!EL__GROW(wasm, cap, len + 65536, 1 << 20, CACHE_MAX_BYTES))
+            return 1;
+        ssize_t r = read(0, wasm + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return 1;
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    int rc = compile_to_fd(1, wasm, len);
+    free(wasm);
+    return rc;
 }
 
 /* Reads the child's output until EOF, the deadline or a stop; false when cut short. */
@@ -458,7 +508,7 @@ static bool compile_read(int rfd, deadline *d, uint8_t **buf, size_t *len)
 /* Compiles f within what is left of d's limits; on success *ser is the serialized code (the
  * caller frees it). EL_ERR_LIMIT (d->fired set) when a limit ended it, EL_ERR_FORMAT when the
  * module is invalid. */
-static el_status compile_bounded(const el_artifact_file *f, deadline *d, uint8_t **ser, size_t *ser_len, el_error *err)
+static el_status compile_bounded(el_runtime *rt, const el_artifact_file *f, deadline *d, uint8_t **ser, size_t *ser_len, el_error *err)
 {
     *ser = NULL;
     *ser_len = 0;
@@ -467,11 +517,40 @@ static el_status compile_bounded(const el_artifact_file *f, deadline *d, uint8_t
         return el_error_set(err, EL_ERR_INTERNAL, "pipe: %s", strerror(errno));
     uint64_t now = mono_ns(), end = deadline_ns(d);
     uint64_t budget = end > now + 1000000ULL ? end - now : 1000000ULL; /* 0 would disarm the timer */
+    /* With a compiler program (el_wasm_set_compiler) the child only execs it: the code on fd 0
+     * (a sealed-off memfd), the answer on fd 1; everything between fork and exec is
+     * async-signal-safe, so a multithreaded parent's locks and allocator are never touched. */
+    const char *exe = rt->compiler_exe[0] ? rt->compiler_exe : NULL;
+    int in = -1;
+    char budget_s[24];
+    snprintf(budget_s, sizeof budget_s, "%llu", (unsigned long long)budget);
+    char *argv[] = {(char *)exe, "__compile", budget_s, NULL};
+    if (exe) {
+        in = memfd_create("wasm", MFD_CLOEXEC);
+        if (in < 0 || !el__write_all(in, f->data, f->size) || lseek(in, 0, SEEK_SET) != 0) {
+            int e = errno;
+            if (in >= 0)
+                close(in);
+            close(p[0]);
+            close(p[1]);
+            return el_error_set(err, EL_ERR_INTERNAL, "cannot pass the module to the compiler: %s", strerror(e));
+        }
+    }
     pid_t pid = fork();
     if (pid == 0) {
-        close(p[0]);
-        compile_child(p[1], f->data, f->size, budget);
+        if (!exe) {
+            close(p[0]);
+            compile_signals(budget);
+            _exit(compile_to_fd(p[1], f->data, f->size));
+        }
+        if (dup2(in, 0) < 0 || dup2(p[1], 1) < 0) /* dup2'd descriptors lose close-on-exec */
+            _exit(127);
+        compile_signals(budget); /* the mask survives exec; the program re-arms the timer */
+        execv(exe, argv);
+        _exit(127);
     }
+    if (in >= 0)
+        close(in);
     close(p[1]);
     if (pid < 0) {
         close(p[0]);
@@ -528,7 +607,7 @@ static el_status load_module(el_runtime *rt, const el_artifact_file *f, deadline
         return EL_OK;
     uint8_t *ser;
     size_t ser_len;
-    if ((s = compile_bounded(f, d, &ser, &ser_len, err)) != EL_OK)
+    if ((s = compile_bounded(rt, f, d, &ser, &ser_len, err)) != EL_OK)
         return s;
     wasmtime_error_t *we = wasmtime_module_deserialize(eng, ser, ser_len, out);
     if (we) {

@@ -84,6 +84,17 @@ typedef struct el_wasm_result {
  * pre-instantiation (InstancePre), keyed by its content hash. Call before any other wasm use. */
 EL_EXTERN el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err);
 
+/* Cold compiles in an exec'd process: a child forked from a multithreaded process (the daemon)
+ * must not go on to run Wasmtime, so when exe is set each compile forks, execs exe with the
+ * arguments "__compile CPU_NS" (the code on fd 0, the answer to fd 1) and exe must hand that
+ * call to el_wasm_compile_main (the elastos binary does). exe NULL (the default) compiles in the
+ * forked child itself, right for a single-threaded caller. exe is copied; false if too long. */
+EL_EXTERN bool el_wasm_set_compiler(el_runtime *rt, const char *exe);
+/* The body of "exe __compile CPU_NS": compiles the wasm read from fd 0 under an ITIMER_PROF
+ * budget of CPU_NS and writes 'O' and the serialized code, or 'E' and Wasmtime's message, to
+ * fd 1. Returns the process's exit status (0 when something was written). Prints nothing. */
+EL_EXTERN int el_wasm_compile_main(int argc, char **argv);
+
 /* Runs the entry module of a verified artifact (type wasm or agent) to completion.
  * Returns EL_OK when the capsule ran and exited (result->exit_code is its status), EL_ERR_LIMIT
  * when a limit stopped it, EL_ERR_TRAP when it crashed, other codes when it could not start. */
