@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "elastos/launch.h"
 #include "elastos/store.h"
@@ -482,7 +483,10 @@ int main(int argc, char **argv)
      * report, not a reason to die silently. */
     signal(SIGPIPE, SIG_IGN);
     if (argc == 3 && !strcmp(argv[1], "__compile"))
-        return el_wasm_compile_main(argc, argv); /* internal: wasm.c's compile process */
+        _exit(el_wasm_compile_main(argc, argv)); /* internal: wasm.c's compile process; _exit as
+                                                   * its forked form did: no atexit work (LSan's
+                                                   * leak report of Wasmtime's engine) may change
+                                                   * the status the parent reads */
     argc = take_verbosity(argc, argv);
     if (argc < 2) {
         usage(stderr);
