@@ -502,11 +502,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (!r->seen) {
         r->seen = true;
         track_busy(c, true);
-        if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST) && !host_single(c))
+        const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+        if (host && !host_single(c))
             return send_text(c, MHD_HTTP_BAD_REQUEST, "400 bad request: more than one Host\n");
-        if (!host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)))
+        if (!host_ok(host))
             return send_text(c, MHD_HTTP_MISDIRECTED_REQUEST, "421 misdirected request: wrong Host\n");
-        if (!same_origin(c, method, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)))
+        if (!same_origin(c, method, host))
             return send_text(c, MHD_HTTP_FORBIDDEN, "403 forbidden: cross-site request\n");
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > BODY_MAX)

@@ -464,21 +464,12 @@ int el_wasm_compile_main(int argc, char **argv)
     if (errno || *end || end == argv[2])
         return 2;
     compile_signals(cpu_ns);
-    uint8_t *wasm = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (!EL__GROW(wasm, cap, len + 65536, 1 << 20, CACHE_MAX_BYTES))
-            return 1;
-        ssize_t r = read(0, wasm + len, cap - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return 1;
-        if (r == 0)
-            break;
-        len += (size_t)r;
-    }
-    int rc = compile_to_fd(1, wasm, len);
+    char *wasm;
+    size_t len;
+    el_error e;
+    if (el_fs_read_file("/proc/self/fd/0", CACHE_MAX_BYTES, &wasm, &len, &e) != EL_OK) /* the memfd */
+        return 1;
+    int rc = compile_to_fd(1, (const uint8_t *)wasm, len);
     free(wasm);
     return rc;
 }
@@ -518,7 +509,7 @@ static el_status compile_bounded(el_runtime *rt, const el_artifact_file *f, dead
     uint64_t now = mono_ns(), end = deadline_ns(d);
     uint64_t budget = end > now + 1000000ULL ? end - now : 1000000ULL; /* 0 would disarm the timer */
     /* With a compiler program (el_wasm_set_compiler) the child only execs it: the code on fd 0
-     * (a sealed-off memfd), the answer on fd 1; everything between fork and exec is
+     * (a memfd holding a copy of it), the answer on fd 1; everything between fork and exec is
      * async-signal-safe, so a multithreaded parent's locks and allocator are never touched. */
     const char *exe = rt->compiler_exe[0] ? rt->compiler_exe : NULL;
     int in = -1;
