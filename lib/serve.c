@@ -986,7 +986,11 @@ static json_t *op_run(serve *sv, json_t *req, bool here)
  * provider_call is queued on its kept record and the consumer's thread waits for the answer
  * with the runtime released, so a slow or hung provider holds up its own consumers only. The
  * instance takes calls one by one (get_provider_call waits for the next). A call has a deadline;
- * past it the consumer gets unavailable and the instance, which did not answer, is stopped. An
+ * past it the consumer gets unavailable and the instance, which did not answer, is stopped. A
+ * consumer that is stopped (or a daemon that stops) while its call is taken gives the call up
+ * without stopping the provider: the record keeps the call as cut (its id and deadline), the
+ * provider's answer to it is dropped, and the provider is stopped only if that deadline passes
+ * first (kept_check). An
  * instance that ends with a call taken or waiting is restarted by the next waiting call after a
  * backoff that doubles per failure and is reset by an answer; one that is unbound (provider
  * remove) or rebound is stopped within a second. A consumer address has at most
@@ -1025,7 +1029,9 @@ struct kept {
     json_t *grants;   /* the binding's, as a launch's grants */
     inst *in;         /* its running instance, NULL none */
     bool starting;    /* a consumer is starting it */
-    pcall *q, *cur;   /* waiting calls (oldest first); the one the instance took */
+    pcall *q, *cur;   /* waiting calls (oldest first); the one the instance took (or &cut) */
+    pcall cut;        /* a taken call whose consumer gave up: its answer is dropped */
+    int64_t cut_deadline; /* when the instance is stopped if it has not answered cut */
     unsigned failures; /* since the last answer */
     int64_t not_before; /* no start before this (mono_ms): the backoff */
 };
@@ -1186,10 +1192,11 @@ static el_status kept_forward(void *arg, const el__fwd *f, json_t **result, cons
     while (pc.state != PC_DONE) {
         int64_t t = mono_ms();
         inst *me = find_inst(sv, f->caller_instance);
-        if (t >= deadline || sv->stopping || (me && me->stop)) {
+        bool late = t >= deadline;
+        if (late || sv->stopping || (me && me->stop)) {
             if (pc.state == PC_QUEUED)
                 kept_unqueue(k, &pc);
-            if (k->cur == &pc) { /* taken and not answered: the instance is stopped */
+            if (k->cur == &pc && late) { /* taken and not answered in time: the instance is stopped */
                 k->cur = NULL;
                 stop_it = k->in != NULL;
                 if (k->in) {
@@ -1197,10 +1204,14 @@ static el_status kept_forward(void *arg, const el__fwd *f, json_t **result, cons
                     snprintf(stop_id, sizeof stop_id, "%s", k->in->id);
                 }
                 kept_backoff(k);
+            } else if (k->cur == &pc) { /* given up: the provider may finish it, within its deadline */
+                k->cut = (pcall){.call_id = pc.call_id, .state = PC_TAKEN};
+                k->cut_deadline = deadline;
+                k->cur = &k->cut;
             }
             char m[200];
             snprintf(m, sizeof m, "the provider of %s %s", f->scheme,
-                     t >= deadline ? "did not answer within its deadline (10 s)" : "call was cut: the caller or the daemon stops");
+                     late ? "did not answer within its deadline (10 s)" : "call was cut: the caller or the daemon stops");
             pcall_fail(&pc, EL__ERR_UNAVAILABLE, m);
             snprintf(why, sizeof why, "provider of %s stopped: call %llu not answered within %d ms", f->scheme,
                      (unsigned long long)pc.call_id, PROVIDER_CALL_MS);
@@ -1271,11 +1282,14 @@ static el_status kept_next(void *arg, const el__fwd **f, el_error *err)
             k->q = pc->next;
             pc->state = PC_TAKEN;
             k->cur = pc;
+            uint64_t id = pc->call_id;
             /* the call is read with the runtime held (its consumer cannot return meanwhile) */
             pthread_mutex_unlock(&sv->mu);
             unblock(sv, false);
             pthread_mutex_lock(&sv->mu);
             bool mine = k->cur == pc && k->in == in;
+            if (k->cur == &k->cut && k->cut.call_id == id) /* cut before this instance read it */
+                k->cur = NULL;
             pthread_mutex_unlock(&sv->mu);
             if (mine) {
                 *f = pc->f;
@@ -1301,7 +1315,11 @@ static void kept_answer(void *arg, uint64_t call_id, const json_t *result, const
     json_t *copy = code ? NULL : json_deep_copy(result ? result : json_null());
     pthread_mutex_lock(&sv->mu);
     pcall *pc = k->cur;
-    if (pc && k->in == in && pc->call_id == call_id) {
+    if (pc == &k->cut && k->in == in && pc->call_id == call_id) { /* its consumer gave up: dropped */
+        k->cur = NULL;
+        k->failures = 0;
+        pthread_cond_broadcast(&sv->pcv);
+    } else if (pc && k->in == in && pc->call_id == call_id) {
         k->cur = NULL;
         k->failures = 0;
         pc->state = PC_DONE;
@@ -1347,13 +1365,30 @@ static void kept_ended(inst *in, el_status st)
     pthread_cond_broadcast(&in->sv->pcv);
 }
 
-/* Stops the kept instances whose scheme is no longer bound to what started them (the main
- * loop, every second; rt_mu held). Audited. */
+/* Stops k's instance if the call its consumer gave up is still unanswered at its deadline
+ * (mu held). Audited like a deadline its consumer saw. Returns whether it did. */
+static bool kept_cut_late(serve *sv, kept *k)
+{
+    if (k->cur != &k->cut || !k->in || k->in->stop || mono_ms() < k->cut_deadline)
+        return false;
+    char why[EL_RESOURCE_MAX + 96];
+    snprintf(why, sizeof why, "provider of %s stopped: call %llu not answered within %d ms", k->scheme,
+             (unsigned long long)k->cut.call_id, PROVIDER_CALL_MS);
+    k->cur = NULL;
+    k->in->stop = 1;
+    kept_backoff(k);
+    audit_inst(sv, k->in, EL_AUDIT_KILL, why);
+    pthread_cond_broadcast(&sv->pcv);
+    return true;
+}
+
+/* Stops the kept instances whose scheme is no longer bound to what started them, or that did
+ * not answer a cut call in time (the main loop, every second; rt_mu held). Audited. */
 static void kept_check(serve *sv)
 {
     for (kept *k = sv->kepts; k; k = k->next) {
         pthread_mutex_lock(&sv->mu);
-        inst *in = k->in && !k->in->stop ? k->in : NULL;
+        inst *in = !kept_cut_late(sv, k) && k->in && !k->in->stop ? k->in : NULL;
         pthread_mutex_unlock(&sv->mu);
         if (!in)
             continue;

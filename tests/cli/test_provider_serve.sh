@@ -5,7 +5,9 @@
 # call served; garbage gives a clear error; a hung provider gives its consumer an error at the
 # call's deadline while the daemon serves another client, and is stopped (audited); the
 # per-consumer bound on calls in flight refuses the call past it with `limit`. Event-based: each
-# step waits for an instance to exit or an audit record to appear, with generous bounds.
+# step waits for an instance to exit or an audit record to appear, with generous bounds. A
+# consumer stopped mid-call does not stop its provider, unless the call it gave up passes its
+# deadline unanswered.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/serve_lib.sh"
 KV=$B/capsules/kv.capsule CLI=$B/capsules/kv-cli.capsule PT=$B/capsules/provtest.capsule
@@ -98,6 +100,38 @@ long_wait "$SLOW"
 "$E" audit show >"$WORK/audit"
 check 'grep -q "kill capsule=provslow resource=- action=- reason=\"provider of elastos://kv/ stopped: call [0-9]* not answered within 10000 ms" "$WORK/audit"'
 # Stopped and restarted: the next call is served by a new instance.
+dcall get k; check '[ "$(cat "$WORK/out")" = from-provtest ]'
+
+# ---- a consumer stopped while the provider works on its call: the provider is not stopped; its
+# ---- answer is dropped and the same instance serves the next call -------------------------------
+# fwd_wait N: waits until more than N forward records of kv-cli are written.
+fwd_wait() { for _ in $(seq 1 3000); do [ "$("$E" audit show | grep -c " forward capsule=kv-cli ")" -gt "$1" ] && return 0; sleep 0.02; done; bad "no forward record"; }
+kills() { "$E" audit show | grep -c "kill capsule=provslow .*not answered within" || true; }
+allkills() { "$E" audit show | grep -c "kill capsule=provslow " || true; }
+K0=$(kills) A0=$(allkills)
+FWD=$("$E" audit show | grep -c " forward capsule=kv-cli ")
+C=$("$E" run --detach kv-cli --grant "$X" -- call slow) || bad "launch slow"
+fwd_wait "$FWD"
+for _ in $(seq 1 3000); do [ -n "$(running provslow)" ] && break; sleep 0.02; done
+S2=$(running provslow)
+check '[ -n "$S2" ]'
+expect 0 "$E" stop "$C"
+long_wait "$C"
+dcall get k; check '[ "$(cat "$WORK/out")" = from-provtest ]'
+check '[ "$(running provslow)" = "$S2" ]'
+check '[ "$(allkills)" = "$A0" ]'
+# ---- ... but a call given up and never answered still stops the provider at its deadline --------
+expect 0 "$E" stop "$S2"
+long_wait "$S2"
+FWD=$("$E" audit show | grep -c " forward capsule=kv-cli ")
+C=$("$E" run --detach kv-cli --grant "$X" -- call hang) || bad "launch hang"
+fwd_wait "$FWD"
+for _ in $(seq 1 3000); do S3=$(running provslow); [ -n "$S3" ] && break; sleep 0.02; done
+check '[ -n "$S3" ] && [ "$S3" != "$S2" ]'
+expect 0 "$E" stop "$C"
+long_wait "$C"
+long_wait "$S3"
+check '[ "$(kills)" -gt "$K0" ]'
 dcall get k; check '[ "$(cat "$WORK/out")" = from-provtest ]'
 
 # ---- a rebind to the same capsule with fewer grants: the kept instance does not keep the old ones

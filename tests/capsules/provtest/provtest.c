@@ -5,14 +5,17 @@
  * twice (answers, then tries again and reports the refusal in its second result), badcode (fails
  * with a code that is not a protocol code), chain (calls elastos://kv/ itself with a token it
  * holds, and answers what the runtime said: a provider cannot call a provider capsule), get
- * (answers {"value":"from-provtest"}: told apart from the real kv when it must never be used).
+ * (answers {"value":"from-provtest"}: told apart from the real kv when it must never be used),
+ * slow (answers after 4 s, then serves further calls as get: one instance, many calls).
  * Run as an ordinary capsule (no call), it prints the refusal of get_provider_call.
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <elastos/guest.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int main(void)
 {
@@ -30,6 +33,15 @@ int main(void)
     if (!strcmp(op, "hang"))
         for (volatile unsigned long i = 0;; i++)
             ;
+    if (!strcmp(op, "slow")) {
+        struct timespec t = {.tv_sec = 4};
+        nanosleep(&t, NULL);
+        do {
+            if (elastos_answer_provider_call(c, call.call_id, "{\"value\":\"from-provtest\"}") != 0)
+                return 3;
+        } while (elastos_get_provider_call(c, &call) == 0);
+        return 0;
+    }
     if (!strcmp(op, "silent"))
         return 0;
     if (!strcmp(op, "garbage")) {
