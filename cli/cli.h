@@ -6,6 +6,7 @@
 #include "elastos/elastos.h"
 #include "elastos/runtime.h"
 #include "elastos/fetch.h"
+#include "elastos/fs.h"
 #include "elastos/publish.h"
 #include "elastos/store.h"
 #include "elastos/vm.h"

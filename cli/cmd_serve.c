@@ -29,14 +29,9 @@ static int serve_stop(void);
 bool cli_find_gateway(char *out)
 {
     char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
+    el_error e;
+    if (el_fs_exe_path(self, true, &e) != EL_OK)
         return false;
-    self[n] = 0;
-    char *slash = strrchr(self, '/');
-    if (!slash)
-        return false;
-    *slash = 0;
     snprintf(out, PATH_MAX, "%s/elastos-gateway", self);
     if (access(out, X_OK) == 0)
         return true;

@@ -1,13 +1,13 @@
 /* cmd_vm.c - `elastos build-rootfs`: a vm capsule source directory from a static native binary. */
 #include "cli.h"
 
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "elastos/fs.h"
 #include "elastos/vm.h"
 
 /* The guest init: $ELASTOS_VM_INIT, else elastos-vm-init next to this executable, else in
@@ -19,12 +19,10 @@ static bool find_init(char *out, size_t cap)
         snprintf(out, cap, "%s", env);
         return true;
     }
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
+    char dir[PATH_MAX];
+    el_error e;
+    if (el_fs_exe_path(dir, true, &e) != EL_OK)
         return false;
-    self[n] = 0;
-    char *dir = dirname(self);
     snprintf(out, cap, "%s/elastos-vm-init", dir);
     if (access(out, R_OK) == 0)
         return true;

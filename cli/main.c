@@ -287,12 +287,9 @@ int cli_open_runtime(el_runtime **rt)
         return cli_fail(&err);
     el_runtime_set_log(*rt, log_sink, NULL);
     /* Cold compiles exec this binary (elastos __compile): never Wasmtime in a bare fork. */
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
+    char exe[PATH_MAX];
+    if (el_fs_exe_path(exe, false, &err) == EL_OK)
         el_wasm_set_compiler(*rt, exe);
-    }
     cli_verbose("home %s", el_runtime_home(*rt));
     return 0;
 }

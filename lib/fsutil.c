@@ -52,15 +52,15 @@ el_status el_fs_read_file(const char *path, size_t max, char **out, size_t *len,
     return EL_OK;
 }
 
-el_status el__exe_dir(char out[PATH_MAX], el_error *err)
+el_status el_fs_exe_path(char out[PATH_MAX], bool dir, el_error *err)
 {
     ssize_t n = readlink("/proc/self/exe", out, PATH_MAX - 1);
-    if (n <= 0)
+    if (n <= 0 || out[0] != '/')
         return el_error_set(err, EL_ERR_NOTFOUND, "cannot locate the elastos binary (/proc/self/exe)");
     out[n] = 0;
     char *slash = strrchr(out, '/');
-    if (slash)
-        *slash = 0;
+    if (dir)
+        *(slash == out ? slash + 1 : slash) = 0;
     return EL_OK;
 }
 

@@ -205,10 +205,6 @@ el_status el__wasm_precompile(el_runtime *rt, const el_artifact *art, el_error *
  * EL_ERR_USAGE "<what>.<field>: N is above the manifest's M (limits only narrow)", lim unchanged. */
 el_status el__limits_narrow(el_limits *lim, const el_limits *want, const char *what, el_error *err);
 
-/* The directory of the running binary (/proc/self/exe), where the shipped files are found
- * relative to (fsutil.c); EL_ERR_NOTFOUND when it cannot be read. */
-el_status el__exe_dir(char out[PATH_MAX], el_error *err);
-
 /* Milliseconds on clock c: CLOCK_REALTIME since the epoch (what records show), CLOCK_MONOTONIC
  * for deadlines and intervals. */
 static inline int64_t el__clock_ms(clockid_t c)

@@ -45,7 +45,7 @@ static el_status shell_path(el_runtime *rt, char *out, el_error *err)
         return el_store_locate(rt, choice, out, err);
     }
     char exe[PATH_MAX];
-    if (el__exe_dir(exe, err) != EL_OK)
+    if (el_fs_exe_path(exe, true, err) != EL_OK)
         return el_error_set(err, EL_ERR_NOTFOUND, "cannot locate the shipped shell capsule");
     const char *candidates[] = {"../share/elastos/shell.capsule", "../capsules/shell.capsule"};
     for (size_t i = 0; i < 2; i++) {

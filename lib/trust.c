@@ -132,7 +132,7 @@ static el_status save(el_runtime *rt, const el_trust_entry *v, size_t n, el_erro
 el_status el_trust_system_path(char out[PATH_MAX], el_error *err)
 {
     char exe[PATH_MAX];
-    if (el__exe_dir(exe, err) != EL_OK)
+    if (el_fs_exe_path(exe, true, err) != EL_OK)
         return EL_ERR_NOTFOUND;
     char *slash = strrchr(exe, '/'); /* <prefix>/bin -> <prefix> */
     if (slash)

@@ -35,6 +35,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <wasi.h>
@@ -535,6 +536,10 @@ static el_status compile_bounded(el_runtime *rt, const el_artifact_file *f, dead
             _exit(compile_to_fd(p[1], f->data, f->size));
         }
         if (dup2(in, 0) < 0 || dup2(p[1], 1) < 0) /* dup2'd descriptors lose close-on-exec */
+            _exit(127);
+        /* nothing else of the parent's reaches the compiler, close-on-exec or not (a caller's
+         * descriptors, the daemon's sockets): fds 0 and 1 above, 2 for a crash's message */
+        if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
             _exit(127);
         compile_signals(budget); /* the mask survives exec; the program re-arms the timer */
         execv(exe, argv);

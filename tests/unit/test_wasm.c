@@ -10,7 +10,9 @@
  *  - the capsule's view: stdout (captured through a temp file on fd 1), argv, and an
  *    environment of exactly ELASTOS_CAPSULE_NAME and ELASTOS_CAPSULE_ID (fresh per launch);
  *  - the compiled-code cache: miss then hit (also from a new runtime), and a damaged cache
- *    entry is a miss, runs correctly, and is rewritten.
+ *    entry is a miss, runs correctly, and is rewritten;
+ *  - a compile program (el_wasm_set_compiler): a cold compile runs in it (this binary, called
+ *    with __compile) and it gets fds 0-2 only.
  */
 #include "elastos/artifact.h"
 #include "elastos/fs.h"
@@ -720,8 +722,68 @@ static void test_cache(void)
     el_runtime_close(r);
 }
 
-int main(void)
+/* This binary as the compile program (el_wasm_set_compiler): it writes the descriptors it was
+ * given to $TEST_WASM_FDS, then does what elastos __compile does. */
+static int compile_program(int argc, char **argv)
 {
+    const char *out = getenv("TEST_WASM_FDS");
+    FILE *f = out ? fopen(out, "w") : NULL;
+    DIR *d = opendir("/proc/self/fd");
+    if (!f || !d)
+        return 99;
+    for (struct dirent *de; (de = readdir(d));)
+        if (de->d_name[0] != '.' && atoi(de->d_name) != dirfd(d) && atoi(de->d_name) != fileno(f))
+            fprintf(f, "%s ", de->d_name);
+    closedir(d);
+    fclose(f);
+    return el_wasm_compile_main(argc, argv);
+}
+
+/* A compile program set: a cold compile runs in it (a failing program fails the run, a working
+ * one gives a correct run), and it receives fds 0-2 only, not the caller's other descriptors,
+ * close-on-exec or not. */
+static void test_compile_program(void)
+{
+    el_runtime *r = fresh_runtime("compiler-home");
+    el_artifact *a = r ? capsule(MANIFEST(""), EXIT7) : NULL;
+    if (!a) {
+        el_runtime_close(r);
+        return;
+    }
+    el_wasm_result res;
+    el_error err = {0};
+    CHECK(el_wasm_set_compiler(r, "/bin/false"));
+    memset(&res, 0, sizeof res);
+    CHECK(el_wasm_run(r, a, NULL, &res, &err) != EL_OK);
+    CHECK(strstr(err.msg, "compiler") != NULL);
+
+    char self[PATH_MAX], fds[PATH_MAX];
+    CHECK(el_fs_exe_path(self, false, &err) == EL_OK);
+    tpath(fds, "compiler-fds");
+    setenv("TEST_WASM_FDS", fds, 1);
+    int leak = open("/dev/null", O_RDONLY); /* no O_CLOEXEC: exec alone would pass it on */
+    CHECK(leak > 2);
+    CHECK(el_wasm_set_compiler(r, self));
+    memset(&res, 0, sizeof res);
+    res.cache_hit = true;
+    CHECK(el_wasm_run(r, a, NULL, &res, &err) == EL_OK);
+    CHECK(res.exit_code == 7 && !res.cache_hit);
+    size_t n;
+    char *got = (char *)slurp(fds, &n);
+    CHECK(got != NULL);
+    if (got && strcmp(got, "0 1 2 ") != 0)
+        fprintf(stderr, "the compile program got fds [%s], not [0 1 2 ]\n", got);
+    CHECK(got && !strcmp(got, "0 1 2 "));
+    free(got);
+    close(leak);
+    el_artifact_close(a);
+    el_runtime_close(r);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "__compile"))
+        _exit(compile_program(argc, argv));
     /* If the wall-clock limit is broken the looping capsules never return: fail in bounded time
      * (the default action of SIGALRM ends the process with a failure status). */
     alarm(120);
@@ -741,6 +803,7 @@ int main(void)
         test_cannot_start();
         test_stdio_args_env();
         test_cache();
+        test_compile_program();
     }
     el_runtime_close(rt);
     el_sign_keypair_wipe(&kp);
