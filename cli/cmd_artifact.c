@@ -164,6 +164,9 @@ static json_t *limits_json(const el_limits *l)
     json_t *net = json_array();
     for (size_t i = 0; i < l->n_network; i++)
         json_array_append_new(net, json_string(l->network[i]));
+    if (l->net_requests != EL_NET_REQUESTS_DEFAULT || l->net_bytes != (uint64_t)EL_NET_BYTES_DEFAULT)
+        net = json_pack("{s:o,s:I,s:I}", "allow", net, "requests", (json_int_t)l->net_requests, "bytes",
+                        (json_int_t)l->net_bytes);
     return json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}", "memory_mb", (json_int_t)l->memory_mb, "cpu_ms", (json_int_t)l->cpu_ms,
                      "wall_ms", (json_int_t)l->wall_ms, "storage_mb", (json_int_t)l->storage_mb, "max_instances",
                      (json_int_t)l->max_instances, "network", net);

@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -908,51 +909,53 @@ static el_status parse_permissions(json_t *arr, el_manifest *m, el_error *err)
     return EL_OK;
 }
 
-static el_status parse_limits(json_t *obj, el_manifest *m, el_error *err)
-{
-    static const char *const keys[] = {"memory_mb", "cpu_ms",        "wall_ms", "storage_mb",
-                                       "network",   "max_instances", NULL};
-    el_limits *l = &m->limits;
-    l->memory_mb = 256;
-    l->cpu_ms = 60000;
-    l->wall_ms = 300000;
-    l->storage_mb = 64;
-    l->max_instances = 16;
-    if (!obj)
-        return EL_OK;
-    if (!json_is_object(obj))
-        return fail(err, "resource_limits: must be an object (got %s)", jtype(obj));
-    el_status st;
-    if ((st = check_keys(obj, "resource_limits", keys, err)) != EL_OK)
-        return st;
-    long long v;
-    if ((st = get_int(obj, "memory_mb", "resource_limits.memory_mb", 1, 65536, 256, &v, err)))
-        return st;
-    l->memory_mb = (uint32_t)v;
-    if ((st = get_int(obj, "cpu_ms", "resource_limits.cpu_ms", 1, 86400000, 60000, &v, err)))
-        return st;
-    l->cpu_ms = (uint64_t)v;
-    if ((st = get_int(obj, "wall_ms", "resource_limits.wall_ms", 1, 86400000, 300000, &v, err)))
-        return st;
-    l->wall_ms = (uint64_t)v;
-    if ((st = get_int(obj, "storage_mb", "resource_limits.storage_mb", 0, 1048576, 64, &v, err)))
-        return st;
-    l->storage_mb = (uint32_t)v;
-    if ((st = get_int(obj, "max_instances", "resource_limits.max_instances", 1, 10000, 16, &v,
-                      err)))
-        return st;
-    l->max_instances = (uint32_t)v;
+/* The integer limits: key, bounds, default, and where each lives in el_limits (one table, so
+ * a limit's bounds and default are written once). */
+static const struct int_limit {
+    const char *key, *path;
+    long long lo, hi, def;
+    size_t off;
+    bool wide; /* a uint64_t (else uint32_t) */
+} int_limits[] = {
+    {"memory_mb", "resource_limits.memory_mb", 1, 65536, 256, offsetof(el_limits, memory_mb), false},
+    {"cpu_ms", "resource_limits.cpu_ms", 1, 86400000, 60000, offsetof(el_limits, cpu_ms), true},
+    {"wall_ms", "resource_limits.wall_ms", 1, 86400000, 300000, offsetof(el_limits, wall_ms), true},
+    {"storage_mb", "resource_limits.storage_mb", 0, 1048576, 64, offsetof(el_limits, storage_mb), false},
+    {"max_instances", "resource_limits.max_instances", 1, 10000, 16, offsetof(el_limits, max_instances), false},
+    {"requests", "resource_limits.network.requests", 0, 1000000000, EL_NET_REQUESTS_DEFAULT,
+     offsetof(el_limits, net_requests), false},
+    {"bytes", "resource_limits.network.bytes", 0, (long long)1 << 50, EL_NET_BYTES_DEFAULT, offsetof(el_limits, net_bytes),
+     true},
+};
+#define N_INT_LIMITS (sizeof int_limits / sizeof *int_limits)
+#define FIRST_NET_LIMIT 5 /* int_limits[5..] are inside resource_limits.network */
 
-    json_t *net = json_object_get(obj, "network");
-    if (!net)
-        return EL_OK;
+/* Sets the integer limits int_limits[from..to) from obj (their defaults when absent). */
+static el_status parse_int_limits(json_t *obj, el_limits *l, size_t from, size_t to, el_error *err)
+{
+    for (size_t i = from; i < to; i++) {
+        const struct int_limit *t = &int_limits[i];
+        long long v;
+        el_status st = get_int(obj, t->key, t->path, t->lo, t->hi, t->def, &v, err);
+        if (st != EL_OK)
+            return st;
+        if (t->wide)
+            *(uint64_t *)(void *)((char *)l + t->off) = (uint64_t)v;
+        else
+            *(uint32_t *)(void *)((char *)l + t->off) = (uint32_t)v;
+    }
+    return EL_OK;
+}
+
+/* resource_limits.network's allowlist: an array of "scheme://host:port" patterns. path names
+ * it in messages. */
+static el_status parse_allowlist(json_t *net, const char *path, el_limits *l, el_error *err)
+{
     if (!json_is_array(net))
-        return fail(err, "resource_limits.network: must be an array of \"scheme://host:port\" "
-                         "strings (got %s)", jtype(net));
+        return fail(err, "%s: must be an array of \"scheme://host:port\" strings (got %s)", path, jtype(net));
     size_t n = json_array_size(net);
     if (n > MAX_NETWORK)
-        return fail(err, "resource_limits.network: at most %d entries allowed (got %zu)",
-                    MAX_NETWORK, n);
+        return fail(err, "%s: at most %d entries allowed (got %zu)", path, MAX_NETWORK, n);
     if (n == 0)
         return EL_OK;
     l->network = calloc(n, sizeof *l->network);
@@ -963,19 +966,57 @@ static el_status parse_limits(json_t *obj, el_manifest *m, el_error *err)
         json_t *e = json_array_get(net, i);
         char q[QBUF];
         if (!json_is_string(e))
-            return fail(err, "resource_limits.network[%zu]: must be a \"scheme://host:port\" "
-                             "string (got %s)", i, jtype(e));
+            return fail(err, "%s[%zu]: must be a \"scheme://host:port\" string (got %s)", path, i, jtype(e));
         const char *s = json_string_value(e);
         const char *why = network_problem(s);
         if (why)
-            return fail(err, "resource_limits.network[%zu]: %s %s", i, Q(q, s), why);
+            return fail(err, "%s[%zu]: %s %s", path, i, Q(q, s), why);
         for (size_t j = 0; j < i; j++)
             if (strcmp(l->network[j], s) == 0)
-                return fail(err, "resource_limits.network[%zu]: duplicate entry %s", i, Q(q, s));
-        if ((st = store(&l->network[i], s, err)) != EL_OK)
+                return fail(err, "%s[%zu]: duplicate entry %s", path, i, Q(q, s));
+        el_status st = store(&l->network[i], s, err);
+        if (st != EL_OK)
             return st;
     }
     return EL_OK;
+}
+
+/* resource_limits.network: the allowlist array, or {"allow"?: allowlist, "requests"?: N,
+ * "bytes"?: N} bounding also the egress requests an instance makes and their bytes. */
+static el_status parse_network(json_t *net, el_limits *l, el_error *err)
+{
+    static const char *const keys[] = {"allow", "requests", "bytes", NULL};
+    if (!json_is_object(net))
+        return parse_allowlist(net, "resource_limits.network", l, err);
+    el_status st = check_keys(net, "resource_limits.network", keys, err);
+    if (st == EL_OK)
+        st = parse_int_limits(net, l, FIRST_NET_LIMIT, N_INT_LIMITS, err);
+    json_t *allow = json_object_get(net, "allow");
+    if (st == EL_OK && allow)
+        st = parse_allowlist(allow, "resource_limits.network.allow", l, err);
+    return st;
+}
+
+static el_status parse_limits(json_t *obj, el_manifest *m, el_error *err)
+{
+    static const char *const keys[] = {"memory_mb", "cpu_ms",        "wall_ms", "storage_mb",
+                                       "network",   "max_instances", NULL};
+    el_limits *l = &m->limits;
+    json_t *none = json_object();
+    if (!none)
+        return oom(err);
+    el_status st = parse_int_limits(none, l, 0, N_INT_LIMITS, err); /* the defaults */
+    json_decref(none);
+    if (st != EL_OK || !obj)
+        return st;
+    if (!json_is_object(obj))
+        return fail(err, "resource_limits: must be an object (got %s)", jtype(obj));
+    if ((st = check_keys(obj, "resource_limits", keys, err)) != EL_OK)
+        return st;
+    if ((st = parse_int_limits(obj, l, 0, FIRST_NET_LIMIT, err)) != EL_OK)
+        return st;
+    json_t *net = json_object_get(obj, "network");
+    return net ? parse_network(net, l, err) : EL_OK;
 }
 
 /* kernel / rootfs: a safe path inside the artifact or a CID. */

@@ -19,8 +19,11 @@
  * Request headers cannot set Host, Content-Length or hop-by-hop headers. The operator may
  * attach a credential header to an origin ("header ORIGIN NAME: VALUE" in the same file): it is
  * added here, and a capsule's header of that name is refused, so the capsule never learns it.
- * Response size (max_bytes) and time (timeout_ms) are bounded; each request is audited (the
- * token use); the runtime is released while the network is waited on (router->blocking).
+ * Response size (max_bytes) and time (timeout_ms) are bounded; so are the requests (hops) an
+ * instance makes and their request and response bodies together, over its life, by its
+ * manifest's resource_limits.network.requests and .bytes (the session's budget, below). Each
+ * request is audited (the token use); the runtime is released while the network is waited on
+ * (router->blocking).
  */
 #include "http.h"
 #include "internal.h"
@@ -302,7 +305,44 @@ typedef struct sink {
     uint8_t *buf;
     size_t len, max;
     bool over;
+    bool budget; /* max is what is left of the instance's byte budget, not max_bytes */
 } sink;
+
+/* What one instance has used of its network limits (the session's egress state). */
+typedef struct budget {
+    uint64_t requests, bytes;
+} budget;
+
+/* The session's budget, created on first use; NULL when out of memory. */
+static budget *budget_of(el__pcall *c)
+{
+    if (!*c->state)
+        *c->state = calloc(1, sizeof(budget));
+    return *c->state;
+}
+
+/* Takes one request of body_len bytes from c's budget and sets out->max to the most the
+ * response may still hold (max_bytes, or less when the budget is nearly used up). EL_ERR_LIMIT
+ * when the manifest's bound on requests or bytes is reached. */
+static el_status budget_take(el__pcall *c, size_t body_len, size_t max_bytes, sink *out, el_error *err)
+{
+    budget *b = budget_of(c);
+    const el_limits *l = &c->m->limits;
+    if (!b)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    if (b->requests >= l->net_requests)
+        return el_error_set(err, EL_ERR_LIMIT, "this instance made its %u requests (resource_limits.network.requests)",
+                            l->net_requests);
+    if (body_len > l->net_bytes - b->bytes)
+        return el_error_set(err, EL_ERR_LIMIT, "the request would pass this instance's %llu bytes "
+                            "(resource_limits.network.bytes)", (unsigned long long)l->net_bytes);
+    b->requests++;
+    b->bytes += body_len;
+    uint64_t left = l->net_bytes - b->bytes;
+    out->max = left < max_bytes ? (size_t)left : max_bytes;
+    out->budget = left < max_bytes;
+    return EL_OK;
+}
 
 static size_t on_data(void *ud, const char *p, size_t n, long status)
 {
@@ -344,7 +384,8 @@ static el_status hop(el__pcall *c, const egress_conf *cf, const egress_req *r, c
         st = url_resource(&u, resource, err);
     if (st != EL_OK)
         return st;
-    if ((st = c->use(c, resource, r->action, NULL, err)) != EL_OK)
+    if ((st = c->use(c, resource, r->action, NULL, err)) != EL_OK ||
+        (st = budget_take(c, r->body_len, r->max_bytes, out, err)) != EL_OK)
         return st;
     const el_msg_router *rt = c->router;
     if (rt->blocking)
@@ -362,7 +403,10 @@ static el_status hop(el__pcall *c, const egress_conf *cf, const egress_req *r, c
                               .connect_ms = r->timeout_ms, .total_ms = r->timeout_ms, .method = r->method, .pin = pin};
         el_error he;
         if (el__http_perform(&q, res, &he) != EL_OK)
-            st = out->over ? el_error_set(err, EL_ERR_LIMIT, "the response is larger than max_bytes (%zu)", out->max)
+            st = out->over && out->budget
+                     ? el_error_set(err, EL_ERR_LIMIT, "the response would pass this instance's %llu bytes "
+                                    "(resource_limits.network.bytes)", (unsigned long long)c->m->limits.net_bytes)
+                 : out->over ? el_error_set(err, EL_ERR_LIMIT, "the response is larger than max_bytes (%zu)", out->max)
                  : res->outcome == EL_HTTP_TIMEOUT || res->outcome == EL_HTTP_STALLED
                      ? el_error_set(err, EL_ERR_LIMIT, "no complete response within timeout_ms (%ld)", r->timeout_ms)
                  : res->outcome == EL_HTTP_NO_LIBCURL ? el_error_set(err, EL__ERR_UNSUPPORTED, "no HTTP client on this host")
@@ -372,6 +416,7 @@ static el_status hop(el__pcall *c, const egress_conf *cf, const egress_req *r, c
         explicit_bzero(lines[i], strlen(lines[i]));
         free(lines[i]);
     }
+    ((budget *)*c->state)->bytes += out->len; /* within what budget_take left */
     if (rt->blocking)
         rt->blocking(rt->arg, false);
     if (st == EL_ERR_TRUST)
@@ -393,11 +438,11 @@ static el_status egress_call(el__pcall *c, char **resp, el_error *err)
     }
     char url[2048];
     snprintf(url, sizeof url, "%s", el__req_str(c->q, "uri"));
-    sink out = {.max = r.max_bytes};
+    sink out = {0};
     el__http_result res;
     for (unsigned hops = 0;; hops++) {
         free(out.buf);
-        out = (sink){.max = r.max_bytes};
+        out = (sink){0};
         if ((st = hop(c, &cf, &r, url, &out, &res, err)) != EL_OK || !res.redirect[0] || hops >= r.follow)
             break;
         snprintf(url, sizeof url, "%s", res.redirect);
@@ -427,4 +472,5 @@ const el__provider el__prov_egress = {
     .scheme = "http",
     .requests = EL__REQ_BIT(EL_REQ_PROVIDER_CALL),
     .call = egress_call,
+    .end = free,
 };

@@ -41,7 +41,12 @@ typedef struct el_limits {
     uint32_t max_instances; /* default 16 */
     char **network;         /* allowlist of scheme://host:port patterns; default none */
     size_t n_network;
+    uint32_t net_requests;  /* egress requests an instance may make; default EL_NET_REQUESTS_DEFAULT */
+    uint64_t net_bytes;     /* their request and response bodies together; default EL_NET_BYTES_DEFAULT */
 } el_limits;
+
+#define EL_NET_REQUESTS_DEFAULT 1000
+#define EL_NET_BYTES_DEFAULT ((long long)256 << 20)
 
 typedef struct el_microvm_config {
     bool present;

@@ -122,6 +122,28 @@ expect 1 hg --max-bytes 1000 "$L/big"; contains "$WORK/out" "http-get: limit: th
 expect 1 timeout 30 "$E" run "$WORK/hg.capsule" "${GR[@]}" -- --timeout-ms 1000 "$L/slow"
 contains "$WORK/out" "http-get: limit: no complete response within timeout_ms (1000)"
 
+# ---- the instance's network budget (resource_limits.network {requests, bytes}) ----------------
+# hg repacked with one request (a redirect's second hop is a second request) and with 5000 bytes
+# and with 3000 bytes (a 2-byte answer fits; a 4096-byte answer, or a 3001-byte request body, not).
+for b in 'r {"requests": 1}' 'b {"bytes": 3000}'; do
+    python3 - "$D/capsule.json" "$WORK/hg${b%% *}.json" "${b#* }" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["resource_limits"]["network"] = json.loads(sys.argv[3])
+json.dump(m, open(sys.argv[2], "w"))
+PY
+    rm -rf "$WORK/hg${b%% *}"; cp -r "$D" "$WORK/hg${b%% *}"; cp "$WORK/hg${b%% *}.json" "$WORK/hg${b%% *}/capsule.json"
+    "$E" pack "$WORK/hg${b%% *}" --key "$B/keys/publisher.key" -o "$WORK/hg${b%% *}.capsule" >/dev/null 2>&1 || bad "pack hg${b%% *}"
+done
+expect 0 "$E" run "$WORK/hgr.capsule" "${GR[@]}" -- "$L/data" </dev/null; check '[ "$(wc -c <"$WORK/out")" = 4096 ]'
+expect 1 "$E" run "$WORK/hgr.capsule" "${GR[@]}" -- --follow 3 --token-for "$L/*" "$L/redirect?to=$L/data" </dev/null
+contains "$WORK/out" "http-get: limit: this instance made its 1 requests (resource_limits.network.requests)"
+expect 0 "$E" run "$WORK/hgb.capsule" "${GR[@]}" -- "$L/api/ok" </dev/null; check '[ "$(cat "$WORK/out")" = ok ]'
+expect 1 "$E" run "$WORK/hgb.capsule" "${GR[@]}" -- "$L/data" </dev/null
+contains "$WORK/out" "http-get: limit: the response would pass this instance's 3000 bytes (resource_limits.network.bytes)"
+expect 1 "$E" run "$WORK/hgb.capsule" "${GR[@]}" -- -X POST -d "$(head -c 3001 /dev/zero | tr '\0' x)" "$L/echo" </dev/null
+contains "$WORK/out" "http-get: limit: the request would pass this instance's 3000 bytes (resource_limits.network.bytes)"
+
 # ---- headers: the capsule's are checked; the operator's credential stays with the runtime -----
 for h in 'Host: evil.example' 'Transfer-Encoding: chunked' 'Connection: close' 'Proxy-Authorization: x' 'X-Api-Key: mine'; do
     expect 1 hg -H "$h" "$L/headers"; contains "$WORK/out" "http-get: "

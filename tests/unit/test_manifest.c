@@ -367,6 +367,16 @@ static const bad_case BAD[] = {
     {"network bad host", NET("tcp://a_b:1"), 0, "has a host that is neither"},
     {"network path", NET("https://example.com:443/x"), 0, "has a port that is neither"},
     {"network scheme capitals", NET("TCP://a:1"), 0, "must start with a scheme"},
+    {"network object unknown key", W(",'resource_limits':{'network':{'allowed':[]}}"), 0,
+     "resource_limits.network: unknown field 'allowed'"},
+    {"network requests negative", W(",'resource_limits':{'network':{'requests':-1}}"), 0,
+     "resource_limits.network.requests: must be an integer between 0 and 1000000000 (got -1)"},
+    {"network bytes string", W(",'resource_limits':{'network':{'bytes':'1'}}"), 0,
+     "resource_limits.network.bytes: must be an integer"},
+    {"network allow not array", W(",'resource_limits':{'network':{'allow':'tcp://a:1'}}"), 0,
+     "resource_limits.network.allow: must be an array"},
+    {"network allow bad entry", W(",'resource_limits':{'network':{'allow':['a:1']}}"), 0,
+     "resource_limits.network.allow[0]: 'a:1' must have the form"},
     {"network duplicate", W(",'resource_limits':{'network':['tcp://a:1','tcp://a:1']}"), 0,
      "resource_limits.network[1]: duplicate entry 'tcp://a:1'"},
 
@@ -676,6 +686,7 @@ static void test_minimal_defaults(void)
     CHECK(m->limits.storage_mb == 64);
     CHECK(m->limits.max_instances == 16);
     CHECK(m->limits.network == NULL && m->limits.n_network == 0);
+    CHECK(m->limits.net_requests == EL_NET_REQUESTS_DEFAULT && m->limits.net_bytes == (uint64_t)EL_NET_BYTES_DEFAULT);
     /* Not a vm: no microvm configuration at all. */
     CHECK(!m->microvm.present);
     CHECK(m->microvm.backend == NULL && m->microvm.kernel == NULL);
@@ -703,6 +714,19 @@ static void test_minimal_defaults(void)
     CHECK(m->limits.wall_ms == 1);
     CHECK(m->limits.storage_mb == 0);
     CHECK(m->limits.max_instances == 10000);
+    el_manifest_free(m);
+
+    /* network as an object: an allowlist and the egress budget. */
+    m = parse_ok(W(",'resource_limits':{'network':{'allow':['tcp://a:1'],'requests':0,'bytes':1125899906842624}}"));
+    if (!m)
+        return;
+    CHECK(m->limits.n_network == 1 && !strcmp(m->limits.network[0], "tcp://a:1"));
+    CHECK(m->limits.net_requests == 0 && m->limits.net_bytes == ((uint64_t)1 << 50));
+    el_manifest_free(m);
+    m = parse_ok(W(",'resource_limits':{'network':{'requests':7}}"));
+    if (!m)
+        return;
+    CHECK(m->limits.n_network == 0 && m->limits.net_requests == 7 && m->limits.net_bytes == (uint64_t)EL_NET_BYTES_DEFAULT);
     el_manifest_free(m);
 
     /* A vm without microvm_config: defaults, present = false. */
