@@ -49,6 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "serve_daemon.h"
+
 #define LINE_MAX_BYTES (1 << 20)
 #define MAILBOX_MAX 256
 /* Undelivered messages are held in the daemon's memory: bounded per recipient, per sender
@@ -59,150 +61,6 @@
 #define MESSAGE_OVERHEAD 256 /* charged per message besides its payload and reply_to */
 #define ART_CACHE_MAX 64
 #define CONNS_MAX 512
-
-typedef struct cached_art {
-    struct cached_art *next;
-    uint8_t sha[32];
-    struct stat st; /* of the file it was last opened from: unchanged file, no re-hash */
-    el_artifact *art;
-    char cid[EL_CID_MAX];
-    int refs;     /* instances using it, plus one while it is in the cache */
-    bool in_cache;
-} cached_art;
-
-/* What one sender has queued and not yet had received; shared by the sender and its messages,
- * freed with the last of them (a message may outlive its sender's instance). mu guards it. */
-typedef struct outbox {
-    size_t bytes;
-    unsigned refs;
-} outbox;
-
-typedef struct message {
-    struct message *next;
-    json_t *m;
-    size_t cost;    /* charged to sender, recipient and the daemon */
-    outbox *sender;
-} message;
-
-typedef enum { ST_RUNNING, ST_EXITED } inst_state;
-
-/* What one request of the HTTP front collects of its capsule's run (op_http owns it): stdout up
- * to HTTP_OUT_MAX bytes, then how the instance ended (run_inst fills those). */
-#define HTTP_OUT_MAX ((size_t)8 << 20)
-typedef struct http_capture {
-    unsigned char *out;
-    size_t len, cap;
-    bool overflow;
-    int exit_code;
-} http_capture;
-
-typedef struct serve serve;
-typedef struct kept kept;
-
-typedef struct inst {
-    struct inst *next;
-    struct inst *qnext; /* in the work queue */
-    serve *sv;
-    char id[EL_CAPSULE_ID_LEN + 1];
-    char name[72];
-    char addr[EL_ADDRESS_MAX]; /* "<name>@<publisher id>": where its messages go */
-    char cid[EL_CID_MAX];
-    inst_state state;
-    int exit_code;
-    char reason[300];
-    cached_art *ca;
-    el_launch_ctx *l;     /* the launch (launch.h): slot, session, grants; NULL once it ended */
-    el_launch_spec spec;  /* what l was prepared from; points into this instance */
-    char **args;
-    size_t n_args;
-    char **grants;
-    size_t n_grants;
-    char **env; /* n_env names, then n_env values */
-    size_t n_env;
-    el_limits limits; /* the manifest's, narrowed by a LaunchConfig */
-    el_msg_router router;
-    volatile int stop;
-    int64_t started_ms, ended_ms;
-    /* stdout+stderr: a ring of the newest log_cap bytes */
-    pthread_mutex_t log_mu;
-    unsigned char *log;
-    size_t log_cap, log_len, log_head; /* head: where the next byte goes */
-    uint64_t log_total;
-    /* throttling */
-    int64_t win_start_ms;
-    unsigned win_calls;
-    uint64_t throttled;
-    bool throttle_audited;
-    /* mailbox */
-    message *mb_head, *mb_tail;
-    size_t mb_n, mb_bytes;
-    outbox *out; /* what it sent, undelivered (NULL until its first send) */
-    kept *kept;  /* a kept provider's instance: its record (NULL: an ordinary capsule) */
-    http_capture *cap; /* an HTTP front request's: its stdout goes there, not to the log */
-} inst;
-
-struct serve {
-    el_runtime *rt;
-    el_serve_options o;
-    pthread_mutex_t rt_mu, mu;
-    pthread_mutex_t art_mu; /* the artifact cache; innermost */
-    pthread_cond_t cv; /* an instance exited */
-    inst *insts;       /* newest first */
-    unsigned running, exited;
-    cached_art *arts;
-    size_t n_arts;
-    uint64_t msg_seq;
-    size_t mb_bytes; /* in every mailbox */
-    int conns; /* connection threads alive */
-    struct conn *conn_list; /* their connections (mu) */
-    char shell_cid[EL_CID_MAX]; /* the shell capsule's CID ("" none), as of shell_checked_ms */
-    int64_t shell_checked_ms;
-    bool shell_conf_present;    /* and config/shell as it was then */
-    struct stat shell_conf_st;
-    bool stopping;
-    /* capsule threads: a finished one waits a while for the next instance (thread reuse) */
-    pthread_cond_t work_cv;
-    inst *work_q;
-    unsigned idle_workers, workers;
-    /* kept provider instances (mu; pcv: a call was queued, taken, answered or cut) */
-    kept *kepts;
-    pthread_cond_t pcv;
-    /* the HTTP front (docs/web.md): the bound listener, handed to the gateway process, and the
-     * gateway's control socket, on which it asks for daemon connections (main loop only) */
-    int http_fd, gw_ctl;
-    pid_t gw_pid;
-    int64_t gw_started_ms;
-    char http_addr[EL_SERVE_HTTP_MAX];
-};
-
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* The monotonic time ms from now, as an absolute deadline for pthread_cond_timedwait (every
- * condition variable here is initialised on CLOCK_MONOTONIC). */
-static struct timespec mono_deadline(int64_t ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
 
 el_status el_serve_socket_path(el_runtime *rt, char *out, size_t cap, el_error *err)
 {
@@ -471,7 +329,6 @@ static void prune_exited(serve *sv)
     }
 }
 
-static void kept_ended(inst *in, el_status st);
 
 /* Runs a prepared instance to its end on this thread (el_launch_run audits a kill), then frees
  * its launch and records how it ended. */
@@ -493,11 +350,11 @@ static void run_inst(inst *in)
     in->exit_code = code;
     if (in->cap)
         in->cap->exit_code = code;
-    in->ended_ms = now_ms();
+    in->ended_ms = el__clock_ms(CLOCK_REALTIME);
     snprintf(in->reason, sizeof in->reason, "%s", st == EL_OK ? "" : err.msg);
     mailbox_free(in);
     if (in->kept)
-        kept_ended(in, st);
+        el__kept_ended(in, st);
     sv->running--;
     sv->exited++;
     prune_exited(sv);
@@ -627,7 +484,7 @@ static el_status route_send(void *arg, const char *from, const char *from_id, co
         char id[32];
         snprintf(id, sizeof id, "m%llu", (unsigned long long)++sv->msg_seq);
         m->m = json_pack("{s:s, s:s, s:s, s:I}", "id", id, "from", from, "payload", payload, "timestamp",
-                         (json_int_t)(now_ms() / 1000));
+                         (json_int_t)(el__clock_ms(CLOCK_REALTIME) / 1000));
         if (m->m && reply_to)
             json_object_set_new(m->m, "reply_to", json_string(reply_to));
         if (!m->m) {
@@ -695,18 +552,6 @@ static el_status orch_launch(void *arg, const json_t *config, char *id, el_error
 static el_status orch_stop(void *arg, const char *capsule_id, el_error *err);
 static json_t *orch_list(void *arg);
 
-/* What to launch: the artifact at path, and LaunchConfig's extras (all may be NULL). */
-typedef struct launch_spec {
-    const char *path;
-    json_t *args, *grants; /* arrays of strings */
-    json_t *env;           /* object of strings (env and limits: checked by el__serve_launch_config_check) */
-    json_t *limits;        /* {memory_mb?, cpu_ms?, wall_ms?}: narrowing only */
-    cached_art *ca;        /* the verified artifact (art_get), handed over */
-    kept *kept;            /* a kept provider's instance for this record (NULL: none) */
-    const unsigned char *input; /* stdin (an HTTP request's body; must outlive the run) */
-    size_t input_len;
-    http_capture *cap;     /* an HTTP request's: collects stdout and the exit */
-} launch_spec;
 
 static char **strings(json_t *a, size_t *n)
 {
@@ -826,10 +671,6 @@ static void inst_hold(void *arg, bool hold)
         pthread_mutex_unlock(&in->sv->rt_mu);
 }
 
-static el_status kept_forward(void *arg, const el__fwd *f, json_t **result, const char **code, el_error *err);
-static el_status kept_next(void *arg, const el__fwd **f, el_error *err);
-static void kept_answer(void *arg, uint64_t call_id, const json_t *result, const char *code, const char *message);
-static void kept_attach(inst *in);
 
 /* Prepares an instance through the launch layer (el_launch_prepare: type, dependencies, slot,
  * session, grants, storage) with this daemon's hooks, registers it, then starts it on a capsule
@@ -892,9 +733,9 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
     if (st == EL_OK && ls->kept) { /* a kept provider takes its calls from its record */
         in->kept = ls->kept;
         el__session_serve_host(el__launch_session(in->l),
-                               &(el__provider_host){.next = kept_next, .answer = kept_answer, .arg = in});
+                               &(el__provider_host){.next = el__kept_next, .answer = el__kept_answer, .arg = in});
     } else if (st == EL_OK) { /* its calls to bound schemes go to kept providers */
-        el__session_set_forward(el__launch_session(in->l), kept_forward, sv);
+        el__session_set_forward(el__launch_session(in->l), el__kept_forward, sv);
     }
     if (st == EL_OK) {
         snprintf(in->id, sizeof in->id, "%s", el_launch_capsule_id(in->l));
@@ -905,7 +746,7 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
             st = el_error_set(err, EL_ERR_LIMIT, "the daemon already runs %u capsules", sv->running);
         if (st == EL_OK) {
             in->state = ST_RUNNING;
-            in->started_ms = now_ms();
+            in->started_ms = el__clock_ms(CLOCK_REALTIME);
             int rc = here ? 0 : start_inst(sv, in);
             if (rc != 0)
                 st = el_error_set(err, EL_ERR_LIMIT, "cannot start a thread for the capsule: %s", strerror(rc));
@@ -914,7 +755,7 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
                 sv->insts = in;
                 sv->running++;
                 if (in->kept)
-                    kept_attach(in);
+                    el__kept_attach(in);
             }
         }
         pthread_mutex_unlock(&sv->mu);
@@ -977,451 +818,6 @@ static json_t *op_run(serve *sv, json_t *req, bool here)
     if (st == EL_OK && here)
         run_inst(in);
     return r;
-}
-
-/* ---- provider capsules kept across calls (provider.h, docs/providers.md) ----------------------
- *
- * A bound scheme's provider runs as one ordinary instance of this daemon (ps lists it, its
- * launch and end are audited like any), started by the first call and kept: each consumer's
- * provider_call is queued on its kept record and the consumer's thread waits for the answer
- * with the runtime released, so a slow or hung provider holds up its own consumers only. The
- * instance takes calls one by one (get_provider_call waits for the next). A call has a deadline;
- * past it the consumer gets unavailable and the instance, which did not answer, is stopped. A
- * consumer that is stopped (or a daemon that stops) while its call is taken gives the call up
- * without stopping the provider: the record keeps the call as cut (its id and deadline), the
- * provider's answer to it is dropped, and the provider is stopped only if that deadline passes
- * first (kept_check). An
- * instance that ends with a call taken or waiting is restarted by the next waiting call after a
- * backoff that doubles per failure and is reset by an answer; one that is unbound (provider
- * remove) or rebound is stopped within a second. A consumer address has at most
- * provider_calls calls in flight, a provider at most PROVIDER_QUEUE_MAX waiting.
- *
- * Locks: records, queues and calls are guarded by mu; pcv is signalled on every change. A
- * consumer's call (pcall, on its stack) points into its request, which lives until the
- * consumer's forward returns, and that needs rt_mu: so whatever holds rt_mu may read a call it
- * found under mu, even one its consumer gave up on meanwhile. */
-#define PROVIDER_CALL_MS 10000
-#define PROVIDER_BACKOFF_MS 100
-#define PROVIDER_BACKOFF_MAX_MS 5000
-#define PROVIDER_QUEUE_MAX 64
-#define PROVIDER_CALLS_DEFAULT 4
-
-typedef enum { PC_QUEUED, PC_TAKEN, PC_DONE } pcall_state;
-
-typedef struct pcall {
-    struct pcall *next; /* in its record's queue */
-    const el__fwd *f;
-    uint64_t call_id;
-    char caller[EL_ADDRESS_MAX];
-    pcall_state state;
-    json_t *result;   /* the answer (PC_DONE, code == NULL) */
-    const char *code; /* or a failure: a protocol code and msg */
-    el_status st;
-    char msg[300];
-} pcall;
-
-struct kept {
-    struct kept *next;
-    serve *sv;
-    char scheme[EL_RESOURCE_MAX + 1];
-    char target[EL_RESOURCE_MAX + 1];
-    char cid[EL_CID_MAX];
-    json_t *grants;   /* the binding's, as a launch's grants */
-    inst *in;         /* its running instance, NULL none */
-    bool starting;    /* a consumer is starting it */
-    pcall *q, *cur;   /* waiting calls (oldest first); the one the instance took (or &cut) */
-    pcall cut;        /* a taken call whose consumer gave up: its answer is dropped */
-    int64_t cut_deadline; /* when the instance is stopped if it has not answered cut */
-    unsigned failures; /* since the last answer */
-    int64_t not_before; /* no start before this (mono_ms): the backoff */
-};
-
-/* Waits on cv for at most ms (a monotonic clock). */
-static void cv_wait_ms(pthread_cond_t *cv, pthread_mutex_t *m, int64_t ms)
-{
-    struct timespec t = mono_deadline(ms);
-    pthread_cond_timedwait(cv, m, &t);
-}
-
-/* Ends pc with a failure (mu held). */
-static void pcall_fail(pcall *pc, el_status st, const char *msg)
-{
-    pc->state = PC_DONE;
-    pc->st = st;
-    pc->code = el__status_code(st);
-    snprintf(pc->msg, sizeof pc->msg, "%s", msg);
-}
-
-/* Counts a failure of k's instance: the next start waits (mu held). */
-static void kept_backoff(kept *k)
-{
-    int64_t d = PROVIDER_BACKOFF_MS;
-    for (unsigned i = 0; i < k->failures && d < PROVIDER_BACKOFF_MAX_MS; i++)
-        d *= 2;
-    k->failures++;
-    k->not_before = mono_ms() + (d < PROVIDER_BACKOFF_MAX_MS ? d : PROVIDER_BACKOFF_MAX_MS);
-}
-
-/* Takes pc off k's queue (mu held). */
-static void kept_unqueue(kept *k, pcall *pc)
-{
-    for (pcall **pp = &k->q; *pp; pp = &(*pp)->next)
-        if (*pp == pc) {
-            *pp = pc->next;
-            return;
-        }
-}
-
-/* Whether a kept record's grants (a json array of strings) are exactly g[0..n), in order. */
-static bool same_grants(const json_t *have, const char *const *g, size_t n)
-{
-    if (json_array_size(have) != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(json_string_value(json_array_get(have, i)), g[i]))
-            return false;
-    return true;
-}
-
-/* The record for f's scheme, made on first use; a new CID, target or set of grants bound to it
- * (an upgrade, a rebind) stops the instance of the old one (mu held). NULL: out of memory. */
-static kept *kept_of(serve *sv, const el__fwd *f)
-{
-    kept *k = sv->kepts;
-    while (k && strcmp(k->scheme, f->scheme))
-        k = k->next;
-    if (!k) {
-        if (!(k = calloc(1, sizeof *k)) || !(k->grants = json_array())) {
-            free(k);
-            return NULL;
-        }
-        k->sv = sv;
-        snprintf(k->scheme, sizeof k->scheme, "%s", f->scheme);
-        k->next = sv->kepts;
-        sv->kepts = k;
-    }
-    if (strcmp(k->cid, f->cid) || strcmp(k->target, f->target ? f->target : "") ||
-        !same_grants(k->grants, f->grants, f->n_grants)) {
-        if (k->in)
-            k->in->stop = 1;
-        snprintf(k->cid, sizeof k->cid, "%s", f->cid);
-        snprintf(k->target, sizeof k->target, "%s", f->target ? f->target : "");
-        json_array_clear(k->grants);
-        for (size_t i = 0; i < f->n_grants; i++)
-            json_array_append_new(k->grants, json_string(f->grants[i]));
-    }
-    return k;
-}
-
-/* How many calls caller has waiting or taken, over every provider (mu held). */
-static unsigned calls_in_flight(serve *sv, const char *caller)
-{
-    unsigned n = 0;
-    for (kept *k = sv->kepts; k; k = k->next) {
-        for (pcall *pc = k->q; pc; pc = pc->next)
-            n += !strcmp(pc->caller, caller);
-        n += k->cur && !strcmp(k->cur->caller, caller);
-    }
-    return n;
-}
-
-/* Starts k's instance: its CID resolved and verified like any launch, the binding's grants, its
- * manifest's limits (rt_mu held, released while verifying). */
-static el_status kept_start(serve *sv, kept *k, el_error *err)
-{
-    char path[PATH_MAX], cid[EL_CID_MAX];
-    pthread_mutex_lock(&sv->mu);
-    snprintf(cid, sizeof cid, "%s", k->cid);
-    pthread_mutex_unlock(&sv->mu);
-    launch_spec ls = {.path = path, .grants = k->grants, .kept = k};
-    el_status st = resolve_locked(sv, cid, NULL, path, err);
-    if (st == EL_OK) {
-        unblock(sv, true);
-        st = art_get(sv, path, &ls.ca, err);
-        unblock(sv, false);
-    }
-    inst *in = NULL;
-    if (st == EL_OK)
-        st = launch_locked(sv, &ls, false, &in, err);
-    if (st != EL_OK)
-        return st;
-    char why[EL_RESOURCE_MAX + 64];
-    snprintf(why, sizeof why, "provider of %s started (kept for its calls)", k->scheme);
-    audit_inst(sv, in, EL_AUDIT_LAUNCH, why);
-    return EL_OK;
-}
-
-/* The host's forward (el__forward_fn; rt_mu held, released while waiting): queues f on its
- * provider's record, starts the instance when none runs (after the backoff), and waits for the
- * answer until the deadline. */
-static el_status kept_forward(void *arg, const el__fwd *f, json_t **result, const char **code, el_error *err)
-{
-    serve *sv = arg;
-    pcall pc = {.f = f, .call_id = f->call_id, .state = PC_QUEUED};
-    snprintf(pc.caller, sizeof pc.caller, "%s", f->caller);
-    *result = NULL;
-    *code = NULL;
-    pthread_mutex_lock(&sv->mu);
-    kept *k = kept_of(sv, f);
-    unsigned queued = 0, flying = k ? calls_in_flight(sv, f->caller) : 0, cap = sv->o.provider_calls;
-    for (pcall *q = k ? k->q : NULL; q; q = q->next)
-        queued++;
-    el_status st = !k                            ? el_error_set(err, EL_ERR_INTERNAL, "out of memory")
-                   : flying >= cap               ? el_error_set(err, EL_ERR_LIMIT,
-                                                                "%u calls to providers already in flight for %s (the daemon's bound per consumer)",
-                                                                flying, f->caller)
-                   : queued >= PROVIDER_QUEUE_MAX ? el_error_set(err, EL_ERR_LIMIT, "the provider of %s has %u calls waiting",
-                                                                f->scheme, queued)
-                                                  : EL_OK;
-    if (st != EL_OK) {
-        pthread_mutex_unlock(&sv->mu);
-        return st;
-    }
-    pcall **pp = &k->q;
-    while (*pp)
-        pp = &(*pp)->next;
-    *pp = &pc;
-    pthread_cond_broadcast(&sv->pcv);
-    pthread_mutex_unlock(&sv->mu);
-
-    unblock(sv, true);
-    int64_t deadline = mono_ms() + PROVIDER_CALL_MS;
-    bool stop_it = false;
-    char why[400] = "", stop_id[EL_CAPSULE_ID_LEN + 1] = "";
-    pthread_mutex_lock(&sv->mu);
-    while (pc.state != PC_DONE) {
-        int64_t t = mono_ms();
-        inst *me = find_inst(sv, f->caller_instance);
-        bool late = t >= deadline;
-        if (late || sv->stopping || (me && me->stop)) {
-            if (pc.state == PC_QUEUED)
-                kept_unqueue(k, &pc);
-            if (k->cur == &pc && late) { /* taken and not answered in time: the instance is stopped */
-                k->cur = NULL;
-                stop_it = k->in != NULL;
-                if (k->in) {
-                    k->in->stop = 1;
-                    snprintf(stop_id, sizeof stop_id, "%s", k->in->id);
-                }
-                kept_backoff(k);
-            } else if (k->cur == &pc) { /* given up: the provider may finish it, within its deadline */
-                k->cut = (pcall){.call_id = pc.call_id, .state = PC_TAKEN};
-                k->cut_deadline = deadline;
-                k->cur = &k->cut;
-            }
-            char m[200];
-            snprintf(m, sizeof m, "the provider of %s %s", f->scheme,
-                     late ? "did not answer within its deadline (10 s)" : "call was cut: the caller or the daemon stops");
-            pcall_fail(&pc, EL__ERR_UNAVAILABLE, m);
-            snprintf(why, sizeof why, "provider of %s stopped: call %llu not answered within %d ms", f->scheme,
-                     (unsigned long long)pc.call_id, PROVIDER_CALL_MS);
-            break;
-        }
-        if (!k->in && !k->starting && pc.state == PC_QUEUED && t >= k->not_before) {
-            k->starting = true;
-            pthread_mutex_unlock(&sv->mu);
-            el_error se = {.code = EL_OK, .msg = ""};
-            pthread_mutex_lock(&sv->rt_mu);
-            el_status ss = kept_start(sv, k, &se);
-            pthread_mutex_unlock(&sv->rt_mu);
-            pthread_mutex_lock(&sv->mu);
-            k->starting = false;
-            if (ss != EL_OK) {
-                el__log(sv->rt, EL_LOG_WARNING, "provider of %s (%s): %s", f->scheme, k->cid, se.msg);
-                kept_backoff(k);
-                if (pc.state == PC_QUEUED) {
-                    kept_unqueue(k, &pc);
-                    el_error e;
-                    el__provider_ended(f->scheme, ss, &e);
-                    pcall_fail(&pc, EL__ERR_UNAVAILABLE, e.msg);
-                }
-            }
-            pthread_cond_broadcast(&sv->pcv);
-            continue;
-        }
-        int64_t wake = deadline - t;
-        if (!k->in && k->not_before > t && k->not_before - t < wake)
-            wake = k->not_before - t;
-        cv_wait_ms(&sv->pcv, &sv->mu, wake < 200 ? wake + 1 : 200);
-    }
-    pthread_mutex_unlock(&sv->mu);
-    unblock(sv, false);
-    if (stop_it) { /* audited as the one that did not answer (mu held: it may be reaped) */
-        pthread_mutex_lock(&sv->mu);
-        inst *stopped = find_inst(sv, stop_id);
-        if (stopped)
-            audit_inst(sv, stopped, EL_AUDIT_KILL, why);
-        pthread_mutex_unlock(&sv->mu);
-    }
-    if (pc.code) {
-        *code = pc.code;
-        if (pc.st == EL_OK) /* the provider's own failure */
-            return el_error_set(err, EL_ERR_INTERNAL, "provider: %s", pc.msg);
-        return el_error_set(err, pc.st, "%s", pc.msg);
-    }
-    *result = pc.result;
-    return EL_OK;
-}
-
-/* el__provider_host.next for instance in (rt_mu held, released while waiting). */
-static el_status kept_next(void *arg, const el__fwd **f, el_error *err)
-{
-    inst *in = arg;
-    serve *sv = in->sv;
-    kept *k = in->kept;
-    unblock(sv, true);
-    pthread_mutex_lock(&sv->mu);
-    el_status st = EL_OK;
-    for (;;) {
-        if (in->stop || sv->stopping || k->in != in) {
-            st = el_error_set(err, EL_ERR_NOTFOUND, "no more calls: this provider instance is stopping");
-            break;
-        }
-        if (k->cur == NULL && k->q) {
-            pcall *pc = k->q;
-            k->q = pc->next;
-            pc->state = PC_TAKEN;
-            k->cur = pc;
-            uint64_t id = pc->call_id;
-            /* the call is read with the runtime held (its consumer cannot return meanwhile) */
-            pthread_mutex_unlock(&sv->mu);
-            unblock(sv, false);
-            pthread_mutex_lock(&sv->mu);
-            bool mine = k->cur == pc && k->in == in;
-            if (k->cur == &k->cut && k->cut.call_id == id) /* cut before this instance read it */
-                k->cur = NULL;
-            pthread_mutex_unlock(&sv->mu);
-            if (mine) {
-                *f = pc->f;
-                return EL_OK;
-            }
-            unblock(sv, true);
-            pthread_mutex_lock(&sv->mu);
-            continue;
-        }
-        cv_wait_ms(&sv->pcv, &sv->mu, 500);
-    }
-    pthread_mutex_unlock(&sv->mu);
-    unblock(sv, false);
-    return st;
-}
-
-/* el__provider_host.answer for instance in (rt_mu held). */
-static void kept_answer(void *arg, uint64_t call_id, const json_t *result, const char *code, const char *message)
-{
-    inst *in = arg;
-    serve *sv = in->sv;
-    kept *k = in->kept;
-    json_t *copy = code ? NULL : json_deep_copy(result ? result : json_null());
-    pthread_mutex_lock(&sv->mu);
-    pcall *pc = k->cur;
-    if (pc == &k->cut && k->in == in && pc->call_id == call_id) { /* its consumer gave up: dropped */
-        k->cur = NULL;
-        k->failures = 0;
-        pthread_cond_broadcast(&sv->pcv);
-    } else if (pc && k->in == in && pc->call_id == call_id) {
-        k->cur = NULL;
-        k->failures = 0;
-        pc->state = PC_DONE;
-        if (code) {
-            pc->code = code;
-            pc->st = EL_OK;
-            snprintf(pc->msg, sizeof pc->msg, "%s", message ? message : "");
-        } else if (!copy) {
-            pcall_fail(pc, EL_ERR_INTERNAL, "out of memory");
-        } else {
-            pc->result = copy;
-            copy = NULL;
-        }
-        pthread_cond_broadcast(&sv->pcv);
-    }
-    pthread_mutex_unlock(&sv->mu);
-    json_decref(copy);
-}
-
-/* launch_locked: in is now its record's running instance (mu held). */
-static void kept_attach(inst *in)
-{
-    in->kept->in = in;
-}
-
-/* run_inst: a kept provider's instance ended, run ending with st (rt_mu and mu held): the call
- * it took fails, and a call it left taken or waiting makes the next start wait. */
-static void kept_ended(inst *in, el_status st)
-{
-    kept *k = in->kept;
-    if (k->in != in)
-        return;
-    k->in = NULL;
-    if (k->cur) {
-        el_error e;
-        el__provider_ended(k->scheme, st, &e);
-        pcall_fail(k->cur, EL__ERR_UNAVAILABLE, e.msg);
-        k->cur = NULL;
-        kept_backoff(k);
-    } else if (k->q) {
-        kept_backoff(k);
-    }
-    pthread_cond_broadcast(&in->sv->pcv);
-}
-
-/* Stops k's instance if the call its consumer gave up is still unanswered at its deadline
- * (mu held). Audited like a deadline its consumer saw. Returns whether it did. */
-static bool kept_cut_late(serve *sv, kept *k)
-{
-    if (k->cur != &k->cut || !k->in || k->in->stop || mono_ms() < k->cut_deadline)
-        return false;
-    char why[EL_RESOURCE_MAX + 96];
-    snprintf(why, sizeof why, "provider of %s stopped: call %llu not answered within %d ms", k->scheme,
-             (unsigned long long)k->cut.call_id, PROVIDER_CALL_MS);
-    k->cur = NULL;
-    k->in->stop = 1;
-    kept_backoff(k);
-    audit_inst(sv, k->in, EL_AUDIT_KILL, why);
-    pthread_cond_broadcast(&sv->pcv);
-    return true;
-}
-
-/* Stops the kept instances whose scheme is no longer bound to what started them, or that did
- * not answer a cut call in time (the main loop, every second; rt_mu held). Audited. */
-static void kept_check(serve *sv)
-{
-    for (kept *k = sv->kepts; k; k = k->next) {
-        pthread_mutex_lock(&sv->mu);
-        inst *in = !kept_cut_late(sv, k) && k->in && !k->in->stop ? k->in : NULL;
-        pthread_mutex_unlock(&sv->mu);
-        if (!in)
-            continue;
-        el_provider_binding b;
-        el_error e;
-        el_status st = el__provider_bound(sv->rt, k->scheme, &b, &e);
-        pthread_mutex_lock(&sv->mu);
-        bool gone = st == EL_ERR_NOTFOUND ||
-                    (st == EL_OK && (strcmp(b.target, k->target) ||
-                                     !same_grants(k->grants, (const char *const *)b.grants, b.n_grants)));
-        pthread_mutex_unlock(&sv->mu);
-        if (st == EL_OK)
-            el__provider_binding_clear(&b);
-        if (!gone)
-            continue;
-        char why[EL_RESOURCE_MAX + 64];
-        snprintf(why, sizeof why, "provider of %s stopped: %s", k->scheme, st == EL_OK ? "rebound" : "unbound");
-        pthread_mutex_lock(&sv->mu);
-        in->stop = 1;
-        audit_inst(sv, in, EL_AUDIT_KILL, why);
-        pthread_cond_broadcast(&sv->pcv);
-        pthread_mutex_unlock(&sv->mu);
-    }
-}
-
-static void kept_free_all(serve *sv)
-{
-    while (sv->kepts) {
-        kept *k = sv->kepts;
-        sv->kepts = k->next;
-        json_decref(k->grants);
-        free(k);
-    }
 }
 
 /* ---- the orchestrator's launch_capsule, stop_capsule, list_capsules (rt_mu held: inside a call) */
@@ -2369,12 +1765,17 @@ static void gw_stop(serve *sv)
     sv->gw_ctl = sv->http_fd = -1;
 }
 
+/* What the daemon's features (serve_kept.c) may call of it. */
+static const el__sv_ops sv_ops = {.audit = audit_inst, .art_get = art_get, .find_inst = find_inst,
+                                  .unblock = unblock, .launch = launch_locked, .resolve = resolve_locked};
+
 el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
 {
     serve *sv = calloc(1, sizeof *sv);
     if (!sv)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     sv->rt = rt;
+    sv->ops = &sv_ops;
     sv->http_fd = sv->gw_ctl = -1;
     if (opts)
         sv->o = *opts;
@@ -2453,7 +1854,7 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
             pthread_mutex_lock(&sv->rt_mu);
             el_error fe;
             (void)el_audit_flush(rt, &fe);
-            kept_check(sv); /* unbound providers stop */
+            el__kept_check(sv); /* unbound providers stop */
             pthread_mutex_unlock(&sv->rt_mu);
             last_flush = mono_ms();
         }
@@ -2518,7 +1919,7 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     pthread_cond_destroy(&sv->cv);
     pthread_cond_destroy(&sv->work_cv);
     pthread_cond_destroy(&sv->pcv);
-    kept_free_all(sv);
+    el__kept_free_all(sv);
     free(sv);
     return st;
 }
