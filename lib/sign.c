@@ -91,17 +91,31 @@ el_status el_sign_keypair_save(const el_keypair *kp, const char *sk_path, const 
     int n = snprintf(text, sizeof text, "%s%s\n", SK_HEADER, hex);
     sodium_memzero(hex, sizeof hex);
 
-    int fd = open(sk_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* Written whole to a private temporary file beside it, then linked to its name: link()
+     * never replaces (EEXIST) nor follows a link there, and a reader (another process creating
+     * the same key at the same moment) sees no file or a complete one, never a part. */
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", sk_path) >= (int)sizeof tmp) {
+        sodium_memzero(text, sizeof text);
+        return el_error_set(err, EL_ERR_IO, "%s: path too long", sk_path);
+    }
+    int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         sodium_memzero(text, sizeof text);
-        return el_error_set(err, errno == EEXIST ? EL_ERR_CONFIG : EL_ERR_IO, "%s: %s%s", sk_path, strerror(errno),
-                            errno == EEXIST ? " (refusing to overwrite a key)" : "");
+        return el_error_set(err, EL_ERR_IO, "%s: cannot create a file beside it: %s", sk_path, strerror(errno));
     }
     bool ok = fchmod(fd, 0600) == 0 && el__write_all(fd, text, (size_t)n) && fsync(fd) == 0;
     sodium_memzero(text, sizeof text);
     if (close(fd) != 0)
         ok = false;
-    if (!ok) {
+    int linked = ok ? link(tmp, sk_path) : -1, e = errno;
+    unlink(tmp);
+    if (!ok)
+        return el_error_set(err, EL_ERR_IO, "cannot write %s", sk_path);
+    if (linked != 0)
+        return el_error_set(err, e == EEXIST ? EL_ERR_CONFIG : EL_ERR_IO, "%s: %s%s", sk_path, strerror(e),
+                            e == EEXIST ? " (refusing to overwrite a key)" : "");
+    if (el__fsync_dir_of(sk_path, NULL) != EL_OK) {
         unlink(sk_path);
         return el_error_set(err, EL_ERR_IO, "cannot write %s", sk_path);
     }

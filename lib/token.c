@@ -70,7 +70,6 @@
 #define SIG_CACHE_SLOTS 4096 /* power of two */
 #define KEY_FILE "runtime.key"
 #define PUB_FILE "runtime.pub"
-#define SK_FILE_LEN 92 /* "ELASTOS ED25519 SECRET KEY\n" + 64 hex + "\n" (sign.c) */
 
 /* A verified token (see the cache above): its text (len bytes, NUL-terminated), its decoded
  * form, whether its resource is a well-formed pattern, and its holder in lower-case hex. */
@@ -431,15 +430,7 @@ static el_status ensure_key(el_runtime *rt, struct el_token_cache *c, el_error *
                 el_error_prefix(err, "runtime key");
                 return st;
             }
-        } else if (st == EL_ERR_CONFIG) {
-            /* Another process may have created the file and not written it yet: retry while
-             * it is a private regular file shorter than a complete key file. */
-            struct stat sb;
-            if (lstat(sk, &sb) != 0 || !S_ISREG(sb.st_mode) || (sb.st_mode & 077) || sb.st_size >= SK_FILE_LEN) {
-                el_error_prefix(err, "runtime key");
-                return st;
-            }
-        } else {
+        } else { /* a key file appears whole (el_sign_keypair_save): a bad one is bad */
             el_error_prefix(err, "runtime key");
             return st;
         }

@@ -30,7 +30,8 @@ typedef struct el_keypair {
 EL_EXTERN el_status el_sign_keypair_generate(el_keypair *kp, el_error *err);
 EL_EXTERN void el_sign_keypair_wipe(el_keypair *kp);
 
-/* Writes secret to sk_path (created 0600, never overwriting) and the public key to pk_path. */
+/* Writes secret to sk_path (0600, never overwriting, appearing whole: readers see no file or a
+ * complete one) and the public key to pk_path. EL_ERR_CONFIG when sk_path exists. */
 EL_EXTERN el_status el_sign_keypair_save(const el_keypair *kp, const char *sk_path, const char *pk_path, el_error *err);
 /* Loads a secret key file; EL_ERR_CONFIG if it is readable by group or others. */
 EL_EXTERN el_status el_sign_keypair_load(const char *sk_path, el_keypair *kp, el_error *err);
