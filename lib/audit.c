@@ -558,6 +558,17 @@ el_status el_audit_flush(el_runtime *rt, el_error *err)
     return s;
 }
 
+el_status el__audit_writable(el_runtime *rt, el_error *err)
+{
+    struct el_audit_buf *b = rt->audit;
+    if (!b)
+        return EL_OK;
+    pthread_mutex_lock(&b->mu);
+    el_status s = b->fail == EL_OK ? EL_OK : el_error_set(err, b->fail, "the audit log cannot be written: %s", b->fail_msg);
+    pthread_mutex_unlock(&b->mu);
+    return s;
+}
+
 el_status el_audit_defer(el_runtime *rt, const el_audit_record *r, el_error *err)
 {
     return enqueue(rt, r, false, err);

@@ -83,6 +83,7 @@ struct el_session {
     el_channel channel;   /* this session as a substrate's channel (el_broker_session_channel) */
     uint64_t seen_revoked;  /* revocations known when the grants were last checked */
     refusal refusals[REFUSAL_KINDS + 1]; /* the last: everything past REFUSAL_RECORDS_MAX */
+    refusal uses; /* the last use a provider asked coalesced (el__pcall.coalesce), and its repeats */
     uint64_t refusal_records; /* refusals written one by one so far */
     double req_tokens;        /* the request rate limit's bucket */
     int64_t req_last_ms;
@@ -227,6 +228,34 @@ static void refusals_flush(el_session *s, bool all)
     for (int i = 0; i <= REFUSAL_KINDS; i++)
         if (s->refusals[i].count && (all || now - s->refusals[i].first_ms >= REFUSAL_FLUSH_MS))
             refusal_flush(s, &s->refusals[i]);
+    if (s->uses.count && (all || now - s->uses.first_ms >= REFUSAL_FLUSH_MS))
+        refusal_flush(s, &s->uses);
+}
+
+/* A use identical to the session's last coalesced one (same resource, action, request type and
+ * token) is counted, not written: true then. Else the count so far is written (one record
+ * "repeated N times, ..."), and this use becomes the one counted against (false: the caller
+ * writes it). Counts are written after REFUSAL_FLUSH_MS too, and when the session ends. */
+static bool use_coalesced(el_session *s, const char *resource, const char *action, const char *why, const char *tid)
+{
+    int64_t now = el__clock_ms(CLOCK_REALTIME);
+    refusal *k = &s->uses;
+    if (refusal_is(k, EL_AUDIT_USE, resource, action, why, tid)) {
+        refusal_count(k, now);
+        if (now - k->first_ms >= REFUSAL_FLUSH_MS)
+            refusal_flush(s, k);
+        return true;
+    }
+    refusal_flush(s, k);
+    refusal_clear(k);
+    k->decision = strdup(EL_AUDIT_USE);
+    k->resource = strdup(resource);
+    k->action = strdup(action);
+    k->reason = strdup(why);
+    k->token_id = strdup(tid);
+    if (!k->decision || !k->resource || !k->action || !k->reason || !k->token_id)
+        refusal_clear(k); /* out of memory: the next one is written again */
+    return false;
 }
 
 /* The request rate limit: true when this request may go on (a token bucket of REQ_BURST,
@@ -330,6 +359,7 @@ void el_broker_session_free(el_session *s)
     refusals_flush(s, true);
     for (int i = 0; i <= REFUSAL_KINDS; i++)
         refusal_clear(&s->refusals[i]);
+    refusal_clear(&s->uses);
     for (size_t i = 0; i < s->n_grants; i++) {
         free(s->grants[i].resource);
         free(s->grants[i].issued);
@@ -732,7 +762,15 @@ static el_status check_use(el__pcall *c, const char *resource, unsigned action, 
         c->code = code ? code : "denied";
         return st;
     }
-    if (audit(s, EL_AUDIT_USE, resource, el_manifest_action_name(action), el__req_type_name(c->q->type), tid) != EL_OK) {
+    const char *act = el_manifest_action_name(action), *why = el__req_type_name(c->q->type);
+    el_error ae;
+    if (c->coalesce && el__audit_writable(s->rt, &ae) == EL_OK && use_coalesced(s, resource, act, why, tid)) {
+        if (tok)
+            *tok = t;
+        return EL_OK;
+    }
+    if (audit(s, EL_AUDIT_USE, resource, act, why, tid) != EL_OK) {
+        refusal_clear(&s->uses); /* the next use of this kind is written (and refused) again */
         refuse(s, EL_AUDIT_DENY, resource, el_manifest_action_name(action), "the audit log cannot be written", tid);
         c->code = "unavailable";
         return el_error_set(err, EL_ERR_IO, "refused: the audit log cannot be written");

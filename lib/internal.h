@@ -205,6 +205,11 @@ el_status el__wasm_precompile(el_runtime *rt, const el_artifact *art, el_error *
  * EL_ERR_USAGE "<what>.<field>: N is above the manifest's M (limits only narrow)", lim unchanged. */
 el_status el__limits_narrow(el_limits *lim, const el_limits *want, const char *what, el_error *err);
 
+/* audit.c: EL_OK while the audit writer can write; else its failure (err says why). What a use
+ * that is counted rather than written (a coalesced one) checks, so it is refused as a written one
+ * would be. */
+el_status el__audit_writable(el_runtime *rt, el_error *err);
+
 /* Milliseconds on clock c: CLOCK_REALTIME since the epoch (what records show), CLOCK_MONOTONIC
  * for deadlines and intervals. */
 static inline int64_t el__clock_ms(clockid_t c)

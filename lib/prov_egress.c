@@ -22,7 +22,8 @@
  * Response size (max_bytes) and time (timeout_ms) are bounded; so are the requests (hops) an
  * instance makes and their request and response bodies together, over its life, by its
  * manifest's resource_limits.network.requests and .bytes (the session's budget, below). Each
- * request is audited (the token use); the runtime is released while the network is waited on
+ * request is audited (the token use; identical uses in a row are coalesced into one "repeated N
+ * times" record, as refusals are); the runtime is released while the network is waited on
  * (router->blocking).
  */
 #include "http.h"
@@ -384,6 +385,7 @@ static el_status hop(el__pcall *c, const egress_conf *cf, const egress_req *r, c
         st = url_resource(&u, resource, err);
     if (st != EL_OK)
         return st;
+    c->coalesce = true; /* a capsule polling one URL writes one record per kind, not per request */
     if ((st = c->use(c, resource, r->action, NULL, err)) != EL_OK ||
         (st = budget_take(c, r->body_len, r->max_bytes, out, err)) != EL_OK)
         return st;

@@ -157,6 +157,8 @@ struct el__pcall {
                   const char *token_id);
     el__forward_fn forward; /* the host's runner of provider capsules; NULL: none reachable */
     void *forward_arg;
+    bool coalesce;    /* set by the provider: use() counts a use identical to the last one
+                         instead of writing it (one "repeated N times" record stands for them) */
     void *core;       /* the core's own (the session); providers don't touch it */
     const char *code; /* set by use() on a refused token; overrides el__status_code */
 };

@@ -117,6 +117,15 @@ grep -q '169.254' "$WORK/srv.log" && ok || bad "the redirect was requested"
 expect 0 hg --follow 3 --token-for "$L/*" "$L/redirect?to=$L/data"; check '[ "$(wc -c <"$WORK/out")" = 4096 ]'
 expect 1 hg --follow 3 --token-for "$L/redirect" "$L/redirect?to=$L/data"; contains "$WORK/out" "does not cover http://127.0.0.1:$P/data"
 
+# ---- identical uses in a row are coalesced: a redirect loop followed 5 times is 6 requests, and
+# ---- the audit holds the first use and one record standing for the 5 repeats ---------------------
+N0=$(grep -c '^GET /loop' "$WORK/srv.log" || true)
+expect 0 hg -i --follow 5 "$L/loop"; contains "$WORK/out" "HTTP 302"
+check '[ "$(($(grep -c "^GET /loop" "$WORK/srv.log") - N0))" = 6 ]'
+"$E" audit show >"$WORK/audit"
+check '[ "$(grep -c "use capsule=http-get resource=http://127.0.0.1:$P/loop " "$WORK/audit")" = 2 ]'
+contains "$WORK/audit" "resource=http://127.0.0.1:$P/loop action=read reason=\"repeated 5 times, first at "
+
 # ---- limits ------------------------------------------------------------------------------------
 expect 1 hg --max-bytes 1000 "$L/big"; contains "$WORK/out" "http-get: limit: the response is larger than max_bytes (1000)"
 expect 1 timeout 30 "$E" run "$WORK/hg.capsule" "${GR[@]}" -- --timeout-ms 1000 "$L/slow"

@@ -37,6 +37,8 @@ class H(http.server.BaseHTTPRequestHandler):
         elif u.path == "/slow":
             time.sleep(5)
             self._send(200, b"late")
+        elif u.path == "/loop":  # redirects to itself
+            self._send(302, b"", [("Location", "http://%s/loop" % self.headers["Host"])])
         elif u.path == "/redirect":
             to = urllib.parse.parse_qs(u.query)["to"][0]
             self._send(302, b"", [("Location", to)])
