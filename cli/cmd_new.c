@@ -96,7 +96,7 @@ static const char MAKE_C[] =
     "# Build with Debian's clang-14 for wasm32-wasi (wasi-libc); the SDK is vendored in sdk/.\n"
     "CC_WASM ?= clang-14\n"
     "out/@NAME@.wasm: $(wildcard src/*.c) $(wildcard sdk/src/*.c)\n"
-    "\tmkdir -p out && $(CC_WASM) --target=wasm32-wasi -O2 -Wall -Isdk/include $^ -Wl,--strip-debug -o $@\n\n";
+    "\tmkdir -p out && $(CC_WASM) --target=wasm32-wasi -O2 -Wall -Isdk/include $^ -Wl,--stack-first,--strip-debug -o $@\n\n";
 
 static const char MAKE_RUST[] =
     "# Build with the seed's command for WASI preview 1 (Rust 1.78 or later); the SDK crate is\n"

@@ -80,7 +80,7 @@ static const char DATA_MAKE[] =
     "all: out/viewer/@NAME@-viewer.wasm out/viewer/capsule.json out/data/capsule.json out/data/content.txt\n\n"
     "# The viewer, built with Debian's clang-14 for wasm32-wasi (wasi-libc); the SDK is in sdk/.\n"
     "out/viewer/@NAME@-viewer.wasm: $(wildcard viewer/src/*.c) $(wildcard sdk/src/*.c)\n"
-    "\tmkdir -p out/viewer && $(CC_WASM) --target=wasm32-wasi -O2 -Wall -Isdk/include $^ -Wl,--strip-debug -o $@\n\n"
+    "\tmkdir -p out/viewer && $(CC_WASM) --target=wasm32-wasi -O2 -Wall -Isdk/include $^ -Wl,--stack-first,--strip-debug -o $@\n\n"
     "out/viewer/capsule.json: viewer/capsule.json\n\tmkdir -p out/viewer && cp $< $@\n\n"
     "# The data capsule's directory: its manifest and its content.\n"
     "out/data/capsule.json: capsule.json\n\tmkdir -p out/data && cp $< $@\n\n"

@@ -95,20 +95,26 @@ static int serve(RuntimeClient *c, const ElastosProviderCall *call)
         rc = unlink(path) == 0 ? elastos_answer_provider_call(c, call->call_id, "{\"ok\":true}")
                                : elastos_fail_provider_call(c, call->call_id, "not_found", "no such key");
     } else {
+        /* The value is on the heap: a capsule's whole stack is 64 KiB, and a VALUE_MAX array
+         * here overran it into the SDK's and libc's static data. */
         FILE *f = fopen(path, "r");
-        char value[VALUE_MAX + 1];
-        size_t n = f ? fread(value, 1, VALUE_MAX, f) : 0;
+        char *value = f ? malloc(VALUE_MAX + 1) : NULL;
+        size_t n = value ? fread(value, 1, VALUE_MAX, f) : 0;
         if (f)
             fclose(f);
-        value[n] = 0;
+        if (value)
+            value[n] = 0;
         if (!f) {
             rc = elastos_fail_provider_call(c, call->call_id, "not_found", "no such key");
+        } else if (!value) {
+            rc = elastos_fail_provider_call(c, call->call_id, "internal", "out of memory");
         } else {
             FILE *o = open_memstream(&buf, &len);
             fputs("{\"value\":", o);
             kvjson_put(o, value);
             fputs("}", o);
             fclose(o);
+            free(value);
             rc = answer_text(c, call->call_id, buf);
         }
     }

@@ -13,6 +13,10 @@ include_guard(GLOBAL)
 find_program(ELASTOS_WASM_CC NAMES clang-14 REQUIRED)
 find_program(ELASTOS_WASM_AR NAMES llvm-ar-14 llvm-ar REQUIRED)
 set(ELASTOS_WASM_CFLAGS --target=wasm32-wasi -O2 -Wall -Wextra -Werror -std=c17 CACHE STRING "")
+# --stack-first puts the 64 KiB C stack below the static data: a capsule that overruns its stack
+# then traps (exit 134) at address 0 instead of silently overwriting libc's and the SDK's static
+# data, which is where wasm-ld puts the stack by default (a 66 KiB frame in kv did that).
+set(ELASTOS_WASM_LDFLAGS -Wl,--stack-first -Wl,--strip-debug CACHE STRING "")
 set(ELASTOS_GUEST_DIR ${CMAKE_CURRENT_LIST_DIR} CACHE INTERNAL "")
 
 function(elastos_guest_library)
@@ -63,7 +67,7 @@ function(elastos_add_capsule)
     COMMAND ${CMAKE_COMMAND} -E rm -rf ${stage}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${stage}
     COMMAND ${ELASTOS_WASM_CC} ${ELASTOS_WASM_CFLAGS} -I${ELASTOS_GUEST_DIR}/include ${srcs} ${guestlib}
-            -Wl,--strip-debug -o ${stage}/${entry}
+            ${ELASTOS_WASM_LDFLAGS} -o ${stage}/${entry}
     COMMAND ${CMAKE_COMMAND} -E copy ${C_DIR}/capsule.json ${stage}/capsule.json
     COMMAND $<TARGET_FILE:elastos-cli> pack ${stage} --key ${C_KEY} -o ${C_OUTPUT}
     DEPENDS ${srcs} ${C_DIR}/capsule.json ${guestlib} ${C_KEY} elastos-cli elastos-guest elastos-dev-key

@@ -45,6 +45,10 @@ contains "$WORK/err" "wall-clock limit"
 expect 0 "$E" run "$PROBE" -- grow </dev/null
 check '[ "$(sed -n "s/allocated \([0-9]*\) MiB/\1/p" "$WORK/out")" -le 32 ]'
 expect 134 "$E" run "$PROBE" -- trap </dev/null; expect_err_line
+# A C frame larger than the 64 KiB stack traps (the stack sits below the static data) instead of
+# overwriting the capsule's static data and carrying on.
+expect 134 "$E" run "$PROBE" -- deep </dev/null; expect_err_line
+lacks "$WORK/out" "deep: returned"
 expect 137 "$E" run "$PROBE" -- bomb </dev/null; expect_err_line
 contains "$WORK/err" "memory limit of 32 MiB reached"
 # CPU time is not wall time: a spinning capsule is stopped at its cpu_ms, a sleeping one is not.

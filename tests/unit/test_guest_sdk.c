@@ -14,6 +14,9 @@
  *    an error return, no crash, no leak (run under ASan too);
  *  - the 1 MiB limit at its exact boundary, both ways; local argument checks;
  *  - the wasm transport's "response longer than the buffer" path, via the fake import;
+ *  - plain answers: every call with a fast decode (pong, ok, storage_data, content) ends the
+ *    same (status, code, message, ids, data) as the strict decode, for the runtime's own
+ *    answers (lib/protocol.c's encoders) and near misses, after a call that left an error;
  *  - base64 round trips for lengths 0..300 against a bit-by-bit reference, strict decoding;
  *  - JSON string escaping of every ASCII byte, round trips, strict parsing, depth bound.
  */
@@ -23,6 +26,9 @@
 #include "../../guest/c/src/runtime_client.c"
 
 #include "harness.h"
+#include "protocol_internal.h"
+
+#include <jansson.h>
 
 #include <poll.h>
 #include <pthread.h>
@@ -1491,6 +1497,204 @@ static void test_call_transport(void)
 }
 
 /* ------------------------------------------------------------------------------------------
+ * Plain answers: the fast decode (plain_response, no JSON tree) against the strict one
+ */
+
+/* What a call left: its status, error code and message, the next id, whether the channel
+ * broke, and the bytes a read returned. */
+typedef struct outcome {
+    int st;
+    char code[64], msg[512];
+    uint64_t next_id;
+    int broken;
+    uint8_t *data;
+    size_t len;
+} outcome;
+
+enum { P_PING, P_WRITE, P_ANSWER, P_FAIL, P_DELETE, P_READ, P_FETCH };
+
+static const char *plain_expect(int k)
+{
+    return k == P_PING ? "pong" : k == P_READ ? "storage_data" : k == P_FETCH ? "content" : "ok";
+}
+
+/* The SDK call of kind k answered with s (over the fake elastos.call), its request id being
+ * id, on a client whose last call failed with a runtime error (so a stale code would show). */
+static outcome fast_outcome(int k, uint64_t id, const char *s, size_t n)
+{
+    eg_channel ch;
+    CHECK(channel_init_call(&ch) == 0);
+    RuntimeClient *c = client_new(&ch);
+    memset(&fk, 0, sizeof fk);
+    static const char stale[] = "{\"id\":1,\"response\":{\"type\":\"error\",\"code\":\"denied\",\"message\":\"stale\"}}";
+    fk.resp = stale;
+    fk.resp_len = sizeof stale - 1;
+    CHECK(elastos_ping(c) == ELASTOS_ERR_RUNTIME && !strcmp(c->code, "denied"));
+    ch.next_id = id;
+    fk.resp = s;
+    fk.resp_len = n;
+    outcome o = {0};
+    switch (k) {
+    case P_PING: o.st = elastos_ping(c); break;
+    case P_WRITE: o.st = elastos_storage_write(c, "t", "p", "abc", 3); break;
+    case P_ANSWER: o.st = elastos_answer_provider_call(c, 7, "{\"ok\":true}"); break;
+    case P_FAIL: o.st = elastos_fail_provider_call(c, 7, "not_found", "no such key"); break;
+    case P_DELETE: o.st = elastos_storage_delete(c, "t", "p"); break;
+    case P_READ: o.st = elastos_storage_read(c, "t", "p", &o.data, &o.len); break;
+    case P_FETCH: o.st = elastos_fetch_content(c, "t", "u", &o.data, &o.len); break;
+    }
+    CHECK(fk.calls == 2);
+    snprintf(o.code, sizeof o.code, "%s", c->code);
+    snprintf(o.msg, sizeof o.msg, "%s", c->msg);
+    o.next_id = ch.next_id;
+    o.broken = ch.broken;
+    free(fk.kept);
+    fk.kept = NULL;
+    elastos_client_close(c);
+    free(ch.buf);
+    return o;
+}
+
+/* The same answer through the strict decode alone (decode_envelope, then the "data" field), as
+ * every call read its answer before the fast path. */
+static outcome strict_outcome(int k, uint64_t id, const char *s, size_t n)
+{
+    eg_channel ch;
+    CHECK(channel_init_call(&ch) == 0);
+    RuntimeClient *c = client_new(&ch);
+    ch.next_id = id + 1; /* sent */
+    eg_resp r;
+    outcome o = {0};
+    o.st = decode_envelope(c, s, n, id, plain_expect(k), &r);
+    if (!o.st && (k == P_READ || k == P_FETCH))
+        o.st = get_bytes(c, &r, r.obj, "data", &o.data, &o.len);
+    resp_free(&r);
+    snprintf(o.code, sizeof o.code, "%s", c->code);
+    snprintf(o.msg, sizeof o.msg, "%s", c->msg);
+    o.next_id = ch.next_id;
+    o.broken = ch.broken;
+    elastos_client_close(c);
+    free(ch.buf);
+    return o;
+}
+
+/* Feeds answer s to call kind k both ways; they must agree on everything. Returns the status. */
+static int plain_same(int k, uint64_t id, const char *s, size_t n)
+{
+    outcome f = fast_outcome(k, id, s, n), g = strict_outcome(k, id, s, n);
+    int same = f.st == g.st && !strcmp(f.code, g.code) && !strcmp(f.msg, g.msg) && f.next_id == g.next_id &&
+               f.broken == g.broken && f.len == g.len && !f.data == !g.data &&
+               (!f.data || !memcmp(f.data, g.data, f.len));
+    if (!same)
+        fprintf(stderr, "answer %.*s to %s: fast %d '%s' '%s' next %llu broken %d len %zu; strict %d '%s' '%s' next %llu broken %d len %zu\n",
+                (int)(n > 200 ? 200 : n), s, plain_expect(k), f.st, f.code, f.msg, (unsigned long long)f.next_id,
+                f.broken, f.len, g.st, g.code, g.msg, (unsigned long long)g.next_id, g.broken, g.len);
+    CHECK(same);
+    free(f.data);
+    free(g.data);
+    return f.st;
+}
+
+#define PLAIN(k, id, s) plain_same(k, id, s, sizeof(s) - 1)
+
+static void test_plain_answers(void)
+{
+    static const uint8_t bytes[] = {0, 1, 0xfe, 0xff, '"', '\\', 'a'};
+    const uint64_t ids[] = {1, 9, 10, 4096, 12345678901234567890u};
+    /* The runtime's own answers (lib/protocol.c): by hand and through jansson, which is how
+     * answer_provider_call and fail_provider_call are answered (the ones kv gets). */
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        for (int k = P_PING; k <= P_FETCH; k++) {
+            size_t n;
+            char *a = k == P_READ || k == P_FETCH ? el__response_data(ids[i], plain_expect(k), bytes, sizeof bytes, &n)
+                                                  : el__response_type(ids[i], plain_expect(k), &n);
+            CHECK(plain_same(k, ids[i], a, n) == 0);
+            free(a);
+            if (k == P_READ || k == P_FETCH) {
+                a = el__response_data(ids[i], plain_expect(k), NULL, 0, &n);
+                CHECK(plain_same(k, ids[i], a, n) == 0);
+                free(a);
+            }
+            json_t *o = json_object();
+            json_object_set_new(o, "type", json_string(plain_expect(k)));
+            if (k == P_READ || k == P_FETCH)
+                json_object_set_new(o, "data", json_string("AAH+/w=="));
+            a = el__response_encode(ids[i], o, &n);
+            if (ids[i] <= INT64_MAX) /* jansson's integers are signed */
+                CHECK(plain_same(k, ids[i], a, n) == 0);
+            free(a);
+            a = el__response_error(ids[i], "not_found", "no \"such\" call", &n);
+            CHECK(plain_same(k, ids[i], a, n) == (ids[i] <= INT64_MAX ? ELASTOS_ERR_RUNTIME : ELASTOS_ERR_PROTOCOL));
+            free(a);
+            a = el__response_error(0, "bad_request", "unreadable", &n); /* id 0: not counted */
+            CHECK(plain_same(k, ids[i], a, n) == ELASTOS_ERR_RUNTIME);
+            free(a);
+        }
+    }
+    /* Near misses: valid or not, each must come out as the strict decode says. */
+    for (int k = P_PING; k <= P_DELETE; k++) {
+        char s[200];
+        const char *t = plain_expect(k);
+        const char *forms[] = {
+            "{\"id\":3,\"response\":{\"type\":\"%s\"}}",        "{\"id\":3,\"response\":{\"type\":\"%s\",\"x\":1}}",
+            "{\"id\":3,\"response\":{\"type\":\"%s\"} }",       "{ \"id\":3,\"response\":{\"type\":\"%s\"}}",
+            "{\"response\":{\"type\":\"%s\"},\"id\":3}",        "{\"id\":3,\"response\":{\"type\":\"%s\"}}x",
+            "{\"id\":3,\"response\":{\"type\":\"%s\"}}{}",      "{\"id\":03,\"response\":{\"type\":\"%s\"}}",
+            "{\"id\":3.0,\"response\":{\"type\":\"%s\"}}",      "{\"id\":4,\"response\":{\"type\":\"%s\"}}",
+            "{\"id\":2,\"response\":{\"type\":\"%s\"}}",        "{\"id\":0,\"response\":{\"type\":\"%s\"}}",
+            "{\"id\":3,\"response\":{\"type\":\"%sx\"}}",       "{\"id\":3,\"response\":{\"type\":\"%s\",\"type\":\"ok\"}}",
+            "{\"id\":3,\"response\":{\"type\":\"%s\\u0000\"}}", "{\"id\":3,\"response\":{\"type\":\"%s\"}",
+            "{\"id\":3,\"response\":{\"type\":\"%s\"}}\n",      "{\"id\":3,\"id\":3,\"response\":{\"type\":\"%s\"}}",
+            "{\"id\":3,\"response\":{\"type\":\"%s\"},\"response\":{\"type\":\"error\"}}",
+            "{\"id\":3,\"response\":{\"type\":\"error\",\"code\":\"denied\",\"message\":\"%s\"}}",
+            "{\"id\":3,\"response\":{\"code\":\"denied\",\"type\":\"%s\"}}",
+        };
+        for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+            snprintf(s, sizeof s, forms[i], t);
+            plain_same(k, 3, s, strlen(s));
+        }
+        /* the type escaped: strict reads it as the expected type, the fast path leaves it */
+        snprintf(s, sizeof s, "{\"id\":3,\"response\":{\"type\":\"\\u00%02x%s\"}}", t[0], t + 1);
+        CHECK(plain_same(k, 3, s, strlen(s)) == 0);
+        plain_same(k, 3, "{\"id\":3,\"response\":{\"type\":\"pong\"}}", 36);
+        plain_same(k, 3, "{\"id\":3,\"response\":{\"type\":\"ok\"}}", 34);
+    }
+    static const char *const data_forms[] = {
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"YWJj\"}}",
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"\"}}",
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"YWJ\"}}",
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"YW=j\"}}",
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"YWI=\"}}", /* nonzero unused bits */
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"YW\\u004aj\"}}", /* escaped: strict only */
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"YW\\/j\"}}",
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"YW\tj\"}}",
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"YW j\"}}",
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"YWJj\",\"x\":1}}",
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"YWJj\",\"data\":\"YWJj\"}}",
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"YW\"}},\"x\":\"Jj\"}}",
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"YWJj\"}} ",
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"YWJj\"}",
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":1}}",
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\"}}",
+        "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"\"}}\"}}",
+        "{\"id\":6,\"response\":{\"type\":\"storage_data\",\"data\":\"YWJj\"}}",
+        "{\"id\":5,\"response\":{\"type\":\"content\",\"data\":\"YWJj\"}}",
+        "{\"id\":5,\"response\":{\"data\":\"YWJj\",\"type\":\"storage_data\"}}",
+    };
+    for (size_t i = 0; i < sizeof data_forms / sizeof data_forms[0]; i++)
+        plain_same(P_READ, 5, data_forms[i], strlen(data_forms[i]));
+    CHECK(PLAIN(P_READ, 5, "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"YW\\u004aj\"}}") == 0);
+    /* One over the 1 MiB message limit, plain in every other way: refused both ways. */
+    size_t big = EG_MAX_MESSAGE + 1, head = strlen("{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"");
+    char *b = malloc(big);
+    memcpy(b, "{\"id\":5,\"response\":{\"type\":\"storage_data\",\"data\":\"", head);
+    memset(b + head, 'A', big - head - 3);
+    memcpy(b + big - 3, "\"}}", 3);
+    CHECK(plain_response(b, big, 5, "storage_data", &(const char *){0}, &(size_t){0}) == -1);
+    free(b);
+}
+
+/* ------------------------------------------------------------------------------------------
  * base64
  */
 
@@ -1776,6 +1980,7 @@ int main(void)
     test_transport();
     test_arguments();
     test_call_transport();
+    test_plain_answers();
     test_base64();
     test_json();
     for (size_t i = 0; i < n_vecs; i++)

@@ -6,6 +6,7 @@
  *   probe grow     allocates until memory runs out; prints how many MiB it got
  *   probe trap     executes an unreachable instruction
  *   probe bomb     allocates until memory runs out, then aborts (a memory bomb)
+ *   probe deep     uses a 66 KiB C stack frame, more than the 64 KiB stack (it must trap)
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -13,6 +14,16 @@
 #include <string.h>
 
 extern char **environ;
+
+/* Touches a frame larger than the capsule's whole C stack; returns only if nothing stopped it
+ * (then the frame has overwritten whatever lies below the stack). */
+__attribute__((noinline)) static int deep(void)
+{
+    volatile char big[66 * 1024];
+    for (size_t i = 0; i < sizeof big; i += 256)
+        big[i] = (char)i;
+    return big[256];
+}
 
 int main(int argc, char **argv)
 {
@@ -50,6 +61,8 @@ int main(int argc, char **argv)
                 abort();
             p[0] = 1;
         }
+    } else if (!strcmp(what, "deep")) {
+        printf("deep: returned %d\n", deep());
     } else if (!strcmp(what, "trap")) {
         __builtin_trap();
     } else {
