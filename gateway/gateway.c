@@ -12,10 +12,11 @@
  * `elastos-gateway --once` is the other use: one page served once, for `elastos open --browser`
  * (once.c).
  *
- * Per request: the Host header must be the bound address (no DNS rebinding); the target must be
- * plainly well-formed (cgi.c: no "..", no escaped '/', no control bytes); a body over 512 KiB is
- * refused (413), headers over the connection's 32 KiB (431, libmicrohttpd); a client must finish
- * each request's headers within 10 s of connecting or of its previous response (slowloris), and
+ * Per request: the Host header must be the bound address (no DNS rebinding; without ":80" too
+ * when that is the bound port, as browsers send it); the target must be plainly well-formed
+ * (cgi.c: no "..", no escaped '/', no control bytes); a body over 512 KiB is refused (413),
+ * headers over the connection's 32 KiB (431, libmicrohttpd); a client must finish each request's
+ * headers within 10 s of connecting or of its previous response (slowloris), and
  * connections are bounded in all and per address. The capsule's answer is parsed strictly
  * (cgi.c); a crash, a non-zero exit or a malformed answer is 502, a limit 503, with bodies that
  * say nothing of why (the daemon logs it).
@@ -53,7 +54,10 @@
 #define LISTEN_FD 3
 #define CTL_FD 4
 
+/* The Host forms a request may name: the bound "ADDR:PORT", "localhost:PORT" on loopback, and,
+ * bound on port 80 only, both without ":80" (what a browser sends for http://ADDR/). */
 static char g_host[EL_SERVE_HTTP_MAX], g_host_alt[EL_SERVE_HTTP_MAX + 16];
+static char g_bare[EL_SERVE_HTTP_MAX], g_bare_alt[EL_SERVE_HTTP_MAX + 16];
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -364,9 +368,24 @@ static enum MHD_Result add_header(void *arg, enum MHD_ValueKind kind, const char
     return MHD_YES;
 }
 
+/* host (non-NULL) with its default port made explicit: a port-less form accepted on port 80 as
+ * the ":80" form it stands for; anything else as it is. */
+static const char *host_canon(const char *host)
+{
+    if (g_bare[0] && !strcasecmp(host, g_bare))
+        return g_host;
+    if (g_bare_alt[0] && !strcasecmp(host, g_bare_alt))
+        return g_host_alt;
+    return host;
+}
+
+/* Whether host names this front: one of the forms above, exactly (case aside). */
 static bool host_ok(const char *host)
 {
-    return host && (!strcasecmp(host, g_host) || (g_host_alt[0] && !strcasecmp(host, g_host_alt)));
+    if (!host)
+        return false;
+    host = host_canon(host);
+    return !strcasecmp(host, g_host) || (g_host_alt[0] && !strcasecmp(host, g_host_alt));
 }
 
 /* MHD header iterator: counts the Host fields (cls: unsigned *). */
@@ -393,7 +412,10 @@ static bool host_single(struct MHD_Connection *c)
  * front itself, so another site open in the operator's browser cannot POST to a routed capsule
  * (CSRF). A browser says where a request comes from in Sec-Fetch-Site and in Origin; a request
  * naming another site in either is refused. Clients that send neither (curl, scripts) pass: they
- * hold no browser cookie or session a third party could ride on. host: the checked Host. */
+ * hold no browser cookie or session a third party could ride on. host: the checked Host. On port
+ * 80 a browser leaves ":80" out of the Origin whatever the Host said, so the two are compared
+ * with the default port made explicit (host_canon): "http://127.0.0.1" matches Host
+ * "127.0.0.1:80", never "localhost:80". */
 static bool same_origin(struct MHD_Connection *c, const char *method, const char *host)
 {
     if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
@@ -404,7 +426,7 @@ static bool same_origin(struct MHD_Connection *c, const char *method, const char
     const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
     if (!origin)
         return true;
-    return !strncmp(origin, "http://", 7) && !strcasecmp(origin + 7, host);
+    return !strncmp(origin, "http://", 7) && !strcasecmp(host_canon(origin + 7), host_canon(host));
 }
 
 /* The capsule's answer as the client's response (502 when it is not a good CGI response). */
@@ -552,6 +574,11 @@ int main(int argc, char **argv)
     const char *colon = strrchr(g_host, ':');
     if (colon && (!strncmp(g_host, "127.0.0.1:", 10) || !strncmp(g_host, "[::1]:", 6)))
         snprintf(g_host_alt, sizeof g_host_alt, "localhost%s", colon);
+    if (colon && !strcmp(colon, ":80")) {
+        snprintf(g_bare, sizeof g_bare, "%.*s", (int)(colon - g_host), g_host);
+        if (g_host_alt[0])
+            snprintf(g_bare_alt, sizeof g_bare_alt, "localhost");
+    }
     signal(SIGPIPE, SIG_IGN);
     sigset_t sigs;
     sigemptyset(&sigs);

@@ -4,7 +4,8 @@
 # the real toolchain) through the daemon's launch path, checked with curl and raw sockets:
 # CGI variables for that request only, body on stdin, strict parsing of what the capsule answers
 # (header injection refused), crashes and limits as 502/503 without internals, 404 for unrouted
-# paths, Host checks, traversal, oversize bodies and headers, slowloris, grants, restart.
+# paths, Host checks, traversal, oversize bodies and headers, slowloris, grants, restart. Port 80
+# and the gateway's lifetime: test_web_port80.sh.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/web_lib.sh"
 expect 0 "$E" install "$WT"
@@ -108,6 +109,9 @@ check '[ "$(wc -c <"$WORK/body")" = 4194304 ]'
 check '[ "$(code /app/hello -H "Host: evil.example")" = 421 ]'
 check '[ "$(code /app/hello -H "Host: 127.0.0.1:1")" = 421 ]'
 check '[ "$(code /app/hello -H "Host: localhost:${HOSTPORT##*:}")" = 200 ]'
+# Not on port 80: the port-less forms are someone else's front (they are port 80's).
+check '[ "$(code /app/hello -H "Host: ${HOSTPORT%:*}")" = 421 ]'
+check '[ "$(code /app/hello -H "Host: localhost")" = 421 ]'
 raw 'b"GET /app/hello HTTP/1.0\r\n\r\n"' >"$WORK/r"
 check 'head -1 "$WORK/r" | grep -q "^HTTP/1.1 421"'
 # Two Host fields: 400 whichever comes first (routing on the first let the second through).
