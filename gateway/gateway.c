@@ -16,7 +16,8 @@
  * when that is the bound port, as browsers send it); the target must be plainly well-formed
  * (cgi.c: no "..", no escaped '/', no control bytes); a body over 512 KiB is refused (413),
  * headers over the connection's 32 KiB (431, libmicrohttpd); a client must finish each request's
- * headers within 10 s of connecting or of its previous response (slowloris), and
+ * headers within 10 s of connecting or of its previous response (slowloris) and its body within
+ * 30 s of its headers (a body trickled a byte a second never trips the idle timeout), and
  * connections are bounded in all and per address. The capsule's answer is parsed strictly
  * (cgi.c); a crash, a non-zero exit or a malformed answer is 502, a limit 503, with bodies that
  * say nothing of why (the daemon logs it).
@@ -48,6 +49,7 @@
 #define CONNS_MAX 256
 #define PER_IP_MAX 64
 #define HEADER_DEADLINE_MS 10000
+#define BODY_DEADLINE_MS 30000 /* headers in to body in: a trickled body holds no slot for long */
 #define IDLE_TIMEOUT_S 10
 #define POOL_MAX 64
 #define POOL_IDLE_MS 30000 /* the daemon closes a connection idle for 60 s */
@@ -231,13 +233,16 @@ static json_t *daemon_call(json_t *req)
     return r;
 }
 
-/* ---- slowloris: a request's headers must be complete within HEADER_DEADLINE_MS ------------------ */
+/* ---- slowloris: a request's headers must be complete within HEADER_DEADLINE_MS, and its body
+ * within BODY_DEADLINE_MS of its headers (libmicrohttpd's own timeout is an idle one: a byte a
+ * second resets it) ------------------------------------------------------------------------------ */
 
 typedef struct track {
     struct track *next;
     int fd;
-    int64_t since; /* connected, or answered the previous request */
-    bool busy;     /* headers in: a request is being answered */
+    int64_t since;  /* connected, answered the previous request, or had this one's headers */
+    bool busy;      /* headers in: a request is being answered */
+    bool receiving; /* busy, and its body is not all in yet */
     bool cut;
 } track;
 
@@ -273,6 +278,8 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **sctx, enum M
     *sctx = NULL;
 }
 
+/* The connection's request had its headers (busy), or was answered (!busy): the watchdog's clock
+ * starts again. A busy request is receiving its body until track_received. */
 static void track_busy(struct MHD_Connection *c, bool busy)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -281,7 +288,21 @@ static void track_busy(struct MHD_Connection *c, bool busy)
         return;
     pthread_mutex_lock(&g_tr_mu);
     t->busy = busy;
+    t->receiving = busy;
     t->since = mono_ms();
+    pthread_mutex_unlock(&g_tr_mu);
+}
+
+/* The connection's request body is all in: what follows (the capsule's run, the answer) is bounded
+ * elsewhere, not by BODY_DEADLINE_MS. */
+static void track_received(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    track *t = ci ? ci->socket_context : NULL;
+    if (!t)
+        return;
+    pthread_mutex_lock(&g_tr_mu);
+    t->receiving = false;
     pthread_mutex_unlock(&g_tr_mu);
 }
 
@@ -294,7 +315,8 @@ static void *watchdog(void *arg)
         int64_t now = mono_ms();
         pthread_mutex_lock(&g_tr_mu);
         for (track *t = g_tracks; t; t = t->next)
-            if (!t->busy && !t->cut && now - t->since > HEADER_DEADLINE_MS) {
+            if (!t->cut && ((!t->busy && now - t->since > HEADER_DEADLINE_MS) ||
+                            (t->receiving && now - t->since > BODY_DEADLINE_MS))) {
                 shutdown(t->fd, SHUT_RDWR); /* libmicrohttpd sees the end and closes it */
                 t->cut = true;
             }
@@ -557,6 +579,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         r->len += n;
         return MHD_YES;
     }
+    track_received(c);
     if (r->too_big)
         return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "413 request body too large\n");
     return answer(c, r, method);
