@@ -4,10 +4,11 @@
  * A separate process, as OpenSSH separates its network parser from its privileged part: the
  * HTTP parser (Debian's libmicrohttpd) and the parser of what capsules answer (cgi.c) run here,
  * never in the daemon's address space. The daemon binds the listener and starts this program
- * with it as fd 3 and a control socket as fd 4, no environment, and the bound "ADDR:PORT" as its
- * one argument. Each daemon connection it uses is asked for on the control socket (one byte)
- * and arrives as a socket pair end (SCM_RIGHTS) on which the daemon takes op "http" alone: this
- * process can make the daemon run routed capsules with requests as input, and nothing else.
+ * with it as fd 3 and a control socket as fd 4, no environment, the bound "ADDR:PORT" as its
+ * one argument, and SIGTERM due when the daemon dies (PR_SET_PDEATHSIG, set before exec). Each
+ * daemon connection it uses is asked for on the control socket (one byte) and arrives as a
+ * socket pair end (SCM_RIGHTS) on which the daemon takes op "http" alone: this process can make
+ * the daemon run routed capsules with requests as input, and nothing else.
  *
  * `elastos-gateway --once` is the other use: one page served once, for `elastos open --browser`
  * (once.c).
