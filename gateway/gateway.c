@@ -4,18 +4,21 @@
  * A separate process, as OpenSSH separates its network parser from its privileged part: the
  * HTTP parser (Debian's libmicrohttpd) and the parser of what capsules answer (cgi.c) run here,
  * never in the daemon's address space. The daemon binds the listener and starts this program
- * with it as fd 3 and a control socket as fd 4, no environment, and the bound "ADDR:PORT" as its
- * one argument. Each daemon connection it uses is asked for on the control socket (one byte)
- * and arrives as a socket pair end (SCM_RIGHTS) on which the daemon takes op "http" alone: this
- * process can make the daemon run routed capsules with requests as input, and nothing else.
+ * with it as fd 3 and a control socket as fd 4, no environment, the bound "ADDR:PORT" as its
+ * one argument, and SIGTERM due when the daemon dies (PR_SET_PDEATHSIG, set before exec). Each
+ * daemon connection it uses is asked for on the control socket (one byte) and arrives as a
+ * socket pair end (SCM_RIGHTS) on which the daemon takes op "http" alone: this process can make
+ * the daemon run routed capsules with requests as input, and nothing else.
  *
  * `elastos-gateway --once` is the other use: one page served once, for `elastos open --browser`
  * (once.c).
  *
- * Per request: the Host header must be the bound address (no DNS rebinding); the target must be
- * plainly well-formed (cgi.c: no "..", no escaped '/', no control bytes); a body over 512 KiB is
- * refused (413), headers over the connection's 32 KiB (431, libmicrohttpd); a client must finish
- * each request's headers within 10 s of connecting or of its previous response (slowloris), and
+ * Per request: the Host header must be the bound address (no DNS rebinding; without ":80" too
+ * when that is the bound port, as browsers send it); the target must be plainly well-formed
+ * (cgi.c: no "..", no escaped '/', no control bytes); a body over 512 KiB is refused (413),
+ * headers over the connection's 32 KiB (431, libmicrohttpd); a client must finish each request's
+ * headers within 10 s of connecting or of its previous response (slowloris) and its body within
+ * 30 s of its headers (a body trickled a byte a second never trips the idle timeout), and
  * connections are bounded in all and per address. The capsule's answer is parsed strictly
  * (cgi.c); a crash, a non-zero exit or a malformed answer is 502, a limit 503, with bodies that
  * say nothing of why (the daemon logs it).
@@ -47,13 +50,17 @@
 #define CONNS_MAX 256
 #define PER_IP_MAX 64
 #define HEADER_DEADLINE_MS 10000
+#define BODY_DEADLINE_MS 30000 /* headers in to body in: a trickled body holds no slot for long */
 #define IDLE_TIMEOUT_S 10
 #define POOL_MAX 64
 #define POOL_IDLE_MS 30000 /* the daemon closes a connection idle for 60 s */
 #define LISTEN_FD 3
 #define CTL_FD 4
 
+/* The Host forms a request may name: the bound "ADDR:PORT", "localhost:PORT" on loopback, and,
+ * bound on port 80 only, both without ":80" (what a browser sends for http://ADDR/). */
 static char g_host[EL_SERVE_HTTP_MAX], g_host_alt[EL_SERVE_HTTP_MAX + 16];
+static char g_bare[EL_SERVE_HTTP_MAX], g_bare_alt[EL_SERVE_HTTP_MAX + 16];
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -227,13 +234,16 @@ static json_t *daemon_call(json_t *req)
     return r;
 }
 
-/* ---- slowloris: a request's headers must be complete within HEADER_DEADLINE_MS ------------------ */
+/* ---- slowloris: a request's headers must be complete within HEADER_DEADLINE_MS, and its body
+ * within BODY_DEADLINE_MS of its headers (libmicrohttpd's own timeout is an idle one: a byte a
+ * second resets it) ------------------------------------------------------------------------------ */
 
 typedef struct track {
     struct track *next;
     int fd;
-    int64_t since; /* connected, or answered the previous request */
-    bool busy;     /* headers in: a request is being answered */
+    int64_t since;  /* connected, answered the previous request, or had this one's headers */
+    bool busy;      /* headers in: a request is being answered */
+    bool receiving; /* busy, and its body is not all in yet */
     bool cut;
 } track;
 
@@ -269,6 +279,8 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **sctx, enum M
     *sctx = NULL;
 }
 
+/* The connection's request had its headers (busy), or was answered (!busy): the watchdog's clock
+ * starts again. A busy request is receiving its body until track_received. */
 static void track_busy(struct MHD_Connection *c, bool busy)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -277,7 +289,21 @@ static void track_busy(struct MHD_Connection *c, bool busy)
         return;
     pthread_mutex_lock(&g_tr_mu);
     t->busy = busy;
+    t->receiving = busy;
     t->since = mono_ms();
+    pthread_mutex_unlock(&g_tr_mu);
+}
+
+/* The connection's request body is all in: what follows (the capsule's run, the answer) is bounded
+ * elsewhere, not by BODY_DEADLINE_MS. */
+static void track_received(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    track *t = ci ? ci->socket_context : NULL;
+    if (!t)
+        return;
+    pthread_mutex_lock(&g_tr_mu);
+    t->receiving = false;
     pthread_mutex_unlock(&g_tr_mu);
 }
 
@@ -290,7 +316,8 @@ static void *watchdog(void *arg)
         int64_t now = mono_ms();
         pthread_mutex_lock(&g_tr_mu);
         for (track *t = g_tracks; t; t = t->next)
-            if (!t->busy && !t->cut && now - t->since > HEADER_DEADLINE_MS) {
+            if (!t->cut && ((!t->busy && now - t->since > HEADER_DEADLINE_MS) ||
+                            (t->receiving && now - t->since > BODY_DEADLINE_MS))) {
                 shutdown(t->fd, SHUT_RDWR); /* libmicrohttpd sees the end and closes it */
                 t->cut = true;
             }
@@ -364,9 +391,24 @@ static enum MHD_Result add_header(void *arg, enum MHD_ValueKind kind, const char
     return MHD_YES;
 }
 
+/* host (non-NULL) with its default port made explicit: a port-less form accepted on port 80 as
+ * the ":80" form it stands for; anything else as it is. */
+static const char *host_canon(const char *host)
+{
+    if (g_bare[0] && !strcasecmp(host, g_bare))
+        return g_host;
+    if (g_bare_alt[0] && !strcasecmp(host, g_bare_alt))
+        return g_host_alt;
+    return host;
+}
+
+/* Whether host names this front: one of the forms above, exactly (case aside). */
 static bool host_ok(const char *host)
 {
-    return host && (!strcasecmp(host, g_host) || (g_host_alt[0] && !strcasecmp(host, g_host_alt)));
+    if (!host)
+        return false;
+    host = host_canon(host);
+    return !strcasecmp(host, g_host) || (g_host_alt[0] && !strcasecmp(host, g_host_alt));
 }
 
 /* MHD header iterator: counts the Host fields (cls: unsigned *). */
@@ -393,7 +435,10 @@ static bool host_single(struct MHD_Connection *c)
  * front itself, so another site open in the operator's browser cannot POST to a routed capsule
  * (CSRF). A browser says where a request comes from in Sec-Fetch-Site and in Origin; a request
  * naming another site in either is refused. Clients that send neither (curl, scripts) pass: they
- * hold no browser cookie or session a third party could ride on. host: the checked Host. */
+ * hold no browser cookie or session a third party could ride on. host: the checked Host. On port
+ * 80 a browser leaves ":80" out of the Origin whatever the Host said, so the two are compared
+ * with the default port made explicit (host_canon): "http://127.0.0.1" matches Host
+ * "127.0.0.1:80", never "localhost:80". */
 static bool same_origin(struct MHD_Connection *c, const char *method, const char *host)
 {
     if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
@@ -404,7 +449,7 @@ static bool same_origin(struct MHD_Connection *c, const char *method, const char
     const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
     if (!origin)
         return true;
-    return !strncmp(origin, "http://", 7) && !strcasecmp(origin + 7, host);
+    return !strncmp(origin, "http://", 7) && !strcasecmp(host_canon(origin + 7), host_canon(host));
 }
 
 /* The capsule's answer as the client's response (502 when it is not a good CGI response). */
@@ -535,6 +580,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         r->len += n;
         return MHD_YES;
     }
+    track_received(c);
     if (r->too_big)
         return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "413 request body too large\n");
     return answer(c, r, method);
@@ -552,6 +598,11 @@ int main(int argc, char **argv)
     const char *colon = strrchr(g_host, ':');
     if (colon && (!strncmp(g_host, "127.0.0.1:", 10) || !strncmp(g_host, "[::1]:", 6)))
         snprintf(g_host_alt, sizeof g_host_alt, "localhost%s", colon);
+    if (colon && !strcmp(colon, ":80")) {
+        snprintf(g_bare, sizeof g_bare, "%.*s", (int)(colon - g_host), g_host);
+        if (g_host_alt[0])
+            snprintf(g_bare_alt, sizeof g_bare_alt, "localhost");
+    }
     signal(SIGPIPE, SIG_IGN);
     sigset_t sigs;
     sigemptyset(&sigs);

@@ -39,11 +39,12 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <spawn.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1642,36 +1643,78 @@ static el_status http_listen(serve *sv, const char *spec, el_error *err)
 #define GW_BACKOFF_MAX_MS 30000
 
 /* Starts the gateway process on the listener (its fd 3) and a control socket (its fd 4), with
- * no environment and no signal blocked; on failure, tries again after a growing pause. */
+ * /dev/null as stdin and stdout, the daemon's stderr (its log), no other descriptor, no
+ * environment and no signal blocked; on failure, tries again after a growing pause. The child
+ * asks for SIGTERM when the thread that forked it (this main loop's) ends, before exec (it
+ * survives exec), and then checks that its parent is still this process: a daemon killed at any
+ * moment, even between fork and the gateway's first instruction, leaves no gateway holding the
+ * port (docs/web.md). Everything between fork and exec is async-signal-safe; an exec that fails
+ * sends its errno back on a close-on-exec pipe. */
 static void gw_spawn(serve *sv, const char *gateway, int64_t *backoff_ms)
 {
-    int sp[2] = {-1, -1};
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
-        el__log(sv->rt, EL_LOG_ERROR, "serve: http front: socketpair: %s", strerror(errno));
+    int sp[2] = {-1, -1}, ep[2] = {-1, -1};
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0 || pipe2(ep, O_CLOEXEC) != 0) {
+        el__log(sv->rt, EL_LOG_ERROR, "serve: http front: socketpair or pipe: %s", strerror(errno));
+        for (int i = 0; i < 2; i++)
+            if (sp[i] >= 0)
+                close(sp[i]);
         return;
     }
+    /* Above 10, so that placing them at 3, 4 and 5 in the child clobbers none of them. */
     int lfd = fcntl(sv->http_fd, F_DUPFD_CLOEXEC, 10), cfd = fcntl(sp[1], F_DUPFD_CLOEXEC, 10);
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
-    posix_spawn_file_actions_adddup2(&fa, lfd, 3);
-    posix_spawn_file_actions_adddup2(&fa, cfd, 4);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+    int efd = fcntl(ep[1], F_DUPFD_CLOEXEC, 10);
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     char *argv[] = {(char *)gateway, sv->http_addr, NULL}, *envp[] = {NULL};
-    pid_t pid = 0;
-    int rc = lfd < 0 || cfd < 0 ? errno : posix_spawn(&pid, gateway, &fa, &at, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    if (lfd >= 0)
-        close(lfd);
-    if (cfd >= 0)
-        close(cfd);
+    pid_t parent = getpid(), pid = -1;
+    int rc = lfd < 0 || cfd < 0 || efd < 0 || devnull < 0 ? errno : 0;
+    if (rc == 0 && (pid = fork()) < 0)
+        rc = errno;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) /* the daemon is already gone */
+            _exit(127);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        int e = 0, out = efd;
+        if (dup3(efd, 5, O_CLOEXEC) < 0)
+            e = errno;
+        else
+            out = 5;
+        if (e == 0 && (dup2(lfd, 3) < 0 || dup2(cfd, 4) < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0))
+            e = errno;
+        /* Nothing else of the daemon's: its control end of this socket pair (sp[0]), serve.sock,
+         * the store's descriptors (all close-on-exec already; this does not depend on it). */
+        if (e == 0 && syscall(SYS_close_range, 6, ~0U, 0) != 0)
+            for (int fd = 6; fd < 4096; fd++)
+                close(fd);
+        if (e == 0) {
+            execve(gateway, argv, envp);
+            e = errno;
+        }
+        (void)!write(out, &e, sizeof e);
+        _exit(127);
+    }
+    close(ep[1]);
+    if (efd >= 0)
+        close(efd); /* the child's copies of the pipe's write end are the only ones left */
+    efd = -1;
+    if (pid > 0) { /* the pipe closes at a good exec, else it carries the errno */
+        int e = 0;
+        ssize_t n;
+        while ((n = read(ep[0], &e, sizeof e)) < 0 && errno == EINTR)
+            ;
+        if (n == (ssize_t)sizeof e) {
+            rc = e ? e : ECHILD;
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        }
+    }
+    close(ep[0]);
+    int mine[] = {lfd, cfd, efd, devnull};
+    for (size_t k = 0; k < sizeof mine / sizeof mine[0]; k++)
+        if (mine[k] >= 0)
+            close(mine[k]);
     close(sp[1]);
     sv->gw_started_ms = mono_ms();
     if (rc != 0) {

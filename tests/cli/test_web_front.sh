@@ -4,7 +4,8 @@
 # the real toolchain) through the daemon's launch path, checked with curl and raw sockets:
 # CGI variables for that request only, body on stdin, strict parsing of what the capsule answers
 # (header injection refused), crashes and limits as 502/503 without internals, 404 for unrouted
-# paths, Host checks, traversal, oversize bodies and headers, slowloris, grants, restart.
+# paths, Host checks, traversal, oversize bodies and headers, slowloris (headers and a trickled
+# body), grants, restart. Port 80 and the gateway's lifetime: test_web_port80.sh.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/web_lib.sh"
 expect 0 "$E" install "$WT"
@@ -108,6 +109,9 @@ check '[ "$(wc -c <"$WORK/body")" = 4194304 ]'
 check '[ "$(code /app/hello -H "Host: evil.example")" = 421 ]'
 check '[ "$(code /app/hello -H "Host: 127.0.0.1:1")" = 421 ]'
 check '[ "$(code /app/hello -H "Host: localhost:${HOSTPORT##*:}")" = 200 ]'
+# Not on port 80: the port-less forms are someone else's front (they are port 80's).
+check '[ "$(code /app/hello -H "Host: ${HOSTPORT%:*}")" = 421 ]'
+check '[ "$(code /app/hello -H "Host: localhost")" = 421 ]'
 raw 'b"GET /app/hello HTTP/1.0\r\n\r\n"' >"$WORK/r"
 check 'head -1 "$WORK/r" | grep -q "^HTTP/1.1 421"'
 # Two Host fields: 400 whichever comes first (routing on the first let the second through).
@@ -171,10 +175,48 @@ while len(closed) < len(socks) and time.monotonic() - start < 60:
 print("closed", len(closed), "of", len(socks))
 PY
 SLOW=$!
+# Meanwhile, a body trickled a byte a second after complete headers (each byte resets the 10 s of
+# silence; the headers' deadline is over): cut off once its 30 s are up (BODY_DEADLINE_MS), long
+# before the 100 bytes it announced are in (waited up to 75 bytes).
+python3 - "$HOSTPORT" >"$WORK/trickle" 2>&1 <<'PY' &
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)))
+s.sendall(b"POST /app/echo HTTP/1.1\r\nHost: " + sys.argv[1].encode() +
+          b"\r\nContent-Length: 100\r\nContent-Type: text/plain\r\n\r\n")
+sent, got, end = 0, b"", "not cut"
+while sent < 75:
+    try:
+        s.sendall(b"x")
+        sent += 1
+        s.settimeout(1.0)
+        b = s.recv(4096)               # a second a byte: whatever the gateway does meanwhile
+        if b == b"":
+            end = "cut"
+            break
+        got += b
+        if got.startswith(b"HTTP/1.1 408"):
+            end = "cut"
+            break
+        if got:
+            end = "answered"
+            break
+    except socket.timeout:
+        pass
+    except OSError:
+        end = "cut"
+        break
+print(end, "after", sent, "bytes:", got[:40])
+PY
+TRICKLE=$!
 sleep 1
 check '[ "$(code /app/hello)" = 200 ]'
 wait $SLOW
 contains "$WORK/slow" "closed 8 of 8"
+check '[ "$(code /app/echo --data-binary "not held up")" = 200 ]' # bodies that do come are served
+wait $TRICKLE
+check 'grep -q "^cut after" "$WORK/trickle"'
+grep -q "^cut after" "$WORK/trickle" || cat "$WORK/trickle" >&2 # what the client saw instead
 
 # A routed capsule gets only its route's grants: /app/ has none, /granted/ storage read/write.
 check '[ "$(code /app/read)" = 403 ]'
