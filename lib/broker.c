@@ -166,11 +166,31 @@ static bool refusal_is(const refusal *k, const char *d, const char *res, const c
            !strcmp(k->reason, why) && !strcmp(k->token_id, tid);
 }
 
-static void refusal_count(refusal *k, int64_t now)
+/* Counts one more of k's kind; a count REFUSAL_FLUSH_MS old is written (refusal_flush). */
+static void refusal_count(el_session *s, refusal *k, int64_t now)
 {
     if (!k->count++)
         k->first_ms = now;
     k->last_ms = now;
+    if (now - k->first_ms >= REFUSAL_FLUSH_MS)
+        refusal_flush(s, k);
+}
+
+/* Makes k stand for a new kind (its earlier count written first), none of it counted yet. Out of
+ * memory, k is left empty: the next of the kind is written again, never lost. */
+static void refusal_start(el_session *s, refusal *k, const char *d, const char *res, const char *act, const char *why,
+                          const char *tid, int64_t now)
+{
+    refusal_flush(s, k);
+    refusal_clear(k);
+    k->decision = strdup(d);
+    k->resource = strdup(res);
+    k->action = strdup(act);
+    k->reason = strdup(why);
+    k->token_id = strdup(tid);
+    k->last_ms = now;
+    if (!k->decision || !k->resource || !k->action || !k->reason || !k->token_id)
+        refusal_clear(k);
 }
 
 /* Records a refusal (decision deny or throttle). The first of a kind is written at once; the
@@ -201,24 +221,13 @@ static void refuse(el_session *s, const char *decision, const char *resource, co
         }
     }
     if (k && k->decision && k->resource && k->action && k->reason && k->token_id) {
-        refusal_count(k, now);
-        if (now - k->first_ms >= REFUSAL_FLUSH_MS)
-            refusal_flush(s, k);
+        refusal_count(s, k, now);
         return;
     }
     /* A new kind: written now, and remembered in the least recently seen slot. */
     audit(s, decision, res, act, why, tid);
     s->refusal_records++;
-    refusal_flush(s, oldest);
-    refusal_clear(oldest);
-    oldest->decision = strdup(decision);
-    oldest->resource = strdup(res);
-    oldest->action = strdup(act);
-    oldest->reason = strdup(why);
-    oldest->token_id = strdup(tid);
-    oldest->last_ms = now;
-    if (!oldest->decision || !oldest->resource || !oldest->action || !oldest->reason || !oldest->token_id)
-        refusal_clear(oldest); /* out of memory: the next one is written again, never lost */
+    refusal_start(s, oldest, decision, res, act, why, tid, now);
 }
 
 /* Writes every running count older than REFUSAL_FLUSH_MS (all of them with all). */
@@ -241,20 +250,10 @@ static bool use_coalesced(el_session *s, const char *resource, const char *actio
     int64_t now = el__clock_ms(CLOCK_REALTIME);
     refusal *k = &s->uses;
     if (refusal_is(k, EL_AUDIT_USE, resource, action, why, tid)) {
-        refusal_count(k, now);
-        if (now - k->first_ms >= REFUSAL_FLUSH_MS)
-            refusal_flush(s, k);
+        refusal_count(s, k, now);
         return true;
     }
-    refusal_flush(s, k);
-    refusal_clear(k);
-    k->decision = strdup(EL_AUDIT_USE);
-    k->resource = strdup(resource);
-    k->action = strdup(action);
-    k->reason = strdup(why);
-    k->token_id = strdup(tid);
-    if (!k->decision || !k->resource || !k->action || !k->reason || !k->token_id)
-        refusal_clear(k); /* out of memory: the next one is written again */
+    refusal_start(s, k, EL_AUDIT_USE, resource, action, why, tid, now);
     return false;
 }
 
