@@ -5,9 +5,8 @@ IPFS=${ELASTOS_KUBO:-$HOME/.cache/elastos/kubo/bin/ipfs}
 [ -x "$IPFS" ] || { echo "FAIL: Kubo not found at $IPFS (run scripts/build-kubo.sh)" >&2; exit 1; }
 export IPFS_PATH=$WORK/ipfs
 unset ELASTOS_GATEWAYS ELASTOS_KUBO_API
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start_kubo() {
-    : "${API_PORT:=$(free_port)}" "${GW_PORT:=$(free_port)}"
+    [ -n "${API_PORT:-}" ] && [ -n "${GW_PORT:-}" ] || read -r API_PORT GW_PORT <<<"$(free_ports 2)"
     "$IPFS" init --empty-repo >/dev/null 2>&1 || bad "ipfs init"
     "$IPFS" config profile apply unixfs-v1-2025 >/dev/null 2>&1 || bad "profile"
     "$IPFS" config Addresses.API "/ip4/127.0.0.1/tcp/$API_PORT" || bad "config API"

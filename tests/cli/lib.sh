@@ -42,3 +42,9 @@ refusal_count() {
     "$E" audit show 2>/dev/null | grep -F -- "$1" | grep -F -- "$2" |
         sed -n 's/.*reason="repeated \([0-9]*\) times, .*/\1/p; t; s/.*/1/p' | awk '{n += $1} END {print n + 0}'
 }
+# free_ports N: N distinct loopback ports that were free a moment ago (all bound at once, so no two
+# are the same; separate calls could hand out one port twice).
+free_ports() { python3 -c 'import socket,sys
+ss=[socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss: s.bind(("127.0.0.1",0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"; }

@@ -9,7 +9,6 @@
 source "$(dirname "$0")/lib.sh"
 B=$ELASTOS_BUILD_DIR
 unset ELASTOS_GATEWAYS ELASTOS_KUBO_API
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -40,7 +39,7 @@ PY
 PIDS+=($!)
 for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null && break; sleep 0.1; done
 }
-T_PORT=$(free_port) S_PORT=$(free_port) M_PORT=$(free_port)
+read -r T_PORT S_PORT M_PORT <<<"$(free_ports 3)"
 bad_server "$T_PORT" trickle; bad_server "$S_PORT" endless; bad_server "$M_PORT" mute
 
 "$E" trust add "$B/keys/publisher.pub" --name build >/dev/null 2>&1 || bad "trust build key"

@@ -6,8 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 B=$ELASTOS_BUILD_DIR
 source "$(dirname "$0")/kubo_lib.sh"
-API_PORT=$(free_port) GW_PORT=$(free_port) BAD_PORT=$(free_port) CUT_PORT=$(free_port) LOG_PORT=$(free_port)
-DROP_PORT=$(free_port)
+read -r API_PORT GW_PORT BAD_PORT CUT_PORT LOG_PORT DROP_PORT SPARE_PORT <<<"$(free_ports 7)"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -19,7 +18,7 @@ BADGW=http://127.0.0.1:$BAD_PORT
 # "cut" serves only the first half of it, "drop" breaks the connection halfway through a large
 # body, "log" passes it through and logs each request path, Range header and status.
 proxy() {
-python3 - "$1" "$GW_PORT" "$2" >"$WORK/proxy-$2.log" 2>&1 <<'PY' &
+python3 - "$1" "$GW_PORT" "$2" "$WORK/proxy-$2.up" >"$WORK/proxy-$2.log" 2>&1 <<'PY' &
 import http.server, sys, urllib.request, urllib.error
 port, up, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 class H(http.server.BaseHTTPRequestHandler):
@@ -47,10 +46,16 @@ class H(http.server.BaseHTTPRequestHandler):
             self.connection.shutdown(2); return
         self.wfile.write(body)
     def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+open(sys.argv[4], "w").close()   # bound: the test may use the port
+srv.serve_forever()
 PY
 PIDS+=($!)
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$1/" && break; sleep 0.1; done
+# Wait for this proxy's own "bound" mark, not for any answer on the port: a proxy that could not
+# bind must fail the test, not let another listener on the port stand in for it.
+local pid=$! up=$WORK/proxy-$2.up
+for _ in $(seq 100); do [ -e "$up" ] && return 0; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+bad "proxy $2 on port $1 did not start: $(cat "$WORK/proxy-$2.log")"
 }
 proxy "$BAD_PORT" flip; proxy "$CUT_PORT" cut; CUTGW=http://127.0.0.1:$CUT_PORT
 
@@ -72,7 +77,7 @@ check 'grep -q "$BCID" "$WORK/pins"'
 # publish refuses an artifact that does not verify (tampered byte), and an unreachable API.
 cp "$WORK/hello.capsule" "$WORK/bad.capsule"; printf 'X' | dd of="$WORK/bad.capsule" bs=1 seek=600 conv=notrunc 2>/dev/null
 expect 77 "$E" publish "$WORK/bad.capsule" --api "$API"; expect_err_line
-expect 66 "$E" publish "$WORK/hello.capsule" --api "http://127.0.0.1:$(free_port)"; expect_err_line
+expect 66 "$E" publish "$WORK/hello.capsule" --api "http://127.0.0.1:$SPARE_PORT"; expect_err_line
 expect 64 "$E" publish; expect_err_line
 
 # fetch into a fresh home that trusts the build key.
