@@ -33,6 +33,29 @@
 #define SEAL_LEN (4 * BLOCK) /* signature header + signature block + two zero blocks */
 #define MAX_SUMS_BYTES ((size_t)EL_ARTIFACT_MAX_FILES * (64 + 2 + 256 + 1))
 
+/* A job on a thread of its own beside the verification: started if a thread could be had
+ * (otherwise the caller does the work itself), and joined once. */
+typedef struct side_job {
+    pthread_t th;
+    bool running;
+} side_job;
+
+static bool side_start(side_job *s, void *(*fn)(void *), void *arg)
+{
+    s->running = pthread_create(&s->th, NULL, fn, arg) == 0;
+    return s->running;
+}
+
+/* True when a thread was running (it has now ended). */
+static bool side_join(side_job *s)
+{
+    if (!s->running)
+        return false;
+    pthread_join(s->th, NULL);
+    s->running = false;
+    return true;
+}
+
 struct el_artifact {
     uint8_t *map;
     size_t size;
@@ -44,8 +67,7 @@ struct el_artifact {
     char publisher_name[EL_TRUST_NAME_MAX + 1];
     char cid[EL_CID_MAX];
     /* EL_OPEN_CID on a large artifact: the CID computed beside the verification. */
-    pthread_t cid_thread;
-    bool cid_running;
+    side_job cid_side;
     el_status cid_status;
     /* Opened from a prehash (el__artifact_open_prehashed): the digests computed as the bytes
      * arrived, used by check_seal and parse_body instead of hashing again. */
@@ -53,8 +75,7 @@ struct el_artifact {
     /* Opened from a file: on a large artifact, each entry's SHA-256 computed by a second thread
      * while this one hashes the body for the seal (walk_main), used as parse_body's hints. */
     struct el__prehash *walk;
-    pthread_t walk_thread;
-    bool walk_running;
+    side_job walk_side;
 };
 
 /* Above this size the CID is worth a thread of its own (it is one more SHA-256 pass). */
@@ -70,12 +91,8 @@ static void *cid_main(void *arg)
 
 static void cid_join(el_artifact *a)
 {
-    if (a->cid_running) {
-        pthread_join(a->cid_thread, NULL);
-        a->cid_running = false;
-        if (a->cid_status != EL_OK)
-            a->cid[0] = '\0'; /* computed again, with its error, by el_artifact_cid */
-    }
+    if (side_join(&a->cid_side) && a->cid_status != EL_OK)
+        a->cid[0] = '\0'; /* computed again, with its error, by el_artifact_cid */
 }
 
 /* ---- canonical ustar headers ---------------------------------------------------------------- */
@@ -393,8 +410,7 @@ static void walk_start(el_artifact *a)
     a->walk->borrowed = true;
     a->walk->map = a->map;
     a->walk->n = a->walk->cap = a->size - SEAL_LEN;
-    a->walk_running = pthread_create(&a->walk_thread, NULL, walk_main, a->walk) == 0;
-    if (!a->walk_running) {
+    if (!side_start(&a->walk_side, walk_main, a->walk)) {
         el__prehash_free(a->walk);
         a->walk = NULL;
     }
@@ -403,10 +419,7 @@ static void walk_start(el_artifact *a)
 /* Waits for walk_start's thread; its hints become a->pre for parse_body when use is true. */
 static void walk_join(el_artifact *a, bool use)
 {
-    if (a->walk_running) {
-        pthread_join(a->walk_thread, NULL);
-        a->walk_running = false;
-    }
+    side_join(&a->walk_side);
     if (use && a->walk)
         a->pre = a->walk;
 }
@@ -571,7 +584,7 @@ static el_status verify(el_artifact *a, unsigned flags, const uint8_t *body_dige
     /* The CID is a hash of the raw bytes, safe to compute before they are verified. */
     el_status s = EL_OK;
     if ((flags & EL_OPEN_CID) && !a->cid[0] && a->size >= CID_THREAD_MIN)
-        a->cid_running = pthread_create(&a->cid_thread, NULL, cid_main, a) == 0;
+        side_start(&a->cid_side, cid_main, a);
     if (!body_digest && a->size >= SEAL_LEN)
         walk_start(a);
     s = check_seal(a->map, a->size, body_digest, a->publisher, err);

@@ -95,4 +95,19 @@ sys.exit(1 if bad else 0)
 PY
 check "[ $? = 0 ] && [ $size -gt 4000 ]"
 
+# --- a large artifact (its entries are hashed on a second thread beside the seal digest) --------
+# Intact: verifies. An entry's byte changed and the body sealed again with the trusted key (the
+# seal holds, only SHA256SUMS can tell): refused, naming the entry, whichever thread hashed it.
+mk_capsule "$WORK/big"
+head -c $((3 * 1048576)) /dev/urandom >"$WORK/big/a.bin"; head -c $((3 * 1048576)) /dev/urandom >"$WORK/big/b.bin"
+expect 0 "$E" pack "$WORK/big" --key "$WORK/keys/publisher.key" -o "$WORK/big.capsule"
+expect 0 "$E" verify "$WORK/big.capsule"
+bsize=$(stat -c %s "$WORK/big.capsule")
+for at in 1000000 4000000; do   # inside a.bin, inside b.bin
+    head -c $((bsize - 2048)) "$WORK/big.capsule" >"$WORK/body"
+    printf 'X' | dd of="$WORK/body" bs=1 seek=$at conv=notrunc 2>/dev/null
+    "$ELASTOS_TESTTOOL" seal "$WORK/body" "$WORK/keys/publisher.key" "$WORK/resealed.capsule" || bad "seal"
+    expect 65 "$E" verify "$WORK/resealed.capsule"; expect_err_line; contains "$WORK/err" "SHA256SUMS"
+done
+
 finish
