@@ -490,6 +490,16 @@ el_status el__console_ask(void *arg, const el_decision_request *q, unsigned time
         snprintf(reason, 256, "no console: the daemon has no HTTP front");
         return EL_ERR_NOTFOUND;
     }
+    /* an HTTP request's instance answers a client that is waiting now: it is not held for the
+     * operator (its route's grants and the policy decide, as without a console) */
+    pthread_mutex_lock(&sv->mu);
+    inst *asker = q->capsule_id ? sv->ops->find_inst(sv, q->capsule_id) : NULL;
+    bool http = asker && asker->cap;
+    pthread_mutex_unlock(&sv->mu);
+    if (http) {
+        snprintf(reason, 256, "no console for the HTTP front's requests");
+        return EL_ERR_NOTFOUND;
+    }
     if (!timeout_ms || timeout_ms > ASK_TIMEOUT_MS)
         timeout_ms = ASK_TIMEOUT_MS;
     pending *p = calloc(1, sizeof *p);
