@@ -139,6 +139,10 @@ check '[ "$(code /console/pending/answer "${C[@]}" -X POST --data "csrf=$(printf
 check '[ "$(code /console/pending/answer "${C[@]}" -X POST --data "csrf=$CSRF2&id=$PID1&answer=run")" = 403 ]'
 check '[ "$(code /console/pending/answer "${C[@]}" -X POST -H "X-CSRF-Token: $CSRF2" --data "id=$PID1&answer=run")" = 403 ]'
 check '[ "$(code /console/pending/answer -X POST --data "csrf=$CSRF&id=$PID1&answer=run")" = 401 ]'
+# From another site's page in the operator's browser (its cookie would ride along): the
+# gateway refuses it as cross-site before the daemon sees it.
+check '[ "$(code /console/pending/answer "${C[@]}" -X POST -H "Origin: http://evil.example" --data "csrf=$CSRF&id=$PID1&answer=run")" = 403 ]'
+check '[ "$(code /console/pending/answer "${C[@]}" -X POST -H "Sec-Fetch-Site: cross-site" --data "csrf=$CSRF&id=$PID1&answer=run")" = 403 ]'
 code /console/api/state "${C[@]}" >/dev/null
 check '[ "$(json "len(j[\"pending\"])")" = 1 ]'
 
