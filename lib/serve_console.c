@@ -94,6 +94,7 @@ struct console {
 enum { KILL_MEMORY, KILL_CPU, KILL_WALL, KILL_STOPPED, KILL_CRASH, KILL_OTHER };
 static const char *const KILL_NAMES[] = {"memory", "cpu", "wall", "stopped", "crash", "other"};
 
+/* A console with no codes, sessions or requests, counters at 0; NULL when out of memory. */
 console *el__console_new(void)
 {
     console *c = calloc(1, sizeof *c);
@@ -109,6 +110,7 @@ console *el__console_new(void)
     return c;
 }
 
+/* Frees c (the daemon ends: nothing waits on it any more); NULL is fine. */
 void el__console_free(console *c)
 {
     if (!c)
@@ -221,6 +223,7 @@ static const char *header(json_t *req, const char *name)
     return NULL;
 }
 
+/* The value of hex digit c, -1 when it is none. */
 static int hexval(char c)
 {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
@@ -341,12 +344,14 @@ static json_t *respond(int status, const char *ctype, const char *extra, char *b
     return r ? r : json_pack("{s:b, s:i, s:s}", "ok", 0, "code", EL_ERR_INTERNAL, "error", "out of memory");
 }
 
+/* respond with a plain-text body (copied). */
 static json_t *respond_text(int status, const char *text)
 {
     char *b = strdup(text);
     return respond(status, "text/plain; charset=utf-8", NULL, b, b ? strlen(b) : 0);
 }
 
+/* A 303 to the path to, with extra header lines (each ending in "\n"; may be NULL). */
 static json_t *redirect(const char *to, const char *extra)
 {
     char *hdr = NULL;
@@ -358,6 +363,7 @@ static json_t *redirect(const char *to, const char *extra)
     return r;
 }
 
+/* A page's opening (its stylesheet, the navigation, the heading title) onto f. */
 static void page_head(FILE *f, const char *title)
 {
     fputs("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>", f);
@@ -371,6 +377,7 @@ static void page_head(FILE *f, const char *title)
     fputs("</h1>\n", f);
 }
 
+/* Closes the page written to f (an open_memstream of *buf, *len) and responds with it. */
 static json_t *respond_page(int status, FILE *f, char **buf, size_t *len)
 {
     fputs("</body></html>\n", f);
@@ -470,6 +477,7 @@ static bool session_of(console *c, json_t *req, session *s)
     return found;
 }
 
+/* Forgets session s (logout): its cookie is worth nothing from now on. */
 static void session_end(console *c, const session *s)
 {
     pthread_mutex_lock(&c->cmu);
@@ -578,6 +586,7 @@ static bool pending_answer(console *c, uint64_t id, const char *answer, char *wh
     return found;
 }
 
+/* The requests waiting for an answer, as a JSON array (newest first). */
 static json_t *pending_json(console *c)
 {
     json_t *a = json_array();
@@ -594,6 +603,7 @@ static json_t *pending_json(console *c)
 
 /* ---- what the pages show -------------------------------------------------------------------- */
 
+/* The daemon's instances (takes mu): id, name, state, uptime, limits, the tail of their output. */
 static json_t *instances_json(serve *sv)
 {
     json_t *a = json_array();
@@ -627,6 +637,7 @@ static json_t *instances_json(serve *sv)
     return a;
 }
 
+/* The active tokens (takes rt_mu): not revoked, expired or used up; at most 500, newest first. */
 static json_t *tokens_json(serve *sv)
 {
     el_token_info *v = NULL;
@@ -650,6 +661,7 @@ static json_t *tokens_json(serve *sv)
     return a;
 }
 
+/* {"routes":[...],"providers":[...]} with their targets and grants (takes rt_mu). */
 static json_t *bindings_json(serve *sv)
 {
     json_t *o = json_pack("{s:[], s:[]}", "routes", "providers");
@@ -690,6 +702,7 @@ typedef struct audit_tail {
     size_t cap, n, head;
 } audit_tail;
 
+/* el_audit_each's callback: keeps r in the ring of the newest matching records (arg: audit_tail). */
 static int audit_collect(const el_audit_record *r, void *arg)
 {
     audit_tail *t = arg;
@@ -740,11 +753,14 @@ static json_t *audit_json(serve *sv, const char *q, size_t n, char *verdict, siz
 
 /* ---- pages ------------------------------------------------------------------------------------ */
 
+/* The hidden form field carrying s's CSRF token, onto f. */
 static void csrf_field(FILE *f, const session *s)
 {
     fprintf(f, "<input type=\"hidden\" name=\"csrf\" value=\"%s\">", s->csrf);
 }
 
+/* GET /console: pending requests (with their answer forms), instances, active tokens (revoke
+ * forms), routes and providers. */
 static json_t *page_overview(serve *sv, const session *s)
 {
     char *buf = NULL;
@@ -863,6 +879,7 @@ static json_t *page_overview(serve *sv, const session *s)
     return respond_page(200, f, &buf, &len);
 }
 
+/* GET /console/audit?q=&n=: the newest n records matching q, and the chain's verification. */
 static json_t *page_audit(serve *sv, const char *query)
 {
     char q[256] = "", nb[16] = "";
@@ -914,6 +931,7 @@ static const char STYLE[] =
     "overflow:auto;font-size:85%}nav a{margin-right:1em}.req{border:2px solid #c60;padding:4px 8px;margin:4px 0}"
     "form{display:inline}\n";
 
+/* GET /console/api/state: what /console shows, as JSON, with the session's CSRF token. */
 static json_t *page_api(serve *sv, const session *s)
 {
     json_t *o = json_pack("{s:o, s:o, s:o, s:s}", "pending", pending_json(sv->con), "instances", instances_json(sv),
@@ -924,6 +942,7 @@ static json_t *page_api(serve *sv, const session *s)
     return respond(200, "application/json", NULL, text, text ? strlen(text) : 0);
 }
 
+/* GET /metrics: the counters in Prometheus' text format (0.0.4). */
 static json_t *page_metrics(serve *sv)
 {
     char *buf = NULL;
@@ -989,6 +1008,7 @@ bool el__console_path(const char *path)
     return !strcmp(path, "/console") || !strncmp(path, "/console/", 9) || !strcmp(path, "/metrics");
 }
 
+/* 401: the page that says how to log in (no session, or an expired one). */
 static json_t *unauthorized(void)
 {
     static const char page[] =
