@@ -772,12 +772,17 @@ static json_t *page_overview(serve *sv, const session *s)
     json_t *pend = pending_json(sv->con), *insts = instances_json(sv), *toks = tokens_json(sv), *b = bindings_json(sv);
     size_t i;
     json_t *v;
-    fprintf(f, "<section id=\"pending\"><h2>Pending requests (%zu)</h2>\n", json_array_size(pend));
+    fputs("<script src=\"/console/app.js\" defer></script>\n<section id=\"pending\" data-ids=\"", f);
+    json_array_foreach(pend, i, v)
+    fprintf(f, "%s%lld", i ? "," : "", (long long)json_integer_value(json_object_get(v, "id")));
+    fprintf(f, "\"><h2>Pending requests (%zu)</h2>\n", json_array_size(pend));
     if (!json_array_size(pend))
         fputs("<p>None waiting.</p>\n", f);
     json_array_foreach(pend, i, v)
     {
-        fprintf(f, "<div class=\"req\" data-id=\"%lld\"><p>capsule <b>", (long long)json_integer_value(json_object_get(v, "id")));
+        fprintf(f, "<div class=\"req\" data-id=\"%lld\" data-instance=\"", (long long)json_integer_value(json_object_get(v, "id")));
+        h(f, json_string_value(json_object_get(v, "capsule_id")));
+        fputs("\"><p>capsule <b>", f);
         h(f, json_string_value(json_object_get(v, "capsule")));
         fputs("</b> (instance <code>", f);
         h(f, json_string_value(json_object_get(v, "capsule_id")));
@@ -930,6 +935,25 @@ static const char STYLE[] =
     "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}pre{margin:0;max-height:8em;"
     "overflow:auto;font-size:85%}nav a{margin-right:1em}.req{border:2px solid #c60;padding:4px 8px;margin:4px 0}"
     "form{display:inline}\n";
+
+/* GET /console/app.js: the console's one script (same origin, CSP script-src 'self'): reloads the
+ * overview when the set of pending requests changes, so a new question shows up by itself. The
+ * pages work without it. */
+static const char APP_JS[] =
+    "'use strict';\n"
+    "(function () {\n"
+    "  const sec = document.getElementById('pending');\n"
+    "  if (!sec) return;\n"
+    "  const shown = sec.dataset.ids || '';\n"
+    "  setInterval(async () => {\n"
+    "    try {\n"
+    "      const r = await fetch('/console/api/state', { credentials: 'same-origin', cache: 'no-store' });\n"
+    "      if (!r.ok) return;\n"
+    "      const j = await r.json();\n"
+    "      if (j.pending.map((p) => p.id).join(',') !== shown) location.reload();\n"
+    "    } catch (e) { /* the daemon may be restarting: the next tick tries again */ }\n"
+    "  }, 2000);\n"
+    "})();\n";
 
 /* GET /console/api/state: what /console shows, as JSON, with the session's CSRF token. */
 static json_t *page_api(serve *sv, const session *s)
@@ -1136,6 +1160,9 @@ json_t *el__console_http(serve *sv, json_t *req)
     else if (!strcmp(path, "/console/style.css")) {
         char *b = strdup(STYLE);
         r = respond(200, "text/css; charset=utf-8", NULL, b, b ? strlen(b) : 0);
+    } else if (!strcmp(path, "/console/app.js")) {
+        char *b = strdup(APP_JS);
+        r = respond(200, "text/javascript; charset=utf-8", NULL, b, b ? strlen(b) : 0);
     } else if (!strcmp(path, "/console/favicon.ico"))
         r = respond(204, "image/x-icon", NULL, NULL, 0); /* none: the browser asks, nothing to show */
     else if (!strcmp(path, "/metrics"))

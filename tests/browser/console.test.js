@@ -7,7 +7,7 @@
 // console with the pending request is saved to ELASTOS_SHOT.
 // Environment: ELASTOS_BIN (elastos), ELASTOS_LOGIN (the URL `elastos console` printed),
 // ELASTOS_READER (the instance id of a servetest reader waiting for its storage request),
-// ELASTOS_SHOT (the screenshot's path).
+// ELASTOS_SHOT (the screenshot's path), ELASTOS_CAPSULE (servetest's artifact, for a second reader).
 'use strict';
 const { chromium } = require('playwright-core');
 const { execFileSync } = require('child_process');
@@ -26,7 +26,8 @@ function logs() {
 // Waits until fn() is true, for up to 30 s (bounds a hang; nothing is timed).
 async function until(fn, what) {
   for (let i = 0; i < 300; i++) {
-    if (await fn()) return;
+    // a page the console's script is reloading has no context for a moment: look again
+    if (await Promise.resolve().then(fn).catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('waited 30 s for ' + what);
@@ -69,6 +70,10 @@ function check(cond, what) {
       'the pending request names the capsule, the action and the resource');
     await page.screenshot({ path: shot, fullPage: true });
     check(!logs().includes('reader: token'), 'the capsule waits for the answer');
+    // its one script (app.js) reloads the page when the pending set changes: it stays put now
+    const url = page.url();
+    await page.waitForTimeout(2500);
+    check(page.url() === url && !!(await page.$('#pending .req')), 'the page stays while nothing changes');
 
     const [answered] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'),
       page.click('#pending .req button[value="run"]')]);
@@ -87,6 +92,19 @@ function check(cond, what) {
     await until(() => logs().includes('reader: read failed: revoked'), 'the read after the revocation');
     check(true, "clicking 'revoke' makes the capsule's next read fail");
     check(!(await page.$(tok)), 'the token is no longer listed as active');
+
+    // A new request shows up by itself (app.js reloads the page; no reload here), and deny by a
+    // click reaches that capsule.
+    const second = execFileSync(E, ['run', '--detach', process.env.ELASTOS_CAPSULE, '--', 'reader',
+      'localhost://storage/note']).toString().trim();
+    await until(async () => !!(await page.$(`#pending .req[data-instance="${second}"]`)),
+      'the new request on the page without a reload');
+    check(true, 'a new pending request appears by itself');
+    await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.click(`#pending .req[data-instance="${second}"] button[value="deny"]`)]);
+    await until(() => execFileSync(E, ['logs', second]).toString().includes('denied in the console'),
+      'the denial reaching the capsule');
+    check(true, "clicking 'deny' denies the capsule's request");
     check(errors.length === 0, 'no errors in the browser console: ' + errors.join('; '));
   } finally {
     await ctx.close();

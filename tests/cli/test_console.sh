@@ -60,7 +60,7 @@ headers_ok() {
 }
 
 # Without the cookie: 401 for every page and action, with those headers.
-PAGES="/console /console/ /console/audit /console/api/state /console/style.css /console/nothing /metrics"
+PAGES="/console /console/ /console/audit /console/api/state /console/style.css /console/app.js /console/nothing /metrics"
 ACTIONS="/console/tokens/revoke /console/pending/answer /console/logout"
 for p in $PAGES; do
     check '[ "$(code "$p")" = 401 ]'
@@ -89,7 +89,7 @@ check '[ "$(code "$LPATH")" = 401 ]' # used
 lacks "$WORK/head" "Set-Cookie"
 check '[ "$(code "$LPATH" "${C[@]}")" = 401 ]' # used, even with a session
 
-for p in /console /console/audit /console/api/state /console/style.css /metrics; do
+for p in /console /console/audit /console/api/state /console/style.css /console/app.js /metrics; do
     check '[ "$(code "$p" "${C[@]}")" = 200 ]'
     check headers_ok
 done
@@ -233,7 +233,7 @@ elif [ -x /usr/bin/chromium ] && [ -d "$NODE_DIR/node_modules/playwright-core" ]
     "$E" run --detach "$ST" -- reader localhost://storage/note >"$WORK/rid" 2>/dev/null || bad "browser reader"
     expect 0 "$E" console
     mkdir -p "$B/tests/browser"
-    if NODE_PATH=$NODE_DIR/node_modules ELASTOS_LOGIN="$(cat "$WORK/out")" ELASTOS_READER="$(cat "$WORK/rid")" \
+    if NODE_PATH=$NODE_DIR/node_modules ELASTOS_LOGIN="$(cat "$WORK/out")" ELASTOS_READER="$(cat "$WORK/rid")" ELASTOS_CAPSULE="$ST" \
         ELASTOS_SHOT="$B/tests/browser/console.png" timeout 300 node "$ELASTOS_SRC_DIR/tests/browser/console.test.js" \
         >"$WORK/browser.out" 2>&1; then ok; else bad "browser: $(tail -20 "$WORK/browser.out")"; fi
     check '[ -s "$B/tests/browser/console.png" ]'
