@@ -93,6 +93,7 @@ int cmd_tokens(int argc, char **argv);
 int cmd_epoch(int argc, char **argv);
 int cmd_provider(int argc, char **argv); /* cmd_provider.c */
 int cmd_route(int argc, char **argv);    /* cmd_route.c */
+int cmd_console(int argc, char **argv);  /* cmd_console.c */
 /* One row of an operator's binding list (provider list, route list; cmd_binding.c): "NAME TARGET
  * ADDED[ grants: ...]" on stdout, or with arr an object {key: NAME, target, grants, added_at}
  * appended to it; cli_binding_end prints arr as one JSON line (when not NULL) and frees it. */

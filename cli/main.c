@@ -156,6 +156,11 @@ static const cli_command commands[] = {
      "loopback only when named; no wildcard), PORT 0 picks a free one (shown on the ready line).\n"
      "--status: whether a daemon runs on this home (socket, pid, instances); 0, or 66 when none\n"
      "(--wait SECS: waits up to SECS for one to be ready). --stop: stops it (SIGTERM) and waits."},
+    {"console", cmd_console, "console",
+     "Prints a login URL for the operator's console of the running daemon's HTTP front (elastos serve\n"
+     "--http, docs/web.md): instances, tokens (revoke), the audit trail, routes, providers and the\n"
+     "capability requests waiting for an answer. The URL's code works once, within 120 s, and opens a\n"
+     "session (a cookie, 12 h). 66 when no daemon runs, 78 when it has no HTTP front."},
     {"ps", cmd_ps, "ps [--json]", "Lists the daemon's capsule instances: id, name, state, exit status, start time (UTC),\n"
      "uptime (how long it has run, or ran), reason. --json: the daemon's objects (started_ms, ended_ms)."},
     {"stop", cmd_stop, "stop ID", "Stops a capsule instance in the daemon (it exits 137) and prints how it ended.\n"

@@ -368,6 +368,10 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
     MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    /* the gateway's own answers (421, 400, 413...), to the console's paths too: nothing to run,
+     * frame or fetch (the console's own pages carry the same headers, serve_console.c) */
+    MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     enum MHD_Result rc = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     return rc;

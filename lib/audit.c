@@ -60,7 +60,8 @@ static const char *const DECISIONS[] = {EL_AUDIT_REQUEST, EL_AUDIT_GRANT, EL_AUD
                                         EL_AUDIT_REVOKE,  EL_AUDIT_EPOCH, EL_AUDIT_OPERATOR,
                                         EL_AUDIT_KILL,    EL_AUDIT_THROTTLE, EL_AUDIT_LAUNCH,
                                         EL_AUDIT_BIND,    EL_AUDIT_UNBIND,  EL_AUDIT_FORWARD,
-                                        EL_AUDIT_ROUTE_ADD, EL_AUDIT_ROUTE_REMOVE};
+                                        EL_AUDIT_ROUTE_ADD, EL_AUDIT_ROUTE_REMOVE, EL_AUDIT_CONSOLE_LOGIN,
+                                        EL_AUDIT_CONSOLE_ACTION};
 
 static const char *const STR_NAMES[N_STR] = {"capsule", "capsule_id", "publisher", "resource",
                                              "action",  "decision",   "reason",    "token_id"};
@@ -569,14 +570,25 @@ el_status el__audit_writable(el_runtime *rt, el_error *err)
     return s;
 }
 
+/* Counts a queued record for /metrics (el__stats): all of them, and denials. */
+static el_status counted(el_runtime *rt, const el_audit_record *r, el_status st)
+{
+    if (st == EL_OK && rt) {
+        rt->stats.audit_records++;
+        if (r->decision && !strcmp(r->decision, EL_AUDIT_DENY))
+            rt->stats.audit_denials++;
+    }
+    return st;
+}
+
 el_status el_audit_defer(el_runtime *rt, const el_audit_record *r, el_error *err)
 {
-    return enqueue(rt, r, false, err);
+    return counted(rt, r, enqueue(rt, r, false, err));
 }
 
 el_status el_audit_append(el_runtime *rt, const el_audit_record *r, el_error *err)
 {
-    return enqueue(rt, r, true, err);
+    return counted(rt, r, enqueue(rt, r, true, err));
 }
 
 static void audit_buf_free(el_runtime *rt)

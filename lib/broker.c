@@ -850,6 +850,22 @@ static char *shell_op(el_session *s, const el_request *q, size_t *len)
         return el__response_error(q->id, "not_found", "no such pending decision", len);
     if (s->decided)
         return el__response_error(q->id, "bad_request", "this decision was already made", len);
+    if (q->type == EL_REQ_ASK_USER) { /* the host's asker waits, the runtime released (internal.h) */
+        void *arg = NULL;
+        el__asker ask = el__runtime_asker(s->rt, &arg);
+        if (!ask)
+            return el__response_error(q->id, "no_console", "there is no console to ask here", len);
+        char answer[8] = "", why[256] = "";
+        uint64_t t = el__req_uint(q, "timeout_ms", 0);
+        el_status st = ask(arg, &s->decide, t > UINT32_MAX ? UINT32_MAX : (unsigned)t, answer, why);
+        if (st == EL_ERR_NOTFOUND)
+            return el__response_error(q->id, "no_console", why, len);
+        if (st != EL_OK)
+            return el__response_error(q->id, "timeout", why, len);
+        json_t *r = obj_type("user_answer");
+        json_object_set_new(r, "answer", json_string(answer));
+        return el__response_encode(q->id, r, len);
+    }
     if (q->type == EL_REQ_DENY_CAPABILITY) {
         s->decided = true;
         s->decision = EL_DECIDE_DENY;
@@ -1047,6 +1063,7 @@ char *el_broker_session_handle(el_session *s, const void *msg, size_t msg_len, s
     case EL_REQ_DENY_CAPABILITY:
     case EL_REQ_REVOKE_CAPABILITY:
     case EL_REQ_GET_DECISION_REQUEST:
+    case EL_REQ_ASK_USER:
         resp = shell_op(s, &q, len);
         break;
     case EL_REQ_GET_PROVIDER_CALL:

@@ -132,9 +132,15 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Bytes received by every transfer of this process (fetch, publish, egress, ai): /metrics. */
+static _Atomic uint64_t g_received;
+
+uint64_t el__http_received(void) { return g_received; }
+
 static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
 {
     xfer *x = ud;
+    g_received += size * nmemb;
     if (!x->have_status) {
         x->have_status = true;
         C->easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);

@@ -97,4 +97,8 @@ el_status el__http_perform(const el__http_request *req, el__http_result *res, el
  * error before it starts work. */
 el_status el__http_load(el_error *err);
 
+/* Bytes received by this process's transfers so far (all of them: fetch, egress, publish, ai),
+ * for `elastos serve`'s /metrics. */
+uint64_t el__http_received(void);
+
 #endif

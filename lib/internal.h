@@ -44,6 +44,21 @@ struct el_channel;
 typedef el_status (*el__shell_runner)(el_runtime *rt, const el_artifact *shell, const struct el_channel *ch,
                                       const char *config_dir, bool tty, el_error *err);
 
+/* The host's asker (serve_console.c): the shell capsule, with no terminal, asks an operator
+ * elsewhere (the daemon's console) to decide q; it waits at most timeout_ms, the runtime's lock
+ * released meanwhile, and puts "once", "run", "always" or "deny" in answer. EL_ERR_NOTFOUND (reason
+ * "no console") when nobody can be asked, another status (reason) when nobody answered. */
+struct el_decision_request;
+typedef el_status (*el__asker)(void *arg, const struct el_decision_request *q, unsigned timeout_ms, char answer[8],
+                               char reason[256]);
+
+/* What the runtime counts, for `elastos serve`'s /metrics (serve_console.c): audit records
+ * queued (audit.c; denials among them: decision "deny"), token checks and the failed ones
+ * (token.c). Atomic: counted by whichever thread does it, with or without the runtime lock. */
+typedef struct el__stats {
+    _Atomic uint64_t audit_records, audit_denials, token_checks, token_failures;
+} el__stats;
+
 struct el_runtime {
     char home[4096];
     char config_dir[4096];            /* operator config files: home/config, or XDG (runtime.c) */
@@ -61,12 +76,15 @@ struct el_runtime {
     el_log_fn log;                    /* the log sink (log.c); NULL: stderr */
     void *log_arg;
     el__shell_runner shell_runner;    /* the host's (launch.c); NULL: no shell can run */
-    pthread_mutex_t teardown_mu;      /* the teardown list and shell_runner */
+    el__asker asker;                  /* the host's (serve_console.c); NULL: nobody to ask */
+    void *asker_arg;
+    pthread_mutex_t teardown_mu;      /* the teardown list, shell_runner and asker */
     struct {
         el__teardown_phase phase;
         void (*fn)(el_runtime *rt);
     } teardown[EL__TEARDOWN_MAX];
     size_t n_teardown;
+    el__stats stats;                  /* counters for the daemon's /metrics (serve_console.c) */
 };
 
 /* artifact.c: el_artifact_open with the trust store as a callback (trust.c's el_artifact_open
@@ -84,6 +102,10 @@ void el__runtime_on_close(el_runtime *rt, el__teardown_phase phase, void (*fn)(e
 /* The shell runner (runtime.c; thread-safe): set by the host, read by shell.c (NULL: none). */
 void el__runtime_set_shell_runner(el_runtime *rt, el__shell_runner fn);
 el__shell_runner el__runtime_shell_runner(el_runtime *rt);
+/* The asker (runtime.c; thread-safe): set by the daemon with a console, read by the broker when
+ * the shell asks (el__runtime_asker: NULL and *arg untouched when none). */
+void el__runtime_set_asker(el_runtime *rt, el__asker fn, void *arg);
+el__asker el__runtime_asker(el_runtime *rt, void **arg);
 
 /* config.c: a setting (NULL when unset or empty), from the runtime's el_config or else the
  * environment; a positive integer setting, dflt when unset or not one; an operator config file

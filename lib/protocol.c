@@ -48,6 +48,7 @@ static const req_spec SPECS[EL_REQ_COUNT] = {
     [EL_REQ_GET_PROVIDER_CALL] = {"get_provider_call", {{0}}, false},
     [EL_REQ_ANSWER_PROVIDER_CALL] = {"answer_provider_call", {{"call_id", F_UINT, 1}, {"result", F_ANY, 1}}, false},
     [EL_REQ_FAIL_PROVIDER_CALL] = {"fail_provider_call", {{"call_id", F_UINT, 1}, {"code", F_STR, 1}, {"message", F_STR, 1}}, false},
+    [EL_REQ_ASK_USER] = {"ask_user", {{"request_id", F_UINT, 1}, {"timeout_ms", F_UINT, 0}}, false},
 };
 
 const char *el__req_type_name(el_req_type t) { return t < EL_REQ_COUNT ? SPECS[t].name : "?"; }

@@ -38,6 +38,7 @@ typedef enum el_req_type {
     EL_REQ_GET_PROVIDER_CALL,    /* provider capsules only (docs/providers.md) */
     EL_REQ_ANSWER_PROVIDER_CALL,
     EL_REQ_FAIL_PROVIDER_CALL,
+    EL_REQ_ASK_USER,             /* the shell only: an operator elsewhere decides (docs/web.md) */
     EL_REQ_COUNT
 } el_req_type;
 

@@ -80,6 +80,11 @@ el_status el_route_add(el_runtime *rt, const char *prefix, const char *target, c
         return el_error_set(err, EL_ERR_USAGE, "%.200s: a route prefix starts and ends with '/', its segments 1-64 of "
                             "[A-Za-z0-9._~-] (no \".\", \"..\" or empty segment), at most %d bytes, e.g. /app/",
                             prefix ? prefix : "", EL_ROUTE_PREFIX_MAX);
+    /* the console's paths are answered before any route is looked up (serve_console.c): a route
+     * there would never be reached ("/" still routes everything else) */
+    if (!strncmp(prefix, "/console/", 9) || !strcmp(prefix, "/metrics/"))
+        return el_error_set(err, EL_ERR_USAGE, "%.200s: /console/ and /metrics are the operator's console (docs/web.md)",
+                            prefix);
     if (!target || !el__provider_target_valid(target))
         return el_error_set(err, EL_ERR_USAGE, "%.200s: expected NAME[@RANGE] or a CID", target ? target : "");
     if (n_grants > EL_ROUTE_GRANTS_MAX)

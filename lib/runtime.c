@@ -198,6 +198,24 @@ el__shell_runner el__runtime_shell_runner(el_runtime *rt)
     return fn;
 }
 
+void el__runtime_set_asker(el_runtime *rt, el__asker fn, void *arg)
+{
+    pthread_mutex_lock(&rt->teardown_mu);
+    rt->asker = fn;
+    rt->asker_arg = arg;
+    pthread_mutex_unlock(&rt->teardown_mu);
+}
+
+el__asker el__runtime_asker(el_runtime *rt, void **arg)
+{
+    pthread_mutex_lock(&rt->teardown_mu);
+    el__asker fn = rt->asker;
+    if (fn)
+        *arg = rt->asker_arg;
+    pthread_mutex_unlock(&rt->teardown_mu);
+    return fn;
+}
+
 void el_runtime_close(el_runtime *rt)
 {
     if (!rt)

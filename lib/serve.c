@@ -340,6 +340,7 @@ static void run_inst(inst *in)
     el_error err = {0};
     el_status st = el_launch_run(in->l, &res, &err);
     int code = st == EL_OK ? res.exit_code : (int)st;
+    el__console_exited(sv, code, res.killed, in->stop, st == EL_OK ? NULL : err.msg);
 
     pthread_mutex_lock(&sv->rt_mu);
     el_launch_free(in->l); /* session, slot */
@@ -768,6 +769,7 @@ static el_status launch_locked(serve *sv, const launch_spec *ls, bool here, inst
         inst_free(in);
         return st;
     }
+    el__console_launched(sv);
     *out = in;
     return EL_OK;
 }
@@ -1112,13 +1114,33 @@ static json_t *http_env(serve *sv, json_t *req, const el_route *r, size_t body_l
  * answers {"ok":true,"routed":true,"exit_code":N,"stdout":BASE64,"overflow":bool}, or
  * {"ok":true,"routed":false} when no route serves the path, or a refusal (it could not start:
  * the reason stays in the daemon; the gateway shows none of it). */
+static json_t *op_http_route(serve *sv, json_t *req, char *route, size_t route_cap);
+
+/* op_http_route, timed and counted for /metrics (el__console_observe), by route. */
 static json_t *op_http(serve *sv, json_t *req)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char route[EL_ROUTE_PREFIX_MAX + 1] = "none";
+    json_t *r = op_http_route(sv, req, route, sizeof route);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    el__console_observe(sv, route, (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+    return r;
+}
+
+/* What op_http answers; route receives the prefix that served it ("/console/" for the console's
+ * own pages, unchanged when none did). */
+static json_t *op_http_route(serve *sv, json_t *req, char *route, size_t route_cap)
 {
     json_t *jp = json_object_get(req, "path"), *jb = json_object_get(req, "body");
     const char *path = json_string_value(jp);
     if (!json_object_get(req, "method") || !json_object_get(req, "remote") || !jp ||
         !http_path_ok(path, json_string_length(jp)) || json_array_size(json_object_get(req, "headers")) > 256)
         return fail(EL_ERR_USAGE, "http: needs method, remote and an absolute path without . or .. segments");
+    if (el__console_path(path)) { /* the operator's console, /metrics (serve_console.c) */
+        snprintf(route, route_cap, "%s", !strcmp(path, "/metrics") ? "/metrics" : "/console/");
+        return el__console_http(sv, req);
+    }
     size_t body_len = 0;
     uint8_t *body = jb ? el_protocol_base64_decode(json_string_value(jb), &body_len) : NULL;
     if (jb && !body)
@@ -1132,6 +1154,8 @@ static json_t *op_http(serve *sv, json_t *req)
         free(body);
         return json_pack("{s:b, s:b}", "ok", 1, "routed", 0);
     }
+    if (st == EL_OK)
+        snprintf(route, route_cap, "%s", r.prefix);
     json_t *env = st == EL_OK ? http_env(sv, req, &r, body_len) : NULL, *grants = json_array();
     if (st == EL_OK && !env)
         st = el_error_set(&err, EL_ERR_USAGE, "http: malformed headers");
@@ -1208,6 +1232,7 @@ static const api_op OPS[] = {
     {"wait", {{"id", JSON_STRING, true}, {"reap", JSON_TRUE, false}}},
     {"logs", {{"id", JSON_STRING, true}}},
     {"ping", {{0}}},
+    {"console_login", {{0}}},
     {"http", {{"method", JSON_STRING, true}, {"path", JSON_STRING, true}, {"query", JSON_STRING, false},
               {"headers", JSON_ARRAY, false}, {"body", JSON_STRING, false}, {"remote", JSON_STRING, true}}},
 };
@@ -1228,7 +1253,7 @@ el_status el__serve_parse_request(const char *line, size_t len, json_t **out, el
     if (!json_is_object(req))
         st = el_error_set(err, EL_ERR_USAGE, "a request is one JSON object per line");
     else if (!spec)
-        st = el_error_set(err, EL_ERR_USAGE, "\"op\" must be one of run, ps, stop, wait, logs, ping, http");
+        st = el_error_set(err, EL_ERR_USAGE, "\"op\" must be one of run, ps, stop, wait, logs, ping, console_login, http");
     const char *key;
     json_t *v;
     if (st == EL_OK)
@@ -1288,13 +1313,15 @@ static json_t *dispatch(serve *sv, json_t *req)
         return op_logs(sv, id);
     if (!strcmp(op, "http"))
         return op_http(sv, req);
+    if (!strcmp(op, "console_login"))
+        return el__console_login(sv);
     if (!strcmp(op, "ping")) {
         json_t *r = json_pack("{s:b, s:i}", "ok", 1, "pid", (int)getpid());
         if (sv->http_addr[0])
             json_object_set_new(r, "http", json_string(sv->http_addr));
         return r;
     }
-    return fail(EL_ERR_USAGE, "unknown op (run, ps, stop, wait, logs, ping)");
+    return fail(EL_ERR_USAGE, "unknown op (run, ps, stop, wait, logs, ping, console_login)");
 }
 
 /* ---- connections ------------------------------------------------------------------------------ */
@@ -1820,6 +1847,7 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     sv->rt = rt;
     sv->ops = &sv_ops;
     sv->http_fd = sv->gw_ctl = -1;
+    sv->con = el__console_new();
     if (opts)
         sv->o = *opts;
     else
@@ -1868,6 +1896,8 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
         if (sv->o.http_bound)
             snprintf(sv->o.http_bound, EL_SERVE_HTTP_MAX, "%s", sv->http_addr);
         gw_spawn(sv, sv->o.gateway, &gw_backoff);
+        if (sv->con) /* the shell, with no terminal, may ask the console (serve_console.c) */
+            el__runtime_set_asker(rt, el__console_ask, sv);
     }
     if (st == EL_OK && sv->o.ready_fd >= 0) {
         (void)!write(sv->o.ready_fd, "ready\n", 6);
@@ -1917,6 +1947,7 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     for (inst *in = sv->insts; in; in = in->next)
         in->stop = 1;
     pthread_cond_broadcast(&sv->pcv); /* kept providers waiting for a call end */
+    el__console_wake(sv);              /* and shell questions waiting for the console */
     bool all_stopped = wait_stopped(sv, NULL);
     pthread_cond_broadcast(&sv->work_cv); /* idle capsule threads exit */
     while (all_stopped && sv->workers > 0)
@@ -1963,6 +1994,8 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     pthread_cond_destroy(&sv->work_cv);
     pthread_cond_destroy(&sv->pcv);
     el__kept_free_all(sv);
+    el__runtime_set_asker(rt, NULL, NULL);
+    el__console_free(sv->con);
     free(sv);
     return st;
 }

@@ -63,6 +63,7 @@ typedef struct http_capture {
 
 typedef struct serve serve;
 typedef struct kept kept;
+typedef struct console console;
 typedef struct el__sv_ops el__sv_ops;
 
 typedef struct inst {
@@ -140,6 +141,7 @@ struct serve {
     pid_t gw_pid;
     int64_t gw_started_ms;
     char http_addr[EL_SERVE_HTTP_MAX];
+    console *con; /* serve_console.c's state (NULL: out of memory at start) */
 };
 
 /* What to launch: the artifact at path, and LaunchConfig's extras (all may be NULL). */
@@ -213,5 +215,31 @@ void el__kept_ended(inst *in, el_status st);
 void el__kept_check(serve *sv);
 /* Frees every kept record (the daemon ends; no instance runs). */
 void el__kept_free_all(serve *sv);
+
+/* ---- serve_console.c: the operator's console and /metrics (docs/web.md) ----------------------- */
+
+struct el_decision_request;
+console *el__console_new(void);
+void el__console_free(console *c);
+/* Op "console_login" (ordinary clients): a fresh single-use login code, answered as the login URL
+ * {"ok":true,"url":...,"expires_s":120}; 78 when the daemon has no HTTP front. Audited. */
+json_t *el__console_login(serve *sv);
+/* Whether path is the console's (/console, /console/..., /metrics): op_http hands it here. */
+bool el__console_path(const char *path);
+/* The gateway's request (op "http") for a console path, answered as op_http answers (a CGI
+ * response in "stdout"). No lock held. */
+json_t *el__console_http(serve *sv, json_t *req);
+/* The counters: an instance launched; one ended (code: its exit status or the status that ended
+ * it; killed, stopped as el_launch_result and the stop flag say; why: the message, may be NULL);
+ * the front answered a request of route ("none": no route) in us microseconds. No lock held. */
+void el__console_launched(serve *sv);
+void el__console_exited(serve *sv, int code, bool killed, bool stopped, const char *why);
+void el__console_observe(serve *sv, const char *route, int64_t us);
+/* The daemon's asker (el__asker; arg the serve): a pending request at /console until answered or
+ * timed out; rt_mu held on entry, released while it waits. */
+el_status el__console_ask(void *arg, const struct el_decision_request *q, unsigned timeout_ms, char answer[8],
+                          char reason[256]);
+/* The daemon stops (sv->stopping set, mu held or not): waiting askers give up at once. */
+void el__console_wake(serve *sv);
 
 #endif

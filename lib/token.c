@@ -820,8 +820,25 @@ static const char *id_hex(const el_token *t, char out[EL_TOKEN_ID_HEX])
     return out;
 }
 
+static el_status token_check(el_runtime *rt, const char *text, const char *holder_hex, const char *resource,
+                             unsigned action, el_token *tok, const char **code, el_error *err);
+
+/* el_token_check, counted for /metrics (el__stats): every check, and the failed ones. */
 el_status el_token_check(el_runtime *rt, const char *text, const char *holder_hex, const char *resource,
                          unsigned action, el_token *tok, const char **code, el_error *err)
+{
+    el_status st = token_check(rt, text, holder_hex, resource, action, tok, code, err);
+    if (rt) {
+        rt->stats.token_checks++;
+        if (st != EL_OK)
+            rt->stats.token_failures++;
+    }
+    return st;
+}
+
+/* The checks of el_token_check, in the order token.h gives. */
+static el_status token_check(el_runtime *rt, const char *text, const char *holder_hex, const char *resource,
+                             unsigned action, el_token *tok, const char **code, el_error *err)
 {
     const char *cdummy;
     if (!code)

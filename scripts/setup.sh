@@ -13,6 +13,7 @@ PKGS=(
   qemu-system-x86 linux-image-cloud-amd64 musl-tools   # vm capsules: QEMU microvm, guest kernel, static init
   containerd runc libseccomp-dev protobuf-compiler   # the containerd shim (shim/, docs/containerd.md) and its tests
   libmicrohttpd-dev   # elastos-gateway: the HTTP front of `elastos serve --http` (docs/web.md)
+  chromium nodejs npm   # the console's browser test (tests/browser/, playwright-core below)
 )
 [ "${ELASTOS_SETUP_EXTRA:-}" ] && read -r -a extra <<<"$ELASTOS_SETUP_EXTRA" && PKGS+=("${extra[@]}")
 
@@ -30,6 +31,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}${old:+ (removing ${old[*]%-})}" >&2
   $SUDO apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" "${old[@]}" >/dev/null
+fi
+
+# playwright-core for the console's browser test (tests/browser/console.test.js drives Debian's
+# chromium with it), installed from tests/browser/package-lock.json (pinned) into the cache once
+# per lock file: a stamp check when done.
+node_dir=${HOME}/.cache/elastos/node
+lock_sum=$(sha256sum "$here/../tests/browser/package-lock.json" | cut -c1-16)
+if [ "$(cat "$node_dir/.stamp" 2>/dev/null)" != "$lock_sum" ]; then
+  mkdir -p "$node_dir"
+  cp "$here/../tests/browser/package.json" "$here/../tests/browser/package-lock.json" "$node_dir/"
+  (cd "$node_dir" && npm ci --no-audit --no-fund --ignore-scripts >/dev/null) && echo "$lock_sum" >"$node_dir/.stamp"
 fi
 
 # A wasm32-wasip1 std for that Rust, built once per compiler and cached (scripts/rust-wasm-std.sh;

@@ -4,7 +4,9 @@
  *   1. the first matching rule of /config/policy ($ELASTOS_HOME/shell/policy on the host);
  *   2. on a terminal (ELASTOS_SHELL_TTY=1): asks the user - once, for this run, always, deny;
  *      "always" appends an allow rule for NAME@PUBLISHER to the policy file;
- *   3. otherwise: deny.
+ *   3. otherwise, the daemon's console when there is one (elastos_ask_user: the operator answers
+ *      in the browser, the same four answers, "always" remembered alike; 60 s, then deny);
+ *   4. otherwise: deny.
  * Policy lines (allow|deny WHO RESOURCE ACTIONS, WHO and RESOURCE percent-encoded) are parsed,
  * matched and encoded by policy.c, the one implementation, shared with `elastos policy`
  * (resources never contain '%', so decoding is unambiguous). The "always" line is written
@@ -91,6 +93,33 @@ static char ask(const ElastosDecisionRequest *q)
     return 'd';
 }
 
+/* No terminal: asks the daemon's console (elastos_ask_user), and decides by its answer as the
+ * terminal's ("always" remembered the same way). Nobody to ask ("no_console": plain run, or a
+ * daemon without a console) denies as before; nobody answering in time denies, saying so. */
+static int ask_console(RuntimeClient *c, const ElastosDecisionRequest *q)
+{
+    char *answer = NULL;
+    if (elastos_ask_user(c, q->request_id, 0, &answer) != 0) {
+        const char *code = elastos_client_error_code(c);
+        char why[300];
+        if (!strcmp(code, "no_console"))
+            snprintf(why, sizeof why, "no policy rule matches and there is no terminal to ask");
+        else
+            snprintf(why, sizeof why, "no policy rule matches and nobody answered in the console (%.200s)",
+                     elastos_client_error(c));
+        return elastos_deny_capability(c, q->request_id, why);
+    }
+    int rc;
+    if (!strcmp(answer, "always"))
+        remember(q);
+    if (!strcmp(answer, "once") || !strcmp(answer, "run") || !strcmp(answer, "always"))
+        rc = elastos_grant_capability(c, q->request_id, answer, NULL);
+    else
+        rc = elastos_deny_capability(c, q->request_id, "denied in the console");
+    free(answer);
+    return rc;
+}
+
 int main(void)
 {
     RuntimeClient *c = elastos_client_open();
@@ -121,7 +150,7 @@ int main(void)
             else
                 rc = elastos_grant_capability(c, q.request_id, a == 'o' ? "once" : a == 'r' ? "run" : "always", NULL);
         } else {
-            rc = elastos_deny_capability(c, q.request_id, "no policy rule matches and there is no terminal to ask");
+            rc = ask_console(c, &q);
         }
     }
     if (rc != 0)

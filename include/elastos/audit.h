@@ -34,6 +34,8 @@ extern "C" {
 #define EL_AUDIT_FORWARD "forward"        /* a provider_call was forwarded to a provider capsule */
 #define EL_AUDIT_ROUTE_ADD "route_add"       /* the operator routed a URL path prefix to a capsule (route.h) */
 #define EL_AUDIT_ROUTE_REMOVE "route_remove" /* ... and removed that route */
+#define EL_AUDIT_CONSOLE_LOGIN "console_login"   /* a console login code was issued or used (serve_console.c) */
+#define EL_AUDIT_CONSOLE_ACTION "console_action" /* the operator acted in the console (answer, logout) */
 
 typedef struct el_audit_record {
     int64_t seq;

@@ -1416,6 +1416,25 @@ int elastos_deny_capability(RuntimeClient *c, uint64_t request_id, const char *r
     return expect_ok(c, &w);
 }
 
+int elastos_ask_user(RuntimeClient *c, uint64_t request_id, uint32_t timeout_ms, char **answer)
+{
+    eg_jw w;
+    eg_resp r;
+    if (answer)
+        *answer = NULL;
+    if (req_begin(c, &w, "ask_user"))
+        return bad_arg(c, &w, "no client");
+    NEED(answer);
+    eg_jw_key(&w, "request_id");
+    eg_jw_u64(&w, request_id);
+    eg_jw_key(&w, "timeout_ms");
+    eg_jw_u64(&w, timeout_ms);
+    int st = exchange(c, &w, "user_answer", &r);
+    if (!st)
+        st = dup_str(c, &r, r.obj, "answer", 1, answer);
+    return finish(&r, st);
+}
+
 int elastos_revoke_capability(RuntimeClient *c, const char *token_id)
 {
     eg_jw w;

@@ -20,6 +20,9 @@
  *   churn               forever: writes k<i%20> = "value-<i>-" + 4000 'x', reads it back, and prints
  *                       "churn: mismatch" if what it reads is not what it wrote
  *   write PATH TEXT / read PATH   one storage operation (prints "ok" / the content)
+ *   reader PATH         asks for storage read (all of it; "reader: token" once it has it), then
+ *                       reads PATH every 50 ms, forever, printing each change: "reader: read ok:
+ *                       CONTENT" or "reader: read failed: CODE" (the console's test: revoked)
  *   net HOST:PORT BASE64 [MS]   one exchange through elastos://net/HOST:PORT (timeout MS, 3000); prints "net: RESULT_JSON"
  *   printenv            prints its environment, one variable per line
  *   launch NAME ARGS... / launchcid CID ARGS... / launchlim NAME MEMORY_MB ARGS... /
@@ -298,6 +301,29 @@ int main(int argc, char **argv)
             return 1;
         }
         printf("net: %s\n", res);
+    } else if (!strcmp(mode, "reader") && argc > 2) {
+        RuntimeClient *c = client();
+        char *tok = token_for(c, "localhost://storage/*", "read");
+        if (!tok)
+            return 1;
+        printf("reader: token\n");
+        fflush(stdout);
+        int last = -1; /* prints each change only: ok with the content, or the refusal's code */
+        for (;;) {
+            uint8_t *d = NULL;
+            size_t dn = 0;
+            int now = elastos_storage_read(c, tok, argv[2], &d, &dn) == 0;
+            if (now != last) {
+                if (now)
+                    printf("reader: read ok: %.*s\n", (int)dn, (const char *)d);
+                else
+                    printf("reader: read failed: %s\n", elastos_client_error_code(c));
+                fflush(stdout);
+                last = now;
+            }
+            free(d);
+            sleep_ms(50);
+        }
     } else if (!strcmp(mode, "write") && argc > 3) {
         RuntimeClient *c = client();
         char *tok = token_for(c, "localhost://storage/*", "write");

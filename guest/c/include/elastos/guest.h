@@ -242,6 +242,12 @@ int elastos_grant_capability(RuntimeClient *c, uint64_t request_id, const char *
 int elastos_deny_capability(RuntimeClient *c, uint64_t request_id, const char *reason);
 /* revoke_capability -> ok. */
 int elastos_revoke_capability(RuntimeClient *c, const char *token_id);
+/* ask_user -> user_answer: asks an operator elsewhere (the daemon's console, docs/web.md) to
+ * decide request_id, waiting at most timeout_ms (0: the runtime's default, 60 s). On success
+ * *answer (malloc'd) is "once", "run", "always" or "deny". ELASTOS_ERR_RUNTIME with the code
+ * "no_console" when there is nobody to ask (no daemon with a console: decide as without one),
+ * "timeout" when nobody answered in time. */
+int elastos_ask_user(RuntimeClient *c, uint64_t request_id, uint32_t timeout_ms, char **answer);
 
 /* ---- provider capsules only (docs/providers.md) -------------------------------------------- */
 
