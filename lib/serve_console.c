@@ -31,6 +31,8 @@
 #include "shell_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,6 +379,26 @@ static void page_head(FILE *f, const char *title)
     fputs("</h1>\n", f);
 }
 
+/* The slot to (re)use among n records of stride bytes, each with a hex secret at hex_off ("" when
+ * unused) and an expiry at exp_off: the first unused or expired one, else the one that expires
+ * first (the oldest), so a flood of codes or logins only ever displaces the oldest. */
+static size_t slot_pick(const void *base, size_t n, size_t stride, size_t hex_off, size_t exp_off, int64_t now)
+{
+    size_t best = 0;
+    int64_t best_exp = INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const char *rec = (const char *)base + i * stride;
+        int64_t exp;
+        memcpy(&exp, rec + exp_off, sizeof exp);
+        if (!rec[hex_off] || exp <= now)
+            return i;
+        if (exp < best_exp) {
+            best = i;
+            best_exp = exp;
+        }
+    }
+    return best;
+}
 /* Closes the page written to f (an open_memstream of *buf, *len) and responds with it. */
 static json_t *respond_page(int status, FILE *f, char **buf, size_t *len)
 {
@@ -401,15 +423,8 @@ json_t *el__console_login(serve *sv)
     el__random_hex(code, 32);
     int64_t now = mono_ms();
     pthread_mutex_lock(&c->cmu);
-    login_code *slot = &c->codes[0];
-    for (size_t i = 0; i < CODES_MAX; i++) { /* a free or expired slot, else the oldest */
-        if (!c->codes[i].hex[0] || c->codes[i].expires_ms <= now) {
-            slot = &c->codes[i];
-            break;
-        }
-        if (c->codes[i].expires_ms < slot->expires_ms)
-            slot = &c->codes[i];
-    }
+    login_code *slot = &c->codes[slot_pick(c->codes, CODES_MAX, sizeof *c->codes, offsetof(login_code, hex),
+                                           offsetof(login_code, expires_ms), now)];
     snprintf(slot->hex, sizeof slot->hex, "%s", code);
     slot->expires_ms = now + CODE_TTL_MS;
     pthread_mutex_unlock(&c->cmu);
@@ -437,15 +452,8 @@ static bool code_exchange(console *c, const char *given, session *s)
             sodium_memzero(&c->codes[i], sizeof c->codes[i]);
     }
     if (found) {
-        session *slot = &c->sessions[0];
-        for (size_t i = 0; i < SESSIONS_MAX; i++) { /* a free or expired one, else the oldest */
-            if (!c->sessions[i].hex[0] || c->sessions[i].expires_ms <= now) {
-                slot = &c->sessions[i];
-                break;
-            }
-            if (c->sessions[i].expires_ms < slot->expires_ms)
-                slot = &c->sessions[i];
-        }
+        session *slot = &c->sessions[slot_pick(c->sessions, SESSIONS_MAX, sizeof *c->sessions, offsetof(session, hex),
+                                               offsetof(session, expires_ms), now)];
         randombytes_buf(slot->secret, sizeof slot->secret);
         el_sign_hex_encode(slot->secret, sizeof slot->secret, slot->hex);
         uint8_t mac[crypto_auth_hmacsha256_BYTES];
