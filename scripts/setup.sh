@@ -13,8 +13,11 @@ PKGS=(
   qemu-system-x86 linux-image-cloud-amd64 musl-tools   # vm capsules: QEMU microvm, guest kernel, static init
   containerd runc libseccomp-dev protobuf-compiler   # the containerd shim (shim/, docs/containerd.md) and its tests
   libmicrohttpd-dev   # elastos-gateway: the HTTP front of `elastos serve --http` (docs/web.md)
-  chromium nodejs npm   # the console's browser test (tests/browser/, playwright-core below)
+  chromium   # the console's browser test (tests/browser/, playwright-core below)
 )
+# Node.js and npm for playwright-core, from Debian unless the machine has an npm already (e.g.
+# NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package).
+command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 [ "${ELASTOS_SETUP_EXTRA:-}" ] && read -r -a extra <<<"$ELASTOS_SETUP_EXTRA" && PKGS+=("${extra[@]}")
 
 missing=()
