@@ -68,6 +68,12 @@ static el_status finish(sqlite3_stmt *q, el_error *err)
     return st;
 }
 
+bool el__route_console_path(const char *path, size_t len)
+{
+    return (len == 8 && (!memcmp(path, "/console", 8) || !memcmp(path, "/metrics", 8))) ||
+           (len >= 9 && !memcmp(path, "/console/", 9));
+}
+
 bool el__route_runnable(const el_artifact *art)
 {
     return el_artifact_manifest(art)->type == EL_TYPE_WASM;
@@ -80,9 +86,9 @@ el_status el_route_add(el_runtime *rt, const char *prefix, const char *target, c
         return el_error_set(err, EL_ERR_USAGE, "%.200s: a route prefix starts and ends with '/', its segments 1-64 of "
                             "[A-Za-z0-9._~-] (no \".\", \"..\" or empty segment), at most %d bytes, e.g. /app/",
                             prefix ? prefix : "", EL_ROUTE_PREFIX_MAX);
-    /* the console's paths are answered before any route is looked up (serve_console.c): a route
-     * there would never be reached ("/" still routes everything else) */
-    if (!strncmp(prefix, "/console/", 9) || !strcmp(prefix, "/metrics/"))
+    /* the console's paths are answered before any route is looked up: a route whose shortest path
+     * (the prefix without its last '/') is one would never be reached ("/" still routes the rest) */
+    if (el__route_console_path(prefix, strlen(prefix) - 1))
         return el_error_set(err, EL_ERR_USAGE, "%.200s: /console/ and /metrics are the operator's console (docs/web.md)",
                             prefix);
     if (!target || !el__provider_target_valid(target))

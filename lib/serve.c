@@ -1137,7 +1137,7 @@ static json_t *op_http_route(serve *sv, json_t *req, char *route, size_t route_c
     if (!json_object_get(req, "method") || !json_object_get(req, "remote") || !jp ||
         !http_path_ok(path, json_string_length(jp)) || json_array_size(json_object_get(req, "headers")) > 256)
         return fail(EL_ERR_USAGE, "http: needs method, remote and an absolute path without . or .. segments");
-    if (el__console_path(path)) { /* the operator's console, /metrics (serve_console.c) */
+    if (el__route_console_path(path, strlen(path))) { /* the operator's console, /metrics (serve_console.c) */
         snprintf(route, route_cap, "%s", !strcmp(path, "/metrics") ? "/metrics" : "/console/");
         return el__console_http(sv, req);
     }

@@ -1035,11 +1035,6 @@ static json_t *page_metrics(serve *sv)
 
 /* ---- requests --------------------------------------------------------------------------------- */
 
-bool el__console_path(const char *path)
-{
-    return !strcmp(path, "/console") || !strncmp(path, "/console/", 9) || !strcmp(path, "/metrics");
-}
-
 /* 401: the page that says how to log in (no session, or an expired one). */
 static json_t *unauthorized(void)
 {

@@ -224,8 +224,6 @@ void el__console_free(console *c);
 /* Op "console_login" (ordinary clients): a fresh single-use login code, answered as the login URL
  * {"ok":true,"url":...,"expires_s":120}; 78 when the daemon has no HTTP front. Audited. */
 json_t *el__console_login(serve *sv);
-/* Whether path is the console's (/console, /console/..., /metrics): op_http hands it here. */
-bool el__console_path(const char *path);
 /* The gateway's request (op "http") for a console path, answered as op_http answers (a CGI
  * response in "stdout"). No lock held. */
 json_t *el__console_http(serve *sv, json_t *req);

@@ -15,6 +15,12 @@ for p in app/ /app /../ /a/../ /./ /a//b/ /a/%2e/ '/a b/' '' '/a?b/' '/a#/' "$(p
     expect 64 "$E" route add "$p" webtest
     expect_err_line
 done
+# The console's own paths (/console, under /console/, /metrics) cannot be routed: 64, one line.
+for p in /console/ /console/x/ /metrics/; do
+    expect 64 "$E" route add "$p" webtest
+    expect_err_line
+    contains "$WORK/err" "operator's console"
+done
 # Malformed, missing, untrusted targets.
 expect 64 "$E" route add /app/ 'Web Test'
 expect_err_line
@@ -77,4 +83,9 @@ check '[ "$(grep -c route_add "$WORK/audit")" = 3 ]'
 check '[ "$(grep -c route_remove "$WORK/audit")" = 1 ]'
 contains "$WORK/audit" "grants: localhost://storage/*:read"
 expect 0 "$E" audit verify
+# Beside the console's paths but not one of them: routable.
+expect 0 "$E" route add /consoles/ webtest
+expect 0 "$E" route add /metrics/v1/ webtest
+expect 0 "$E" route remove /consoles/
+expect 0 "$E" route remove /metrics/v1/
 finish
