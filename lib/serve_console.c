@@ -305,6 +305,9 @@ static void h(FILE *f, const char *s)
         }
 }
 
+/* h of the string member key of object v (nothing when it is absent or not a string). */
+static void hv(FILE *f, const json_t *v, const char *key) { h(f, json_string_value(json_object_get(v, key))); }
+
 /* bytes [0,n) html-escaped, non-printable bytes but newline and tab as '.', onto f. */
 static void h_bytes(FILE *f, const unsigned char *d, size_t n)
 {
@@ -789,15 +792,15 @@ static json_t *page_overview(serve *sv, const session *s)
     json_array_foreach(pend, i, v)
     {
         fprintf(f, "<div class=\"req\" data-id=\"%lld\" data-instance=\"", (long long)json_integer_value(json_object_get(v, "id")));
-        h(f, json_string_value(json_object_get(v, "capsule_id")));
+        hv(f, v, "capsule_id");
         fputs("\"><p>capsule <b>", f);
-        h(f, json_string_value(json_object_get(v, "capsule")));
+        hv(f, v, "capsule");
         fputs("</b> (instance <code>", f);
-        h(f, json_string_value(json_object_get(v, "capsule_id")));
+        hv(f, v, "capsule_id");
         fputs("</code>) asks to <b>", f);
-        h(f, json_string_value(json_object_get(v, "action")));
+        hv(f, v, "action");
         fputs("</b> <code>", f);
-        h(f, json_string_value(json_object_get(v, "resource")));
+        hv(f, v, "resource");
         fputs("</code></p>\n<form method=\"post\" action=\"/console/pending/answer\">", f);
         csrf_field(f, s);
         fprintf(f, "<input type=\"hidden\" name=\"id\" value=\"%lld\">", (long long)json_integer_value(json_object_get(v, "id")));
@@ -814,13 +817,13 @@ static json_t *page_overview(serve *sv, const session *s)
     {
         json_t *l = json_object_get(v, "limits");
         fputs("<tr class=\"inst\" data-id=\"", f);
-        h(f, json_string_value(json_object_get(v, "id")));
+        hv(f, v, "id");
         fputs("\"><td><code>", f);
-        h(f, json_string_value(json_object_get(v, "id")));
+        hv(f, v, "id");
         fputs("</code></td><td class=\"name\">", f);
-        h(f, json_string_value(json_object_get(v, "name")));
+        hv(f, v, "name");
         fputs("</td><td class=\"state\">", f);
-        h(f, json_string_value(json_object_get(v, "state")));
+        hv(f, v, "state");
         if (json_object_get(v, "exit_code"))
             fprintf(f, " (%lld)", (long long)json_integer_value(json_object_get(v, "exit_code")));
         fprintf(f, "</td><td>%lld MiB, %lld ms CPU, %lld ms wall</td><td>%.1f s</td><td><pre>",
@@ -839,15 +842,15 @@ static json_t *page_overview(serve *sv, const session *s)
     {
         const char *id = json_string_value(json_object_get(v, "id"));
         fputs("<tr class=\"token\" data-holder=\"", f);
-        h(f, json_string_value(json_object_get(v, "holder")));
+        hv(f, v, "holder");
         fputs("\"><td><code>", f);
         h(f, id);
         fputs("</code></td><td>", f);
-        h(f, json_string_value(json_object_get(v, "capsule")));
+        hv(f, v, "capsule");
         fputs("</td><td><code>", f);
-        h(f, json_string_value(json_object_get(v, "resource")));
+        hv(f, v, "resource");
         fputs("</code></td><td>", f);
-        h(f, json_string_value(json_object_get(v, "action")));
+        hv(f, v, "action");
         fprintf(f, "</td><td>%lld</td><td><form method=\"post\" action=\"/console/tokens/revoke\">",
                 (long long)json_integer_value(json_object_get(v, "uses")));
         csrf_field(f, s);
@@ -867,9 +870,9 @@ static json_t *page_overview(serve *sv, const session *s)
         json_array_foreach(json_object_get(b, kinds[k][0]), i, v)
         {
             fputs("<tr><td><code>", f);
-            h(f, json_string_value(json_object_get(v, kinds[k][1])));
+            hv(f, v, kinds[k][1]);
             fputs("</code></td><td>", f);
-            h(f, json_string_value(json_object_get(v, "target")));
+            hv(f, v, "target");
             fputs("</td><td>", f);
             size_t gi;
             json_t *g;
@@ -928,7 +931,7 @@ static json_t *page_audit(serve *sv, const char *query)
         const char *keys[] = {"decision", "capsule", "resource", "action", "reason", "token_id"};
         for (size_t k = 0; k < 6; k++) {
             fputs("<td>", f);
-            h(f, json_string_value(json_object_get(v, keys[k])));
+            hv(f, v, keys[k]);
             fputs("</td>", f);
         }
         fputs("</tr>\n", f);
