@@ -43,7 +43,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--elastos"); ap.add_argument("--build"); ap.add_argument("--wasmtime"); ap.add_argument("--work"); ap.add_argument("--kubo")
     ap.add_argument("--json", help="write every row here (JSON)")
-    ap.add_argument("--only", default="", help="comma-separated sections: startup,cid,verify,run,protocol,scale,serve,fetch")
+    ap.add_argument("--only", default="", help="comma-separated sections: startup,cid,verify,run,protocol,scale,serve,providers,fetch")
     a = ap.parse_args()
     try:
         sections(a)
@@ -90,6 +90,8 @@ def sections(a):
         scale_bench(a)
     if want("serve"):
         serve_bench(a, E, W, wasm, wenv)
+    if want("providers"):
+        providers_bench(a, E, work, home)
     if a.kubo and want("fetch"):
         fetch_bench(a, E, work)
 
@@ -321,6 +323,71 @@ def serve_bench(a, E, W, wasm, wenv):
             r200 = kv(out)
             scale_row("serve launch p50 (us), idle capsules", res[1]["p50_us"], r200["p50_us"], 0, 200, "us")
             scale_row("serve launch p99 (us), idle capsules", res[1]["p99_us"], r200["p99_us"], 0, 200, "us")
+    finally:
+        d.terminate()
+        d.wait()
+
+def wait_ready(E):
+    for _ in range(200):
+        if subprocess.run([E, "ps"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+            return
+        time.sleep(0.05)
+    raise RuntimeError("elastos serve did not come up")
+
+def providers_bench(a, E, work, home):
+    """6. Providers (docs/providers.md): a kv get of 100 bytes through the kv provider capsule in
+    serve vs a built-in storage_read of the same bytes (target <= 3x its time), and an egress GET
+    of 4 KiB from a loopback server vs curl of the same URL as a process (both reported)."""
+    import http.server, threading
+    rt = os.path.join(a.build, "capsules", "rtbench.capsule")
+    site = os.path.join(work, "site")
+    os.makedirs(site, exist_ok=True)
+    with open(os.path.join(site, "4k.bin"), "wb") as f:
+        f.write(b"x" * 4096)
+    handler = lambda *args: http.server.SimpleHTTPRequestHandler(*args, directory=site)
+    http.server.SimpleHTTPRequestHandler.log_message = lambda *args: None
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{srv.server_address[1]}/4k.bin"
+    conf = os.path.join(home, "config")
+    os.makedirs(conf, exist_ok=True)
+    fd = os.open(os.path.join(conf, "egress"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, b"allow 127.0.0.1\n")
+    os.close(fd)
+    try:
+        n = 300
+        out = subprocess.check_output([E, "run", "--grant", url + ":read", rt, "--", str(n), "egress", url], text=True)
+        ours = kv(out)["egress_get"] / 1e3
+        t = time.perf_counter()
+        for _ in range(100):
+            subprocess.run(["curl", "-s", "-o", "/dev/null", url], check=True)
+        peer = (time.perf_counter() - t) / 100 * 1e6
+        row("egress GET 4 KiB in a capsule (us) vs curl process", ours, peer, "us", False, peer_name="curl")
+    finally:
+        srv.shutdown()
+    for c in ("kv",):
+        subprocess.run([E, "install", os.path.join(a.build, "capsules", c + ".capsule")], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run([E, "provider", "remove", "elastos://kv/"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run([E, "provider", "add", "elastos://kv/", "kv", "--grant", "localhost://storage/*:read,write,delete"],
+                   check=True, stdout=subprocess.DEVNULL)
+    d = subprocess.Popen([E, "serve"], stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(E)
+        iid = subprocess.check_output([E, "run", "--detach", "--grant", "localhost://storage/*:read", "--grant",
+                                       "localhost://storage/*:write", "--grant", "elastos://kv/*:execute", rt, "--",
+                                       "2000", "provider"], text=True).strip()
+        v = {}
+        for _ in range(1200):
+            v = kv(subprocess.run([E, "logs", iid], capture_output=True, text=True).stdout)
+            if "storage_read_100" in v:
+                break
+            time.sleep(0.1)
+        if "storage_read_100" not in v:
+            raise RuntimeError("rtbench provider: no result in its logs")
+        row("kv get 100 B via provider capsule, serve (us) vs storage_read", v["kv_get_100"] / 1e3,
+            v["storage_read_100"] / 1e3, "us", False, peer_name="storage_read")
+        print(f"{'  target':<44} <= 3x the storage_read (ratio >= 0.33x)")
     finally:
         d.terminate()
         d.wait()

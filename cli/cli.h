@@ -95,22 +95,24 @@ int cmd_provider(int argc, char **argv); /* cmd_provider.c */
 int cmd_route(int argc, char **argv);    /* cmd_route.c */
 int cmd_console(int argc, char **argv);  /* cmd_console.c */
 /* One row of an operator's binding list (provider list, route list; cmd_binding.c): "NAME TARGET
- * ADDED[ grants: ...]" on stdout, or with arr an object {key: NAME, target, grants, added_at}
- * appended to it; cli_binding_end prints arr as one JSON line (when not NULL) and frees it. */
+ * ADDED[ grants: ...][ args: ...]" on stdout, or with arr an object {key: NAME, target, grants,
+ * added_at, args (when args is not NULL)} appended to it; cli_binding_end prints arr as one JSON
+ * line (when not NULL) and frees it. */
 typedef struct json_t json_t;
 void cli_binding_row(json_t *arr, const char *key, const char *name, const char *target, char *const *grants, size_t n,
-                     long long added_at);
+                     char *const *args, size_t n_args, long long added_at);
 void cli_binding_end(json_t *arr);
-/* A kind of binding (cmd_binding.c): `CMD add KEY NAME[@RANGE]|CID [--grant R:A]... | list [--json]
- * | remove KEY` over the library's add/remove and a list that appends rows (cli_binding_row) to arr
- * or prints them (arr NULL). cli_binding_main parses argv (argv[0] = CMD) and returns the exit code. */
+/* A kind of binding (cmd_binding.c): `CMD add KEY NAME[@RANGE]|CID [--grant R:A]... [-- ARG...] |
+ * list [--json] | remove KEY` over the library's add/remove and a list that appends rows
+ * (cli_binding_row) to arr or prints them (arr NULL). cli_binding_main parses argv (argv[0] = CMD)
+ * and returns the exit code. A kind with args_max 0 takes no `-- ARG...`. */
 #define CLI_BINDING_GRANTS_MAX 16
 typedef struct cli_binding_kind {
     const char *cmd, *what;       /* "provider", "SCHEME" */
     const char *removed;          /* the word printed after KEY by remove */
-    size_t grants_max;
+    size_t grants_max, args_max;
     el_status (*add)(el_runtime *rt, const char *key, const char *target, const char *const *grants, size_t n,
-                     el_error *err);
+                     const char *const *args, size_t n_args, el_error *err);
     el_status (*remove)(el_runtime *rt, const char *key, el_error *err);
     el_status (*list)(el_runtime *rt, json_t *arr, el_error *err);
 } cli_binding_kind;

@@ -1,7 +1,7 @@
 /*
  * cmd_binding.c - the operator's bindings of a key to a capsule, with grants: `provider add SCHEME
  * ...` (cmd_provider.c) and `route add PREFIX ...` (cmd_route.c) are one command shape, `add KEY
- * NAME[@RANGE]|CID [--grant RESOURCE:ACTION]... | list [--json] | remove KEY`, written once here
+ * NAME[@RANGE]|CID [--grant RESOURCE:ACTION]... [-- ARG...] | list [--json] | remove KEY`, written once here
  * over a small table of the library calls of each kind. The library checks and audits; this file
  * only parses arguments and prints.
  */
@@ -14,7 +14,7 @@
 #include <time.h>
 
 void cli_binding_row(json_t *arr, const char *key, const char *name, const char *target, char *const *grants, size_t n,
-                     long long added_at)
+                     char *const *args, size_t n_args, long long added_at)
 {
     char when[32];
     time_t t = (time_t)added_at;
@@ -24,13 +24,21 @@ void cli_binding_row(json_t *arr, const char *key, const char *name, const char 
         json_t *g = json_array();
         for (size_t k = 0; k < n; k++)
             json_array_append_new(g, json_string(grants[k]));
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:s}", key, name, "target", target, "grants", g,
-                                             "added_at", when));
+        json_t *row = json_pack("{s:s, s:s, s:o, s:s}", key, name, "target", target, "grants", g, "added_at", when);
+        if (args) {
+            json_t *a = json_array();
+            for (size_t k = 0; k < n_args; k++)
+                json_array_append_new(a, json_string(args[k]));
+            json_object_set_new(row, "args", a);
+        }
+        json_array_append_new(arr, row);
         return;
     }
     printf("%s\t%s\t%s", name, target, when);
     for (size_t k = 0; k < n; k++)
         printf("%s%s", k ? " " : "\tgrants: ", grants[k]);
+    for (size_t k = 0; args && k < n_args; k++)
+        printf("%s%s", k ? " " : "\targs: ", args[k]);
     printf("\n");
 }
 
@@ -49,10 +57,17 @@ static int binding_add(const cli_binding_kind *k, int argc, char **argv)
     if (argc < 4)
         return cli_usage(k->cmd, "add takes %s and NAME[@RANGE]|CID", k->what);
     const char *grants[CLI_BINDING_GRANTS_MAX];
-    size_t n = 0;
+    size_t n = 0, n_args = 0;
+    const char *const *args = NULL;
     for (int i = 4; i < argc; i++) {
+        if (!strcmp(argv[i], "--") && k->args_max) {
+            args = (const char *const *)argv + i + 1;
+            n_args = (size_t)(argc - i - 1);
+            break;
+        }
         if (strcmp(argv[i], "--grant") || i + 1 >= argc)
-            return cli_usage(k->cmd, "add: unexpected argument \"%s\" (only --grant RESOURCE:ACTION)", argv[i]);
+            return cli_usage(k->cmd, "add: unexpected argument \"%s\" (only --grant RESOURCE:ACTION%s)", argv[i],
+                             k->args_max ? ", then -- ARG..." : "");
         if (n == k->grants_max) /* <= CLI_BINDING_GRANTS_MAX: asserted by each kind */
             return cli_usage(k->cmd, "add: at most %zu --grant", k->grants_max);
         grants[n++] = argv[++i];
@@ -62,7 +77,7 @@ static int binding_add(const cli_binding_kind *k, int argc, char **argv)
     if (rc)
         return rc;
     el_error err;
-    el_status st = k->add(rt, argv[2], argv[3], grants, n, &err);
+    el_status st = k->add(rt, argv[2], argv[3], grants, n, args, n_args, &err);
     el_runtime_close(rt);
     if (st != EL_OK)
         return cli_fail(&err);

@@ -47,7 +47,7 @@ static void check_home(doctor *d)
              home);
     else
         line(d, "ok", "home", "%s", home);
-    line(d, "ok", "config", "%s (ai.json, limits.json, shell)", el_runtime_config_dir(d->rt));
+    line(d, "ok", "config", "%s (egress, limits.json, shell)", el_runtime_config_dir(d->rt));
     line(d, "ok", "cache", "%s", el_runtime_cache_dir(d->rt));
 }
 

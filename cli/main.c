@@ -123,7 +123,7 @@ static const cli_command commands[] = {
      "counter for a token with a use limit, else the audit log's use records of the token).\n"
      "revoke ID: revokes one token (ID is 32 lowercase hex characters) at once and for good,\n"
      "for every process; the revocation is written to the audit log."},
-    {"provider", cmd_provider, "provider add SCHEME NAME[@RANGE]|CID [--grant RESOURCE:ACTION]... | list [--json] | remove SCHEME",
+    {"provider", cmd_provider, "provider add SCHEME NAME[@RANGE]|CID [--grant RESOURCE:ACTION]... [-- ARG...] | list [--json] | remove SCHEME",
      "Binds a URI scheme (elastos://ROOT/) to a provider capsule that declares it in its manifest's\n"
      "provides (docs/providers.md): consumers' provider_calls to it, checked like every token use,\n"
      "are forwarded to that capsule (never with the consumer's token). NAME@RANGE is resolved at\n"

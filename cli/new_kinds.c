@@ -115,7 +115,7 @@ static const char AGENT_MANIFEST[] =
 
 static const char AGENT_C[] =
     "/* @NAME@ - an agent capsule: asks the model the question given as its arguments, through the\n"
-    " * runtime's elastos://ai/chat (the operator configures the model: docs/agent-capsules.md), and\n"
+    " * runtime's elastos://ai/chat (the operator binds the model provider: docs/agent-capsules.md), and\n"
     " * remembers how many questions it was asked in its own storage (localhost://storage/memory.txt).\n"
     " * Build: make; sign: make pack; run: make run ARGS='What is a capsule?' */\n"
     "#include <elastos/guest.h>\n\n"

@@ -45,7 +45,7 @@ if(ELASTOS_CAPSULES)
   install(FILES ${CMAKE_BINARY_DIR}/capsules/shell.capsule DESTINATION ${CMAKE_INSTALL_DATADIR}/elastos ${ro644})
   install(FILES ${CMAKE_BINARY_DIR}/share/elastos/trust/publishers DESTINATION ${CMAKE_INSTALL_DATADIR}/elastos/trust
           ${ro644})
-  foreach(c hello md-viewer md-doc doc-agent wordcount-tool rust-hello rust-notes)
+  foreach(c hello md-viewer md-doc doc-agent ai-provider wordcount-tool rust-hello rust-notes)
     install(FILES ${CMAKE_BINARY_DIR}/capsules/${c}.capsule DESTINATION ${CMAKE_INSTALL_DATADIR}/elastos/capsules
             ${ro644})
   endforeach()

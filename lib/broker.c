@@ -411,16 +411,21 @@ const el_channel *el_broker_session_channel(el_session *s)
 /* ---- capability flow ------------------------------------------------------------------------ */
 
 /* Does pattern outer cover everything inner names? inner is a concrete resource or a pattern
- * ending in "/" "*"; a pattern is covered by itself or by a broader pattern, on whole segments. */
+ * ending in "/" "*"; a pattern is covered by itself or by a broader pattern, on whole segments.
+ * outer "*" after http:// or https:// (manifests only) covers every valid inner of its scheme. */
 static bool covers(const char *outer, const char *inner)
 {
     size_t il = strlen(inner), ol = strlen(outer);
-    if (il < 2 || strcmp(inner + il - 2, "/*") != 0)
+    bool inner_pattern = il >= 2 && !strcmp(inner + il - 2, "/*");
+    char probe[EL_RESOURCE_MAX + 8];
+    snprintf(probe, sizeof probe, "%.*s_", (int)(il - (inner_pattern ? 1 : 0)), inner); /* a child of inner's prefix */
+    if (el__manifest_web_any(outer))
+        return !strncmp(outer, inner, ol - 1) && (inner_pattern ? el_token_resource_match(inner, probe)
+                                                                : el_token_resource_match(inner, inner));
+    if (!inner_pattern)
         return el_token_resource_match(outer, inner);
     if (!strcmp(outer, inner))
         return true;
-    char probe[EL_RESOURCE_MAX + 8];
-    snprintf(probe, sizeof probe, "%.*s_", (int)(il - 1), inner); /* a child of inner's prefix */
     return ol >= 2 && !strcmp(outer + ol - 2, "/*") && il > ol && !strncmp(outer, inner, ol - 1) &&
            el_token_resource_match(outer, probe);
 }
@@ -683,7 +688,8 @@ static char *request_capability(el_session *s, const el_request *q, size_t *len)
     }
     if (!action)
         return el__response_error(q->id, "bad_request", "unknown action", len);
-    if (strlen(resource) > EL_RESOURCE_MAX || !(el_token_resource_match(resource, resource) ||
+    if (strlen(resource) > EL_RESOURCE_MAX || el__manifest_web_any(resource) ||
+        !(el_token_resource_match(resource, resource) ||
                                                (strlen(resource) > 2 && !strcmp(resource + strlen(resource) - 2, "/*"))))
         return el__response_error(q->id, "bad_request", "malformed resource", len);
     refusals_flush(s, false);

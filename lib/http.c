@@ -3,7 +3,7 @@
  *
  * Why dlopen: linking libcurl makes every process load it and its whole tree (TLS, LDAP, SASL,
  * Kerberos, SSH, IDN, brotli, ... ~30 libraries, most of the start-up time of `elastos
- * --version`), although only fetch, publish and the ai provider speak HTTP. So the binary links
+ * --version`), although only fetch, publish and egress speak HTTP. So the binary links
  * only libcurl's headers; the first transfer dlopen's libcurl.so.4 (the soname of every Debian
  * flavour of libcurl 7.x/8.x; libcurl-gnutls.so.4 as a second choice) and resolves the few
  * functions used here into a table that is written once, under pthread_once, and read-only
@@ -132,7 +132,7 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Bytes received by every transfer of this process (fetch, publish, egress, ai): /metrics. */
+/* Bytes received by every transfer of this process (fetch, publish, egress): /metrics. */
 static _Atomic uint64_t g_received;
 
 uint64_t el__http_received(void) { return g_received; }

@@ -92,6 +92,10 @@ struct el_runtime {
 typedef el_status (*el__trust_fn)(void *arg, const uint8_t pk[EL_PK_BYTES], el_trust_entry *entry, el_error *err);
 el_status el__artifact_load(const char *path, unsigned flags, el__trust_fn trust, void *arg, el_artifact **out,
                             el_error *err);
+/* manifest.c: true for exactly http:// or https:// followed by a lone "*", the manifest permission that lets a
+ * capsule reach any web host the operator grants (a grant and a token still name one host). */
+bool el__manifest_web_any(const char *r);
+
 /* artifact.c: the manifest an artifact owns, to lower its limits to the operator's ceiling
  * (ceiling.c, from el_artifact_open); el_artifact_declared_limits keeps what it said. */
 el_manifest *el__artifact_manifest_mut(el_artifact *a);
@@ -120,7 +124,7 @@ el_status el__config_copy(const struct el_config *src, struct el_config **out, e
 /* The one reader of the operator's JSON files (config.c): el__config_file's file name (at most
  * max bytes; *mode, path as there), parsed strictly by el__json_object into *root (the caller's
  * to json_decref). EL_ERR_NOTFOUND when there is none; EL_ERR_CONFIG for one that cannot be read
- * or is not a JSON object. The text is wiped before it is freed (ai.json may hold a key). */
+ * or is not a JSON object. The text is wiped before it is freed (it may hold a credential). */
 struct json_t;
 el_status el__config_json(const el_runtime *rt, const char *name, size_t max, struct json_t **root, unsigned *mode,
                           char *path, size_t path_cap, el_error *err);

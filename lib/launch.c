@@ -623,7 +623,7 @@ el_status el_launch_run(el_launch_ctx *l, el_launch_result *res, el_error *err)
 #define PROVIDER_CALL_MS 10000
 
 /* el__forward_fn: launches the provider capsule f->art through this pipeline (its manifest's
- * limits, wall time cut to PROVIDER_CALL_MS, the binding's operator grants, no router, no
+ * limits, wall time cut to PROVIDER_CALL_MS, the binding's operator grants and args, no router, no
  * terminal), with f as the call its session serves, on the calling thread: the consumer's
  * request waits for it as for a shell decision. What went wrong inside the provider is the
  * operator's to read (the log); the consumer gets one safe line. */
@@ -633,7 +633,8 @@ static el_status run_provider(void *arg, const el__fwd *f, json_t **result, cons
     const el_manifest *m = el_artifact_manifest(f->art);
     el_limits narrow = {.wall_ms = m->limits.wall_ms > PROVIDER_CALL_MS ? PROVIDER_CALL_MS : 0};
     el_launch_spec spec = {.artifact = f->art, .artifact_cid = f->cid, .flags = EL_LAUNCH_NO_FILE, .grants = f->grants,
-                           .n_grants = f->n_grants, .limits = &narrow, .stdio = EL_STDIO_NONE};
+                           .n_grants = f->n_grants, .args = f->args, .n_args = f->n_args, .limits = &narrow,
+                           .stdio = EL_STDIO_NONE};
     el_launch_ctx *l = NULL;
     el_launch_result res;
     el_error e = {.code = EL_OK, .msg = ""};

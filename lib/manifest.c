@@ -587,8 +587,8 @@ static bool resource_char(unsigned char c)
     return is_alnum(c) || (c != '\0' && strchr("-._~!$&'()+,;=:@", c) != NULL);
 }
 
-/* An elastos:// root (the built-in cid, capsule, ai, net, or a scheme a provider capsule serves,
- * as in elastos://kv/): 1 to MAX_ROOT_BYTES of [a-z0-9-], starting with a letter. */
+/* An elastos:// root (the built-in cid, capsule, net, or a scheme a provider capsule serves,
+ * as in elastos://kv/ or elastos://ai/): 1 to MAX_ROOT_BYTES of [a-z0-9-], starting with a letter. */
 static bool root_valid(const char *seg, size_t len)
 {
     if (len == 0 || len > MAX_ROOT_BYTES || seg[0] < 'a' || seg[0] > 'z')
@@ -603,6 +603,11 @@ bool el_manifest_scheme_prefix_valid(const char *s)
 {
     size_t len = s ? strlen(s) : 0;
     return len >= 12 && strncmp(s, "elastos://", 10) == 0 && s[len - 1] == '/' && root_valid(s + 10, len - 11);
+}
+
+bool el__manifest_web_any(const char *r)
+{
+    return r && (!strcmp(r, "http://*") || !strcmp(r, "https://*"));
 }
 
 static const char *resource_problem(const char *r)
@@ -625,6 +630,8 @@ static const char *resource_problem(const char *r)
     } else {
         return "must start with localhost://, elastos://, http:// or https://";
     }
+    if (web && el__manifest_web_any(r))
+        return NULL; /* any host: the operator names it in a grant (docs/providers.md) */
     if (web) { /* egress (docs/providers.md): HOST:PORT, HOST lowercase name or [IPv6], PORT digits */
         size_t al = strcspn(rest, "/"), colon = al;
         while (colon > 0 && rest[colon - 1] != ':')
@@ -665,7 +672,7 @@ static const char *resource_problem(const char *r)
         }
         if (idx == 0 && elastos && !root_valid(seg, len))
             return "names a malformed elastos:// root (1 to 32 of [a-z0-9-], starting with a letter: "
-                   "cid, capsule, ai, net, or a provider capsule's scheme such as kv)";
+                   "cid, capsule, net, or a provider capsule's scheme such as kv or ai)";
         if (!slash)
             break;
         seg = slash + 1;

@@ -77,7 +77,9 @@ static el_status forward(el__pcall *c, const el_provider_binding *b, json_t **re
                  .art = art,
                  .cid = cid,
                  .grants = (const char *const *)b->grants,
-                 .n_grants = b->n_grants};
+                 .n_grants = b->n_grants,
+                 .args = (const char *const *)b->args,
+                 .n_args = b->n_args};
     char why[EL_CID_MAX + 400], tid[EL_TOKEN_ID_HEX];
     el_sign_hex_encode(tok.id, 16, tid);
     snprintf(why, sizeof why, "to %s %s (%s), call %llu", el_artifact_manifest(art)->name,

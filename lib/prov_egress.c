@@ -18,7 +18,8 @@
  *      again, its own token use included.
  * Request headers cannot set Host, Content-Length or hop-by-hop headers. The operator may
  * attach a credential header to an origin ("header ORIGIN NAME: VALUE" in the same file): it is
- * added here, and a capsule's header of that name is refused, so the capsule never learns it.
+ * added here, and a capsule's header of that name is refused, so the capsule never learns it
+ * (nor from an answer quoting it: mask_credentials).
  * Response size (max_bytes) and time (timeout_ms) are bounded; so are the requests (hops) an
  * instance makes and their request and response bodies together, over its life, by its
  * manifest's resource_limits.network.requests and .bytes (the session's budget, below). Each
@@ -426,6 +427,26 @@ static el_status hop(el__pcall *c, const egress_conf *cf, const egress_req *r, c
     return st;
 }
 
+/* Masks (with '*') every occurrence in buf[0..len) of a word (8 bytes or more: the key, not
+ * "Bearer") of any credential the operator attaches: a server that quotes the credential it
+ * refused (some APIs do) does not hand it to the capsule. */
+static void mask_credentials(const egress_conf *cf, char *buf, size_t len)
+{
+    char line[4096];
+    for (size_t pos = 0; buf && conf_next(cf, "header", &pos, line, sizeof line);) {
+        char *v = strchr(line + strcspn(line, " "), ':'); /* "ORIGIN NAME: VALUE": after NAME's colon */
+        for (char *w = v ? v + 1 : line + strlen(line); *w;) {
+            w += strspn(w, " \t");
+            size_t wl = strcspn(w, " \t");
+            for (char *hit = wl >= 8 ? memmem(buf, len, w, wl) : NULL; hit;
+                 hit = memmem(hit + wl, len - (size_t)(hit + wl - buf), w, wl))
+                memset(hit, '*', wl);
+            w += wl;
+        }
+    }
+    explicit_bzero(line, sizeof line);
+}
+
 static el_status egress_call(el__pcall *c, char **resp, el_error *err)
 {
     egress_req r;
@@ -448,6 +469,10 @@ static el_status egress_call(el__pcall *c, char **resp, el_error *err)
         if ((st = hop(c, &cf, &r, url, &out, &res, err)) != EL_OK || !res.redirect[0] || hops >= r.follow)
             break;
         snprintf(url, sizeof url, "%s", res.redirect);
+    }
+    if (st == EL_OK) {
+        mask_credentials(&cf, (char *)out.buf, out.len);
+        mask_credentials(&cf, res.redirect, strlen(res.redirect));
     }
     conf_free(&cf);
     free(r.body);

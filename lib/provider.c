@@ -26,7 +26,7 @@
 #include <time.h>
 
 static const el__provider *const table[] = {
-    &el__prov_storage, &el__prov_cid, &el__prov_net, &el__prov_ai, &el__prov_msg, &el__prov_orch, &el__prov_egress,
+    &el__prov_storage, &el__prov_cid, &el__prov_net, &el__prov_msg, &el__prov_orch, &el__prov_egress,
 };
 _Static_assert(sizeof table / sizeof table[0] <= EL__PROV_MAX, "raise EL__PROV_MAX");
 
@@ -132,10 +132,11 @@ el_status el__provider_open(el_runtime *rt, const char *scheme, const char *targ
 }
 
 el_status el__provider_audit_binding(el_runtime *rt, const char *decision, const char *scheme, const char *target,
-                               const char *grants, el_error *err)
+                                     const char *grants, const char *args, el_error *err)
 {
-    char why[1024];
-    snprintf(why, sizeof why, "%s %s by the operator%s%.900s", scheme, target, grants[0] ? "; grants: " : "", grants);
+    char why[1600];
+    snprintf(why, sizeof why, "%s %s by the operator%s%.900s%s%.600s", scheme, target, grants[0] ? "; grants: " : "",
+             grants, args[0] ? "; args: " : "", args);
     for (char *p = why; *p; p++)
         if (*p == '\n')
             *p = ' ';
@@ -165,8 +166,32 @@ el_status el__provider_join_grants(const char *const *g, size_t n, char *out, si
     return EL_OK;
 }
 
+/* Joins a binding's provider arguments, one per line, into out (cap bytes); EL_ERR_USAGE naming a
+ * bad one (too many, too long, a control character: a line break would split it in the table). */
+static el_status join_args(const char *const *a, size_t n, char *out, size_t cap, el_error *err)
+{
+    size_t w = 0;
+    out[0] = 0;
+    if (n > EL_PROVIDER_ARGS_MAX)
+        return el_error_set(err, EL_ERR_USAGE, "at most %d arguments per provider", EL_PROVIDER_ARGS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(a[i]);
+        bool ctl = false;
+        for (size_t j = 0; j < l; j++)
+            ctl |= (unsigned char)a[i][j] < 0x20 || a[i][j] == 0x7f;
+        if (ctl || l == 0 || l > EL_PROVIDER_ARG_BYTES)
+            return el_error_set(err, EL_ERR_USAGE, "argument %zu: 1 to %d bytes, no control characters", i + 1,
+                                EL_PROVIDER_ARG_BYTES);
+        int k = snprintf(out + w, cap - w, "%s%s", i ? "\n" : "", a[i]);
+        if (k < 0 || (size_t)k >= cap - w)
+            return el_error_set(err, EL_ERR_USAGE, "the arguments are too long");
+        w += (size_t)k;
+    }
+    return EL_OK;
+}
+
 el_status el_provider_add(el_runtime *rt, const char *scheme, const char *target, const char *const *grants,
-                          size_t n_grants, el_error *err)
+                          size_t n_grants, const char *const *args, size_t n_args, el_error *err)
 {
     if (!scheme || !el_manifest_scheme_prefix_valid(scheme))
         return el_error_set(err, EL_ERR_USAGE, "%.200s: a scheme is elastos://ROOT/ (ROOT: 1 to 32 of [a-z0-9-], "
@@ -176,7 +201,10 @@ el_status el_provider_add(el_runtime *rt, const char *scheme, const char *target
     if (!target || !el__provider_target_valid(target))
         return el_error_set(err, EL_ERR_USAGE, "%.200s: expected NAME[@RANGE] or a CID", target ? target : "");
     char joined[EL_PROVIDER_GRANTS_MAX * (EL_RESOURCE_MAX + 66)];
+    char argl[EL_PROVIDER_ARGS_MAX * (EL_PROVIDER_ARG_BYTES + 1) + 1];
     el_status st = el__provider_join_grants(grants, n_grants, joined, sizeof joined, err);
+    if (st == EL_OK)
+        st = join_args(args, n_args, argl, sizeof argl, err);
     if (st != EL_OK)
         return st;
     el_artifact *art;
@@ -196,16 +224,17 @@ el_status el_provider_add(el_runtime *rt, const char *scheme, const char *target
                           (const char *)sqlite3_column_text(q, 0), scheme);
     sqlite3_finalize(q);
     if (st == EL_OK)
-        st = el__provider_audit_binding(rt, EL_AUDIT_BIND, scheme, target, joined, err);
+        st = el__provider_audit_binding(rt, EL_AUDIT_BIND, scheme, target, joined, argl, err);
     if (st != EL_OK)
         return st;
-    if (sqlite3_prepare_v2(db, "INSERT INTO providers(scheme, target, grants, added_at) VALUES(?1, ?2, ?3, ?4)", -1, &q,
+    if (sqlite3_prepare_v2(db, "INSERT INTO providers(scheme, target, grants, added_at, args) VALUES(?1, ?2, ?3, ?4, ?5)", -1, &q,
                            NULL) != SQLITE_OK)
         return el_error_set(err, EL_ERR_CONFIG, "state database: %s", sqlite3_errmsg(db));
     sqlite3_bind_text(q, 1, scheme, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, target, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, joined, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 4, (sqlite3_int64)time(NULL));
+    sqlite3_bind_text(q, 5, argl, -1, SQLITE_STATIC);
     if (sqlite3_step(q) != SQLITE_DONE)
         st = el_error_set(err, EL_ERR_CONFIG, "state database: %s", sqlite3_errmsg(db));
     sqlite3_finalize(q);
@@ -223,7 +252,7 @@ el_status el_provider_remove(el_runtime *rt, const char *scheme, el_error *err)
     if (strcmp(b.scheme, scheme) != 0) /* bound() matches a URI inside the scheme too */
         st = el_error_set(err, EL_ERR_NOTFOUND, "%.200s: no provider is bound to this scheme (%s is)", scheme, b.scheme);
     if (st == EL_OK)
-        st = el__provider_audit_binding(rt, EL_AUDIT_UNBIND, b.scheme, b.target, "", err);
+        st = el__provider_audit_binding(rt, EL_AUDIT_UNBIND, b.scheme, b.target, "", "", err);
     el__provider_binding_clear(&b);
     if (st != EL_OK)
         return st;
@@ -260,14 +289,15 @@ bool el__provider_split_grants(const char *g, char ***out, size_t *n)
     return true;
 }
 
-/* Fills b from the current row (scheme, target, grants, added_at); false when out of memory. */
+/* Fills b from the current row (scheme, target, grants, added_at, args); false when out of memory. */
 static bool row_binding(sqlite3_stmt *q, el_provider_binding *b)
 {
     memset(b, 0, sizeof *b);
     b->scheme = strdup((const char *)sqlite3_column_text(q, 0));
     b->target = strdup((const char *)sqlite3_column_text(q, 1));
     b->added_at = sqlite3_column_int64(q, 3);
-    return b->scheme && b->target && el__provider_split_grants((const char *)sqlite3_column_text(q, 2), &b->grants, &b->n_grants);
+    return b->scheme && b->target && el__provider_split_grants((const char *)sqlite3_column_text(q, 2), &b->grants, &b->n_grants) &&
+           el__provider_split_grants((const char *)sqlite3_column_text(q, 4), &b->args, &b->n_args);
 }
 
 el_status el__provider_bound(el_runtime *rt, const char *uri, el_provider_binding *b, el_error *err)
@@ -283,7 +313,7 @@ el_status el__provider_bound(el_runtime *rt, const char *uri, el_provider_bindin
     size_t rl = root ? strcspn(root, "/") : 0;
     if (!root || !root[rl])
         return el_error_set(err, EL_ERR_NOTFOUND, "no provider bound for this uri");
-    if (sqlite3_prepare_v2(db, "SELECT scheme, target, grants, added_at FROM providers WHERE scheme = ?1", -1, &q, NULL) !=
+    if (sqlite3_prepare_v2(db, "SELECT scheme, target, grants, added_at, args FROM providers WHERE scheme = ?1", -1, &q, NULL) !=
         SQLITE_OK)
         return el_error_set(err, EL_ERR_CONFIG, "state database: %s", sqlite3_errmsg(db));
     sqlite3_bind_text(q, 1, uri, (int)(10 + rl + 1), SQLITE_STATIC);
@@ -309,7 +339,7 @@ el_status el_provider_list(el_runtime *rt, el_provider_binding **out, size_t *n,
     el_status st = el__state_db(rt, &db, err);
     if (st != EL_OK)
         return st;
-    if (sqlite3_prepare_v2(db, "SELECT scheme, target, grants, added_at FROM providers ORDER BY scheme", -1, &q, NULL) !=
+    if (sqlite3_prepare_v2(db, "SELECT scheme, target, grants, added_at, args FROM providers ORDER BY scheme", -1, &q, NULL) !=
         SQLITE_OK)
         return el_error_set(err, EL_ERR_CONFIG, "state database: %s", sqlite3_errmsg(db));
     el_provider_binding *v = NULL;
@@ -340,6 +370,9 @@ void el__provider_binding_clear(el_provider_binding *b)
     for (size_t j = 0; j < b->n_grants; j++)
         free(b->grants[j]);
     free(b->grants);
+    for (size_t j = 0; j < b->n_args; j++)
+        free(b->args[j]);
+    free(b->args);
     *b = (el_provider_binding){0};
 }
 

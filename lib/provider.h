@@ -59,6 +59,8 @@ typedef struct el__fwd {
     const char *cid;                   /* its CID */
     const char *const *grants;         /* the binding's operator grants for its instance */
     size_t n_grants;
+    const char *const *args;           /* the binding's arguments: the instance's argv[1..] */
+    size_t n_args;
 } el__fwd;
 
 /* The host's way of running a provider capsule for one call (launch.c registers it on every
@@ -120,10 +122,11 @@ bool el__provider_target_valid(const char *target);
 el_status el__provider_join_grants(const char *const *grants, size_t n, char *out, size_t cap, el_error *err);
 bool el__provider_split_grants(const char *joined, char ***out, size_t *n);
 /* provider.c: the operator's audit record of a binding change (decision: provider_bind/unbind,
- * route_add/remove; what: the scheme or route prefix; grants joined as stored), the runtime's
- * own (no capsule instance). EL_ERR_IO "refused: the audit log cannot be written" on failure. */
+ * route_add/remove; what: the scheme or route prefix; grants and args joined as stored, "" when
+ * none), the runtime's own (no capsule instance). EL_ERR_IO "refused: the audit log cannot be
+ * written" on failure. */
 el_status el__provider_audit_binding(el_runtime *rt, const char *decision, const char *what, const char *target,
-                                     const char *grants, el_error *err);
+                                     const char *grants, const char *args, el_error *err);
 /* provider.c: opens (verifies) what target (el__provider_target_valid) names: a CID from the
  * store, or the highest installed, trusted NAME@RANGE; cid receives its CID. */
 el_status el__provider_target_open(el_runtime *rt, const char *target, struct el_artifact **out, char cid[EL_CID_MAX],
@@ -188,7 +191,7 @@ typedef struct el__provider {
 const char *el__capsule_resource(const char *owner_key, const char *resource, char out[EL_RESOURCE_MAX + 1]);
 
 /* The providers (one per file). */
-extern const el__provider el__prov_storage, el__prov_cid, el__prov_net, el__prov_ai, el__prov_msg,
+extern const el__provider el__prov_storage, el__prov_cid, el__prov_net, el__prov_msg,
     el__prov_orch, el__prov_egress;
 /* prov_capsule.c: every provider_call no built-in provider serves (a bound scheme, or not_found);
  * not in the table, the broker's fallback. */
@@ -199,12 +202,6 @@ extern const el__provider el__prov_capsule;
 const el__provider *el__provider_find(el_req_type t, const char *uri, size_t *slot);
 /* The provider at index slot (NULL past the end): for walking the table. */
 const el__provider *el__provider_at(size_t slot);
-
-/* ai.c: one chat call for elastos://ai/<op> (the token already checked). Failures are statuses
- * of the table below: unconfigured host EL__ERR_UNSUPPORTED, bad body or HTTP 400
- * EL_ERR_FORMAT, unknown op or HTTP 404 EL_ERR_NOTFOUND, timeout, size or HTTP 413/429
- * EL_ERR_LIMIT, the rest EL_ERR_INTERNAL; err is safe to show the capsule. */
-el_status el__ai_call(el_runtime *rt, const char *op, const json_t *body, json_t **result, el_error *err);
 
 /* The one mapping from a failure status to a protocol error code (docs/protocol.md "Errors"). */
 const char *el__status_code(el_status st);

@@ -113,7 +113,7 @@ el_status el_route_add(el_runtime *rt, const char *prefix, const char *target, c
                           (const char *)sqlite3_column_text(q, 0), prefix);
     sqlite3_finalize(q);
     if (st == EL_OK)
-        st = el__provider_audit_binding(rt, EL_AUDIT_ROUTE_ADD, prefix, target, joined, err);
+        st = el__provider_audit_binding(rt, EL_AUDIT_ROUTE_ADD, prefix, target, joined, "", err);
     if (st != EL_OK)
         return st;
     char when[24];
@@ -172,7 +172,7 @@ el_status el_route_remove(el_runtime *rt, const char *prefix, el_error *err)
     if (st == EL_OK && (st = one_route(q, &r, err)) == EL_ERR_NOTFOUND)
         return el_error_set(err, EL_ERR_NOTFOUND, "%.200s: no such route (elastos route list)", prefix ? prefix : "");
     if (st == EL_OK)
-        st = el__provider_audit_binding(rt, EL_AUDIT_ROUTE_REMOVE, r.prefix, r.target, "", err);
+        st = el__provider_audit_binding(rt, EL_AUDIT_ROUTE_REMOVE, r.prefix, r.target, "", "", err);
     el_route_clear(&r);
     if (st != EL_OK || (st = prepare(rt, "DELETE FROM routes WHERE prefix = ?1", &q, err, 1, prefix)) != EL_OK)
         return st;

@@ -63,6 +63,7 @@ struct kept {
     char target[EL_RESOURCE_MAX + 1];
     char cid[EL_CID_MAX];
     json_t *grants;   /* the binding's, as a launch's grants */
+    json_t *args;     /* the binding's arguments, as a launch's args */
     inst *in;         /* its running instance, NULL none */
     bool starting;    /* a consumer is starting it */
     pcall *q, *cur;   /* waiting calls (oldest first); the one the instance took (or &cut) */
@@ -108,8 +109,8 @@ static void kept_unqueue(kept *k, pcall *pc)
         }
 }
 
-/* Whether a kept record's grants (a json array of strings) are exactly g[0..n), in order. */
-static bool same_grants(const json_t *have, const char *const *g, size_t n)
+/* Whether a kept record's grants or args (a json array of strings) are exactly g[0..n), in order. */
+static bool same_list(const json_t *have, const char *const *g, size_t n)
 {
     if (json_array_size(have) != n)
         return false;
@@ -119,7 +120,7 @@ static bool same_grants(const json_t *have, const char *const *g, size_t n)
     return true;
 }
 
-/* The record for f's scheme, made on first use; a new CID, target or set of grants bound to it
+/* The record for f's scheme, made on first use; a new CID, target, set of grants or args bound to it
  * (an upgrade, a rebind) stops the instance of the old one (mu held). NULL: out of memory. */
 static kept *kept_of(serve *sv, const el__fwd *f)
 {
@@ -127,7 +128,9 @@ static kept *kept_of(serve *sv, const el__fwd *f)
     while (k && strcmp(k->scheme, f->scheme))
         k = k->next;
     if (!k) {
-        if (!(k = calloc(1, sizeof *k)) || !(k->grants = json_array())) {
+        if (!(k = calloc(1, sizeof *k)) || !(k->grants = json_array()) || !(k->args = json_array())) {
+            if (k)
+                json_decref(k->grants);
             free(k);
             return NULL;
         }
@@ -137,7 +140,7 @@ static kept *kept_of(serve *sv, const el__fwd *f)
         sv->kepts = k;
     }
     if (strcmp(k->cid, f->cid) || strcmp(k->target, f->target ? f->target : "") ||
-        !same_grants(k->grants, f->grants, f->n_grants)) {
+        !same_list(k->grants, f->grants, f->n_grants) || !same_list(k->args, f->args, f->n_args)) {
         if (k->in)
             k->in->stop = 1;
         snprintf(k->cid, sizeof k->cid, "%s", f->cid);
@@ -145,6 +148,9 @@ static kept *kept_of(serve *sv, const el__fwd *f)
         json_array_clear(k->grants);
         for (size_t i = 0; i < f->n_grants; i++)
             json_array_append_new(k->grants, json_string(f->grants[i]));
+        json_array_clear(k->args);
+        for (size_t i = 0; i < f->n_args; i++)
+            json_array_append_new(k->args, json_string(f->args[i]));
     }
     return k;
 }
@@ -169,7 +175,7 @@ static el_status kept_start(serve *sv, kept *k, el_error *err)
     pthread_mutex_lock(&sv->mu);
     snprintf(cid, sizeof cid, "%s", k->cid);
     pthread_mutex_unlock(&sv->mu);
-    launch_spec ls = {.path = path, .grants = k->grants, .kept = k};
+    launch_spec ls = {.path = path, .args = k->args, .grants = k->grants, .kept = k};
     el_status st = sv->ops->resolve(sv, cid, NULL, path, err);
     if (st == EL_OK) {
         sv->ops->unblock(sv, true);
@@ -434,7 +440,8 @@ void el__kept_check(serve *sv)
         pthread_mutex_lock(&sv->mu);
         bool gone = st == EL_ERR_NOTFOUND ||
                     (st == EL_OK && (strcmp(b.target, k->target) ||
-                                     !same_grants(k->grants, (const char *const *)b.grants, b.n_grants)));
+                                     !same_list(k->grants, (const char *const *)b.grants, b.n_grants) ||
+                                     !same_list(k->args, (const char *const *)b.args, b.n_args)));
         pthread_mutex_unlock(&sv->mu);
         if (st == EL_OK)
             el__provider_binding_clear(&b);
@@ -456,6 +463,7 @@ void el__kept_free_all(serve *sv)
         kept *k = sv->kepts;
         sv->kepts = k->next;
         json_decref(k->grants);
+        json_decref(k->args);
         free(k);
     }
 }

@@ -36,9 +36,11 @@ static const char SCHEMA[] =
     "  publisher TEXT NOT NULL, size INTEGER NOT NULL, pinned INTEGER NOT NULL, added_at INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS store_name ON store(name);"
     /* The operator's bindings of schemes to provider capsules (provider.c): grants are
-     * newline-separated RESOURCE:ACTION lines. */
+     * newline-separated RESOURCE:ACTION lines, args the provider's arguments, one per line
+     * (a database made before args existed gets the column from add_columns below). */
     "CREATE TABLE IF NOT EXISTS providers("
-    "  scheme TEXT PRIMARY KEY, target TEXT NOT NULL, grants TEXT NOT NULL, added_at INTEGER NOT NULL);"
+    "  scheme TEXT PRIMARY KEY, target TEXT NOT NULL, grants TEXT NOT NULL, added_at INTEGER NOT NULL,"
+    "  args TEXT NOT NULL DEFAULT '');"
     /* The operator's routes of the HTTP front (route.c): URL path prefix -> capsule, grants as in
      * providers. */
     "CREATE TABLE IF NOT EXISTS routes("
@@ -93,6 +95,25 @@ static el_status make_private(const char *path, el_error *err)
     return EL_OK;
 }
 
+/* Columns added to a table after it was first released: each is added to a database that lacks
+ * it (inside the schema's transaction), so an older state.db keeps working. */
+static int add_columns(sqlite3 *db)
+{
+    static const struct {
+        const char *probe, *add;
+    } cols[] = {
+        {"SELECT args FROM providers LIMIT 0", "ALTER TABLE providers ADD COLUMN args TEXT NOT NULL DEFAULT ''"},
+    };
+    int rc = SQLITE_OK;
+    for (size_t i = 0; rc == SQLITE_OK && i < sizeof cols / sizeof cols[0]; i++) {
+        sqlite3_stmt *q = NULL;
+        if (sqlite3_prepare_v2(db, cols[i].probe, -1, &q, NULL) != SQLITE_OK)
+            rc = sqlite3_exec(db, cols[i].add, NULL, NULL, NULL);
+        sqlite3_finalize(q);
+    }
+    return rc;
+}
+
 el_status el__state_open(el_runtime *rt, sqlite3 **out, el_error *err)
 {
     *out = NULL;
@@ -112,6 +133,8 @@ el_status el__state_open(el_runtime *rt, sqlite3 **out, el_error *err)
         rc = sqlite3_exec(db, "BEGIN IMMEDIATE;", NULL, NULL, NULL);
     if (rc == SQLITE_OK) {
         rc = sqlite3_exec(db, SCHEMA, NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            rc = add_columns(db);
         rc = sqlite3_exec(db, rc == SQLITE_OK ? "COMMIT;" : "ROLLBACK;", NULL, NULL, NULL) == SQLITE_OK ? rc : SQLITE_ERROR;
     }
     if (rc != SQLITE_OK) {

@@ -24,10 +24,6 @@ typedef enum el_config_key {
     EL_CONFIG_XDG_DATA_HOME,         /* XDG_DATA_HOME: else $XDG_DATA_HOME/elastos */
     EL_CONFIG_USER_HOME,             /* HOME: else ~/.local/share/elastos */
     EL_CONFIG_SHELL,                 /* ELASTOS_SHELL: the shell capsule (a path or a CID) */
-    EL_CONFIG_AI_URL,                /* ELASTOS_AI_URL, docs/agent-capsules.md */
-    EL_CONFIG_AI_KEY,                /* ELASTOS_AI_KEY */
-    EL_CONFIG_AI_MODEL,              /* ELASTOS_AI_MODEL */
-    EL_CONFIG_AI_TIMEOUT_MS,         /* ELASTOS_AI_TIMEOUT_MS */
     EL_CONFIG_FETCH_CONNECT_TIMEOUT, /* ELASTOS_FETCH_CONNECT_TIMEOUT (s), docs/distribution.md */
     EL_CONFIG_FETCH_STALL_TIMEOUT,   /* ELASTOS_FETCH_STALL_TIMEOUT (s) */
     EL_CONFIG_FETCH_TIMEOUT,         /* ELASTOS_FETCH_TIMEOUT (s): a whole fetch or publish */
@@ -55,7 +51,7 @@ EL_EXTERN void el_config_free(el_config *c);
 /* Sets (copies) one setting; NULL or "" unsets it. EL_ERR_USAGE for an unknown key. */
 EL_EXTERN el_status el_config_set(el_config *c, el_config_key key, const char *value, el_error *err);
 
-/* Provides the text of an operator config file ("ai.json", "shell", ... under
+/* Provides the text of an operator config file ("egress", "limits.json", "shell", ... under
  * $ELASTOS_HOME/config/), taken as private to the operator; NULL removes it. */
 EL_EXTERN el_status el_config_set_file(el_config *c, const char *name, const char *text, el_error *err);
 

@@ -48,3 +48,16 @@ free_ports() { python3 -c 'import socket,sys
 ss=[socket.socket() for _ in range(int(sys.argv[1]))]
 for s in ss: s.bind(("127.0.0.1",0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"; }
+# ai_bind PORT KEY [TIMEOUT_MS [URL]]: binds elastos://ai/ to the ai-provider capsule for the
+# OpenAI-compatible server on 127.0.0.1:PORT (docs/agent-capsules.md): the URL granted to the
+# provider, the model and timeout as its arguments, the key in the egress config (0600) as the
+# operator's Authorization header for that origin, and 127.0.0.1 allowed.
+ai_bind() {
+    local o="http://127.0.0.1:$1" u="${4:-http://127.0.0.1:$1/v1}"
+    "$E" install "$ELASTOS_BUILD_DIR/capsules/ai-provider.capsule" >/dev/null 2>&1 || bad "install ai-provider"
+    "$E" provider remove elastos://ai/ >/dev/null 2>&1
+    mkdir -p "$ELASTOS_HOME/config"
+    (umask 077 && printf 'allow 127.0.0.1\nheader %s Authorization: Bearer %s\n' "$o" "$2" >"$ELASTOS_HOME/config/egress")
+    "$E" provider add elastos://ai/ ai-provider --grant "${u%/}/chat/completions:write" -- --url "$u" \
+        --model tiny-test --timeout-ms "${3:-5000}" >/dev/null 2>&1 || bad "bind elastos://ai/ to ai-provider"
+}

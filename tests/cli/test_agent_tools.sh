@@ -12,15 +12,12 @@ CT=$B/capsules/captest.capsule
 BID=$(pub_id "$B/keys")   # capsules are addressed NAME@PUBLISHER_ID (docs/serve.md); all three are the build's
 KEY=sk-test-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1
-unset ELASTOS_AI_URL ELASTOS_AI_KEY ELASTOS_AI_MODEL ELASTOS_AI_TIMEOUT_MS
 audit_has() { "$E" audit show >"$WORK/audit" 2>&1; if grep -F -- "$1" "$WORK/audit" | grep -F -- "$2" >/dev/null; then ok; else bad "audit lacks [$1 ... $2]"; fi; }
 
 python3 "$ELASTOS_SRC_DIR/tests/tools/ai_server.py" "$WORK/port" "$WORK/ai.log" "$KEY" 300 & srv=$!
 trap 'kill $srv 2>/dev/null; if [ -n "$DPID" ]; then kill -9 "$DPID" 2>/dev/null; fi; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
-mkdir -p "$ELASTOS_HOME/config"
-printf '{"url": "http://127.0.0.1:%s/v1", "model": "tiny-test", "api_key": "%s", "timeout_ms": 5000}\n' "$(cat "$WORK/port")" "$KEY" >"$ELASTOS_HOME/config/ai.json"
-chmod 600 "$ELASTOS_HOME/config/ai.json"
+ai_bind "$(cat "$WORK/port")" "$KEY"
 
 DCID=$("$E" install "$B/capsules/md-doc.capsule" 2>/dev/null)
 DOC=elastos://cid/$DCID/guide.md

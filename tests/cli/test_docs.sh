@@ -56,7 +56,7 @@ contains "$WORK/all-guide" "arg[2] = hand"
 contains "$WORK/all-guide" "verified hello-c 0.1.0"
 contains "$WORK/all-guide" "   1  This is notes-doc, a data capsule"            # opened in its viewer
 contains "$WORK/all-guide" "memory: 0 earlier questions"                     # the agent ran, and
-contains "$WORK/all-guide" "no ai endpoint is configured"                     # said what is missing
+contains "$WORK/all-guide" "no provider for this uri"                         # said what is missing
 # `make run` runs the artifact `make pack KEY=...` signed: one key, one trusted publisher.
 check '[ "$(ELASTOS_HOME="$WORK/home-guide" "$E" trust list | grep -vc "(system")" = 1 ]'
 check '[ ! -e "$WORK/walk-guide/hello-c/keys" ]'

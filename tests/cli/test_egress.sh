@@ -162,6 +162,11 @@ contains "$WORK/srv.log" "X-Api-Key: s3cret-key-42"
 contains "$WORK/srv.log" "X-Trace: t1"
 lacks "$WORK/out" "s3cret"
 "$E" audit show >"$WORK/audit"; lacks "$WORK/audit" "s3cret"
+# The attack: a server that quotes the credential back, in its body or in a redirect's Location.
+# egress masks every word of 8 bytes or more of the operator's header values in both.
+expect 0 hg "$L/quote"; check '[ "$(cat "$WORK/out")" = "key was: *************" ]'
+grep -q "^GET /quote" "$WORK/srv.log" && ok || bad "the server saw no /quote"
+expect 0 hg -i "$L/quote-redirect"; lacks "$WORK/out" "s3cret"; contains "$WORK/out" "k=*************"
 
 # ---- through the daemon: the same rules, the runtime released while the network is waited on --
 "$E" serve 2>>"$WORK/serve.log" &

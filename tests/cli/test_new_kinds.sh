@@ -8,7 +8,6 @@
 source "$(dirname "$0")/lib.sh"
 export PATH="$(dirname "$E"):$PATH"
 export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1
-unset ELASTOS_AI_URL ELASTOS_AI_KEY ELASTOS_AI_MODEL ELASTOS_AI_TIMEOUT_MS
 cd "$WORK"
 trusted() { "$E" trust list | grep -vc "(system"; }
 
@@ -47,9 +46,8 @@ KEY=sk-test-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 python3 "$ELASTOS_SRC_DIR/tests/tools/ai_server.py" "$WORK/port" "$WORK/ai.log" "$KEY" 300 & srv=$!
 trap 'kill $srv 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
-mkdir -p "$ELASTOS_HOME/config"
-printf '{"url": "http://127.0.0.1:%s/v1", "model": "tiny-test", "api_key": "%s", "timeout_ms": 5000}\n' "$(cat "$WORK/port")" "$KEY" >"$ELASTOS_HOME/config/ai.json"
-chmod 600 "$ELASTOS_HOME/config/ai.json"
+"$E" trust add "$ELASTOS_BUILD_DIR/keys/publisher.pub" --name build >/dev/null 2>&1 || bad "trust the build key (ai-provider)"
+ai_bind "$(cat "$WORK/port")" "$KEY"
 expect 0 "$E" new helper --type agent
 contains "$WORK/out" "created ./helper (c agent capsule)"
 expect 0 make -C helper pack KEY=../doc/keys/publisher.key

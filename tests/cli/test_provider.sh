@@ -14,7 +14,7 @@ BID=$(pub_id "$B/keys")
 for c in "$KV" "$CLI" "$PT"; do "$E" install "$c" >/dev/null 2>&1 || bad "install $c"; done
 
 # ---- binding ---------------------------------------------------------------------------------
-for s in elastos://ai/ elastos://net/ elastos://cid/ elastos://capsule/; do
+for s in elastos://net/ elastos://cid/ elastos://capsule/; do
     expect 64 "$E" provider add "$s" kv; expect_err_line; contains "$WORK/err" "built-in scheme"
 done
 expect 64 "$E" provider add elastos://KV/ kv; expect_err_line; contains "$WORK/err" "a scheme is elastos://ROOT/"
@@ -36,6 +36,13 @@ check "python3 -c 'import json,sys; v=json.load(open(\"$WORK/out\")); assert v[0
 contains "$WORK/audit" "kv@^1 by the operator; grants: $G"
 # Nothing refused above was audited as a binding.
 check '[ "$(grep -c provider_bind "$WORK/audit")" = 1 ]'
+"$E" provider list --json >"$WORK/out"; check "python3 -c 'import json; v=json.load(open(\"$WORK/out\")); assert v[0][\"args\"]==[]'"
+# A state database made before bindings had arguments: the column is added on open, the binding kept.
+python3 -c 'import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); d.execute("ALTER TABLE providers DROP COLUMN args"); d.commit()' \
+    "$ELASTOS_HOME/state.db" || bad "drop the args column"
+check "! python3 -c 'import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute(\"SELECT args FROM providers\")' \"$ELASTOS_HOME/state.db\" 2>/dev/null"
+expect 0 "$E" provider list; contains "$WORK/out" "elastos://kv/	kv@^1	"; contains "$WORK/out" "grants: $G"
+check "python3 -c 'import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute(\"SELECT args FROM providers\")' \"$ELASTOS_HOME/state.db\""
 
 # ---- standalone round trip -------------------------------------------------------------------
 run_cli() { "$E" run kv-cli --grant "$X" -- "$@" </dev/null; }
@@ -78,6 +85,17 @@ expect 0 "$E" provider remove elastos://kv/
 expect 66 "$E" provider remove elastos://kv/; expect_err_line
 expect 1 run_cli get k; contains "$WORK/out" "kv-cli: not_found: no provider for this uri"
 "$E" audit show >"$WORK/audit"; contains "$WORK/audit" 'provider_unbind capsule=- resource=elastos://kv/'
+# Arguments after --: kept one per word, listed, audited; a bad one refused, nothing bound.
+expect 64 "$E" provider add elastos://kv/ provtest -- "$(printf 'a\nb')"; expect_err_line; contains "$WORK/err" "argument 1"
+expect 64 "$E" provider add elastos://kv/ provtest -- $(seq 1 17); expect_err_line; contains "$WORK/err" "at most 16"
+expect 64 "$E" provider add elastos://kv/ provtest -- "$(head -c 1025 /dev/zero | tr '\0' a)"; expect_err_line
+expect 0 "$E" provider list; check '[ ! -s "$WORK/out" ]'
+expect 0 "$E" provider add elastos://kv/ provtest -- --mode 'two words'
+"$E" provider list --json >"$WORK/out"
+check "python3 -c 'import json; v=json.load(open(\"$WORK/out\")); assert v[0][\"args\"]==[\"--mode\",\"two words\"]'"
+expect 0 "$E" provider list; contains "$WORK/out" "args: --mode two words"
+"$E" audit show >"$WORK/audit"; contains "$WORK/audit" "; args: --mode two words"
+expect 0 "$E" provider remove elastos://kv/
 
 # ---- a misbehaving provider: a clear error, within its deadline (wall_ms 3000) -----------------
 # Outside a call, get_provider_call is refused.

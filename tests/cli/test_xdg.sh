@@ -15,7 +15,7 @@ el() { HOME=$U "$E" "$@"; }
 U=$WORK/u; mkdir -p "$U"
 expect 0 el doctor
 contains "$WORK/out" "ok    home: $U/.local/share/elastos"
-contains "$WORK/out" "ok    config: $U/.config/elastos (ai.json, limits.json, shell)"
+contains "$WORK/out" "ok    config: $U/.config/elastos (egress, limits.json, shell)"
 contains "$WORK/out" "ok    cache: $U/.cache/elastos"
 expect 0 el trust add "$B/keys/publisher.pub" --name build
 mkdir -p "$U/.config/elastos" && echo '{"memory_mb": 16}' >"$U/.config/elastos/limits.json"

@@ -5,6 +5,7 @@ Binds 127.0.0.1 on a port from the kernel (written to PORTFILE), and answers:
   /data        4096 bytes of 'x'          /echo (POST, PUT)  the request body back
   /big         2 MiB                      /slow              sleeps 5 s before answering
   /redirect?to=URL  302 to URL            /headers           "ok" (every request's headers go to LOGFILE)
+  /quote       the X-Api-Key header back  /quote-redirect     302 to /data?k=<the X-Api-Key header>
 Every request line and its headers are appended to LOGFILE.
 """
 import http.server, socketserver, sys, time, urllib.parse
@@ -39,6 +40,11 @@ class H(http.server.BaseHTTPRequestHandler):
             self._send(200, b"late")
         elif u.path == "/loop":  # redirects to itself
             self._send(302, b"", [("Location", "http://%s/loop" % self.headers["Host"])])
+        elif u.path == "/quote":  # as some APIs do when they refuse a key
+            self._send(200, b"key was: " + self.headers.get("X-Api-Key", "").encode())
+        elif u.path == "/quote-redirect":
+            k = urllib.parse.quote(self.headers.get("X-Api-Key", ""))
+            self._send(302, b"", [("Location", "http://%s/data?k=%s" % (self.headers["Host"], k))])
         elif u.path == "/redirect":
             to = urllib.parse.parse_qs(u.query)["to"][0]
             self._send(302, b"", [("Location", to)])

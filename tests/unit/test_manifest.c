@@ -328,6 +328,8 @@ static const bad_case BAD[] = {
     {"permission web capital host", PERM("https://Example.com:443/x", "['read']"), 0, "explicit port"},
     {"permission web userinfo", PERM("https://u@example.com:443/x", "['read']"), 0, "explicit port"},
     {"permission web bad v6", PERM("http://[::1x]:80/x", "['read']"), 0, "explicit port"},
+    {"permission web any host with a path", PERM("http://*/x", "['write']"), 0, "explicit port"},
+    {"permission web any host suffix", PERM("https://*:443", "['write']"), 0, "explicit port"},
     {"permission nothing after scheme", PERM("elastos://", "['read']"), 0,
      "names no resource after the scheme"},
     {"permission malformed elastos root", PERM("elastos://Peers/x", "['read']"), 0,
@@ -804,10 +806,11 @@ static void test_full_inline(void)
     CHECK_STREQ(m->permissions[0].resource, "elastos://kv/*");
     el_manifest_free(m);
     m = parse_ok(W(",'permissions':[{'resource':'https://api.example.com:443/v1/*','actions':['read']},"
-                   "{'resource':'http://[::1]:8080/*','actions':['write']}]"));
+                   "{'resource':'http://[::1]:8080/*','actions':['write']},"
+                   "{'resource':'http://*','actions':['write']},{'resource':'https://*','actions':['write']}]"));
     if (!m)
         return;
-    CHECK(m->n_permissions == 2);
+    CHECK(m->n_permissions == 4);
     el_manifest_free(m);
 
     /* A data capsule whose viewer is a CID. */
