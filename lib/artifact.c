@@ -76,6 +76,7 @@ struct el_artifact {
      * while this one hashes the body for the seal (walk_main), used as parse_body's hints. */
     struct el__prehash *walk;
     side_job walk_side;
+    int extra_refs; /* holders beyond the opener (el__artifact_ref); the last close frees */
 };
 
 /* Above this size the CID is worth a thread of its own (it is one more SHA-256 pass). */
@@ -723,9 +724,14 @@ el_status el__artifact_load_prehashed(el__prehash *p, const char *name, unsigned
     return EL_OK;
 }
 
+void el__artifact_ref(el_artifact *a)
+{
+    __atomic_add_fetch(&a->extra_refs, 1, __ATOMIC_RELAXED);
+}
+
 void el_artifact_close(el_artifact *a)
 {
-    if (!a)
+    if (!a || __atomic_fetch_sub(&a->extra_refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     cid_join(a);
     if (a->map)

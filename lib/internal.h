@@ -70,6 +70,7 @@ struct el_runtime {
     struct el_audit_buf *audit;       /* audit.c's queue of deferred records */
     struct el_ticker *ticker;         /* wasm.c's epoch ticker, started on first launch */
     struct el_artifact *shell;        /* the verified shell capsule, loaded on first decision */
+    struct el__art_cache *art_cache;  /* trust.c's el__artifact_open_cached entry */
     uint64_t decision_seq;            /* ids of shell decision requests */
     struct el_wasm_shared *wshared;   /* wasm.c's shared linker and prepared modules (serve) */
     struct el_config *config;         /* the embedder's configuration; NULL: the environment */
@@ -95,6 +96,15 @@ el_status el__artifact_load(const char *path, unsigned flags, el__trust_fn trust
 /* manifest.c: true for exactly http:// or https:// followed by a lone "*", the manifest permission that lets a
  * capsule reach any web host the operator grants (a grant and a token still name one host). */
 bool el__manifest_web_any(const char *r);
+
+/* trust.c: el_artifact_open(rt, path, 0, out, err), reusing the artifact it opened last from
+ * the same unchanged file (its CID and publisher's trust checked again); for paths opened call
+ * after call (store.c's el_store_resolve, provider.c's bindings). */
+el_status el__artifact_open_cached(el_runtime *rt, const char *path, el_artifact **out, el_error *err);
+
+/* artifact.c: one more holder of a (an opened artifact is read-only, so holders may share it
+ * across threads); each holder calls el_artifact_close once, and the last one frees it. */
+void el__artifact_ref(el_artifact *a);
 
 /* artifact.c: the manifest an artifact owns, to lower its limits to the operator's ceiling
  * (ceiling.c, from el_artifact_open); el_artifact_declared_limits keeps what it said. */

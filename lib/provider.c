@@ -109,7 +109,7 @@ el_status el__provider_target_open(el_runtime *rt, const char *target, el_artifa
         snprintf(name, sizeof name, "%.*s", (int)(at ? (size_t)(at - target) : strlen(target)), target);
         st = el_store_resolve(rt, name, at ? at + 1 : NULL, cid, path, err);
     }
-    return st == EL_OK ? el_artifact_open(rt, path, 0, out, err) : st;
+    return st == EL_OK ? el__artifact_open_cached(rt, path, out, err) : st;
 }
 
 el_status el__provider_open(el_runtime *rt, const char *scheme, const char *target, el_artifact **out, char cid[EL_CID_MAX],

@@ -657,7 +657,7 @@ el_status el_store_resolve(el_runtime *rt, const char *name, const char *range, 
         el_artifact *a;
         char actual[EL_CID_MAX];
         if (el_store_locate(rt, v[i].cid, path, &ignored) != EL_OK ||
-            el_artifact_open(rt, path, 0, &a, &ignored) != EL_OK)
+            el__artifact_open_cached(rt, path, &a, &ignored) != EL_OK)
             continue;
         const el_manifest *m = el_artifact_manifest(a);
         found = el_artifact_cid(a, actual, &ignored) == EL_OK && !strcmp(actual, v[i].cid) &&

@@ -5,6 +5,7 @@
 #include "ceiling.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,4 +305,78 @@ el_status el__artifact_open_prehashed(el_runtime *rt, el__prehash *p, const char
                                       el_artifact **out, el_error *err)
 {
     return el__artifact_load_prehashed(p, name, flags, trust_of, rt, out, err);
+}
+
+/* ---- el__artifact_open_cached ----------------------------------------------------------------
+ * The artifact opened last through it, kept verified while its file keeps its identity (device,
+ * inode, size, mtime, ctime), so resolving NAME@RANGE and opening the result, call after call (a
+ * provider capsule's binding, provider.c), do not hash and check the signature of the same bytes
+ * again: a reuse re-checks the store entry's CID and the publisher's trust, as serve.c's cache
+ * of launched artifacts does. cache_mu guards every runtime's entry. */
+struct el__art_cache {
+    char path[PATH_MAX];
+    struct stat st;
+    el_artifact *a;
+};
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static bool same_file(const struct stat *x, const struct stat *y)
+{
+    return x->st_dev == y->st_dev && x->st_ino == y->st_ino && x->st_size == y->st_size &&
+           x->st_mtim.tv_sec == y->st_mtim.tv_sec && x->st_mtim.tv_nsec == y->st_mtim.tv_nsec &&
+           x->st_ctim.tv_sec == y->st_ctim.tv_sec && x->st_ctim.tv_nsec == y->st_ctim.tv_nsec;
+}
+
+static void cache_free(el_runtime *rt)
+{
+    if (rt->art_cache)
+        el_artifact_close(rt->art_cache->a);
+    free(rt->art_cache);
+    rt->art_cache = NULL;
+}
+
+/* Keeps a (opened from path, whose identity was st before and after) as the entry. */
+static void cache_put(el_runtime *rt, const char *path, const struct stat *st, el_artifact *a)
+{
+    el_artifact *old = NULL;
+    pthread_mutex_lock(&cache_mu);
+    if (!rt->art_cache && (rt->art_cache = calloc(1, sizeof *rt->art_cache)))
+        el__runtime_on_close(rt, EL__TEARDOWN_STATE, cache_free);
+    if (rt->art_cache && strlen(path) < sizeof rt->art_cache->path) {
+        old = rt->art_cache->a;
+        el__artifact_ref(a);
+        rt->art_cache->a = a;
+        rt->art_cache->st = *st;
+        snprintf(rt->art_cache->path, sizeof rt->art_cache->path, "%s", path);
+    }
+    pthread_mutex_unlock(&cache_mu);
+    el_artifact_close(old);
+}
+
+el_status el__artifact_open_cached(el_runtime *rt, const char *path, el_artifact **out, el_error *err)
+{
+    struct stat st, after;
+    bool have = stat(path, &st) == 0;
+    el_artifact *hit = NULL;
+    pthread_mutex_lock(&cache_mu);
+    const struct el__art_cache *c = rt->art_cache;
+    if (have && c && c->a && !strcmp(c->path, path) && same_file(&c->st, &st))
+        el__artifact_ref(hit = c->a);
+    pthread_mutex_unlock(&cache_mu);
+    if (hit) {
+        el_status st2 = el__artifact_check_stored(el_runtime_home(rt), hit, path, err);
+        if (st2 == EL_OK)
+            st2 = el_trust_check(rt, el_artifact_publisher(hit), NULL, err);
+        if (st2 != EL_OK) {
+            el_artifact_close(hit);
+            el_error_prefix(err, "%s", path);
+            return st2;
+        }
+        *out = hit;
+        return EL_OK;
+    }
+    el_status s = el_artifact_open(rt, path, 0, out, err);
+    if (s == EL_OK && have && stat(path, &after) == 0 && same_file(&st, &after))
+        cache_put(rt, path, &st, *out);
+    return s;
 }

@@ -126,6 +126,22 @@ check '[ "$(ps_field "$P1" exit_code)" = 0 ]'
 P2=$("$E" run --detach kv-cli --grant "$X" -- get served) || bad "launch get"
 wait_exit "$P2"
 "$E" logs "$P2" >"$WORK/out"; check '[ "$(cat "$WORK/out")" = yes ]'
+# The daemon reuses the provider artifact it verified only while its store file is unchanged:
+# bytes replaced in place (same inode) are refused at the next call, and the restored ones work.
+KCID=$("$E" install "$KV" 2>/dev/null); KF=$ELASTOS_HOME/store/$KCID.capsule
+check '[ -f "$KF" ]'
+"$E" provider remove elastos://kv/ >/dev/null && "$E" provider add elastos://kv/ "$KCID" --grant "$G" >/dev/null || bad "bind kv by CID"
+P5=$("$E" run --detach kv-cli --grant "$X" -- get served) || bad "launch get (by CID)"
+wait_exit "$P5"
+"$E" logs "$P5" >"$WORK/out"; check '[ "$(cat "$WORK/out")" = yes ]'
+cp "$KF" "$WORK/kv.keep" && cat "$PT" >"$KF"
+P5=$("$E" run --detach kv-cli --grant "$X" -- get served) || bad "launch get (replaced)"
+wait_exit "$P5"
+"$E" logs "$P5" >"$WORK/out"; contains "$WORK/out" "kv-cli: unavailable: the provider of elastos://kv/ is not available"
+cat "$WORK/kv.keep" >"$KF"
+P6=$("$E" run --detach kv-cli --grant "$X" -- get served) || bad "launch get (restored)"
+wait_exit "$P6"
+"$E" logs "$P6" >"$WORK/out"; check '[ "$(cat "$WORK/out")" = yes ]'
 P3=$("$E" run --detach kv-cli -- get served) || bad "launch denied"
 wait_exit "$P3"
 "$E" logs "$P3" >"$WORK/out"; contains "$WORK/out" "kv-cli: denied"
