@@ -416,14 +416,14 @@ const el_channel *el_broker_session_channel(el_session *s)
 static bool covers(const char *outer, const char *inner)
 {
     size_t il = strlen(inner), ol = strlen(outer);
-    bool inner_pattern = il >= 2 && !strcmp(inner + il - 2, "/*");
+    bool web_any = el__manifest_web_any(outer);
+    if (il < 2 || strcmp(inner + il - 2, "/*") != 0) /* a concrete resource */
+        return web_any ? !strncmp(outer, inner, ol - 1) && el_token_resource_match(inner, inner)
+                       : el_token_resource_match(outer, inner);
     char probe[EL_RESOURCE_MAX + 8];
-    snprintf(probe, sizeof probe, "%.*s_", (int)(il - (inner_pattern ? 1 : 0)), inner); /* a child of inner's prefix */
-    if (el__manifest_web_any(outer))
-        return !strncmp(outer, inner, ol - 1) && (inner_pattern ? el_token_resource_match(inner, probe)
-                                                                : el_token_resource_match(inner, inner));
-    if (!inner_pattern)
-        return el_token_resource_match(outer, inner);
+    snprintf(probe, sizeof probe, "%.*s_", (int)(il - 1), inner); /* a child of inner's prefix */
+    if (web_any)
+        return !strncmp(outer, inner, ol - 1) && el_token_resource_match(inner, probe);
     if (!strcmp(outer, inner))
         return true;
     return ol >= 2 && !strcmp(outer + ol - 2, "/*") && il > ol && !strncmp(outer, inner, ol - 1) &&

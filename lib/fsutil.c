@@ -172,3 +172,10 @@ void el__random_hex(char *out, size_t nbytes)
     randombytes_buf(b, nbytes);
     sodium_bin2hex(out, 2 * nbytes + 1, b, nbytes);
 }
+
+bool el__fs_same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}

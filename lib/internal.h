@@ -166,6 +166,11 @@ const struct evp_md_st *el__sha256_md(void);
  * without fsync: for caches whose entries are checksummed, where losing one costs a rebuild. */
 el_status el__write_file_cache(const char *path, const void *data, size_t len, unsigned mode, el_error *err);
 
+/* fsutil.c: whether two stats are of the same unchanged file (device, inode, size, mtime and
+ * ctime to the nanosecond): the identity the verified-artifact caches key on (serve.c, trust.c). */
+struct stat;
+bool el__fs_same_file(const struct stat *a, const struct stat *b);
+
 /* Writes all of data to fd, retrying short writes and EINTR; false (errno set) on failure. */
 bool el__write_all(int fd, const void *data, size_t len);
 

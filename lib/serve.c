@@ -101,18 +101,11 @@ static void art_release(serve *sv, cached_art *ca)
     }
 }
 
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
 /* A cached entry by file identity (fst) or content hash (sha); art_mu held. Takes a reference. */
 static cached_art *art_find(serve *sv, const struct stat *fst, const uint8_t *sha)
 {
     for (cached_art *ca = sv->arts; ca; ca = ca->next)
-        if ((fst && same_file(&ca->st, fst)) || (sha && memcmp(ca->sha, sha, 32) == 0)) {
+        if ((fst && el__fs_same_file(&ca->st, fst)) || (sha && memcmp(ca->sha, sha, 32) == 0)) {
             if (fst && sha)
                 ca->st = *fst;
             ca->refs++;
@@ -646,7 +639,7 @@ static bool is_shell(serve *sv, const cached_art *ca)
     struct stat cst;
     snprintf(conf, sizeof conf, "%s/config/shell", el_runtime_home(sv->rt));
     bool have_conf = stat(conf, &cst) == 0;
-    if (have_conf != sv->shell_conf_present || (have_conf && !same_file(&cst, &sv->shell_conf_st)) ||
+    if (have_conf != sv->shell_conf_present || (have_conf && !el__fs_same_file(&cst, &sv->shell_conf_st)) ||
         mono_ms() - sv->shell_checked_ms >= 1000) {
         sv->shell_conf_present = have_conf;
         if (have_conf)

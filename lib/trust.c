@@ -320,13 +320,6 @@ struct el__art_cache {
 };
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static bool same_file(const struct stat *x, const struct stat *y)
-{
-    return x->st_dev == y->st_dev && x->st_ino == y->st_ino && x->st_size == y->st_size &&
-           x->st_mtim.tv_sec == y->st_mtim.tv_sec && x->st_mtim.tv_nsec == y->st_mtim.tv_nsec &&
-           x->st_ctim.tv_sec == y->st_ctim.tv_sec && x->st_ctim.tv_nsec == y->st_ctim.tv_nsec;
-}
-
 static void cache_free(el_runtime *rt)
 {
     if (rt->art_cache)
@@ -360,7 +353,7 @@ el_status el__artifact_open_cached(el_runtime *rt, const char *path, el_artifact
     el_artifact *hit = NULL;
     pthread_mutex_lock(&cache_mu);
     const struct el__art_cache *c = rt->art_cache;
-    if (have && c && c->a && !strcmp(c->path, path) && same_file(&c->st, &st))
+    if (have && c && c->a && !strcmp(c->path, path) && el__fs_same_file(&c->st, &st))
         el__artifact_ref(hit = c->a);
     pthread_mutex_unlock(&cache_mu);
     if (hit) {
@@ -376,7 +369,7 @@ el_status el__artifact_open_cached(el_runtime *rt, const char *path, el_artifact
         return EL_OK;
     }
     el_status s = el_artifact_open(rt, path, 0, out, err);
-    if (s == EL_OK && have && stat(path, &after) == 0 && same_file(&st, &after))
+    if (s == EL_OK && have && stat(path, &after) == 0 && el__fs_same_file(&st, &after))
         cache_put(rt, path, &st, *out);
     return s;
 }
