@@ -128,6 +128,11 @@ int cmd_doctor(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+/* One request to the daemon of rt (req is consumed): 0 and *resp (an object with "ok": true) on
+ * success, else the printed error's exit code (the daemon's refusal keeps its code; a malformed
+ * response is 74). With start_hint, no daemon running prints "no daemon is running on HOME
+ * (start one with: START_HINT)" (66). cmd_serve.c. */
+int cli_serve_call(el_runtime *rt, json_t *req, json_t **resp, const char *start_hint);
 /* run --detach: launches target (FILE, CID or NAME[@RANGE]) in the daemon and prints the
  * instance id (cmd_serve.c). */
 int cli_run_detach(el_runtime *rt, const char *target, const char *const *grants, size_t n_grants,

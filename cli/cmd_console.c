@@ -9,39 +9,21 @@
 
 #include <jansson.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 /* Asks the daemon of rt for a login URL and prints it; 0 or the printed error's exit code. */
 static int console_url(el_runtime *rt)
 {
-    int fd;
-    el_error err;
-    if (el_serve_connect(rt, &fd, &err) != EL_OK)
-        return err.code == EL_ERR_NOTFOUND
-                   ? cli_failf(EL_ERR_NOTFOUND, "no daemon is running on %s (start one with: elastos serve --http PORT)",
-                               el_runtime_home(rt))
-                   : cli_fail(&err);
-    char *line = NULL;
-    el_status st = el_serve_call(fd, "{\"op\":\"console_login\"}", &line, &err);
-    close(fd);
-    if (st != EL_OK)
-        return cli_fail(&err);
-    json_t *r = json_loads(line, 0, NULL);
-    free(line);
+    json_t *r;
+    int rc = cli_serve_call(rt, json_pack("{s:s}", "op", "console_login"), &r, "elastos serve --http PORT");
+    if (rc)
+        return rc;
     const char *url = json_string_value(json_object_get(r, "url"));
-    int rc;
-    if (json_is_true(json_object_get(r, "ok")) && url) {
+    if (url) {
         printf("%s\n", url);
         fprintf(stderr, "elastos: open it within %lld s; it works once\n",
                 (long long)json_integer_value(json_object_get(r, "expires_s")));
-        rc = 0;
     } else {
-        json_int_t code = json_integer_value(json_object_get(r, "code"));
-        const char *msg = json_string_value(json_object_get(r, "error"));
-        rc = cli_failf(code > 0 && code < 256 ? (int)code : EL_ERR_INTERNAL, "%s",
-                       msg ? msg : "the daemon refused the request (is it older than this elastos?)");
+        rc = cli_failf(EL_ERR_IO, "the daemon answered without a login URL (is it older than this elastos?)");
     }
     json_decref(r);
     return rc;

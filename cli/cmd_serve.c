@@ -38,7 +38,6 @@ bool cli_find_gateway(char *out)
     snprintf(out, PATH_MAX, "%s/../lib/elastos/elastos-gateway", self);
     return access(out, X_OK) == 0;
 }
-static int call(el_runtime *rt, json_t *req, json_t **resp);
 
 /* Parses serve's flags into o (each value validated; 64 and a one-line reason otherwise);
  * *mode becomes 's' for --status, 'x' for --stop, 0 to run the daemon. */
@@ -226,14 +225,14 @@ static int serve_status(unsigned wait_s)
         }
         usleep(100000);
     }
-    if (!(rc = daemon_pid(rt, &pid, sock)) && !(rc = call(rt, json_pack("{s:s}", "op", "ps"), &resp))) {
+    if (!(rc = daemon_pid(rt, &pid, sock)) && !(rc = cli_serve_call(rt, json_pack("{s:s}", "op", "ps"), &resp, NULL))) {
         size_t i, running = 0;
         json_t *v, *list = json_object_get(resp, "instances");
         json_array_foreach(list, i, v) running += !strcmp(json_string_value(json_object_get(v, "state")), "running");
         printf("elastos serve: running on %s (pid %d), %zu instances (%zu running)", sock, (int)pid,
                json_array_size(list), running);
         json_decref(resp);
-        if (!call(rt, json_pack("{s:s}", "op", "ping"), &resp)) {
+        if (!cli_serve_call(rt, json_pack("{s:s}", "op", "ping"), &resp, NULL)) {
             const char *http = json_string_value(json_object_get(resp, "http"));
             if (http)
                 printf(", http://%s/", http);
@@ -300,12 +299,17 @@ static el_status call_json(int fd, json_t *req, json_t **resp, el_error *err)
     return st;
 }
 
-/* One request to the daemon; 0 and *resp on success, else the printed error's exit code. */
-static int call(el_runtime *rt, json_t *req, json_t **resp)
+int cli_serve_call(el_runtime *rt, json_t *req, json_t **resp, const char *start_hint)
 {
     int fd;
     el_error err;
+    *resp = NULL;
     el_status st = el_serve_connect(rt, &fd, &err);
+    if (st == EL_ERR_NOTFOUND && start_hint) {
+        json_decref(req);
+        return cli_failf(EL_ERR_NOTFOUND, "no daemon is running on %s (start one with: %s)", el_runtime_home(rt),
+                         start_hint);
+    }
     if (st == EL_OK) {
         st = call_json(fd, req, resp, &err);
         close(fd);
@@ -346,8 +350,8 @@ int cli_run_detach(el_runtime *rt, const char *target, const char *const *grants
         json_array_append_new(a, s);
     }
     json_t *resp;
-    int rc = call(rt, json_pack("{s:s, s:s, s:o, s:o}", "op", "run", key, !strcmp(key, "path") ? abs : target,
-                                "grants", g, "args", a), &resp);
+    int rc = cli_serve_call(rt, json_pack("{s:s, s:s, s:o, s:o}", "op", "run", key, !strcmp(key, "path") ? abs : target,
+                                "grants", g, "args", a), &resp, NULL);
     if (rc)
         return rc;
     printf("%s\n", json_string_value(json_object_get(resp, "id")));
@@ -396,7 +400,7 @@ int cmd_ps(int argc, char **argv)
     if (rc)
         return rc;
     json_t *resp;
-    rc = call(rt, json_pack("{s:s}", "op", "ps"), &resp);
+    rc = cli_serve_call(rt, json_pack("{s:s}", "op", "ps"), &resp, NULL);
     if (!rc) {
         json_t *list = json_object_get(resp, "instances");
         if (as_json) {
@@ -433,7 +437,7 @@ int cmd_ps(int argc, char **argv)
 static int instances(el_runtime *rt, json_t **list)
 {
     json_t *resp;
-    int rc = call(rt, json_pack("{s:s}", "op", "ps"), &resp);
+    int rc = cli_serve_call(rt, json_pack("{s:s}", "op", "ps"), &resp, NULL);
     if (rc)
         return rc;
     *list = json_incref(json_object_get(resp, "instances"));
@@ -518,7 +522,7 @@ int cmd_stop(int argc, char **argv)
     if (rc)
         return rc;
     json_t *resp;
-    if (!(rc = call(rt, json_pack("{s:s, s:s}", "op", "stop", "id", id), &resp))) {
+    if (!(rc = cli_serve_call(rt, json_pack("{s:s, s:s}", "op", "stop", "id", id), &resp, NULL))) {
         print_ended(id, json_object_get(resp, "instance"));
         json_decref(resp);
     }
@@ -530,7 +534,7 @@ int cmd_stop(int argc, char **argv)
 static uint8_t *log_now(el_runtime *rt, const char *id, size_t *n, int *rc)
 {
     json_t *resp;
-    if ((*rc = call(rt, json_pack("{s:s, s:s}", "op", "logs", "id", id), &resp)))
+    if ((*rc = cli_serve_call(rt, json_pack("{s:s, s:s}", "op", "logs", "id", id), &resp, NULL)))
         return NULL;
     uint8_t *d = el_protocol_base64_decode(json_string_value(json_object_get(resp, "data")), n);
     json_decref(resp);

@@ -238,7 +238,7 @@ struct el__prehash {
     uint8_t *map; /* private copy of the bytes fed so far */
     size_t n, cap;
     bool broken;  /* out of memory or over the limit: the bytes are not all here */
-    EVP_MD_CTX *seal; /* SHA-256 of map[0..sealed) */
+    EVP_MD_CTX *seal; /* SHA-256 of map[0..sealed); NULL in walk_start's, which is never fed */
     size_t sealed;
     EVP_MD_CTX *file; /* the entry being hashed: its data at [cur_off, cur_off + cur_size) */
     bool in_file, tar_done;
@@ -249,16 +249,23 @@ struct el__prehash {
     bool borrowed;        /* map is an artifact's (walk_start): not ours to unmap */
 };
 
-el__prehash *el__prehash_new(void)
+/* A prehash with its entry-hash context, and its seal-digest context only when with_seal (a
+ * fetch's, which el__prehash_update feeds; walk_start's only follows the entries). */
+static el__prehash *prehash_alloc(bool with_seal)
 {
     el__prehash *p = calloc(1, sizeof *p);
-    if (p && (!(p->seal = EVP_MD_CTX_new()) || !(p->file = EVP_MD_CTX_new()))) {
+    if (p && ((with_seal && !(p->seal = EVP_MD_CTX_new())) || !(p->file = EVP_MD_CTX_new()))) {
         el__prehash_free(p);
         return NULL;
     }
     if (p)
         el__prehash_reset(p);
     return p;
+}
+
+el__prehash *el__prehash_new(void)
+{
+    return prehash_alloc(true);
 }
 
 void el__prehash_free(el__prehash *p)
@@ -278,7 +285,8 @@ void el__prehash_reset(el__prehash *p)
     p->n = p->sealed = p->n_hints = p->next_header = 0;
     p->broken = p->in_file = p->tar_done = false;
     p->cid[0] = '\0';
-    EVP_DigestInit_ex(p->seal, el__sha256_md(), NULL);
+    if (p->seal)
+        EVP_DigestInit_ex(p->seal, el__sha256_md(), NULL);
 }
 
 void el__prehash_invalidate(el__prehash *p)
@@ -406,7 +414,7 @@ static void *walk_main(void *arg)
  * thread (out of memory, or pthread_create fails) parse_body hashes every entry itself. */
 static void walk_start(el_artifact *a)
 {
-    if (a->pre || a->size < WALK_THREAD_MIN || !(a->walk = el__prehash_new()))
+    if (a->pre || a->size < WALK_THREAD_MIN || !(a->walk = prehash_alloc(false)))
         return;
     a->walk->borrowed = true;
     a->walk->map = a->map;

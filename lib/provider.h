@@ -136,7 +136,7 @@ el_status el__provider_target_open(el_runtime *rt, const char *target, struct el
 bool el__route_runnable(const struct el_artifact *art);
 /* route.c: whether the first len bytes of path are one the daemon's console answers itself,
  * before any route ("/console", anything under "/console/", "/metrics"): the one rule for the
- * HTTP front's requests (serve.c) and for `route add`, which refuses a prefix that would serve
+ * HTTP front's requests (serve_http.c) and for `route add`, which refuses a prefix that would serve
  * one of them. */
 bool el__route_console_path(const char *path, size_t len);
 /* provider.c: opens (verifies) what target names for scheme: installed, trusted, wasm and

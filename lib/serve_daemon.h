@@ -2,13 +2,14 @@
  * serve_daemon.h - the records `elastos serve` shares between its files (internal to
  * libelastos): the daemon (serve), its instances (inst), their verified artifacts (cached_art),
  * what a launch is made from (launch_spec), and the daemon's services (el__sv_ops) its
- * kept-provider code (serve_kept.c) calls. Locking as serve.c's opening comment says: rt_mu, then mu,
- * then art_mu.
+ * features (serve_kept.c, serve_http.c, serve_console.c) call. Locking as serve.c's opening
+ * comment says: rt_mu, then mu, then art_mu.
  *
- * Shaped so: serve.c is the daemon (socket, API, instances, messages, the HTTP front);
- * serve_kept.c is one feature on top of it (provider capsules kept across calls), reaching the
- * daemon only through sv->ops (its services as a const table of function pointers, as Redis's
- * rio), so the dependency runs one way: serve.c uses serve_kept.c, never the other way round.
+ * Shaped so: serve.c is the daemon (socket, API, instances, messages); serve_kept.c (provider
+ * capsules kept across calls), serve_http.c (the HTTP front) and serve_console.c (the operator's
+ * console) are features on top of it, reaching the daemon only through sv->ops (its services
+ * as a const table of function pointers, as Redis's rio), so the dependency runs one way: serve.c
+ * uses them, never the other way round.
  */
 #ifndef ELASTOS_LIB_SERVE_DAEMON_H
 #define ELASTOS_LIB_SERVE_DAEMON_H
@@ -177,6 +178,12 @@ static inline struct timespec mono_deadline(int64_t ms)
     return t;
 }
 
+/* A refusal of the local API: {"ok":false,"code":CODE,"error":MSG} (docs/serve.md). */
+static inline json_t *sv_fail(el_status code, const char *msg)
+{
+    return json_pack("{s:b, s:i, s:s}", "ok", 0, "code", (int)code, "error", msg);
+}
+
 /* ---- the daemon's services to its features (serve.c fills sv->ops) ------------------------------ */
 
 struct el__sv_ops {
@@ -184,6 +191,8 @@ struct el__sv_ops {
     void (*audit)(serve *sv, inst *in, const char *decision, const char *reason);
     /* Opens path through the verified-artifact cache (takes art_mu itself; no other lock needed). */
     el_status (*art_get)(serve *sv, const char *path, cached_art **out, el_error *err);
+    /* Gives back a reference art_get returned (takes art_mu itself). */
+    void (*art_release)(serve *sv, cached_art *ca);
     /* The instance with id, running or exited; NULL when none (mu held). */
     inst *(*find_inst)(serve *sv, const char *id);
     /* The router's blocking hook: begin releases rt_mu (a request waits on the outside), !begin
@@ -195,6 +204,12 @@ struct el__sv_ops {
     /* The file a cid or name (NAME[@RANGE]) names, a missing CID fetched with the runtime
      * released meanwhile (rt_mu held). */
     el_status (*resolve)(serve *sv, const char *cid, const char *name, char *path, el_error *err);
+    /* Runs in (launched with here) on the calling thread to its end, then forgets it (no lock
+     * held; in is not valid afterwards). */
+    void (*run_here)(serve *sv, inst *in);
+    /* Serves fd as a new connection of the local API on a thread of its own (http_only: the
+     * gateway's, which may send op "http" only); fd is closed when that cannot start. */
+    void (*conn_start)(serve *sv, int fd, bool http_only);
 };
 
 /* ---- serve_kept.c: provider capsules kept across calls ------------------------------------------ */
@@ -215,6 +230,24 @@ void el__kept_ended(inst *in, el_status st);
 void el__kept_check(serve *sv);
 /* Frees every kept record (the daemon ends; no instance runs). */
 void el__kept_free_all(serve *sv);
+
+/* ---- serve_http.c: the HTTP front's listener, the gateway process, its requests (docs/web.md) -- */
+
+/* Binds and listens on spec ("PORT", "ADDR:PORT", "[ADDR6]:PORT"; an IP address or localhost,
+ * never a wildcard) into sv->http_fd; sv->http_addr becomes the bound address. EL_ERR_USAGE for
+ * a bad spec, EL_ERR_IO when it cannot listen. */
+el_status el__http_listen(serve *sv, const char *spec, el_error *err);
+/* Starts the gateway program on the listener; on failure logs and doubles *backoff_ms (main loop). */
+void el__gw_spawn(serve *sv, const char *gateway, int64_t *backoff_ms);
+/* The gateway's control socket is readable: answers its requests for connections (main loop). */
+void el__gw_ctl_read(serve *sv);
+/* Once per main-loop turn: restarts a gateway that exited (after its backoff). */
+void el__gw_check(serve *sv, const char *gateway, int64_t *backoff_ms);
+/* Stops the gateway (SIGTERM, SIGKILL after 2 s) and closes the front's sockets. */
+void el__gw_stop(serve *sv);
+/* Op "http" (the gateway's connections only): the request runs its route's capsule once, on this
+ * thread, or goes to the console (docs/web.md); timed and counted for /metrics. No lock held. */
+json_t *el__front_request(serve *sv, json_t *req);
 
 /* ---- serve_console.c: the operator's console and /metrics (docs/web.md) ----------------------- */
 
