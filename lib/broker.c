@@ -104,9 +104,11 @@ struct el_session {
     char answer_msg[256];
 };
 
-/* Records one event of this instance. Uses are queued (written within ~0.1 s, audit.c); every
- * other record is written through before this returns. Not EL_OK: the record is not in the
- * audit (the caller refuses what it was about to allow). */
+/* Records one event of this instance. A token's uses are queued (written within ~0.1 s, and
+ * refused while the writer's last attempt failed: audit.c): a use, and the forward of a call to
+ * a provider capsule, which is that use's other half (which provider took it, the call id).
+ * Every other record is written through before this returns. Not EL_OK: the record is not in
+ * the audit (the caller refuses what it was about to allow). */
 static el_status audit(el_session *s, const char *decision, const char *resource, const char *action,
                        const char *reason, const char *token_id)
 {
@@ -119,7 +121,8 @@ static el_status audit(el_session *s, const char *decision, const char *resource
                          .reason = reason ? reason : "",
                          .token_id = token_id ? token_id : ""};
     el_error err;
-    el_status st = !strcmp(decision, EL_AUDIT_USE) ? el_audit_defer(s->rt, &r, &err) : el_audit_append(s->rt, &r, &err);
+    bool use = !strcmp(decision, EL_AUDIT_USE) || !strcmp(decision, EL_AUDIT_FORWARD);
+    el_status st = use ? el_audit_defer(s->rt, &r, &err) : el_audit_append(s->rt, &r, &err);
     if (st != EL_OK && !s->audit_warned) { /* once per instance: a failing disk fails every record */
         el__log(s->rt, EL_LOG_WARNING, "audit append failed: %s", err.msg);
         s->audit_warned = true;

@@ -66,6 +66,7 @@ struct el_runtime {
     struct wasm_engine_t *engine;     /* created on first wasm launch (wasm.c) */
     char compiler_exe[4096];          /* el_wasm_set_compiler's program, "" = compile in the fork */
     struct sqlite3 *db;               /* state.db, opened on first use (state.c) */
+    struct el__stmt_cache *stmts;     /* state.c's prepared statements on db (el__state_stmt) */
     struct el_token_cache *tokens;    /* token.c's verified-signature cache and key */
     struct el_audit_buf *audit;       /* audit.c's queue of deferred records */
     struct el_ticker *ticker;         /* wasm.c's epoch ticker, started on first launch */
@@ -145,10 +146,24 @@ el_status el__json_object(const char *text, size_t len, const char *what, struct
 /* log.c: one message for the operator through the runtime's sink (rt may be NULL: stderr). */
 void el__log(const el_runtime *rt, el_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* store.c: el_store_resolve, and with art the candidate it picked, as it opened and verified it
+ * (el__artifact_open_cached; the caller closes it): no second open of the same bytes. */
+el_status el__store_resolve_open(el_runtime *rt, const char *name, const char *range, char cid[EL_CID_MAX], char *path,
+                                 struct el_artifact **art, el_error *err);
+
 /* The state database (state.c), opened and migrated on first use; owned by rt. */
 el_status el__state_db(el_runtime *rt, struct sqlite3 **db, el_error *err);
 /* A new connection to it, for another thread (the caller closes it). */
 el_status el__state_open(el_runtime *rt, struct sqlite3 **db, el_error *err);
+struct sqlite3_stmt;
+/* A prepared statement of sql on rt's database (el__state_db), kept for the runtime's life and
+ * handed out again by the next call with the same sql (the same string, by address: a literal),
+ * so a query of every call is parsed once. *out is reset, its bindings cleared; give it back with
+ * el__state_stmt_done, never sqlite3_finalize. A statement still out (a nested use) or a full
+ * cache gets a fresh one, finalized at done. EL_ERR_CONFIG with SQLite's message otherwise. Under
+ * the runtime's own serialization, like every use of its database. */
+el_status el__state_stmt(el_runtime *rt, const char *sql, struct sqlite3_stmt **out, el_error *err);
+void el__state_stmt_done(el_runtime *rt, struct sqlite3_stmt *st);
 
 /* The current epoch and the number of revoked token ids known, brought up to date with the
  * state database (revocations and bumps by other processes included) by the same cheap check
@@ -258,6 +273,17 @@ static inline int64_t el__clock_ms(clockid_t c)
     struct timespec t;
     clock_gettime(c, &t);
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Initializes cv to wait on CLOCK_MONOTONIC (every timed wait of the library takes a monotonic
+ * deadline: a clock step never stretches or cuts one). */
+static inline void el__cond_init_mono(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
 }
 
 /* fsyncs the directory holding path (after a rename into it); err may be NULL. */

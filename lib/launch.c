@@ -12,6 +12,9 @@
  * Threads: a standalone caller passes no lock. serve.c prepares with its runtime mutex held and
  * runs on a capsule thread without it; whatever the run side does to the shared runtime (kill
  * audit, token revocation) goes through spec->lock, and fetching a CID (network) releases it.
+ * A standalone run that calls a provider capsule keeps that provider running on a thread of its
+ * own for the rest of the run (run_provider); from then on the two share one mutex, taken around
+ * every request either makes (the gate), as serve.c's runtime mutex is.
  */
 #include "elastos/launch.h"
 #include "elastos/audit.h"
@@ -25,12 +28,15 @@
 #include "internal.h"
 #include "provider.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_SOURCES 32
@@ -56,6 +62,9 @@ struct el_launch_ctx {
     char open_cid[EL_CID_MAX], open_uri[EL_RESOURCE_MAX + 1], token_id[EL_TOKEN_ID_HEX];
     char *token;
     bool ran;
+    /* Standalone (spec->gate NULL): the provider instances this run keeps (run_provider) */
+    struct kept_run *kr; /* NULL until its first forwarded call */
+    bool in_gate;        /* the consumer's thread holds kr->mu for its current request */
 };
 
 static void hold(const el_launch_spec *spec, bool on)
@@ -377,7 +386,7 @@ static el_status start_session(el_launch_ctx *l, el_error *err)
     el_status st = el_broker_session_new(l->rt, l->art, NULL, &l->s, err);
     if (st != EL_OK)
         return st;
-    el__session_set_forward(l->s, run_provider, l->rt); /* its provider_calls to bound schemes */
+    el__session_set_forward(l->s, run_provider, l); /* its provider_calls to bound schemes */
     if (l->spec->router)
         el__session_set_router(l->s, l->spec->router);
     for (size_t i = 0; i < l->spec->n_grants; i++)
@@ -514,12 +523,15 @@ static void run_stuck(void *arg, const char *reason)
     l->spec->stuck(l->spec->stuck_arg, e.msg);
 }
 
+static void consumer_gate(void *arg, bool enter);
+
 static el_status run_wasm(el_launch_ctx *l, el_launch_result *res, el_error *err)
 {
     const el_launch_spec *spec = l->spec;
     el_wasm_options o = {.args = spec->args, .n_args = spec->n_args, .capsule_id = el_broker_session_capsule_id(l->s),
                          .channel = el_broker_session_channel(l->s), .stdio = spec->stdio, .output = spec->output, .output_arg = spec->output_arg,
-                         .input = spec->input, .input_len = spec->input_len, .gate = spec->gate, .gate_arg = spec->gate_arg, .stop = spec->stop,
+                         .input = spec->input, .input_len = spec->input_len, .gate = spec->gate ? spec->gate : consumer_gate,
+                         .gate_arg = spec->gate ? spec->gate_arg : l, .stop = spec->stop,
                          .limits = spec->limits ? &l->limits : NULL, .env_names = l->env_names,
                          .env_values = l->env_values, .n_env = l->n_env};
     if (l->preopen) {
@@ -542,8 +554,9 @@ static el_status run_vm(el_launch_ctx *l, el_launch_result *res, el_error *err)
 {
     const el_launch_spec *spec = l->spec;
     el_vm_options o = {.args = spec->args, .n_args = spec->n_args, .channel = el_broker_session_channel(l->s), .accel = spec->accel,
-                       .stdio = spec->stdio, .output = spec->output, .output_arg = spec->output_arg, .gate = spec->gate,
-                       .gate_arg = spec->gate_arg, .stop = spec->stop, .limits = spec->limits ? &l->limits : NULL,
+                       .stdio = spec->stdio, .output = spec->output, .output_arg = spec->output_arg,
+                       .gate = spec->gate ? spec->gate : consumer_gate, .gate_arg = spec->gate ? spec->gate_arg : l,
+                       .stop = spec->stop, .limits = spec->limits ? &l->limits : NULL,
                        .tty = spec->tty, .tty_arg = spec->tty_arg};
     el_vm_result vr;
     el_status st = el_vm_run(l->rt, l->art, &o, &vr, err);
@@ -596,6 +609,8 @@ static el_status revoke_open_token(el_launch_ctx *l, el_error *err)
     return st;
 }
 
+static void kept_run_end(el_launch_ctx *l);
+
 el_status el_launch_run(el_launch_ctx *l, el_launch_result *res, el_error *err)
 {
     memset(res, 0, sizeof *res);
@@ -605,6 +620,7 @@ el_status el_launch_run(el_launch_ctx *l, el_launch_result *res, el_error *err)
     snprintf(res->capsule_id, sizeof res->capsule_id, "%s", el_broker_session_capsule_id(l->s));
     res->type = l->m->type;
     el_status st = l->m->type == EL_TYPE_VM ? run_vm(l, res, err) : run_wasm(l, res, err);   /* 9 */
+    kept_run_end(l); /* the providers it kept, stopped and joined: nothing else runs from here */
     res->killed = st == EL_ERR_LIMIT || st == EL_ERR_TRAP;
     if (res->killed)
         audit_kill(l, err);                                                                 /* 10 */
@@ -617,39 +633,339 @@ el_status el_launch_run(el_launch_ctx *l, el_launch_result *res, el_error *err)
     return st != EL_OK ? st : rs;
 }
 
-/* ---- provider capsules: one forwarded call, one instance (provider.h) ------------------------ */
+/* ---- provider capsules of a standalone run, kept for the run (provider.h) ----------------------
+ *
+ * The first call a standalone capsule makes to a bound scheme starts that scheme's provider
+ * through this pipeline (its manifest's limits, the binding's operator grants and args, no
+ * router, no terminal) on a thread of its own, and the provider serves that call and every later
+ * one of this run: a loop of get_provider_call (el__provider_host.next, which waits for the
+ * consumer's next call) and answers. When the consumer's run ends, every provider it kept is
+ * stopped (its next get_provider_call is not_found, "no more calls"; a stuck one is interrupted
+ * by its stop flag) and joined before el_launch_run returns: nothing of this run outlives it.
+ *
+ * One mutex, kept_run.mu, is the gate of both: taken around every request the consumer or a
+ * provider makes (the consumer's only from its first forwarded call on: consumer_gate), released
+ * while the consumer waits for an answer and while a provider waits for a call (condition
+ * variable cv), so the two threads never use the runtime at once. A call has PROVIDER_CALL_MS;
+ * a provider that does not answer by then is stopped and the consumer gets unavailable; one that
+ * ended (a crash, a limit, an exit) is started again by the next call. A new CID, grants or args
+ * bound to the scheme (an upgrade during the run) stops the old instance and starts the new. */
 
-/* The longest a forwarded call may take (the provider's own wall_ms when that is shorter). */
+/* The longest a forwarded call may take. */
 #define PROVIDER_CALL_MS 10000
 
-/* el__forward_fn: launches the provider capsule f->art through this pipeline (its manifest's
- * limits, wall time cut to PROVIDER_CALL_MS, the binding's operator grants and args, no router, no
- * terminal), with f as the call its session serves, on the calling thread: the consumer's
- * request waits for it as for a shell decision. What went wrong inside the provider is the
- * operator's to read (the log); the consumer gets one safe line. */
-static el_status run_provider(void *arg, const el__fwd *f, json_t **result, const char **code, el_error *err)
+typedef struct kept_run kept_run;
+
+typedef struct run_prov {
+    struct run_prov *next;
+    kept_run *kr;
+    char scheme[EL_RESOURCE_MAX + 1];
+    char cid[EL_CID_MAX];
+    el_artifact *art;        /* a reference for the instance's life (el__artifact_ref) */
+    char **grants, **args;   /* copies: the binding's are freed after the call */
+    size_t n_grants, n_args;
+    el_launch_spec spec;     /* what pl was prepared from (pl keeps a pointer to it) */
+    el_launch_ctx *pl;       /* the provider's launch */
+    pthread_t th;
+    bool started, ended;     /* its thread; it ran to its end (el_launch_run returned) */
+    el_status end_st;
+    bool quit;               /* no more calls: its next get_provider_call is not_found */
+    volatile int stop;       /* its spec.stop: the instance is killed (audited) */
+    const el__fwd *call;     /* the call waiting to be taken (the consumer's, on its stack) */
+    uint64_t taken;          /* the call id it took and has not answered (0: none) */
+    bool answered;
+    json_t *result;          /* its answer, or code + msg */
+    const char *code;
+    char msg[256];
+} run_prov;
+
+struct kept_run {
+    pthread_mutex_t mu; /* the gate */
+    pthread_cond_t cv;  /* a call was queued, taken, answered; a provider ended */
+    run_prov *provs;
+};
+
+/* el_wasm_options.gate of a standalone consumer: kr->mu around each request once it kept a
+ * provider (before that, no other thread can touch the runtime). Only its own thread runs this
+ * and sets l->kr, so the test needs no lock. */
+static void consumer_gate(void *arg, bool enter)
 {
-    el_runtime *rt = arg;
-    const el_manifest *m = el_artifact_manifest(f->art);
-    el_limits narrow = {.wall_ms = m->limits.wall_ms > PROVIDER_CALL_MS ? PROVIDER_CALL_MS : 0};
-    el_launch_spec spec = {.artifact = f->art, .artifact_cid = f->cid, .flags = EL_LAUNCH_NO_FILE, .grants = f->grants,
-                           .n_grants = f->n_grants, .args = f->args, .n_args = f->n_args, .limits = &narrow,
-                           .stdio = EL_STDIO_NONE};
-    el_launch_ctx *l = NULL;
+    el_launch_ctx *l = arg;
+    if (enter && l->kr) {
+        pthread_mutex_lock(&l->kr->mu);
+        l->in_gate = true;
+    } else if (!enter && l->in_gate) {
+        l->in_gate = false;
+        pthread_mutex_unlock(&l->kr->mu);
+    }
+}
+
+/* A kept provider's gate and lock: kr->mu. */
+static void prov_gate(void *arg, bool enter)
+{
+    run_prov *p = arg;
+    if (enter)
+        pthread_mutex_lock(&p->kr->mu);
+    else
+        pthread_mutex_unlock(&p->kr->mu);
+}
+
+static void prov_lock(void *arg, bool hold) { prov_gate(arg, hold); }
+
+/* el__provider_host.next (the provider's request, kr->mu held; released while it waits). */
+static el_status prov_next(void *arg, const el__fwd **f, el_error *err)
+{
+    run_prov *p = arg;
+    while (!p->call && !p->quit)
+        pthread_cond_wait(&p->kr->cv, &p->kr->mu);
+    if (p->quit)
+        return el_error_set(err, EL_ERR_NOTFOUND, "no more calls: the run that started this provider ends");
+    *f = p->call;
+    p->taken = p->call->call_id;
+    p->call = NULL;
+    pthread_cond_broadcast(&p->kr->cv);
+    return EL_OK;
+}
+
+/* el__provider_host.answer (kr->mu held): kept for the consumer waiting on call_id. */
+static void prov_answer(void *arg, uint64_t call_id, const json_t *result, const char *code, const char *message)
+{
+    run_prov *p = arg;
+    if (!p->taken || call_id != p->taken) /* a call its consumer gave up on */
+        return;
+    p->taken = 0;
+    p->answered = true;
+    p->code = code;
+    snprintf(p->msg, sizeof p->msg, "%s", message ? message : "");
+    p->result = code ? NULL : json_deep_copy(result ? result : json_null());
+    if (!code && !p->result) {
+        p->code = "internal";
+        snprintf(p->msg, sizeof p->msg, "out of memory");
+    }
+    pthread_cond_broadcast(&p->kr->cv);
+}
+
+static void *prov_main(void *arg)
+{
+    run_prov *p = arg;
     el_launch_result res;
     el_error e = {.code = EL_OK, .msg = ""};
-    el_status st = el_launch_prepare(rt, &spec, &l, &e);
-    if (st == EL_OK)
-        st = el__session_serve(l->s, f, &e);
-    if (st == EL_OK && (st = el_launch_run(l, &res, &e)) == EL_OK) {
-        st = el__session_answer(l->s, result, code, err);
-        el_launch_free(l);
+    el_status st = el_launch_run(p->pl, &res, &e);
+    if (st != EL_OK)
+        el__log(p->pl->rt, EL_LOG_WARNING, "provider %s (%s) for %s: %s", el_artifact_manifest(p->art)->name, p->cid,
+                p->scheme, e.msg);
+    pthread_mutex_lock(&p->kr->mu);
+    p->ended = true;
+    p->end_st = st;
+    pthread_cond_broadcast(&p->kr->cv);
+    pthread_mutex_unlock(&p->kr->mu);
+    return NULL;
+}
+
+static void free_strings(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static char **copy_strings(const char *const *v, size_t n, bool *ok)
+{
+    char **c = n ? calloc(n, sizeof *c) : NULL;
+    *ok = !n || c;
+    for (size_t i = 0; *ok && i < n; i++)
+        *ok = (c[i] = strdup(v[i])) != NULL;
+    if (!*ok) {
+        free_strings(c, n);
+        c = NULL;
+    }
+    return c;
+}
+
+/* How long a kept provider told "no more calls" has to exit before it is killed. */
+#define PROVIDER_QUIT_MS 2000
+
+/* Ends p and waits for its thread (kr->mu held; released while waiting), then frees it: with
+ * kill, p is stopped at once (it missed a deadline); else it is told there are no more calls
+ * and killed only if it has not exited PROVIDER_QUIT_MS later. */
+static void prov_retire(el_launch_ctx *l, run_prov *p, bool kill)
+{
+    kept_run *kr = l->kr;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += PROVIDER_QUIT_MS / 1000;
+    p->quit = true;
+    if (kill)
+        p->stop = 1;
+    pthread_cond_broadcast(&kr->cv);
+    while (p->started && !p->ended)
+        if (pthread_cond_timedwait(&kr->cv, &kr->mu, &until) == ETIMEDOUT)
+            p->stop = 1;
+    if (p->started)
+        pthread_join(p->th, NULL); /* past its last use of mu */
+    for (run_prov **pp = &kr->provs; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    el_launch_free(p->pl); /* with mu held: the gate this run's users share */
+    json_decref(p->result);
+    el_artifact_close(p->art);
+    free_strings(p->grants, p->n_grants);
+    free_strings(p->args, p->n_args);
+    free(p);
+}
+
+/* Whether p runs what f's binding names now (same CID, grants and args, in order). */
+static bool prov_current(const run_prov *p, const el__fwd *f)
+{
+    if (strcmp(p->cid, f->cid) || p->n_grants != f->n_grants || p->n_args != f->n_args)
+        return false;
+    for (size_t i = 0; i < f->n_grants; i++)
+        if (strcmp(p->grants[i], f->grants[i]))
+            return false;
+    for (size_t i = 0; i < f->n_args; i++)
+        if (strcmp(p->args[i], f->args[i]))
+            return false;
+    return true;
+}
+
+/* Starts f's provider on its own thread (kr->mu held). */
+static el_status prov_start(el_launch_ctx *l, const el__fwd *f, run_prov **out, el_error *err)
+{
+    run_prov *p = calloc(1, sizeof *p);
+    bool ok1 = false, ok2 = false;
+    if (p) {
+        p->grants = copy_strings(f->grants, f->n_grants, &ok1);
+        p->args = copy_strings(f->args, f->n_args, &ok2);
+    }
+    if (!p || !ok1 || !ok2) {
+        if (p) {
+            free_strings(p->grants, f->n_grants);
+            free_strings(p->args, f->n_args);
+        }
+        free(p);
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    }
+    p->kr = l->kr;
+    p->n_grants = f->n_grants;
+    p->n_args = f->n_args;
+    snprintf(p->scheme, sizeof p->scheme, "%s", f->scheme);
+    snprintf(p->cid, sizeof p->cid, "%s", f->cid);
+    p->art = (el_artifact *)f->art;
+    el__artifact_ref(p->art);
+    p->spec = (el_launch_spec){.artifact = p->art, .artifact_cid = p->cid, .flags = EL_LAUNCH_NO_FILE,
+                               .grants = (const char *const *)p->grants, .n_grants = p->n_grants,
+                               .args = (const char *const *)p->args, .n_args = p->n_args, .stdio = EL_STDIO_NONE,
+                               .gate = prov_gate, .lock = prov_lock, .gate_arg = p, .stop = &p->stop};
+    p->next = l->kr->provs;
+    l->kr->provs = p;
+    el_status st = el_launch_prepare(l->rt, &p->spec, &p->pl, err);
+    if (st == EL_OK) {
+        el__session_serve_host(el__launch_session(p->pl),
+                               &(el__provider_host){.next = prov_next, .answer = prov_answer, .arg = p});
+        int rc = pthread_create(&p->th, NULL, prov_main, p);
+        p->started = rc == 0;
+        if (rc != 0)
+            st = el_error_set(err, EL_ERR_INTERNAL, "cannot start a thread for the provider: %s", strerror(rc));
+    }
+    if (st != EL_OK) {
+        prov_retire(l, p, true);
         return st;
     }
-    el_launch_free(l);
-    el__log(rt, EL_LOG_WARNING, "provider %s (%s) for %s: %s", m->name, f->cid, f->scheme, e.msg);
+    *out = p;
+    return EL_OK;
+}
+
+/* The first forwarded call of a consumer: its kept_run, and its gate taken for the rest of
+ * this request (consumer_gate releases it at the request's end). */
+static el_status kept_run_begin(el_launch_ctx *l, el_error *err)
+{
+    if (l->kr)
+        return EL_OK;
+    kept_run *kr = calloc(1, sizeof *kr);
+    if (!kr)
+        return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
+    pthread_mutex_init(&kr->mu, NULL);
+    el__cond_init_mono(&kr->cv);
+    pthread_mutex_lock(&kr->mu);
+    l->kr = kr;
+    l->in_gate = true;
+    return EL_OK;
+}
+
+/* The consumer's run ended: every provider it kept is stopped and joined, then the gate goes. */
+static void kept_run_end(el_launch_ctx *l)
+{
+    kept_run *kr = l->kr;
+    if (!kr)
+        return;
+    pthread_mutex_lock(&kr->mu);
+    while (kr->provs)
+        prov_retire(l, kr->provs, false);
+    pthread_mutex_unlock(&kr->mu);
+    pthread_cond_destroy(&kr->cv);
+    pthread_mutex_destroy(&kr->mu);
+    free(kr);
+    l->kr = NULL;
+}
+
+/* el__forward_fn of a standalone consumer (arg: its launch; inside its request): hands f to the
+ * scheme's kept provider, starting it when none runs (or the one running is not what is bound
+ * now), and waits up to PROVIDER_CALL_MS for its answer with the gate released. What went wrong
+ * inside the provider is the operator's to read (the log); the consumer gets one safe line. */
+static el_status run_provider(void *arg, const el__fwd *f, json_t **result, const char **code, el_error *err)
+{
+    el_launch_ctx *l = arg;
+    *result = NULL;
+    el_status st = kept_run_begin(l, err);
+    if (st != EL_OK)
+        return st;
+    kept_run *kr = l->kr;
+    run_prov *p = kr->provs;
+    while (p && strcmp(p->scheme, f->scheme))
+        p = p->next;
+    if (p && (p->ended || !prov_current(p, f))) {
+        prov_retire(l, p, false);
+        p = NULL;
+    }
+    el_error e = {.code = EL_OK, .msg = ""};
+    if (!p && (st = prov_start(l, f, &p, &e)) != EL_OK) {
+        el__log(l->rt, EL_LOG_WARNING, "provider (%s) for %s: %s", f->cid, f->scheme, e.msg);
+        *code = "unavailable";
+        return el__provider_ended(f->scheme, st, err);
+    }
+    p->call = f;
+    p->answered = false;
+    pthread_cond_broadcast(&kr->cv);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += PROVIDER_CALL_MS / 1000;
+    bool late = false;
+    while (!p->answered && !p->ended && !late)
+        late = pthread_cond_timedwait(&kr->cv, &kr->mu, &until) == ETIMEDOUT;
+    if (p->answered) {
+        p->answered = false;
+        if (p->code) {
+            *code = p->code;
+            return el_error_set(err, EL_ERR_INTERNAL, "provider: %s", p->msg);
+        }
+        *result = p->result;
+        p->result = NULL;
+        return EL_OK;
+    }
+    p->call = NULL; /* not taken, or taken and never answered: the instance goes */
+    p->taken = 0;
+    el_status end = p->ended ? p->end_st : EL_ERR_LIMIT;
+    if (!p->ended)
+        el__log(l->rt, EL_LOG_WARNING, "provider (%s) for %s did not answer within %d ms: stopped", f->cid, f->scheme,
+                PROVIDER_CALL_MS);
+    prov_retire(l, p, true);
     *code = "unavailable";
-    return el__provider_ended(f->scheme, st == EL_OK ? EL_ERR_INTERNAL : st, err);
+    if (late)
+        return el_error_set(err, EL__ERR_UNAVAILABLE, "the provider of %s did not answer within its deadline (10 s)",
+                            f->scheme);
+    return el__provider_ended(f->scheme, end, err);
 }
 
 el_session *el__launch_session(el_launch_ctx *l) { return l->s; }

@@ -107,7 +107,7 @@ el_status el__provider_target_open(el_runtime *rt, const char *target, el_artifa
     } else {
         const char *at = strchr(target, '@');
         snprintf(name, sizeof name, "%.*s", (int)(at ? (size_t)(at - target) : strlen(target)), target);
-        st = el_store_resolve(rt, name, at ? at + 1 : NULL, cid, path, err);
+        return el__store_resolve_open(rt, name, at ? at + 1 : NULL, cid, path, out, err); /* verified there */
     }
     return st == EL_OK ? el__artifact_open_cached(rt, path, out, err) : st;
 }
@@ -303,19 +303,16 @@ static bool row_binding(sqlite3_stmt *q, el_provider_binding *b)
 el_status el__provider_bound(el_runtime *rt, const char *uri, el_provider_binding *b, el_error *err)
 {
     memset(b, 0, sizeof *b);
-    sqlite3 *db;
     sqlite3_stmt *q = NULL;
-    el_status st = el__state_db(rt, &db, err);
-    if (st != EL_OK)
-        return st;
     /* The scheme is "elastos://ROOT/": the uri's first 10 + ROOT + 1 bytes. */
     const char *root = strncmp(uri, "elastos://", 10) ? NULL : uri + 10;
     size_t rl = root ? strcspn(root, "/") : 0;
     if (!root || !root[rl])
         return el_error_set(err, EL_ERR_NOTFOUND, "no provider bound for this uri");
-    if (sqlite3_prepare_v2(db, "SELECT scheme, target, grants, added_at, args FROM providers WHERE scheme = ?1", -1, &q, NULL) !=
-        SQLITE_OK)
-        return el_error_set(err, EL_ERR_CONFIG, "state database: %s", sqlite3_errmsg(db));
+    el_status st = el__state_stmt(rt, "SELECT scheme, target, grants, added_at, args FROM providers WHERE scheme = ?1", &q, err);
+    if (st != EL_OK)
+        return st;
+    sqlite3 *db = sqlite3_db_handle(q);
     sqlite3_bind_text(q, 1, uri, (int)(10 + rl + 1), SQLITE_STATIC);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW && !row_binding(q, b))
@@ -324,7 +321,7 @@ el_status el__provider_bound(el_runtime *rt, const char *uri, el_provider_bindin
         st = el_error_set(err, EL_ERR_NOTFOUND, "no provider bound for this uri");
     else if (rc != SQLITE_ROW)
         st = el_error_set(err, EL_ERR_CONFIG, "state database: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(q);
+    el__state_stmt_done(rt, q);
     if (st != EL_OK)
         el__provider_binding_clear(b);
     return st;

@@ -1413,13 +1413,9 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
     pthread_mutex_init(&sv->rt_mu, NULL);
     pthread_mutex_init(&sv->mu, NULL);
     pthread_mutex_init(&sv->art_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&sv->cv, &ca);
-    pthread_cond_init(&sv->work_cv, &ca);
-    pthread_cond_init(&sv->pcv, &ca);
-    pthread_condattr_destroy(&ca);
+    el__cond_init_mono(&sv->cv);
+    el__cond_init_mono(&sv->work_cv);
+    el__cond_init_mono(&sv->pcv);
 
     /* The entry point blocked these and ignores SIGPIPE (serve.h): process-wide settings are
      * the program's, not the library's. */

@@ -103,11 +103,7 @@ console *el__console_new(void)
     if (!c)
         return NULL;
     pthread_mutex_init(&c->cmu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    el__cond_init_mono(&c->cv);
     snprintf(c->routes[ROUTES_MAX].route, sizeof c->routes[ROUTES_MAX].route, "other");
     return c;
 }

@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,8 +48,72 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS routes("
     "  prefix TEXT PRIMARY KEY, target TEXT NOT NULL, grants TEXT NOT NULL, added_at INTEGER NOT NULL);";
 
+/* ---- prepared statements kept on rt->db (el__state_stmt) ---------------------------------------- */
+
+#define STMT_CACHE_MAX 32
+
+typedef struct el__stmt_cache {
+    struct {
+        const char *sql; /* the caller's literal: compared by address */
+        sqlite3_stmt *st;
+        bool out;        /* handed out, not yet done */
+    } e[STMT_CACHE_MAX];
+    size_t n;
+} el__stmt_cache;
+
+el_status el__state_stmt(el_runtime *rt, const char *sql, sqlite3_stmt **out, el_error *err)
+{
+    *out = NULL;
+    sqlite3 *db;
+    el_status s = el__state_db(rt, &db, err);
+    if (s != EL_OK)
+        return s;
+    if (!rt->stmts)
+        rt->stmts = calloc(1, sizeof *rt->stmts);
+    el__stmt_cache *c = rt->stmts;
+    size_t i = 0;
+    while (c && i < c->n && c->e[i].sql != sql)
+        i++;
+    if (c && i < c->n && !c->e[i].out) {
+        c->e[i].out = true;
+        *out = c->e[i].st;
+        return EL_OK;
+    }
+    bool keep = c && i == c->n && c->n < STMT_CACHE_MAX;
+    if (sqlite3_prepare_v3(db, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0, out, NULL) != SQLITE_OK) {
+        *out = NULL;
+        return el_error_set(err, EL_ERR_CONFIG, "state database: %s", sqlite3_errmsg(db));
+    }
+    if (keep) {
+        c->e[c->n].sql = sql;
+        c->e[c->n].st = *out;
+        c->e[c->n++].out = true;
+    }
+    return EL_OK;
+}
+
+void el__state_stmt_done(el_runtime *rt, sqlite3_stmt *st)
+{
+    el__stmt_cache *c = rt->stmts;
+    for (size_t i = 0; st && c && i < c->n; i++)
+        if (c->e[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            c->e[i].out = false;
+            return;
+        }
+    sqlite3_finalize(st);
+}
+
+/* The database closes with the runtime: its kept statements first (sqlite3_close refuses a
+ * connection that still has statements). */
 static void close_db(el_runtime *rt)
 {
+    el__stmt_cache *c = rt->stmts;
+    for (size_t i = 0; c && i < c->n; i++)
+        sqlite3_finalize(c->e[i].st);
+    free(c);
+    rt->stmts = NULL;
     sqlite3_close(rt->db);
     rt->db = NULL;
 }

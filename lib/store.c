@@ -318,14 +318,15 @@ static bool dir_stamp(const char *dir, char *stamp, long long *mtime_ns)
 }
 
 /* true if the stamp recorded after the last reconcile (meta STAMP_KEY) equals stamp. */
-static bool stamp_matches(sqlite3 *db, const char *stamp)
+static bool stamp_matches(el_runtime *rt, const char *stamp)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = '" STAMP_KEY "'", -1, &st, NULL) != SQLITE_OK)
+    el_error ignored;
+    if (el__state_stmt(rt, "SELECT value FROM meta WHERE key = '" STAMP_KEY "'", &st, &ignored) != EL_OK)
         return false;
     bool same = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
                 !strcmp((const char *)sqlite3_column_text(st, 0), stamp);
-    sqlite3_finalize(st);
+    el__state_stmt_done(rt, st);
     return same;
 }
 
@@ -362,7 +363,7 @@ static el_status fresh_index(el_runtime *rt, sqlite3 **db, char *dir, bool if_ch
     long long mtime_ns = 0;
     el_status s = el__state_db(rt, db, err);
     if (s == EL_OK && if_changed && el_runtime_path(rt, "store", dir, PATH_MAX, err) == EL_OK &&
-        dir_stamp(dir, stamp, &mtime_ns) && stamp_matches(*db, stamp))
+        dir_stamp(dir, stamp, &mtime_ns) && stamp_matches(rt, stamp))
         return EL_OK;
     if (s == EL_OK)
         s = lock_store(rt, LOCK_EX, dir, &lock, err);
@@ -619,6 +620,14 @@ static int cmp_cand_desc(const void *a, const void *b)
 el_status el_store_resolve(el_runtime *rt, const char *name, const char *range, char cid[EL_CID_MAX], char *path,
                            el_error *err)
 {
+    return el__store_resolve_open(rt, name, range, cid, path, NULL, err);
+}
+
+el_status el__store_resolve_open(el_runtime *rt, const char *name, const char *range, char cid[EL_CID_MAX], char *path,
+                                 el_artifact **art, el_error *err)
+{
+    if (art)
+        *art = NULL;
     if (!range)
         range = "*";
     if (!el_manifest_semver_range_valid(range))
@@ -631,7 +640,7 @@ el_status el_store_resolve(el_runtime *rt, const char *name, const char *range, 
     /* Candidates from the index, highest version first; the first that verifies from a trusted
      * publisher now wins (the index is a hint, the bytes decide). */
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT cid, version FROM store WHERE name = ?1", -1, &st, NULL) != SQLITE_OK)
+    if (el__state_stmt(rt, "SELECT cid, version FROM store WHERE name = ?1", &st, NULL) != EL_OK)
         return db_fail(db, err, "prepare");
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     cand *v = NULL;
@@ -648,7 +657,7 @@ el_status el_store_resolve(el_runtime *rt, const char *name, const char *range, 
         snprintf(v[n].version, sizeof v[n].version, "%s", ver);
         n++;
     }
-    sqlite3_finalize(st);
+    el__state_stmt_done(rt, st);
     if (n)
         qsort(v, n, sizeof *v, cmp_cand_desc);
     bool found = false;
@@ -662,7 +671,10 @@ el_status el_store_resolve(el_runtime *rt, const char *name, const char *range, 
         const el_manifest *m = el_artifact_manifest(a);
         found = el_artifact_cid(a, actual, &ignored) == EL_OK && !strcmp(actual, v[i].cid) &&
                 !strcmp(m->name, name) && el_manifest_semver_satisfies(m->version, range);
-        el_artifact_close(a);
+        if (found && art)
+            *art = a;
+        else
+            el_artifact_close(a);
         if (found)
             memcpy(cid, v[i].cid, EL_CID_MAX);
     }

@@ -41,6 +41,11 @@
 #include <wasi.h>
 #include <wasmtime.h>
 
+/* The in-tree staticlib's one addition to the C API (third_party/wasmtime/src/lib.rs): a capsule's
+ * file operations run on its own thread instead of a Tokio blocking-pool thread it waits for
+ * (two thread hand-offs per open, read or write saved; the same checks run). */
+void elastos_wasi_config_allow_blocking(wasi_config_t *config);
+
 /* Everything that changes the machine code Wasmtime produces goes into the cache key. */
 #define ENGINE_DESC "cranelift;opt=speed;epoch-interruption;no-multi-memory;v2"
 #define CACHE_MAGIC "ELCWASM1"
@@ -658,12 +663,8 @@ static el_status ticker_start(el_runtime *rt, el_error *err)
     if (!t)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     t->engine = rt->engine;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&t->mu, NULL);
-    pthread_cond_init(&t->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    el__cond_init_mono(&t->cv);
     if (pthread_create(&t->thread, NULL, ticker_main, t) != 0) {
         free(t);
         return el_error_set(err, EL_ERR_INTERNAL, "cannot start the deadline thread");
@@ -727,6 +728,7 @@ static el_status wasi_setup(wasmtime_context_t *ctx, const el_manifest *m, const
     wasi_config_t *wc = wasi_config_new();
     if (!wc)
         return el_error_set(err, EL_ERR_INTERNAL, "wasmtime: cannot create a WASI configuration");
+    elastos_wasi_config_allow_blocking(wc);
     const char **argv = calloc(o->n_args + 1, sizeof *argv);
     if (!argv) {
         wasi_config_delete(wc);
@@ -1144,11 +1146,7 @@ el_status el_wasm_prepare(el_runtime *rt, unsigned slots, el_error *err)
     if (!w)
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
     pthread_mutex_init(&w->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    el__cond_init_mono(&w->cv);
     if ((s = make_linker(eng, true, &w->linker, err)) != EL_OK) {
         wasm_shared_free(w);
         return s;
@@ -1388,12 +1386,8 @@ static void watchdog_start(watchdog *w, const el_wasm_options *o, const deadline
     d.fired = FIRED_STOP;
     limit_error(&d, m, lim, &e);
     snprintf(w->stop_reason, sizeof w->stop_reason, "%s", e.msg);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    el__cond_init_mono(&w->cv);
     w->started = pthread_create(&w->thread, NULL, watchdog_main, w) == 0;
 }
 

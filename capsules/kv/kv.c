@@ -3,7 +3,7 @@
  * (elastos provider add elastos://kv/ kv --grant with read, write and delete on all of localhost://storage/).
  *
  * It serves calls one after another until the runtime has no more for it (docs/providers.md:
- * elastos serve keeps one instance for many calls; a standalone run starts one for its call).
+ * elastos serve keeps one instance for many calls, a standalone run one for the run).
  * Ops (the uri after the scheme): get {key} -> {value}, put {key, value} -> {ok}, del {key} ->
  * {ok}, whoami -> {seen: the call exactly as the runtime gave it}. Each caller
  * (NAME@PUBLISHER_ID, set by the runtime) has its own keys: they live under

@@ -116,6 +116,17 @@ expect 1 run_cli call silent; contains "$WORK/out" "ended without answering"
 expect 1 run_cli call badcode; contains "$WORK/out" "kv-cli: unavailable"
 # Answered once: the first answer counts, the second is refused.
 expect 0 run_cli call twice; contains "$WORK/out" '{"first":true}'
+# Standalone, the provider is kept for the run: one instance takes every call of it (its count
+# goes on), and one that crashes is started again by the run's next call.
+expect 0 run_cli call count count count
+check '[ "$(tr -d "\n" <"$WORK/out")" = "{\"served\":1}{\"served\":2}{\"served\":3}" ]'
+expect 1 run_cli call count crash count
+check '[ "$(sed -n 1p "$WORK/out")" = "{\"served\":1}" ] && [ "$(sed -n 3p "$WORK/out")" = "{\"served\":1}" ]'
+check 'sed -n 2p "$WORK/out" | grep -qF "kv-cli: unavailable: the provider of elastos://kv/ crashed"'
+# A provider that hangs is stopped at its deadline and the run goes on with a new instance;
+# when the consumer exits, its kept provider (waiting for a call) ends with it.
+expect 1 timeout 60 "$E" run kv-cli --grant "$X" -- call count hang count
+check '[ "$(sed -n 3p "$WORK/out")" = "{\"served\":1}" ]'
 
 # ---- through the daemon ----------------------------------------------------------------------
 "$E" provider remove elastos://kv/ >/dev/null && "$E" provider add elastos://kv/ kv --grant "$G" >/dev/null || bad "rebind kv"

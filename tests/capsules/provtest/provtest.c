@@ -6,7 +6,9 @@
  * with a code that is not a protocol code), chain (calls elastos://kv/ itself with a token it
  * holds, and answers what the runtime said: a provider cannot call a provider capsule), get
  * (answers {"value":"from-provtest"}: told apart from the real kv when it must never be used),
- * slow (answers after 4 s, then serves further calls as get: one instance, many calls).
+ * slow (answers after 4 s, then serves further calls as get: one instance, many calls), count
+ * (answers {"served":N}, N the calls this instance has taken, and serves every further call so:
+ * it tells one instance kept across calls from one started per call).
  * Run as an ordinary capsule (no call), it prints the refusal of get_provider_call.
  */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
@@ -38,6 +40,21 @@ int main(void)
         nanosleep(&t, NULL);
         do {
             if (elastos_answer_provider_call(c, call.call_id, "{\"value\":\"from-provtest\"}") != 0)
+                return 3;
+        } while (elastos_get_provider_call(c, &call) == 0);
+        return 0;
+    }
+    if (!strcmp(op, "count")) {
+        unsigned served = 0;
+        char out[64];
+        do {
+            snprintf(out, sizeof out, "{\"served\":%u}", ++served);
+            if (!strcmp(call.op, "crash"))
+                __builtin_trap();
+            if (!strcmp(call.op, "hang"))
+                for (volatile unsigned long i = 0;; i++)
+                    ;
+            if (elastos_answer_provider_call(c, call.call_id, out) != 0)
                 return 3;
         } while (elastos_get_provider_call(c, &call) == 0);
         return 0;
