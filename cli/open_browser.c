@@ -8,6 +8,12 @@
  * a CSP that forbids scripts and remote loads), a process of its own so that no elastos process
  * maps an HTTP parser; this file hands it the page on its stdin, prints the URL it answers with,
  * opens it with xdg-open when that is on PATH, and exits with the gateway's status (0 once read).
+ *
+ * The URL is a one-time secret, and a program's arguments are visible to every user of the host
+ * (ps, /proc/PID/cmdline): so xdg-open (and the browser it starts) is given not the URL but the
+ * path of a file only this user can read (a 0700 directory made by mkdtemp, the file created
+ * 0600 with O_EXCL and O_NOFOLLOW) holding a page that redirects to it; the file goes when the
+ * gateway is done.
  */
 #include "cli.h"
 #include "elastos/launch.h"
@@ -61,8 +67,34 @@ static ptrdiff_t collect(void *arg, int fd, const unsigned char *d, size_t n)
     return (ptrdiff_t)n;
 }
 
-/* xdg-open URL in the background when it is on PATH (its outcome is the desktop's business). */
-static void xdg_open(const char *url)
+/* A private page that sends the browser to url: dir (made by mkdtemp, 0700; "" on failure)
+ * gets the file "open.html" (0600, O_EXCL, never through a symlink) whose path goes into file. */
+static bool redirect_file(const char *url, char dir[PATH_MAX], char file[PATH_MAX])
+{
+    const char *tmp = getenv("XDG_RUNTIME_DIR");
+    snprintf(dir, PATH_MAX, "%s/elastos-open-XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        dir[0] = 0;
+        return false;
+    }
+    snprintf(file, PATH_MAX, "%s/open.html", dir);
+    int fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    /* url is the gateway's own http://127.0.0.1:PORT/<hex>: nothing in it needs escaping */
+    fprintf(f, "<!doctype html><meta charset=\"utf-8\"><meta name=\"referrer\" content=\"no-referrer\">"
+               "<meta http-equiv=\"refresh\" content=\"0;url=%s\"><title>elastos open</title>"
+               "<a href=\"%s\">open the document</a>\n", url, url);
+    return fclose(f) == 0;
+}
+
+/* xdg-open target in the background when it is on PATH (its outcome is the desktop's business);
+ * false when there is none. */
+static bool xdg_open(const char *target)
 {
     extern char **environ;
     const char *path = getenv("PATH");
@@ -75,11 +107,12 @@ static void xdg_open(const char *url)
         d += l + (d[l] == ':');
     }
     if (!found)
-        return;
-    char *argv[] = {prog, (char *)url, NULL};
+        return false;
+    char *argv[] = {prog, (char *)target, NULL};
     pid_t pid;
     if (posix_spawn(&pid, prog, NULL, NULL, argv, environ) != 0)
         cli_note("cannot run %s: open the URL yourself", prog);
+    return true;
 }
 
 /* Serves p once through elastos-gateway --once; its exit status, or a printed error's code. */
@@ -129,14 +162,23 @@ static int serve_once(const page *p)
     }
     url[n] = 0;
     close(out[0]);
-    if (!strncmp(url, "http://127.0.0.1:", 17)) {
+    char dir[PATH_MAX] = "", file[PATH_MAX] = "";
+    bool ours = strspn(url + (n > 17 ? 17 : n), "0123456789abcdef:/") == (n > 17 ? n - 17 : 0);
+    if (!strncmp(url, "http://127.0.0.1:", 17) && ours) {
         printf("%s\n", url);
         fflush(stdout);
-        xdg_open(url);
+        if (redirect_file(url, dir, file))
+            xdg_open(file);
+        else
+            cli_note("cannot write a private page for the browser: open the URL yourself");
     }
     int ws;
     while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
         ;
+    if (file[0])
+        unlink(file);
+    if (dir[0])
+        rmdir(dir);
     return WIFEXITED(ws) ? WEXITSTATUS(ws) : 134;
 }
 

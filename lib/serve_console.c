@@ -11,7 +11,8 @@
  * a capsule's). Access: `elastos console` (an ordinary client of serve.sock, which the gateway's
  * connections may not use) mints a single-use login code (32 random bytes, 120 s, kept only in
  * memory); GET /console/login?code= exchanges it for a session cookie (HttpOnly, SameSite=Strict)
- * and every other request needs that cookie (401 otherwise), and a POST also the session's CSRF
+ * and every other request needs that cookie, from the client address that logged in (401
+ * otherwise: a cookie copied to another host is worth nothing), and a POST also the session's CSRF
  * token, HMAC-SHA256(session secret, "csrf") in hex, as the form field "csrf" or the header
  * X-CSRF-Token (403 otherwise). Secrets are compared in constant time.
  *
@@ -63,6 +64,7 @@ typedef struct session {
     uint8_t secret[32];
     char hex[65];  /* the cookie's value; "" unused */
     char csrf[65]; /* HMAC-SHA256(secret, "csrf"), hex */
+    char remote[64]; /* the client address it was opened from: the only one it is good from */
     int64_t expires_ms;
 } session;
 
@@ -436,9 +438,9 @@ json_t *el__console_login(serve *sv)
     return r;
 }
 
-/* Takes the login code given (single use: consumed when it matches) and opens a session into *s
- * (a copy); false when no unexpired code matches. */
-static bool code_exchange(console *c, const char *given, session *s)
+/* Takes the login code given (single use: consumed when it matches) and opens a session for
+ * the client at remote into *s (a copy); false when no unexpired code matches. */
+static bool code_exchange(console *c, const char *given, const char *remote, session *s)
 {
     int64_t now = mono_ms();
     bool found = false;
@@ -458,6 +460,7 @@ static bool code_exchange(console *c, const char *given, session *s)
         uint8_t mac[crypto_auth_hmacsha256_BYTES];
         crypto_auth_hmacsha256(mac, (const unsigned char *)"csrf", 4, slot->secret);
         el_sign_hex_encode(mac, sizeof mac, slot->csrf);
+        snprintf(slot->remote, sizeof slot->remote, "%s", remote);
         slot->expires_ms = now + SESSION_TTL_MS;
         *s = *slot;
     }
@@ -465,17 +468,20 @@ static bool code_exchange(console *c, const char *given, session *s)
     return found;
 }
 
-/* The session req's cookie names, copied into *s; false when none is valid. */
+/* The session req's cookie names, copied into *s; false when none is valid, or it was opened
+ * from another client address (a cookie copied elsewhere is worth nothing there). */
 static bool session_of(console *c, json_t *req, session *s)
 {
     char v[65];
-    if (!cookie_value(req, v))
+    const char *remote = json_string_value(json_object_get(req, "remote"));
+    if (!remote || !cookie_value(req, v))
         return false;
     int64_t now = mono_ms();
     bool found = false;
     pthread_mutex_lock(&c->cmu);
     for (size_t i = 0; i < SESSIONS_MAX; i++)
-        if (c->sessions[i].hex[0] && same_secret(c->sessions[i].hex, v) && c->sessions[i].expires_ms > now) {
+        if (c->sessions[i].hex[0] && same_secret(c->sessions[i].hex, v) && c->sessions[i].expires_ms > now &&
+            !strcmp(c->sessions[i].remote, remote)) {
             *s = c->sessions[i];
             found = true;
         }
@@ -644,19 +650,34 @@ static json_t *instances_json(serve *sv)
     return a;
 }
 
-/* The active tokens (takes rt_mu): not revoked, expired or used up; at most 500, newest first. */
+/* Whether id is one of ids[0..n). */
+static bool id_in(const el_instance_id *ids, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(ids[i].id, id))
+            return true;
+    return false;
+}
+
+/* The active tokens (takes rt_mu): not revoked, expired or used up, and held by an instance
+ * running on this host now (a token is good only for its holder, so one whose holder exited can
+ * never be used again); at most 500, newest first. */
 static json_t *tokens_json(serve *sv)
 {
     el_token_info *v = NULL;
-    size_t n = 0;
+    el_instance_id *ids = NULL;
+    size_t n = 0, n_ids = 0;
     el_error err;
     pthread_mutex_lock(&sv->rt_mu);
     el_status st = el_token_list(sv->rt, &v, &n, &err);
+    if (st == EL_OK)
+        st = el_launch_running(sv->rt, &ids, &n_ids, &err);
     pthread_mutex_unlock(&sv->rt_mu);
     json_t *a = json_array();
     uint64_t now = (uint64_t)el__clock_ms(CLOCK_REALTIME) / 1000;
     for (size_t i = 0; st == EL_OK && i < n && json_array_size(a) < 500; i++) {
-        if (v[i].revoked || (v[i].expiry && v[i].expiry <= now) || (v[i].max_uses && v[i].uses >= v[i].max_uses))
+        if (v[i].revoked || (v[i].expiry && v[i].expiry <= now) || (v[i].max_uses && v[i].uses >= v[i].max_uses) ||
+            !id_in(ids, n_ids, v[i].holder))
             continue;
         const char *act = el_manifest_action_name(v[i].action);
         json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "id", v[i].id, "capsule",
@@ -665,6 +686,7 @@ static json_t *tokens_json(serve *sv)
                                            (json_int_t)v[i].issued_at));
     }
     free(v);
+    free(ids);
     return a;
 }
 
@@ -1113,14 +1135,14 @@ json_t *el__console_http(serve *sv, json_t *req)
     if (!get && !post)
         return respond_text(405, "405 method not allowed\n");
     session s;
+    const char *remote = json_string_value(json_object_get(req, "remote"));
     if (!strcmp(path, "/console/login") && get) {
         char code[80] = "";
-        if (!query || !form_get(query, "code", code, sizeof code) || !code_exchange(c, code, &s)) {
+        if (!remote || !query || !form_get(query, "code", code, sizeof code) || !code_exchange(c, code, remote, &s)) {
             sodium_memzero(code, sizeof code);
             return respond_text(401, "401 the login code is wrong, used or expired: run elastos console for a new one\n");
         }
         sodium_memzero(code, sizeof code);
-        const char *remote = json_string_value(json_object_get(req, "remote"));
         char why[128];
         snprintf(why, sizeof why, "a console session was opened from %.64s", remote ? remote : "?");
         if (audit_console(sv, EL_AUDIT_CONSOLE_LOGIN, "console", "login", why, NULL) != EL_OK) {

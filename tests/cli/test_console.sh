@@ -95,6 +95,14 @@ for p in /console /console/audit /console/api/state /console/style.css /console/
 done
 check '[ "$(code /console/nothing "${C[@]}")" = 404 ]'
 check '[ "$(code /console "${C[@]}" -H "Host: evil.example:$PORT")" = 421 ]'
+# The session is good only from the address that logged in: the same cookie sent from another
+# client address (127.0.0.2, loopback too) is 401 for every page and action, and still works
+# from 127.0.0.1 afterwards.
+for p in /console /console/api/state /metrics; do
+    check '[ "$(code "$p" "${C[@]}" --interface 127.0.0.2)" = 401 ]'
+done
+check '[ "$(code /console/logout "${C[@]}" --interface 127.0.0.2 -X POST --data "csrf=x")" = 401 ]'
+check '[ "$(code /console "${C[@]}")" = 200 ]'
 code /console/audit "${C[@]}" >/dev/null
 contains "$WORK/body" "verify: ok: the chain of"
 contains "$WORK/body" "console_login"
@@ -177,7 +185,12 @@ PID2=$(json 'j["pending"][0]["id"]')
 check '[ "$(code /console/pending/answer "${C[@]}" -X POST --data "csrf=$CSRF&id=$PID2&answer=always")" = 303 ]'
 check 'wait_for "\"$E\" logs $R2 | grep -q \"reader: read ok: hello\""'
 check 'grep -q "^allow servetest@ed25519:[0-9a-f]* localhost://storage/\* read" "$ELASTOS_HOME/shell/policy"'
+code /console/api/state "${C[@]}" >/dev/null
+check '[ "$(json "len([t for t in j[\"tokens\"] if t[\"holder\"] == \"$R2\"])")" = 1 ]'
 expect 0 "$E" stop "$R2"
+# A token is good only for its holder: once R2 has exited, its token is no longer listed.
+code /console/api/state "${C[@]}" >/dev/null
+check '[ "$(json "len([t for t in j[\"tokens\"] if t[\"holder\"] == \"$R2\"])")" = 0 ]'
 expect 0 "$E" run --detach "$ST" -- reader localhost://storage/note
 R3=$(cat "$WORK/out")
 check 'wait_for "\"$E\" logs $R3 | grep -q \"reader: read ok: hello\""'

@@ -38,17 +38,27 @@ check '[ $? = 0 ]'
 # Once: the URL is gone (nothing listens, or 404).
 check '[ "$(curl -s -o /dev/null -w "%{http_code}" "$U")" != 200 ]'
 
-# With xdg-open on PATH, it is run with the URL (here: a stand-in that fetches it).
+# With xdg-open on PATH, it is run (here: a stand-in that records what it was given and follows
+# it). The one-time URL is a secret and a program's arguments are visible to every user (ps):
+# xdg-open gets the path of a private page (0600, in a 0700 directory) that redirects to it,
+# never the URL itself; the page goes when the gateway is done.
 mkdir -p "$WORK/bin"
 cat >"$WORK/bin/xdg-open" <<SH
 #!/bin/sh
-curl -s -o "$WORK/xdg.html" "\$1"
+printf '%s\n' "\$*" >"$WORK/xdg.args"
+stat -c %a "\$1" >"$WORK/xdg.mode"; stat -c %a "\$(dirname "\$1")" >>"$WORK/xdg.mode"
+u=\$(sed -n 's/.*http-equiv="refresh" content="0;url=\([^"]*\)".*/\1/p' "\$1")
+curl -s -o "$WORK/xdg.html" "\$u"
 SH
 chmod +x "$WORK/bin/xdg-open"
 PATH="$WORK/bin:$PATH" "$E" open "$DOC" --browser >"$WORK/o2.out" 2>"$WORK/o2.err"
 check '[ $? = 0 ]'
 check 'cmp -s "$WORK/want.html" "$WORK/xdg.html"'
 check 'grep -q "^http://127.0.0.1:" "$WORK/o2.out"'
+lacks "$WORK/xdg.args" "http"
+lacks "$WORK/xdg.args" "$(sed 's|.*/||' "$WORK/o2.out")"
+check '[ "$(tr "\n" " " <"$WORK/xdg.mode")" = "600 700 " ]'
+check '[ ! -e "$(cat "$WORK/xdg.args")" ]'
 # Usage and a document that is not one.
 expect 64 "$E" open --browser
 expect_err_line
