@@ -166,7 +166,9 @@ check '[[ "$(line req)" == *"policy line 1 is malformed"* ]]'          # fail cl
 rm "$ts/policy"
 
 # --- expiry, max_uses ----------------------------------------------------------------------------------
-expect 0 run "${GRANT[@]}" "$CT" -- req "$S/notes/today.txt" read 0 1 read "$S/notes/today.txt" sleep 2100 read "$S/notes/today.txt"
+# expiry_secs 2 expires at the second of issue + 2: valid for more than 1 s, whatever the
+# fraction of the second it was issued in (docs/protocol.md), and surely expired 3.1 s later.
+expect 0 run "${GRANT[@]}" "$CT" -- req "$S/notes/today.txt" read 0 2 read "$S/notes/today.txt" sleep 3100 read "$S/notes/today.txt"
 check '[[ "$(line read 1)" == "read: ok"* ]] && [[ "$(line read 2)" == "read: error expired"* ]]'
 audit_has "deny" "expired"
 expect 0 run "${GRANT[@]}" "$CT" -- req "$S/notes/today.txt" read 3 repeat 5 read "$S/notes/today.txt"
