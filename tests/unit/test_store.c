@@ -11,6 +11,9 @@
 #include "elastos/trust.h"
 
 #include "harness.h"
+#include "internal.h" /* el__state_stmt: the prepared statements the store's lookups keep */
+
+#include <sqlite3.h>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -130,6 +133,52 @@ static void test_resolve_after_change(el_runtime *rt, const el_keypair *kp, cons
     CHECK(el_store_resolve(rt, "stored", "^0.2.0", cid, path, &err) == EL_OK); /* stamp recorded */
     CHECK(unlink(dst) == 0);
     CHECK(el_store_resolve(rt, "stored", "^0.2.0", cid, path, &err) == EL_ERR_NOTFOUND);
+}
+
+/* The prepared statements a runtime keeps (state.c, el__state_stmt): the same literal gets the
+ * same statement back, reset and unbound; a use nested inside another gets a statement of its
+ * own; past the cache's 32 literals a statement is fresh each time and finalized at done. Every
+ * answer stays right; el_runtime_close then closes the database with all of them finalized (a
+ * leaked statement or connection would fail the ASan build). */
+static void test_stmt_cache(el_runtime *rt)
+{
+    static const char q[] = "SELECT ?1 + 1";
+    sqlite3_stmt *a = NULL, *b = NULL;
+    el_error err = {0};
+    CHECK(el__state_stmt(rt, q, &a, &err) == EL_OK && a);
+    if (!a)
+        return;
+    sqlite3_bind_int(a, 1, 41);
+    CHECK(sqlite3_step(a) == SQLITE_ROW && sqlite3_column_int(a, 0) == 42);
+    CHECK(el__state_stmt(rt, q, &b, &err) == EL_OK && b && b != a); /* a is still out */
+    if (b) {
+        sqlite3_bind_int(b, 1, 1);
+        CHECK(sqlite3_step(b) == SQLITE_ROW && sqlite3_column_int(b, 0) == 2);
+        el__state_stmt_done(rt, b); /* the fresh one: finalized */
+    }
+    el__state_stmt_done(rt, a);
+    sqlite3_stmt *c = NULL;
+    CHECK(el__state_stmt(rt, q, &c, &err) == EL_OK && c == a); /* kept, handed out again */
+    if (c) {
+        CHECK(sqlite3_step(c) == SQLITE_ROW && sqlite3_column_type(c, 0) == SQLITE_NULL); /* unbound: NULL + 1 */
+        el__state_stmt_done(rt, c);
+    }
+    /* 40 distinct literals (distinct addresses): the first ones are kept, the rest are fresh. */
+    static char many[40][32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(many[i], sizeof many[i], "SELECT %d", i);
+        for (int round = 0; round < 2; round++) {
+            sqlite3_stmt *m = NULL;
+            CHECK(el__state_stmt(rt, many[i], &m, &err) == EL_OK && m);
+            if (m) {
+                CHECK(sqlite3_step(m) == SQLITE_ROW && sqlite3_column_int(m, 0) == i);
+                el__state_stmt_done(rt, m);
+            }
+        }
+    }
+    sqlite3_stmt *bad = NULL;
+    CHECK(el__state_stmt(rt, "SELECT FROM nowhere", &bad, &err) == EL_ERR_CONFIG && !bad);
+    CHECK(one_line(&err));
 }
 
 int main(void)
@@ -285,6 +334,7 @@ int main(void)
     }
 
     test_resolve_after_change(rt, &kp, store);
+    test_stmt_cache(rt);
 
     /* The store is per home. */
     el_runtime *rt2 = NULL;
