@@ -163,8 +163,8 @@ static int serve_once(const page *p)
     url[n] = 0;
     close(out[0]);
     char dir[PATH_MAX] = "", file[PATH_MAX] = "";
-    bool ours = strspn(url + (n > 17 ? 17 : n), "0123456789abcdef:/") == (n > 17 ? n - 17 : 0);
-    if (!strncmp(url, "http://127.0.0.1:", 17) && ours) {
+    /* the gateway's http://127.0.0.1:PORT/<hex>, and nothing else (it goes into redirect_file's HTML) */
+    if (!strncmp(url, "http://127.0.0.1:", 17) && !url[17 + strspn(url + 17, "0123456789abcdef/")]) {
         printf("%s\n", url);
         fflush(stdout);
         if (redirect_file(url, dir, file))

@@ -89,12 +89,13 @@ struct el_session {
     int64_t req_last_ms;
     bool audit_warned;        /* a failed audit append was reported (once per instance) */
     /* provider capsules (provider.h): the host's runner for this session's forwards, and, in a
-     * provider instance's own session, the call it serves and its answer */
+     * provider instance's own session (serving), the host its calls come from, the call it
+     * serves and its answer */
     el__forward_fn forward;
     void *forward_arg;
     bool serving;
-    bool have_call;         /* call holds a call (a kept instance: taken from host) */
-    el__provider_host host; /* host.next != NULL: a kept instance, its calls come from host */
+    bool have_call;         /* call holds a call taken from host */
+    el__provider_host host;
     el__fwd call;
     char *call_strings[7];
     json_t *call_body;
@@ -938,34 +939,11 @@ static el_status take_call(el_session *s, const el__fwd *f, el_error *err)
     return s->call_body ? EL_OK : el_error_set(err, EL_ERR_INTERNAL, "out of memory");
 }
 
-el_status el__session_serve(el_session *s, const el__fwd *f, el_error *err)
-{
-    s->serving = true;
-    s->forward = NULL; /* a provider instance cannot forward in turn: no chains, no loops */
-    return take_call(s, f, err);
-}
-
 void el__session_serve_host(el_session *s, const el__provider_host *h)
 {
     s->serving = true;
-    s->forward = NULL;
+    s->forward = NULL; /* a provider instance cannot forward in turn: no chains, no loops */
     s->host = *h;
-}
-
-el_status el__session_answer(el_session *s, json_t **result, const char **code, el_error *err)
-{
-    *result = NULL;
-    *code = NULL;
-    if (!s->answered) {
-        *code = "unavailable";
-        return el_error_set(err, EL__ERR_UNAVAILABLE, "the provider of %s ended without answering", s->call.scheme);
-    }
-    if (s->answer_code) {
-        *code = s->answer_code;
-        return el_error_set(err, EL_ERR_INTERNAL, "provider: %s", s->answer_msg);
-    }
-    *result = json_incref(s->answer);
-    return EL_OK;
 }
 
 /* The codes a provider capsule may fail a call with (docs/protocol.md "Errors"). */
@@ -985,11 +963,10 @@ static char *provider_op(el_session *s, const el_request *q, size_t *len)
 {
     if (!s->serving)
         return el__response_error(q->id, "denied", "only a provider capsule serving a call may do this", len);
-    if (q->type == EL_REQ_GET_PROVIDER_CALL && (!s->have_call || s->answered)) {
-        /* the next call: a kept instance waits for it; a one-call instance has none */
-        el_error e = {.code = EL_OK, .msg = "no more calls: this instance served its call"};
+    if (q->type == EL_REQ_GET_PROVIDER_CALL && (!s->have_call || s->answered)) { /* the next call: waited for */
+        el_error e = {.code = EL_OK, .msg = ""};
         const el__fwd *next = NULL;
-        el_status st = s->host.next ? s->host.next(s->host.arg, &next, &e) : EL_ERR_NOTFOUND;
+        el_status st = s->host.next(s->host.arg, &next, &e);
         if (st == EL_OK)
             st = take_call(s, next, &e);
         if (st != EL_OK)
@@ -1025,8 +1002,7 @@ static char *provider_op(el_session *s, const el_request *q, size_t *len)
         s->answer = json_incref(json_object_get(q->body, "result"));
     }
     s->answered = true;
-    if (s->host.answer)
-        s->host.answer(s->host.arg, s->call.call_id, s->answer, s->answer_code, s->answer_msg);
+    s->host.answer(s->host.arg, s->call.call_id, s->answer, s->answer_code, s->answer_msg);
     return el__response_encode(q->id, obj_type("ok"), len);
 }
 

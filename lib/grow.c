@@ -29,3 +29,10 @@ bool el__grow(void *vp, size_t *cap, size_t need, size_t size, size_t first, siz
     *cap = nc;
     return true;
 }
+
+void el__strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}

@@ -195,6 +195,8 @@ bool el__write_all(int fd, const void *data, size_t len);
  * (the caller still owns and frees *vp). EL__GROW(v, cap, need, first, max) for a T *v. */
 bool el__grow(void *vp, size_t *cap, size_t need, size_t size, size_t first, size_t max);
 #define EL__GROW(v, cap, need, first, max) el__grow(&(v), &(cap), (need), sizeof *(v), (first), (max))
+/* grow.c: frees a vector of n malloc'd strings and the vector itself (v may be NULL). */
+void el__strv_free(char **v, size_t n);
 
 /* The deadlines of IPFS transfers, fetch and publish alike (fetch.c; docs/distribution.md):
  * connect, stall (less than min_rate bytes/s over stall_ms) and the whole operation. */
@@ -284,6 +286,21 @@ static inline void el__cond_init_mono(pthread_cond_t *cv)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(cv, &ca);
     pthread_condattr_destroy(&ca);
+}
+
+/* The monotonic time ms from now, as an absolute deadline for pthread_cond_timedwait on a
+ * condition variable made by el__cond_init_mono. */
+static inline struct timespec el__mono_deadline(int64_t ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
 }
 
 /* fsyncs the directory holding path (after a rename into it); err may be NULL. */

@@ -646,13 +646,10 @@ el_status el_launch_run(el_launch_ctx *l, el_launch_result *res, el_error *err)
  * One mutex, kept_run.mu, is the gate of both: taken around every request the consumer or a
  * provider makes (the consumer's only from its first forwarded call on: consumer_gate), released
  * while the consumer waits for an answer and while a provider waits for a call (condition
- * variable cv), so the two threads never use the runtime at once. A call has PROVIDER_CALL_MS;
+ * variable cv), so the two threads never use the runtime at once. A call has EL__PROVIDER_CALL_MS;
  * a provider that does not answer by then is stopped and the consumer gets unavailable; one that
  * ended (a crash, a limit, an exit) is started again by the next call. A new CID, grants or args
  * bound to the scheme (an upgrade during the run) stops the old instance and starts the new. */
-
-/* The longest a forwarded call may take. */
-#define PROVIDER_CALL_MS 10000
 
 typedef struct kept_run kept_run;
 
@@ -700,7 +697,7 @@ static void consumer_gate(void *arg, bool enter)
     }
 }
 
-/* A kept provider's gate and lock: kr->mu. */
+/* A kept provider's gate, and its launch lock (el_launch_lock_fn has the same shape): kr->mu. */
 static void prov_gate(void *arg, bool enter)
 {
     run_prov *p = arg;
@@ -709,8 +706,6 @@ static void prov_gate(void *arg, bool enter)
     else
         pthread_mutex_unlock(&p->kr->mu);
 }
-
-static void prov_lock(void *arg, bool hold) { prov_gate(arg, hold); }
 
 /* el__provider_host.next (the provider's request, kr->mu held; released while it waits). */
 static el_status prov_next(void *arg, const el__fwd **f, el_error *err)
@@ -762,13 +757,6 @@ static void *prov_main(void *arg)
     return NULL;
 }
 
-static void free_strings(char **v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 static char **copy_strings(const char *const *v, size_t n, bool *ok)
 {
     char **c = n ? calloc(n, sizeof *c) : NULL;
@@ -776,7 +764,7 @@ static char **copy_strings(const char *const *v, size_t n, bool *ok)
     for (size_t i = 0; *ok && i < n; i++)
         *ok = (c[i] = strdup(v[i])) != NULL;
     if (!*ok) {
-        free_strings(c, n);
+        el__strv_free(c, n);
         c = NULL;
     }
     return c;
@@ -791,9 +779,7 @@ static char **copy_strings(const char *const *v, size_t n, bool *ok)
 static void prov_retire(el_launch_ctx *l, run_prov *p, bool kill)
 {
     kept_run *kr = l->kr;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += PROVIDER_QUIT_MS / 1000;
+    struct timespec until = el__mono_deadline(PROVIDER_QUIT_MS);
     p->quit = true;
     if (kill)
         p->stop = 1;
@@ -811,8 +797,8 @@ static void prov_retire(el_launch_ctx *l, run_prov *p, bool kill)
     el_launch_free(p->pl); /* with mu held: the gate this run's users share */
     json_decref(p->result);
     el_artifact_close(p->art);
-    free_strings(p->grants, p->n_grants);
-    free_strings(p->args, p->n_args);
+    el__strv_free(p->grants, p->n_grants);
+    el__strv_free(p->args, p->n_args);
     free(p);
 }
 
@@ -841,8 +827,8 @@ static el_status prov_start(el_launch_ctx *l, const el__fwd *f, run_prov **out, 
     }
     if (!p || !ok1 || !ok2) {
         if (p) {
-            free_strings(p->grants, f->n_grants);
-            free_strings(p->args, f->n_args);
+            el__strv_free(p->grants, f->n_grants);
+            el__strv_free(p->args, f->n_args);
         }
         free(p);
         return el_error_set(err, EL_ERR_INTERNAL, "out of memory");
@@ -857,7 +843,7 @@ static el_status prov_start(el_launch_ctx *l, const el__fwd *f, run_prov **out, 
     p->spec = (el_launch_spec){.artifact = p->art, .artifact_cid = p->cid, .flags = EL_LAUNCH_NO_FILE,
                                .grants = (const char *const *)p->grants, .n_grants = p->n_grants,
                                .args = (const char *const *)p->args, .n_args = p->n_args, .stdio = EL_STDIO_NONE,
-                               .gate = prov_gate, .lock = prov_lock, .gate_arg = p, .stop = &p->stop};
+                               .gate = prov_gate, .lock = prov_gate, .gate_arg = p, .stop = &p->stop};
     p->next = l->kr->provs;
     l->kr->provs = p;
     el_status st = el_launch_prepare(l->rt, &p->spec, &p->pl, err);
@@ -912,7 +898,7 @@ static void kept_run_end(el_launch_ctx *l)
 
 /* el__forward_fn of a standalone consumer (arg: its launch; inside its request): hands f to the
  * scheme's kept provider, starting it when none runs (or the one running is not what is bound
- * now), and waits up to PROVIDER_CALL_MS for its answer with the gate released. What went wrong
+ * now), and waits up to EL__PROVIDER_CALL_MS for its answer with the gate released. What went wrong
  * inside the provider is the operator's to read (the log); the consumer gets one safe line. */
 static el_status run_provider(void *arg, const el__fwd *f, json_t **result, const char **code, el_error *err)
 {
@@ -938,9 +924,7 @@ static el_status run_provider(void *arg, const el__fwd *f, json_t **result, cons
     p->call = f;
     p->answered = false;
     pthread_cond_broadcast(&kr->cv);
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += PROVIDER_CALL_MS / 1000;
+    struct timespec until = el__mono_deadline(EL__PROVIDER_CALL_MS);
     bool late = false;
     while (!p->answered && !p->ended && !late)
         late = pthread_cond_timedwait(&kr->cv, &kr->mu, &until) == ETIMEDOUT;
@@ -956,16 +940,13 @@ static el_status run_provider(void *arg, const el__fwd *f, json_t **result, cons
     }
     p->call = NULL; /* not taken, or taken and never answered: the instance goes */
     p->taken = 0;
-    el_status end = p->ended ? p->end_st : EL_ERR_LIMIT;
-    if (!p->ended)
+    el_status end = p->end_st; /* how it ended, when it did (else late) */
+    if (late)
         el__log(l->rt, EL_LOG_WARNING, "provider (%s) for %s did not answer within %d ms: stopped", f->cid, f->scheme,
-                PROVIDER_CALL_MS);
+                EL__PROVIDER_CALL_MS);
     prov_retire(l, p, true);
     *code = "unavailable";
-    if (late)
-        return el_error_set(err, EL__ERR_UNAVAILABLE, "the provider of %s did not answer within its deadline (10 s)",
-                            f->scheme);
-    return el__provider_ended(f->scheme, end, err);
+    return late ? el__provider_late(f->scheme, err) : el__provider_ended(f->scheme, end, err);
 }
 
 el_session *el__launch_session(el_launch_ctx *l) { return l->s; }

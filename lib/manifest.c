@@ -22,6 +22,7 @@
  *  - No global mutable state: everything here is re-entrant.
  */
 #include "elastos/manifest.h"
+#include "internal.h" /* el__strv_free */
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -1422,15 +1423,6 @@ el_status el_manifest_parse(const char *json, size_t len, el_manifest **out, el_
     return EL_OK;
 }
 
-static void free_strv(char **v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 void el_manifest_free(el_manifest *m)
 {
     if (!m)
@@ -1441,13 +1433,13 @@ void el_manifest_free(el_manifest *m)
     free(m->viewer);
     free(m->description);
     free(m->license);
-    free_strv(m->authors, m->n_authors);
-    free_strv(m->provides, m->n_provides);
+    el__strv_free(m->authors, m->n_authors);
+    el__strv_free(m->provides, m->n_provides);
     if (m->permissions)
         for (size_t i = 0; i < m->n_permissions; i++)
             free(m->permissions[i].resource);
     free(m->permissions);
-    free_strv(m->limits.network, m->limits.n_network);
+    el__strv_free(m->limits.network, m->limits.n_network);
     free(m->microvm.kernel);
     free(m->microvm.rootfs);
     free(m->microvm.boot_args);

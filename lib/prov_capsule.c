@@ -93,6 +93,12 @@ static el_status forward(el__pcall *c, const el_provider_binding *b, json_t **re
     return st;
 }
 
+el_status el__provider_late(const char *scheme, el_error *err)
+{
+    return el_error_set(err, EL__ERR_UNAVAILABLE, "the provider of %s did not answer within its deadline (%d s)", scheme,
+                        EL__PROVIDER_CALL_MS / 1000);
+}
+
 el_status el__provider_ended(const char *scheme, el_status st, el_error *err)
 {
     return el_error_set(err, EL__ERR_UNAVAILABLE, "the provider of %s %s", scheme,

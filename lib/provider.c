@@ -364,12 +364,8 @@ void el__provider_binding_clear(el_provider_binding *b)
 {
     free(b->scheme);
     free(b->target);
-    for (size_t j = 0; j < b->n_grants; j++)
-        free(b->grants[j]);
-    free(b->grants);
-    for (size_t j = 0; j < b->n_args; j++)
-        free(b->args[j]);
-    free(b->args);
+    el__strv_free(b->grants, b->n_grants);
+    el__strv_free(b->args, b->n_args);
     *b = (el_provider_binding){0};
 }
 

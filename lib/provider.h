@@ -72,12 +72,10 @@ typedef el_status (*el__forward_fn)(void *arg, const el__fwd *f, json_t **result
 /* broker.c: the forward hook of a session (NULL: this session cannot reach provider capsules,
  * as a provider capsule's own session cannot). */
 void el__session_set_forward(el_session *s, el__forward_fn fn, void *arg);
-/* broker.c: makes s the session of a provider instance serving f (copied; f->body referenced):
- * its get_provider_call returns f, its answer_provider_call / fail_provider_call answer it. */
-el_status el__session_serve(el_session *s, const el__fwd *f, el_error *err);
-/* A host that keeps a provider instance across calls (serve.c): the instance's session asks it
- * for each next call and tells it each answer. Both are called from the provider's own requests,
- * with the runtime held (next releases it while it waits). */
+/* The host that keeps a provider instance across calls (serve_kept.c in the daemon, launch.c in
+ * a standalone run): the instance's session asks it for each next call and tells it each
+ * answer. Both are called from the provider's own requests, with the runtime held (next
+ * releases it while it waits). */
 typedef struct el__provider_host {
     /* Blocks until the next call for this instance: EL_OK with *f (read at once: the session
      * copies it), or EL_ERR_NOTFOUND with err saying why there will be none (stopped, unbound). */
@@ -96,14 +94,16 @@ void el__session_serve_host(el_session *s, const el__provider_host *h);
 struct el_launch_ctx;
 el_session *el__launch_session(struct el_launch_ctx *l);
 
+/* How long a consumer waits for a provider capsule's answer to one call, in serve (serve_kept.c)
+ * and in a standalone run (launch.c); past it the provider instance is stopped. */
+#define EL__PROVIDER_CALL_MS 10000
+/* prov_capsule.c: the one message for a call its provider did not answer in EL__PROVIDER_CALL_MS:
+ * unavailable, with a safe line in err. */
+el_status el__provider_late(const char *scheme, el_error *err);
 /* prov_capsule.c: the one message for a provider instance that ended (st: how its run ended,
  * EL_OK for an exit) before answering a call of scheme: unavailable, with a safe line in err. */
 el_status el__provider_ended(const char *scheme, el_status st, el_error *err);
 
-/* broker.c: the answer the provider instance gave on s: EL_OK with *result (new reference), or a
- * failure with *code (a protocol code) and err; EL__ERR_UNAVAILABLE with "ended without
- * answering" when it gave none. */
-el_status el__session_answer(el_session *s, json_t **result, const char **code, el_error *err);
 
 /* provider.c: whether scheme is (or overlaps) one of the built-in providers' (never bindable). */
 bool el__provider_builtin(const char *scheme);

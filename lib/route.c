@@ -140,9 +140,7 @@ void el_route_clear(el_route *r)
         return;
     free(r->prefix);
     free(r->target);
-    for (size_t i = 0; i < r->n_grants; i++)
-        free(r->grants[i]);
-    free(r->grants);
+    el__strv_free(r->grants, r->n_grants);
     *r = (el_route){0};
 }
 

@@ -368,7 +368,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&sv->mu);
         if (!sv->stopping && sv->idle_workers < IDLE_WORKERS_MAX) {
             sv->idle_workers++;
-            struct timespec until = mono_deadline(IDLE_WORKER_SECS * 1000);
+            struct timespec until = el__mono_deadline(IDLE_WORKER_SECS * 1000);
             int rc = 0;
             while (!sv->work_q && !sv->stopping && rc != ETIMEDOUT)
                 rc = pthread_cond_timedwait(&sv->work_cv, &sv->mu, &until);
@@ -906,7 +906,7 @@ static void forget_inst(serve *sv, inst *in)
  * false when the grace period ended first. */
 static bool wait_stopped(serve *sv, const char *id)
 {
-    struct timespec until = mono_deadline(STOP_GRACE_MS);
+    struct timespec until = el__mono_deadline(STOP_GRACE_MS);
     for (;;) {
         inst *in = id ? find_inst(sv, id) : NULL;
         if (id ? !in || in->state != ST_RUNNING : sv->running == 0)
@@ -1504,7 +1504,7 @@ el_status el_serve(el_runtime *rt, const el_serve_options *opts, el_error *err)
         return el_error_set(err, EL_ERR_LIMIT, "%u capsule%s did not stop within %d s: exiting without them", stuck,
                             stuck == 1 ? "" : "s", STOP_GRACE_MS / 1000);
     }
-    struct timespec until = mono_deadline(2000);
+    struct timespec until = el__mono_deadline(2000);
     while (sv->conns > 0 && pthread_cond_timedwait(&sv->cv, &sv->mu, &until) == 0)
         ;
     int conns = sv->conns;

@@ -469,11 +469,11 @@ static bool code_exchange(console *c, const char *given, const char *remote, ses
 }
 
 /* The session req's cookie names, copied into *s; false when none is valid, or it was opened
- * from another client address (a cookie copied elsewhere is worth nothing there). */
-static bool session_of(console *c, json_t *req, session *s)
+ * from another client address than remote, req's (a cookie copied elsewhere is worth nothing
+ * there). */
+static bool session_of(console *c, json_t *req, const char *remote, session *s)
 {
     char v[65];
-    const char *remote = json_string_value(json_object_get(req, "remote"));
     if (!remote || !cookie_value(req, v))
         return false;
     int64_t now = mono_ms();
@@ -554,7 +554,7 @@ el_status el__console_ask(void *arg, const el_decision_request *q, unsigned time
     while (!p->answer[0] && !stopping && mono_ms() < until) {
         /* in slices: the asking instance may be stopped meanwhile (elastos stop, shutdown), which
          * mu says; mu comes before cmu, so it is looked at with cmu released */
-        struct timespec slice = mono_deadline(250);
+        struct timespec slice = el__mono_deadline(250);
         pthread_cond_timedwait(&c->cv, &c->cmu, &slice);
         if (p->answer[0])
             break;
@@ -670,9 +670,9 @@ static json_t *tokens_json(serve *sv)
     el_error err;
     pthread_mutex_lock(&sv->rt_mu);
     el_status st = el_token_list(sv->rt, &v, &n, &err);
-    if (st == EL_OK)
-        st = el_launch_running(sv->rt, &ids, &n_ids, &err);
     pthread_mutex_unlock(&sv->rt_mu);
+    if (st == EL_OK) /* the host's slot files and /proc/locks: nothing of the shared runtime */
+        st = el_launch_running(sv->rt, &ids, &n_ids, &err);
     json_t *a = json_array();
     uint64_t now = (uint64_t)el__clock_ms(CLOCK_REALTIME) / 1000;
     for (size_t i = 0; st == EL_OK && i < n && json_array_size(a) < 500; i++) {
@@ -1144,7 +1144,7 @@ json_t *el__console_http(serve *sv, json_t *req)
         }
         sodium_memzero(code, sizeof code);
         char why[128];
-        snprintf(why, sizeof why, "a console session was opened from %.64s", remote ? remote : "?");
+        snprintf(why, sizeof why, "a console session was opened from %.64s", remote);
         if (audit_console(sv, EL_AUDIT_CONSOLE_LOGIN, "console", "login", why, NULL) != EL_OK) {
             session_end(c, &s);
             sodium_memzero(&s, sizeof s);
@@ -1160,7 +1160,7 @@ json_t *el__console_http(serve *sv, json_t *req)
         sodium_memzero(&s, sizeof s);
         return r;
     }
-    if (!session_of(c, req, &s))
+    if (!session_of(c, req, remote, &s))
         return unauthorized();
     json_t *r;
     if (post) {

@@ -163,21 +163,6 @@ typedef struct launch_spec {
 /* Milliseconds on the monotonic clock: deadlines and intervals. */
 static inline int64_t mono_ms(void) { return el__clock_ms(CLOCK_MONOTONIC); }
 
-/* The monotonic time ms from now, as an absolute deadline for pthread_cond_timedwait (every
- * condition variable of the daemon is initialised on CLOCK_MONOTONIC). */
-static inline struct timespec mono_deadline(int64_t ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
 /* A refusal of the local API: {"ok":false,"code":CODE,"error":MSG} (docs/serve.md). */
 static inline json_t *sv_fail(el_status code, const char *msg)
 {

@@ -37,7 +37,6 @@
  * consumer's call (pcall, on its stack) points into its request, which lives until the
  * consumer's forward returns, and that needs rt_mu: so whatever holds rt_mu may read a call it
  * found under mu, even one its consumer gave up on meanwhile. */
-#define PROVIDER_CALL_MS 10000
 #define PROVIDER_BACKOFF_MS 100
 #define PROVIDER_BACKOFF_MAX_MS 5000
 #define PROVIDER_QUEUE_MAX 64
@@ -76,7 +75,7 @@ struct kept {
 /* Waits on cv for at most ms (a monotonic clock). */
 static void cv_wait_ms(pthread_cond_t *cv, pthread_mutex_t *m, int64_t ms)
 {
-    struct timespec t = mono_deadline(ms);
+    struct timespec t = el__mono_deadline(ms);
     pthread_cond_timedwait(cv, m, &t);
 }
 
@@ -227,7 +226,7 @@ el_status el__kept_forward(void *arg, const el__fwd *f, json_t **result, const c
     pthread_mutex_unlock(&sv->mu);
 
     sv->ops->unblock(sv, true);
-    int64_t deadline = mono_ms() + PROVIDER_CALL_MS;
+    int64_t deadline = mono_ms() + EL__PROVIDER_CALL_MS;
     bool stop_it = false;
     char why[400] = "", stop_id[EL_CAPSULE_ID_LEN + 1] = "";
     pthread_mutex_lock(&sv->mu);
@@ -251,12 +250,15 @@ el_status el__kept_forward(void *arg, const el__fwd *f, json_t **result, const c
                 k->cut_deadline = deadline;
                 k->cur = &k->cut;
             }
-            char m[200];
-            snprintf(m, sizeof m, "the provider of %s %s", f->scheme,
-                     late ? "did not answer within its deadline (10 s)" : "call was cut: the caller or the daemon stops");
-            pcall_fail(&pc, EL__ERR_UNAVAILABLE, m);
+            el_error m;
+            if (late)
+                el__provider_late(f->scheme, &m);
+            else
+                el_error_set(&m, EL__ERR_UNAVAILABLE, "the provider of %s call was cut: the caller or the daemon stops",
+                             f->scheme);
+            pcall_fail(&pc, EL__ERR_UNAVAILABLE, m.msg);
             snprintf(why, sizeof why, "provider of %s stopped: call %llu not answered within %d ms", f->scheme,
-                     (unsigned long long)pc.call_id, PROVIDER_CALL_MS);
+                     (unsigned long long)pc.call_id, EL__PROVIDER_CALL_MS);
             break;
         }
         if (!k->in && !k->starting && pc.state == PC_QUEUED && t >= k->not_before) {
@@ -415,7 +417,7 @@ static bool kept_cut_late(serve *sv, kept *k)
         return false;
     char why[EL_RESOURCE_MAX + 96];
     snprintf(why, sizeof why, "provider of %s stopped: call %llu not answered within %d ms", k->scheme,
-             (unsigned long long)k->cut.call_id, PROVIDER_CALL_MS);
+             (unsigned long long)k->cut.call_id, EL__PROVIDER_CALL_MS);
     k->cur = NULL;
     k->in->stop = 1;
     kept_backoff(k);
